@@ -1,0 +1,47 @@
+# Thin wrapper over CMake: the README's two commands and a few more.
+#   make demo   build, then run the demo on 127.0.0.1
+#   make test   build with warnings as errors, run every test, then again
+#               under AddressSanitizer + UndefinedBehaviorSanitizer
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build test test-plain test-asan demo fuzz clean format
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+build: deps
+	cmake -S . -B $(BUILD) -DWERROR=ON
+	cmake --build $(BUILD) -j $(JOBS)
+
+test-plain: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	cmake -S . -B $(BUILD)-asan -DWERROR=ON -DENABLE_ASAN=ON -DENABLE_UBSAN=ON \
+	      -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ctest --output-on-failure -j $(JOBS)
+
+test: test-plain test-asan
+
+demo: build
+	scripts/demo.sh $(BUILD)
+
+fuzz:
+	@scripts/deps.sh fuzz
+	CC=clang cmake -S . -B $(BUILD)-fuzz -DENABLE_FUZZ=ON -DENABLE_ASAN=ON \
+	      -DENABLE_UBSAN=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(BUILD)-fuzz -j $(JOBS)
+	scripts/fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -1,0 +1,246 @@
+/* rk_util: clock, encodings, times and file helpers. */
+#include "rk_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t
+rk_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void
+rk_hex(char *out, const uint8_t *bin, size_t len)
+{
+    sodium_bin2hex(out, 2 * len + 1, bin, len);
+}
+
+int
+rk_unhex(uint8_t *bin, size_t len, const char *hex)
+{
+    size_t got = 0;
+    const char *end = NULL;
+
+    if (strlen(hex) != 2 * len)
+        return RK_ERR_MALFORMED;
+    if (sodium_hex2bin(bin, len, hex, 2 * len, NULL, &got, &end) != 0 ||
+        got != len || *end != '\0')
+        return RK_ERR_MALFORMED;
+    return RK_OK;
+}
+
+char *
+rk_b64(const uint8_t *bin, size_t len)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    sodium_bin2base64(out, cap, bin, len, sodium_base64_VARIANT_ORIGINAL);
+    return out;
+}
+
+int
+rk_unb64(uint8_t *bin, size_t cap, size_t *out_len, const char *text,
+         size_t text_len)
+{
+    const char *end = NULL;
+    size_t got = 0;
+
+    /* Each 4 characters give at most 3 bytes: refuse before decoding. */
+    if (text_len / 4 * 3 > cap + 2)
+        return RK_ERR_TOO_LARGE;
+    if (sodium_base642bin(bin, cap, text, text_len, NULL, &got, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return (text_len / 4 * 3 > cap) ? RK_ERR_TOO_LARGE : RK_ERR_MALFORMED;
+    if (end != text + text_len)
+        return RK_ERR_MALFORMED;
+    *out_len = got;
+    return RK_OK;
+}
+
+void
+rk_time_format(char *out, size_t cap, uint64_t ms)
+{
+    time_t secs = (time_t)(ms / 1000u);
+    struct tm tm;
+    char base[24];
+
+    gmtime_r(&secs, &tm);
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (ms % 1000u)
+        snprintf(out, cap, "%s.%03uZ", base, (unsigned)(ms % 1000u));
+    else
+        snprintf(out, cap, "%sZ", base);
+}
+
+int
+rk_time_parse(const char *text, uint64_t *ms)
+{
+    struct tm tm;
+    unsigned frac = 0;
+    int n = 0;
+    const char *p;
+    time_t secs;
+
+    memset(&tm, 0, sizeof tm);
+    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+        n != 19)
+        return RK_ERR_MALFORMED;
+    p = text + n;
+    if (*p == '.') {
+        int digits = 0;
+        p++;
+        while (*p >= '0' && *p <= '9' && digits < 3) {
+            frac = frac * 10 + (unsigned)(*p - '0');
+            p++;
+            digits++;
+        }
+        if (digits == 0)
+            return RK_ERR_MALFORMED;
+        while (digits++ < 3)
+            frac *= 10;
+    }
+    if (strcmp(p, "Z") != 0)
+        return RK_ERR_MALFORMED;
+    if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+        tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60)
+        return RK_ERR_MALFORMED;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    secs = timegm(&tm);
+    if (secs < 0)
+        return RK_ERR_MALFORMED;
+    *ms = (uint64_t)secs * 1000u + frac;
+    return RK_OK;
+}
+
+int
+rk_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    uint8_t *buf = NULL;
+    size_t got = 0;
+    int rc = RK_ERR_IO;
+
+    if (fd < 0)
+        return errno == ENOENT ? RK_ERR_NOT_FOUND : RK_ERR_IO;
+    if (fstat(fd, &st) != 0)
+        goto cleanup;
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        goto cleanup;
+    }
+    if ((uint64_t)st.st_size > max) {
+        rc = RK_ERR_TOO_LARGE;
+        goto cleanup;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        rc = RK_ERR_NOMEM;
+        goto cleanup;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            goto cleanup;
+        got += (size_t)r;
+    }
+    buf[got] = 0;
+    *data = buf;
+    *len = got;
+    buf = NULL;
+    rc = RK_OK;
+cleanup:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+static int
+s_fsync_dir(const char *path)
+{
+    char *copy = strdup(path);
+    int fd, rc = RK_ERR_IO;
+
+    if (!copy)
+        return RK_ERR_NOMEM;
+    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (fsync(fd) == 0)
+            rc = RK_OK;
+        close(fd);
+    }
+    free(copy);
+    return rc;
+}
+
+int
+rk_write_file(const char *path, const void *data, size_t len, unsigned mode,
+              int exclusive)
+{
+    char tmp[4096];
+    const uint8_t *p = data;
+    size_t done = 0;
+    int fd, rc = RK_ERR_IO;
+    struct stat st;
+
+    if (exclusive && lstat(path, &st) == 0)
+        return RK_ERR_EXISTS;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+        (int)sizeof tmp)
+        return RK_ERR_INVALID;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              (mode_t)mode);
+    if (fd < 0)
+        return RK_ERR_IO;
+    if (fchmod(fd, (mode_t)mode) != 0)
+        goto cleanup;
+    while (done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto cleanup;
+        done += (size_t)w;
+    }
+    if (fsync(fd) != 0)
+        goto cleanup;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto cleanup;
+    }
+    fd = -1;
+    if (exclusive) {
+        /* link() fails if path appeared meanwhile: never overwrite. */
+        if (link(tmp, path) != 0) {
+            rc = errno == EEXIST ? RK_ERR_EXISTS : RK_ERR_IO;
+            goto cleanup;
+        }
+        unlink(tmp);
+    } else if (rename(tmp, path) != 0) {
+        goto cleanup;
+    }
+    return s_fsync_dir(path);
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/* rk_util: small helpers every module needs: clock, byte order, hex and
+ * base64, RFC 3339 times, bounded file reads and durable file writes.
+ * No protocol knowledge lives here. */
+#ifndef RK_UTIL_H
+#define RK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rk_error.h"
+
+/* Milliseconds since the Unix epoch, wall clock. */
+uint64_t rk_now_ms(void);
+
+static inline void
+rk_put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static inline void
+rk_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static inline void
+rk_put_be64(uint8_t *p, uint64_t v)
+{
+    rk_put_be32(p, (uint32_t)(v >> 32));
+    rk_put_be32(p + 4, (uint32_t)v);
+}
+static inline uint32_t
+rk_get_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+static inline uint64_t
+rk_get_be64(const uint8_t *p)
+{
+    return ((uint64_t)rk_get_be32(p) << 32) | rk_get_be32(p + 4);
+}
+
+/* Lower-case hex of bin into out, which must hold 2*len+1 bytes. */
+void rk_hex(char *out, const uint8_t *bin, size_t len);
+
+/* Decodes exactly len bytes of hex (no separators). Returns 0 or
+ * RK_ERR_MALFORMED when the text is not 2*len hex digits. */
+int rk_unhex(uint8_t *bin, size_t len, const char *hex) RK_WUR;
+
+/* Standard base64 (RFC 4648 section 4, with padding). Returns a malloc'd,
+ * NUL-terminated string owned by the caller, or NULL when out of memory. */
+char *rk_b64(const uint8_t *bin, size_t len);
+
+/* Decodes standard base64 into bin (capacity cap). *out_len gets the size.
+ * Returns 0, RK_ERR_MALFORMED for bad text or trailing garbage, or
+ * RK_ERR_TOO_LARGE when the result would not fit. */
+int rk_unb64(uint8_t *bin, size_t cap, size_t *out_len,
+             const char *text, size_t text_len) RK_WUR;
+
+/* Formats ms since the epoch as "2026-11-22T07:18:00Z" (or with ".123"
+ * when ms is not a whole second) into out (at least 32 bytes). */
+void rk_time_format(char *out, size_t cap, uint64_t ms);
+
+/* Parses an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.fff]Z". Returns 0 or
+ * RK_ERR_MALFORMED. */
+int rk_time_parse(const char *text, uint64_t *ms) RK_WUR;
+
+/* Reads a whole file of at most max bytes. *data is malloc'd (plus a NUL
+ * after the end, not counted in *len) and owned by the caller. Returns 0,
+ * RK_ERR_NOT_FOUND, RK_ERR_TOO_LARGE, RK_ERR_NOMEM or RK_ERR_IO. */
+int rk_read_file(const char *path, size_t max, uint8_t **data,
+                 size_t *len) RK_WUR;
+
+/* Writes data to path durably: a temporary file beside it, fsync, rename,
+ * fsync of the folder. mode is the new file's permission bits. With
+ * exclusive set, an existing path gives RK_ERR_EXISTS. Returns 0,
+ * RK_ERR_EXISTS or RK_ERR_IO (errno tells why). */
+int rk_write_file(const char *path, const void *data, size_t len,
+                  unsigned mode, int exclusive) RK_WUR;
+
+#endif

@@ -1,0 +1,101 @@
+/* Unit tests for common/rk_util: encodings, times, durable files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rk_util.h"
+
+static void
+test_base64_and_hex(void **state)
+{
+    uint8_t out[16];
+    size_t n = 0;
+    char hex[9];
+    (void)state;
+    char *b = rk_b64((const uint8_t *)"renraku", 7);
+    assert_string_equal(b, "cmVucmFrdQ==");
+    assert_int_equal(rk_unb64(out, sizeof out, &n, b, strlen(b)), 0);
+    assert_int_equal(n, 7);
+    assert_memory_equal(out, "renraku", 7);
+    free(b);
+    assert_int_equal(rk_unb64(out, sizeof out, &n, "cmVu!!", 6),
+                     RK_ERR_MALFORMED);
+    assert_int_equal(rk_unb64(out, 2, &n, "cmVucmFrdQ==", 12),
+                     RK_ERR_TOO_LARGE);
+    rk_hex(hex, (const uint8_t *)"\x01\xab\xff\x00", 4);
+    assert_string_equal(hex, "01abff00");
+    assert_int_equal(rk_unhex(out, 4, "01abff00"), 0);
+    assert_memory_equal(out, "\x01\xab\xff\x00", 4);
+    assert_int_equal(rk_unhex(out, 4, "01abff0"), RK_ERR_MALFORMED);
+    assert_int_equal(rk_unhex(out, 4, "01abff0g"), RK_ERR_MALFORMED);
+}
+
+static void
+test_times(void **state)
+{
+    char buf[40];
+    uint64_t ms = 0;
+    (void)state;
+    assert_int_equal(rk_time_parse("2026-11-22T07:18:00Z", &ms), 0);
+    assert_int_equal(ms, 1795331880000ull);
+    rk_time_format(buf, sizeof buf, ms);
+    assert_string_equal(buf, "2026-11-22T07:18:00Z");
+    assert_int_equal(rk_time_parse("2026-11-22T07:18:00.25Z", &ms), 0);
+    assert_int_equal(ms, 1795331880250ull);
+    rk_time_format(buf, sizeof buf, ms);
+    assert_string_equal(buf, "2026-11-22T07:18:00.250Z");
+    assert_int_equal(rk_time_parse("2026-11-22 07:18:00Z", &ms),
+                     RK_ERR_MALFORMED);
+    assert_int_equal(rk_time_parse("2026-13-22T07:18:00Z", &ms),
+                     RK_ERR_MALFORMED);
+    assert_int_equal(rk_time_parse("2026-11-22T07:18:00+09:00", &ms),
+                     RK_ERR_MALFORMED);
+}
+
+static void
+test_files(void **state)
+{
+    char dir[] = "/tmp/rk_util_XXXXXX";
+    char path[256];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    struct stat st;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    assert_int_equal(rk_read_file(path, 100, &data, &len), RK_ERR_NOT_FOUND);
+    assert_int_equal(rk_write_file(path, "hello", 5, 0600, 1), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(rk_write_file(path, "again", 5, 0600, 1), RK_ERR_EXISTS);
+    assert_int_equal(rk_read_file(path, 100, &data, &len), 0);
+    assert_int_equal(len, 5);
+    assert_memory_equal(data, "hello", 5);
+    free(data);
+    assert_int_equal(rk_read_file(path, 4, &data, &len), RK_ERR_TOO_LARGE);
+    assert_int_equal(rk_write_file(path, "again", 5, 0644, 0), 0);
+    assert_int_equal(rk_read_file(path, 100, &data, &len), 0);
+    assert_memory_equal(data, "again", 5);
+    free(data);
+    unlink(path);
+    rmdir(dir);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_base64_and_hex),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
