@@ -1,0 +1,3 @@
+/* note: implementation (being written). */
+#include "note.h"
+typedef int note_unused_t;
