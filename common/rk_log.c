@@ -11,8 +11,7 @@ rk_log_level_t rk_log_level = RK_LOG_INFO;
 static const char *s_names[] = {"debug", "info", "warn", "error", "off"};
 
 int
-rk_log_set_level(const char *name)
-{
+rk_log_set_level(const char *name) {
     for (int i = 0; i <= RK_LOG_OFF; i++) {
         if (strcmp(name, s_names[i]) == 0) {
             rk_log_level = (rk_log_level_t)i;
@@ -23,8 +22,7 @@ rk_log_set_level(const char *name)
 }
 
 void
-rk_log_write(rk_log_level_t level, const char *fmt, ...)
-{
+rk_log_write(rk_log_level_t level, const char *fmt, ...) {
     struct timespec ts;
     struct tm tm;
     char stamp[32];
@@ -38,6 +36,6 @@ rk_log_write(rk_log_level_t level, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     /* One fprintf per line so concurrent writers do not interleave. */
-    fprintf(stderr, "ts=%s.%03ldZ level=%s %s\n", stamp,
-            ts.tv_nsec / 1000000L, s_names[level], line);
+    fprintf(stderr, "ts=%s.%03ldZ level=%s %s\n", stamp, ts.tv_nsec / 1000000L,
+            s_names[level], line);
 }

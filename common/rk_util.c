@@ -13,22 +13,19 @@
 #include <unistd.h>
 
 uint64_t
-rk_now_ms(void)
-{
+rk_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 void
-rk_hex(char *out, const uint8_t *bin, size_t len)
-{
+rk_hex(char *out, const uint8_t *bin, size_t len) {
     sodium_bin2hex(out, 2 * len + 1, bin, len);
 }
 
 int
-rk_unhex(uint8_t *bin, size_t len, const char *hex)
-{
+rk_unhex(uint8_t *bin, size_t len, const char *hex) {
     size_t got = 0;
     const char *end = NULL;
 
@@ -41,8 +38,7 @@ rk_unhex(uint8_t *bin, size_t len, const char *hex)
 }
 
 char *
-rk_b64(const uint8_t *bin, size_t len)
-{
+rk_b64(const uint8_t *bin, size_t len) {
     size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
     char *out = malloc(cap);
     if (!out)
@@ -53,8 +49,7 @@ rk_b64(const uint8_t *bin, size_t len)
 
 int
 rk_unb64(uint8_t *bin, size_t cap, size_t *out_len, const char *text,
-         size_t text_len)
-{
+         size_t text_len) {
     const char *end = NULL;
     size_t got = 0;
 
@@ -71,8 +66,7 @@ rk_unb64(uint8_t *bin, size_t cap, size_t *out_len, const char *text,
 }
 
 void
-rk_time_format(char *out, size_t cap, uint64_t ms)
-{
+rk_time_format(char *out, size_t cap, uint64_t ms) {
     time_t secs = (time_t)(ms / 1000u);
     struct tm tm;
     char base[24];
@@ -86,8 +80,7 @@ rk_time_format(char *out, size_t cap, uint64_t ms)
 }
 
 int
-rk_time_parse(const char *text, uint64_t *ms)
-{
+rk_time_parse(const char *text, uint64_t *ms) {
     struct tm tm;
     unsigned frac = 0;
     int n = 0;
@@ -129,8 +122,7 @@ rk_time_parse(const char *text, uint64_t *ms)
 }
 
 int
-rk_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
-{
+rk_read_file(const char *path, size_t max, uint8_t **data, size_t *len) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     uint8_t *buf = NULL;
@@ -174,8 +166,7 @@ cleanup:
 }
 
 static int
-s_fsync_dir(const char *path)
-{
+s_fsync_dir(const char *path) {
     char *copy = strdup(path);
     int fd, rc = RK_ERR_IO;
 
@@ -193,8 +184,7 @@ s_fsync_dir(const char *path)
 
 int
 rk_write_file(const char *path, const void *data, size_t len, unsigned mode,
-              int exclusive)
-{
+              int exclusive) {
     char tmp[4096];
     const uint8_t *p = data;
     size_t done = 0;

@@ -13,34 +13,29 @@
 uint64_t rk_now_ms(void);
 
 static inline void
-rk_put_be16(uint8_t *p, uint16_t v)
-{
+rk_put_be16(uint8_t *p, uint16_t v) {
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
 }
 static inline void
-rk_put_be32(uint8_t *p, uint32_t v)
-{
+rk_put_be32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)(v >> 24);
     p[1] = (uint8_t)(v >> 16);
     p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
 }
 static inline void
-rk_put_be64(uint8_t *p, uint64_t v)
-{
+rk_put_be64(uint8_t *p, uint64_t v) {
     rk_put_be32(p, (uint32_t)(v >> 32));
     rk_put_be32(p + 4, (uint32_t)v);
 }
 static inline uint32_t
-rk_get_be32(const uint8_t *p)
-{
+rk_get_be32(const uint8_t *p) {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
            ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 static inline uint64_t
-rk_get_be64(const uint8_t *p)
-{
+rk_get_be64(const uint8_t *p) {
     return ((uint64_t)rk_get_be32(p) << 32) | rk_get_be32(p + 4);
 }
 
@@ -58,8 +53,8 @@ char *rk_b64(const uint8_t *bin, size_t len);
 /* Decodes standard base64 into bin (capacity cap). *out_len gets the size.
  * Returns 0, RK_ERR_MALFORMED for bad text or trailing garbage, or
  * RK_ERR_TOO_LARGE when the result would not fit. */
-int rk_unb64(uint8_t *bin, size_t cap, size_t *out_len,
-             const char *text, size_t text_len) RK_WUR;
+int rk_unb64(uint8_t *bin, size_t cap, size_t *out_len, const char *text,
+             size_t text_len) RK_WUR;
 
 /* Formats ms since the epoch as "2026-11-22T07:18:00Z" (or with ".123"
  * when ms is not a whole second) into out (at least 32 bytes). */
@@ -79,7 +74,7 @@ int rk_read_file(const char *path, size_t max, uint8_t **data,
  * fsync of the folder. mode is the new file's permission bits. With
  * exclusive set, an existing path gives RK_ERR_EXISTS. Returns 0,
  * RK_ERR_EXISTS or RK_ERR_IO (errno tells why). */
-int rk_write_file(const char *path, const void *data, size_t len,
-                  unsigned mode, int exclusive) RK_WUR;
+int rk_write_file(const char *path, const void *data, size_t len, unsigned mode,
+                  int exclusive) RK_WUR;
 
 #endif

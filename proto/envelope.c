@@ -11,27 +11,25 @@
 #include "rk_util.h"
 
 struct envelope {
-    Renraku__Envelope *pb;      /* owns every byte below */
+    Renraku__Envelope *pb; /* owns every byte below */
     Renraku__Header *hdr;
     envelope_header_t view;
 };
 
 static const char *s_kind_names[] = {
-    NULL, "notice", "alert", "ack", "status-update",
+    NULL,         "notice",       "alert",       "ack", "status-update",
     "comm-check", "drill-inject", "drill-reply",
 };
 
 const char *
-envelope_kind_name(envelope_kind_t kind)
-{
+envelope_kind_name(envelope_kind_t kind) {
     if (kind >= ENVELOPE_KIND_NOTICE && kind <= ENVELOPE_KIND_DRILL_REPLY)
         return s_kind_names[kind];
     return "unknown";
 }
 
 envelope_kind_t
-envelope_kind_from_name(const char *name)
-{
+envelope_kind_from_name(const char *name) {
     for (int k = ENVELOPE_KIND_NOTICE; k <= ENVELOPE_KIND_DRILL_REPLY; k++)
         if (strcmp(name, s_kind_names[k]) == 0)
             return (envelope_kind_t)k;
@@ -39,16 +37,14 @@ envelope_kind_from_name(const char *name)
 }
 
 void
-envelope_key_id(uint8_t out[ENVELOPE_KEY_ID_LEN], const uint8_t pk[32])
-{
+envelope_key_id(uint8_t out[ENVELOPE_KEY_ID_LEN], const uint8_t pk[32]) {
     uint8_t h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, pk, 32);
     memcpy(out, h, ENVELOPE_KEY_ID_LEN);
 }
 
 bool
-envelope_node_id_valid(const char *s)
-{
+envelope_node_id_valid(const char *s) {
     size_t n = 0;
     if (!s)
         return false;
@@ -66,15 +62,13 @@ envelope_node_id_valid(const char *s)
 }
 
 static int
-s_cmp_str(const void *a, const void *b)
-{
+s_cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* True when the list has a repeated entry. O(n log n) on a copy. */
 static int
-s_has_duplicates(const char *const *ids, size_t n, bool *dup)
-{
+s_has_duplicates(const char *const *ids, size_t n, bool *dup) {
     const char **copy;
     *dup = false;
     if (n < 2)
@@ -93,8 +87,7 @@ s_has_duplicates(const char *const *ids, size_t n, bool *dup)
 /* SHA-256 over nonce || ciphertext. */
 static void
 s_body_hash(uint8_t out[32], const uint8_t *nonce, const uint8_t *ct,
-            size_t ct_len)
-{
+            size_t ct_len) {
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
     crypto_hash_sha256_update(&st, nonce, ENVELOPE_NONCE_LEN);
@@ -105,8 +98,7 @@ s_body_hash(uint8_t out[32], const uint8_t *nonce, const uint8_t *ct,
 /* SHA-256 over every wrapped key, in order:
  * u16be(len id) || id || key_id(8) || u16be(len sealed) || sealed. */
 static void
-s_keys_hash(uint8_t out[32], Renraku__WrappedKey *const *keys, size_t n)
-{
+s_keys_hash(uint8_t out[32], Renraku__WrappedKey *const *keys, size_t n) {
     crypto_hash_sha256_state st;
     uint8_t len2[2];
 
@@ -131,8 +123,7 @@ s_keys_hash(uint8_t out[32], Renraku__WrappedKey *const *keys, size_t n)
  * body hash || keys hash. *out is malloc'd. */
 static int
 s_sig_input(const uint8_t *hdr, size_t hdr_len, const uint8_t body[32],
-            const uint8_t keys[32], uint8_t **out, size_t *out_len)
-{
+            const uint8_t keys[32], uint8_t **out, size_t *out_len) {
     size_t ctx_len = sizeof ENVELOPE_SIG_CONTEXT; /* includes the NUL */
     size_t n = ctx_len + 4 + hdr_len + 64;
     uint8_t *m = malloc(n), *p;
@@ -155,8 +146,7 @@ s_sig_input(const uint8_t *hdr, size_t hdr_len, const uint8_t body[32],
 static int
 s_check_params(const envelope_params_t *p,
                const envelope_recipient_t *recipients, size_t n,
-               size_t payload_len)
-{
+               size_t payload_len) {
     const char **ids;
     bool dup = false;
     int rc;
@@ -171,7 +161,8 @@ s_check_params(const envelope_params_t *p,
     if (p->drill_id && (!envelope_node_id_valid(p->drill_id)))
         return RK_ERR_INVALID;
     if ((p->kind == ENVELOPE_KIND_DRILL_INJECT ||
-         p->kind == ENVELOPE_KIND_DRILL_REPLY) && !p->exercise)
+         p->kind == ENVELOPE_KIND_DRILL_REPLY) &&
+        !p->exercise)
         return RK_ERR_INVALID;
     if (n == 0 || !recipients)
         return RK_ERR_INVALID;
@@ -181,7 +172,8 @@ s_check_params(const envelope_params_t *p,
     if (!ids)
         return RK_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (!envelope_node_id_valid(recipients[i].id) || !recipients[i].enc_pk) {
+        if (!envelope_node_id_valid(recipients[i].id) ||
+            !recipients[i].enc_pk) {
             free(ids);
             return RK_ERR_INVALID;
         }
@@ -198,14 +190,13 @@ int
 envelope_seal(const envelope_params_t *p,
               const envelope_recipient_t *recipients, size_t n,
               const uint8_t *payload, size_t payload_len, uint8_t **out,
-              size_t *out_len, uint8_t msg_id[ENVELOPE_MSG_ID_LEN])
-{
+              size_t *out_len, uint8_t msg_id[ENVELOPE_MSG_ID_LEN]) {
     Renraku__Header hdr = RENRAKU__HEADER__INIT;
     Renraku__Envelope env = RENRAKU__ENVELOPE__INIT;
     Renraku__WrappedKey *wk = NULL, **wkp = NULL;
     uint8_t id[ENVELOPE_MSG_ID_LEN];
-    uint8_t (*sealed)[ENVELOPE_SEALED_KEY_LEN] = NULL;
-    uint8_t (*key_ids)[ENVELOPE_KEY_ID_LEN] = NULL;
+    uint8_t(*sealed)[ENVELOPE_SEALED_KEY_LEN] = NULL;
+    uint8_t(*key_ids)[ENVELOPE_KEY_ID_LEN] = NULL;
     uint8_t *ckey = NULL, *hdr_buf = NULL, *ct = NULL, *sig_in = NULL;
     uint8_t *buf = NULL;
     uint8_t nonce[ENVELOPE_NONCE_LEN], ad[32], body[32], keys[32];
@@ -271,9 +262,8 @@ envelope_seal(const envelope_params_t *p,
     crypto_aead_xchacha20poly1305_ietf_keygen(ckey);
     randombytes_buf(nonce, sizeof nonce);
     crypto_hash_sha256(ad, hdr_buf, hdr_len);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ct_len, payload,
-                                               payload_len, ad, sizeof ad,
-                                               NULL, nonce, ckey);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        ct, &ct_len, payload, payload_len, ad, sizeof ad, NULL, nonce, ckey);
     for (size_t i = 0; i < n; i++) {
         renraku__wrapped_key__init(&wk[i]);
         if (crypto_box_seal(sealed[i], ckey, 32, recipients[i].enc_pk) != 0) {
@@ -335,8 +325,7 @@ cleanup:
 }
 
 void
-envelope_destroy(envelope_t **self_p)
-{
+envelope_destroy(envelope_t **self_p) {
     envelope_t *self;
     if (!self_p || !*self_p)
         return;
@@ -367,8 +356,7 @@ envelope_destroy(envelope_t **self_p)
 
 int
 envelope_decode(const uint8_t *buf, size_t len, envelope_t **out,
-                const char **why)
-{
+                const char **why) {
     envelope_t *self = NULL;
     Renraku__Envelope *e;
     Renraku__Header *h;
@@ -400,8 +388,8 @@ envelope_decode(const uint8_t *buf, size_t len, envelope_t **out,
     if (e->base.n_unknown_fields)
         MALFORMED("envelope has unknown fields");
 
-    self->hdr = h = renraku__header__unpack(NULL, e->header.len,
-                                            e->header.data);
+    self->hdr = h =
+        renraku__header__unpack(NULL, e->header.len, e->header.data);
     if (!h)
         MALFORMED("header does not decode as protobuf");
     if (h->base.n_unknown_fields)
@@ -431,7 +419,8 @@ envelope_decode(const uint8_t *buf, size_t len, envelope_t **out,
     if (h->drill_id && !envelope_node_id_valid(h->drill_id))
         MALFORMED("drill id is not a valid id");
     if ((h->kind == RENRAKU__KIND__KIND_DRILL_INJECT ||
-         h->kind == RENRAKU__KIND__KIND_DRILL_REPLY) && !h->drill_id)
+         h->kind == RENRAKU__KIND__KIND_DRILL_REPLY) &&
+        !h->drill_id)
         MALFORMED("drill message without the exercise flag");
     if (h->has_in_reply_to && h->in_reply_to.len != ENVELOPE_MSG_ID_LEN)
         MALFORMED("in-reply-to is not 16 bytes");
@@ -489,21 +478,18 @@ fail:
 }
 
 const envelope_header_t *
-envelope_header(const envelope_t *self)
-{
+envelope_header(const envelope_t *self) {
     return &self->view;
 }
 
 const uint8_t *
-envelope_header_bytes(const envelope_t *self, size_t *len)
-{
+envelope_header_bytes(const envelope_t *self, size_t *len) {
     *len = self->pb->header.len;
     return self->pb->header.data;
 }
 
 int
-envelope_verify(const envelope_t *self, const uint8_t sign_pk[32])
-{
+envelope_verify(const envelope_t *self, const uint8_t sign_pk[32]) {
     const Renraku__Envelope *e = self->pb;
     uint8_t kid[ENVELOPE_KEY_ID_LEN], body[32], keys[32];
     uint8_t *m = NULL;
@@ -528,8 +514,7 @@ envelope_verify(const envelope_t *self, const uint8_t sign_pk[32])
 int
 envelope_open(const envelope_t *self, const char *my_id,
               const uint8_t enc_pk[32], const uint8_t enc_sk[32],
-              uint8_t **plain, size_t *plain_len)
-{
+              uint8_t **plain, size_t *plain_len) {
     const Renraku__Envelope *e = self->pb;
     const Renraku__WrappedKey *k = NULL;
     uint8_t kid[ENVELOPE_KEY_ID_LEN], ad[32];

@@ -49,9 +49,9 @@ typedef struct {
     size_t n_recipients;
     envelope_kind_t kind;
     uint64_t created_ms;
-    uint64_t expires_ms;           /* 0: never */
+    uint64_t expires_ms; /* 0: never */
     bool exercise;
-    const char *drill_id;          /* "" unless exercise */
+    const char *drill_id; /* "" unless exercise */
     bool has_in_reply_to;
     uint8_t in_reply_to[ENVELOPE_MSG_ID_LEN];
     uint32_t payload_size;
@@ -59,21 +59,21 @@ typedef struct {
 
 /* What the sender provides to seal. All pointers are borrowed. */
 typedef struct {
-    const char *sender;               /* sender's node id */
-    const uint8_t *sign_sk;           /* 64-byte Ed25519 secret key */
-    const uint8_t *sign_key_id;       /* 8-byte key id of its public key */
+    const char *sender;         /* sender's node id */
+    const uint8_t *sign_sk;     /* 64-byte Ed25519 secret key */
+    const uint8_t *sign_key_id; /* 8-byte key id of its public key */
     envelope_kind_t kind;
     uint64_t created_ms;
-    uint64_t expires_ms;              /* 0: never */
+    uint64_t expires_ms; /* 0: never */
     bool exercise;
-    const char *drill_id;             /* required when exercise, else NULL */
-    const uint8_t *in_reply_to;       /* 16 bytes or NULL */
+    const char *drill_id;       /* required when exercise, else NULL */
+    const uint8_t *in_reply_to; /* 16 bytes or NULL */
 } envelope_params_t;
 
 /* One recipient: its node id and its X25519 encryption public key. */
 typedef struct {
     const char *id;
-    const uint8_t *enc_pk;            /* 32 bytes */
+    const uint8_t *enc_pk; /* 32 bytes */
 } envelope_recipient_t;
 
 typedef struct envelope envelope_t;
@@ -88,9 +88,8 @@ void envelope_key_id(uint8_t out[ENVELOPE_KEY_ID_LEN], const uint8_t pk[32]);
  * RK_ERR_TOO_LARGE (payload or result over the limits) or RK_ERR_NOMEM. */
 int envelope_seal(const envelope_params_t *p,
                   const envelope_recipient_t *recipients, size_t n,
-                  const uint8_t *payload, size_t payload_len,
-                  uint8_t **out, size_t *out_len,
-                  uint8_t msg_id[ENVELOPE_MSG_ID_LEN]) RK_WUR;
+                  const uint8_t *payload, size_t payload_len, uint8_t **out,
+                  size_t *out_len, uint8_t msg_id[ENVELOPE_MSG_ID_LEN]) RK_WUR;
 
 /* Decodes untrusted bytes and checks their structure: sizes, lengths of
  * every fixed field, node id syntax, one wrapped key per recipient in the

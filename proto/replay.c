@@ -21,16 +21,15 @@ struct replay {
     uint64_t skew_ms;
     size_t max_entries;
     size_t count;
-    size_t n_buckets;           /* power of two */
+    size_t n_buckets; /* power of two */
     entry_t **buckets;
-    uint64_t last_sweep_ms;     /* newest time seen at the last sweep */
-    uint64_t newest_ms;         /* newest "now" passed to replay_check */
+    uint64_t last_sweep_ms; /* newest time seen at the last sweep */
+    uint64_t newest_ms;     /* newest "now" passed to replay_check */
     uint8_t key[crypto_shorthash_KEYBYTES];
 };
 
 replay_t *
-replay_new(uint64_t window_ms, uint64_t skew_ms, size_t max_entries)
-{
+replay_new(uint64_t window_ms, uint64_t skew_ms, size_t max_entries) {
     replay_t *self;
     size_t nb = 1024;
 
@@ -55,8 +54,7 @@ replay_new(uint64_t window_ms, uint64_t skew_ms, size_t max_entries)
 }
 
 void
-replay_destroy(replay_t **self_p)
-{
+replay_destroy(replay_t **self_p) {
     replay_t *self;
     if (!self_p || !*self_p)
         return;
@@ -75,14 +73,12 @@ replay_destroy(replay_t **self_p)
 }
 
 size_t
-replay_size(const replay_t *self)
-{
+replay_size(const replay_t *self) {
     return self->count;
 }
 
 static size_t
-s_bucket(const replay_t *self, const char *sender, const uint8_t msg_id[16])
-{
+s_bucket(const replay_t *self, const char *sender, const uint8_t msg_id[16]) {
     uint8_t in[16 + ENVELOPE_NODE_ID_MAX + 1];
     uint8_t h[crypto_shorthash_BYTES];
     size_t n = strnlen(sender, ENVELOPE_NODE_ID_MAX);
@@ -97,8 +93,7 @@ s_bucket(const replay_t *self, const char *sender, const uint8_t msg_id[16])
 
 /* Drops every entry that could no longer pass the freshness test. */
 static void
-s_sweep(replay_t *self, uint64_t now_ms)
-{
+s_sweep(replay_t *self, uint64_t now_ms) {
     uint64_t horizon = now_ms > self->window_ms ? now_ms - self->window_ms : 0;
     for (size_t i = 0; i < self->n_buckets; i++) {
         entry_t **pp = &self->buckets[i];
@@ -118,8 +113,7 @@ s_sweep(replay_t *self, uint64_t now_ms)
 
 static int
 s_insert(replay_t *self, const char *sender, const uint8_t msg_id[16],
-         uint64_t created_ms)
-{
+         uint64_t created_ms) {
     size_t b;
     entry_t *e;
 
@@ -149,8 +143,7 @@ s_insert(replay_t *self, const char *sender, const uint8_t msg_id[16],
 
 int
 replay_check(replay_t *self, const char *sender, const uint8_t msg_id[16],
-             uint64_t created_ms, uint64_t now_ms)
-{
+             uint64_t created_ms, uint64_t now_ms) {
     if (created_ms + self->window_ms < now_ms)
         return RK_ERR_STALE;
     if (created_ms > now_ms + self->skew_ms)
@@ -165,7 +158,6 @@ replay_check(replay_t *self, const char *sender, const uint8_t msg_id[16],
 
 int
 replay_remember(replay_t *self, const char *sender, const uint8_t msg_id[16],
-                uint64_t created_ms)
-{
+                uint64_t created_ms) {
     return s_insert(self, sender, msg_id, created_ms);
 }

@@ -8,8 +8,7 @@
 #include "envelope.h"
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static uint8_t pk[32];
     envelope_t *env = NULL;
     const char *why = NULL;

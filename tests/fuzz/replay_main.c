@@ -11,8 +11,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int
-s_run_file(const char *path)
-{
+s_run_file(const char *path) {
     FILE *f = fopen(path, "rb");
     uint8_t *buf;
     long n;
@@ -37,8 +36,7 @@ s_run_file(const char *path)
 }
 
 int
-main(int argc, char **argv)
-{
+main(int argc, char **argv) {
     size_t files = 0;
     for (int i = 1; i < argc; i++) {
         DIR *d = opendir(argv[i]);

@@ -1,10 +1,10 @@
 /* Unit tests for proto/envelope: seal, decode, verify, open, and every way
  * a tampered or misaddressed envelope must be refused. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <sodium.h>
 #include <stdio.h>
@@ -22,8 +22,7 @@ typedef struct {
 } node_t;
 
 static void
-node_make(node_t *n, const char *id, uint8_t seed_byte)
-{
+node_make(node_t *n, const char *id, uint8_t seed_byte) {
     uint8_t seed[32];
     memset(seed, seed_byte, sizeof seed);
     snprintf(n->id, sizeof n->id, "%s", id);
@@ -34,8 +33,7 @@ node_make(node_t *n, const char *id, uint8_t seed_byte)
 }
 
 static envelope_params_t
-params_for(const node_t *sender, uint64_t now)
-{
+params_for(const node_t *sender, uint64_t now) {
     envelope_params_t p = {
         .sender = sender->id,
         .sign_sk = sender->sign_sk,
@@ -50,8 +48,7 @@ params_for(const node_t *sender, uint64_t now)
 /* Seals "payload" from nodes[0] to nodes[1..n]. */
 static void
 seal_to(node_t *nodes, size_t n_rcpt, const char *payload, uint8_t **buf,
-        size_t *len, uint8_t msg_id[16])
-{
+        size_t *len, uint8_t msg_id[16]) {
     envelope_recipient_t *r = calloc(n_rcpt, sizeof *r);
     envelope_params_t p = params_for(&nodes[0], rk_now_ms());
     assert_non_null(r);
@@ -67,9 +64,8 @@ seal_to(node_t *nodes, size_t n_rcpt, const char *payload, uint8_t **buf,
 
 /* Decode, verify with the sender's key, open as nodes[who]. */
 static int
-receive(const uint8_t *buf, size_t len, const node_t *sender,
-        const node_t *me, char **plain_out)
-{
+receive(const uint8_t *buf, size_t len, const node_t *sender, const node_t *me,
+        char **plain_out) {
     envelope_t *env = NULL;
     uint8_t *plain = NULL;
     size_t plain_len = 0;
@@ -90,8 +86,7 @@ receive(const uint8_t *buf, size_t len, const node_t *sender,
 }
 
 static void
-round_trip(size_t n_rcpt)
-{
+round_trip(size_t n_rcpt) {
     node_t *nodes = calloc(n_rcpt + 1, sizeof *nodes);
     uint8_t *buf = NULL, msg_id[16];
     size_t len = 0;
@@ -126,20 +121,17 @@ round_trip(size_t n_rcpt)
 }
 
 static void
-test_round_trip_1(void **state)
-{
+test_round_trip_1(void **state) {
     (void)state;
     round_trip(1);
 }
 static void
-test_round_trip_2(void **state)
-{
+test_round_trip_2(void **state) {
     (void)state;
     round_trip(2);
 }
 static void
-test_round_trip_200(void **state)
-{
+test_round_trip_200(void **state) {
     (void)state;
     round_trip(200);
 }
@@ -147,8 +139,7 @@ test_round_trip_200(void **state)
 /* Every byte of the serialized envelope matters: flip one bit of each and
  * decode, verify or open (as the first recipient) must refuse it. */
 static void
-test_every_flipped_byte_is_refused(void **state)
-{
+test_every_flipped_byte_is_refused(void **state) {
     node_t nodes[3];
     uint8_t *buf = NULL, msg_id[16];
     size_t len = 0;
@@ -174,8 +165,7 @@ test_every_flipped_byte_is_refused(void **state)
 /* Flips a byte inside one named part and checks the error is the right
  * kind for that part. */
 static void
-test_flip_each_part(void **state)
-{
+test_flip_each_part(void **state) {
     node_t nodes[3];
     uint8_t *buf = NULL, msg_id[16], *out;
     size_t len = 0, out_len;
@@ -191,11 +181,21 @@ test_flip_each_part(void **state)
         e = renraku__envelope__unpack(NULL, len, buf);
         assert_non_null(e);
         switch (part) {
-        case 0: e->signature.data[10] ^= 1; break;
-        case 1: e->keys[0]->sealed.data[5] ^= 1; break;
-        case 2: e->keys[1]->sealed.data[79] ^= 1; break;
-        case 3: e->nonce.data[0] ^= 1; break;
-        case 4: e->ciphertext.data[e->ciphertext.len - 1] ^= 1; break;
+        case 0:
+            e->signature.data[10] ^= 1;
+            break;
+        case 1:
+            e->keys[0]->sealed.data[5] ^= 1;
+            break;
+        case 2:
+            e->keys[1]->sealed.data[79] ^= 1;
+            break;
+        case 3:
+            e->nonce.data[0] ^= 1;
+            break;
+        case 4:
+            e->ciphertext.data[e->ciphertext.len - 1] ^= 1;
+            break;
         }
         out_len = renraku__envelope__get_packed_size(e);
         out = malloc(out_len);
@@ -212,8 +212,7 @@ test_flip_each_part(void **state)
 }
 
 static void
-test_non_recipient_cannot_open(void **state)
-{
+test_non_recipient_cannot_open(void **state) {
     node_t nodes[3], outsider;
     uint8_t *buf = NULL, msg_id[16], *plain = NULL;
     size_t len = 0, plain_len = 0;
@@ -248,8 +247,7 @@ test_non_recipient_cannot_open(void **state)
 /* Re-packs the header with one recipient removed (and its wrapped key),
  * so the structure is valid but the signature no longer matches. */
 static void
-test_changed_recipient_list_breaks_signature(void **state)
-{
+test_changed_recipient_list_breaks_signature(void **state) {
     node_t nodes[3];
     uint8_t *buf = NULL, msg_id[16], *hb, *out;
     size_t len = 0, hl, out_len;
@@ -264,7 +262,7 @@ test_changed_recipient_list_breaks_signature(void **state)
 
     e = renraku__envelope__unpack(NULL, len, buf);
     h = renraku__header__unpack(NULL, e->header.len, e->header.data);
-    h->n_recipients = 1;  /* drop sg.csa */
+    h->n_recipients = 1; /* drop sg.csa */
     hl = renraku__header__get_packed_size(h);
     hb = malloc(hl);
     renraku__header__pack(h, hb);
@@ -292,8 +290,7 @@ test_changed_recipient_list_breaks_signature(void **state)
 }
 
 static void
-test_decode_refuses_bad_structure(void **state)
-{
+test_decode_refuses_bad_structure(void **state) {
     node_t nodes[2];
     uint8_t *buf = NULL, msg_id[16], *out;
     size_t len = 0, out_len;
@@ -333,8 +330,7 @@ test_decode_refuses_bad_structure(void **state)
 }
 
 static void
-test_seal_refuses_bad_parameters(void **state)
-{
+test_seal_refuses_bad_parameters(void **state) {
     node_t nodes[3];
     envelope_recipient_t r[2];
     envelope_params_t p;
@@ -349,24 +345,24 @@ test_seal_refuses_bad_parameters(void **state)
     r[1] = r[0];
     p = params_for(&nodes[0], rk_now_ms());
     /* The same recipient twice. */
-    assert_int_equal(envelope_seal(&p, r, 2, (const uint8_t *)"x", 1, &buf,
-                                   &len, NULL),
-                     RK_ERR_INVALID);
+    assert_int_equal(
+        envelope_seal(&p, r, 2, (const uint8_t *)"x", 1, &buf, &len, NULL),
+        RK_ERR_INVALID);
     /* No recipient. */
-    assert_int_equal(envelope_seal(&p, r, 0, (const uint8_t *)"x", 1, &buf,
-                                   &len, NULL),
-                     RK_ERR_INVALID);
+    assert_int_equal(
+        envelope_seal(&p, r, 0, (const uint8_t *)"x", 1, &buf, &len, NULL),
+        RK_ERR_INVALID);
     /* Drill inject without the exercise flag. */
     p.kind = ENVELOPE_KIND_DRILL_INJECT;
-    assert_int_equal(envelope_seal(&p, r, 1, (const uint8_t *)"x", 1, &buf,
-                                   &len, NULL),
-                     RK_ERR_INVALID);
+    assert_int_equal(
+        envelope_seal(&p, r, 1, (const uint8_t *)"x", 1, &buf, &len, NULL),
+        RK_ERR_INVALID);
     /* Upper-case ids are not node ids. */
     p = params_for(&nodes[0], rk_now_ms());
     p.sender = "JP.NISC";
-    assert_int_equal(envelope_seal(&p, r, 1, (const uint8_t *)"x", 1, &buf,
-                                   &len, NULL),
-                     RK_ERR_INVALID);
+    assert_int_equal(
+        envelope_seal(&p, r, 1, (const uint8_t *)"x", 1, &buf, &len, NULL),
+        RK_ERR_INVALID);
     /* Payload over the limit. */
     p = params_for(&nodes[0], rk_now_ms());
     uint8_t *big = calloc(1, ENVELOPE_MAX_PAYLOAD + 1);
@@ -378,8 +374,7 @@ test_seal_refuses_bad_parameters(void **state)
 }
 
 static void
-test_exercise_fields_travel(void **state)
-{
+test_exercise_fields_travel(void **state) {
     node_t nodes[2];
     envelope_recipient_t r;
     envelope_params_t p;
@@ -415,8 +410,7 @@ test_exercise_fields_travel(void **state)
 /* Known answers for the deterministic parts: the key id, the kind names,
  * node id syntax. */
 static void
-test_known_answers(void **state)
-{
+test_known_answers(void **state) {
     uint8_t pk[32], kid[8];
     char hex[17];
     (void)state;
@@ -441,8 +435,7 @@ test_known_answers(void **state)
 }
 
 int
-main(void)
-{
+main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_1),
         cmocka_unit_test(test_round_trip_2),

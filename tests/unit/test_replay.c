@@ -1,11 +1,11 @@
 /* Unit tests for proto/replay: stale, future-dated and replayed envelopes
  * are refused with distinct errors; the set forgets only what has expired
  * and refuses, never forgets early, when full. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <sodium.h>
 #include <string.h>
@@ -17,15 +17,13 @@
 #define NOW 1795000000000ull
 
 static void
-id_of(uint8_t id[16], unsigned n)
-{
+id_of(uint8_t id[16], unsigned n) {
     memset(id, 0, 16);
     memcpy(id, &n, sizeof n);
 }
 
 static void
-test_fresh_then_replay(void **state)
-{
+test_fresh_then_replay(void **state) {
     replay_t *r = replay_new(WINDOW, SKEW, 100);
     uint8_t id[16];
     (void)state;
@@ -42,8 +40,7 @@ test_fresh_then_replay(void **state)
 }
 
 static void
-test_stale_and_future_are_distinct(void **state)
-{
+test_stale_and_future_are_distinct(void **state) {
     replay_t *r = replay_new(WINDOW, SKEW, 100);
     uint8_t id[16];
     (void)state;
@@ -62,8 +59,7 @@ test_stale_and_future_are_distinct(void **state)
 }
 
 static void
-test_full_set_refuses_until_entries_expire(void **state)
-{
+test_full_set_refuses_until_entries_expire(void **state) {
     replay_t *r = replay_new(WINDOW, SKEW, 3);
     uint8_t id[16];
     (void)state;
@@ -85,8 +81,7 @@ test_full_set_refuses_until_entries_expire(void **state)
 }
 
 static void
-test_remember_rebuilds_the_set(void **state)
-{
+test_remember_rebuilds_the_set(void **state) {
     replay_t *r = replay_new(WINDOW, SKEW, 100);
     uint8_t id[16];
     (void)state;
@@ -99,8 +94,7 @@ test_remember_rebuilds_the_set(void **state)
 }
 
 int
-main(void)
-{
+main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fresh_then_replay),
         cmocka_unit_test(test_stale_and_future_are_distinct),

@@ -1,9 +1,9 @@
 /* Unit tests for common/rk_util: encodings, times, durable files. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +14,7 @@
 #include "rk_util.h"
 
 static void
-test_base64_and_hex(void **state)
-{
+test_base64_and_hex(void **state) {
     uint8_t out[16];
     size_t n = 0;
     char hex[9];
@@ -39,8 +38,7 @@ test_base64_and_hex(void **state)
 }
 
 static void
-test_times(void **state)
-{
+test_times(void **state) {
     char buf[40];
     uint64_t ms = 0;
     (void)state;
@@ -61,8 +59,7 @@ test_times(void **state)
 }
 
 static void
-test_files(void **state)
-{
+test_files(void **state) {
     char dir[] = "/tmp/rk_util_XXXXXX";
     char path[256];
     uint8_t *data = NULL;
@@ -90,8 +87,7 @@ test_files(void **state)
 }
 
 int
-main(void)
-{
+main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base64_and_hex),
         cmocka_unit_test(test_times),
