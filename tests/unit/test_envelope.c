@@ -1,10 +1,11 @@
 /* Unit tests for proto/envelope: seal, decode, verify, open, and every way
  * a tampered or misaddressed envelope must be refused. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include <sodium.h>
 #include <stdio.h>

@@ -1,11 +1,12 @@
 /* Unit tests for proto/replay: stale, future-dated and replayed envelopes
  * are refused with distinct errors; the set forgets only what has expired
  * and refuses, never forgets early, when full. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include <sodium.h>
 #include <string.h>
