@@ -4,15 +4,17 @@
 #ifndef NOTE_H
 #define NOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "rk_error.h"
 
-#define NOTE_MAX_BYTES (1024u * 1024u)  /* whole note, text + signatures */
+#define NOTE_MAX_BYTES (1024u * 1024u) /* whole note, text + signatures */
 #define NOTE_MAX_SIGNATURES 100
-#define NOTE_NAME_MAX 255               /* bytes of a key name */
+#define NOTE_NAME_MAX 255 /* bytes of a key name */
 #define NOTE_ALG_ED25519 0x01
+#define NOTE_SIG_MAX_BYTES (4u + 8192u) /* key id + any algorithm's sig */
 
 /* A trusted Ed25519 verifier: key name, 32-bit key id, public key. */
 typedef struct {
@@ -21,11 +23,19 @@ typedef struct {
     uint8_t pk[32];
 } note_verifier_t;
 
-/* True when name is a valid key name: non-empty UTF-8 without spaces, '+'
- * or control characters, at most NOTE_NAME_MAX bytes. */
+/* True when name is a valid key name: non-empty UTF-8 without spaces
+ * (Unicode White_Space), '+' or control characters (below U+0020), at most
+ * NOTE_NAME_MAX bytes. */
 int note_name_valid(const char *name);
 
-/* key id = first 4 bytes (big-endian) of SHA-256(name || 0x0A || 0x01 || pk). */
+/* True when s (len bytes) is valid UTF-8 (no overlong forms, surrogates or
+ * code points above U+10FFFF) and has no control character below U+0020
+ * other than '\n'. The character rule of every note, also used by
+ * checkpoint.h. */
+bool note_chars_valid(const uint8_t *s, size_t len);
+
+/* key id = first 4 bytes (big-endian) of SHA-256(name || 0x0A || 0x01 || pk).
+ */
 uint32_t note_key_id(const char *name, const uint8_t pk[32]);
 
 /* Formats "name+hex8(key id)+base64(0x01 || pk)". *vkey is malloc'd and the
@@ -51,12 +61,27 @@ int note_sign(const char *text, size_t text_len, const char *name,
 /* Verifies an untrusted note against one trusted verifier. The note must be
  * well-formed (size, UTF-8, no control characters but '\n', split at the
  * last "\n\n", every signature line well-formed, at most 100) and carry a
- * valid signature by v; signatures by other keys are ignored. On success
+ * valid signature by v; signatures by other keys are ignored. When v has
+ * several lines, every one must verify (the Go library checks only the
+ * first; we are stricter). A line by v whose signature is not 64 bytes
+ * counts as a bad signature. On success
  * *text points into note (borrowed) and *text_len is its length including
  * the final '\n'. Returns 0, RK_ERR_TOO_LARGE, RK_ERR_MALFORMED,
  * RK_ERR_UNKNOWN_KEY (no signature line by v) or RK_ERR_BAD_SIGNATURE
  * (v's signature line does not verify). */
 int note_verify(const uint8_t *note, size_t note_len, const note_verifier_t *v,
                 const uint8_t **text, size_t *text_len) RK_WUR;
+
+/* Adds a signature by key name (64-byte Ed25519 secret key sk) to an
+ * existing note, for cosigning. The note must be well-formed as
+ * note_verify requires; its signatures are NOT checked here, so verify it
+ * first. *out is malloc'd (the note with one more signature line at the
+ * end) and the caller's. Returns 0, RK_ERR_INVALID (bad name),
+ * RK_ERR_MALFORMED, RK_ERR_TOO_LARGE (over the size or signature count),
+ * RK_ERR_EXISTS (the note already has a line by this name and key id) or
+ * RK_ERR_NOMEM. */
+int note_add_signature(const uint8_t *note, size_t note_len, const char *name,
+                       const uint8_t sk[64], char **out,
+                       size_t *out_len) RK_WUR;
 
 #endif
