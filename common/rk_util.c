@@ -53,6 +53,21 @@ rk_unb64(uint8_t *bin, size_t cap, size_t *out_len, const char *text,
     const char *end = NULL;
     size_t got = 0;
 
+    /* libsodium 1.0.18 decodes some bytes >= 0x80 as if they were '/':
+     * accept only the standard alphabet, padding last. */
+    for (size_t i = 0; i < text_len; i++) {
+        char c = text[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                 (c >= '0' && c <= '9') || c == '+' || c == '/';
+        if (c == '=' && i + 2 >= text_len && text_len % 4 == 0) {
+            for (size_t j = i; j < text_len; j++)
+                if (text[j] != '=')
+                    return RK_ERR_MALFORMED;
+            break;
+        }
+        if (!ok)
+            return RK_ERR_MALFORMED;
+    }
     /* Each 4 characters give at most 3 bytes: refuse before decoding. */
     if (text_len / 4 * 3 > cap + 2)
         return RK_ERR_TOO_LARGE;

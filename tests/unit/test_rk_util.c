@@ -28,6 +28,11 @@ test_base64_and_hex(void **state) {
     free(b);
     assert_int_equal(rk_unb64(out, sizeof out, &n, "cmVu!!", 6),
                      RK_ERR_MALFORMED);
+    /* Bytes >= 0x80 are not base64, whatever libsodium 1.0.18 thinks. */
+    assert_int_equal(rk_unb64(out, sizeof out, &n, "\xc2\xbe\xcf\xb0", 4),
+                     RK_ERR_MALFORMED);
+    assert_int_equal(rk_unb64(out, sizeof out, &n, "cm=ucmFr", 8),
+                     RK_ERR_MALFORMED);
     assert_int_equal(rk_unb64(out, 2, &n, "cmVucmFrdQ==", 12),
                      RK_ERR_TOO_LARGE);
     rk_hex(hex, (const uint8_t *)"\x01\xab\xff\x00", 4);
