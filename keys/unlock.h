@@ -1,0 +1,37 @@
+/* unlock: what every program does to use a secret key file or pin a key:
+ * read a passphrase (from a file, or on the terminal with echo off), load
+ * the identity, and turn a "--coordinator"-style argument (a signed-note
+ * verifier key, or a .pub file) into a note verifier. Messages go to the
+ * caller's err buffer; nothing here exits or prints. */
+#ifndef UNLOCK_H
+#define UNLOCK_H
+
+#include <stddef.h>
+
+#include "identity.h"
+#include "note.h"
+#include "rk_error.h"
+
+/* Reads the first line of path into sodium_malloc memory (free it with
+ * sodium_free). NULL on failure, with err set. */
+char *unlock_passphrase_file(const char *path, char *err, size_t errlen);
+
+/* Asks on /dev/tty with echo off (twice when confirm). NULL when there is
+ * no terminal, the answers differ or are empty, with err set. Free with
+ * sodium_free. */
+char *unlock_passphrase_prompt(const char *prompt, int confirm, char *err,
+                               size_t errlen);
+
+/* Loads a secret key file; when it is encrypted the passphrase comes from
+ * pass_file (may be NULL: then the terminal is asked). *out is the
+ * caller's. Returns 0 or an rk_err_t, with err naming file and reason. */
+int unlock_identity(const char *path, const char *pass_file, identity_t **out,
+                    char *err, size_t errlen) RK_WUR;
+
+/* Pins a key from arg: a verifier key "name+hash+base64", or the path of a
+ * .pub file (its id is the key name, its signing key the key). Returns 0,
+ * RK_ERR_MALFORMED or the errors of identity_public_load, with err set. */
+int unlock_verifier(const char *arg, note_verifier_t *out, char *err,
+                    size_t errlen) RK_WUR;
+
+#endif

@@ -1,0 +1,411 @@
+/* renraku-relay: parse flags (and an optional JSON config file), load the
+ * relay's key and the pinned coordinator key, run the relay until SIGINT or
+ * SIGTERM, re-read the roster on SIGHUP. `renraku-relay stats` asks a
+ * running relay for its counters. Exit codes: 0 stopped cleanly, 1 could
+ * not start or failed, 2 usage error. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "note.h"
+#include "relay.h"
+#include "rk_log.h"
+#include "rk_util.h"
+#include "unlock.h"
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+static const char *s_usage =
+    "usage: renraku-relay --key RELAY.key --roster ROSTER.signed\n"
+    "                     --coordinator VKEY|COORDINATOR.pub --data DIR "
+    "[options]\n"
+    "       renraku-relay --print-vkey --key RELAY.key [--origin NAME]\n"
+    "       renraku-relay stats --data DIR | --control ENDPOINT\n"
+    "\n"
+    "Relays signed, end-to-end encrypted envelopes between the nodes of the\n"
+    "roster over CurveZMQ, keeping every accepted message, delivery, expiry\n"
+    "and refusal in a durable, Merkle-tree log (DIR/log, DIR/checkpoints).\n"
+    "\n"
+    "  --key FILE               the relay's secret key file (role relay)\n"
+    "  --passphrase-file FILE   passphrase of an encrypted key file\n"
+    "  --roster FILE            signed roster; re-read on SIGHUP\n"
+    "  --coordinator VKEY|FILE  the pinned coordinator key\n"
+    "  --data DIR               log and checkpoints (created, mode 0700)\n"
+    "  --bind ENDPOINT          default tcp://127.0.0.1:7400 (port 0: any)\n"
+    "  --endpoint-file FILE     write the bound endpoint there when ready\n"
+    "  --control ENDPOINT       stats socket, default ipc://DIR/control.sock\n"
+    "  --origin NAME            checkpoint origin, default renraku/<relay id>\n"
+    "  --workers N              signature-checking threads (default: cores)\n"
+    "  --window SECONDS         replay window (default 600)\n"
+    "  --skew SECONDS           allowed clock skew (default 60)\n"
+    "  --max-msg-size BYTES     largest frame accepted (default 1052672)\n"
+    "  --handshake-ms MS        CURVE handshake limit (default 5000)\n"
+    "  --heartbeat-ms MS        heartbeat interval (default 5000)\n"
+    "  --checkpoint-every SECONDS  sign a checkpoint when grown (default 10)\n"
+    "  --segment-mb MB          log segment size (default 64)\n"
+    "  --log-level LEVEL        debug, info, warn, error (default info)\n"
+    "  --config FILE            JSON object with any of the options above\n"
+    "                           (names without --); flags override it\n"
+    "  --print-vkey             print the checkpoint verifier key and exit\n";
+
+static volatile sig_atomic_t s_stop = 0;
+static volatile sig_atomic_t s_reload = 0;
+
+static void
+s_on_stop(int sig) {
+    (void)sig;
+    s_stop = 1;
+}
+
+static void
+s_on_hup(int sig) {
+    (void)sig;
+    s_reload = 1;
+}
+
+static void s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+s_fail(const char *fmt, ...) {
+    va_list ap;
+    fputs("renraku-relay: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Every option, by name, as strings: from the config file, then flags. */
+typedef struct {
+    const char *name;
+    const char *value;
+} opt_t;
+
+static opt_t s_opts[] = {
+    {"key", NULL},           {"passphrase-file", NULL},
+    {"roster", NULL},        {"coordinator", NULL},
+    {"data", NULL},          {"bind", NULL},
+    {"endpoint-file", NULL}, {"control", NULL},
+    {"origin", NULL},        {"workers", NULL},
+    {"window", NULL},        {"skew", NULL},
+    {"max-msg-size", NULL},  {"handshake-ms", NULL},
+    {"heartbeat-ms", NULL},  {"checkpoint-every", NULL},
+    {"segment-mb", NULL},    {"log-level", NULL},
+    {"config", NULL},        {"print-vkey", NULL},
+};
+#define N_OPTS (sizeof s_opts / sizeof s_opts[0])
+
+static opt_t *
+s_opt(const char *name) {
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (strcmp(s_opts[i].name, name) == 0)
+            return &s_opts[i];
+    return NULL;
+}
+
+static const char *
+s_val(const char *name) {
+    return s_opt(name)->value;
+}
+
+/* Reads the JSON config; values stay alive in the returned json_t. */
+static json_t *
+s_load_config(const char *path) {
+    json_error_t jerr;
+    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    const char *k;
+    json_t *v;
+    if (!o) {
+        s_fail("config %s: line %d: %s", path, jerr.line, jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(o)) {
+        s_fail("config %s: not a JSON object", path);
+        json_decref(o);
+        return NULL;
+    }
+    json_object_foreach(o, k, v) {
+        opt_t *opt = s_opt(k);
+        if (!opt || !strcmp(k, "config") || !strcmp(k, "print-vkey")) {
+            s_fail("config %s: unknown option \"%s\"", path, k);
+            json_decref(o);
+            return NULL;
+        }
+        if (json_is_string(v))
+            opt->value = json_string_value(v);
+        else if (json_is_integer(v)) {
+            char *num = malloc(32);
+            if (!num)
+                return NULL;
+            snprintf(num, 32, "%lld", (long long)json_integer_value(v));
+            json_object_set_new(o, k, json_string(num));
+            free(num);
+            opt->value = json_string_value(json_object_get(o, k));
+        } else {
+            s_fail("config %s: \"%s\" must be a string or an integer", path, k);
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+/* Parses a non-negative number option within [lo, hi]. */
+static int
+s_num(const char *name, uint64_t lo, uint64_t hi, uint64_t *out) {
+    const char *v = s_val(name);
+    char *end;
+    unsigned long long n;
+    if (!v)
+        return 0;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno || *end || !*v || n < lo || n > hi) {
+        s_fail("--%s %s: not a number from %llu to %llu", name, v,
+               (unsigned long long)lo, (unsigned long long)hi);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int
+s_stats(int argc, char **argv) {
+    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+                                         {"control", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *data = NULL, *control = NULL;
+    char ep[600], reply[8192];
+    void *ctx, *req;
+    int c, n, timeout = 3000, linger = 0;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'd')
+            data = optarg;
+        else if (c == 'c')
+            control = optarg;
+        else if (c == 'h') {
+            printf("usage: renraku-relay stats --data DIR | --control "
+                   "ENDPOINT\nPrints the running relay's counters as JSON: "
+                   "accepted, refused by reason, delivered, queued per "
+                   "node, fsync batch size and latency.\n");
+            return 0;
+        } else
+            return EXIT_USAGE;
+    }
+    if (!data && !control) {
+        s_fail("stats needs --data DIR or --control ENDPOINT");
+        return EXIT_USAGE;
+    }
+    if (control)
+        snprintf(ep, sizeof ep, "%s", control);
+    else
+        snprintf(ep, sizeof ep, "ipc://%s/control.sock", data);
+    ctx = zmq_ctx_new();
+    req = zmq_socket(ctx, ZMQ_REQ);
+    zmq_setsockopt(req, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(req, ep) != 0 || zmq_send(req, "stats", 5, 0) < 0 ||
+        (n = zmq_recv(req, reply, sizeof reply - 1, 0)) < 0) {
+        s_fail("no relay answers on %s: %s", ep, zmq_strerror(errno));
+        zmq_close(req);
+        zmq_ctx_term(ctx);
+        return EXIT_FAIL;
+    }
+    reply[n < (int)sizeof reply ? n : (int)sizeof reply - 1] = 0;
+    printf("%s\n", reply);
+    zmq_close(req);
+    zmq_ctx_term(ctx);
+    return 0;
+}
+
+int
+main(int argc, char **argv) {
+    static struct option longopts[N_OPTS + 2];
+    relay_config_t cfg;
+    identity_t *ident = NULL;
+    relay_t *relay = NULL;
+    json_t *conf = NULL;
+    char err[512];
+    uint64_t n;
+    int c, status = EXIT_FAIL;
+
+    if (sodium_init() < 0) {
+        s_fail("libsodium failed to initialise");
+        return EXIT_FAIL;
+    }
+    if (argc > 1 && strcmp(argv[1], "stats") == 0)
+        return s_stats(argc - 1, argv + 1);
+    for (size_t i = 0; i < N_OPTS; i++) {
+        longopts[i].name = s_opts[i].name;
+        longopts[i].has_arg = strcmp(s_opts[i].name, "print-vkey")
+                                  ? required_argument
+                                  : no_argument;
+        longopts[i].val = 1000 + (int)i;
+    }
+    longopts[N_OPTS].name = "help";
+    longopts[N_OPTS].val = 'h';
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(s_usage, stdout);
+            return 0;
+        }
+        if (c < 1000) {
+            fprintf(stderr, "%s", "renraku-relay: see --help\n");
+            return EXIT_USAGE;
+        }
+        s_opts[c - 1000].value = optarg ? optarg : "1";
+    }
+    if (optind != argc) {
+        s_fail("unexpected argument \"%s\" (see --help)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (s_val("config")) {
+        /* Flags win: remember them, load the file, put them back. */
+        const char *flags[N_OPTS];
+        for (size_t i = 0; i < N_OPTS; i++)
+            flags[i] = s_opts[i].value;
+        conf = s_load_config(s_val("config"));
+        if (!conf)
+            return EXIT_USAGE;
+        for (size_t i = 0; i < N_OPTS; i++)
+            if (flags[i])
+                s_opts[i].value = flags[i];
+    }
+    if (s_val("log-level") && rk_log_set_level(s_val("log-level")) != 0) {
+        s_fail("--log-level %s: use debug, info, warn or error",
+               s_val("log-level"));
+        goto done_usage;
+    }
+    relay_config_defaults(&cfg);
+    if (!s_val("key")) {
+        s_fail("--key is required (the relay's secret key file)");
+        goto done_usage;
+    }
+    if (unlock_identity(s_val("key"), s_val("passphrase-file"), &ident, err,
+                        sizeof err) != RK_OK) {
+        s_fail("%s", err);
+        goto done;
+    }
+    if (identity_role(ident) != IDENTITY_ROLE_RELAY) {
+        s_fail("--key %s: a %s key; the relay needs a key of role relay",
+               s_val("key"), identity_role_name(identity_role(ident)));
+        goto done;
+    }
+    if (s_val("print-vkey")) {
+        char origin[300], *vkey = NULL;
+        snprintf(origin, sizeof origin, "%s",
+                 s_val("origin") ? s_val("origin") : "");
+        if (!origin[0])
+            snprintf(origin, sizeof origin, "renraku/%s", identity_id(ident));
+        if (note_vkey_format(origin, identity_public(ident)->sign_pk, &vkey) !=
+            RK_OK) {
+            s_fail("--origin %s: not a valid key name", origin);
+            goto done;
+        }
+        printf("%s\n", vkey);
+        free(vkey);
+        status = 0;
+        goto done;
+    }
+    if (!s_val("roster") || !s_val("coordinator") || !s_val("data")) {
+        s_fail("--roster, --coordinator and --data are required (see "
+               "--help)");
+        goto done_usage;
+    }
+    if (unlock_verifier(s_val("coordinator"), &cfg.coordinator, err,
+                        sizeof err) != RK_OK) {
+        s_fail("--coordinator %s", err);
+        goto done_usage;
+    }
+    cfg.identity = ident;
+    cfg.roster_path = s_val("roster");
+    cfg.data_dir = s_val("data");
+    if (s_val("bind"))
+        cfg.bind = s_val("bind");
+    cfg.control = s_val("control");
+    cfg.origin = s_val("origin");
+    {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg.workers = cores > 0 ? (size_t)cores : 1;
+    }
+    n = cfg.workers;
+    if (s_num("workers", 1, 256, &n))
+        goto done_usage;
+    cfg.workers = (size_t)n;
+    n = cfg.window_ms / 1000;
+    if (s_num("window", 1, 7 * 24 * 3600, &n))
+        goto done_usage;
+    cfg.window_ms = n * 1000;
+    n = cfg.skew_ms / 1000;
+    if (s_num("skew", 0, 24 * 3600, &n))
+        goto done_usage;
+    cfg.skew_ms = n * 1000;
+    n = (uint64_t)cfg.max_msg_size;
+    if (s_num("max-msg-size", 1024, 64 * 1024 * 1024, &n))
+        goto done_usage;
+    cfg.max_msg_size = (int64_t)n;
+    n = (uint64_t)cfg.handshake_ms;
+    if (s_num("handshake-ms", 100, 600000, &n))
+        goto done_usage;
+    cfg.handshake_ms = (int)n;
+    n = (uint64_t)cfg.heartbeat_ms;
+    if (s_num("heartbeat-ms", 100, 600000, &n))
+        goto done_usage;
+    cfg.heartbeat_ms = (int)n;
+    n = cfg.checkpoint_ms / 1000;
+    if (s_num("checkpoint-every", 1, 86400, &n))
+        goto done_usage;
+    cfg.checkpoint_ms = n * 1000;
+    n = 64;
+    if (s_num("segment-mb", 1, 4096, &n))
+        goto done_usage;
+    cfg.segment_bytes = n * 1024 * 1024;
+
+    relay = relay_new(&cfg, err, sizeof err);
+    if (!relay) {
+        s_fail("%s", err);
+        goto done;
+    }
+    if (s_val("endpoint-file")) {
+        const char *ep = relay_endpoint(relay);
+        char line[300];
+        int rc;
+        snprintf(line, sizeof line, "%s\n", ep);
+        rc = rk_write_file(s_val("endpoint-file"), line, strlen(line), 0644, 0);
+        if (rc != RK_OK) {
+            s_fail("--endpoint-file %s: %s", s_val("endpoint-file"),
+                   rk_strerror(rc));
+            goto done;
+        }
+    }
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = s_on_stop;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sa.sa_handler = s_on_hup;
+        sigaction(SIGHUP, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+    }
+    status = relay_run(relay, &s_stop, &s_reload) == RK_OK ? 0 : EXIT_FAIL;
+done:
+    relay_destroy(&relay);
+    identity_destroy(&ident);
+    json_decref(conf);
+    return status;
+done_usage:
+    identity_destroy(&ident);
+    json_decref(conf);
+    return EXIT_USAGE;
+}

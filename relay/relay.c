@@ -1,0 +1,1393 @@
+/* relay: the server loop. Each turn takes a batch of frames, verifies the
+ * submits on the worker pool, handles the batch in order, appends its
+ * records, makes them durable with one fdatasync, and only then answers
+ * (stored, receipts) and delivers. Refusals are answered and logged too:
+ * never silence. */
+#include "relay.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "envelope.h"
+#include "frame.h"
+#include "record.h"
+#include "relay_log.h"
+#include "relay_map.h"
+#include "relay_pool.h"
+#include "relay_queue.h"
+#include "relay_zap.h"
+#include "replay.h"
+#include "rk_log.h"
+#include "rk_util.h"
+#include "roster.h"
+
+#define S_ROUTING_ID_MAX 256
+#define S_DELIVER_BURST 64
+#define S_EXPIRY_SCAN_MS 1000
+#define S_REPLAY_MAX_ENTRIES 1000000
+
+/* One connected (or once connected) node. */
+typedef struct {
+    char id[ENVELOPE_NODE_ID_MAX + 1];
+    uint8_t rid[S_ROUTING_ID_MAX]; /* current connection's routing id */
+    size_t rid_len;
+    int hello; /* said hello on this connection */
+    int dirty; /* may have deliveries to send */
+    uint64_t last_seen_ms;
+} conn_t;
+
+/* One frame of a batch, from receipt to answer. */
+typedef struct {
+    zmq_msg_t rid;
+    zmq_msg_t body;
+    char node[ENVELOPE_NODE_ID_MAX + 1]; /* ZAP User-Id */
+    frame_t *f;
+    int decode_rc;
+    const char *why;
+    /* submit */
+    envelope_t *env;
+    frame_reject_t verdict; /* 0: passes every check */
+    char reason[200];
+    uint64_t index; /* accepted record's index */
+    int appended;   /* a record of it is in the batch */
+    int answered;
+} item_t;
+
+/* A receipt to send once its record is durable. */
+typedef struct {
+    char sender[ENVELOPE_NODE_ID_MAX + 1];
+    relay_receipt_t r;
+} owed_t;
+
+typedef struct {
+    uint64_t accepted, refused, delivered, expired, duplicates;
+    uint64_t refused_by[FRAME_REJECT_MAX + 1];
+    uint64_t fsyncs, fsync_records, fsync_us_total, fsync_us_max;
+    uint64_t fsync_failures, deliveries_sent, receipts_sent, send_failures;
+    uint64_t frames_in;
+} counters_t;
+
+struct relay {
+    relay_config_t cfg;
+    char endpoint[256];
+    char control_ep[512];
+    char origin[300];
+    void *ctx;
+    void *router;
+    void *control;
+    relay_zap_t *zap;
+    relay_log_t *log;
+    relay_queue_t *queue;
+    replay_t *replay;
+    relay_pool_t *pool;
+    roster_t *roster;
+    uint8_t *roster_note;
+    size_t roster_note_len;
+    relay_map_t *conns; /* node id -> conn_t */
+    item_t *items;
+    size_t n_items;
+    owed_t *owed;
+    size_t n_owed, cap_owed;
+    counters_t c;
+    uint64_t last_expiry_ms, last_checkpoint_ms;
+    uint64_t started_ms;
+    uint64_t logged_roster; /* serial of the newest roster record */
+    int storage_ok;         /* the last sync worked */
+};
+
+void
+relay_config_defaults(relay_config_t *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->bind = "tcp://127.0.0.1:7400";
+    cfg->window_ms = 10 * 60 * 1000;
+    cfg->skew_ms = 60 * 1000;
+    cfg->workers = 2;
+    cfg->max_msg_size = FRAME_MAX_BYTES;
+    cfg->handshake_ms = 5000;
+    cfg->heartbeat_ms = 5000;
+    cfg->checkpoint_ms = 10 * 1000;
+    cfg->batch_max = 256;
+}
+
+const char *
+relay_endpoint(const relay_t *self) {
+    return self->endpoint;
+}
+
+/* ---- connections ---- */
+
+static conn_t *
+s_conn(relay_t *self, const char *node, int create) {
+    size_t len = strlen(node);
+    conn_t *c = relay_map_get(self->conns, node, len);
+    if (c || !create)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    memcpy(c->id, node, len);
+    if (relay_map_put(self->conns, c->id, len, c) != RK_OK) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Sends one frame to a routing id without blocking. Returns 0, or -1 when
+ * the peer is gone or full (the caller keeps what it owes queued). */
+static int
+s_send_rid(relay_t *self, const void *rid, size_t rid_len, const uint8_t *buf,
+           size_t len) {
+    if (zmq_send(self->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(self->router, buf, len, ZMQ_DONTWAIT) < 0) {
+        self->c.send_failures++;
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends to a node's current connection, if it said hello there. */
+static int
+s_send_node(relay_t *self, const char *node, const uint8_t *buf, size_t len) {
+    conn_t *c = s_conn(self, node, 0);
+    if (!c || !c->hello)
+        return -1;
+    if (s_send_rid(self, c->rid, c->rid_len, buf, len) != 0) {
+        /* Gone or full: deliveries in flight go back to the queue and
+         * are sent again after its next hello. */
+        c->hello = 0;
+        relay_queue_requeue(self->queue, node);
+        log_info("event=peer_unreachable node=%s errno=%d", node, errno);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_reply(relay_t *self, item_t *it, const uint8_t *buf, size_t len) {
+    if (s_send_rid(self, zmq_msg_data(&it->rid), zmq_msg_size(&it->rid), buf,
+                   len) != 0)
+        log_warn("event=reply_lost node=%s reason=\"peer gone or full; it "
+                 "will resubmit and be answered again\"",
+                 it->node);
+}
+
+static void
+s_reply_rejected(relay_t *self, item_t *it, const uint8_t *msg_id,
+                 frame_reject_t code, const char *reason) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (frame_encode_rejected(msg_id, code, reason, &buf, &len) == RK_OK) {
+        s_reply(self, it, buf, len);
+        free(buf);
+    }
+    it->answered = 1;
+}
+
+/* ---- records ---- */
+
+/* Encodes and appends one record with the next index. */
+static int
+s_append(relay_t *self, record_t *r, uint64_t *index) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc;
+    r->version = 1;
+    r->index = relay_log_size(self->log);
+    r->time_ms = rk_now_ms();
+    rc = record_encode(r, &buf, &len);
+    if (rc == RK_OK)
+        rc = relay_log_append(self->log, buf, len, index);
+    free(buf);
+    if (rc != RK_OK)
+        log_error("event=log_append_failed type=%s error=\"%s\"",
+                  record_type_name(r->type), rk_strerror(rc));
+    return rc;
+}
+
+/* Logs a refused attempt (metadata only: never the bytes themselves). */
+static void
+s_log_refused(relay_t *self, item_t *it, const uint8_t *msg_id,
+              const char *claimed, frame_reject_t code, const char *reason) {
+    record_t r;
+    uint8_t digest[32];
+    memset(&r, 0, sizeof r);
+    crypto_hash_sha256(digest, zmq_msg_data(&it->body),
+                       zmq_msg_size(&it->body));
+    r.type = RECORD_REFUSED;
+    r.refused.peer = it->node[0] ? it->node : NULL;
+    if (msg_id) {
+        r.refused.has_msg_id = true;
+        memcpy(r.refused.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
+    }
+    r.refused.claimed_sender = claimed;
+    r.refused.code = code;
+    r.refused.reason = reason;
+    r.refused.size = (uint32_t)zmq_msg_size(&it->body);
+    r.refused.has_digest = true;
+    memcpy(r.refused.digest, digest, sizeof digest);
+    if (s_append(self, &r, NULL) == RK_OK)
+        it->appended = 1;
+    self->c.refused++;
+    self->c.refused_by[code]++;
+    log_warn("event=refused node=%s code=%s reason=\"%s\"", it->node,
+             frame_reject_name(code), reason);
+}
+
+static void
+s_refuse(relay_t *self, item_t *it, const uint8_t *msg_id, const char *claimed,
+         frame_reject_t code, const char *reason) {
+    s_log_refused(self, it, msg_id, claimed, code, reason);
+    s_reply_rejected(self, it, msg_id, code, reason);
+}
+
+/* ---- phase 1: checks that need no shared state (worker threads) ---- */
+
+static void
+s_verify_one(size_t i, void *arg) {
+    relay_t *self = arg;
+    item_t *it = &self->items[i];
+    const envelope_header_t *h;
+    const roster_keyset_t *ks = NULL;
+    uint64_t now = rk_now_ms();
+    int rc;
+
+    it->decode_rc = frame_decode(zmq_msg_data(&it->body),
+                                 zmq_msg_size(&it->body), &it->f, &it->why);
+    if (it->decode_rc != RK_OK || it->f->type != FRAME_SUBMIT)
+        return;
+    rc = envelope_decode(it->f->submit.envelope, it->f->submit.envelope_len,
+                         &it->env, &it->why);
+    if (rc != RK_OK) {
+        it->verdict = frame_reject_from_error(rc);
+        snprintf(it->reason, sizeof it->reason, "envelope refused: %s",
+                 it->why ? it->why : rk_strerror(rc));
+        return;
+    }
+    h = envelope_header(it->env);
+    if (strcmp(h->sender, it->node) != 0) {
+        it->verdict = FRAME_REJECT_SENDER_MISMATCH;
+        snprintf(it->reason, sizeof it->reason,
+                 "header names sender %s but this connection is %s", h->sender,
+                 it->node);
+        return;
+    }
+    rc = roster_usable_keys(self->roster, h->sender, h->sender_key_id,
+                            h->created_ms, &ks);
+    if (rc != RK_OK) {
+        it->verdict = frame_reject_from_error(rc);
+        snprintf(it->reason, sizeof it->reason,
+                 "sender key of %s not usable at the created time: %s",
+                 h->sender, rk_strerror(rc));
+        return;
+    }
+    if (envelope_verify(it->env, ks->sign_pk) != RK_OK) {
+        it->verdict = FRAME_REJECT_BAD_SIGNATURE;
+        snprintf(it->reason, sizeof it->reason,
+                 "signature does not verify with %s's key", h->sender);
+        return;
+    }
+    for (size_t r = 0; r < h->n_recipients; r++) {
+        const roster_keyset_t *rk = NULL;
+        rc = roster_usable_keys(self->roster, h->recipients[r], NULL, now, &rk);
+        if (rc != RK_OK) {
+            it->verdict = rc == RK_ERR_UNKNOWN_KEY
+                              ? FRAME_REJECT_UNKNOWN_RECIPIENT
+                              : FRAME_REJECT_RECIPIENT_INACTIVE;
+            snprintf(it->reason, sizeof it->reason, "recipient %s: %s",
+                     h->recipients[r],
+                     rc == RK_ERR_UNKNOWN_KEY ? "not in the roster"
+                                              : rk_strerror(rc));
+            return;
+        }
+        /* Sealed to a key the roster does not list for that node? */
+        (void)rk;
+    }
+    if (h->expires_ms && h->expires_ms <= now) {
+        it->verdict = FRAME_REJECT_EXPIRED;
+        snprintf(it->reason, sizeof it->reason,
+                 "the message expired before it arrived");
+        return;
+    }
+    if ((h->kind == ENVELOPE_KIND_DRILL_INJECT ||
+         h->kind == ENVELOPE_KIND_COMM_CHECK) &&
+        roster_find(self->roster, h->sender)->role !=
+            IDENTITY_ROLE_CONTROLLER &&
+        h->exercise) {
+        it->verdict = FRAME_REJECT_NOT_ALLOWED;
+        snprintf(it->reason, sizeof it->reason,
+                 "only an exercise controller sends drill injects");
+        return;
+    }
+}
+
+/* ---- phase 2: in order, on the relay thread ---- */
+
+static void
+s_handle_submit(relay_t *self, item_t *it) {
+    const envelope_header_t *h = it->env ? envelope_header(it->env) : NULL;
+    const uint8_t *mid = h ? h->msg_id : NULL;
+    record_t r;
+    uint64_t prior;
+    int rc;
+
+    if (it->verdict) {
+        s_refuse(self, it, mid, h ? h->sender : NULL, it->verdict, it->reason);
+        return;
+    }
+    /* Already accepted: the sender did not get its stored (lost reply,
+     * restart); answer again, idempotently. */
+    if (relay_queue_find(self->queue, h->msg_id, &prior) == RK_OK) {
+        uint8_t *rec = NULL;
+        size_t rec_len = 0;
+        record_t *old = NULL;
+        int same = 0;
+        if (relay_log_read(self->log, prior, &rec, &rec_len) == RK_OK &&
+            record_decode(rec, rec_len, &old, NULL) == RK_OK &&
+            old->type == RECORD_ACCEPTED &&
+            strcmp(old->accepted.sender, h->sender) == 0)
+            same = 1;
+        if (same) {
+            uint8_t *buf = NULL;
+            size_t len = 0;
+            self->c.duplicates++;
+            if (frame_encode_stored(h->msg_id, prior, old->time_ms, &buf,
+                                    &len) == RK_OK)
+                s_reply(self, it, buf, len);
+            free(buf);
+            it->answered = 1;
+        }
+        record_destroy(&old);
+        free(rec);
+        if (!same)
+            s_refuse(self, it, mid, h->sender, FRAME_REJECT_REPLAY,
+                     "msg id already used by another message");
+        return;
+    }
+    rc = replay_check(self->replay, h->sender, h->msg_id, h->created_ms,
+                      rk_now_ms());
+    if (rc != RK_OK) {
+        char reason[160];
+        snprintf(reason, sizeof reason, "%s", rk_strerror(rc));
+        s_refuse(self, it, mid, h->sender,
+                 rc == RK_ERR_FULL ? FRAME_REJECT_BUSY
+                                   : frame_reject_from_error(rc),
+                 reason);
+        return;
+    }
+    memset(&r, 0, sizeof r);
+    r.type = RECORD_ACCEPTED;
+    r.accepted.sender = it->node;
+    r.accepted.envelope = it->f->submit.envelope;
+    r.accepted.envelope_len = it->f->submit.envelope_len;
+    if (s_append(self, &r, &it->index) != RK_OK) {
+        s_reply_rejected(self, it, mid, FRAME_REJECT_STORAGE,
+                         "the relay cannot write its log; retry later");
+        return;
+    }
+    it->appended = 2; /* an accepted record: answer after the sync */
+}
+
+static void
+s_owe_receipt(relay_t *self, const char *sender, const relay_receipt_t *r) {
+    if (self->n_owed == self->cap_owed) {
+        size_t cap = self->cap_owed ? self->cap_owed * 2 : 64;
+        owed_t *g = realloc(self->owed, cap * sizeof *g);
+        if (!g) {
+            log_error("event=receipt_dropped reason=\"out of memory\"");
+            return;
+        }
+        self->owed = g;
+        self->cap_owed = cap;
+    }
+    snprintf(self->owed[self->n_owed].sender,
+             sizeof self->owed[self->n_owed].sender, "%s", sender);
+    self->owed[self->n_owed++].r = *r;
+}
+
+static void
+s_handle_confirm(relay_t *self, item_t *it) {
+    const frame_confirm_t *c = &it->f->confirm;
+    const char *sender = NULL;
+    relay_receipt_t rc;
+    record_t r;
+    int q = relay_queue_confirm(self->queue, c->index, c->msg_id, it->node,
+                                &sender);
+    if (q == RK_ERR_MISMATCH) {
+        s_refuse(self, it, c->msg_id, NULL, FRAME_REJECT_MALFORMED,
+                 "confirm names a msg id that is not the one at that index");
+        return;
+    }
+    if (q != RK_OK)
+        return; /* a duplicate confirm: already logged, nothing owed */
+    memset(&r, 0, sizeof r);
+    r.type = RECORD_DELIVERED;
+    r.delivered.accepted_index = c->index;
+    memcpy(r.delivered.msg_id, c->msg_id, ENVELOPE_MSG_ID_LEN);
+    r.delivered.recipient = it->node;
+    memset(&rc, 0, sizeof rc);
+    if (s_append(self, &r, &rc.index) != RK_OK)
+        return; /* not logged: it will be delivered and confirmed again */
+    it->appended = 1;
+    memcpy(rc.msg_id, c->msg_id, 16);
+    snprintf(rc.recipient, sizeof rc.recipient, "%s", it->node);
+    rc.time_ms = rk_now_ms();
+    s_owe_receipt(self, sender, &rc);
+    self->c.delivered++;
+    s_conn(self, it->node, 1)->dirty = 1; /* credit freed */
+}
+
+static void
+s_send_receipt(relay_t *self, const char *sender, const relay_receipt_t *r) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (frame_encode_receipt(r->msg_id, r->recipient,
+                             r->expired ? FRAME_RECEIPT_EXPIRED
+                                        : FRAME_RECEIPT_DELIVERED,
+                             r->time_ms, r->index, &buf, &len) == RK_OK &&
+        s_send_node(self, sender, buf, len) == 0)
+        self->c.receipts_sent++;
+    free(buf);
+}
+
+static void
+s_handle_hello(relay_t *self, item_t *it) {
+    const frame_hello_t *h = &it->f->hello;
+    conn_t *c = s_conn(self, it->node, 1);
+    frame_t w;
+    uint8_t *buf = NULL;
+    size_t len = 0, n = 0;
+    const relay_receipt_t *rs;
+
+    if (!c)
+        return;
+    c->rid_len = zmq_msg_size(&it->rid) < S_ROUTING_ID_MAX
+                     ? zmq_msg_size(&it->rid)
+                     : S_ROUTING_ID_MAX;
+    memcpy(c->rid, zmq_msg_data(&it->rid), c->rid_len);
+    c->hello = 1;
+    c->dirty = 1;
+    relay_queue_set_credit(self->queue, it->node,
+                           h->has_credit ? h->credit : FRAME_DEFAULT_CREDIT);
+    relay_queue_requeue(self->queue, it->node);
+    memset(&w, 0, sizeof w);
+    w.type = FRAME_WELCOME;
+    w.welcome.node_id = it->node;
+    w.welcome.roster_serial = roster_serial(self->roster);
+    w.welcome.log_size = relay_log_durable(self->log);
+    w.welcome.pending = relay_queue_pending(self->queue, it->node);
+    if (frame_encode(&w, &buf, &len) == RK_OK)
+        s_reply(self, it, buf, len);
+    free(buf);
+    it->answered = 1;
+    log_info("event=hello node=%s credit=%u pending=%" PRIu64
+             " roster_serial=%" PRIu64,
+             it->node, h->has_credit ? h->credit : FRAME_DEFAULT_CREDIT,
+             w.welcome.pending, h->has_roster_serial ? h->roster_serial : 0);
+    /* A node holding an older roster gets ours. */
+    if (!h->has_roster_serial ||
+        h->roster_serial < roster_serial(self->roster)) {
+        frame_t rf;
+        memset(&rf, 0, sizeof rf);
+        rf.type = FRAME_ROSTER;
+        rf.roster.signed_roster = self->roster_note;
+        rf.roster.signed_roster_len = self->roster_note_len;
+        if (frame_encode(&rf, &buf, &len) == RK_OK)
+            s_send_node(self, it->node, buf, len);
+        free(buf);
+    }
+    /* Receipts it may have missed while away. */
+    rs = relay_queue_receipts(
+        self->queue, it->node,
+        h->has_receipts_after ? h->receipts_after : UINT64_MAX, &n);
+    if (h->has_receipts_after)
+        for (size_t i = 0; i < n; i++)
+            s_send_receipt(self, it->node, &rs[i]);
+}
+
+/* Installs a newer signed roster (from a push or from the file). */
+static int
+s_install_roster(relay_t *self, const uint8_t *note, size_t len, char *err,
+                 size_t errlen) {
+    roster_t *r = NULL;
+    record_t rec;
+    uint8_t *copy;
+    int rc = roster_open_signed(note, len, &self->cfg.coordinator,
+                                roster_serial(self->roster), &r, err, errlen);
+    if (rc != RK_OK)
+        return rc;
+    copy = malloc(len);
+    if (!copy) {
+        roster_destroy(&r);
+        return RK_ERR_NOMEM;
+    }
+    memcpy(copy, note, len);
+    memset(&rec, 0, sizeof rec);
+    rec.type = RECORD_ROSTER;
+    rec.roster.serial = roster_serial(r);
+    rec.roster.signed_roster = note;
+    rec.roster.signed_roster_len = len;
+    rc = s_append(self, &rec, NULL);
+    if (rc == RK_OK)
+        self->logged_roster = rec.roster.serial;
+    if (rc == RK_OK)
+        rc = relay_log_sync(self->log);
+    if (rc != RK_OK) {
+        snprintf(err, errlen, "cannot log the roster: %s", rk_strerror(rc));
+        roster_destroy(&r);
+        free(copy);
+        return rc;
+    }
+    roster_destroy(&self->roster);
+    free(self->roster_note);
+    self->roster = r;
+    self->roster_note = copy;
+    self->roster_note_len = len;
+    log_info("event=roster_installed serial=%" PRIu64 " nodes=%zu",
+             roster_serial(r), roster_count(r));
+    return RK_OK;
+}
+
+/* Sends the current signed roster to every node that said hello. */
+static void
+s_push_one(void *value, void *arg) {
+    conn_t *c = value;
+    relay_t *self = arg;
+    frame_t rf;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (!c->hello)
+        return;
+    memset(&rf, 0, sizeof rf);
+    rf.type = FRAME_ROSTER;
+    rf.roster.signed_roster = self->roster_note;
+    rf.roster.signed_roster_len = self->roster_note_len;
+    if (frame_encode(&rf, &buf, &len) == RK_OK)
+        s_send_node(self, c->id, buf, len);
+    free(buf);
+}
+
+static void
+s_push_roster(relay_t *self) {
+    relay_map_each(self->conns, s_push_one, self);
+}
+
+static void
+s_handle_roster(relay_t *self, item_t *it) {
+    char err[300], reason[400];
+    int rc = s_install_roster(self, it->f->roster.signed_roster,
+                              it->f->roster.signed_roster_len, err, sizeof err);
+    if (rc == RK_OK) {
+        it->answered = 1;
+        s_push_roster(self);
+        return;
+    }
+    snprintf(reason, sizeof reason, "roster refused: %s", err);
+    s_refuse(self, it, NULL, NULL, FRAME_REJECT_ROSTER, reason);
+}
+
+static void
+s_handle_checkpoint_request(relay_t *self, item_t *it) {
+    char *note = NULL;
+    size_t len = 0;
+    frame_t f;
+    uint8_t *buf = NULL;
+    size_t blen = 0;
+    if (relay_log_checkpoint(self->log, rk_now_ms(), &note, &len) != RK_OK) {
+        s_reply_rejected(self, it, NULL, FRAME_REJECT_INTERNAL,
+                         "no checkpoint can be signed now");
+        return;
+    }
+    memset(&f, 0, sizeof f);
+    f.type = FRAME_CHECKPOINT;
+    f.checkpoint.note = (const uint8_t *)note;
+    f.checkpoint.note_len = len;
+    if (frame_encode(&f, &buf, &blen) == RK_OK)
+        s_reply(self, it, buf, blen);
+    free(buf);
+    free(note);
+    it->answered = 1;
+}
+
+static void
+s_handle_inclusion(relay_t *self, item_t *it) {
+    const frame_inclusion_request_t *q = &it->f->inclusion_request;
+    uint8_t proof[MERKLE_MAX_PROOF * MERKLE_HASH_LEN];
+    uint8_t *rec = NULL, *buf = NULL;
+    size_t n = 0, rec_len = 0, len = 0, note_len = 0;
+    char *note = NULL;
+    checkpoint_t cp;
+    uint64_t index = q->index;
+    frame_t f;
+
+    if (q->has_msg_id &&
+        relay_queue_find(self->queue, q->msg_id, &index) != RK_OK) {
+        s_reply_rejected(self, it, q->msg_id, FRAME_REJECT_MALFORMED,
+                         "no accepted message has that msg id");
+        return;
+    }
+    /* Prove against a signed checkpoint that covers the record. */
+    if (relay_log_checkpoint(self->log, rk_now_ms(), &note, &note_len) !=
+            RK_OK ||
+        relay_log_latest_checkpoint(self->log, NULL, NULL, &cp) != RK_OK ||
+        index >= cp.size ||
+        relay_log_inclusion_proof(self->log, index, cp.size, proof, &n) !=
+            RK_OK ||
+        relay_log_read(self->log, index, &rec, &rec_len) != RK_OK) {
+        s_reply_rejected(self, it, q->has_msg_id ? q->msg_id : NULL,
+                         FRAME_REJECT_MALFORMED,
+                         "no such durable record to prove");
+        free(note);
+        return;
+    }
+    memset(&f, 0, sizeof f);
+    f.type = FRAME_INCLUSION;
+    f.inclusion.index = index;
+    f.inclusion.record = rec;
+    f.inclusion.record_len = rec_len;
+    f.inclusion.hashes = proof;
+    f.inclusion.n_hashes = n;
+    f.inclusion.checkpoint = (const uint8_t *)note;
+    f.inclusion.checkpoint_len = note_len;
+    if (frame_encode(&f, &buf, &len) == RK_OK)
+        s_reply(self, it, buf, len);
+    free(buf);
+    free(rec);
+    free(note);
+    it->answered = 1;
+}
+
+static void
+s_handle_consistency(relay_t *self, item_t *it) {
+    const frame_consistency_request_t *q = &it->f->consistency_request;
+    uint8_t proof[MERKLE_MAX_PROOF * MERKLE_HASH_LEN];
+    uint8_t *buf = NULL;
+    size_t n = 0, len = 0;
+    frame_t f;
+    if (relay_log_consistency_proof(self->log, q->size1, q->size2, proof, &n) !=
+        RK_OK) {
+        s_reply_rejected(self, it, NULL, FRAME_REJECT_MALFORMED,
+                         "sizes out of range (need 0 < size1 <= size2 <= "
+                         "durable log size)");
+        return;
+    }
+    memset(&f, 0, sizeof f);
+    f.type = FRAME_CONSISTENCY;
+    f.consistency.size1 = q->size1;
+    f.consistency.size2 = q->size2;
+    f.consistency.hashes = proof;
+    f.consistency.n_hashes = n;
+    if (frame_encode(&f, &buf, &len) == RK_OK)
+        s_reply(self, it, buf, len);
+    free(buf);
+    it->answered = 1;
+}
+
+static void
+s_handle(relay_t *self, item_t *it) {
+    if (!it->node[0]) {
+        /* Only reachable if ZAP were bypassed: refuse, never trust. */
+        s_reply_rejected(self, it, NULL, FRAME_REJECT_NOT_ALLOWED,
+                         "connection is not authenticated");
+        return;
+    }
+    if (it->decode_rc != RK_OK) {
+        char reason[200];
+        snprintf(reason, sizeof reason, "frame refused: %s",
+                 it->why ? it->why : rk_strerror(it->decode_rc));
+        s_refuse(self, it, NULL, NULL,
+                 it->decode_rc == RK_ERR_TOO_LARGE ? FRAME_REJECT_TOO_LARGE
+                 : it->decode_rc == RK_ERR_VERSION ? FRAME_REJECT_VERSION
+                                                   : FRAME_REJECT_MALFORMED,
+                 reason);
+        return;
+    }
+    /* Authorization is by User-Id, checked against the roster now: a node
+     * revoked since its handshake is refused from then on. */
+    {
+        const roster_node_t *n = roster_find(self->roster, it->node);
+        if (!n || n->status != ROSTER_ACTIVE) {
+            s_refuse(self, it, NULL, NULL, FRAME_REJECT_SENDER_INACTIVE,
+                     "this node is no longer active in the roster");
+            return;
+        }
+    }
+    switch (it->f->type) {
+    case FRAME_HELLO:
+        s_handle_hello(self, it);
+        break;
+    case FRAME_SUBMIT:
+        s_handle_submit(self, it);
+        break;
+    case FRAME_CONFIRM:
+        s_handle_confirm(self, it);
+        break;
+    case FRAME_PING: {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if (frame_encode_pong(it->f->ping.nonce, &buf, &len) == RK_OK)
+            s_reply(self, it, buf, len);
+        free(buf);
+        it->answered = 1;
+        break;
+    }
+    case FRAME_ROSTER:
+        s_handle_roster(self, it);
+        break;
+    case FRAME_CHECKPOINT_REQUEST:
+        s_handle_checkpoint_request(self, it);
+        break;
+    case FRAME_INCLUSION_REQUEST:
+        s_handle_inclusion(self, it);
+        break;
+    case FRAME_CONSISTENCY_REQUEST:
+        s_handle_consistency(self, it);
+        break;
+    default:
+        s_refuse(self, it, NULL, NULL, FRAME_REJECT_NOT_ALLOWED,
+                 "a node does not send this frame type to the relay");
+    }
+}
+
+/* ---- expiry ---- */
+
+static void
+s_on_expired(const relay_expiry_t *e, void *arg) {
+    relay_t *self = arg;
+    record_t r;
+    uint64_t index = 0;
+    memset(&r, 0, sizeof r);
+    r.type = RECORD_EXPIRED;
+    r.expired.accepted_index = e->index;
+    memcpy(r.expired.msg_id, e->msg_id, ENVELOPE_MSG_ID_LEN);
+    r.expired.recipients = e->recipients;
+    r.expired.n_recipients = e->n_recipients;
+    if (s_append(self, &r, &index) != RK_OK)
+        return;
+    for (size_t i = 0; i < e->n_recipients; i++) {
+        relay_receipt_t rc;
+        memset(&rc, 0, sizeof rc);
+        rc.index = index;
+        memcpy(rc.msg_id, e->msg_id, 16);
+        snprintf(rc.recipient, sizeof rc.recipient, "%s", e->recipients[i]);
+        rc.expired = 1;
+        rc.time_ms = rk_now_ms();
+        s_owe_receipt(self, e->sender, &rc);
+    }
+    self->c.expired++;
+    log_info("event=expired index=%" PRIu64 " sender=%s undelivered=%zu",
+             e->index, e->sender, e->n_recipients);
+}
+
+/* ---- group commit and answers ---- */
+
+static uint64_t
+s_mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Makes the batch durable, then answers it. On a failed sync nothing of
+ * the batch is acknowledged: accepted submits are refused with the storage
+ * code (the sender keeps them in its outbox and retries). */
+static void
+s_commit(relay_t *self) {
+    uint64_t pending = relay_log_size(self->log) - relay_log_durable(self->log);
+    int ok = 1;
+
+    if (pending) {
+        uint64_t t0 = s_mono_us(), dt;
+        int rc = relay_log_sync(self->log);
+        dt = s_mono_us() - t0;
+        self->c.fsyncs++;
+        self->c.fsync_records += pending;
+        self->c.fsync_us_total += dt;
+        if (dt > self->c.fsync_us_max)
+            self->c.fsync_us_max = dt;
+        if (rc != RK_OK) {
+            ok = 0;
+            self->c.fsync_failures++;
+            if (self->storage_ok)
+                log_error("event=storage_failed error=\"%s\" errno=%d "
+                          "action=\"refusing submissions until the log can "
+                          "be written\"",
+                          rk_strerror(rc), errno);
+            self->storage_ok = 0;
+        } else if (!self->storage_ok) {
+            log_info("event=storage_recovered");
+            self->storage_ok = 1;
+        }
+    }
+    for (size_t i = 0; i < self->n_items; i++) {
+        item_t *it = &self->items[i];
+        const envelope_header_t *h;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if (it->appended != 2)
+            continue;
+        h = envelope_header(it->env);
+        if (!ok) {
+            s_reply_rejected(self, it, h->msg_id, FRAME_REJECT_STORAGE,
+                             "the relay could not make the message durable "
+                             "(storage error); it was not accepted, retry "
+                             "later");
+            self->c.refused_by[FRAME_REJECT_STORAGE]++;
+            continue;
+        }
+        if (relay_queue_accept(self->queue, it->index, h->msg_id, h->sender,
+                               h->recipients, h->n_recipients, h->expires_ms,
+                               it->f->submit.envelope,
+                               it->f->submit.envelope_len) != RK_OK)
+            log_error("event=queue_failed index=%" PRIu64
+                      " reason=\"out of memory; delivered after restart\"",
+                      it->index);
+        for (size_t r = 0; r < h->n_recipients; r++) {
+            conn_t *c = s_conn(self, h->recipients[r], 1);
+            if (c)
+                c->dirty = 1;
+        }
+        if (frame_encode_stored(h->msg_id, it->index, rk_now_ms(), &buf,
+                                &len) == RK_OK)
+            s_reply(self, it, buf, len);
+        free(buf);
+        self->c.accepted++;
+        {
+            char hex[33];
+            rk_hex(hex, h->msg_id, 16);
+            log_debug("event=stored node=%s msg=%s index=%" PRIu64
+                      " recipients=%zu",
+                      it->node, hex, it->index, h->n_recipients);
+        }
+    }
+    /* Receipts whose records are now durable. */
+    for (size_t i = 0; ok && i < self->n_owed; i++) {
+        owed_t *o = &self->owed[i];
+        if (relay_queue_add_receipt(self->queue, o->sender, &o->r) != RK_OK)
+            log_error("event=receipt_dropped sender=%s", o->sender);
+        s_send_receipt(self, o->sender, &o->r);
+    }
+    self->n_owed = 0;
+}
+
+static void
+s_deliver_one(void *value, void *arg) {
+    conn_t *c = value;
+    relay_t *self = arg;
+    relay_delivery_t d[S_DELIVER_BURST];
+    size_t n;
+    if (!c->dirty || !c->hello)
+        return;
+    c->dirty = 0;
+    while ((n = relay_queue_next(self->queue, c->id, S_DELIVER_BURST, d)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            uint8_t *buf = NULL;
+            size_t len = 0;
+            if (frame_encode_deliver(d[i].index, d[i].envelope,
+                                     d[i].envelope_len, &buf, &len) != RK_OK) {
+                free(buf);
+                continue;
+            }
+            if (s_send_node(self, c->id, buf, len) != 0) {
+                free(buf);
+                return; /* requeued; sent again after the next hello */
+            }
+            free(buf);
+            self->c.deliveries_sent++;
+        }
+        if (n < S_DELIVER_BURST)
+            break;
+    }
+}
+
+/* ---- one turn ---- */
+
+static void
+s_release_batch(relay_t *self) {
+    for (size_t i = 0; i < self->n_items; i++) {
+        item_t *it = &self->items[i];
+        frame_destroy(&it->f);
+        envelope_destroy(&it->env);
+        zmq_msg_close(&it->rid);
+        zmq_msg_close(&it->body);
+    }
+    self->n_items = 0;
+}
+
+/* Reads up to batch_max frames without waiting. Each must be exactly
+ * [routing id][body]. */
+static void
+s_read_batch(relay_t *self) {
+    while (self->n_items < self->cfg.batch_max) {
+        item_t *it = &self->items[self->n_items];
+        const char *uid;
+        memset(it, 0, sizeof *it);
+        zmq_msg_init(&it->rid);
+        zmq_msg_init(&it->body);
+        if (zmq_msg_recv(&it->rid, self->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&it->rid);
+            zmq_msg_close(&it->body);
+            return;
+        }
+        if (!zmq_msg_more(&it->rid) ||
+            zmq_msg_recv(&it->body, self->router, 0) < 0) {
+            zmq_msg_close(&it->rid);
+            zmq_msg_close(&it->body);
+            continue;
+        }
+        if (zmq_msg_more(&it->body)) {
+            /* A multi-part message: drain it and refuse as malformed. */
+            zmq_msg_t extra;
+            int more = 1;
+            while (more) {
+                zmq_msg_init(&extra);
+                if (zmq_msg_recv(&extra, self->router, 0) < 0)
+                    more = 0;
+                else
+                    more = zmq_msg_more(&extra);
+                zmq_msg_close(&extra);
+            }
+            it->decode_rc = RK_ERR_MALFORMED;
+            it->why = "a frame is one ZeroMQ message part";
+        }
+        uid = zmq_msg_gets(&it->body, "User-Id");
+        if (uid && envelope_node_id_valid(uid))
+            snprintf(it->node, sizeof it->node, "%s", uid);
+        self->c.frames_in++;
+        self->n_items++;
+    }
+}
+
+static void
+s_verify_item(size_t i, void *arg) {
+    relay_t *self = arg;
+    if (self->items[i].decode_rc == RK_OK)
+        s_verify_one(i, arg);
+}
+
+static void
+s_turn(relay_t *self) {
+    uint64_t now;
+    s_read_batch(self);
+    if (self->n_items) {
+        relay_pool_run(self->pool, self->n_items, s_verify_item, self);
+        for (size_t i = 0; i < self->n_items; i++) {
+            conn_t *c = self->items[i].node[0]
+                            ? s_conn(self, self->items[i].node, 1)
+                            : NULL;
+            if (c)
+                c->last_seen_ms = rk_now_ms();
+            s_handle(self, &self->items[i]);
+        }
+    }
+    now = rk_now_ms();
+    if (now - self->last_expiry_ms >= S_EXPIRY_SCAN_MS) {
+        self->last_expiry_ms = now;
+        relay_queue_expire(self->queue, now, s_on_expired, self);
+    }
+    s_commit(self);
+    s_release_batch(self);
+    relay_map_each(self->conns, s_deliver_one, self);
+    if (now - self->last_checkpoint_ms >= self->cfg.checkpoint_ms) {
+        char *note = NULL;
+        size_t len = 0;
+        self->last_checkpoint_ms = now;
+        if (relay_log_durable(self->log) > 0 &&
+            relay_log_checkpoint(self->log, now, &note, &len) != RK_OK)
+            log_error("event=checkpoint_failed");
+        free(note);
+    }
+}
+
+/* ---- the control socket: `renraku-relay stats` ---- */
+
+static void
+s_count_conn(void *value, void *arg) {
+    size_t *n = arg;
+    n[0] += ((conn_t *)value)->hello != 0;
+}
+
+static void
+s_control(relay_t *self) {
+    char req[64], out[4096];
+    int n = zmq_recv(self->control, req, sizeof req - 1, ZMQ_DONTWAIT);
+    size_t connected = 0, off = 0;
+    if (n < 0)
+        return;
+    req[n < (int)sizeof req ? n : (int)sizeof req - 1] = 0;
+    relay_map_each(self->conns, s_count_conn, &connected);
+    if (strcmp(req, "stats") != 0) {
+        zmq_send(self->control, "{\"error\":\"unknown command\"}", 27, 0);
+        return;
+    }
+    off += (size_t)snprintf(
+        out + off, sizeof out - off,
+        "{\"uptime_s\":%" PRIu64 ",\"log_size\":%" PRIu64
+        ",\"accepted\":%" PRIu64 ",\"duplicates\":%" PRIu64
+        ",\"refused\":%" PRIu64 ",\"delivered\":%" PRIu64
+        ",\"expired\":%" PRIu64 ",\"live_messages\":%zu"
+        ",\"connected\":%zu,\"handshakes_ok\":%" PRIu64
+        ",\"handshakes_refused\":%" PRIu64 ",\"fsyncs\":%" PRIu64
+        ",\"fsync_failures\":%" PRIu64 ",\"fsync_batch_avg\":%.2f"
+        ",\"fsync_us_avg\":%.1f,\"fsync_us_max\":%" PRIu64
+        ",\"deliveries_sent\":%" PRIu64 ",\"receipts_sent\":%" PRIu64
+        ",\"send_failures\":%" PRIu64 ",\"roster_serial\":%" PRIu64
+        ",\"storage_ok\":%s,\"refused_by\":{",
+        (rk_now_ms() - self->started_ms) / 1000, relay_log_size(self->log),
+        self->c.accepted, self->c.duplicates, self->c.refused,
+        self->c.delivered, self->c.expired, relay_queue_live(self->queue),
+        connected, relay_zap_admitted(self->zap), relay_zap_refused(self->zap),
+        self->c.fsyncs, self->c.fsync_failures,
+        self->c.fsyncs ? (double)self->c.fsync_records / self->c.fsyncs : 0.0,
+        self->c.fsyncs ? (double)self->c.fsync_us_total / self->c.fsyncs : 0.0,
+        self->c.fsync_us_max, self->c.deliveries_sent, self->c.receipts_sent,
+        self->c.send_failures, roster_serial(self->roster),
+        self->storage_ok ? "true" : "false");
+    for (int code = 1, first = 1; code <= FRAME_REJECT_MAX; code++) {
+        if (!self->c.refused_by[code])
+            continue;
+        off += (size_t)snprintf(
+            out + off, sizeof out - off, "%s\"%s\":%" PRIu64, first ? "" : ",",
+            frame_reject_name((frame_reject_t)code), self->c.refused_by[code]);
+        first = 0;
+    }
+    off += (size_t)snprintf(out + off, sizeof out - off, "},\"queued\":{");
+    {
+        int first = 1;
+        for (size_t i = 0; i < roster_count(self->roster); i++) {
+            const roster_node_t *nd = roster_node_at(self->roster, i);
+            size_t q = relay_queue_pending(self->queue, nd->id);
+            if (!q || off >= sizeof out - 100)
+                continue;
+            off += (size_t)snprintf(out + off, sizeof out - off, "%s\"%s\":%zu",
+                                    first ? "" : ",", nd->id, q);
+            first = 0;
+        }
+    }
+    off += (size_t)snprintf(out + off, sizeof out - off, "}}");
+    zmq_send(self->control, out, off < sizeof out ? off : sizeof out - 1, 0);
+}
+
+/* ---- life cycle ---- */
+
+/* Rebuilds the queue and the replay set from the log at start. */
+static int
+s_rebuild_one(void *arg, uint64_t index, const uint8_t *rec, size_t len) {
+    relay_t *self = arg;
+    record_t *r = NULL;
+    const char *why = NULL;
+    int rc = record_decode(rec, len, &r, &why);
+    if (rc != RK_OK) {
+        log_error("event=recovery_failed index=%" PRIu64 " reason=\"%s\"",
+                  index, why ? why : rk_strerror(rc));
+        return rc;
+    }
+    switch (r->type) {
+    case RECORD_ACCEPTED: {
+        envelope_t *env = NULL;
+        if (envelope_decode(r->accepted.envelope, r->accepted.envelope_len,
+                            &env, NULL) == RK_OK) {
+            const envelope_header_t *h = envelope_header(env);
+            if (relay_queue_accept(self->queue, index, h->msg_id, h->sender,
+                                   h->recipients, h->n_recipients,
+                                   h->expires_ms, r->accepted.envelope,
+                                   r->accepted.envelope_len) != RK_OK ||
+                replay_remember(self->replay, h->sender, h->msg_id,
+                                h->created_ms) == RK_ERR_NOMEM)
+                rc = RK_ERR_NOMEM;
+            envelope_destroy(&env);
+        }
+        break;
+    }
+    case RECORD_DELIVERED: {
+        const char *sender = NULL;
+        relay_receipt_t rc2;
+        if (relay_queue_confirm(self->queue, r->delivered.accepted_index,
+                                r->delivered.msg_id, r->delivered.recipient,
+                                &sender) == RK_OK) {
+            memset(&rc2, 0, sizeof rc2);
+            rc2.index = index;
+            memcpy(rc2.msg_id, r->delivered.msg_id, 16);
+            snprintf(rc2.recipient, sizeof rc2.recipient, "%s",
+                     r->delivered.recipient);
+            rc2.time_ms = r->time_ms;
+            if (relay_queue_add_receipt(self->queue, sender, &rc2) != RK_OK)
+                rc = RK_ERR_NOMEM;
+        }
+        break;
+    }
+    case RECORD_ROSTER:
+        self->logged_roster = r->roster.serial;
+        break;
+    case RECORD_EXPIRED:
+        /* Already gone when every recipient had confirmed: fine. */
+        if (relay_queue_forget(self->queue, r->expired.accepted_index) != RK_OK)
+            log_debug("event=expired_without_pending index=%" PRIu64, index);
+        break;
+    default:
+        break;
+    }
+    record_destroy(&r);
+    return rc;
+}
+
+static int
+s_bind(relay_t *self, char *err, size_t errlen) {
+    int one = 1, linger = 2000;
+    size_t len = sizeof self->endpoint;
+    self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
+    if (!self->router ||
+        relay_zap_harden_server(self->router,
+                                identity_transport_sk(self->cfg.identity),
+                                self->cfg.handshake_ms, self->cfg.heartbeat_ms,
+                                self->cfg.max_msg_size) != 0 ||
+        zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) !=
+            0 ||
+        zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof linger) != 0) {
+        snprintf(err, errlen, "cannot set up the endpoint: %s",
+                 zmq_strerror(errno));
+        return -1;
+    }
+    if (zmq_bind(self->router, self->cfg.bind) != 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", self->cfg.bind,
+                 zmq_strerror(errno));
+        return -1;
+    }
+    zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, self->endpoint, &len);
+    return 0;
+}
+
+relay_t *
+relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
+    relay_t *self = calloc(1, sizeof *self);
+    relay_log_config_t lc;
+    relay_log_report_t rep;
+    uint8_t *note = NULL;
+    size_t note_len = 0;
+    int rc;
+
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->cfg = *cfg;
+    self->storage_ok = 1;
+    self->started_ms = rk_now_ms();
+    if (cfg->origin)
+        snprintf(self->origin, sizeof self->origin, "%s", cfg->origin);
+    else
+        snprintf(self->origin, sizeof self->origin, "renraku/%s",
+                 identity_id(cfg->identity));
+
+    /* The roster first: without it nobody can be admitted. */
+    rc = rk_read_file(cfg->roster_path, ROSTER_MAX_BYTES, &note, &note_len);
+    if (rc != RK_OK) {
+        snprintf(err, errlen, "roster %s: %s", cfg->roster_path,
+                 rk_strerror(rc));
+        goto fail;
+    }
+    {
+        char rerr[300];
+        rc = roster_open_signed(note, note_len, &cfg->coordinator, 0,
+                                &self->roster, rerr, sizeof rerr);
+        if (rc != RK_OK) {
+            snprintf(err, errlen, "roster %s refused: %s", cfg->roster_path,
+                     rerr);
+            goto fail;
+        }
+    }
+    self->roster_note = note;
+    self->roster_note_len = note_len;
+    note = NULL;
+
+    memset(&lc, 0, sizeof lc);
+    lc.dir = cfg->data_dir;
+    lc.origin = self->origin;
+    lc.secret_key = identity_sign_sk(cfg->identity);
+    lc.segment_size = cfg->segment_bytes;
+    rc = relay_log_open(&lc, &self->log, &rep, err, errlen);
+    if (rc != RK_OK)
+        goto fail;
+    log_info("event=log_recovered records=%" PRIu64 " segments=%" PRIu64
+             " bytes_cut=%" PRIu64 " checkpoint_size=%" PRIu64,
+             rep.records, rep.segments, rep.bytes_cut, rep.checkpoint_size);
+
+    self->queue = relay_queue_new();
+    self->replay =
+        replay_new(cfg->window_ms, cfg->skew_ms, S_REPLAY_MAX_ENTRIES);
+    self->pool = relay_pool_new(cfg->workers);
+    self->conns = relay_map_new();
+    self->items = calloc(cfg->batch_max, sizeof *self->items);
+    if (!self->queue || !self->replay || !self->pool || !self->conns ||
+        !self->items) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    rc = relay_log_foreach(self->log, 0, s_rebuild_one, self);
+    if (rc != RK_OK) {
+        snprintf(err, errlen, "rebuilding the queue from the log failed: %s",
+                 rk_strerror(rc));
+        goto fail;
+    }
+    log_info("event=queue_rebuilt live_messages=%zu",
+             relay_queue_live(self->queue));
+    /* A roster newer than the last one logged is logged now. */
+    {
+        record_t r;
+        memset(&r, 0, sizeof r);
+        r.type = RECORD_ROSTER;
+        r.roster.serial = roster_serial(self->roster);
+        r.roster.signed_roster = self->roster_note;
+        r.roster.signed_roster_len = self->roster_note_len;
+        if (self->logged_roster != roster_serial(self->roster) &&
+            s_append(self, &r, NULL) != RK_OK) {
+            snprintf(err, errlen, "cannot write the log in %s", cfg->data_dir);
+            goto fail;
+        }
+        memset(&r, 0, sizeof r);
+        r.type = RECORD_RELAY;
+        r.relay.event = "started";
+        if (s_append(self, &r, NULL) != RK_OK ||
+            relay_log_sync(self->log) != RK_OK) {
+            snprintf(err, errlen, "cannot write the log in %s", cfg->data_dir);
+            goto fail;
+        }
+    }
+
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx) {
+        snprintf(err, errlen, "cannot create a ZeroMQ context");
+        goto fail;
+    }
+    /* ZAP before the server socket, in the same context: no window in
+     * which a CURVE client could be admitted without it. */
+    self->zap = relay_zap_new(self->ctx);
+    if (!self->zap) {
+        snprintf(err, errlen, "cannot bind the ZAP handler: %s",
+                 zmq_strerror(errno));
+        goto fail;
+    }
+    if (s_bind(self, err, errlen) != 0)
+        goto fail;
+    if (cfg->control)
+        snprintf(self->control_ep, sizeof self->control_ep, "%s", cfg->control);
+    else
+        snprintf(self->control_ep, sizeof self->control_ep,
+                 "ipc://%s/control.sock", cfg->data_dir);
+    self->control = zmq_socket(self->ctx, ZMQ_REP);
+    if (!self->control || zmq_bind(self->control, self->control_ep) != 0) {
+        snprintf(err, errlen, "cannot bind the control socket %s: %s",
+                 self->control_ep, zmq_strerror(errno));
+        goto fail;
+    }
+    log_info("event=listening endpoint=%s control=%s origin=%s nodes=%zu "
+             "roster_serial=%" PRIu64 " workers=%zu",
+             self->endpoint, self->control_ep, self->origin,
+             roster_count(self->roster), roster_serial(self->roster),
+             relay_pool_size(self->pool));
+    return self;
+fail:
+    free(note);
+    relay_destroy(&self);
+    return NULL;
+}
+
+static void
+s_reload(relay_t *self) {
+    uint8_t *note = NULL;
+    size_t len = 0;
+    char err[300];
+    int rc = rk_read_file(self->cfg.roster_path, ROSTER_MAX_BYTES, &note, &len);
+    if (rc != RK_OK) {
+        log_error("event=roster_reload_failed file=%s error=\"%s\"",
+                  self->cfg.roster_path, rk_strerror(rc));
+        return;
+    }
+    rc = s_install_roster(self, note, len, err, sizeof err);
+    free(note);
+    if (rc == RK_ERR_SERIAL)
+        log_info("event=roster_unchanged reason=\"%s\"", err);
+    else if (rc != RK_OK)
+        log_error("event=roster_reload_failed file=%s error=\"%s\"",
+                  self->cfg.roster_path, err);
+    else
+        s_push_roster(self);
+}
+
+int
+relay_run(relay_t *self, volatile sig_atomic_t *stop,
+          volatile sig_atomic_t *reload) {
+    while (!*stop) {
+        zmq_pollitem_t items[] = {
+            {self->router, 0, ZMQ_POLLIN, 0},
+            {relay_zap_socket(self->zap), 0, ZMQ_POLLIN, 0},
+            {self->control, 0, ZMQ_POLLIN, 0},
+        };
+        if (reload && *reload) {
+            *reload = 0;
+            s_reload(self);
+        }
+        if (zmq_poll(items, 3, 200) < 0 && errno != EINTR) {
+            log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
+            return RK_ERR_IO;
+        }
+        if (items[1].revents & ZMQ_POLLIN)
+            relay_zap_handle(self->zap, self->roster, rk_now_ms());
+        if (items[2].revents & ZMQ_POLLIN)
+            s_control(self);
+        s_turn(self);
+    }
+    return RK_OK;
+}
+
+static void
+s_free_conn(void *p) {
+    free(p);
+}
+
+void
+relay_destroy(relay_t **self_p) {
+    relay_t *self;
+    if (!self_p || !*self_p)
+        return;
+    self = *self_p;
+    if (self->log && self->router) {
+        record_t r;
+        char *note = NULL;
+        size_t len = 0;
+        memset(&r, 0, sizeof r);
+        r.type = RECORD_RELAY;
+        r.relay.event = "stopped";
+        if (s_append(self, &r, NULL) == RK_OK &&
+            relay_log_sync(self->log) == RK_OK &&
+            relay_log_checkpoint(self->log, rk_now_ms(), &note, &len) == RK_OK)
+            log_info("event=stopped log_size=%" PRIu64,
+                     relay_log_durable(self->log));
+        free(note);
+    }
+    if (self->router)
+        zmq_close(self->router);
+    if (self->control)
+        zmq_close(self->control);
+    relay_zap_destroy(&self->zap);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    relay_log_close(&self->log);
+    relay_queue_destroy(&self->queue);
+    replay_destroy(&self->replay);
+    relay_pool_destroy(&self->pool);
+    relay_map_destroy(&self->conns, s_free_conn);
+    roster_destroy(&self->roster);
+    free(self->roster_note);
+    free(self->items);
+    free(self->owed);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,400 @@
+/* relay_queue: messages by log index, per-node delivery lists in log order,
+ * per-sender receipts. Three keyed-hash maps (keys chosen by peers, so
+ * SipHash with a random key) and intrusive doubly linked lists. */
+#include "relay_queue.h"
+
+#include "relay_map.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_DEFAULT_CREDIT 64
+
+/* ---- queue state ---- */
+
+typedef struct node node_t;
+typedef struct msg msg_t;
+
+typedef struct entry {
+    msg_t *msg;
+    node_t *node;
+    struct entry *prev, *next; /* the node's list, log order */
+    int in_flight;
+    int linked;
+} entry_t;
+
+struct msg {
+    uint64_t index;
+    uint8_t msg_id[16];
+    char *sender;
+    uint64_t expires_ms;
+    uint8_t *env;
+    size_t env_len;
+    size_t n;
+    size_t remaining;
+    entry_t e[];
+};
+
+struct node {
+    char id[64];
+    entry_t *head, *tail;
+    size_t pending; /* linked entries */
+    size_t in_flight;
+    size_t credit;
+    relay_receipt_t *receipts;
+    size_t n_receipts, cap_receipts;
+};
+
+struct relay_queue {
+    relay_map_t *nodes; /* id -> node_t */
+    relay_map_t *msgs;  /* u64 index -> msg_t */
+    relay_map_t *ids;   /* msg id -> u64 index (boxed) */
+};
+
+static void
+s_free_node(void *p) {
+    node_t *n = p;
+    free(n->receipts);
+    free(n);
+}
+
+static void
+s_free_msg(void *p) {
+    msg_t *m = p;
+    free(m->sender);
+    free(m->env);
+    free(m);
+}
+
+relay_queue_t *
+relay_queue_new(void) {
+    relay_queue_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->nodes = relay_map_new();
+    self->msgs = relay_map_new();
+    self->ids = relay_map_new();
+    if (!self->nodes || !self->msgs || !self->ids) {
+        relay_queue_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+relay_queue_destroy(relay_queue_t **self_p) {
+    relay_queue_t *self;
+    if (!self_p || !*self_p)
+        return;
+    self = *self_p;
+    relay_map_destroy(&self->nodes, s_free_node);
+    relay_map_destroy(&self->msgs, s_free_msg);
+    relay_map_destroy(&self->ids, free);
+    free(self);
+    *self_p = NULL;
+}
+
+static node_t *
+s_node(relay_queue_t *self, const char *id, int create) {
+    size_t len = strnlen(id, 63);
+    node_t *n = relay_map_get(self->nodes, id, len);
+    if (n || !create)
+        return n;
+    n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    memcpy(n->id, id, len);
+    n->credit = S_DEFAULT_CREDIT;
+    if (relay_map_put(self->nodes, n->id, len, n) != RK_OK) {
+        free(n);
+        return NULL;
+    }
+    return n;
+}
+
+static void
+s_unlink(entry_t *e) {
+    node_t *n = e->node;
+    if (!e->linked)
+        return;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        n->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        n->tail = e->prev;
+    e->prev = e->next = NULL;
+    e->linked = 0;
+    n->pending--;
+    if (e->in_flight) {
+        e->in_flight = 0;
+        n->in_flight--;
+    }
+}
+
+static void
+s_drop_msg(relay_queue_t *self, msg_t *m) {
+    for (size_t i = 0; i < m->n; i++)
+        s_unlink(&m->e[i]);
+    relay_map_del(self->msgs, &m->index, sizeof m->index);
+    s_free_msg(m);
+}
+
+int
+relay_queue_accept(relay_queue_t *self, uint64_t index,
+                   const uint8_t msg_id[16], const char *sender,
+                   const char *const *recipients, size_t n, uint64_t expires_ms,
+                   const uint8_t *envelope, size_t envelope_len) {
+    msg_t *m;
+    uint64_t *boxed;
+
+    if (relay_map_get(self->msgs, &index, sizeof index))
+        return RK_ERR_EXISTS;
+    m = calloc(1, sizeof *m + n * sizeof m->e[0]);
+    boxed = malloc(sizeof *boxed);
+    if (!m || !boxed)
+        goto nomem;
+    m->sender = strdup(sender);
+    m->env = malloc(envelope_len ? envelope_len : 1);
+    if (!m->sender || !m->env)
+        goto nomem;
+    memcpy(m->env, envelope, envelope_len);
+    m->env_len = envelope_len;
+    m->index = index;
+    memcpy(m->msg_id, msg_id, 16);
+    m->expires_ms = expires_ms;
+    m->n = m->remaining = n;
+    for (size_t i = 0; i < n; i++) {
+        node_t *nd = s_node(self, recipients[i], 1);
+        entry_t *e = &m->e[i];
+        if (!nd)
+            goto nomem_linked;
+        e->msg = m;
+        e->node = nd;
+        e->prev = nd->tail;
+        if (nd->tail)
+            nd->tail->next = e;
+        else
+            nd->head = e;
+        nd->tail = e;
+        e->linked = 1;
+        nd->pending++;
+    }
+    *boxed = index;
+    if (relay_map_put(self->msgs, &m->index, sizeof m->index, m) != RK_OK)
+        goto nomem_linked;
+    if (relay_map_put(self->ids, m->msg_id, 16, boxed) != RK_OK) {
+        s_drop_msg(self, m);
+        free(boxed);
+        return RK_ERR_NOMEM;
+    }
+    return RK_OK;
+nomem_linked:
+    for (size_t i = 0; i < n; i++)
+        if (m->e[i].node)
+            s_unlink(&m->e[i]);
+nomem:
+    if (m)
+        s_free_msg(m);
+    free(boxed);
+    return RK_ERR_NOMEM;
+}
+
+int
+relay_queue_confirm(relay_queue_t *self, uint64_t index,
+                    const uint8_t msg_id[16], const char *recipient,
+                    const char **sender) {
+    msg_t *m = relay_map_get(self->msgs, &index, sizeof index);
+    if (!m)
+        return RK_ERR_NOT_FOUND;
+    if (sodium_memcmp(m->msg_id, msg_id, 16) != 0)
+        return RK_ERR_MISMATCH;
+    for (size_t i = 0; i < m->n; i++) {
+        entry_t *e = &m->e[i];
+        if (strcmp(e->node->id, recipient) != 0)
+            continue;
+        if (!e->linked)
+            return RK_ERR_NOT_FOUND;
+        s_unlink(e);
+        *sender = m->sender;
+        if (--m->remaining == 0) {
+            /* The caller logs the confirmation before the next call, so
+             * the sender name must survive this one: keep the message
+             * until expiry processing or the next confirm drops it. */
+            m->expires_ms = 0;
+        }
+        return RK_OK;
+    }
+    return RK_ERR_NOT_FOUND;
+}
+
+/* Drops messages that every recipient confirmed (remaining == 0). */
+typedef struct {
+    relay_queue_t *q;
+    uint64_t now_ms;
+    void (*fn)(const relay_expiry_t *e, void *arg);
+    void *arg;
+    size_t count;
+} sweep_t;
+
+size_t
+relay_queue_next(relay_queue_t *self, const char *node, size_t max,
+                 relay_delivery_t *out) {
+    node_t *n = s_node(self, node, 0);
+    size_t got = 0;
+    if (!n)
+        return 0;
+    for (entry_t *e = n->head; e && got < max && n->in_flight < n->credit;
+         e = e->next) {
+        if (e->in_flight)
+            continue;
+        e->in_flight = 1;
+        n->in_flight++;
+        out[got].index = e->msg->index;
+        out[got].envelope = e->msg->env;
+        out[got].envelope_len = e->msg->env_len;
+        got++;
+    }
+    return got;
+}
+
+void
+relay_queue_set_credit(relay_queue_t *self, const char *node, size_t credit) {
+    node_t *n = s_node(self, node, 1);
+    if (n)
+        n->credit = credit ? credit : 1;
+}
+
+void
+relay_queue_requeue(relay_queue_t *self, const char *node) {
+    node_t *n = s_node(self, node, 0);
+    if (!n)
+        return;
+    for (entry_t *e = n->head; e; e = e->next)
+        e->in_flight = 0;
+    n->in_flight = 0;
+}
+
+size_t
+relay_queue_pending(const relay_queue_t *self, const char *node) {
+    node_t *n = relay_map_get(self->nodes, node, strnlen(node, 63));
+    return n ? n->pending : 0;
+}
+
+static void
+s_count_live(void *value, void *arg) {
+    *(size_t *)arg += ((msg_t *)value)->remaining > 0;
+}
+
+size_t
+relay_queue_live(const relay_queue_t *self) {
+    size_t live = 0;
+    relay_map_each(self->msgs, s_count_live, &live);
+    return live;
+}
+
+static void
+s_expire_one(void *value, void *arg) {
+    sweep_t *sw = arg;
+    msg_t *m = value;
+    const char **names;
+    relay_expiry_t ex;
+
+    if (m->remaining == 0) {
+        s_drop_msg(sw->q, m);
+        return;
+    }
+    if (!m->expires_ms || m->expires_ms > sw->now_ms)
+        return;
+    names = malloc((m->n ? m->n : 1) * sizeof *names);
+    memset(&ex, 0, sizeof ex);
+    ex.index = m->index;
+    ex.sender = m->sender;
+    memcpy(ex.msg_id, m->msg_id, 16);
+    if (names) {
+        for (size_t k = 0; k < m->n; k++)
+            if (m->e[k].linked)
+                names[ex.n_recipients++] = m->e[k].node->id;
+        ex.recipients = names;
+    }
+    if (sw->fn)
+        sw->fn(&ex, sw->arg);
+    free(names);
+    s_drop_msg(sw->q, m);
+    sw->count++;
+}
+
+size_t
+relay_queue_expire(relay_queue_t *self, uint64_t now_ms,
+                   void (*fn)(const relay_expiry_t *e, void *arg), void *arg) {
+    sweep_t sw = {self, now_ms, fn, arg, 0};
+    relay_map_each(self->msgs, s_expire_one, &sw);
+    return sw.count;
+}
+
+int
+relay_queue_forget(relay_queue_t *self, uint64_t index) {
+    msg_t *m = relay_map_get(self->msgs, &index, sizeof index);
+    if (!m)
+        return RK_ERR_NOT_FOUND;
+    s_drop_msg(self, m);
+    return RK_OK;
+}
+
+int
+relay_queue_add_receipt(relay_queue_t *self, const char *sender,
+                        const relay_receipt_t *r) {
+    node_t *n = s_node(self, sender, 1);
+    if (!n)
+        return RK_ERR_NOMEM;
+    if (n->n_receipts == n->cap_receipts) {
+        size_t cap = n->cap_receipts ? n->cap_receipts * 2 : 16;
+        relay_receipt_t *g = realloc(n->receipts, cap * sizeof *g);
+        if (!g)
+            return RK_ERR_NOMEM;
+        n->receipts = g;
+        n->cap_receipts = cap;
+    }
+    n->receipts[n->n_receipts++] = *r;
+    return RK_OK;
+}
+
+const relay_receipt_t *
+relay_queue_receipts(relay_queue_t *self, const char *sender, uint64_t after,
+                     size_t *count) {
+    node_t *n = s_node(self, sender, 0);
+    size_t lo = 0, hi;
+    *count = 0;
+    if (!n)
+        return NULL;
+    hi = n->n_receipts;
+    /* First receipt with index > after (indexes grow). */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (n->receipts[mid].index <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0 && after != UINT64_MAX) {
+        memmove(n->receipts, n->receipts + lo,
+                (n->n_receipts - lo) * sizeof *n->receipts);
+        n->n_receipts -= lo;
+        lo = 0;
+    }
+    *count = n->n_receipts - lo;
+    return n->receipts + lo;
+}
+
+int
+relay_queue_find(const relay_queue_t *self, const uint8_t msg_id[16],
+                 uint64_t *index) {
+    uint64_t *v = relay_map_get(self->ids, msg_id, 16);
+    if (!v)
+        return RK_ERR_NOT_FOUND;
+    *index = *v;
+    return RK_OK;
+}

@@ -1,0 +1,113 @@
+/* relay_queue: what the relay still owes: accepted messages with their
+ * recipients not yet confirmed, each recipient's delivery queue in log
+ * order with a credit window, and each sender's receipts. Pure in-memory
+ * state, rebuilt from the log at start; no sockets, no files. */
+#ifndef RELAY_QUEUE_H
+#define RELAY_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rk_error.h"
+
+typedef struct relay_queue relay_queue_t;
+
+/* A delivery to hand to a recipient (borrowed: valid until the message is
+ * confirmed by every recipient or expires). */
+typedef struct {
+    uint64_t index; /* log index of the accepted record */
+    const uint8_t *envelope;
+    size_t envelope_len;
+} relay_delivery_t;
+
+/* A receipt owed to a sender. */
+typedef struct {
+    uint64_t index; /* log index of the delivery/expiry record */
+    uint8_t msg_id[16];
+    char recipient[64];
+    int expired; /* 0 delivered, 1 expired */
+    uint64_t time_ms;
+} relay_receipt_t;
+
+/* An expiry found by relay_queue_expire: the message and the recipients
+ * that never confirmed it (borrowed until the next call). */
+typedef struct {
+    uint64_t index;
+    uint8_t msg_id[16];
+    const char *sender;
+    const char *const *recipients;
+    size_t n_recipients;
+} relay_expiry_t;
+
+relay_queue_t *relay_queue_new(void);
+void relay_queue_destroy(relay_queue_t **self_p);
+
+/* Records an accepted message: a copy of the envelope is kept until every
+ * recipient confirmed or it expired. Returns 0, RK_ERR_EXISTS (index
+ * already known) or RK_ERR_NOMEM. */
+int relay_queue_accept(relay_queue_t *self, uint64_t index,
+                       const uint8_t msg_id[16], const char *sender,
+                       const char *const *recipients, size_t n,
+                       uint64_t expires_ms, const uint8_t *envelope,
+                       size_t envelope_len) RK_WUR;
+
+/* A recipient confirmed message `index`. Returns 0 (first confirmation:
+ * log it and tell the sender), RK_ERR_NOT_FOUND (no such pending
+ * delivery: a duplicate or a stale confirm, nothing to do) or
+ * RK_ERR_MISMATCH (msg_id is not that message's). *sender (borrowed) is
+ * the message's sender. */
+int relay_queue_confirm(relay_queue_t *self, uint64_t index,
+                        const uint8_t msg_id[16], const char *recipient,
+                        const char **sender) RK_WUR;
+
+/* Up to max deliveries for node that are neither confirmed nor in flight,
+ * in log order, limited by its credit window; they are marked in flight.
+ * Returns how many were written to out. */
+size_t relay_queue_next(relay_queue_t *self, const char *node, size_t max,
+                        relay_delivery_t *out);
+
+/* Sets the credit window of a node (deliveries in flight at once). */
+void relay_queue_set_credit(relay_queue_t *self, const char *node,
+                            size_t credit);
+
+/* Everything in flight to node becomes pending again (it reconnected, or
+ * a send failed): it will be delivered again, in order. */
+void relay_queue_requeue(relay_queue_t *self, const char *node);
+
+/* Deliveries owed to node (pending + in flight). */
+size_t relay_queue_pending(const relay_queue_t *self, const char *node);
+
+/* Messages not yet confirmed by all recipients. */
+size_t relay_queue_live(const relay_queue_t *self);
+
+/* Finds messages whose expiry is <= now_ms; for each, calls fn with the
+ * recipients that never confirmed, then forgets the message. Returns the
+ * number expired. */
+size_t relay_queue_expire(relay_queue_t *self, uint64_t now_ms,
+                          void (*fn)(const relay_expiry_t *e, void *arg),
+                          void *arg);
+
+/* Forgets a live message entirely (its expiry was already logged, e.g.
+ * while rebuilding from the log). Returns 0 or RK_ERR_NOT_FOUND. */
+int relay_queue_forget(relay_queue_t *self, uint64_t index) RK_WUR;
+
+/* Keeps a receipt for its sender, to send now and again after a
+ * reconnect. Receipts must be added in increasing index order per sender.
+ * Returns 0 or RK_ERR_NOMEM. */
+int relay_queue_add_receipt(relay_queue_t *self, const char *sender,
+                            const relay_receipt_t *r) RK_WUR;
+
+/* The receipts of sender with index > after (borrowed array, *n items,
+ * valid until the next change). Receipts with index <= after are
+ * dropped: the sender has them. */
+const relay_receipt_t *relay_queue_receipts(relay_queue_t *self,
+                                            const char *sender, uint64_t after,
+                                            size_t *n);
+
+/* The accepted index of a msg id from sender, for proofs. Returns 0 or
+ * RK_ERR_NOT_FOUND. */
+int relay_queue_find(const relay_queue_t *self, const uint8_t msg_id[16],
+                     uint64_t *index) RK_WUR;
+
+#endif
