@@ -1,0 +1,179 @@
+/* relay_log: the relay's durable, tamper-evident log, which is also its
+ * queue. Frames opaque records into segment files with group commit,
+ * recovers and verifies them at start, keeps their RFC 6962 tree, signs
+ * checkpoints and answers proofs. It does not know what a record means
+ * (proto/record.h does); docs/LOG-FORMAT.md is the file format. */
+#ifndef RELAY_LOG_H
+#define RELAY_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "checkpoint.h"
+#include "merkle.h"
+#include "rk_error.h"
+
+/* Largest record: a 1 MiB envelope plus room for the record's metadata. */
+#define RELAY_LOG_MAX_RECORD (1024u * 1024u + 8192u)
+/* Bytes of a segment header: "RNRKLOG1" || u64be first index. */
+#define RELAY_LOG_HEADER_LEN 16u
+/* Bytes a record takes in a segment beyond its own: length and check. */
+#define RELAY_LOG_FRAME_OVERHEAD 8u
+/* Default segment size at which the log moves to a new segment. */
+#define RELAY_LOG_SEGMENT_DEFAULT (64u * 1024u * 1024u)
+
+/* Fault injection for chaos tests: called with "write", "fdatasync",
+ * "ftruncate", "fsync" (a folder, or a file after a cut) or "checkpoint"
+ * (before a checkpoint file is written) just before the log makes that
+ * call. Returning -1 with errno set makes the call fail as if the OS had
+ * failed it; returning 0 lets it run. */
+typedef int (*relay_log_fault_fn)(void *arg, const char *op);
+
+typedef struct {
+    const char *dir;      /* DIR: DIR/log/ and DIR/checkpoints/ (borrowed) */
+    const char *origin;   /* checkpoint origin line (borrowed) */
+    const char *key_name; /* note key name; NULL: the origin (borrowed) */
+    /* The relay's 64-byte Ed25519 secret key, borrowed and read until
+     * relay_log_close; NULL opens read-only: nothing is written, cut or
+     * signed (auditors, tools). */
+    const uint8_t *secret_key;
+    /* The relay's 32-byte public key, to verify the newest checkpoint in
+     * read-only mode; NULL with a secret key: taken from it (and when both
+     * are given they must agree). NULL in read-only mode: checkpoints are
+     * not checked and the report says so. Borrowed during open only. */
+    const uint8_t *public_key;
+    uint64_t segment_size;    /* move to a new segment past this; 0: default */
+    relay_log_fault_fn fault; /* NULL in production */
+    void *fault_arg;          /* passed to fault */
+} relay_log_config_t;
+
+/* What relay_log_open found. */
+typedef struct {
+    uint64_t records;         /* valid records, after any cut */
+    uint64_t segments;        /* segment files in use */
+    uint64_t bytes_cut;       /* torn or corrupt tail bytes found */
+    bool tail_cut;            /* those bytes were removed (not read-only) */
+    bool checkpoint_found;    /* a checkpoint was loaded and checked */
+    uint64_t checkpoint_size; /* its tree size (0 when none) */
+} relay_log_report_t;
+
+typedef struct relay_log relay_log_t;
+
+/* Receives each record of relay_log_foreach: rec (len bytes) is borrowed
+ * for the call only. Return 0 to go on, anything else to stop. */
+typedef int (*relay_log_record_fn)(void *arg, uint64_t index,
+                                   const uint8_t *rec, size_t len);
+
+/* Opens (in write mode creating DIR, DIR/log and DIR/checkpoints, 0700,
+ * and taking an exclusive lock on DIR/lock) and recovers the log: reads
+ * every segment in order and checks its header, framing, index continuity
+ * and each record's check bytes; rebuilds the tree; loads the newest
+ * checkpoint, verifies its signature and refuses a log shorter than it or
+ * whose root at its size differs. A torn or corrupt tail of the last
+ * segment (nothing valid after the first bad frame) is cut off in write
+ * mode, ignored in read-only mode; anything wrong before that is refused.
+ * What was read is made durable (fdatasync) before it counts as durable.
+ * On success *out is the caller's (relay_log_close) and *report (if not
+ * NULL) is filled. On failure *out is NULL and err (if not NULL) gets one
+ * line naming the file, byte offset and record index where it applies.
+ * Returns 0; RK_ERR_INVALID (bad config); RK_ERR_NOT_FOUND (read-only and
+ * DIR/log missing); RK_ERR_EXISTS (another process holds the lock);
+ * RK_ERR_MALFORMED (corrupt segment or checkpoint file, missing segment);
+ * RK_ERR_VERSION (unknown segment magic); RK_ERR_BAD_SIGNATURE or
+ * RK_ERR_UNKNOWN_KEY (the newest checkpoint is not signed by this key);
+ * RK_ERR_MISMATCH (log shorter than the checkpoint or another root; or
+ * public and secret key disagree); RK_ERR_NOMEM; RK_ERR_IO. */
+int relay_log_open(const relay_log_config_t *cfg, relay_log_t **out,
+                   relay_log_report_t *report, char *err, size_t errlen) RK_WUR;
+
+/* Closes the files and frees the log; accepts NULL and an already closed
+ * log, sets *self_p to NULL. Records appended since the last
+ * relay_log_sync are not synced (they were never acknowledged). */
+void relay_log_close(relay_log_t **self_p);
+
+/* Appends one record (len bytes, 1..RELAY_LOG_MAX_RECORD, borrowed and
+ * copied) with one plain write, not yet durable, and adds its leaf to the
+ * tree. Starts a new segment first when the current one has reached the
+ * segment size and nothing is waiting for a sync. *index (if not NULL)
+ * gets the record's index. On a failed write the partial bytes are cut
+ * back, nothing is added and the earlier unsynced records stay. Returns
+ * 0; RK_ERR_INVALID (read-only, len 0); RK_ERR_TOO_LARGE; RK_ERR_NOMEM;
+ * RK_ERR_IO (errno tells why; also every call after a failure the log
+ * could not undo, until it is reopened). */
+int relay_log_append(relay_log_t *self, const uint8_t *rec, size_t len,
+                     uint64_t *index) RK_WUR;
+
+/* Group commit: one fdatasync for everything appended since the last
+ * sync; afterwards relay_log_durable equals relay_log_size. When the
+ * fdatasync fails, the unsynced records cannot be trusted: they are cut
+ * from the file and dropped from the tree (size and root go back to the
+ * durable ones), and RK_ERR_IO tells the caller to refuse them, never to
+ * acknowledge them; later appends work. Returns 0, RK_ERR_INVALID
+ * (read-only), RK_ERR_IO. */
+int relay_log_sync(relay_log_t *self) RK_WUR;
+
+/* Records appended (durable or not). */
+uint64_t relay_log_size(const relay_log_t *self);
+
+/* Records known to be on disk. */
+uint64_t relay_log_durable(const relay_log_t *self);
+
+/* Reads durable record index from its segment. *rec is malloc'd (len
+ * bytes) and the caller's. The bytes are checked against the record's
+ * leaf hash in the tree. Returns 0, RK_ERR_NOT_FOUND (index >= durable),
+ * RK_ERR_MISMATCH (the file changed under the log), RK_ERR_MALFORMED,
+ * RK_ERR_NOMEM, RK_ERR_IO. */
+int relay_log_read(relay_log_t *self, uint64_t index, uint8_t **rec,
+                   size_t *len) RK_WUR;
+
+/* Calls cb for each durable record from index from on, in order, as
+ * relay_log_read reads them. Returns 0 when all were seen (from >=
+ * durable: none), the callback's non-zero value when it stopped, or an
+ * error of relay_log_read. */
+int relay_log_foreach(relay_log_t *self, uint64_t from, relay_log_record_fn cb,
+                      void *arg) RK_WUR;
+
+/* Root of the tree at size leaves (0..relay_log_size) into out. Returns
+ * 0 or RK_ERR_INVALID. */
+int relay_log_root(const relay_log_t *self, uint64_t size,
+                   uint8_t out[MERKLE_HASH_LEN]) RK_WUR;
+
+/* Leaf hash of record index (< relay_log_size) into out. Returns 0 or
+ * RK_ERR_INVALID. */
+int relay_log_leaf_hash(const relay_log_t *self, uint64_t index,
+                        uint8_t out[MERKLE_HASH_LEN]) RK_WUR;
+
+/* Inclusion proof of record index in the tree of size leaves (size at
+ * most relay_log_durable), RFC 9162 order. proof must hold
+ * MERKLE_MAX_PROOF hashes; *n gets their number. Returns 0 or
+ * RK_ERR_INVALID (index >= size, size beyond the durable size). */
+int relay_log_inclusion_proof(const relay_log_t *self, uint64_t index,
+                              uint64_t size, uint8_t *proof, size_t *n) RK_WUR;
+
+/* Consistency proof from size1 to size2 leaves (0 < size1 <= size2 <=
+ * relay_log_durable). proof must hold MERKLE_MAX_PROOF hashes; *n gets
+ * their number (0 when equal). Returns 0 or RK_ERR_INVALID. */
+int relay_log_consistency_proof(const relay_log_t *self, uint64_t size1,
+                                uint64_t size2, uint8_t *proof,
+                                size_t *n) RK_WUR;
+
+/* Signs a checkpoint at the durable size and stores it durably as
+ * DIR/checkpoints/<size>.note, unless the newest checkpoint already
+ * covers that size: then the newest is returned and nothing is signed.
+ * Never signs a size smaller than a checkpoint it holds. now_ms is the
+ * relay clock, for the operator's log line only: checkpoints carry no
+ * extension lines, so that standard tlog tools read them. *note (the
+ * signed note, *len bytes, NUL after) is malloc'd and the caller's.
+ * Returns 0, RK_ERR_INVALID (read-only), RK_ERR_NOMEM, RK_ERR_IO, or the
+ * errors of checkpoint_sign. */
+int relay_log_checkpoint(relay_log_t *self, uint64_t now_ms, char **note,
+                         size_t *len) RK_WUR;
+
+/* The newest checkpoint held (loaded at open or signed since). *note
+ * (malloc'd, the caller's; *len bytes) and *cp are filled when not NULL.
+ * Returns 0, RK_ERR_NOT_FOUND (none yet) or RK_ERR_NOMEM. */
+int relay_log_latest_checkpoint(const relay_log_t *self, char **note,
+                                size_t *len, checkpoint_t *cp) RK_WUR;
+
+#endif
