@@ -68,6 +68,18 @@ s_fail(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+/* Reports a getopt failure in our own words: with opterr on, getopt
+ * would print it under the subcommand's name ("gen: ..."). */
+static void
+s_bad_option(int c, char **argv) {
+    if (c == ':')
+        s_fail("%s needs a value (see --help)", argv[optind - 1]);
+    else if (optopt)
+        s_fail("unknown option -%c (see --help)", optopt);
+    else
+        s_fail("unknown option %s (see --help)", argv[optind - 1]);
+}
+
 /* ---- passphrases ---- */
 
 /* Reads the first line of a file into sodium_malloc memory. */
@@ -253,7 +265,8 @@ cmd_gen(int argc, char **argv) {
     char *pass = NULL, kid[17];
     uint8_t kid_bin[8];
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             id = optarg;
@@ -278,6 +291,7 @@ cmd_gen(int argc, char **argv) {
                    "argon2id passphrase) and DIR/ID.pub.\n");
             return 0;
         default:
+            s_bad_option(c, argv);
             return EXIT_USAGE;
         }
     }
@@ -439,7 +453,8 @@ s_parse_ropts(int argc, char **argv, ropts_t *o) {
 
     memset(o, 0, sizeof *o);
     o->not_after = ROSTER_FOREVER;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'P':
             o->pub = optarg;
@@ -520,6 +535,7 @@ s_parse_ropts(int argc, char **argv, ropts_t *o) {
             }
             break;
         default:
+            s_bad_option(c, argv);
             return -1;
         }
     }
@@ -676,9 +692,13 @@ cmd_roster(int argc, char **argv) {
     char err[512];
     int rc, status = EXIT_FAIL;
 
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(s_roster_help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
+    if (argc < 2) {
+        s_fail("roster needs a subcommand (see roster --help)");
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(s_roster_help, stdout);
+        return 0;
     }
     sub = argv[1];
     if (s_parse_ropts(argc - 1, argv + 1, &o) != 0)
@@ -937,7 +957,7 @@ main(int argc, char **argv) {
         return EXIT_FAIL;
     }
     if (argc < 2) {
-        fputs(s_usage, stderr);
+        s_fail("no command given (see renraku-keys --help)");
         return EXIT_USAGE;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

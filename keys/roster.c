@@ -957,6 +957,9 @@ roster_sign(roster_t *self, const char *name, const uint8_t sk[64],
     char *json, *text;
     int rc;
 
+    /* The JSON serial is a signed 64-bit integer: one more would wrap. */
+    if (self->serial >= INT64_MAX)
+        return RK_ERR_INVALID;
     self->serial++;
     self->issued_ms = now_ms;
     json = roster_to_json(self);
@@ -1056,6 +1059,15 @@ s_status_err(roster_status_t s) {
                                    : RK_OK;
 }
 
+/* A key set's own status and validity at at_ms (not its node's). */
+static int
+s_keyset_usable(const roster_keyset_t *k, uint64_t at_ms) {
+    int rc = s_status_err(k->status);
+    if (rc == RK_OK && (at_ms < k->not_before_ms || at_ms >= k->not_after_ms))
+        rc = RK_ERR_EXPIRED;
+    return rc;
+}
+
 int
 roster_usable_keys(const roster_t *self, const char *id, const uint8_t *key_id,
                    uint64_t at_ms, const roster_keyset_t **out) {
@@ -1071,10 +1083,7 @@ roster_usable_keys(const roster_t *self, const char *id, const uint8_t *key_id,
         const roster_keyset_t *k = &n->keys[i];
         if (key_id && memcmp(k->sign_key_id, key_id, 8) != 0)
             continue;
-        rc = s_status_err(k->status);
-        if (rc == RK_OK &&
-            (at_ms < k->not_before_ms || at_ms >= k->not_after_ms))
-            rc = RK_ERR_EXPIRED;
+        rc = s_keyset_usable(k, at_ms);
         if (rc == RK_OK) {
             *out = k;
             return RK_OK;
@@ -1086,18 +1095,20 @@ roster_usable_keys(const roster_t *self, const char *id, const uint8_t *key_id,
     return best;
 }
 
+/* Judges the key set holding pk itself: looking it up again by its
+ * signing key id could land on another set of the node that shares that
+ * key (and admit a revoked transport key, or refuse a good one). */
 const roster_node_t *
 roster_by_transport_key(const roster_t *self, const uint8_t pk[32],
                         uint64_t at_ms) {
-    const roster_keyset_t *k;
     for (size_t i = 0; i < self->n_nodes; i++) {
         const roster_node_t *n = &self->nodes[i];
+        if (n->status != ROSTER_ACTIVE)
+            continue;
         for (size_t j = 0; j < n->n_keys; j++)
-            if (memcmp(n->keys[j].transport_pk, pk, 32) == 0)
-                return roster_usable_keys(self, n->id, n->keys[j].sign_key_id,
-                                          at_ms, &k) == RK_OK
-                           ? n
-                           : NULL;
+            if (memcmp(n->keys[j].transport_pk, pk, 32) == 0 &&
+                s_keyset_usable(&n->keys[j], at_ms) == RK_OK)
+                return n;
     }
     return NULL;
 }

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "note.h"
 #include "payload.h"
 #include "rk_util.h"
+#include "roster.h"
 
 static void
 s_write(const char *dir, const char *name, const uint8_t *buf, size_t len)
@@ -147,6 +149,96 @@ s_payloads(const char *root)
     s_write(dir, "empty-notice", (const uint8_t *)"\x0a\x00", 2);
 }
 
+/* Roster seeds: a roster of TEST keys (seeds of repeated bytes) as JSON and
+ * signed by the TEST coordinator (seed 0x51, "coord.test", the key that
+ * fuzz_roster_signed.c pins), plus broken variants of both. */
+static void
+s_roster_node(roster_t *r, const char *id, const char *cc, uint8_t seed_byte,
+              const char *group, roster_status_t status)
+{
+    static char *langs[] = {"en", "ja"};
+    uint8_t seed[32], sk[64];
+    char *groups[1] = {(char *)group}, err[256];
+    roster_contact_t c = {.name = "Duty desk", .email = "soc@example.org",
+                          .phone = "+1-555-0100", .hours = "24/7",
+                          .timezone = "UTC", .languages = langs,
+                          .n_languages = 2};
+    roster_keyset_t k = {.not_before_ms = 1767225600000ull,
+                         .not_after_ms = ROSTER_FOREVER,
+                         .status = ROSTER_ACTIVE};
+    roster_node_t n = {.id = (char *)id, .organisation = "TEST node",
+                       .role = IDENTITY_ROLE_PARTNER, .status = status,
+                       .groups = groups, .n_groups = group ? 1 : 0,
+                       .contacts = &c, .n_contacts = 1, .keys = &k,
+                       .n_keys = 1};
+    memcpy(n.country, cc, 3);
+    memset(seed, seed_byte, sizeof seed); /* TEST KEY, not a secret */
+    crypto_sign_seed_keypair(k.sign_pk, sk, seed);
+    seed[0] ^= 0x01;
+    crypto_box_seed_keypair(k.enc_pk, sk, seed);
+    seed[0] ^= 0x03;
+    crypto_box_seed_keypair(k.transport_pk, sk, seed);
+    if (roster_add(r, &n, err, sizeof err) != 0) {
+        fprintf(stderr, "roster node %s: %s\n", id, err);
+        exit(1);
+    }
+}
+
+static void
+s_rosters(const char *root)
+{
+    char jdir[1024], sdir[1024], *json, *note = NULL, *p;
+    uint8_t seed[32], sk[64], pk[32], other_sk[64];
+    roster_t *r = roster_new("test-framework");
+    size_t len = 0;
+
+    snprintf(jdir, sizeof jdir, "%s/roster_json", root);
+    snprintf(sdir, sizeof sdir, "%s/roster_signed", root);
+    memset(seed, 0x51, sizeof seed); /* TEST coordinator key */
+    crypto_sign_seed_keypair(pk, sk, seed);
+    memset(seed, 0x52, sizeof seed); /* TEST impostor key */
+    crypto_sign_seed_keypair(pk, other_sk, seed);
+    if (!r)
+        exit(1);
+    json = roster_to_json(r);
+    s_write(jdir, "empty.json", (const uint8_t *)json, strlen(json));
+    free(json);
+    s_roster_node(r, "jp.test", "JP", 0x61, "g7", ROSTER_ACTIVE);
+    s_roster_node(r, "us.test", "US", 0x62, "g7", ROSTER_ACTIVE);
+    s_roster_node(r, "sg.test", "SG", 0x63, "asean", ROSTER_SUSPENDED);
+    s_roster_node(r, "nz.test", "NZ", 0x64, NULL, ROSTER_REVOKED);
+    json = roster_to_json(r);
+    s_write(jdir, "three-nodes.json", (const uint8_t *)json, strlen(json));
+    s_write(jdir, "truncated.json", (const uint8_t *)json, strlen(json) / 2);
+    if ((p = strstr(json, "\"status\": \"active\"")) != NULL) {
+        memcpy(p, "\"colour\": \"active\"", 18);
+        s_write(jdir, "unknown-field.json", (const uint8_t *)json,
+                strlen(json));
+    }
+    free(json);
+    s_write(jdir, "not-an-object.json", (const uint8_t *)"[1, 2]", 6);
+
+    if (roster_sign(r, "coord.test", sk, 1780000000000ull, &note, &len) != 0)
+        exit(1);
+    s_write(sdir, "serial-1", (const uint8_t *)note, len);
+    s_write(sdir, "truncated", (const uint8_t *)note, len - 10);
+    note[len - 5] ^= 0x01; /* inside the signature */
+    s_write(sdir, "bad-signature", (const uint8_t *)note, len);
+    free(note);
+    if (roster_sign(r, "coord.test", other_sk, 1780000000000ull, &note,
+                    &len) != 0)
+        exit(1);
+    s_write(sdir, "other-key", (const uint8_t *)note, len);
+    free(note);
+    if (note_sign("not a roster\n", 13, "coord.test", sk, &note, &len) != 0)
+        exit(1);
+    s_write(sdir, "not-a-roster", (const uint8_t *)note, len);
+    free(note);
+    roster_destroy(&r);
+    sodium_memzero(sk, sizeof sk);
+    sodium_memzero(other_sk, sizeof other_sk);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -155,6 +247,7 @@ main(int argc, char **argv)
         return 2;
     }
     s_envelopes(argv[1]);
+    s_rosters(argv[1]);
     s_payloads(argv[1]);
     return 0;
 }

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# integration.keys.cli: runs the real renraku-keys program through a
+# framework's life: identities, a roster with contacts and groups, signing,
+# verifying, revoking and re-signing, tampering, and every usage error.
+# Usage: keys_cli.sh path/to/renraku-keys
+set -u
+
+KEYS=$(realpath -- "${1:?usage: keys_cli.sh path/to/renraku-keys}")
+if [ ! -x "$KEYS" ]; then
+    echo "keys_cli.sh: $KEYS is not an executable" >&2
+    exit 1
+fi
+T=$(mktemp -d /tmp/rk-keys-cli-XXXXXX) || exit 1
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+
+PASSED=0
+FAILED=0
+OUT=$T/out
+ERR=$T/err
+
+ok() {
+    PASSED=$((PASSED + 1))
+}
+bad() {
+    FAILED=$((FAILED + 1))
+    echo "FAIL: $*"
+    sed 's/^/    stdout: /' "$OUT"
+    sed 's/^/    stderr: /' "$ERR"
+}
+
+# run CODE ARGS...: runs renraku-keys, expects exit CODE.
+run() {
+    local want=$1 got
+    shift
+    "$KEYS" "$@" >"$OUT" 2>"$ERR"
+    got=$?
+    LAST="$*"
+    if [ "$got" -eq "$want" ]; then ok; else bad "[$*] exit $got, want $want"; fi
+}
+
+# fails CODE ARGS...: a refusal: exit CODE and exactly one stderr line,
+# the program's error line.
+fails() {
+    local n
+    run "$@"
+    n=$(wc -l <"$ERR")
+    if [ "$n" -eq 1 ] && grep -q '^renraku-keys: error: ' "$ERR"; then
+        ok
+    else
+        bad "[$LAST] want one 'renraku-keys: error:' line on stderr, got $n"
+    fi
+}
+
+# has FILE TEXT: FILE contains TEXT (fixed string).
+has() {
+    if grep -qF -- "$2" "$1"; then ok; else bad "[$LAST] $1 lacks '$2'"; fi
+}
+lacks() {
+    if grep -qF -- "$2" "$1"; then bad "[$LAST] $1 has '$2'"; else ok; fi
+}
+quiet() {
+    if [ -s "$ERR" ]; then bad "[$LAST] wrote to stderr"; else ok; fi
+}
+mode_is() {
+    local m
+    m=$(stat -c %a "$1")
+    if [ "$m" = "$2" ]; then ok; else bad "$1 mode $m, want $2"; fi
+}
+
+# ---- identities ----
+printf 'test passphrase for the cli\n' >pass.txt
+run 0 gen --id coord.test --role coordinator --out k
+quiet
+has "$OUT" "k/coord.test.key"
+run 0 gen --id jp.nisc --role partner --out k
+run 0 gen --id us.cisa --role partner --out k
+run 0 gen --id sg.csa --role partner --out k --encrypt --passphrase-file pass.txt
+has "$OUT" "encrypted"
+mode_is k/jp.nisc.key 600
+mode_is k/sg.csa.key 600
+mode_is k/jp.nisc.pub 644
+
+run 0 show k/jp.nisc.pub
+has "$OUT" "jp.nisc"
+has "$OUT" "partner"
+has "$OUT" "vkey        jp.nisc+"
+cp "$OUT" show-pub.txt
+run 0 show k/jp.nisc.key
+# The secret file shows the same public keys as the public file.
+if cmp -s "$OUT" show-pub.txt; then ok; else bad "show .key differs from show .pub"; fi
+run 0 vkey k/coord.test.pub
+VKEY=$(cat "$OUT")
+case $VKEY in
+coord.test+????????+*) ok ;;
+*) bad "vkey output '$VKEY'" ;;
+esac
+run 0 vkey k/coord.test.key
+has "$OUT" "$VKEY"
+
+# ---- the roster ----
+run 0 roster init roster.json --framework test-framework
+has roster.json '"serial": 0'
+run 0 roster add roster.json --pub k/jp.nisc.pub --country JP \
+    --org "NISC" --group g7 --group quad \
+    --contact "name=Duty desk;email=soc@nisc.example;phone=+81-3-0000;hours=24/7;tz=Asia/Tokyo;lang=ja,en" \
+    --contact "name=Liaison;email=liaison@nisc.example"
+run 0 roster add roster.json --pub k/us.cisa.pub --country US --org CISA \
+    --group g7 --group quad --not-before 2026-01-01T00:00:00Z
+run 0 roster add roster.json --pub k/sg.csa.pub --country SG \
+    --org "Cyber Security Agency" --group asean \
+    --contact "name=SingCERT;email=cert@csa.example;tz=Asia/Singapore"
+has roster.json '"id": "sg.csa"'
+has roster.json '"timezone": "Asia/Tokyo"'
+has roster.json '"quad"'
+has roster.json '"not_before": "2026-01-01T00:00:00Z"'
+# The same node twice, and another node's keys, are refused.
+fails 1 roster add roster.json --pub k/jp.nisc.pub --country JP --org X
+has "$ERR" "already in the roster"
+fails 1 roster add roster.json --pub k/coord.test.pub --country JP --org X
+has "$ERR" "coordinator"
+
+run 0 roster sign roster.json --key k/coord.test.key --out roster.signed
+has "$OUT" "serial 1"
+has roster.json '"serial": 1'
+head -1 roster.signed >first-line
+has first-line "renraku roster v1"
+run 0 roster verify roster.signed --coordinator k/coord.test.pub
+has "$OUT" "serial 1, 3 nodes"
+run 0 roster verify roster.signed --coordinator "$VKEY"
+has "$OUT" "signed by coord.test"
+run 0 roster show roster.signed --coordinator "$VKEY"
+has "$OUT" "jp.nisc"
+has "$OUT" "soc@nisc.example"
+has "$OUT" "g7,quad"
+run 0 roster show roster.json
+has "$OUT" "serial 1"
+run 0 roster show roster.signed --coordinator "$VKEY" --json
+cp "$OUT" shown.json
+if cmp -s shown.json roster.json; then ok; else bad "show --json differs from roster.json"; fi
+
+# A partner's key, even decrypted, does not sign the roster.
+fails 1 roster sign roster.json --key k/sg.csa.key --out x.signed \
+    --passphrase-file pass.txt
+has "$ERR" "coordinator"
+printf 'wrong\n' >wrong.txt
+fails 1 roster sign roster.json --key k/sg.csa.key --out x.signed \
+    --passphrase-file wrong.txt
+has "$ERR" "k/sg.csa.key"
+if [ -e x.signed ]; then bad "x.signed written"; else ok; fi
+
+# ---- revoke and re-sign ----
+run 0 roster revoke roster.json --id us.cisa --reason "key compromised"
+run 0 roster sign roster.json --key k/coord.test.key --out roster2.signed
+has "$OUT" "serial 2"
+run 0 roster verify roster2.signed --coordinator "$VKEY" --held-serial 1
+has "$OUT" "serial 2"
+fails 1 roster verify roster2.signed --coordinator "$VKEY" --held-serial 2
+has "$ERR" "serial"
+fails 1 roster verify roster.signed --coordinator "$VKEY" --held-serial 2
+has "$ERR" "not newer"
+run 0 roster show roster2.signed --coordinator "$VKEY"
+has "$OUT" "key compromised"
+has "$OUT" "revoked"
+
+# ---- tampering ----
+sed 's/"organisation": "CISA"/"organisation": "CIZA"/' roster2.signed >tampered.signed
+if cmp -s tampered.signed roster2.signed; then bad "sed did not tamper"; else ok; fi
+fails 1 roster verify tampered.signed --coordinator "$VKEY"
+has "$ERR" "signature"
+# Signed by another coordinator key of the same name.
+mkdir other
+run 0 gen --id coord.test --role coordinator --out other
+cp roster.json other-roster.json
+run 0 roster sign other-roster.json --key other/coord.test.key --out other.signed
+fails 1 roster verify other.signed --coordinator "$VKEY"
+has "$ERR" "signature"
+fails 1 roster verify roster2.signed --coordinator other/coord.test.pub
+has "$ERR" "signature"
+
+# ---- usage errors (exit 2) ----
+fails 2
+has "$ERR" "--help"
+fails 2 frobnicate
+has "$ERR" "frobnicate"
+fails 2 gen
+fails 2 gen --id x.y --role partner
+fails 2 gen --id x.y --role admin --out k
+has "$ERR" "--role admin"
+fails 2 gen --id JP.NISC --role partner --out k
+has "$ERR" "--id JP.NISC"
+fails 2 gen --id "" --role partner --out k
+fails 2 gen --id x.y --role partner --out k --bogus
+has "$ERR" "--bogus"
+fails 2 gen --id
+has "$ERR" "--id"
+fails 2 show
+fails 2 show a b
+fails 2 vkey
+fails 2 roster
+fails 2 roster frob roster.json
+has "$ERR" "frob"
+fails 2 roster init new.json
+has "$ERR" "--framework"
+fails 2 roster init --framework f
+fails 2 roster add roster.json --pub k/jp.nisc.pub --org X
+has "$ERR" "--country"
+fails 2 roster add roster.json --pub k/jp.nisc.pub --country JP --org X \
+    --not-before yesterday
+has "$ERR" "--not-before yesterday"
+fails 2 roster add roster.json --pub k/jp.nisc.pub --country JP --org X \
+    --not-after 2027-13-01T00:00:00Z
+has "$ERR" "--not-after"
+fails 2 roster revoke roster.json
+has "$ERR" "--id"
+fails 2 roster sign roster.json --key k/coord.test.key
+has "$ERR" "--out"
+fails 2 roster verify roster.signed
+has "$ERR" "--coordinator"
+fails 2 roster verify roster.signed --coordinator "$VKEY" --held-serial two
+has "$ERR" "--held-serial two"
+fails 2 roster verify roster.signed --coordinator nothing+00000000+AAAA
+has "$ERR" "--coordinator"
+fails 2 roster show roster.json --frob
+has "$ERR" "--frob"
+lacks "$ERR" "add:"
+
+# ---- failures of the operation (exit 1) ----
+cp roster.json before.json
+fails 1 roster add roster.json --pub k/jp.nisc.pub --country JPN --org X
+has "$ERR" "country"
+fails 1 roster add roster.json --pub k/jp.nisc.pub --country jp --org X
+has "$ERR" "country"
+if cmp -s before.json roster.json; then ok; else bad "refused add changed roster.json"; fi
+fails 1 roster add roster.json --pub missing.pub --country JP --org X
+has "$ERR" "missing.pub"
+fails 1 roster show missing.json
+has "$ERR" "missing.json"
+fails 1 roster verify missing.signed --coordinator "$VKEY"
+has "$ERR" "missing.signed"
+fails 1 show missing.pub
+has "$ERR" "missing.pub"
+fails 1 roster init roster.json --framework again
+has "$ERR" "refusing to overwrite"
+fails 1 roster revoke roster.json --id nobody
+has "$ERR" "nobody"
+# Keys are never overwritten.
+cp k/jp.nisc.key jp.before
+fails 1 gen --id jp.nisc --role partner --out k
+has "$ERR" "refusing to overwrite"
+if cmp -s jp.before k/jp.nisc.key; then ok; else bad "jp.nisc.key changed"; fi
+fails 1 gen --id new.node --role partner --out k --passphrase-file missing.txt
+has "$ERR" "missing.txt"
+if [ -e k/new.node.key ]; then bad "new.node.key written"; else ok; fi
+# Unsafe key files are refused.
+chmod 644 k/jp.nisc.key
+fails 1 show k/jp.nisc.key
+has "$ERR" "0600"
+chmod 600 k/jp.nisc.key
+ln -s jp.nisc.key k/link.key
+fails 1 show k/link.key
+has "$ERR" "link"
+fails 1 roster sign roster.json --key roster.json --out y.signed
+if [ -e y.signed ]; then bad "y.signed written"; else ok; fi
+
+# ---- help (exit 0, on stdout) ----
+for cmd in "--help" "help" "gen --help" "show --help" "vkey --help" \
+    "roster --help" "roster add --help" "roster sign --help" \
+    "roster verify --help"; do
+    # shellcheck disable=SC2086
+    run 0 $cmd
+    has "$OUT" "usage: renraku-keys"
+    quiet
+done
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
