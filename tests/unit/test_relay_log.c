@@ -414,6 +414,29 @@ test_rotation(void **state) {
     s_check_records(log, 230);
     relay_log_close(&log);
 
+    /* A crash while a segment was being created: a leftover temporary
+     * file is removed, a partial header at the end is cut. */
+    {
+        char tmp[4300], next[4200];
+        s_seg(next, sizeof next, dir, 230);
+        snprintf(tmp, sizeof tmp, "%s.tmp", next);
+        s_spit(tmp, (const uint8_t *)"RNRKLOG1", 8);
+        s_spit(next, (const uint8_t *)"RNRKL", 5);
+        assert_int_equal(relay_log_open(&cfg, &log, &rep, err, sizeof err), 0);
+        assert_int_equal(rep.records, 230);
+        assert_int_equal(rep.bytes_cut, 5);
+        assert_int_not_equal(access(tmp, F_OK), 0);
+        assert_int_not_equal(access(next, F_OK), 0);
+        s_append_n(log, 230, 1);
+        assert_int_equal(relay_log_sync(log), 0);
+        relay_log_close(&log);
+        assert_int_equal(relay_log_open(&cfg, &log, &rep, err, sizeof err), 0);
+        assert_int_equal(rep.records, 231);
+        assert_int_equal(rep.bytes_cut, 0);
+        s_check_records(log, 231);
+        relay_log_close(&log);
+    }
+
     /* A missing middle segment is refused. */
     s_seg(seg, sizeof seg, dir, 20);
     assert_int_equal(unlink(seg), 0);
