@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "frame.h"
 #include "note.h"
 #include "payload.h"
+#include "record.h"
 #include "rk_util.h"
 #include "roster.h"
 
@@ -239,6 +241,157 @@ s_rosters(const char *root)
     sodium_memzero(other_sk, sizeof other_sk);
 }
 
+/* Frame seeds: one valid encoding of each type, plus broken ones. */
+static void
+s_frame_write(const char *dir, const char *name, const frame_t *f)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (frame_encode(f, &buf, &len) != 0) {
+        fprintf(stderr, "frame %s does not encode\n", name);
+        exit(1);
+    }
+    s_write(dir, name, buf, len);
+    if (strcmp(name, "stored") == 0)
+        s_write(dir, "truncated", buf, len - 1);
+    free(buf);
+}
+
+static void
+s_frames(const char *root)
+{
+    static const uint8_t id[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+                                   9, 10, 11, 12, 13, 14, 15, 16};
+    static const uint8_t env[] = "opaque envelope bytes";
+    static const uint8_t note[] = "example.org/log\n2\nAAAA\n\n- sig\n";
+    static uint8_t hashes[3 * FRAME_HASH_LEN];
+    char dir[1024];
+    frame_t f[FRAME_CONSISTENCY + 1];
+
+    snprintf(dir, sizeof dir, "%s/frame", root);
+    memset(hashes, 0x5a, sizeof hashes);
+    memset(f, 0, sizeof f);
+    for (int t = FRAME_HELLO; t <= FRAME_CONSISTENCY; t++)
+        f[t].type = (frame_type_t)t;
+    f[FRAME_HELLO].hello = (frame_hello_t){1, true, 0, true, 64, true, 7};
+    f[FRAME_WELCOME].welcome = (frame_welcome_t){"jp.nisc", 7, 100, 2};
+    f[FRAME_SUBMIT].submit = (frame_submit_t){env, sizeof env - 1};
+    memcpy(f[FRAME_STORED].stored.msg_id, id, 16);
+    f[FRAME_STORED].stored.index = 42;
+    f[FRAME_STORED].stored.time_ms = 1795331880000ull;
+    f[FRAME_REJECTED].rejected.has_msg_id = true;
+    memcpy(f[FRAME_REJECTED].rejected.msg_id, id, 16);
+    f[FRAME_REJECTED].rejected.code = FRAME_REJECT_REPLAY;
+    f[FRAME_REJECTED].rejected.reason = "(sender, msg id) already accepted";
+    f[FRAME_DELIVER].deliver = (frame_deliver_t){42, env, sizeof env - 1};
+    f[FRAME_CONFIRM].confirm.index = 42;
+    memcpy(f[FRAME_CONFIRM].confirm.msg_id, id, 16);
+    memcpy(f[FRAME_RECEIPT].receipt.msg_id, id, 16);
+    f[FRAME_RECEIPT].receipt.recipient = "sg.csa";
+    f[FRAME_RECEIPT].receipt.status = FRAME_RECEIPT_DELIVERED;
+    f[FRAME_RECEIPT].receipt.time_ms = 1795331880001ull;
+    f[FRAME_RECEIPT].receipt.index = 43;
+    f[FRAME_PING].ping = (frame_ping_t){true, 1};
+    f[FRAME_PONG].pong = (frame_ping_t){true, 1};
+    f[FRAME_ROSTER].roster = (frame_roster_t){note, sizeof note - 1};
+    f[FRAME_CHECKPOINT].checkpoint = (frame_checkpoint_t){note,
+                                                          sizeof note - 1};
+    f[FRAME_INCLUSION_REQUEST].inclusion_request.has_index = true;
+    f[FRAME_INCLUSION_REQUEST].inclusion_request.index = 42;
+    f[FRAME_INCLUSION].inclusion = (frame_inclusion_t){
+        42, env, sizeof env - 1, hashes, 3, note, sizeof note - 1};
+    f[FRAME_CONSISTENCY_REQUEST].consistency_request =
+        (frame_consistency_request_t){2, 5};
+    f[FRAME_CONSISTENCY].consistency =
+        (frame_consistency_t){2, 5, hashes, 3};
+    for (int t = FRAME_HELLO; t <= FRAME_CONSISTENCY; t++)
+        s_frame_write(dir, frame_type_name((frame_type_t)t), &f[t]);
+    /* ping + pong, a ping with an unknown field, an empty frame. */
+    s_write(dir, "two-bodies", (const uint8_t *)"\x4a\x02\x08\x01\x52\x00",
+            6);
+    s_write(dir, "unknown-field", (const uint8_t *)"\x4a\x04\x08\x01\x10\x01",
+            6);
+    s_write(dir, "short-msg-id",
+            (const uint8_t *)"\x3a\x07\x08\x01\x12\x03\x01\x02\x03", 9);
+}
+
+/* Record seeds: one valid encoding of each type, plus broken ones. */
+static void
+s_record_write(const char *dir, const char *name, const record_t *r)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (record_encode(r, &buf, &len) != 0) {
+        fprintf(stderr, "record %s does not encode\n", name);
+        exit(1);
+    }
+    s_write(dir, name, buf, len);
+    if (strcmp(name, "refused") == 0)
+        s_write(dir, "truncated", buf, len - 2);
+    free(buf);
+}
+
+static void
+s_records(const char *root)
+{
+    static const uint8_t id[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+                                   9, 10, 11, 12, 13, 14, 15, 16};
+    static const uint8_t env[] = "opaque envelope bytes";
+    static const uint8_t roster[] = "renraku roster\n\n- sig\n";
+    static const char *const rcpts[] = {"us.cisa", "sg.csa"};
+    char dir[1024];
+    record_t r;
+
+    snprintf(dir, sizeof dir, "%s/record", root);
+    r = (record_t){.version = RECORD_VERSION, .index = 0,
+                   .time_ms = 1795331880000ull, .type = RECORD_RELAY};
+    r.relay = (record_relay_t){"started", "renraku-relay test"};
+    s_record_write(dir, "relay", &r);
+    r.index = 1;
+    r.type = RECORD_ROSTER;
+    r.roster = (record_roster_t){7, roster, sizeof roster - 1};
+    s_record_write(dir, "roster", &r);
+    r.index = 2;
+    r.type = RECORD_ACCEPTED;
+    r.accepted = (record_accepted_t){"jp.nisc", env, sizeof env - 1};
+    s_record_write(dir, "accepted", &r);
+    r.index = 3;
+    r.type = RECORD_DELIVERED;
+    r.delivered.accepted_index = 2;
+    memcpy(r.delivered.msg_id, id, 16);
+    r.delivered.recipient = "us.cisa";
+    s_record_write(dir, "delivered", &r);
+    r.index = 4;
+    r.type = RECORD_EXPIRED;
+    r.expired.accepted_index = 2;
+    memcpy(r.expired.msg_id, id, 16);
+    r.expired.recipients = rcpts;
+    r.expired.n_recipients = 2;
+    s_record_write(dir, "expired", &r);
+    r.index = 5;
+    r.type = RECORD_REFUSED;
+    memset(&r.refused, 0, sizeof r.refused);
+    r.refused.peer = "sg.csa";
+    r.refused.has_msg_id = true;
+    memcpy(r.refused.msg_id, id, 16);
+    r.refused.claimed_sender = "jp.nisc";
+    r.refused.code = FRAME_REJECT_SENDER_MISMATCH;
+    r.refused.reason = "header sender is not the authenticated node";
+    r.refused.size = 812;
+    r.refused.has_digest = true;
+    memset(r.refused.digest, 0xab, sizeof r.refused.digest);
+    s_record_write(dir, "refused", &r);
+    /* index before version; a relay record with a second body; no body. */
+    s_write(dir, "out-of-order",
+            (const uint8_t *)"\x10\x06\x08\x01\x18\x05\x7a\x04\x0a\x02up",
+            12);
+    s_write(dir, "two-bodies",
+            (const uint8_t *)"\x08\x01\x10\x06\x18\x05\x7a\x04\x0a\x02up"
+                             "\x7a\x04\x0a\x02up",
+            18);
+    s_write(dir, "no-body", (const uint8_t *)"\x08\x01\x10\x06\x18\x05", 6);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -249,5 +402,7 @@ main(int argc, char **argv)
     s_envelopes(argv[1]);
     s_rosters(argv[1]);
     s_payloads(argv[1]);
+    s_frames(argv[1]);
+    s_records(argv[1]);
     return 0;
 }
