@@ -219,7 +219,10 @@ envelope_seal(const envelope_params_t *p,
     if (!wk || !wkp || !sealed || !key_ids || !hdr.recipients || !ct || !ckey)
         goto cleanup;
 
-    randombytes_buf(id, sizeof id);
+    if (p->msg_id)
+        memcpy(id, p->msg_id, sizeof id);
+    else
+        randombytes_buf(id, sizeof id);
     hdr.version = ENVELOPE_VERSION;
     hdr.msg_id.data = id;
     hdr.msg_id.len = sizeof id;

@@ -68,6 +68,8 @@ typedef struct {
     bool exercise;
     const char *drill_id;       /* required when exercise, else NULL */
     const uint8_t *in_reply_to; /* 16 bytes or NULL */
+    const uint8_t *msg_id;      /* 16 bytes to reuse (a retry, a test
+                                   vector) or NULL: a random one */
 } envelope_params_t;
 
 /* One recipient: its node id and its X25519 encryption public key. */
@@ -81,8 +83,9 @@ typedef struct envelope envelope_t;
 /* The key id of any 32-byte public key: the first 8 bytes of its SHA-256. */
 void envelope_key_id(uint8_t out[ENVELOPE_KEY_ID_LEN], const uint8_t pk[32]);
 
-/* Seals payload for the n recipients and signs it as p->sender. A fresh
- * random msg id is written to msg_id (may be NULL). *out is a malloc'd
+/* Seals payload for the n recipients and signs it as p->sender. The msg
+ * id (p->msg_id, or a fresh random one) is written to msg_id (may be
+ * NULL). *out is a malloc'd
  * serialized Envelope owned by the caller. Returns 0, RK_ERR_INVALID (bad
  * id, no or duplicate recipients, too many, drill fields inconsistent),
  * RK_ERR_TOO_LARGE (payload or result over the limits) or RK_ERR_NOMEM. */

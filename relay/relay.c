@@ -109,7 +109,9 @@ relay_config_defaults(relay_config_t *cfg) {
     cfg->window_ms = 10 * 60 * 1000;
     cfg->skew_ms = 60 * 1000;
     cfg->workers = 2;
-    cfg->max_msg_size = FRAME_MAX_BYTES;
+    /* Above the frame limit, so that a frame a little too large gets a
+     * too-large refusal; libzmq drops a connection sending more. */
+    cfg->max_msg_size = FRAME_MAX_BYTES + 64 * 1024;
     cfg->handshake_ms = 5000;
     cfg->heartbeat_ms = 5000;
     cfg->checkpoint_ms = 10 * 1000;
@@ -349,10 +351,15 @@ s_handle_submit(relay_t *self, item_t *it) {
         size_t rec_len = 0;
         record_t *old = NULL;
         int same = 0;
+        /* The very same bytes from the same sender: a retry. Anything
+         * else reusing the msg id is a replay. */
         if (relay_log_read(self->log, prior, &rec, &rec_len) == RK_OK &&
             record_decode(rec, rec_len, &old, NULL) == RK_OK &&
             old->type == RECORD_ACCEPTED &&
-            strcmp(old->accepted.sender, h->sender) == 0)
+            strcmp(old->accepted.sender, h->sender) == 0 &&
+            old->accepted.envelope_len == it->f->submit.envelope_len &&
+            memcmp(old->accepted.envelope, it->f->submit.envelope,
+                   it->f->submit.envelope_len) == 0)
             same = 1;
         if (same) {
             uint8_t *buf = NULL;
@@ -368,7 +375,7 @@ s_handle_submit(relay_t *self, item_t *it) {
         free(rec);
         if (!same)
             s_refuse(self, it, mid, h->sender, FRAME_REJECT_REPLAY,
-                     "msg id already used by another message");
+                     "msg id already used by another message (replay)");
         return;
     }
     rc = replay_check(self->replay, h->sender, h->msg_id, h->created_ms,

@@ -11,6 +11,9 @@
  *   testnode COMMON raw (--random N | --file F | --oversize N | --parts)
  *   testnode COMMON checkpoint --relay-vkey VKEY
  *   testnode COMMON prove --msg HEX --relay-vkey VKEY
+ *   testnode COMMON consistency --size1 N --root1 HEX --relay-vkey VKEY
+ *   testnode COMMON wait --receipts N --receipts-after INDEX
+ *   (send also takes --msg-id HEX to reuse an id)
  *   COMMON: --key K --roster R --coordinator C --relay EP --relay-pub P
  *           [--timeout-ms N]
  * Exit: 0 when what was asked happened, 1 otherwise (it says why), 2 usage.
@@ -38,9 +41,9 @@
 typedef struct {
     const char *key, *roster, *coordinator, *relay, *relay_pub;
     const char *to, *text, *sender, *tamper, *save, *file, *relay_vkey;
-    const char *msg;
+    const char *msg, *msg_id, *root1;
     long count, expires_in, created_offset, receipts, expect, credit;
-    long random_len, oversize, timeout_ms;
+    long random_len, oversize, timeout_ms, receipts_after, size1;
     int no_confirm, parts;
 } opts_t;
 
@@ -291,6 +294,12 @@ s_seal(const opts_t *o, const char *text, uint8_t **out, size_t *len,
     p.created_ms = now;
     if (o->expires_in)
         p.expires_ms = now + (uint64_t)o->expires_in;
+    uint8_t fixed[16];
+    if (o->msg_id) {
+        if (rk_unhex(fixed, 16, o->msg_id) != RK_OK)
+            s_die("--msg-id needs 32 hex digits");
+        p.msg_id = fixed;
+    }
     if (envelope_seal(&p, r, n_ids, (const uint8_t *)text, strlen(text), out,
                       len, msg_id) != RK_OK)
         s_die("cannot seal");
@@ -497,6 +506,17 @@ cmd_raw(const opts_t *o) {
     return 0;
 }
 
+/* Says hello asking for the receipts logged after an index, and waits for
+ * `receipts` of them. */
+static int
+cmd_wait(const opts_t *o) {
+    s_connect(o);
+    s_await_handshake(o);
+    s_hello(o, (uint64_t)o->receipts_after);
+    s_await_answers(o, 0, o->receipts);
+    return 0;
+}
+
 static int
 s_relay_verifier(const opts_t *o, note_verifier_t *v) {
     if (!o->relay_vkey || note_vkey_parse(o->relay_vkey, v) != RK_OK)
@@ -575,6 +595,53 @@ cmd_prove(const opts_t *o) {
     return rc == RK_OK ? 0 : 1;
 }
 
+/* Fetches the latest checkpoint and proves it extends an older tree
+ * (size1, root1). */
+static int
+cmd_consistency(const opts_t *o) {
+    note_verifier_t v;
+    checkpoint_t cp;
+    frame_t q, *f;
+    uint8_t *buf = NULL, root1[32];
+    size_t len = 0;
+    int rc;
+    s_relay_verifier(o, &v);
+    if (!o->root1 || rk_unhex(root1, 32, o->root1) != RK_OK || o->size1 <= 0)
+        s_die("consistency needs --size1 N --root1 HEX");
+    s_connect(o);
+    s_await_handshake(o);
+    memset(&q, 0, sizeof q);
+    q.type = FRAME_CHECKPOINT_REQUEST;
+    if (frame_encode(&q, &buf, &len) != RK_OK)
+        s_die("cannot encode");
+    s_send(buf, len);
+    free(buf);
+    f = s_recv(s_mono_ms() + (uint64_t)o->timeout_ms);
+    if (!f || f->type != FRAME_CHECKPOINT ||
+        checkpoint_open(f->checkpoint.note, f->checkpoint.note_len, &v, NULL,
+                        &cp, NULL) != RK_OK)
+        s_die("no verified checkpoint came");
+    frame_destroy(&f);
+    memset(&q, 0, sizeof q);
+    q.type = FRAME_CONSISTENCY_REQUEST;
+    q.consistency_request.size1 = (uint64_t)o->size1;
+    q.consistency_request.size2 = cp.size;
+    if (frame_encode(&q, &buf, &len) != RK_OK)
+        s_die("cannot encode");
+    s_send(buf, len);
+    free(buf);
+    f = s_recv(s_mono_ms() + (uint64_t)o->timeout_ms);
+    if (!f || f->type != FRAME_CONSISTENCY)
+        s_die("no consistency proof came");
+    rc = merkle_verify_consistency((uint64_t)o->size1, cp.size, root1, cp.root,
+                                   f->consistency.hashes,
+                                   f->consistency.n_hashes);
+    s_say("consistency size1=%ld size2=%llu verified=%s", o->size1,
+          (unsigned long long)cp.size, rc == RK_OK ? "yes" : "no");
+    frame_destroy(&f);
+    return rc == RK_OK ? 0 : 1;
+}
+
 int
 main(int argc, char **argv) {
     static const struct option opts[] = {{"key", 1, 0, 'k'},
@@ -601,6 +668,10 @@ main(int argc, char **argv) {
                                          {"relay-vkey", 1, 0, 'V'},
                                          {"msg", 1, 0, 'm'},
                                          {"timeout-ms", 1, 0, 'W'},
+                                         {"msg-id", 1, 0, 'I'},
+                                         {"receipts-after", 1, 0, 'A'},
+                                         {"size1", 1, 0, '1'},
+                                         {"root1", 1, 0, '2'},
                                          {0, 0, 0, 0}};
     opts_t o;
     const char *cmd;
@@ -686,6 +757,18 @@ main(int argc, char **argv) {
         case 'W':
             o.timeout_ms = atol(optarg);
             break;
+        case 'I':
+            o.msg_id = optarg;
+            break;
+        case 'A':
+            o.receipts_after = atol(optarg);
+            break;
+        case '1':
+            o.size1 = atol(optarg);
+            break;
+        case '2':
+            o.root1 = optarg;
+            break;
         default:
             return 2;
         }
@@ -703,6 +786,10 @@ main(int argc, char **argv) {
         rc = cmd_checkpoint(&o);
     else if (!strcmp(cmd, "prove"))
         rc = cmd_prove(&o);
+    else if (!strcmp(cmd, "wait"))
+        rc = cmd_wait(&o);
+    else if (!strcmp(cmd, "consistency"))
+        rc = cmd_consistency(&o);
     else
         s_die("unknown command %s", cmd);
     if (s_sock)
