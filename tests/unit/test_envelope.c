@@ -435,6 +435,49 @@ test_known_answers(void **state) {
         "a234567890123456789012345678901234567890123456789012345678901234"));
 }
 
+/* A committed envelope (tests/vectors/README.md) still verifies and opens
+ * with keys derived from fixed seeds: the format has not drifted. */
+static void
+test_committed_vector(void **state)
+{
+    uint8_t seed[32], sign_pk[32], sign_sk[64], enc_pk[32], enc_sk[32];
+    uint8_t *buf = NULL, *plain = NULL;
+    size_t len = 0, plain_len = 0;
+    envelope_t *env = NULL;
+    const envelope_header_t *h;
+    char hex[33];
+    (void)state;
+    assert_int_equal(rk_read_file(RK_SOURCE_DIR
+                                  "/tests/vectors/envelope-v1-drill.bin",
+                                  ENVELOPE_MAX_BYTES, &buf, &len),
+                     RK_OK);
+    assert_int_equal(envelope_decode(buf, len, &env, NULL), RK_OK);
+    h = envelope_header(env);
+    assert_string_equal(h->sender, "ctl.test");
+    assert_int_equal(h->n_recipients, 3);
+    assert_string_equal(h->recipients[1], "sg.csa");
+    assert_int_equal(h->kind, ENVELOPE_KIND_DRILL_INJECT);
+    assert_true(h->exercise);
+    assert_string_equal(h->drill_id, "test-drill");
+    assert_int_equal(h->created_ms, 1795331880000ull);
+    assert_int_equal(h->expires_ms, 1795335480000ull);
+    memset(seed, 0x11, sizeof seed);
+    crypto_sign_seed_keypair(sign_pk, sign_sk, seed);
+    assert_int_equal(envelope_verify(env, sign_pk), RK_OK);
+    memset(seed, 0x22, sizeof seed);
+    crypto_box_seed_keypair(enc_pk, enc_sk, seed);
+    assert_int_equal(envelope_open(env, "sg.csa", enc_pk, enc_sk, &plain,
+                                   &plain_len),
+                     RK_OK);
+    assert_int_equal(plain_len, 15);
+    assert_memory_equal(plain, "EXERCISE inject", 15);
+    rk_hex(hex, h->msg_id, 16);
+    assert_int_equal(strlen(hex), 32);
+    free(plain);
+    envelope_destroy(&env);
+    free(buf);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -449,6 +492,7 @@ main(void) {
         cmocka_unit_test(test_seal_refuses_bad_parameters),
         cmocka_unit_test(test_exercise_fields_travel),
         cmocka_unit_test(test_known_answers),
+        cmocka_unit_test(test_committed_vector),
     };
     if (sodium_init() < 0)
         return 1;
