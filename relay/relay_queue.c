@@ -50,6 +50,7 @@ struct relay_queue {
     relay_map_t *nodes; /* id -> node_t */
     relay_map_t *msgs;  /* u64 index -> msg_t */
     relay_map_t *ids;   /* msg id -> u64 index (boxed) */
+    msg_t *done;        /* confirmed by all, kept for its sender name */
 };
 
 static void
@@ -139,6 +140,8 @@ static void
 s_drop_msg(relay_queue_t *self, msg_t *m) {
     for (size_t i = 0; i < m->n; i++)
         s_unlink(&m->e[i]);
+    if (self->done == m)
+        self->done = NULL;
     relay_map_del(self->msgs, &m->index, sizeof m->index);
     s_free_msg(m);
 }
@@ -186,6 +189,11 @@ relay_queue_accept(relay_queue_t *self, uint64_t index,
     *boxed = index;
     if (relay_map_put(self->msgs, &m->index, sizeof m->index, m) != RK_OK)
         goto nomem_linked;
+    /* A msg id accepted before keeps its first index (and its box). */
+    if (relay_map_get(self->ids, m->msg_id, 16)) {
+        free(boxed);
+        return RK_OK;
+    }
     if (relay_map_put(self->ids, m->msg_id, 16, boxed) != RK_OK) {
         s_drop_msg(self, m);
         free(boxed);
@@ -207,7 +215,11 @@ int
 relay_queue_confirm(relay_queue_t *self, uint64_t index,
                     const uint8_t msg_id[16], const char *recipient,
                     const char **sender) {
-    msg_t *m = relay_map_get(self->msgs, &index, sizeof index);
+    msg_t *m;
+    /* The previous fully confirmed message has served its caller. */
+    if (self->done)
+        s_drop_msg(self, self->done);
+    m = relay_map_get(self->msgs, &index, sizeof index);
     if (!m)
         return RK_ERR_NOT_FOUND;
     if (sodium_memcmp(m->msg_id, msg_id, 16) != 0)
@@ -225,6 +237,7 @@ relay_queue_confirm(relay_queue_t *self, uint64_t index,
              * the sender name must survive this one: keep the message
              * until expiry processing or the next confirm drops it. */
             m->expires_ms = 0;
+            self->done = m;
         }
         return RK_OK;
     }

@@ -56,7 +56,8 @@ int relay_queue_accept(relay_queue_t *self, uint64_t index,
  * log it and tell the sender), RK_ERR_NOT_FOUND (no such pending
  * delivery: a duplicate or a stale confirm, nothing to do) or
  * RK_ERR_MISMATCH (msg_id is not that message's). *sender (borrowed) is
- * the message's sender. */
+ * the message's sender, valid until the next relay_queue_confirm,
+ * relay_queue_expire or relay_queue_forget. */
 int relay_queue_confirm(relay_queue_t *self, uint64_t index,
                         const uint8_t msg_id[16], const char *recipient,
                         const char **sender) RK_WUR;
@@ -105,8 +106,9 @@ const relay_receipt_t *relay_queue_receipts(relay_queue_t *self,
                                             const char *sender, uint64_t after,
                                             size_t *n);
 
-/* The accepted index of a msg id from sender, for proofs. Returns 0 or
- * RK_ERR_NOT_FOUND. */
+/* The accepted index of a msg id, for proofs and retried submits; kept
+ * after the message is confirmed or expired. When two accepted messages
+ * share a msg id, the first one's. Returns 0 or RK_ERR_NOT_FOUND. */
 int relay_queue_find(const relay_queue_t *self, const uint8_t msg_id[16],
                      uint64_t *index) RK_WUR;
 
