@@ -161,3 +161,21 @@ replay_remember(replay_t *self, const char *sender, const uint8_t msg_id[16],
                 uint64_t created_ms) {
     return s_insert(self, sender, msg_id, created_ms);
 }
+
+int
+replay_forget(replay_t *self, const char *sender, const uint8_t msg_id[16]) {
+    entry_t **pp;
+    if (strlen(sender) > ENVELOPE_NODE_ID_MAX)
+        return RK_ERR_NOT_FOUND;
+    pp = &self->buckets[s_bucket(self, sender, msg_id)];
+    for (; *pp; pp = &(*pp)->next)
+        if (memcmp((*pp)->msg_id, msg_id, 16) == 0 &&
+            strcmp((*pp)->sender, sender) == 0) {
+            entry_t *dead = *pp;
+            *pp = dead->next;
+            free(dead);
+            self->count--;
+            return RK_OK;
+        }
+    return RK_ERR_NOT_FOUND;
+}

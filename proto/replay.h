@@ -34,6 +34,11 @@ int replay_check(replay_t *self, const char *sender, const uint8_t msg_id[16],
 int replay_remember(replay_t *self, const char *sender,
                     const uint8_t msg_id[16], uint64_t created_ms) RK_WUR;
 
+/* Forgets (sender, msg id): an envelope that passed replay_check was not
+ * stored after all (storage error), so the sender's retry must pass.
+ * Returns 0 or RK_ERR_NOT_FOUND. */
+int replay_forget(replay_t *self, const char *sender, const uint8_t msg_id[16]);
+
 /* How many entries the set holds now. */
 size_t replay_size(const replay_t *self);
 

@@ -56,7 +56,10 @@ static const char *s_usage =
     "  --log-level LEVEL        debug, info, warn, error (default info)\n"
     "  --config FILE            JSON object with any of the options above\n"
     "                           (names without --); flags override it\n"
-    "  --print-vkey             print the checkpoint verifier key and exit\n";
+    "  --print-vkey             print the checkpoint verifier key and exit\n"
+    "  --test-tamper-deliveries TESTS ONLY: corrupt every delivered "
+    "envelope,\n"
+    "                           playing a compromised relay\n";
 
 static volatile sig_atomic_t s_stop = 0;
 static volatile sig_atomic_t s_reload = 0;
@@ -91,16 +94,27 @@ typedef struct {
 } opt_t;
 
 static opt_t s_opts[] = {
-    {"key", NULL},           {"passphrase-file", NULL},
-    {"roster", NULL},        {"coordinator", NULL},
-    {"data", NULL},          {"bind", NULL},
-    {"endpoint-file", NULL}, {"control", NULL},
-    {"origin", NULL},        {"workers", NULL},
-    {"window", NULL},        {"skew", NULL},
-    {"max-msg-size", NULL},  {"handshake-ms", NULL},
-    {"heartbeat-ms", NULL},  {"checkpoint-every", NULL},
-    {"segment-mb", NULL},    {"log-level", NULL},
-    {"config", NULL},        {"print-vkey", NULL},
+    {"key", NULL},
+    {"passphrase-file", NULL},
+    {"roster", NULL},
+    {"coordinator", NULL},
+    {"data", NULL},
+    {"bind", NULL},
+    {"endpoint-file", NULL},
+    {"control", NULL},
+    {"origin", NULL},
+    {"workers", NULL},
+    {"window", NULL},
+    {"skew", NULL},
+    {"max-msg-size", NULL},
+    {"handshake-ms", NULL},
+    {"heartbeat-ms", NULL},
+    {"checkpoint-every", NULL},
+    {"segment-mb", NULL},
+    {"log-level", NULL},
+    {"config", NULL},
+    {"print-vkey", NULL},
+    {"test-tamper-deliveries", NULL},
 };
 #define N_OPTS (sizeof s_opts / sizeof s_opts[0])
 
@@ -248,7 +262,8 @@ main(int argc, char **argv) {
         return s_stats(argc - 1, argv + 1);
     for (size_t i = 0; i < N_OPTS; i++) {
         longopts[i].name = s_opts[i].name;
-        longopts[i].has_arg = strcmp(s_opts[i].name, "print-vkey")
+        longopts[i].has_arg = (strcmp(s_opts[i].name, "print-vkey") &&
+                               strcmp(s_opts[i].name, "test-tamper-deliveries"))
                                   ? required_argument
                                   : no_argument;
         longopts[i].val = 1000 + (int)i;
@@ -371,7 +386,23 @@ main(int argc, char **argv) {
     if (s_num("segment-mb", 1, 4096, &n))
         goto done_usage;
     cfg.segment_bytes = n * 1024 * 1024;
+    if (s_val("test-tamper-deliveries")) {
+        cfg.test_tamper_deliveries = 1;
+        log_warn("event=test_mode reason=\"--test-tamper-deliveries: every "
+                 "delivered envelope is corrupted on purpose (tests only)\"");
+    }
 
+    {
+        /* Before the endpoint file says we are up. */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = s_on_stop;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sa.sa_handler = s_on_hup;
+        sigaction(SIGHUP, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+    }
     relay = relay_new(&cfg, err, sizeof err);
     if (!relay) {
         s_fail("%s", err);
@@ -388,16 +419,6 @@ main(int argc, char **argv) {
                    rk_strerror(rc));
             goto done;
         }
-    }
-    {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = s_on_stop;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sa.sa_handler = s_on_hup;
-        sigaction(SIGHUP, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
     }
     status = relay_run(relay, &s_stop, &s_reload) == RK_OK ? 0 : EXIT_FAIL;
 done:

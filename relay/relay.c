@@ -44,7 +44,7 @@ typedef struct {
 } conn_t;
 
 /* One frame of a batch, from receipt to answer. */
-typedef struct {
+typedef struct item {
     zmq_msg_t rid;
     zmq_msg_t body;
     char node[ENVELOPE_NODE_ID_MAX + 1]; /* ZAP User-Id */
@@ -58,6 +58,7 @@ typedef struct {
     uint64_t index; /* accepted record's index */
     int appended;   /* a record of it is in the batch */
     int answered;
+    struct item *dup_of; /* the same envelope earlier in the batch */
 } item_t;
 
 /* A receipt to send once its record is durable. */
@@ -99,7 +100,12 @@ struct relay {
     uint64_t last_expiry_ms, last_checkpoint_ms;
     uint64_t started_ms;
     uint64_t logged_roster; /* serial of the newest roster record */
-    int storage_ok;         /* the last sync worked */
+    uint8_t *logged_note;   /* its signed note, while starting */
+    size_t logged_note_len;
+    roster_t *pending_roster; /* logged in this batch, active after sync */
+    uint8_t *pending_note;
+    size_t pending_note_len;
+    int storage_ok; /* the last sync worked */
 };
 
 void
@@ -162,11 +168,17 @@ s_send_node(relay_t *self, const char *node, const uint8_t *buf, size_t len) {
     if (!c || !c->hello)
         return -1;
     if (s_send_rid(self, c->rid, c->rid_len, buf, len) != 0) {
-        /* Gone or full: deliveries in flight go back to the queue and
-         * are sent again after its next hello. */
-        c->hello = 0;
+        int e = errno;
+        /* Deliveries in flight go back to the queue. A full peer (EAGAIN)
+         * is tried again next turn; a gone one after its next hello. */
         relay_queue_requeue(self->queue, node);
-        log_info("event=peer_unreachable node=%s errno=%d", node, errno);
+        if (e == EAGAIN) {
+            c->dirty = 1;
+            log_debug("event=peer_full node=%s", node);
+        } else {
+            c->hello = 0;
+            log_info("event=peer_unreachable node=%s errno=%d", node, e);
+        }
         return -1;
     }
     return 0;
@@ -378,6 +390,26 @@ s_handle_submit(relay_t *self, item_t *it) {
                      "msg id already used by another message (replay)");
         return;
     }
+    /* The same msg id earlier in this batch (a quick retry, or a replay). */
+    for (item_t *o = self->items; o < it; o++) {
+        const envelope_header_t *oh;
+        if (o->appended != 2)
+            continue;
+        oh = envelope_header(o->env);
+        if (memcmp(oh->msg_id, h->msg_id, ENVELOPE_MSG_ID_LEN) != 0)
+            continue;
+        if (strcmp(oh->sender, h->sender) == 0 &&
+            o->f->submit.envelope_len == it->f->submit.envelope_len &&
+            memcmp(o->f->submit.envelope, it->f->submit.envelope,
+                   it->f->submit.envelope_len) == 0) {
+            it->dup_of = o; /* answered with o's index after the sync */
+            self->c.duplicates++;
+            return;
+        }
+        s_refuse(self, it, mid, h->sender, FRAME_REJECT_REPLAY,
+                 "msg id already used by another message (replay)");
+        return;
+    }
     rc = replay_check(self->replay, h->sender, h->msg_id, h->created_ms,
                       rk_now_ms());
     if (rc != RK_OK) {
@@ -395,8 +427,18 @@ s_handle_submit(relay_t *self, item_t *it) {
     r.accepted.envelope = it->f->submit.envelope;
     r.accepted.envelope_len = it->f->submit.envelope_len;
     if (s_append(self, &r, &it->index) != RK_OK) {
+        /* Not stored: the sender's retry must pass the replay check. */
+        (void)replay_forget(self->replay, h->sender, h->msg_id);
+        if (self->storage_ok)
+            log_error("event=storage_failed error=\"cannot append\" "
+                      "action=\"refusing submissions until the log can be "
+                      "written\"");
+        self->storage_ok = 0;
+        self->c.refused++;
+        self->c.refused_by[FRAME_REJECT_STORAGE]++;
         s_reply_rejected(self, it, mid, FRAME_REJECT_STORAGE,
-                         "the relay cannot write its log; retry later");
+                         "the relay cannot write its log (storage error); "
+                         "the message was not accepted, retry later");
         return;
     }
     it->appended = 2; /* an accepted record: answer after the sync */
@@ -519,15 +561,37 @@ s_handle_hello(relay_t *self, item_t *it) {
             s_send_receipt(self, it->node, &rs[i]);
 }
 
-/* Installs a newer signed roster (from a push or from the file). */
+static void s_push_roster(relay_t *self);
+
+/* Makes r (with its signed note) the roster the relay routes by. */
+static void
+s_activate_roster(relay_t *self, roster_t *r, uint8_t *note, size_t len) {
+    roster_destroy(&self->roster);
+    free(self->roster_note);
+    self->roster = r;
+    self->roster_note = note;
+    self->roster_note_len = len;
+    log_info("event=roster_installed serial=%" PRIu64 " nodes=%zu",
+             roster_serial(r), roster_count(r));
+    s_push_roster(self);
+}
+
+/* Verifies a newer signed roster (from a push, SIGHUP or the log) and logs
+ * it. Outside a batch (in_batch 0) it is made durable and active at once;
+ * inside one it becomes active in s_commit once the batch's sync has made
+ * its record durable, so no sync ever happens in the middle of a batch. */
 static int
-s_install_roster(relay_t *self, const uint8_t *note, size_t len, char *err,
-                 size_t errlen) {
+s_install_roster(relay_t *self, const uint8_t *note, size_t len, int in_batch,
+                 char *err, size_t errlen) {
     roster_t *r = NULL;
     record_t rec;
     uint8_t *copy;
-    int rc = roster_open_signed(note, len, &self->cfg.coordinator,
-                                roster_serial(self->roster), &r, err, errlen);
+    uint64_t held = roster_serial(self->roster);
+    int rc;
+    if (self->pending_roster && roster_serial(self->pending_roster) > held)
+        held = roster_serial(self->pending_roster);
+    rc = roster_open_signed(note, len, &self->cfg.coordinator, held, &r, err,
+                            errlen);
     if (rc != RK_OK)
         return rc;
     copy = malloc(len);
@@ -542,9 +606,7 @@ s_install_roster(relay_t *self, const uint8_t *note, size_t len, char *err,
     rec.roster.signed_roster = note;
     rec.roster.signed_roster_len = len;
     rc = s_append(self, &rec, NULL);
-    if (rc == RK_OK)
-        self->logged_roster = rec.roster.serial;
-    if (rc == RK_OK)
+    if (rc == RK_OK && !in_batch)
         rc = relay_log_sync(self->log);
     if (rc != RK_OK) {
         snprintf(err, errlen, "cannot log the roster: %s", rk_strerror(rc));
@@ -552,13 +614,16 @@ s_install_roster(relay_t *self, const uint8_t *note, size_t len, char *err,
         free(copy);
         return rc;
     }
-    roster_destroy(&self->roster);
-    free(self->roster_note);
-    self->roster = r;
-    self->roster_note = copy;
-    self->roster_note_len = len;
-    log_info("event=roster_installed serial=%" PRIu64 " nodes=%zu",
-             roster_serial(r), roster_count(r));
+    self->logged_roster = rec.roster.serial;
+    if (!in_batch) {
+        s_activate_roster(self, r, copy, len);
+        return RK_OK;
+    }
+    roster_destroy(&self->pending_roster);
+    free(self->pending_note);
+    self->pending_roster = r;
+    self->pending_note = copy;
+    self->pending_note_len = len;
     return RK_OK;
 }
 
@@ -589,11 +654,11 @@ s_push_roster(relay_t *self) {
 static void
 s_handle_roster(relay_t *self, item_t *it) {
     char err[300], reason[400];
-    int rc = s_install_roster(self, it->f->roster.signed_roster,
-                              it->f->roster.signed_roster_len, err, sizeof err);
+    int rc =
+        s_install_roster(self, it->f->roster.signed_roster,
+                         it->f->roster.signed_roster_len, 1, err, sizeof err);
     if (rc == RK_OK) {
-        it->answered = 1;
-        s_push_roster(self);
+        it->answered = 1; /* active, and pushed, after the batch's sync */
         return;
     }
     snprintf(reason, sizeof reason, "roster refused: %s", err);
@@ -842,10 +907,12 @@ s_commit(relay_t *self) {
             continue;
         h = envelope_header(it->env);
         if (!ok) {
+            (void)replay_forget(self->replay, h->sender, h->msg_id);
             s_reply_rejected(self, it, h->msg_id, FRAME_REJECT_STORAGE,
                              "the relay could not make the message durable "
                              "(storage error); it was not accepted, retry "
                              "later");
+            self->c.refused++;
             self->c.refused_by[FRAME_REJECT_STORAGE]++;
             continue;
         }
@@ -874,6 +941,39 @@ s_commit(relay_t *self) {
                       it->node, hex, it->index, h->n_recipients);
         }
     }
+    /* Retries that came in the same batch get the same answer. */
+    for (size_t i = 0; i < self->n_items; i++) {
+        item_t *it = &self->items[i];
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if (!it->dup_of)
+            continue;
+        if (ok && frame_encode_stored(envelope_header(it->env)->msg_id,
+                                      it->dup_of->index, rk_now_ms(), &buf,
+                                      &len) == RK_OK)
+            s_reply(self, it, buf, len);
+        else if (!ok)
+            s_reply_rejected(self, it, envelope_header(it->env)->msg_id,
+                             FRAME_REJECT_STORAGE,
+                             "the relay could not make the message durable "
+                             "(storage error); retry later");
+        free(buf);
+        it->answered = 1;
+    }
+    /* A roster logged in this batch is in force once its record is. */
+    if (self->pending_roster) {
+        if (ok)
+            s_activate_roster(self, self->pending_roster, self->pending_note,
+                              self->pending_note_len);
+        else {
+            log_error("event=roster_not_installed reason=\"its log record "
+                      "could not be made durable\"");
+            roster_destroy(&self->pending_roster);
+            free(self->pending_note);
+        }
+        self->pending_roster = NULL;
+        self->pending_note = NULL;
+    }
     /* Receipts whose records are now durable. */
     for (size_t i = 0; ok && i < self->n_owed; i++) {
         owed_t *o = &self->owed[i];
@@ -892,13 +992,30 @@ s_deliver_one(void *value, void *arg) {
     size_t n;
     if (!c->dirty || !c->hello)
         return;
+    {
+        /* A node revoked or suspended since it connected gets nothing. */
+        const roster_node_t *rn = roster_find(self->roster, c->id);
+        if (!rn || rn->status != ROSTER_ACTIVE)
+            return;
+    }
     c->dirty = 0;
     while ((n = relay_queue_next(self->queue, c->id, S_DELIVER_BURST, d)) > 0) {
         for (size_t i = 0; i < n; i++) {
             uint8_t *buf = NULL;
             size_t len = 0;
-            if (frame_encode_deliver(d[i].index, d[i].envelope,
-                                     d[i].envelope_len, &buf, &len) != RK_OK) {
+            const uint8_t *env = d[i].envelope;
+            uint8_t *bad = NULL;
+            int rc;
+            if (self->cfg.test_tamper_deliveries &&
+                (bad = malloc(d[i].envelope_len))) {
+                memcpy(bad, env, d[i].envelope_len);
+                bad[d[i].envelope_len - 1] ^= 1;
+                env = bad;
+            }
+            rc = frame_encode_deliver(d[i].index, env, d[i].envelope_len, &buf,
+                                      &len);
+            free(bad);
+            if (rc != RK_OK) {
                 free(buf);
                 continue;
             }
@@ -928,6 +1045,32 @@ s_release_batch(relay_t *self) {
     self->n_items = 0;
 }
 
+typedef struct {
+    const void *rid;
+    size_t len;
+    relay_t *self;
+} rid_match_t;
+
+static void
+s_forget_one(void *value, void *arg) {
+    conn_t *c = value;
+    rid_match_t *m = arg;
+    if (c->hello && c->rid_len == m->len &&
+        memcmp(c->rid, m->rid, m->len) == 0) {
+        c->hello = 0;
+        relay_queue_requeue(m->self->queue, c->id);
+        log_info("event=peer_disconnected node=%s", c->id);
+    }
+}
+
+/* A connection closed: whoever used that routing id is no longer there, so
+ * nothing is sent to it (another peer could take the id later). */
+static void
+s_forget_rid(relay_t *self, const void *rid, size_t len) {
+    rid_match_t m = {rid, len, self};
+    relay_map_each(self->conns, s_forget_one, &m);
+}
+
 /* Reads up to batch_max frames without waiting. Each must be exactly
  * [routing id][body]. */
 static void
@@ -945,6 +1088,13 @@ s_read_batch(relay_t *self) {
         }
         if (!zmq_msg_more(&it->rid) ||
             zmq_msg_recv(&it->body, self->router, 0) < 0) {
+            zmq_msg_close(&it->rid);
+            zmq_msg_close(&it->body);
+            continue;
+        }
+        if (zmq_msg_size(&it->body) == 0 && !zmq_msg_more(&it->body)) {
+            /* ZMQ_ROUTER_NOTIFY: that connection is gone. */
+            s_forget_rid(self, zmq_msg_data(&it->rid), zmq_msg_size(&it->rid));
             zmq_msg_close(&it->rid);
             zmq_msg_close(&it->body);
             continue;
@@ -975,7 +1125,7 @@ s_read_batch(relay_t *self) {
 static void
 s_verify_item(size_t i, void *arg) {
     relay_t *self = arg;
-    if (self->items[i].decode_rc == RK_OK)
+    if (self->items[i].decode_rc == RK_OK && self->items[i].node[0])
         s_verify_one(i, arg);
 }
 
@@ -1131,13 +1281,44 @@ s_rebuild_one(void *arg, uint64_t index, const uint8_t *rec, size_t len) {
         break;
     }
     case RECORD_ROSTER:
-        self->logged_roster = r->roster.serial;
+        /* Keep the newest logged roster: a roster file older than it must
+         * not roll the relay back (a revoked node re-admitted). */
+        if (r->roster.serial > self->logged_roster) {
+            uint8_t *copy = malloc(r->roster.signed_roster_len);
+            if (!copy) {
+                rc = RK_ERR_NOMEM;
+                break;
+            }
+            memcpy(copy, r->roster.signed_roster, r->roster.signed_roster_len);
+            free(self->logged_note);
+            self->logged_note = copy;
+            self->logged_note_len = r->roster.signed_roster_len;
+            self->logged_roster = r->roster.serial;
+        }
         break;
-    case RECORD_EXPIRED:
+    case RECORD_EXPIRED: {
+        char sender[64];
         /* Already gone when every recipient had confirmed: fine. */
-        if (relay_queue_forget(self->queue, r->expired.accepted_index) != RK_OK)
+        if (relay_queue_forget(self->queue, r->expired.accepted_index,
+                               sender) != RK_OK) {
             log_debug("event=expired_without_pending index=%" PRIu64, index);
+            break;
+        }
+        /* The sender is told again after a restart, as for deliveries. */
+        for (size_t i = 0; i < r->expired.n_recipients; i++) {
+            relay_receipt_t rx;
+            memset(&rx, 0, sizeof rx);
+            rx.index = index;
+            memcpy(rx.msg_id, r->expired.msg_id, 16);
+            snprintf(rx.recipient, sizeof rx.recipient, "%s",
+                     r->expired.recipients[i]);
+            rx.expired = 1;
+            rx.time_ms = r->time_ms;
+            if (relay_queue_add_receipt(self->queue, sender, &rx) != RK_OK)
+                rc = RK_ERR_NOMEM;
+        }
         break;
+    }
     default:
         break;
     }
@@ -1161,6 +1342,15 @@ s_bind(relay_t *self, char *err, size_t errlen) {
         snprintf(err, errlen, "cannot set up the endpoint: %s",
                  zmq_strerror(errno));
         return -1;
+    }
+    {
+        /* Draft option of libzmq 4.3 (Debian's headers hide it): tells us
+         * when a peer disconnects. Without it, a send failing says so. */
+        int notify = 2; /* ZMQ_NOTIFY_DISCONNECT */
+        if (zmq_setsockopt(self->router, 97 /* ZMQ_ROUTER_NOTIFY */, &notify,
+                           sizeof notify) != 0)
+            log_warn("event=router_notify_unavailable reason=\"%s\"",
+                     zmq_strerror(errno));
     }
     if (zmq_bind(self->router, self->cfg.bind) != 0) {
         snprintf(err, errlen, "cannot bind %s: %s", self->cfg.bind,
@@ -1245,6 +1435,35 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
     }
     log_info("event=queue_rebuilt live_messages=%zu",
              relay_queue_live(self->queue));
+    /* The roster file older than the newest logged roster? Then the logged
+     * one wins: a stale file must not undo a revocation. */
+    if (self->logged_note &&
+        self->logged_roster > roster_serial(self->roster)) {
+        roster_t *newer = NULL;
+        char rerr[300];
+        if (roster_open_signed(self->logged_note, self->logged_note_len,
+                               &cfg->coordinator, 0, &newer, rerr,
+                               sizeof rerr) != RK_OK) {
+            snprintf(err, errlen,
+                     "the newest roster in the log (serial %" PRIu64
+                     ") does not verify: %s",
+                     self->logged_roster, rerr);
+            goto fail;
+        }
+        log_warn("event=roster_file_older file=%s file_serial=%" PRIu64
+                 " logged_serial=%" PRIu64 " action=\"using the logged "
+                 "roster\"",
+                 cfg->roster_path, roster_serial(self->roster),
+                 self->logged_roster);
+        roster_destroy(&self->roster);
+        free(self->roster_note);
+        self->roster = newer;
+        self->roster_note = self->logged_note;
+        self->roster_note_len = self->logged_note_len;
+        self->logged_note = NULL;
+    }
+    free(self->logged_note);
+    self->logged_note = NULL;
     /* A roster newer than the last one logged is logged now. */
     {
         record_t r;
@@ -1317,7 +1536,7 @@ s_reload(relay_t *self) {
                   self->cfg.roster_path, rk_strerror(rc));
         return;
     }
-    rc = s_install_roster(self, note, len, err, sizeof err);
+    rc = s_install_roster(self, note, len, 0, err, sizeof err);
     free(note);
     if (rc == RK_ERR_SERIAL)
         log_info("event=roster_unchanged reason=\"%s\"", err);
@@ -1392,6 +1611,9 @@ relay_destroy(relay_t **self_p) {
     relay_pool_destroy(&self->pool);
     relay_map_destroy(&self->conns, s_free_conn);
     roster_destroy(&self->roster);
+    roster_destroy(&self->pending_roster);
+    free(self->pending_note);
+    free(self->logged_note);
     free(self->roster_note);
     free(self->items);
     free(self->owed);

@@ -6,6 +6,7 @@
 #include "relay_map.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,10 +350,12 @@ relay_queue_expire(relay_queue_t *self, uint64_t now_ms,
 }
 
 int
-relay_queue_forget(relay_queue_t *self, uint64_t index) {
+relay_queue_forget(relay_queue_t *self, uint64_t index, char sender[64]) {
     msg_t *m = relay_map_get(self->msgs, &index, sizeof index);
     if (!m)
         return RK_ERR_NOT_FOUND;
+    if (sender)
+        snprintf(sender, 64, "%s", m->sender);
     s_drop_msg(self, m);
     return RK_OK;
 }

@@ -90,8 +90,10 @@ size_t relay_queue_expire(relay_queue_t *self, uint64_t now_ms,
                           void *arg);
 
 /* Forgets a live message entirely (its expiry was already logged, e.g.
- * while rebuilding from the log). Returns 0 or RK_ERR_NOT_FOUND. */
-int relay_queue_forget(relay_queue_t *self, uint64_t index) RK_WUR;
+ * while rebuilding from the log). sender (may be NULL, 64 bytes) gets the
+ * message's sender. Returns 0 or RK_ERR_NOT_FOUND. */
+int relay_queue_forget(relay_queue_t *self, uint64_t index,
+                       char sender[64]) RK_WUR;
 
 /* Keeps a receipt for its sender, to send now and again after a
  * reconnect. Receipts must be added in increasing index order per sender.

@@ -230,6 +230,7 @@ scenario_checkpoint() {
 # A node revoked in a newer roster is refused from then on (SIGHUP reload).
 scenario_revoke() {
     start_relay
+    cp roster.signed roster-serial1.signed
     node jp.nisc send --to us.cisa >s.out 2>&1
     expect "before: accepted" s.out '^stored index='
     "$KEYS" roster revoke roster.json --id jp.nisc --reason test >/dev/null
@@ -240,6 +241,13 @@ scenario_revoke() {
     expect "after: the revoked node is refused" s2.out 'handshake refused|rejected code=sender-inactive'
     node sg.csa send --to jp.nisc >s3.out 2>&1
     expect "and cannot be sent to" s3.out 'rejected code=recipient-inactive'
+    # A restart on the old roster file must not re-admit the revoked node.
+    stop_relay
+    cp roster-serial1.signed roster.signed
+    start_relay
+    expect "an older roster file is overruled by the logged one" relay.log 'event=roster_file_older .*logged_serial=2'
+    node jp.nisc send --to us.cisa >s4.out 2>&1
+    expect "the revoked node stays refused after the restart" s4.out 'handshake refused'
 }
 
 setup

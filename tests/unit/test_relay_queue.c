@@ -326,7 +326,7 @@ test_confirmed_not_held(void **state) {
      * dropped message says so. */
     assert_int_equal(relay_queue_expire(q, 1, NULL, NULL), 0);
     assert_int_equal(relay_map_count(q->msgs), 0);
-    assert_int_equal(relay_queue_forget(q, 999), RK_ERR_NOT_FOUND);
+    assert_int_equal(relay_queue_forget(q, 999, NULL), RK_ERR_NOT_FOUND);
     relay_queue_destroy(&q);
 }
 
@@ -431,8 +431,8 @@ test_expiry(void **state) {
     assert_int_equal(relay_queue_pending(q, "b"), 1);
 
     /* forget: as if its expiry had been logged before. */
-    assert_int_equal(relay_queue_forget(q, 3), RK_OK);
-    assert_int_equal(relay_queue_forget(q, 3), RK_ERR_NOT_FOUND);
+    assert_int_equal(relay_queue_forget(q, 3, NULL), RK_OK);
+    assert_int_equal(relay_queue_forget(q, 3, NULL), RK_ERR_NOT_FOUND);
     assert_int_equal(relay_queue_pending(q, "b"), 0);
     assert_int_equal(relay_queue_live(q), 0);
     relay_queue_destroy(&q);
