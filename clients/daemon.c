@@ -1,0 +1,1490 @@
+/* daemon: the node's loop: relay link (CurveZMQ DEALER with a monitor),
+ * control socket (REP, JSON requests from the CLI), outbox resubmission,
+ * delivery handling, hooks. Every state change is on disk before it is
+ * announced: "queued" after the outbox write, "confirm" after the inbox
+ * write. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "envelope.h"
+#include "frame.h"
+#include "node_store.h"
+#include "payload.h"
+#include "rk_log.h"
+#include "rk_util.h"
+#include "roster.h"
+#include "stix.h"
+
+#define S_MAX_HOOKS 16
+#define S_HOOK_TIMEOUT_MS 30000
+#define S_CTL_MAX (1024u * 1024u)
+
+typedef struct {
+    pid_t pid;
+    uint64_t started_ms;
+    char msg[33];
+} hook_t;
+
+struct daemon {
+    daemon_config_t cfg;
+    void *ctx;
+    void *link; /* DEALER to the relay */
+    void *mon;  /* PAIR reading the link's monitor */
+    void *ctl;  /* REP for the CLI */
+    char ctl_ep[3200];
+    node_store_t *store;
+    roster_t *roster;
+    uint8_t relay_tpk[32];
+    char relay_id[ENVELOPE_NODE_ID_MAX + 1];
+    int connected; /* handshake succeeded, not yet disconnected */
+    int welcomed;  /* relay answered our hello */
+    uint64_t connected_since_ms;
+    uint64_t last_seen_ms;
+    char last_error[300];
+    uint64_t reconnect_at_ms; /* recreate the socket (auth failure) */
+    uint64_t backoff_ms;
+    uint64_t last_resubmit_ms;
+    int state_dirty;
+    hook_t hooks[S_MAX_HOOKS];
+    uint64_t counters[8];
+};
+
+enum {
+    C_SUBMITTED,
+    C_STORED,
+    C_REJECTED,
+    C_RECEIVED,
+    C_QUARANTINED,
+    C_RECEIPTS,
+    C_HOOKS_FAILED,
+    C_DUPLICATES
+};
+
+void
+daemon_config_defaults(daemon_config_t *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->relay = "tcp://127.0.0.1:7400";
+    cfg->credit = 64;
+    cfg->heartbeat_ms = 5000;
+    cfg->resubmit_ms = 30000;
+}
+
+void
+daemon_control_endpoint(const char *state_dir, char *out, size_t cap) {
+    snprintf(out, cap, "ipc://%s/control.sock", state_dir);
+}
+
+static void
+s_hex(char out[33], const uint8_t id[16]) {
+    rk_hex(out, id, 16);
+}
+
+static void
+s_now_text(char *out, size_t cap) {
+    rk_time_format(out, cap, rk_now_ms());
+}
+
+/* ---- the relay link ---- */
+
+static void
+s_link_close(daemon_t *self) {
+    if (self->link) {
+        zmq_socket_monitor(self->link, NULL, 0);
+        zmq_close(self->link);
+        self->link = NULL;
+    }
+    if (self->mon) {
+        zmq_close(self->mon);
+        self->mon = NULL;
+    }
+    self->connected = self->welcomed = 0;
+}
+
+static int
+s_link_open(daemon_t *self) {
+    static unsigned generation = 0;
+    char mon_ep[64];
+    int linger = 0, ivl = 500, ivl_max = 30000;
+    int hb = self->cfg.heartbeat_ms, hb_ttl = self->cfg.heartbeat_ms * 3;
+    const identity_public_t *me = identity_public(self->cfg.identity);
+
+    s_link_close(self);
+    self->link = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!self->link)
+        return RK_ERR_IO;
+    if (zmq_setsockopt(self->link, ZMQ_CURVE_SERVERKEY, self->relay_tpk, 32) !=
+            0 ||
+        zmq_setsockopt(self->link, ZMQ_CURVE_PUBLICKEY, me->transport_pk, 32) !=
+            0 ||
+        zmq_setsockopt(self->link, ZMQ_CURVE_SECRETKEY,
+                       identity_transport_sk(self->cfg.identity), 32) != 0 ||
+        zmq_setsockopt(self->link, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(self->link, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
+        zmq_setsockopt(self->link, ZMQ_RECONNECT_IVL_MAX, &ivl_max,
+                       sizeof ivl_max) != 0 ||
+        zmq_setsockopt(self->link, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
+        zmq_setsockopt(self->link, ZMQ_HEARTBEAT_TIMEOUT, &hb_ttl,
+                       sizeof hb_ttl) != 0)
+        return RK_ERR_IO;
+    snprintf(mon_ep, sizeof mon_ep, "inproc://renrakud-mon-%u", generation++);
+    if (zmq_socket_monitor(
+            self->link, mon_ep,
+            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED |
+                ZMQ_EVENT_CONNECT_RETRIED) != 0)
+        return RK_ERR_IO;
+    self->mon = zmq_socket(self->ctx, ZMQ_PAIR);
+    if (!self->mon || zmq_connect(self->mon, mon_ep) != 0)
+        return RK_ERR_IO;
+    if (zmq_connect(self->link, self->cfg.relay) != 0) {
+        snprintf(self->last_error, sizeof self->last_error,
+                 "cannot connect to %s: %s", self->cfg.relay,
+                 zmq_strerror(errno));
+        return RK_ERR_IO;
+    }
+    log_info("event=relay_connecting relay=%s relay_id=%s", self->cfg.relay,
+             self->relay_id);
+    return RK_OK;
+}
+
+static int
+s_send_frame(daemon_t *self, const uint8_t *buf, size_t len) {
+    if (!self->link || !self->connected)
+        return -1;
+    if (zmq_send(self->link, buf, len, ZMQ_DONTWAIT) < 0) {
+        log_warn("event=relay_send_failed error=\"%s\"", zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t
+s_state_u64(daemon_t *self, const char *key) {
+    json_t *v = json_object_get(node_store_state(self->store), key);
+    return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static void
+s_set_state_u64(daemon_t *self, const char *key, uint64_t v) {
+    json_object_set_new(node_store_state(self->store), key,
+                        json_integer((json_int_t)v));
+    self->state_dirty = 1;
+}
+
+static void
+s_hello(daemon_t *self) {
+    frame_t f;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    memset(&f, 0, sizeof f);
+    f.type = FRAME_HELLO;
+    f.hello.version = FRAME_VERSION;
+    f.hello.has_credit = true;
+    f.hello.credit = self->cfg.credit;
+    f.hello.has_roster_serial = true;
+    f.hello.roster_serial = roster_serial(self->roster);
+    f.hello.has_receipts_after = true;
+    f.hello.receipts_after = s_state_u64(self, "receipts_after");
+    if (frame_encode(&f, &buf, &len) == RK_OK)
+        s_send_frame(self, buf, len);
+    free(buf);
+}
+
+/* Submits every envelope still in the outbox (the relay answers a retry
+ * of the same bytes with the same stored index). */
+static void
+s_resubmit(daemon_t *self) {
+    char **names = NULL;
+    size_t n = 0;
+    if (!self->welcomed ||
+        node_store_list(self->store, NODE_STORE_OUTBOX, &names, &n) != RK_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *env = NULL, *buf = NULL;
+        size_t len = 0, blen = 0;
+        if (node_store_get_env(self->store, NODE_STORE_OUTBOX, names[i], &env,
+                               &len) == RK_OK &&
+            frame_encode_submit(env, len, &buf, &blen) == RK_OK &&
+            s_send_frame(self, buf, blen) == 0)
+            self->counters[C_SUBMITTED]++;
+        free(buf);
+        free(env);
+    }
+    if (n)
+        log_info("event=outbox_submitted count=%zu", n);
+    node_store_free_names(names, n);
+    self->last_resubmit_ms = rk_now_ms();
+}
+
+static void
+s_on_monitor(daemon_t *self) {
+    for (;;) {
+        zmq_msg_t m;
+        uint16_t event;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, self->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        memcpy(&event, zmq_msg_data(&m), sizeof event);
+        zmq_msg_close(&m);
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, self->mon, 0); /* endpoint */
+        zmq_msg_close(&m);
+        switch (event) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            self->connected = 1;
+            self->connected_since_ms = rk_now_ms();
+            self->backoff_ms = 0;
+            self->last_error[0] = 0;
+            log_info("event=relay_connected relay=%s", self->cfg.relay);
+            s_hello(self);
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            if (self->connected)
+                log_warn("event=relay_disconnected relay=%s "
+                         "action=\"reconnecting\"",
+                         self->cfg.relay);
+            self->connected = self->welcomed = 0;
+            snprintf(self->last_error, sizeof self->last_error,
+                     "connection lost; reconnecting");
+            break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            snprintf(self->last_error, sizeof self->last_error,
+                     "relay unreachable at %s; retrying", self->cfg.relay);
+            break;
+        default:
+            /* libzmq does not retry a refused handshake: recreate the
+             * socket later, with backoff, and say so. */
+            self->backoff_ms = self->backoff_ms ? self->backoff_ms * 2 : 1000;
+            if (self->backoff_ms > 60000)
+                self->backoff_ms = 60000;
+            self->reconnect_at_ms = rk_now_ms() + self->backoff_ms;
+            snprintf(self->last_error, sizeof self->last_error,
+                     "relay refused the handshake (our key not in its "
+                     "roster, or a wrong relay key); retrying in %" PRIu64 " s",
+                     self->backoff_ms / 1000);
+            log_error("event=relay_handshake_refused relay=%s zmq_event=%u "
+                      "retry_in_ms=%" PRIu64,
+                      self->cfg.relay, event, self->backoff_ms);
+            self->connected = self->welcomed = 0;
+            return; /* the socket is replaced; stop reading its monitor */
+        }
+    }
+}
+
+/* ---- sent records ---- */
+
+static json_t *
+s_sent_get(daemon_t *self, const char *hex) {
+    return node_store_get_json(self->store, NODE_STORE_SENT, hex, NULL);
+}
+
+static void
+s_sent_save(daemon_t *self, const char *hex, json_t *rec) {
+    if (node_store_put_json(self->store, NODE_STORE_SENT, hex, rec) != RK_OK)
+        log_error("event=store_write_failed box=sent msg=%s", hex);
+}
+
+/* Sets recipients[recipient] = {state, time, comment?}. */
+static void
+s_set_recipient(json_t *rec, const char *recipient, const char *state,
+                uint64_t time_ms, const char *comment) {
+    json_t *rs = json_object_get(rec, "recipients"), *r;
+    char t[40];
+    if (!json_is_object(rs))
+        return;
+    r = json_object();
+    rk_time_format(t, sizeof t, time_ms);
+    json_object_set_new(r, "state", json_string(state));
+    json_object_set_new(r, "time", json_string(t));
+    if (comment)
+        json_object_set_new(r, "comment", json_string(comment));
+    json_object_set_new(rs, recipient, r);
+}
+
+static void
+s_on_stored(daemon_t *self, const frame_stored_t *s) {
+    char hex[33];
+    json_t *rec;
+    s_hex(hex, s->msg_id);
+    rec = s_sent_get(self, hex);
+    if (rec) {
+        const char *k;
+        json_t *v;
+        json_object_set_new(rec, "state", json_string("stored"));
+        json_object_set_new(rec, "index", json_integer((json_int_t)s->index));
+        /* Recipients still "queued" are now "stored" at the relay. */
+        json_object_foreach(json_object_get(rec, "recipients"), k, v) {
+            if (!strcmp(json_string_value(json_object_get(v, "state")),
+                        "queued"))
+                s_set_recipient(rec, k, "stored", s->time_ms, NULL);
+        }
+        s_sent_save(self, hex, rec);
+        json_decref(rec);
+    }
+    if (node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
+        log_error("event=store_write_failed box=outbox msg=%s", hex);
+    self->counters[C_STORED]++;
+    log_info("event=stored msg=%s index=%" PRIu64, hex, s->index);
+}
+
+static void
+s_on_rejected(daemon_t *self, const frame_rejected_t *r) {
+    char hex[33];
+    json_t *rec;
+    int transient = r->code == FRAME_REJECT_STORAGE ||
+                    r->code == FRAME_REJECT_BUSY ||
+                    r->code == FRAME_REJECT_RATE_LIMITED ||
+                    r->code == FRAME_REJECT_INTERNAL;
+    self->counters[C_REJECTED]++;
+    if (!r->has_msg_id) {
+        log_warn("event=relay_rejected code=%s reason=\"%s\"",
+                 frame_reject_name(r->code), r->reason);
+        snprintf(self->last_error, sizeof self->last_error,
+                 "relay refused a frame: %s: %s", frame_reject_name(r->code),
+                 r->reason);
+        return;
+    }
+    s_hex(hex, r->msg_id);
+    rec = s_sent_get(self, hex);
+    if (rec) {
+        json_t *why = json_object();
+        json_object_set_new(why, "code",
+                            json_string(frame_reject_name(r->code)));
+        json_object_set_new(why, "reason", json_string(r->reason));
+        json_object_set_new(rec, "last_rejection", why);
+        if (!transient)
+            json_object_set_new(rec, "state", json_string("rejected"));
+        s_sent_save(self, hex, rec);
+        json_decref(rec);
+    }
+    if (transient) {
+        log_warn("event=rejected_will_retry msg=%s code=%s reason=\"%s\"", hex,
+                 frame_reject_name(r->code), r->reason);
+        return; /* stays in the outbox */
+    }
+    if (node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
+        log_error("event=store_write_failed box=outbox msg=%s", hex);
+    log_error("event=rejected msg=%s code=%s reason=\"%s\"", hex,
+              frame_reject_name(r->code), r->reason);
+}
+
+static void
+s_on_receipt(daemon_t *self, const frame_receipt_t *r) {
+    char hex[33];
+    json_t *rec;
+    s_hex(hex, r->msg_id);
+    rec = s_sent_get(self, hex);
+    if (rec) {
+        json_t *cur =
+            json_object_get(json_object_get(rec, "recipients"), r->recipient);
+        const char *state = json_string_value(json_object_get(cur, "state"));
+        /* An acknowledgement may have arrived first: keep the later state. */
+        if (!state || !strcmp(state, "queued") || !strcmp(state, "stored") ||
+            r->status == FRAME_RECEIPT_EXPIRED)
+            s_set_recipient(rec, r->recipient,
+                            frame_receipt_status_name(r->status), r->time_ms,
+                            NULL);
+        s_sent_save(self, hex, rec);
+        json_decref(rec);
+    }
+    if (r->index > s_state_u64(self, "receipts_after"))
+        s_set_state_u64(self, "receipts_after", r->index);
+    self->counters[C_RECEIPTS]++;
+    log_info("event=receipt msg=%s recipient=%s status=%s", hex, r->recipient,
+             frame_receipt_status_name(r->status));
+}
+
+/* ---- sending ---- */
+
+/* Seals payload p (kind) to targets, puts it in the outbox and the sent
+ * records, and submits it. On success hex gets the msg id. */
+static int
+s_send_payload(daemon_t *self, const payload_t *p, envelope_kind_t kind,
+               const char *const *targets, size_t n_targets,
+               uint64_t expires_ms, const char *drill_id,
+               const uint8_t *in_reply_to, char hex[33], char *err,
+               size_t errlen) {
+    const char **ids = NULL;
+    size_t n_ids = 0, plen = 0;
+    envelope_recipient_t *r = NULL;
+    const roster_keyset_t *mine = NULL;
+    envelope_params_t ep;
+    uint8_t *plain = NULL, *env = NULL, msg_id[16], *buf = NULL;
+    size_t env_len = 0, blen = 0;
+    const char *why = NULL;
+    json_t *rec = NULL, *rs, *to;
+    uint64_t now = rk_now_ms();
+    char t[40];
+    int rc;
+
+    rc = roster_expand(self->roster, targets, n_targets, &ids, &n_ids, err,
+                       errlen);
+    if (rc != RK_OK)
+        return rc;
+    {
+        /* A group reaches its members other than us; naming ourselves
+         * explicitly still works. */
+        const char *me_id = identity_id(self->cfg.identity);
+        int named = 0;
+        size_t w = 0;
+        for (size_t i = 0; i < n_targets; i++)
+            named |= strcmp(targets[i], me_id) == 0;
+        for (size_t i = 0; i < n_ids; i++)
+            if (named || strcmp(ids[i], me_id) != 0)
+                ids[w++] = ids[i];
+        n_ids = w;
+        if (n_ids == 0) {
+            snprintf(err, errlen,
+                     "no recipient left: the group has no "
+                     "active member but us");
+            rc = RK_ERR_INVALID;
+            goto cleanup;
+        }
+    }
+    rc = roster_usable_keys(self->roster, identity_id(self->cfg.identity), NULL,
+                            now, &mine);
+    if (rc != RK_OK) {
+        snprintf(err, errlen, "our own key is not usable in the roster: %s",
+                 rk_strerror(rc));
+        goto cleanup;
+    }
+    r = calloc(n_ids ? n_ids : 1, sizeof *r);
+    if (!r) {
+        rc = RK_ERR_NOMEM;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n_ids; i++) {
+        const roster_keyset_t *k = NULL;
+        rc = roster_usable_keys(self->roster, ids[i], NULL, now, &k);
+        if (rc != RK_OK) {
+            snprintf(err, errlen, "%s: no usable key: %s", ids[i],
+                     rk_strerror(rc));
+            goto cleanup;
+        }
+        r[i].id = ids[i];
+        r[i].enc_pk = k->enc_pk;
+    }
+    rc = payload_encode(p, &plain, &plen, &why);
+    if (rc != RK_OK) {
+        snprintf(err, errlen, "%s", why ? why : rk_strerror(rc));
+        goto cleanup;
+    }
+    memset(&ep, 0, sizeof ep);
+    ep.sender = identity_id(self->cfg.identity);
+    ep.sign_sk = identity_sign_sk(self->cfg.identity);
+    ep.sign_key_id = mine->sign_key_id;
+    ep.kind = kind;
+    ep.created_ms = now;
+    ep.expires_ms = expires_ms;
+    ep.exercise = drill_id != NULL;
+    ep.drill_id = drill_id;
+    ep.in_reply_to = in_reply_to;
+    rc = envelope_seal(&ep, r, n_ids, plain, plen, &env, &env_len, msg_id);
+    if (rc != RK_OK) {
+        snprintf(err, errlen, "cannot seal: %s", rk_strerror(rc));
+        goto cleanup;
+    }
+    s_hex(hex, msg_id);
+    /* The sent record first, then the outbox: once the outbox holds it,
+     * it will be sent, and its record exists to say how it went. */
+    rec = json_object();
+    rs = json_object();
+    to = json_array();
+    rk_time_format(t, sizeof t, now);
+    for (size_t i = 0; i < n_targets; i++)
+        json_array_append_new(to, json_string(targets[i]));
+    json_object_set_new(rec, "msg_id", json_string(hex));
+    json_object_set_new(rec, "kind", json_string(envelope_kind_name(kind)));
+    json_object_set_new(rec, "to", to);
+    json_object_set_new(rec, "created", json_string(t));
+    json_object_set_new(rec, "state", json_string("queued"));
+    if (drill_id)
+        json_object_set_new(rec, "drill_id", json_string(drill_id));
+    if (p->kind == PAYLOAD_NOTICE)
+        json_object_set_new(rec, "title", json_string(p->notice.title));
+    json_object_set_new(rec, "recipients", rs);
+    for (size_t i = 0; i < n_ids; i++)
+        s_set_recipient(rec, ids[i], "queued", now, NULL);
+    rc = node_store_put_json(self->store, NODE_STORE_SENT, hex, rec);
+    if (rc == RK_OK)
+        rc = node_store_put_env(self->store, NODE_STORE_OUTBOX, hex, env,
+                                env_len);
+    if (rc != RK_OK) {
+        snprintf(err, errlen, "cannot write the outbox: %s", rk_strerror(rc));
+        goto cleanup;
+    }
+    log_info("event=queued msg=%s kind=%s recipients=%zu", hex,
+             envelope_kind_name(kind), n_ids);
+    if (self->welcomed &&
+        frame_encode_submit(env, env_len, &buf, &blen) == RK_OK &&
+        s_send_frame(self, buf, blen) == 0)
+        self->counters[C_SUBMITTED]++;
+cleanup:
+    json_decref(rec);
+    free(buf);
+    free(env);
+    if (plain)
+        sodium_memzero(plain, plen);
+    free(plain);
+    free(r);
+    free(ids);
+    return rc;
+}
+
+/* ---- receiving ---- */
+
+static void
+s_confirm(daemon_t *self, uint64_t index, const uint8_t msg_id[16]) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (frame_encode_confirm(index, msg_id, &buf, &len) == RK_OK)
+        s_send_frame(self, buf, len);
+    free(buf);
+}
+
+static void
+s_quarantine(daemon_t *self, const frame_deliver_t *d, const char *reason) {
+    uint8_t h[32];
+    char name[64], hh[17], t[40];
+    json_t *rec = json_object();
+    crypto_hash_sha256(h, d->envelope, d->envelope_len);
+    rk_hex(hh, h, 8);
+    snprintf(name, sizeof name, "%016" PRIx64 "-%s", d->index, hh);
+    s_now_text(t, sizeof t);
+    json_object_set_new(rec, "relay_index", json_integer((json_int_t)d->index));
+    json_object_set_new(rec, "received", json_string(t));
+    json_object_set_new(rec, "reason", json_string(reason));
+    json_object_set_new(rec, "size", json_integer((json_int_t)d->envelope_len));
+    if (node_store_put_env(self->store, NODE_STORE_QUARANTINE, name,
+                           d->envelope, d->envelope_len) != RK_OK ||
+        node_store_put_json(self->store, NODE_STORE_QUARANTINE, name, rec) !=
+            RK_OK)
+        log_error("event=store_write_failed box=quarantine index=%" PRIu64,
+                  d->index);
+    json_decref(rec);
+    self->counters[C_QUARANTINED]++;
+    log_error("event=quarantined relay_index=%" PRIu64 " file=%s reason=\"%s\"",
+              d->index, name, reason);
+}
+
+static void
+s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
+    int pipefd[2];
+    pid_t pid;
+    char *text;
+    size_t slot = S_MAX_HOOKS;
+
+    if (!self->cfg.hook)
+        return;
+    for (size_t i = 0; i < S_MAX_HOOKS; i++)
+        if (!self->hooks[i].pid) {
+            slot = i;
+            break;
+        }
+    if (slot == S_MAX_HOOKS) {
+        log_error("event=hook_skipped msg=%s reason=\"%d hooks still "
+                  "running\"",
+                  hex, S_MAX_HOOKS);
+        self->counters[C_HOOKS_FAILED]++;
+        return;
+    }
+    text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!text || pipe(pipefd) != 0) {
+        free(text);
+        return;
+    }
+    pid = fork();
+    if (pid == 0) {
+        dup2(pipefd[0], 0);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execl("/bin/sh", "sh", "-c", self->cfg.hook, (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[0]);
+    if (pid < 0) {
+        close(pipefd[1]);
+        free(text);
+        log_error("event=hook_failed msg=%s reason=\"fork: %s\"", hex,
+                  strerror(errno));
+        self->counters[C_HOOKS_FAILED]++;
+        return;
+    }
+    /* The notice is small (<= 256 KiB): a blocking write to a fresh pipe
+     * only waits for the hook to read. */
+    {
+        size_t len = strlen(text), off = 0;
+        while (off < len) {
+            ssize_t w = write(pipefd[1], text + off, len - off);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        if (write(pipefd[1], "\n", 1) != 1)
+            log_debug("event=hook_stdin_closed msg=%s", hex);
+    }
+    close(pipefd[1]);
+    free(text);
+    self->hooks[slot].pid = pid;
+    self->hooks[slot].started_ms = rk_now_ms();
+    snprintf(self->hooks[slot].msg, sizeof self->hooks[slot].msg, "%s", hex);
+}
+
+static void
+s_reap_hooks(daemon_t *self) {
+    for (size_t i = 0; i < S_MAX_HOOKS; i++) {
+        hook_t *h = &self->hooks[i];
+        int status;
+        pid_t r;
+        if (!h->pid)
+            continue;
+        r = waitpid(h->pid, &status, WNOHANG);
+        if (r == 0) {
+            if (rk_now_ms() - h->started_ms > S_HOOK_TIMEOUT_MS) {
+                kill(h->pid, SIGKILL);
+                log_error("event=hook_killed msg=%s reason=\"ran over %d s\"",
+                          h->msg, S_HOOK_TIMEOUT_MS / 1000);
+            }
+            continue;
+        }
+        if (r == h->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            log_info("event=hook_done msg=%s", h->msg);
+        else {
+            self->counters[C_HOOKS_FAILED]++;
+            log_error("event=hook_failed msg=%s status=%d", h->msg,
+                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        }
+        h->pid = 0;
+    }
+}
+
+/* An ack, status update or drill reply about something we sent. */
+static void
+s_on_answer(daemon_t *self, const char *from, const uint8_t ref[16],
+            payload_ack_status_t status, const char *comment) {
+    char hex[33];
+    json_t *rec;
+    s_hex(hex, ref);
+    rec = s_sent_get(self, hex);
+    if (!rec) {
+        log_warn("event=answer_unknown_message from=%s ref=%s", from, hex);
+        return;
+    }
+    s_set_recipient(rec, from, payload_ack_status_name(status), rk_now_ms(),
+                    comment);
+    s_sent_save(self, hex, rec);
+    json_decref(rec);
+    log_info("event=answered msg=%s by=%s status=%s", hex, from,
+             payload_ack_status_name(status));
+}
+
+static void
+s_auto_ack(daemon_t *self, const envelope_header_t *h) {
+    payload_t p;
+    char hex[33], err[256];
+    const char *to[1] = {h->sender};
+    memset(&p, 0, sizeof p);
+    p.kind = PAYLOAD_ACK;
+    memcpy(p.ack.ref_msg_id, h->msg_id, 16);
+    p.ack.status = PAYLOAD_ACK_RECEIVED;
+    if (s_send_payload(self, &p, ENVELOPE_KIND_ACK, to, 1, 0,
+                       h->exercise ? h->drill_id : NULL, h->msg_id, hex, err,
+                       sizeof err) != RK_OK)
+        log_error("event=auto_ack_failed to=%s reason=\"%s\"", h->sender, err);
+}
+
+static void
+s_on_deliver(daemon_t *self, const frame_deliver_t *d) {
+    envelope_t *env = NULL;
+    payload_t *p = NULL;
+    const envelope_header_t *h;
+    const roster_keyset_t *ks = NULL;
+    const identity_public_t *me = identity_public(self->cfg.identity);
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    const char *why = NULL;
+    char hex[33], reason[300], t[40];
+    json_t *rec = NULL, *pj;
+    int rc;
+
+    rc = envelope_decode(d->envelope, d->envelope_len, &env, &why);
+    if (rc != RK_OK) {
+        snprintf(reason, sizeof reason, "envelope does not decode: %s",
+                 why ? why : rk_strerror(rc));
+        s_quarantine(self, d, reason);
+        /* Confirm: it is durably kept, and resending cannot mend it. */
+        goto done_confirm_raw;
+    }
+    h = envelope_header(env);
+    s_hex(hex, h->msg_id);
+    if (node_store_has(self->store, NODE_STORE_INBOX, hex)) {
+        /* At-least-once delivery: already on disk, confirm again. */
+        self->counters[C_DUPLICATES]++;
+        log_info("event=duplicate_dropped msg=%s", hex);
+        s_confirm(self, d->index, h->msg_id);
+        goto cleanup;
+    }
+    rc = roster_usable_keys(self->roster, h->sender, h->sender_key_id,
+                            h->created_ms, &ks);
+    if (rc != RK_OK) {
+        snprintf(reason, sizeof reason,
+                 "sender %s key not usable at the created time: %s", h->sender,
+                 rk_strerror(rc));
+        s_quarantine(self, d, reason);
+        s_confirm(self, d->index, h->msg_id);
+        goto cleanup;
+    }
+    rc = envelope_verify(env, ks->sign_pk);
+    if (rc == RK_OK)
+        rc = envelope_open(env, me->id, me->enc_pk,
+                           identity_enc_sk(self->cfg.identity), &plain,
+                           &plain_len);
+    if (rc == RK_OK) {
+        rc = payload_decode(plain, plain_len, &p, &why);
+        if (rc != RK_OK)
+            why = why ? why : rk_strerror(rc);
+        else if (!payload_kind_matches(p, h->kind)) {
+            rc = RK_ERR_MISMATCH;
+            why = "payload does not match the header's kind";
+        }
+    } else
+        why = rc == RK_ERR_BAD_SIGNATURE ? "signature does not verify "
+                                           "(altered in transit?)"
+                                         : rk_strerror(rc);
+    if (rc != RK_OK) {
+        snprintf(reason, sizeof reason, "from %s: %s", h->sender, why);
+        s_quarantine(self, d, reason);
+        s_confirm(self, d->index, h->msg_id);
+        goto cleanup;
+    }
+    /* Verified and opened: keep it, then confirm. */
+    pj = payload_to_json(p);
+    rec = json_object();
+    s_now_text(t, sizeof t);
+    json_object_set_new(rec, "msg_id", json_string(hex));
+    json_object_set_new(rec, "from", json_string(h->sender));
+    json_object_set_new(rec, "kind", json_string(envelope_kind_name(h->kind)));
+    json_object_set_new(rec, "received", json_string(t));
+    rk_time_format(t, sizeof t, h->created_ms);
+    json_object_set_new(rec, "created", json_string(t));
+    if (h->expires_ms) {
+        rk_time_format(t, sizeof t, h->expires_ms);
+        json_object_set_new(rec, "expires", json_string(t));
+    }
+    json_object_set_new(rec, "relay_index", json_integer((json_int_t)d->index));
+    if (h->exercise) {
+        json_object_set_new(rec, "exercise", json_true());
+        json_object_set_new(rec, "drill_id", json_string(h->drill_id));
+    }
+    {
+        json_t *rcpt = json_array();
+        for (size_t i = 0; i < h->n_recipients; i++)
+            json_array_append_new(rcpt, json_string(h->recipients[i]));
+        json_object_set_new(rec, "recipients", rcpt);
+    }
+    json_object_set_new(rec, "payload", pj ? pj : json_null());
+    /* Answers are read by the machine, not a person. */
+    json_object_set_new(
+        rec, "read",
+        json_boolean(p->kind == PAYLOAD_ACK || p->kind == PAYLOAD_DRILL_REPLY));
+    if (node_store_put_env(self->store, NODE_STORE_INBOX, hex, d->envelope,
+                           d->envelope_len) != RK_OK ||
+        node_store_put_json(self->store, NODE_STORE_INBOX, hex, rec) != RK_OK) {
+        /* Not on disk: do not confirm; the relay will deliver it again. */
+        log_error("event=store_write_failed box=inbox msg=%s "
+                  "action=\"not confirmed; the relay redelivers\"",
+                  hex);
+        goto cleanup;
+    }
+    s_confirm(self, d->index, h->msg_id);
+    self->counters[C_RECEIVED]++;
+    log_info("event=received msg=%s from=%s kind=%s%s", hex, h->sender,
+             envelope_kind_name(h->kind), h->exercise ? " exercise=1" : "");
+    switch (p->kind) {
+    case PAYLOAD_ACK:
+        s_on_answer(self, h->sender, p->ack.ref_msg_id, p->ack.status,
+                    p->ack.comment);
+        break;
+    case PAYLOAD_DRILL_REPLY:
+        s_on_answer(self, h->sender, p->drill_reply.ref_msg_id,
+                    p->drill_reply.status, p->drill_reply.text);
+        break;
+    case PAYLOAD_COMM_CHECK:
+        if (self->cfg.auto_ack_comm_check)
+            s_auto_ack(self, h);
+        s_run_hook(self, hex, rec);
+        break;
+    default:
+        s_run_hook(self, hex, rec);
+    }
+    goto cleanup;
+done_confirm_raw:
+    /* Without a decodable header there is no msg id to confirm with; the
+     * relay only delivers what it decoded, so this is a relay fault. */
+    log_error("event=undecodable_delivery relay_index=%" PRIu64, d->index);
+cleanup:
+    json_decref(rec);
+    payload_destroy(&p);
+    if (plain)
+        sodium_memzero(plain, plain_len);
+    free(plain);
+    envelope_destroy(&env);
+}
+
+static void
+s_on_roster(daemon_t *self, const frame_roster_t *r) {
+    roster_t *nr = NULL;
+    char err[300], path[3300];
+    int rc = roster_open_signed(
+        r->signed_roster, r->signed_roster_len, &self->cfg.coordinator,
+        roster_serial(self->roster), &nr, err, sizeof err);
+    if (rc == RK_ERR_SERIAL)
+        return; /* not newer: nothing to do */
+    if (rc != RK_OK) {
+        log_error("event=roster_refused source=relay reason=\"%s\"", err);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/roster.signed",
+             node_store_dir(self->store));
+    if (rk_write_file(path, r->signed_roster, r->signed_roster_len, 0600, 0) !=
+        RK_OK)
+        log_error("event=store_write_failed file=%s", path);
+    roster_destroy(&self->roster);
+    self->roster = nr;
+    log_info("event=roster_installed serial=%" PRIu64 " nodes=%zu",
+             roster_serial(nr), roster_count(nr));
+}
+
+static void
+s_on_link(daemon_t *self) {
+    for (;;) {
+        zmq_msg_t m;
+        frame_t *f = NULL;
+        const char *why = NULL;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, self->link, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        self->last_seen_ms = rk_now_ms();
+        if (frame_decode(zmq_msg_data(&m), zmq_msg_size(&m), &f, &why) !=
+            RK_OK) {
+            log_error("event=relay_frame_refused reason=\"%s\"",
+                      why ? why : "?");
+            zmq_msg_close(&m);
+            continue;
+        }
+        zmq_msg_close(&m);
+        switch (f->type) {
+        case FRAME_WELCOME:
+            self->welcomed = 1;
+            log_info("event=welcome node=%s pending=%" PRIu64
+                     " relay_roster_serial=%" PRIu64,
+                     f->welcome.node_id, f->welcome.pending,
+                     f->welcome.roster_serial);
+            s_resubmit(self);
+            break;
+        case FRAME_STORED:
+            s_on_stored(self, &f->stored);
+            break;
+        case FRAME_REJECTED:
+            s_on_rejected(self, &f->rejected);
+            break;
+        case FRAME_RECEIPT:
+            s_on_receipt(self, &f->receipt);
+            break;
+        case FRAME_DELIVER:
+            s_on_deliver(self, &f->deliver);
+            break;
+        case FRAME_ROSTER:
+            s_on_roster(self, &f->roster);
+            break;
+        default:
+            break;
+        }
+        frame_destroy(&f);
+    }
+}
+
+/* ---- the control socket ---- */
+
+static json_t *s_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static json_t *
+s_error(const char *fmt, ...) {
+    char buf[600];
+    va_list ap;
+    json_t *o = json_object();
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    json_object_set_new(o, "ok", json_false());
+    json_object_set_new(o, "error", json_string(buf));
+    return o;
+}
+
+static json_t *
+s_ok(void) {
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_true());
+    return o;
+}
+
+/* Finds a message by full id or unique prefix in a box. */
+static int
+s_resolve(daemon_t *self, node_store_box_t box, const char *prefix,
+          char hex[33]) {
+    char **names = NULL;
+    size_t n = 0, hits = 0, len = strlen(prefix);
+    if (len < 4 || len > 32 ||
+        node_store_list(self->store, box, &names, &n) != RK_OK)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(names[i], prefix, len) == 0 && strlen(names[i]) == 32) {
+            if (!hits)
+                snprintf(hex, 33, "%s", names[i]);
+            hits++;
+        }
+    node_store_free_names(names, n);
+    return (int)hits;
+}
+
+static json_t *
+s_cmd_send(daemon_t *self, const json_t *req) {
+    const json_t *to = json_object_get(req, "to");
+    const json_t *pj = json_object_get(req, "payload");
+    const char *kind_name = json_string_value(json_object_get(req, "kind"));
+    const char *drill = json_string_value(json_object_get(req, "drill_id"));
+    json_int_t expires_in =
+        json_integer_value(json_object_get(req, "expires_in_s"));
+    const char *targets[256];
+    size_t n = 0;
+    payload_t *p = NULL;
+    envelope_kind_t kind;
+    char err[600], hex[33];
+    json_t *reply;
+
+    kind = envelope_kind_from_name(kind_name ? kind_name : "notice");
+    if (!kind)
+        return s_error("kind: unknown message kind '%s'", kind_name);
+    if (!json_is_array(to) || json_array_size(to) == 0 ||
+        json_array_size(to) > 256)
+        return s_error("to: give 1 to 256 node ids or groups");
+    for (size_t i = 0; i < json_array_size(to); i++) {
+        targets[n] = json_string_value(json_array_get(to, i));
+        if (!targets[n] || !envelope_node_id_valid(targets[n]))
+            return s_error("to[%zu]: not a node id or group name", i);
+        n++;
+    }
+    if (payload_from_json(pj, &p, err, sizeof err) != RK_OK)
+        return s_error("%s", err);
+    if (!payload_kind_matches(p, kind)) {
+        payload_destroy(&p);
+        return s_error("kind %s does not carry a %s", envelope_kind_name(kind),
+                       payload_kind_name(p->kind));
+    }
+    if (expires_in < 0 || expires_in > 365LL * 24 * 3600) {
+        payload_destroy(&p);
+        return s_error("expires_in_s: 0 to one year");
+    }
+    if (s_send_payload(self, p, kind, targets, n,
+                       expires_in ? rk_now_ms() + (uint64_t)expires_in * 1000
+                                  : 0,
+                       drill, NULL, hex, err, sizeof err) != RK_OK) {
+        payload_destroy(&p);
+        return s_error("%s", err);
+    }
+    payload_destroy(&p);
+    reply = s_ok();
+    json_object_set_new(reply, "msg_id", json_string(hex));
+    json_object_set_new(reply, "state", json_string("queued"));
+    json_object_set_new(reply, "record", s_sent_get(self, hex));
+    return reply;
+}
+
+static json_t *
+s_cmd_ack(daemon_t *self, const json_t *req) {
+    const char *id = json_string_value(json_object_get(req, "msg_id"));
+    const char *st = json_string_value(json_object_get(req, "status"));
+    const char *comment = json_string_value(json_object_get(req, "comment"));
+    payload_ack_status_t status = payload_ack_status_from_name(st);
+    char hex[33], sent_hex[33], err[600], t[40];
+    const char *from, *kind, *drill;
+    uint8_t ref[16];
+    payload_t p;
+    json_t *rec, *reply;
+    const char *to[1];
+    envelope_kind_t ek;
+    int hits;
+
+    if (!id)
+        return s_error("msg_id: missing");
+    if (!status)
+        return s_error("status: '%s' is not one of received, acknowledged, "
+                       "in-progress, resolved, denied",
+                       st ? st : "");
+    hits = s_resolve(self, NODE_STORE_INBOX, id, hex);
+    if (hits != 1)
+        return s_error("%s: %s", id,
+                       hits ? "matches several messages; give more digits"
+                            : "no such message in the inbox");
+    rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, NULL);
+    if (!rec)
+        return s_error("%s: inbox record unreadable", hex);
+    from = json_string_value(json_object_get(rec, "from"));
+    kind = json_string_value(json_object_get(rec, "kind"));
+    drill = json_string_value(json_object_get(rec, "drill_id"));
+    if (!from || !kind) {
+        json_decref(rec);
+        return s_error("%s: inbox record incomplete", hex);
+    }
+    if (rk_unhex(ref, 16, hex) != RK_OK) {
+        json_decref(rec);
+        return s_error("bad id");
+    }
+    memset(&p, 0, sizeof p);
+    to[0] = from;
+    if (!strcmp(kind, "drill-inject")) {
+        const json_t *inj =
+            json_object_get(json_object_get(rec, "payload"), "drill_inject");
+        p.kind = PAYLOAD_DRILL_REPLY;
+        p.drill_reply.drill_id = drill;
+        p.drill_reply.inject_id =
+            json_string_value(json_object_get(inj, "inject_id"));
+        memcpy(p.drill_reply.ref_msg_id, ref, 16);
+        p.drill_reply.status = status;
+        p.drill_reply.text = comment;
+        ek = ENVELOPE_KIND_DRILL_REPLY;
+    } else {
+        p.kind = PAYLOAD_ACK;
+        memcpy(p.ack.ref_msg_id, ref, 16);
+        p.ack.status = status;
+        p.ack.comment = comment;
+        ek = (status == PAYLOAD_ACK_IN_PROGRESS ||
+              status == PAYLOAD_ACK_RESOLVED)
+                 ? ENVELOPE_KIND_STATUS_UPDATE
+                 : ENVELOPE_KIND_ACK;
+    }
+    if (s_send_payload(self, &p, ek, to, 1, 0, drill, ref, sent_hex, err,
+                       sizeof err) != RK_OK) {
+        json_decref(rec);
+        return s_error("%s", err);
+    }
+    {
+        json_t *mine = json_object();
+        s_now_text(t, sizeof t);
+        json_object_set_new(mine, "status", json_string(st));
+        json_object_set_new(mine, "time", json_string(t));
+        json_object_set_new(mine, "msg_id", json_string(sent_hex));
+        if (comment)
+            json_object_set_new(mine, "comment", json_string(comment));
+        json_object_set_new(rec, "my_answer", mine);
+        json_object_set_new(rec, "read", json_true());
+        if (node_store_put_json(self->store, NODE_STORE_INBOX, hex, rec) !=
+            RK_OK)
+            log_error("event=store_write_failed box=inbox msg=%s", hex);
+    }
+    json_decref(rec);
+    reply = s_ok();
+    json_object_set_new(reply, "msg_id", json_string(sent_hex));
+    json_object_set_new(reply, "answers", json_string(hex));
+    json_object_set_new(reply, "state", json_string("queued"));
+    return reply;
+}
+
+/* Lists a box's records (summaries when summary is set). */
+static json_t *
+s_list(daemon_t *self, node_store_box_t box, int unread_only) {
+    char **names = NULL;
+    size_t n = 0;
+    json_t *arr = json_array();
+    if (node_store_list(self->store, box, &names, &n) != RK_OK)
+        return arr;
+    for (size_t i = 0; i < n; i++) {
+        json_t *rec = node_store_get_json(self->store, box, names[i], NULL);
+        if (!rec)
+            continue;
+        if (unread_only && json_is_true(json_object_get(rec, "read"))) {
+            json_decref(rec);
+            continue;
+        }
+        if (box == NODE_STORE_QUARANTINE)
+            json_object_set_new(rec, "file", json_string(names[i]));
+        json_array_append_new(arr, rec);
+    }
+    node_store_free_names(names, n);
+    return arr;
+}
+
+static json_t *
+s_cmd_show(daemon_t *self, const json_t *req) {
+    const char *id = json_string_value(json_object_get(req, "msg_id"));
+    char hex[33];
+    json_t *rec, *reply;
+    if (!id)
+        return s_error("msg_id: missing");
+    if (s_resolve(self, NODE_STORE_INBOX, id, hex) == 1) {
+        rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, NULL);
+        if (rec && !json_is_true(json_object_get(rec, "read"))) {
+            json_object_set_new(rec, "read", json_true());
+            if (node_store_put_json(self->store, NODE_STORE_INBOX, hex, rec) !=
+                RK_OK)
+                log_error("event=store_write_failed box=inbox msg=%s", hex);
+        }
+        reply = s_ok();
+        json_object_set_new(reply, "box", json_string("inbox"));
+        json_object_set_new(reply, "record", rec ? rec : json_null());
+        return reply;
+    }
+    if (s_resolve(self, NODE_STORE_SENT, id, hex) == 1) {
+        reply = s_ok();
+        json_object_set_new(reply, "box", json_string("sent"));
+        json_object_set_new(reply, "record", s_sent_get(self, hex));
+        return reply;
+    }
+    return s_error("%s: no such message (or the prefix is ambiguous)", id);
+}
+
+static json_t *
+s_cmd_status(daemon_t *self) {
+    json_t *reply = s_ok(), *relay = json_object(), *c = json_object();
+    char **names = NULL;
+    size_t n = 0;
+    char t[40];
+    static const char *cn[] = {"submitted",    "stored",      "rejected",
+                               "received",     "quarantined", "receipts",
+                               "hooks_failed", "duplicates"};
+    json_object_set_new(relay, "endpoint", json_string(self->cfg.relay));
+    json_object_set_new(relay, "relay_id", json_string(self->relay_id));
+    json_object_set_new(relay, "connected", json_boolean(self->welcomed));
+    if (self->welcomed) {
+        rk_time_format(t, sizeof t, self->connected_since_ms);
+        json_object_set_new(relay, "since", json_string(t));
+    }
+    if (self->last_error[0])
+        json_object_set_new(relay, "last_error", json_string(self->last_error));
+    json_object_set_new(reply, "node",
+                        json_string(identity_id(self->cfg.identity)));
+    json_object_set_new(reply, "relay", relay);
+    json_object_set_new(reply, "roster_serial",
+                        json_integer((json_int_t)roster_serial(self->roster)));
+    if (node_store_list(self->store, NODE_STORE_OUTBOX, &names, &n) == RK_OK) {
+        json_object_set_new(reply, "outbox", json_integer((json_int_t)n));
+        node_store_free_names(names, n);
+    }
+    json_object_set_new(reply, "sent", s_list(self, NODE_STORE_SENT, 0));
+    json_object_set_new(reply, "quarantine",
+                        s_list(self, NODE_STORE_QUARANTINE, 0));
+    for (size_t i = 0; i < sizeof cn / sizeof cn[0]; i++)
+        json_object_set_new(c, cn[i],
+                            json_integer((json_int_t)self->counters[i]));
+    json_object_set_new(reply, "counters", c);
+    return reply;
+}
+
+static json_t *
+s_cmd_export(daemon_t *self, const json_t *req) {
+    const char *id = json_string_value(json_object_get(req, "msg_id"));
+    char hex[33], err[400];
+    json_t *rec, *bundle = NULL, *reply;
+    const json_t *nj;
+    payload_t *p = NULL;
+    stix_meta_t meta;
+    const roster_node_t *sender;
+    uint8_t mid[16];
+    uint64_t created = 0;
+    node_store_box_t box = NODE_STORE_INBOX;
+
+    if (!id)
+        return s_error("msg_id: missing");
+    if (s_resolve(self, NODE_STORE_INBOX, id, hex) != 1) {
+        return s_error("%s: no such received notice (export works on the "
+                       "inbox)",
+                       id);
+    }
+    rec = node_store_get_json(self->store, box, hex, NULL);
+    nj = json_object_get(rec, "payload");
+    if (!rec || !json_object_get(nj, "notice")) {
+        json_decref(rec);
+        return s_error("%s: not a notice or alert", hex);
+    }
+    if (payload_from_json(nj, &p, err, sizeof err) != RK_OK) {
+        json_decref(rec);
+        return s_error("%s: stored notice unreadable: %s", hex, err);
+    }
+    if (rk_unhex(mid, 16, hex) != RK_OK ||
+        rk_time_parse(json_string_value(json_object_get(rec, "created")),
+                      &created) != RK_OK) {
+        payload_destroy(&p);
+        json_decref(rec);
+        return s_error("%s: inbox record incomplete", hex);
+    }
+    sender = roster_find(self->roster,
+                         json_string_value(json_object_get(rec, "from")));
+    memset(&meta, 0, sizeof meta);
+    memcpy(meta.msg_id, mid, 16);
+    meta.sender = json_string_value(json_object_get(rec, "from"));
+    meta.organisation = sender ? sender->organisation : meta.sender;
+    meta.country = sender ? sender->country : NULL;
+    meta.created_ms = created;
+    if (stix_export(&p->notice, &meta, &bundle, err, sizeof err) != RK_OK) {
+        payload_destroy(&p);
+        json_decref(rec);
+        return s_error("export: %s", err);
+    }
+    payload_destroy(&p);
+    json_decref(rec);
+    reply = s_ok();
+    json_object_set_new(reply, "bundle", bundle);
+    return reply;
+}
+
+static void
+s_on_control(daemon_t *self) {
+    zmq_msg_t m;
+    json_t *req = NULL, *reply;
+    json_error_t jerr;
+    const char *cmd;
+    char *text;
+
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, self->ctl, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        return;
+    }
+    if (zmq_msg_size(&m) > S_CTL_MAX)
+        reply = s_error("request too large");
+    else if (!(req = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m),
+                                JSON_REJECT_DUPLICATES, &jerr)) ||
+             !json_is_object(req))
+        reply = s_error("request is not a JSON object");
+    else {
+        cmd = json_string_value(json_object_get(req, "cmd"));
+        if (!cmd)
+            reply = s_error("cmd: missing");
+        else if (!strcmp(cmd, "send"))
+            reply = s_cmd_send(self, req);
+        else if (!strcmp(cmd, "ack"))
+            reply = s_cmd_ack(self, req);
+        else if (!strcmp(cmd, "inbox")) {
+            reply = s_ok();
+            json_object_set_new(
+                reply, "messages",
+                s_list(self, NODE_STORE_INBOX,
+                       json_is_true(json_object_get(req, "unread"))));
+        } else if (!strcmp(cmd, "show"))
+            reply = s_cmd_show(self, req);
+        else if (!strcmp(cmd, "status"))
+            reply = s_cmd_status(self);
+        else if (!strcmp(cmd, "export"))
+            reply = s_cmd_export(self, req);
+        else if (!strcmp(cmd, "roster")) {
+            char *json = roster_to_json(self->roster);
+            reply = s_ok();
+            json_object_set_new(reply, "roster",
+                                json ? json_loads(json, 0, NULL) : json_null());
+            free(json);
+        } else
+            reply = s_error("cmd: unknown command '%s'", cmd);
+    }
+    zmq_msg_close(&m);
+    json_decref(req);
+    text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(reply);
+    if (text) {
+        zmq_send(self->ctl, text, strlen(text), 0);
+        free(text);
+    } else
+        zmq_send(self->ctl, "{\"ok\":false,\"error\":\"out of memory\"}", 36,
+                 0);
+}
+
+/* ---- life cycle ---- */
+
+static int
+s_load_roster(daemon_t *self, char *err, size_t errlen) {
+    char path[3300], rerr[300];
+    roster_t *stored = NULL;
+    int rc = roster_load_signed(self->cfg.roster_path, &self->cfg.coordinator,
+                                0, &self->roster, rerr, sizeof rerr);
+    if (rc != RK_OK) {
+        snprintf(err, errlen, "roster %s refused: %s", self->cfg.roster_path,
+                 rerr);
+        return rc;
+    }
+    /* A newer roster received from the relay earlier wins. */
+    snprintf(path, sizeof path, "%s/roster.signed",
+             node_store_dir(self->store));
+    if (roster_load_signed(path, &self->cfg.coordinator,
+                           roster_serial(self->roster), &stored, rerr,
+                           sizeof rerr) == RK_OK) {
+        roster_destroy(&self->roster);
+        self->roster = stored;
+    }
+    return RK_OK;
+}
+
+static int
+s_find_relay(daemon_t *self, char *err, size_t errlen) {
+    const roster_node_t *relay = NULL;
+    const roster_keyset_t *k = NULL;
+    if (self->cfg.relay_id)
+        relay = roster_find(self->roster, self->cfg.relay_id);
+    else
+        for (size_t i = 0; i < roster_count(self->roster); i++) {
+            const roster_node_t *n = roster_node_at(self->roster, i);
+            if (n->role != IDENTITY_ROLE_RELAY)
+                continue;
+            if (relay) {
+                snprintf(err, errlen,
+                         "the roster lists several relays; "
+                         "choose one with --relay-id");
+                return RK_ERR_INVALID;
+            }
+            relay = n;
+        }
+    if (!relay || relay->role != IDENTITY_ROLE_RELAY ||
+        roster_usable_keys(self->roster, relay->id, NULL, rk_now_ms(), &k) !=
+            RK_OK) {
+        snprintf(err, errlen, "no usable relay %s in the roster",
+                 self->cfg.relay_id ? self->cfg.relay_id : "");
+        return RK_ERR_UNKNOWN_KEY;
+    }
+    memcpy(self->relay_tpk, k->transport_pk, 32);
+    snprintf(self->relay_id, sizeof self->relay_id, "%s", relay->id);
+    return RK_OK;
+}
+
+daemon_t *
+daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
+    daemon_t *self = calloc(1, sizeof *self);
+    const roster_keyset_t *mine = NULL;
+    int rc;
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->cfg = *cfg;
+    if (node_store_open(cfg->state_dir, &self->store, err, errlen) != RK_OK)
+        goto fail;
+    if (s_load_roster(self, err, errlen) != RK_OK)
+        goto fail;
+    rc = roster_usable_keys(self->roster, identity_id(cfg->identity), NULL,
+                            rk_now_ms(), &mine);
+    if (rc != RK_OK) {
+        snprintf(err, errlen,
+                 "this node (%s) has no usable key in the "
+                 "roster: %s",
+                 identity_id(cfg->identity), rk_strerror(rc));
+        goto fail;
+    }
+    if (memcmp(mine->sign_pk, identity_public(cfg->identity)->sign_pk, 32)) {
+        snprintf(err, errlen,
+                 "the roster lists other keys for %s than this "
+                 "key file",
+                 identity_id(cfg->identity));
+        goto fail;
+    }
+    if (s_find_relay(self, err, errlen) != RK_OK)
+        goto fail;
+    self->ctx = zmq_ctx_new();
+    self->ctl = zmq_socket(self->ctx, ZMQ_REP);
+    daemon_control_endpoint(cfg->state_dir, self->ctl_ep, sizeof self->ctl_ep);
+    if (!self->ctl || zmq_bind(self->ctl, self->ctl_ep) != 0) {
+        snprintf(err, errlen,
+                 "cannot bind %s: %s (is another renrakud "
+                 "running on this state folder?)",
+                 self->ctl_ep, zmq_strerror(errno));
+        goto fail;
+    }
+    if (s_link_open(self) != RK_OK) {
+        snprintf(err, errlen, "cannot connect to the relay %s: %s", cfg->relay,
+                 self->last_error);
+        goto fail;
+    }
+    log_info("event=started node=%s state=%s control=%s roster_serial=%" PRIu64,
+             identity_id(cfg->identity), cfg->state_dir, self->ctl_ep,
+             roster_serial(self->roster));
+    return self;
+fail:
+    daemon_destroy(&self);
+    return NULL;
+}
+
+int
+daemon_run(daemon_t *self, volatile sig_atomic_t *stop) {
+    while (!*stop) {
+        zmq_pollitem_t items[3] = {
+            {self->ctl, 0, ZMQ_POLLIN, 0},
+            {self->link, 0, ZMQ_POLLIN, 0},
+            {self->mon, 0, ZMQ_POLLIN, 0},
+        };
+        int n = self->link ? 3 : 1;
+        uint64_t now;
+        if (zmq_poll(items, n, 200) < 0 && errno != EINTR) {
+            log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
+            return RK_ERR_IO;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            s_on_control(self);
+        if (n > 1 && (items[2].revents & ZMQ_POLLIN))
+            s_on_monitor(self);
+        if (n > 1 && self->link && (items[1].revents & ZMQ_POLLIN))
+            s_on_link(self);
+        now = rk_now_ms();
+        if (self->reconnect_at_ms && now >= self->reconnect_at_ms) {
+            self->reconnect_at_ms = 0;
+            log_info("event=relay_socket_recreated");
+            if (s_link_open(self) != RK_OK)
+                log_error("event=relay_connect_failed reason=\"%s\"",
+                          self->last_error);
+        }
+        if (self->welcomed &&
+            now - self->last_resubmit_ms >= (uint64_t)self->cfg.resubmit_ms)
+            s_resubmit(self);
+        s_reap_hooks(self);
+        if (self->state_dirty) {
+            if (node_store_save_state(self->store) != RK_OK)
+                log_error("event=store_write_failed file=state.json");
+            self->state_dirty = 0;
+        }
+    }
+    return RK_OK;
+}
+
+void
+daemon_destroy(daemon_t **self_p) {
+    daemon_t *self;
+    if (!self_p || !*self_p)
+        return;
+    self = *self_p;
+    s_link_close(self);
+    if (self->ctl)
+        zmq_close(self->ctl);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    if (self->store && self->state_dirty &&
+        node_store_save_state(self->store) != RK_OK)
+        log_error("event=store_write_failed file=state.json");
+    node_store_close(&self->store);
+    roster_destroy(&self->roster);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,53 @@
+/* daemon: renrakud, a partner node. Keeps an outbox (a notice is on disk
+ * before the CLI hears "queued", and is resubmitted until the relay
+ * answers stored or rejected), an inbox (an envelope is verified, opened
+ * and on disk before it is confirmed to the relay), a quarantine for what
+ * fails verification, and per-recipient delivery and acknowledgement
+ * state. Talks to one relay over CurveZMQ and to the local CLI over an ipc
+ * socket in its 0700 state folder. main.c parses flags and calls this. */
+#ifndef DAEMON_H
+#define DAEMON_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "identity.h"
+#include "note.h"
+#include "rk_error.h"
+
+typedef struct {
+    const identity_t *identity;  /* the node's keys (borrowed) */
+    note_verifier_t coordinator; /* pinned roster signer */
+    const char *roster_path;     /* signed roster to start from */
+    const char *state_dir;       /* outbox, inbox, ... (0700) */
+    const char *relay;           /* relay endpoint, tcp://host:port */
+    const char *relay_id;        /* relay's node id; NULL: the roster's
+                                    only relay */
+    const char *hook;            /* shell command run per new notice with
+                                    its JSON on stdin, or NULL */
+    int auto_ack_comm_check;     /* answer comm checks "received" */
+    uint32_t credit;             /* deliveries in flight (0: default) */
+    int heartbeat_ms;
+    int resubmit_ms; /* resubmit unanswered outbox this often */
+} daemon_config_t;
+
+typedef struct daemon daemon_t;
+
+void daemon_config_defaults(daemon_config_t *cfg);
+
+/* Opens the state, installs the roster (the stored one when newer),
+ * binds the control socket and connects to the relay. err names the
+ * problem. Returns the daemon or NULL. */
+daemon_t *daemon_new(const daemon_config_t *cfg, char *err, size_t errlen);
+
+/* Serves until *stop is set. Returns 0 or a negative rk_err_t. */
+int daemon_run(daemon_t *self, volatile sig_atomic_t *stop) RK_WUR;
+
+/* Closes sockets and files; accepts NULL and sets *self_p to NULL. */
+void daemon_destroy(daemon_t **self_p);
+
+/* The control endpoint for a state folder: ipc://DIR/control.sock. */
+void daemon_control_endpoint(const char *state_dir, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,318 @@
+/* node_store: one file per record, written with rk_write_file (temporary
+ * file, fsync, rename, fsync of the folder), so a crash leaves either the
+ * old or the new record, never half of one. */
+#include "node_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "rk_util.h"
+
+#define S_MAX_JSON (4u * 1024u * 1024u)
+
+static const char *s_boxes[] = {"outbox", "sent", "inbox", "quarantine"};
+
+struct node_store {
+    char dir[3072];
+    json_t *state;
+    int lock_fd; /* flock on DIR/lock: one daemon per folder */
+};
+
+static int
+s_mkdir(const char *path, char *err, size_t errlen) {
+    struct stat st;
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return RK_ERR_IO;
+    }
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a folder", path);
+        return RK_ERR_IO;
+    }
+    if (st.st_mode & 077) {
+        snprintf(err, errlen,
+                 "%s: readable by others (mode %o); the node's state must "
+                 "be 0700",
+                 path, (unsigned)(st.st_mode & 0777));
+        return RK_ERR_PERMISSION;
+    }
+    return RK_OK;
+}
+
+static int
+s_path(const node_store_t *self, char *out, size_t cap, node_store_box_t box,
+       const char *name, const char *ext) {
+    /* Names are hex ids or counters we make; refuse anything else. */
+    for (const char *p = name; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+              *p == '-'))
+            return RK_ERR_INVALID;
+    if (!*name || strlen(name) > 64)
+        return RK_ERR_INVALID;
+    if (snprintf(out, cap, "%s/%s/%s%s", self->dir, s_boxes[box], name, ext) >=
+        (int)cap)
+        return RK_ERR_INVALID;
+    return RK_OK;
+}
+
+int
+node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
+    node_store_t *self;
+    char path[4096];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (strlen(dir) >= sizeof self->dir - 32) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return RK_ERR_INVALID;
+    }
+    rc = s_mkdir(dir, err, errlen);
+    if (rc != RK_OK)
+        return rc;
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, s_boxes[i]);
+        rc = s_mkdir(path, err, errlen);
+        if (rc != RK_OK)
+            return rc;
+    }
+    self = calloc(1, sizeof *self);
+    if (!self)
+        return RK_ERR_NOMEM;
+    snprintf(self->dir, sizeof self->dir, "%s", dir);
+    snprintf(path, sizeof path, "%s/lock", dir);
+    self->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (self->lock_fd < 0 || flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", dir,
+                 e == EWOULDBLOCK ? "another renrakud is running on this "
+                                    "state folder"
+                                  : strerror(e));
+        if (self->lock_fd >= 0)
+            close(self->lock_fd);
+        free(self);
+        return e == EWOULDBLOCK ? RK_ERR_EXISTS : RK_ERR_IO;
+    }
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    rc = rk_read_file(path, S_MAX_JSON, &data, &len);
+    if (rc == RK_OK) {
+        json_error_t jerr;
+        self->state = json_loadb((const char *)data, len, 0, &jerr);
+        free(data);
+        if (!self->state || !json_is_object(self->state)) {
+            snprintf(err, errlen, "%s: corrupt (line %d: %s)", path, jerr.line,
+                     jerr.text);
+            json_decref(self->state);
+            close(self->lock_fd);
+            free(self);
+            return RK_ERR_MALFORMED;
+        }
+    } else if (rc == RK_ERR_NOT_FOUND) {
+        self->state = json_object();
+    } else {
+        snprintf(err, errlen, "%s: %s", path, rk_strerror(rc));
+        close(self->lock_fd);
+        free(self);
+        return rc;
+    }
+    *out = self;
+    return RK_OK;
+}
+
+void
+node_store_close(node_store_t **self_p) {
+    if (!self_p || !*self_p)
+        return;
+    json_decref((*self_p)->state);
+    close((*self_p)->lock_fd);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const char *
+node_store_dir(const node_store_t *self) {
+    return self->dir;
+}
+
+int
+node_store_put_json(node_store_t *self, node_store_box_t box, const char *name,
+                    const json_t *json) {
+    char path[4096], *text;
+    int rc = s_path(self, path, sizeof path, box, name, ".json");
+    if (rc != RK_OK)
+        return rc;
+    text = json_dumps(json, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    if (!text)
+        return RK_ERR_NOMEM;
+    rc = rk_write_file(path, text, strlen(text), 0600, 0);
+    free(text);
+    return rc;
+}
+
+json_t *
+node_store_get_json(node_store_t *self, node_store_box_t box, const char *name,
+                    int *rc_out) {
+    char path[4096];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    json_t *j = NULL;
+    int rc = s_path(self, path, sizeof path, box, name, ".json");
+    if (rc == RK_OK)
+        rc = rk_read_file(path, S_MAX_JSON, &data, &len);
+    if (rc == RK_OK) {
+        j = json_loadb((const char *)data, len, 0, NULL);
+        if (!j)
+            rc = RK_ERR_MALFORMED;
+    }
+    free(data);
+    if (rc_out)
+        *rc_out = rc;
+    return j;
+}
+
+int
+node_store_put_env(node_store_t *self, node_store_box_t box, const char *name,
+                   const uint8_t *env, size_t len) {
+    char path[4096];
+    int rc = s_path(self, path, sizeof path, box, name, ".env");
+    if (rc != RK_OK)
+        return rc;
+    return rk_write_file(path, env, len, 0600, 0);
+}
+
+int
+node_store_get_env(node_store_t *self, node_store_box_t box, const char *name,
+                   uint8_t **env, size_t *len) {
+    char path[4096];
+    int rc = s_path(self, path, sizeof path, box, name, ".env");
+    if (rc != RK_OK)
+        return rc;
+    return rk_read_file(path, ENVELOPE_MAX_BYTES, env, len);
+}
+
+int
+node_store_has(node_store_t *self, node_store_box_t box, const char *name) {
+    char path[4096];
+    struct stat st;
+    if (s_path(self, path, sizeof path, box, name, ".json") == RK_OK &&
+        stat(path, &st) == 0)
+        return 1;
+    return s_path(self, path, sizeof path, box, name, ".env") == RK_OK &&
+           stat(path, &st) == 0;
+}
+
+int
+node_store_remove(node_store_t *self, node_store_box_t box, const char *name) {
+    char path[4096];
+    int fd;
+    if (s_path(self, path, sizeof path, box, name, ".json") == RK_OK)
+        unlink(path);
+    if (s_path(self, path, sizeof path, box, name, ".env") == RK_OK)
+        unlink(path);
+    snprintf(path, sizeof path, "%s/%s", self->dir, s_boxes[box]);
+    fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return RK_ERR_IO;
+    if (fsync(fd) != 0) {
+        close(fd);
+        return RK_ERR_IO;
+    }
+    close(fd);
+    return RK_OK;
+}
+
+static int
+s_cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+node_store_free_names(char **names, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+int
+node_store_list(node_store_t *self, node_store_box_t box, char ***names,
+                size_t *n) {
+    char path[4096];
+    DIR *d;
+    struct dirent *de;
+    char **v = NULL;
+    size_t count = 0, cap = 0;
+
+    snprintf(path, sizeof path, "%s/%s", self->dir, s_boxes[box]);
+    d = opendir(path);
+    if (!d)
+        return RK_ERR_IO;
+    while ((de = readdir(d))) {
+        char *dot = strrchr(de->d_name, '.');
+        size_t len;
+        if (de->d_name[0] == '.' || !dot ||
+            (strcmp(dot, ".json") != 0 && strcmp(dot, ".env") != 0))
+            continue;
+        len = (size_t)(dot - de->d_name);
+        if (count == cap) {
+            char **g = realloc(v, (cap ? cap * 2 : 32) * sizeof *g);
+            if (!g) {
+                closedir(d);
+                node_store_free_names(v, count);
+                return RK_ERR_NOMEM;
+            }
+            v = g;
+            cap = cap ? cap * 2 : 32;
+        }
+        v[count] = strndup(de->d_name, len);
+        if (!v[count]) {
+            closedir(d);
+            node_store_free_names(v, count);
+            return RK_ERR_NOMEM;
+        }
+        count++;
+    }
+    closedir(d);
+    if (count)
+        qsort(v, count, sizeof *v, s_cmp);
+    /* .json and .env of one name appear once. */
+    {
+        size_t w = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (w && strcmp(v[w - 1], v[i]) == 0) {
+                free(v[i]);
+                continue;
+            }
+            v[w++] = v[i];
+        }
+        count = w;
+    }
+    *names = v;
+    *n = count;
+    return RK_OK;
+}
+
+json_t *
+node_store_state(node_store_t *self) {
+    return self->state;
+}
+
+int
+node_store_save_state(node_store_t *self) {
+    char path[4096], *text;
+    int rc;
+    snprintf(path, sizeof path, "%s/state.json", self->dir);
+    text = json_dumps(self->state, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    if (!text)
+        return RK_ERR_NOMEM;
+    rc = rk_write_file(path, text, strlen(text), 0600, 0);
+    free(text);
+    return rc;
+}

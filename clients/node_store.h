@@ -1,0 +1,78 @@
+/* node_store: a partner node's durable state in one folder (0700): the
+ * outbox (envelopes not yet answered by the relay), the sent records (per
+ * recipient: stored, delivered, acknowledged, ...), the inbox (verified,
+ * opened notices), the quarantine (envelopes that failed verification,
+ * kept with the reason) and the node's small state file. Every write is
+ * durable (temporary file, fsync, rename, fsync of the folder) before the
+ * call returns. Records are JSON objects; envelopes are raw bytes. */
+#ifndef NODE_STORE_H
+#define NODE_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rk_error.h"
+
+typedef struct node_store node_store_t;
+
+/* The folders of a store. */
+typedef enum {
+    NODE_STORE_OUTBOX = 0,     /* <id>.env: envelopes to (re)submit */
+    NODE_STORE_SENT = 1,       /* <id>.json: what became of what we sent */
+    NODE_STORE_INBOX = 2,      /* <id>.json + <id>.env: what we received */
+    NODE_STORE_QUARANTINE = 3, /* <n>.json + <n>.env: refused on arrival */
+} node_store_box_t;
+
+/* Opens (creating, mode 0700) dir and its folders. *out is the caller's.
+ * Returns 0, RK_ERR_PERMISSION (dir readable by others), RK_ERR_IO, with
+ * err naming the path. */
+int node_store_open(const char *dir, node_store_t **out, char *err,
+                    size_t errlen) RK_WUR;
+
+/* Frees; accepts NULL and sets *self_p to NULL. */
+void node_store_close(node_store_t **self_p);
+
+/* The store's folder (borrowed). */
+const char *node_store_dir(const node_store_t *self);
+
+/* Writes box/<name>.json durably (json borrowed). Returns 0, RK_ERR_IO or
+ * RK_ERR_NOMEM. */
+int node_store_put_json(node_store_t *self, node_store_box_t box,
+                        const char *name, const json_t *json) RK_WUR;
+
+/* Reads box/<name>.json; a new reference owned by the caller, or NULL
+ * (missing or unreadable: *rc says which when rc is not NULL). */
+json_t *node_store_get_json(node_store_t *self, node_store_box_t box,
+                            const char *name, int *rc);
+
+/* Writes box/<name>.env durably. Returns 0 or RK_ERR_IO. */
+int node_store_put_env(node_store_t *self, node_store_box_t box,
+                       const char *name, const uint8_t *env, size_t len) RK_WUR;
+
+/* Reads box/<name>.env; *env is malloc'd and the caller's. Returns 0,
+ * RK_ERR_NOT_FOUND, RK_ERR_IO or RK_ERR_TOO_LARGE. */
+int node_store_get_env(node_store_t *self, node_store_box_t box,
+                       const char *name, uint8_t **env, size_t *len) RK_WUR;
+
+/* True when box/<name>.json or .env exists. */
+int node_store_has(node_store_t *self, node_store_box_t box, const char *name);
+
+/* Removes box/<name>.json and .env (what exists), durably. Returns 0 or
+ * RK_ERR_IO. */
+int node_store_remove(node_store_t *self, node_store_box_t box,
+                      const char *name) RK_WUR;
+
+/* The names in a box (without extension), sorted, each once. *names is a
+ * malloc'd array of malloc'd strings: free with node_store_free_names.
+ * Returns 0 or RK_ERR_IO / RK_ERR_NOMEM. */
+int node_store_list(node_store_t *self, node_store_box_t box, char ***names,
+                    size_t *n) RK_WUR;
+void node_store_free_names(char **names, size_t n);
+
+/* The node's small state (receipts seen up to, roster serial, quarantine
+ * counter): a borrowed object to change, then node_store_save_state. */
+json_t *node_store_state(node_store_t *self);
+int node_store_save_state(node_store_t *self) RK_WUR;
+
+#endif

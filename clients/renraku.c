@@ -1,0 +1,799 @@
+/* renraku: the operator's command. Builds requests for the local renrakud
+ * (over ipc://STATE/control.sock), prints tables on a terminal or JSON with
+ * --json. Exit codes: 0 done, 1 the daemon refused or the operation failed,
+ * 2 usage error (bad flag or value), 3 the daemon is not running or not
+ * answering. Each error is one line on stderr. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "daemon.h"
+#include "envelope.h"
+#include "payload.h"
+#include "rk_util.h"
+#include "stix.h"
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_NODAEMON 3
+
+static const char *s_usage =
+    "usage: renraku [--state DIR] COMMAND [options]\n"
+    "\n"
+    "  send   --to NODE|GROUP [--to ...] --title T [--body TEXT] [--tlp L]\n"
+    "         [--severity S] [--category C] [--type T] [--incident-id ID]\n"
+    "         [--indicator TYPE=VALUE]... [--action TEXT] [--sector S]...\n"
+    "         [--reference R]... [--contact TEXT] [--purpose P] [--status S]\n"
+    "         [--expires DURATION] [--file NOTICE.json]\n"
+    "  alert  like send, an urgent broadcast (default --to all, severity "
+    "high)\n"
+    "  inbox  [--unread]              received messages\n"
+    "  show   ID                      one message (ID or a unique prefix)\n"
+    "  ack    ID --status S [--comment TEXT]\n"
+    "         S: received, acknowledged, in-progress, resolved, denied\n"
+    "  status                         relay connection, outbox, and each\n"
+    "                                 sent message's recipients\n"
+    "  export ID --format stix [--out FILE]   a STIX 2.1 bundle\n"
+    "  import FILE [--out FILE]       a STIX 2.1 bundle to a notice draft "
+    "(JSON\n"
+    "                                 for send --file)\n"
+    "\n"
+    "Every command takes --json. DIR: --state, $RENRAKU_STATE or "
+    "~/.renraku.\n"
+    "TLP: CLEAR, GREEN, AMBER, AMBER+STRICT, RED. Severity: info, low, "
+    "medium,\n"
+    "high, critical. DURATION: 90s, 30m, 2h, 7d.\n"
+    "Exit codes: 0 done, 1 refused or failed, 2 usage, 3 daemon not "
+    "running.\n";
+
+static int s_json = 0;
+
+static void s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+s_fail(const char *fmt, ...) {
+    va_list ap;
+    fputs("renraku: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- talking to the daemon ---- */
+
+static const char *s_state;
+
+/* Sends req (stolen) and returns the reply, or exits 3 when the daemon is
+ * not there. */
+static json_t *
+s_call(json_t *req) {
+    char ep[3200], sock_path[3200], reply_buf[1];
+    void *ctx, *s;
+    int timeout = 10000, linger = 0;
+    char *text = json_dumps(req, JSON_COMPACT);
+    struct stat st;
+    zmq_msg_t m;
+    json_t *reply;
+    json_error_t jerr;
+
+    (void)reply_buf;
+    json_decref(req);
+    snprintf(sock_path, sizeof sock_path, "%s/control.sock", s_state);
+    if (stat(sock_path, &st) != 0) {
+        s_fail("renrakud is not running for %s (no %s); start it, or give "
+               "--state",
+               s_state, sock_path);
+        exit(EXIT_NODAEMON);
+    }
+    daemon_control_endpoint(s_state, ep, sizeof ep);
+    ctx = zmq_ctx_new();
+    s = zmq_socket(ctx, ZMQ_REQ);
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(s, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_msg_init(&m);
+    if (zmq_connect(s, ep) != 0 || zmq_send(s, text, strlen(text), 0) < 0 ||
+        zmq_msg_recv(&m, s, 0) < 0) {
+        s_fail("renrakud does not answer on %s: %s", ep,
+               errno == EAGAIN ? "timed out" : zmq_strerror(errno));
+        exit(EXIT_NODAEMON);
+    }
+    free(text);
+    reply = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, &jerr);
+    zmq_msg_close(&m);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    if (!reply) {
+        s_fail("renrakud answered something that is not JSON");
+        exit(EXIT_FAIL);
+    }
+    return reply;
+}
+
+/* Exits 1 with the daemon's error when the reply is not ok. */
+static void
+s_check(json_t *reply) {
+    if (json_is_true(json_object_get(reply, "ok")))
+        return;
+    s_fail("%s", json_string_value(json_object_get(reply, "error"))
+                     ? json_string_value(json_object_get(reply, "error"))
+                     : "renrakud refused the request");
+    json_decref(reply);
+    exit(EXIT_FAIL);
+}
+
+static void
+s_print_json(const json_t *j) {
+    char *t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (t)
+        puts(t);
+    free(t);
+}
+
+static const char *
+s_str(const json_t *o, const char *k) {
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+/* ---- send / alert ---- */
+
+static int
+s_duration(const char *s, long *secs) {
+    char *end;
+    long n = strtol(s, &end, 10), mul = 1;
+    if (end == s || n <= 0)
+        return -1;
+    if (!strcmp(end, "s") || !*end)
+        mul = 1;
+    else if (!strcmp(end, "m"))
+        mul = 60;
+    else if (!strcmp(end, "h"))
+        mul = 3600;
+    else if (!strcmp(end, "d"))
+        mul = 86400;
+    else
+        return -1;
+    *secs = n * mul;
+    return *secs <= 365L * 86400 ? 0 : -1;
+}
+
+static int
+cmd_send(int argc, char **argv, int alert) {
+    static const struct option opts[] = {{"to", 1, 0, 't'},
+                                         {"title", 1, 0, 'T'},
+                                         {"body", 1, 0, 'b'},
+                                         {"description", 1, 0, 'b'},
+                                         {"tlp", 1, 0, 'l'},
+                                         {"severity", 1, 0, 'v'},
+                                         {"category", 1, 0, 'c'},
+                                         {"type", 1, 0, 'y'},
+                                         {"incident-id", 1, 0, 'i'},
+                                         {"indicator", 1, 0, 'n'},
+                                         {"action", 1, 0, 'a'},
+                                         {"sector", 1, 0, 's'},
+                                         {"reference", 1, 0, 'r'},
+                                         {"contact", 1, 0, 'C'},
+                                         {"purpose", 1, 0, 'p'},
+                                         {"status", 1, 0, 'S'},
+                                         {"expires", 1, 0, 'e'},
+                                         {"file", 1, 0, 'f'},
+                                         {"json", 0, 0, 'j'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    json_t *notice = json_object(), *to = json_array(), *ind = json_array();
+    json_t *sectors = json_array(), *refs = json_array(), *payload, *req;
+    json_t *reply, *check = NULL;
+    payload_t *p = NULL;
+    const char *file = NULL;
+    long expires = 0;
+    char err[600];
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': {
+            char *list = strdup(optarg), *save = NULL;
+            for (char *t = strtok_r(list, ",", &save); t;
+                 t = strtok_r(NULL, ",", &save)) {
+                if (!envelope_node_id_valid(t)) {
+                    s_fail("--to %s: not a node id or group (lower-case a-z "
+                           "0-9 . _ -)",
+                           t);
+                    return EXIT_USAGE;
+                }
+                json_array_append_new(to, json_string(t));
+            }
+            free(list);
+            break;
+        }
+        case 'T':
+            json_object_set_new(notice, "title", json_string(optarg));
+            break;
+        case 'b':
+            json_object_set_new(notice, "description", json_string(optarg));
+            break;
+        case 'l':
+            json_object_set_new(notice, "tlp", json_string(optarg));
+            break;
+        case 'v':
+            json_object_set_new(notice, "severity", json_string(optarg));
+            break;
+        case 'c':
+            json_object_set_new(notice, "category", json_string(optarg));
+            break;
+        case 'y':
+            json_object_set_new(notice, "rsit_type", json_string(optarg));
+            break;
+        case 'i':
+            json_object_set_new(notice, "incident_id", json_string(optarg));
+            break;
+        case 'n': {
+            const char *eq = strchr(optarg, '=');
+            json_t *o = json_object();
+            if (!eq || eq == optarg || !eq[1]) {
+                s_fail("--indicator %s: use TYPE=VALUE, e.g. "
+                       "ipv4-addr=203.0.113.7",
+                       optarg);
+                return EXIT_USAGE;
+            }
+            json_object_set_new(o, "type",
+                                json_stringn(optarg, (size_t)(eq - optarg)));
+            json_object_set_new(o, "value", json_string(eq + 1));
+            json_array_append_new(ind, o);
+            break;
+        }
+        case 'a':
+            json_object_set_new(notice, "requested_action",
+                                json_string(optarg));
+            break;
+        case 's':
+            json_array_append_new(sectors, json_string(optarg));
+            break;
+        case 'r':
+            json_array_append_new(refs, json_string(optarg));
+            break;
+        case 'C':
+            json_object_set_new(notice, "contact", json_string(optarg));
+            break;
+        case 'p':
+            json_object_set_new(notice, "purpose", json_string(optarg));
+            break;
+        case 'S':
+            json_object_set_new(notice, "status", json_string(optarg));
+            break;
+        case 'e':
+            if (s_duration(optarg, &expires) != 0) {
+                s_fail("--expires %s: use a duration like 90s, 30m, 2h, 7d "
+                       "(at most a year)",
+                       optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'j':
+            s_json = 1;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return 0;
+        default:
+            s_fail("unknown option %s (see --help)", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        s_fail("unexpected argument \"%s\" (see --help)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (file) {
+        json_error_t jerr;
+        json_t *f = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+        if (!f) {
+            s_fail("--file %s: line %d: %s", file, jerr.line, jerr.text);
+            return EXIT_USAGE;
+        }
+        /* {"notice": {...}} or the notice's fields; "to" may come too. */
+        if (json_object_get(f, "to") && json_array_size(to) == 0) {
+            json_decref(to);
+            to = json_incref(json_object_get(f, "to"));
+            json_object_del(f, "to");
+        }
+        if (json_object_get(f, "notice")) {
+            json_decref(notice);
+            notice = json_incref(json_object_get(f, "notice"));
+            json_decref(f);
+        } else {
+            json_decref(notice);
+            notice = f;
+        }
+    } else {
+        char id[64];
+        if (json_array_size(ind))
+            json_object_set(notice, "indicators", ind);
+        if (json_array_size(sectors))
+            json_object_set(notice, "sectors", sectors);
+        if (json_array_size(refs))
+            json_object_set(notice, "references", refs);
+        if (!json_object_get(notice, "incident_id")) {
+            uint8_t r[4];
+            char hex[9], t[40];
+            randombytes_buf(r, sizeof r);
+            rk_hex(hex, r, 4);
+            rk_time_format(t, sizeof t, rk_now_ms());
+            snprintf(id, sizeof id, "%.10s-%s", t, hex);
+            json_object_set_new(notice, "incident_id", json_string(id));
+        }
+        if (!json_object_get(notice, "tlp"))
+            json_object_set_new(notice, "tlp",
+                                json_string(alert ? "AMBER" : "AMBER"));
+        if (alert && !json_object_get(notice, "severity"))
+            json_object_set_new(notice, "severity", json_string("high"));
+        if (!json_object_get(notice, "title")) {
+            s_fail("--title is required (or give --file)");
+            return EXIT_USAGE;
+        }
+    }
+    if (json_array_size(to) == 0) {
+        if (!alert) {
+            s_fail("--to is required: a node id (us.cisa) or a group (g7, "
+                   "all)");
+            return EXIT_USAGE;
+        }
+        json_array_append_new(to, json_string("all"));
+    }
+    payload = json_object();
+    json_object_set(payload, "notice", notice);
+    /* Check here, so a typo is named before the daemon is involved. */
+    if (payload_from_json(payload, &p, err, sizeof err) != RK_OK) {
+        s_fail("%s", err);
+        return EXIT_USAGE;
+    }
+    payload_destroy(&p);
+    req = json_object();
+    json_object_set_new(req, "cmd", json_string("send"));
+    json_object_set_new(req, "kind", json_string(alert ? "alert" : "notice"));
+    json_object_set(req, "to", to);
+    json_object_set_new(req, "payload", payload);
+    if (expires)
+        json_object_set_new(req, "expires_in_s", json_integer(expires));
+    reply = s_call(req);
+    s_check(reply);
+    if (s_json)
+        s_print_json(reply);
+    else {
+        const char *k;
+        json_t *v;
+        check = json_object_get(json_object_get(reply, "record"), "recipients");
+        printf("queued %s %s to", s_str(reply, "msg_id"),
+               alert ? "alert" : "notice");
+        json_object_foreach(check, k, v) printf(" %s", k);
+        printf("\n(on disk; renraku status shows when the relay stores and "
+               "delivers it)\n");
+    }
+    json_decref(reply);
+    json_decref(notice);
+    json_decref(to);
+    json_decref(ind);
+    json_decref(sectors);
+    json_decref(refs);
+    return 0;
+}
+
+/* ---- inbox / show / ack / status ---- */
+
+static int
+s_simple_opts(int argc, char **argv, int *unread, const char **status,
+              const char **comment, const char **format, const char **out) {
+    static const struct option opts[] = {
+        {"json", 0, 0, 'j'},    {"unread", 0, 0, 'u'}, {"status", 1, 0, 's'},
+        {"comment", 1, 0, 'c'}, {"format", 1, 0, 'f'}, {"out", 1, 0, 'o'},
+        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            s_json = 1;
+            break;
+        case 'u':
+            if (!unread)
+                goto bad;
+            *unread = 1;
+            break;
+        case 's':
+            if (!status)
+                goto bad;
+            *status = optarg;
+            break;
+        case 'c':
+            if (!comment)
+                goto bad;
+            *comment = optarg;
+            break;
+        case 'f':
+            if (!format)
+                goto bad;
+            *format = optarg;
+            break;
+        case 'o':
+            if (!out)
+                goto bad;
+            *out = optarg;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            exit(0);
+        default:
+            goto bad;
+        }
+    }
+    return 0;
+bad:
+    s_fail("option %s does not apply here (see --help)", argv[optind - 1]);
+    return -1;
+}
+
+static const char *
+s_notice_field(const json_t *rec, const char *field) {
+    const json_t *p = json_object_get(rec, "payload");
+    const json_t *n = json_object_get(p, "notice");
+    if (!n)
+        n = json_object_get(json_object_get(p, "drill_inject"), "notice");
+    return json_string_value(json_object_get(n, field));
+}
+
+static const char *
+s_title(const json_t *rec) {
+    const json_t *p = json_object_get(rec, "payload");
+    const char *t = s_notice_field(rec, "title");
+    if (t)
+        return t;
+    if ((t = json_string_value(
+             json_object_get(json_object_get(p, "drill_inject"), "title"))))
+        return t;
+    if ((t = json_string_value(
+             json_object_get(json_object_get(p, "comm_check"), "text"))))
+        return t;
+    if (json_object_get(p, "ack"))
+        return s_str(json_object_get(p, "ack"), "status");
+    if (json_object_get(p, "drill_reply"))
+        return s_str(json_object_get(p, "drill_reply"), "status");
+    return "";
+}
+
+static int
+cmd_inbox(int argc, char **argv) {
+    int unread = 0;
+    json_t *req = json_object(), *reply, *msgs;
+    if (s_simple_opts(argc, argv, &unread, NULL, NULL, NULL, NULL))
+        return EXIT_USAGE;
+    json_object_set_new(req, "cmd", json_string("inbox"));
+    json_object_set_new(req, "unread", json_boolean(unread));
+    reply = s_call(req);
+    s_check(reply);
+    msgs = json_object_get(reply, "messages");
+    if (s_json) {
+        s_print_json(msgs);
+    } else if (json_array_size(msgs) == 0) {
+        printf("no %smessages\n", unread ? "unread " : "");
+    } else {
+        printf("%-12s %-14s %-13s %-12s %-8s %-20s %s\n", "ID", "FROM", "KIND",
+               "TLP", "SEVERITY", "RECEIVED", "TITLE");
+        for (size_t i = 0; i < json_array_size(msgs); i++) {
+            const json_t *m = json_array_get(msgs, i);
+            const char *tlp = s_notice_field(m, "tlp");
+            const char *sev = s_notice_field(m, "severity");
+            printf("%-12.12s %-14s %-13s %-12s %-8s %-20.20s %s%s%s\n",
+                   s_str(m, "msg_id"), s_str(m, "from"), s_str(m, "kind"),
+                   tlp ? tlp : "-", sev ? sev : "-", s_str(m, "received"),
+                   json_is_true(json_object_get(m, "exercise")) ? "[EXERCISE] "
+                                                                : "",
+                   s_title(m),
+                   json_is_true(json_object_get(m, "read")) ? "" : "  (new)");
+        }
+    }
+    json_decref(reply);
+    return 0;
+}
+
+static int
+cmd_show(int argc, char **argv) {
+    json_t *req, *reply, *rec;
+    if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, NULL))
+        return EXIT_USAGE;
+    if (optind != argc - 1) {
+        s_fail("show needs one message ID");
+        return EXIT_USAGE;
+    }
+    req = json_object();
+    json_object_set_new(req, "cmd", json_string("show"));
+    json_object_set_new(req, "msg_id", json_string(argv[optind]));
+    reply = s_call(req);
+    s_check(reply);
+    rec = json_object_get(reply, "record");
+    if (s_json)
+        s_print_json(rec);
+    else if (!strcmp(s_str(reply, "box"), "inbox")) {
+        const json_t *p = json_object_get(rec, "payload");
+        printf("Message   %s\nFrom      %s\nKind      %s%s\nCreated   "
+               "%s\nReceived  %s\n",
+               s_str(rec, "msg_id"), s_str(rec, "from"), s_str(rec, "kind"),
+               json_is_true(json_object_get(rec, "exercise")) ? "  EXERCISE"
+                                                              : "",
+               s_str(rec, "created"), s_str(rec, "received"));
+        if (json_object_get(rec, "my_answer"))
+            printf("Answered  %s at %s\n",
+                   s_str(json_object_get(rec, "my_answer"), "status"),
+                   s_str(json_object_get(rec, "my_answer"), "time"));
+        printf("\n");
+        s_print_json(p);
+    } else {
+        const char *k;
+        json_t *v;
+        printf("Sent      %s\nKind      %s\nTitle     %s\nState     "
+               "%s\nCreated   %s\n\n%-16s %-14s %s\n",
+               s_str(rec, "msg_id"), s_str(rec, "kind"), s_str(rec, "title"),
+               s_str(rec, "state"), s_str(rec, "created"), "RECIPIENT", "STATE",
+               "SINCE");
+        json_object_foreach(json_object_get(rec, "recipients"), k, v) printf(
+            "%-16s %-14s %s%s%s\n", k, s_str(v, "state"), s_str(v, "time"),
+            json_object_get(v, "comment") ? "  " : "", s_str(v, "comment"));
+    }
+    json_decref(reply);
+    return 0;
+}
+
+static int
+cmd_ack(int argc, char **argv) {
+    const char *status = NULL, *comment = NULL;
+    json_t *req, *reply;
+    if (s_simple_opts(argc, argv, NULL, &status, &comment, NULL, NULL))
+        return EXIT_USAGE;
+    if (optind != argc - 1 || !status) {
+        s_fail("ack needs one message ID and --status");
+        return EXIT_USAGE;
+    }
+    if (!payload_ack_status_from_name(status)) {
+        s_fail("--status %s: use received, acknowledged, in-progress, "
+               "resolved or denied",
+               status);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(status, "denied") && !comment) {
+        s_fail("--status denied needs --comment with the reason");
+        return EXIT_USAGE;
+    }
+    req = json_object();
+    json_object_set_new(req, "cmd", json_string("ack"));
+    json_object_set_new(req, "msg_id", json_string(argv[optind]));
+    json_object_set_new(req, "status", json_string(status));
+    if (comment)
+        json_object_set_new(req, "comment", json_string(comment));
+    reply = s_call(req);
+    s_check(reply);
+    if (s_json)
+        s_print_json(reply);
+    else
+        printf("queued %s (%s) to the sender of %s\n", s_str(reply, "msg_id"),
+               status, s_str(reply, "answers"));
+    json_decref(reply);
+    return 0;
+}
+
+static int
+cmd_status(int argc, char **argv) {
+    json_t *req = json_object(), *reply, *relay, *sent, *q;
+    if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, NULL))
+        return EXIT_USAGE;
+    json_object_set_new(req, "cmd", json_string("status"));
+    reply = s_call(req);
+    s_check(reply);
+    if (s_json) {
+        s_print_json(reply);
+        json_decref(reply);
+        return 0;
+    }
+    relay = json_object_get(reply, "relay");
+    printf(
+        "Node      %s (roster serial %lld)\n", s_str(reply, "node"),
+        (long long)json_integer_value(json_object_get(reply, "roster_serial")));
+    if (json_is_true(json_object_get(relay, "connected")))
+        printf("Relay     %s at %s: connected since %s\n",
+               s_str(relay, "relay_id"), s_str(relay, "endpoint"),
+               s_str(relay, "since"));
+    else
+        printf("Relay     %s at %s: NOT CONNECTED%s%s\n",
+               s_str(relay, "relay_id"), s_str(relay, "endpoint"),
+               json_object_get(relay, "last_error") ? ": " : "",
+               s_str(relay, "last_error"));
+    printf("Outbox    %lld waiting for the relay\n",
+           (long long)json_integer_value(json_object_get(reply, "outbox")));
+    q = json_object_get(reply, "quarantine");
+    if (json_array_size(q)) {
+        printf("Quarantine %zu envelope(s) refused on arrival:\n",
+               json_array_size(q));
+        for (size_t i = 0; i < json_array_size(q); i++)
+            printf("  %s  %s\n", s_str(json_array_get(q, i), "received"),
+                   s_str(json_array_get(q, i), "reason"));
+    }
+    sent = json_object_get(reply, "sent");
+    printf("\n%-12s %-13s %-10s %-16s %-14s %s\n", "SENT", "KIND", "STATE",
+           "RECIPIENT", "RECIPIENT-STATE", "SINCE");
+    for (size_t i = 0; i < json_array_size(sent); i++) {
+        const json_t *m = json_array_get(sent, i);
+        const char *k;
+        json_t *v;
+        int first = 1;
+        json_object_foreach(json_object_get(m, "recipients"), k, v) {
+            printf("%-12.12s %-13s %-10s %-16s %-14s %s\n",
+                   first ? s_str(m, "msg_id") : "",
+                   first ? s_str(m, "kind") : "",
+                   first ? s_str(m, "state") : "", k, s_str(v, "state"),
+                   s_str(v, "time"));
+            first = 0;
+        }
+        if (json_object_get(m, "last_rejection"))
+            printf("%-12s refused: %s: %s\n", "",
+                   s_str(json_object_get(m, "last_rejection"), "code"),
+                   s_str(json_object_get(m, "last_rejection"), "reason"));
+    }
+    json_decref(reply);
+    return 0;
+}
+
+static int
+s_write_out(const char *out, const json_t *j) {
+    char *t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    int rc;
+    if (!t)
+        return EXIT_FAIL;
+    if (!out) {
+        puts(t);
+        free(t);
+        return 0;
+    }
+    rc = rk_write_file(out, t, strlen(t), 0644, 0);
+    free(t);
+    if (rc != RK_OK) {
+        s_fail("--out %s: %s", out, rk_strerror(rc));
+        return EXIT_FAIL;
+    }
+    fprintf(stderr, "wrote %s\n", out);
+    return 0;
+}
+
+static int
+cmd_export(int argc, char **argv) {
+    const char *format = NULL, *out = NULL;
+    json_t *req, *reply;
+    int rc;
+    if (s_simple_opts(argc, argv, NULL, NULL, NULL, &format, &out))
+        return EXIT_USAGE;
+    if (optind != argc - 1) {
+        s_fail("export needs one message ID");
+        return EXIT_USAGE;
+    }
+    if (!format || strcmp(format, "stix") != 0) {
+        s_fail("--format %s: the format is stix (STIX 2.1)",
+               format ? format : "(missing)");
+        return EXIT_USAGE;
+    }
+    req = json_object();
+    json_object_set_new(req, "cmd", json_string("export"));
+    json_object_set_new(req, "msg_id", json_string(argv[optind]));
+    reply = s_call(req);
+    s_check(reply);
+    rc = s_write_out(out, json_object_get(reply, "bundle"));
+    json_decref(reply);
+    return rc;
+}
+
+static int
+cmd_import(int argc, char **argv) {
+    const char *out = NULL;
+    json_error_t jerr;
+    json_t *bundle, *draft, *wrap;
+    payload_t *p = NULL;
+    char err[600];
+    int rc;
+    if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, &out))
+        return EXIT_USAGE;
+    if (optind != argc - 1) {
+        s_fail("import needs one FILE (a STIX 2.1 bundle)");
+        return EXIT_USAGE;
+    }
+    bundle = json_load_file(argv[optind], JSON_REJECT_DUPLICATES, &jerr);
+    if (!bundle) {
+        s_fail("%s: line %d: %s", argv[optind], jerr.line, jerr.text);
+        return EXIT_FAIL;
+    }
+    if (stix_import(bundle, &p, err, sizeof err) != RK_OK) {
+        s_fail("%s: %s", argv[optind], err);
+        json_decref(bundle);
+        return EXIT_FAIL;
+    }
+    json_decref(bundle);
+    draft = payload_to_json(p);
+    payload_destroy(&p);
+    if (!draft) {
+        s_fail("%s: the imported notice does not validate", argv[optind]);
+        return EXIT_FAIL;
+    }
+    wrap = draft;
+    rc = s_write_out(out, wrap);
+    json_decref(draft);
+    if (!rc && out)
+        fprintf(stderr, "send it with: renraku send --to NODE --file %s\n",
+                out);
+    return rc;
+}
+
+int
+main(int argc, char **argv) {
+    static char state_buf[3000];
+    const char *cmd;
+    int i = 1;
+
+    if (sodium_init() < 0)
+        return EXIT_FAIL;
+    opterr = 0;
+    s_state = getenv("RENRAKU_STATE");
+    while (i < argc && argv[i][0] == '-') {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(s_usage, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--state") && i + 1 < argc) {
+            s_state = argv[i + 1];
+            i += 2;
+        } else if (!strncmp(argv[i], "--state=", 8)) {
+            s_state = argv[i] + 8;
+            i++;
+        } else {
+            s_fail("unknown option %s before the command (see --help)",
+                   argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!s_state) {
+        const char *home = getenv("HOME");
+        snprintf(state_buf, sizeof state_buf, "%s/.renraku", home ? home : ".");
+        s_state = state_buf;
+    }
+    if (i >= argc) {
+        s_fail("no command given (see --help)");
+        return EXIT_USAGE;
+    }
+    cmd = argv[i];
+    argc -= i;
+    argv += i;
+    optind = 1;
+    if (!strcmp(cmd, "send"))
+        return cmd_send(argc, argv, 0);
+    if (!strcmp(cmd, "alert"))
+        return cmd_send(argc, argv, 1);
+    if (!strcmp(cmd, "inbox"))
+        return cmd_inbox(argc, argv);
+    if (!strcmp(cmd, "show"))
+        return cmd_show(argc, argv);
+    if (!strcmp(cmd, "ack"))
+        return cmd_ack(argc, argv);
+    if (!strcmp(cmd, "status"))
+        return cmd_status(argc, argv);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc, argv);
+    if (!strcmp(cmd, "import"))
+        return cmd_import(argc, argv);
+    s_fail("unknown command \"%s\" (see --help)", cmd);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,200 @@
+/* renrakud: the partner node daemon. Parses flags, loads the key and the
+ * pinned coordinator key, runs the daemon until SIGINT/SIGTERM. Exit
+ * codes: 0 stopped cleanly, 1 could not start or failed, 2 usage error. */
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "rk_log.h"
+#include "unlock.h"
+
+static const char *s_usage =
+    "usage: renrakud --key NODE.key --roster ROSTER.signed\n"
+    "                --coordinator VKEY|COORDINATOR.pub --state DIR\n"
+    "                --relay tcp://HOST:PORT [options]\n"
+    "\n"
+    "Runs a partner node: keeps the outbox and inbox in DIR (mode 0700),\n"
+    "talks to the relay over CurveZMQ and to `renraku` over\n"
+    "ipc://DIR/control.sock.\n"
+    "\n"
+    "  --key FILE               this node's secret key file\n"
+    "  --passphrase-file FILE   passphrase of an encrypted key file\n"
+    "  --roster FILE            signed roster (newer ones come from the "
+    "relay)\n"
+    "  --coordinator VKEY|FILE  the pinned coordinator key\n"
+    "  --state DIR              outbox, inbox, quarantine, state\n"
+    "  --relay ENDPOINT         the relay, e.g. tcp://127.0.0.1:7400\n"
+    "  --relay-id ID            the relay's roster id (default: the only\n"
+    "                           relay in the roster)\n"
+    "  --hook COMMAND           run for each new notice, its JSON on stdin\n"
+    "  --auto-ack-comm-check    answer communication checks \"received\"\n"
+    "  --credit N               deliveries in flight (default 64)\n"
+    "  --heartbeat-ms MS        heartbeat interval (default 5000)\n"
+    "  --resubmit-ms MS         resubmit the unanswered outbox (default "
+    "30000)\n"
+    "  --log-level LEVEL        debug, info, warn, error (default info)\n";
+
+static volatile sig_atomic_t s_stop = 0;
+
+static void
+s_on_stop(int sig) {
+    (void)sig;
+    s_stop = 1;
+}
+
+static void s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+s_fail(const char *fmt, ...) {
+    va_list ap;
+    fputs("renrakud: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int
+s_int(const char *name, const char *v, long lo, long hi, long *out) {
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < lo || n > hi) {
+        s_fail("--%s %s: not a number from %ld to %ld", name, v, lo, hi);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+int
+main(int argc, char **argv) {
+    static const struct option opts[] = {{"key", 1, 0, 'k'},
+                                         {"passphrase-file", 1, 0, 'p'},
+                                         {"roster", 1, 0, 'r'},
+                                         {"coordinator", 1, 0, 'c'},
+                                         {"state", 1, 0, 's'},
+                                         {"relay", 1, 0, 'R'},
+                                         {"relay-id", 1, 0, 'I'},
+                                         {"hook", 1, 0, 'H'},
+                                         {"auto-ack-comm-check", 0, 0, 'A'},
+                                         {"credit", 1, 0, 'C'},
+                                         {"heartbeat-ms", 1, 0, 'B'},
+                                         {"resubmit-ms", 1, 0, 'S'},
+                                         {"log-level", 1, 0, 'L'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    daemon_config_t cfg;
+    const char *key = NULL, *pass = NULL, *coord = NULL;
+    identity_t *ident = NULL;
+    daemon_t *d = NULL;
+    char err[600];
+    long n;
+    int c, status = 1;
+
+    if (sodium_init() < 0) {
+        s_fail("libsodium failed to initialise");
+        return 1;
+    }
+    daemon_config_defaults(&cfg);
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            key = optarg;
+            break;
+        case 'p':
+            pass = optarg;
+            break;
+        case 'r':
+            cfg.roster_path = optarg;
+            break;
+        case 'c':
+            coord = optarg;
+            break;
+        case 's':
+            cfg.state_dir = optarg;
+            break;
+        case 'R':
+            cfg.relay = optarg;
+            break;
+        case 'I':
+            cfg.relay_id = optarg;
+            break;
+        case 'H':
+            cfg.hook = optarg;
+            break;
+        case 'A':
+            cfg.auto_ack_comm_check = 1;
+            break;
+        case 'C':
+            if (s_int("credit", optarg, 1, 4096, &n))
+                return 2;
+            cfg.credit = (uint32_t)n;
+            break;
+        case 'B':
+            if (s_int("heartbeat-ms", optarg, 100, 600000, &n))
+                return 2;
+            cfg.heartbeat_ms = (int)n;
+            break;
+        case 'S':
+            if (s_int("resubmit-ms", optarg, 100, 3600000, &n))
+                return 2;
+            cfg.resubmit_ms = (int)n;
+            break;
+        case 'L':
+            if (rk_log_set_level(optarg) != 0) {
+                s_fail("--log-level %s: use debug, info, warn or error",
+                       optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return 0;
+        default:
+            s_fail("unknown or incomplete option %s (see --help)",
+                   argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        s_fail("unexpected argument \"%s\" (see --help)", argv[optind]);
+        return 2;
+    }
+    if (!key || !cfg.roster_path || !coord || !cfg.state_dir) {
+        s_fail("--key, --roster, --coordinator and --state are required "
+               "(see --help)");
+        return 2;
+    }
+    if (unlock_verifier(coord, &cfg.coordinator, err, sizeof err) != RK_OK) {
+        s_fail("--coordinator %s", err);
+        return 2;
+    }
+    if (unlock_identity(key, pass, &ident, err, sizeof err) != RK_OK) {
+        s_fail("%s", err);
+        return 1;
+    }
+    cfg.identity = ident;
+    d = daemon_new(&cfg, err, sizeof err);
+    if (!d) {
+        s_fail("%s", err);
+        identity_destroy(&ident);
+        return 1;
+    }
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = s_on_stop;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+    }
+    status = daemon_run(d, &s_stop) == RK_OK ? 0 : 1;
+    daemon_destroy(&d);
+    identity_destroy(&ident);
+    return status;
+}

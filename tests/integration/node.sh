@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# End-to-end tests of the partner node: renraku-relay, renrakud and the
+# renraku command as real processes on 127.0.0.1 (ephemeral port), with
+# fresh test keys made here, bounded waits, and everything stopped at the
+# end. Usage: node.sh BUILD_DIR SCENARIO
+# Scenarios: flow offline kill9 tamper stix hook errors
+set -u
+B=$(realpath "$1") SCENARIO=$2
+KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
+D=$B/clients/renrakud R=$B/clients/renraku
+W=$(mktemp -d /tmp/rk-node-XXXXXX)
+RPID=
+declare -A DPID
+pass=0 fail=0
+
+cleanup() {
+    [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null
+    for p in "${DPID[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "ok: $1"; }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $1"
+    for f in "$W"/*.log; do [ -f "$f" ] && tail -8 "$f" | sed "s|^|  $(basename "$f")| |"; done
+}
+expect() { if grep -Eq -- "$3" "$2"; then ok "$1"; else bad "$1"; sed 's/^/  out| /' "$2"; fi; }
+# until SECONDS CMD...: run CMD every 50 ms until it succeeds (bounded).
+until_ok() {
+    local i n=$(($1 * 20))
+    shift
+    for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+    return 1
+}
+
+setup() {
+    cd "$W" || exit 1
+    local nb="--not-before 2020-01-01T00:00:00Z"
+    "$KEYS" gen --id coordinator --role coordinator --out keys >/dev/null || exit 1
+    "$KEYS" gen --id relay.test --role relay --out keys >/dev/null || exit 1
+    for n in jp.nisc us.cisa sg.csa; do
+        "$KEYS" gen --id $n --role partner --out keys >/dev/null || exit 1
+    done
+    "$KEYS" roster init roster.json --framework test >/dev/null
+    "$KEYS" roster add roster.json --pub keys/relay.test.pub --country JP --org Relay $nb >/dev/null
+    "$KEYS" roster add roster.json --pub keys/jp.nisc.pub --country JP --org NISC --group g7 $nb >/dev/null
+    "$KEYS" roster add roster.json --pub keys/us.cisa.pub --country US --org CISA --group g7 $nb >/dev/null
+    "$KEYS" roster add roster.json --pub keys/sg.csa.pub --country SG --org CSA $nb >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null || exit 1
+}
+
+start_relay() {
+    rm -f ep
+    "$RELAY" --key keys/relay.test.key --roster roster.signed \
+        --coordinator keys/coordinator.pub --data relaydata --bind "${BIND:-tcp://127.0.0.1:0}" \
+        --endpoint-file ep "$@" >>relay.log 2>&1 &
+    RPID=$!
+    until_ok 10 grep -q tcp:// ep || { bad "relay starts"; exit 1; }
+    EP=$(cat ep)
+    BIND=$EP # a restart reuses the port, as a real relay would
+}
+stop_relay() { [ -n "$RPID" ] && kill -TERM "$RPID" && wait "$RPID" 2>/dev/null; RPID=; }
+
+# start_node ID [extra flags]
+start_node() {
+    local id=$1
+    shift
+    "$D" --key "keys/$id.key" --roster roster.signed --coordinator keys/coordinator.pub \
+        --state "st-$id" --relay "$EP" --resubmit-ms 500 "$@" >>"$id.log" 2>&1 &
+    DPID[$id]=$!
+    until_ok 10 test -S "st-$id/control.sock" || bad "renrakud $id starts"
+}
+stop_node() { kill -TERM "${DPID[$1]}" 2>/dev/null; wait "${DPID[$1]}" 2>/dev/null; unset "DPID[$1]"; }
+kill9_node() { kill -9 "${DPID[$1]}" 2>/dev/null; wait "${DPID[$1]}" 2>/dev/null; unset "DPID[$1]"; }
+rk() { local id=$1; shift; "$R" --state "st-$id" "$@"; }
+
+# recipient_state SENDER MSG RECIPIENT STATE: the sender's status shows it.
+recipient_state() {
+    rk "$1" status --json | grep -q . &&
+        rk "$1" show "$2" --json | tr -d ' \n' | grep -q "\"$3\":{\"state\":\"$4\""
+}
+connected() { rk "$1" status --json | tr -d ' \n' | grep -q '"connected":true'; }
+
+scenario_flow() {
+    start_relay
+    start_node jp.nisc
+    start_node us.cisa
+    until_ok 10 connected jp.nisc && until_ok 10 connected us.cisa || bad "nodes connect"
+    rk jp.nisc send --to us.cisa --title "Ransomware at a port operator" --tlp AMBER \
+        --severity high --category malicious-code --type ransomware \
+        --indicator ipv4-addr=203.0.113.7 --indicator domain-name=bad.example \
+        --action "Block the indicators and report sightings" >send.out 2>&1
+    expect "send says queued" send.out '^queued [0-9a-f]{32} notice to us.cisa'
+    MID=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' send.out)
+    until_ok 15 recipient_state jp.nisc "$MID" us.cisa delivered &&
+        ok "the relay's receipt shows the notice delivered to us.cisa" ||
+        bad "the relay's receipt shows the notice delivered to us.cisa"
+    rk us.cisa inbox >inbox.out 2>&1
+    expect "us.cisa's inbox lists it, unread" inbox.out "${MID:0:12} +jp.nisc +notice +AMBER +high .*Ransomware at a port operator +\(new\)"
+    rk us.cisa show "${MID:0:10}" --json >show.out 2>&1
+    expect "show opens it by a prefix of its id" show.out '"value": "203.0.113.7"'
+    rk us.cisa inbox --unread >unread.out 2>&1
+    expect "after show it is no longer unread" unread.out '^no unread messages'
+    rk us.cisa ack "${MID:0:10}" --status acknowledged --comment "blocking now" >ack.out 2>&1
+    expect "ack is queued" ack.out '^queued [0-9a-f]{32} \(acknowledged\)'
+    until_ok 15 recipient_state jp.nisc "$MID" us.cisa acknowledged &&
+        ok "jp.nisc sees us.cisa's acknowledgement" ||
+        bad "jp.nisc sees us.cisa's acknowledgement"
+    rk jp.nisc status >status.out 2>&1
+    expect "status shows the relay connection" status.out '^Relay +relay.test at tcp://127.0.0.1:[0-9]+: connected since'
+    expect "status shows the recipient's state" status.out "us.cisa +acknowledged"
+    rk jp.nisc alert --to g7 --title "Exploited VPN vulnerability" >alert.out 2>&1
+    expect "an alert to a group expands to its members" alert.out 'alert to( jp.nisc| us.cisa){2}'
+}
+
+scenario_offline() {
+    start_relay
+    start_node jp.nisc
+    until_ok 10 connected jp.nisc || bad "jp.nisc connects"
+    rk jp.nisc send --to sg.csa --title "While you were away" >send.out 2>&1
+    MID=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' send.out)
+    until_ok 15 recipient_state jp.nisc "$MID" sg.csa stored &&
+        ok "stored at the relay while sg.csa is down" || bad "stored at the relay while sg.csa is down"
+    start_node sg.csa
+    until_ok 15 recipient_state jp.nisc "$MID" sg.csa delivered &&
+        ok "delivered when sg.csa comes up" || bad "delivered when sg.csa comes up"
+    rk sg.csa inbox >inbox.out 2>&1
+    expect "in sg.csa's inbox" inbox.out 'While you were away'
+}
+
+# Told "queued", then SIGKILL; after restart the notice goes out, and the
+# recipient holds it exactly once.
+scenario_kill9() {
+    start_relay
+    start_node us.cisa
+    start_node jp.nisc
+    until_ok 10 connected jp.nisc || bad "jp.nisc connects"
+    # 1. relay up: killed right after queued (it may or may not have left).
+    rk jp.nisc send --to us.cisa --title "first, killed at once" >s1.out 2>&1
+    kill9_node jp.nisc
+    expect "queued before the kill" s1.out '^queued '
+    # 2. relay down: it cannot have left; only the outbox on disk has it.
+    stop_relay
+    start_node jp.nisc
+    rk jp.nisc send --to us.cisa --title "second, relay down" >s2.out 2>&1
+    expect "queued while the relay is down" s2.out '^queued '
+    rk jp.nisc status >st.out 2>&1
+    expect "status says the relay is not connected" st.out 'NOT CONNECTED'
+    expect "and that it waits in the outbox" st.out '^Outbox +[12] waiting'
+    kill9_node jp.nisc
+    start_relay
+    start_node jp.nisc
+    M1=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s1.out)
+    M2=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s2.out)
+    until_ok 20 recipient_state jp.nisc "$M2" us.cisa delivered &&
+        ok "after restart the outbox is sent and delivered" || bad "after restart the outbox is sent and delivered"
+    until_ok 20 recipient_state jp.nisc "$M1" us.cisa delivered &&
+        ok "the first one too" || bad "the first one too"
+    rk us.cisa inbox --json >inbox.json 2>&1
+    local n1 n2
+    n1=$(grep -c "\"msg_id\": \"$M1\"" inbox.json)
+    n2=$(grep -c "\"msg_id\": \"$M2\"" inbox.json)
+    [ "$n1" = 1 ] && [ "$n2" = 1 ] && ok "each is in the inbox exactly once" ||
+        bad "each is in the inbox exactly once ($n1, $n2)"
+}
+
+scenario_tamper() {
+    start_relay --test-tamper-deliveries
+    start_node jp.nisc
+    start_node us.cisa
+    until_ok 10 connected jp.nisc || bad "jp.nisc connects"
+    rk jp.nisc send --to us.cisa --title "altered on the way" >s.out 2>&1
+    until_ok 15 bash -c "'$R' --state st-us.cisa status --json | grep -q reason" &&
+        ok "the altered envelope is quarantined" || bad "the altered envelope is quarantined"
+    rk us.cisa status >st.out 2>&1
+    expect "status shows the quarantine with its reason" st.out 'from jp.nisc: signature does not verify'
+    rk us.cisa inbox >inbox.out 2>&1
+    expect "nothing altered reaches the inbox" inbox.out '^no messages'
+    expect "the daemon logs it as an error" us.cisa.log 'level=error event=quarantined'
+}
+
+scenario_stix() {
+    start_relay
+    start_node jp.nisc
+    start_node us.cisa
+    until_ok 10 connected jp.nisc || bad "jp.nisc connects"
+    rk jp.nisc send --to us.cisa --title "Phishing wave against ministries" --tlp GREEN \
+        --severity medium --category fraud --type phishing \
+        --indicator url=https://login.bad.example/x --indicator domain-name=bad.example >s.out 2>&1
+    MID=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s.out)
+    until_ok 15 recipient_state jp.nisc "$MID" us.cisa delivered || bad "delivered"
+    rk us.cisa export "$MID" --format stix --out bundle.json 2>/dev/null
+    expect "export writes a STIX 2.1 bundle" bundle.json '"type": "bundle"'
+    expect "with the incident" bundle.json '"type": "incident"'
+    expect "and the TLP:GREEN marking" bundle.json 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb'
+    rk us.cisa import bundle.json --out draft.json 2>/dev/null
+    expect "import gives back the title" draft.json '"title": "Phishing wave against ministries"'
+    expect "and the TLP" draft.json '"tlp": "GREEN"'
+    expect "and the indicators" draft.json 'https://login.bad.example/x'
+    rk us.cisa send --to jp.nisc --file draft.json >s2.out 2>&1
+    expect "the draft can be sent as it is" s2.out '^queued '
+}
+
+scenario_hook() {
+    start_relay
+    start_node jp.nisc
+    start_node us.cisa --hook "cat > '$W/hook.json'"
+    until_ok 10 connected jp.nisc || bad "jp.nisc connects"
+    rk jp.nisc send --to us.cisa --title "for the ticketing system" >s.out 2>&1
+    until_ok 15 grep -q "for the ticketing system" hook.json &&
+        ok "the hook gets the notice as JSON on stdin" || bad "the hook gets the notice as JSON on stdin"
+    expect "with who sent it" hook.json '"from": *"jp.nisc"'
+}
+
+# Every error is one clear line, with the documented exit code.
+scenario_errors() {
+    local rc
+    "$R" --state "$W/nowhere" status >e1.out 2>&1; rc=$?
+    [ $rc = 3 ] && ok "daemon not running: exit 3" || bad "daemon not running: exit 3 ($rc)"
+    expect "and says so" e1.out '^renraku: error: renrakud is not running'
+    start_relay
+    start_node jp.nisc
+    rk jp.nisc send --to us.cisa --title x --tlp AMBR >e2.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "misspelt TLP: exit 2" || bad "misspelt TLP: exit 2 ($rc)"
+    expect "naming the field and the choices" e2.out "notice.tlp: unknown value 'AMBR'"
+    rk jp.nisc send --to nobody.x --title x >e3.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "unknown node: exit 1" || bad "unknown node: exit 1 ($rc)"
+    expect "naming the node" e3.out 'nobody.x: no such node or group'
+    rk jp.nisc ack 0000000000 --status acknowledged >e4.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "ack of an unknown message: exit 1" || bad "ack of an unknown message: exit 1 ($rc)"
+    rk jp.nisc ack 00000000 --status maybe >e5.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "bad ack status: exit 2" || bad "bad ack status: exit 2 ($rc)"
+    rk jp.nisc frobnicate >e6.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "unknown command: exit 2" || bad "unknown command: exit 2 ($rc)"
+    for f in e1 e2 e3 e4 e5 e6; do
+        [ "$(wc -l <$f.out)" = 1 ] || bad "$f: exactly one line"
+    done
+    "$D" --key keys/jp.nisc.key >e7.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "renrakud without its flags: exit 2" || bad "renrakud without its flags: exit 2 ($rc)"
+    "$D" --key keys/jp.nisc.key --roster roster.signed --coordinator keys/coordinator.pub \
+        --state st-jp.nisc --relay "$EP" >e8.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "a second renrakud on one state folder: exit 1" || bad "second renrakud: exit 1 ($rc)"
+    expect "says another is running" e8.out 'another renrakud'
+}
+
+setup
+case "$SCENARIO" in
+flow | offline | kill9 | tamper | stix | hook | errors) "scenario_$SCENARIO" ;;
+*) echo "unknown scenario $SCENARIO"; exit 2 ;;
+esac
+for id in "${!DPID[@]}"; do stop_node "$id"; done
+stop_relay
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
