@@ -60,8 +60,17 @@ struct daemon {
     uint64_t last_resubmit_ms;
     int state_dirty;
     hook_t hooks[S_MAX_HOOKS];
+    struct {
+        char hex[33];
+        uint64_t due_ms;
+    } * answers; /* scheduled automatic answers (simulation) */
+    size_t n_answers, cap_answers;
     uint64_t counters[8];
 };
+
+static int s_answer(daemon_t *self, const char *hex,
+                    payload_ack_status_t status, const char *comment,
+                    char sent_hex[33], char *err, size_t errlen);
 
 enum {
     C_SUBMITTED,
@@ -302,20 +311,34 @@ s_sent_save(daemon_t *self, const char *hex, json_t *rec) {
 }
 
 /* Sets recipients[recipient] = {state, time, comment?}. */
+/* Sets recipients[recipient].state (and time) and keeps the time each
+ * phase was first reached: "stored", "delivered", "expired", and
+ * "answered" with "answer" (the status) and "comment" for the
+ * recipient's own answers. Drill reports are computed from these. */
 static void
 s_set_recipient(json_t *rec, const char *recipient, const char *state,
                 uint64_t time_ms, const char *comment) {
     json_t *rs = json_object_get(rec, "recipients"), *r;
+    const char *phase = state;
     char t[40];
     if (!json_is_object(rs))
         return;
-    r = json_object();
+    r = json_object_get(rs, recipient);
+    if (!json_is_object(r)) {
+        r = json_object();
+        json_object_set_new(rs, recipient, r);
+    }
     rk_time_format(t, sizeof t, time_ms);
     json_object_set_new(r, "state", json_string(state));
     json_object_set_new(r, "time", json_string(t));
-    if (comment)
-        json_object_set_new(r, "comment", json_string(comment));
-    json_object_set_new(rs, recipient, r);
+    if (payload_ack_status_from_name(state)) {
+        phase = "answered";
+        json_object_set_new(r, "answer", json_string(state));
+        if (comment)
+            json_object_set_new(r, "comment", json_string(comment));
+    }
+    if (strcmp(phase, "queued") != 0 && !json_object_get(r, phase))
+        json_object_set_new(r, phase, json_string(t));
 }
 
 static void
@@ -401,6 +424,11 @@ s_on_receipt(daemon_t *self, const frame_receipt_t *r) {
             s_set_recipient(rec, r->recipient,
                             frame_receipt_status_name(r->status), r->time_ms,
                             NULL);
+        else if (json_is_object(cur) && !json_object_get(cur, "delivered")) {
+            char t[40];
+            rk_time_format(t, sizeof t, r->time_ms);
+            json_object_set_new(cur, "delivered", json_string(t));
+        }
         s_sent_save(self, hex, rec);
         json_decref(rec);
     }
@@ -675,6 +703,52 @@ s_reap_hooks(daemon_t *self) {
     }
 }
 
+/* A simulated participant answers after its configured delay. */
+static void
+s_schedule_answer(daemon_t *self, const char *hex) {
+    if (!self->cfg.auto_answer)
+        return;
+    if (self->n_answers == self->cap_answers) {
+        size_t cap = self->cap_answers ? self->cap_answers * 2 : 16;
+        void *g = realloc(self->answers, cap * sizeof *self->answers);
+        if (!g) {
+            log_error("event=auto_answer_dropped msg=%s reason=\"out of "
+                      "memory\"",
+                      hex);
+            return;
+        }
+        self->answers = g;
+        self->cap_answers = cap;
+    }
+    snprintf(self->answers[self->n_answers].hex, 33, "%s", hex);
+    self->answers[self->n_answers].due_ms =
+        rk_now_ms() + (uint64_t)self->cfg.answer_delay_ms;
+    self->n_answers++;
+}
+
+static void
+s_fire_answers(daemon_t *self) {
+    uint64_t now = rk_now_ms();
+    size_t w = 0;
+    for (size_t i = 0; i < self->n_answers; i++) {
+        char sent[33], err[400];
+        if (self->answers[i].due_ms > now) {
+            self->answers[w++] = self->answers[i];
+            continue;
+        }
+        if (s_answer(self, self->answers[i].hex,
+                     payload_ack_status_from_name(self->cfg.auto_answer),
+                     "automatic answer (simulated participant)", sent, err,
+                     sizeof err) != RK_OK)
+            log_error("event=auto_answer_failed msg=%s reason=\"%s\"",
+                      self->answers[i].hex, err);
+        else
+            log_info("event=auto_answered msg=%s status=%s",
+                     self->answers[i].hex, self->cfg.auto_answer);
+    }
+    self->n_answers = w;
+}
+
 /* An ack, status update or drill reply about something we sent. */
 static void
 s_on_answer(daemon_t *self, const char *from, const uint8_t ref[16],
@@ -827,8 +901,13 @@ s_on_deliver(daemon_t *self, const frame_deliver_t *d) {
                     p->drill_reply.status, p->drill_reply.text);
         break;
     case PAYLOAD_COMM_CHECK:
-        if (self->cfg.auto_ack_comm_check)
+        if (self->cfg.auto_ack_comm_check && !self->cfg.auto_answer)
             s_auto_ack(self, h);
+        s_schedule_answer(self, hex);
+        s_run_hook(self, hex, rec);
+        break;
+    case PAYLOAD_DRILL_INJECT:
+        s_schedule_answer(self, hex);
         s_run_hook(self, hex, rec);
         break;
     default:
@@ -1019,45 +1098,33 @@ s_cmd_send(daemon_t *self, const json_t *req) {
     return reply;
 }
 
-static json_t *
-s_cmd_ack(daemon_t *self, const json_t *req) {
-    const char *id = json_string_value(json_object_get(req, "msg_id"));
-    const char *st = json_string_value(json_object_get(req, "status"));
-    const char *comment = json_string_value(json_object_get(req, "comment"));
-    payload_ack_status_t status = payload_ack_status_from_name(st);
-    char hex[33], sent_hex[33], err[600], t[40];
-    const char *from, *kind, *drill;
+/* Answers inbox message hex (an ack or status update; a drill reply for
+ * a drill inject) with status, to its sender. sent_hex gets the answer's
+ * msg id. Returns 0 or an rk_err_t with err set. */
+static int
+s_answer(daemon_t *self, const char *hex, payload_ack_status_t status,
+         const char *comment, char sent_hex[33], char *err, size_t errlen) {
+    const char *from, *kind, *drill, *st = payload_ack_status_name(status);
     uint8_t ref[16];
     payload_t p;
-    json_t *rec, *reply;
+    json_t *rec;
     const char *to[1];
     envelope_kind_t ek;
-    int hits;
+    char t[40];
+    int rc;
 
-    if (!id)
-        return s_error("msg_id: missing");
-    if (!status)
-        return s_error("status: '%s' is not one of received, acknowledged, "
-                       "in-progress, resolved, denied",
-                       st ? st : "");
-    hits = s_resolve(self, NODE_STORE_INBOX, id, hex);
-    if (hits != 1)
-        return s_error("%s: %s", id,
-                       hits ? "matches several messages; give more digits"
-                            : "no such message in the inbox");
     rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, NULL);
-    if (!rec)
-        return s_error("%s: inbox record unreadable", hex);
+    if (!rec) {
+        snprintf(err, errlen, "%s: inbox record unreadable", hex);
+        return RK_ERR_IO;
+    }
     from = json_string_value(json_object_get(rec, "from"));
     kind = json_string_value(json_object_get(rec, "kind"));
     drill = json_string_value(json_object_get(rec, "drill_id"));
-    if (!from || !kind) {
+    if (!from || !kind || rk_unhex(ref, 16, hex) != RK_OK) {
         json_decref(rec);
-        return s_error("%s: inbox record incomplete", hex);
-    }
-    if (rk_unhex(ref, 16, hex) != RK_OK) {
-        json_decref(rec);
-        return s_error("bad id");
+        snprintf(err, errlen, "%s: inbox record incomplete", hex);
+        return RK_ERR_MALFORMED;
     }
     memset(&p, 0, sizeof p);
     to[0] = from;
@@ -1082,10 +1149,11 @@ s_cmd_ack(daemon_t *self, const json_t *req) {
                  ? ENVELOPE_KIND_STATUS_UPDATE
                  : ENVELOPE_KIND_ACK;
     }
-    if (s_send_payload(self, &p, ek, to, 1, 0, drill, ref, sent_hex, err,
-                       sizeof err) != RK_OK) {
+    rc = s_send_payload(self, &p, ek, to, 1, 0, drill, ref, sent_hex, err,
+                        errlen);
+    if (rc != RK_OK) {
         json_decref(rec);
-        return s_error("%s", err);
+        return rc;
     }
     {
         json_t *mine = json_object();
@@ -1102,6 +1170,33 @@ s_cmd_ack(daemon_t *self, const json_t *req) {
             log_error("event=store_write_failed box=inbox msg=%s", hex);
     }
     json_decref(rec);
+    return RK_OK;
+}
+
+static json_t *
+s_cmd_ack(daemon_t *self, const json_t *req) {
+    const char *id = json_string_value(json_object_get(req, "msg_id"));
+    const char *st = json_string_value(json_object_get(req, "status"));
+    const char *comment = json_string_value(json_object_get(req, "comment"));
+    payload_ack_status_t status = payload_ack_status_from_name(st);
+    char hex[33], sent_hex[33], err[600];
+    json_t *reply;
+    int hits;
+
+    if (!id)
+        return s_error("msg_id: missing");
+    if (!status)
+        return s_error("status: '%s' is not one of received, acknowledged, "
+                       "in-progress, resolved, denied",
+                       st ? st : "");
+    hits = s_resolve(self, NODE_STORE_INBOX, id, hex);
+    if (hits != 1)
+        return s_error("%s: %s", id,
+                       hits ? "matches several messages; give more digits"
+                            : "no such message in the inbox");
+    if (s_answer(self, hex, status, comment, sent_hex, err, sizeof err) !=
+        RK_OK)
+        return s_error("%s", err);
     reply = s_ok();
     json_object_set_new(reply, "msg_id", json_string(sent_hex));
     json_object_set_new(reply, "answers", json_string(hex));
@@ -1460,6 +1555,8 @@ daemon_run(daemon_t *self, volatile sig_atomic_t *stop) {
             now - self->last_resubmit_ms >= (uint64_t)self->cfg.resubmit_ms)
             s_resubmit(self);
         s_reap_hooks(self);
+        if (self->n_answers)
+            s_fire_answers(self);
         if (self->state_dirty) {
             if (node_store_save_state(self->store) != RK_OK)
                 log_error("event=store_write_failed file=state.json");
@@ -1485,6 +1582,7 @@ daemon_destroy(daemon_t **self_p) {
         log_error("event=store_write_failed file=state.json");
     node_store_close(&self->store);
     roster_destroy(&self->roster);
+    free(self->answers);
     free(self);
     *self_p = NULL;
 }

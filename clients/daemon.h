@@ -27,6 +27,10 @@ typedef struct {
     const char *hook;            /* shell command run per new notice with
                                     its JSON on stdin, or NULL */
     int auto_ack_comm_check;     /* answer comm checks "received" */
+    const char *auto_answer;     /* simulated participant: answer drill
+                                    injects and comm checks with this
+                                    status ("acknowledged", ...), or NULL */
+    int answer_delay_ms;         /* ... this long after they arrive */
     uint32_t credit;             /* deliveries in flight (0: default) */
     int heartbeat_ms;
     int resubmit_ms; /* resubmit unanswered outbox this often */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "payload.h"
 #include "rk_log.h"
 #include "unlock.h"
 
@@ -33,6 +34,9 @@ static const char *s_usage =
     "                           relay in the roster)\n"
     "  --hook COMMAND           run for each new notice, its JSON on stdin\n"
     "  --auto-ack-comm-check    answer communication checks \"received\"\n"
+    "  --auto-answer STATUS     simulated participant (rehearsals): answer\n"
+    "                           drill injects and comm checks with STATUS\n"
+    "  --answer-delay-ms MS     ... this long after they arrive (default 0)\n"
     "  --credit N               deliveries in flight (default 64)\n"
     "  --heartbeat-ms MS        heartbeat interval (default 5000)\n"
     "  --resubmit-ms MS         resubmit the unanswered outbox (default "
@@ -81,6 +85,8 @@ main(int argc, char **argv) {
                                          {"relay-id", 1, 0, 'I'},
                                          {"hook", 1, 0, 'H'},
                                          {"auto-ack-comm-check", 0, 0, 'A'},
+                                         {"auto-answer", 1, 0, 'a'},
+                                         {"answer-delay-ms", 1, 0, 'D'},
                                          {"credit", 1, 0, 'C'},
                                          {"heartbeat-ms", 1, 0, 'B'},
                                          {"resubmit-ms", 1, 0, 'S'},
@@ -129,6 +135,20 @@ main(int argc, char **argv) {
             break;
         case 'A':
             cfg.auto_ack_comm_check = 1;
+            break;
+        case 'a':
+            if (!payload_ack_status_from_name(optarg)) {
+                s_fail("--auto-answer %s: use received, acknowledged, "
+                       "in-progress, resolved or denied",
+                       optarg);
+                return 2;
+            }
+            cfg.auto_answer = optarg;
+            break;
+        case 'D':
+            if (s_int("answer-delay-ms", optarg, 0, 86400000, &n))
+                return 2;
+            cfg.answer_delay_ms = (int)n;
             break;
         case 'C':
             if (s_int("credit", optarg, 1, 4096, &n))
