@@ -149,7 +149,8 @@ s_load_config(const char *path) {
     }
     json_object_foreach(o, k, v) {
         opt_t *opt = s_opt(k);
-        if (!opt || !strcmp(k, "config") || !strcmp(k, "print-vkey")) {
+        if (!opt || !strcmp(k, "config") || !strcmp(k, "print-vkey") ||
+            !strcmp(k, "test-tamper-deliveries")) {
             s_fail("config %s: unknown option \"%s\"", path, k);
             json_decref(o);
             return NULL;
