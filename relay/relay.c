@@ -30,6 +30,7 @@
 
 #define S_ROUTING_ID_MAX 256
 #define S_DELIVER_BURST 64
+#define S_MAX_CREDIT 1024 /* deliveries in flight per node, at most */
 #define S_EXPIRY_SCAN_MS 1000
 #define S_REPLAY_MAX_ENTRIES 1000000
 
@@ -524,7 +525,9 @@ s_handle_hello(relay_t *self, item_t *it) {
     c->hello = 1;
     c->dirty = 1;
     relay_queue_set_credit(self->queue, it->node,
-                           h->has_credit ? h->credit : FRAME_DEFAULT_CREDIT);
+                           !h->has_credit             ? FRAME_DEFAULT_CREDIT
+                           : h->credit > S_MAX_CREDIT ? S_MAX_CREDIT
+                                                      : h->credit);
     relay_queue_requeue(self->queue, it->node);
     memset(&w, 0, sizeof w);
     w.type = FRAME_WELCOME;
@@ -688,6 +691,31 @@ s_handle_checkpoint_request(relay_t *self, item_t *it) {
     it->answered = 1;
 }
 
+/* True when node may see record rec: an auditor always; anyone else only
+ * an accepted envelope it sent or received. */
+static int
+s_may_read_record(relay_t *self, const char *node, const uint8_t *rec,
+                  size_t len) {
+    const roster_node_t *n = roster_find(self->roster, node);
+    record_t *r = NULL;
+    envelope_t *env = NULL;
+    int ok = 0;
+    if (n && n->role == IDENTITY_ROLE_AUDITOR)
+        return 1;
+    if (record_decode(rec, len, &r, NULL) == RK_OK &&
+        r->type == RECORD_ACCEPTED &&
+        envelope_decode(r->accepted.envelope, r->accepted.envelope_len, &env,
+                        NULL) == RK_OK) {
+        const envelope_header_t *h = envelope_header(env);
+        ok = strcmp(h->sender, node) == 0;
+        for (size_t i = 0; !ok && i < h->n_recipients; i++)
+            ok = strcmp(h->recipients[i], node) == 0;
+    }
+    envelope_destroy(&env);
+    record_destroy(&r);
+    return ok;
+}
+
 static void
 s_handle_inclusion(relay_t *self, item_t *it) {
     const frame_inclusion_request_t *q = &it->f->inclusion_request;
@@ -716,6 +744,17 @@ s_handle_inclusion(relay_t *self, item_t *it) {
         s_reply_rejected(self, it, q->has_msg_id ? q->msg_id : NULL,
                          FRAME_REJECT_MALFORMED,
                          "no such durable record to prove");
+        free(note);
+        return;
+    }
+    /* A record's metadata is for its sender, its recipients and auditors:
+     * another partner may not browse who wrote to whom. */
+    if (!s_may_read_record(self, it->node, rec, rec_len)) {
+        s_reply_rejected(self, it, q->has_msg_id ? q->msg_id : NULL,
+                         FRAME_REJECT_NOT_ALLOWED,
+                         "only the sender, the recipients and auditors may "
+                         "have a proof of that record");
+        free(rec);
         free(note);
         return;
     }

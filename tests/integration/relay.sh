@@ -222,6 +222,8 @@ scenario_checkpoint() {
     expect "checkpoint verifies with the printed vkey" c.out "origin=renraku/relay.test .*verified=yes"
     node jp.nisc prove --msg "$mid" --relay-vkey "$VKEY" >p.out 2>&1
     expect "inclusion proof of the message verifies" p.out 'verified=yes'
+    node sg.csa prove --msg "$mid" --relay-vkey "$VKEY" >p2.out 2>&1
+    expect "a node that neither sent nor received it gets no proof" p2.out 'rejected code=not-allowed'
     stop_relay
     expect "a clean stop signs a final checkpoint" relay.log 'event=stopped'
     ls data/checkpoints/*.note >/dev/null 2>&1 && ok "checkpoints are on disk" || bad "checkpoints are on disk"
