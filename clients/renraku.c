@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "daemon.h"
+#include "ctl.h"
 #include "envelope.h"
 #include "payload.h"
 #include "rk_util.h"
@@ -75,45 +75,13 @@ static const char *s_state;
  * not there. */
 static json_t *
 s_call(json_t *req) {
-    char ep[3200], sock_path[3200], reply_buf[1];
-    void *ctx, *s;
-    int timeout = 10000, linger = 0;
-    char *text = json_dumps(req, JSON_COMPACT);
-    struct stat st;
-    zmq_msg_t m;
-    json_t *reply;
-    json_error_t jerr;
-
-    (void)reply_buf;
+    json_t *reply = NULL;
+    char err[3500];
+    int rc = ctl_call(s_state, req, 10000, &reply, err, sizeof err);
     json_decref(req);
-    snprintf(sock_path, sizeof sock_path, "%s/control.sock", s_state);
-    if (stat(sock_path, &st) != 0) {
-        s_fail("renrakud is not running for %s (no %s); start it, or give "
-               "--state",
-               s_state, sock_path);
-        exit(EXIT_NODAEMON);
-    }
-    daemon_control_endpoint(s_state, ep, sizeof ep);
-    ctx = zmq_ctx_new();
-    s = zmq_socket(ctx, ZMQ_REQ);
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    zmq_setsockopt(s, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_msg_init(&m);
-    if (zmq_connect(s, ep) != 0 || zmq_send(s, text, strlen(text), 0) < 0 ||
-        zmq_msg_recv(&m, s, 0) < 0) {
-        s_fail("renrakud does not answer on %s: %s", ep,
-               errno == EAGAIN ? "timed out" : zmq_strerror(errno));
-        exit(EXIT_NODAEMON);
-    }
-    free(text);
-    reply = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, &jerr);
-    zmq_msg_close(&m);
-    zmq_close(s);
-    zmq_ctx_term(ctx);
-    if (!reply) {
-        s_fail("renrakud answered something that is not JSON");
-        exit(EXIT_FAIL);
+    if (rc != RK_OK) {
+        s_fail("%s", err);
+        exit(rc == RK_ERR_MALFORMED ? EXIT_FAIL : EXIT_NODAEMON);
     }
     return reply;
 }

@@ -1,0 +1,71 @@
+/* ctl: one REQ socket per call; simple, and a lost answer cannot wedge a
+ * long-lived socket. */
+#include "ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "daemon.h"
+
+int
+ctl_call(const char *dir, const json_t *req, int timeout_ms, json_t **reply,
+         char *err, size_t errlen) {
+    char ep[3200], sock_path[3200];
+    void *ctx = NULL, *s = NULL;
+    int linger = 0, rc = RK_OK;
+    char *text = json_dumps(req, JSON_COMPACT);
+    struct stat st;
+    zmq_msg_t m;
+    json_error_t jerr;
+
+    zmq_msg_init(&m);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return RK_ERR_NOMEM;
+    }
+    snprintf(sock_path, sizeof sock_path, "%s/control.sock", dir);
+    if (stat(sock_path, &st) != 0) {
+        snprintf(err, errlen,
+                 "renrakud is not running for %s (no %s); start it, or give "
+                 "--state",
+                 dir, sock_path);
+        free(text);
+        return RK_ERR_NOT_FOUND;
+    }
+    daemon_control_endpoint(dir, ep, sizeof ep);
+    ctx = zmq_ctx_new();
+    s = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
+    if (!s) {
+        snprintf(err, errlen, "cannot create a socket: %s",
+                 zmq_strerror(errno));
+        rc = RK_ERR_IO;
+        goto cleanup;
+    }
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt(s, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(s, ep) != 0 || zmq_send(s, text, strlen(text), 0) < 0 ||
+        zmq_msg_recv(&m, s, 0) < 0) {
+        snprintf(err, errlen, "renrakud does not answer on %s: %s", ep,
+                 errno == EAGAIN ? "timed out" : zmq_strerror(errno));
+        rc = RK_ERR_IO;
+        goto cleanup;
+    }
+    *reply = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, &jerr);
+    if (!*reply) {
+        snprintf(err, errlen, "renrakud answered something that is not JSON");
+        rc = RK_ERR_MALFORMED;
+    }
+cleanup:
+    zmq_msg_close(&m);
+    if (s)
+        zmq_close(s);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    free(text);
+    return rc;
+}

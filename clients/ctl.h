@@ -1,0 +1,21 @@
+/* ctl: the client side of renrakud's control socket (ipc://DIR/control.sock,
+ * ZeroMQ REQ/REP, one JSON object each way), for renraku and renraku-drill.
+ * docs/NODE.md lists the requests. */
+#ifndef CTL_H
+#define CTL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "rk_error.h"
+
+/* Sends req (borrowed) to the daemon of state folder dir and waits up to
+ * timeout_ms for the answer. *reply is a new reference, the caller's.
+ * Returns 0; RK_ERR_NOT_FOUND (no daemon: no control socket in dir);
+ * RK_ERR_IO (no answer in time, or the socket failed); RK_ERR_MALFORMED
+ * (the answer is not JSON); err says which. An answer with "ok": false
+ * is still 0: the caller reads its "error". */
+int ctl_call(const char *dir, const json_t *req, int timeout_ms, json_t **reply,
+             char *err, size_t errlen) RK_WUR;
+
+#endif
