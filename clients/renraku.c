@@ -669,10 +669,9 @@ cmd_export(int argc, char **argv) {
 static int
 cmd_import(int argc, char **argv) {
     const char *out = NULL;
-    json_error_t jerr;
     json_t *bundle, *draft, *wrap;
     payload_t *p = NULL;
-    char err[600];
+    char err[600] = "";
     int rc;
     if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, &out))
         return EXIT_USAGE;
@@ -680,9 +679,8 @@ cmd_import(int argc, char **argv) {
         s_fail("import needs one FILE (a STIX 2.1 bundle)");
         return EXIT_USAGE;
     }
-    bundle = json_load_file(argv[optind], JSON_REJECT_DUPLICATES, &jerr);
-    if (!bundle) {
-        s_fail("%s: line %d: %s", argv[optind], jerr.line, jerr.text);
+    if (stix_load(argv[optind], &bundle, err, sizeof err) != RK_OK) {
+        s_fail("%s: %s", argv[optind], err);
         return EXIT_FAIL;
     }
     if (stix_import(bundle, &p, err, sizeof err) != RK_OK) {
@@ -691,6 +689,8 @@ cmd_import(int argc, char **argv) {
         return EXIT_FAIL;
     }
     json_decref(bundle);
+    if (err[0]) /* what was skipped or defaulted */
+        fprintf(stderr, "renraku: note: %s\n", err);
     draft = payload_to_json(p);
     payload_destroy(&p);
     if (!draft) {
