@@ -270,12 +270,15 @@ s_on_monitor(daemon_t *self) {
                          "action=\"reconnecting\"",
                          self->cfg.relay);
             self->connected = self->welcomed = 0;
-            snprintf(self->last_error, sizeof self->last_error,
-                     "connection lost; reconnecting");
+            /* After a refused handshake, keep saying why. */
+            if (!self->reconnect_at_ms)
+                snprintf(self->last_error, sizeof self->last_error,
+                         "connection lost; reconnecting");
             break;
         case ZMQ_EVENT_CONNECT_RETRIED:
-            snprintf(self->last_error, sizeof self->last_error,
-                     "relay unreachable at %s; retrying", self->cfg.relay);
+            if (!self->reconnect_at_ms)
+                snprintf(self->last_error, sizeof self->last_error,
+                         "relay unreachable at %s; retrying", self->cfg.relay);
             break;
         default:
             /* libzmq does not retry a refused handshake: recreate the

@@ -3,7 +3,7 @@
 # renraku command as real processes on 127.0.0.1 (ephemeral port), with
 # fresh test keys made here, bounded waits, and everything stopped at the
 # end. Usage: node.sh BUILD_DIR SCENARIO
-# Scenarios: flow offline kill9 tamper stix hook errors
+# Scenarios: flow offline kill9 tamper stix hook errors refused
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -214,6 +214,28 @@ scenario_hook() {
     expect "with who sent it" hook.json '"from": *"jp.nisc"'
 }
 
+# The relay refuses our key (revoked in its newer roster): the daemon says
+# so, keeps the message in its outbox, and retries with a new socket.
+scenario_refused() {
+    start_relay
+    cp roster.signed roster-serial1.signed
+    "$KEYS" roster revoke roster.json --id jp.nisc --reason test >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    kill -HUP "$RPID"
+    until_ok 10 grep -q 'event=roster_installed serial=2' relay.log || bad "relay installs serial 2"
+    cp roster-serial1.signed roster.signed # the node still holds serial 1
+    start_node jp.nisc
+    until_ok 15 grep -q 'event=relay_handshake_refused' jp.nisc.log &&
+        ok "the daemon logs that the relay refused its key" || bad "the daemon logs that the relay refused its key"
+    rk jp.nisc send --to us.cisa --title "stuck" >s.out 2>&1
+    expect "a notice is still queued on disk" s.out '^queued '
+    rk jp.nisc status >st.out 2>&1
+    expect "status names the refusal" st.out 'NOT CONNECTED: relay refused the handshake'
+    expect "and the waiting outbox" st.out '^Outbox +1 waiting'
+    until_ok 15 bash -c "[ \$(grep -c event=relay_socket_recreated '$W/jp.nisc.log') -ge 1 ]" &&
+        ok "it recreates its socket to retry" || bad "it recreates its socket to retry"
+}
+
 # Every error is one clear line, with the documented exit code.
 scenario_errors() {
     local rc
@@ -247,7 +269,7 @@ scenario_errors() {
 
 setup
 case "$SCENARIO" in
-flow | offline | kill9 | tamper | stix | hook | errors) "scenario_$SCENARIO" ;;
+flow | offline | kill9 | tamper | stix | hook | errors | refused) "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 for id in "${!DPID[@]}"; do stop_node "$id"; done
