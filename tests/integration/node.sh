@@ -24,7 +24,7 @@ ok() { pass=$((pass + 1)); echo "ok: $1"; }
 bad() {
     fail=$((fail + 1))
     echo "FAIL: $1"
-    for f in "$W"/*.log; do [ -f "$f" ] && tail -8 "$f" | sed "s|^|  $(basename "$f")| |"; done
+    for f in "$W"/*.log; do [ -f "$f" ] && tail -8 "$f" | sed "s#^#  $(basename "$f")| #"; done
 }
 expect() { if grep -Eq -- "$3" "$2"; then ok "$1"; else bad "$1"; sed 's/^/  out| /' "$2"; fi; }
 # until SECONDS CMD...: run CMD every 50 ms until it succeeds (bounded).

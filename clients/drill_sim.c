@@ -1,0 +1,190 @@
+/* drill_sim: fork/exec of renrakud per simulated participant. */
+#include "drill_sim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "rk_log.h"
+#include "rk_util.h"
+
+typedef struct {
+    char id[64];
+    char state[3200];
+    pid_t pid;
+    int connected;
+} sim_proc_t;
+
+struct drill_sim {
+    sim_proc_t *p;
+    size_t n;
+};
+
+static uint64_t
+s_mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static pid_t
+s_spawn(const drill_sim_config_t *cfg, const drill_sim_node_t *node,
+        const char *state, char *err, size_t errlen) {
+    char key[3200], delay[32], logf[3200];
+    pid_t pid;
+    snprintf(key, sizeof key, "%s/%s.key", cfg->keys_dir, node->id);
+    snprintf(delay, sizeof delay, "%d", node->delay_ms);
+    snprintf(logf, sizeof logf, "%s/%s.log", cfg->log_dir, node->id);
+    pid = fork();
+    if (pid == 0) {
+        int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(cfg->renrakud, "renrakud", "--key", key, "--roster", cfg->roster,
+              "--coordinator", cfg->coordinator, "--state", state, "--relay",
+              cfg->relay, "--auto-answer", node->answer, "--answer-delay-ms",
+              delay, "--resubmit-ms", "2000", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0)
+        snprintf(err, errlen, "%s: fork: %s", node->id, strerror(errno));
+    return pid;
+}
+
+int
+drill_sim_start(const drill_sim_config_t *cfg, const drill_sim_node_t *nodes,
+                size_t n, drill_sim_t **out, char *err, size_t errlen) {
+    drill_sim_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->p = calloc(n ? n : 1, sizeof *self->p))) {
+        free(self);
+        snprintf(err, errlen, "out of memory");
+        return RK_ERR_NOMEM;
+    }
+    if ((mkdir(cfg->state_root, 0700) != 0 && errno != EEXIST) ||
+        (mkdir(cfg->log_dir, 0700) != 0 && errno != EEXIST)) {
+        snprintf(err, errlen, "%s or %s: %s", cfg->state_root, cfg->log_dir,
+                 strerror(errno));
+        drill_sim_stop(&self);
+        return RK_ERR_IO;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sim_proc_t *p = &self->p[i];
+        snprintf(p->id, sizeof p->id, "%s", nodes[i].id);
+        snprintf(p->state, sizeof p->state, "%s/%s", cfg->state_root,
+                 nodes[i].id);
+        p->pid = s_spawn(cfg, &nodes[i], p->state, err, errlen);
+        if (p->pid < 0) {
+            drill_sim_stop(&self);
+            return RK_ERR_IO;
+        }
+        self->n++;
+    }
+    *out = self;
+    return RK_OK;
+}
+
+static int
+s_connected(const char *state) {
+    json_t *req = json_pack("{s:s}", "cmd", "status"), *reply = NULL;
+    char err[256];
+    int ok = 0;
+    if (ctl_call(state, req, 1000, &reply, err, sizeof err) == RK_OK)
+        ok = json_is_true(
+            json_object_get(json_object_get(reply, "relay"), "connected"));
+    json_decref(req);
+    json_decref(reply);
+    return ok;
+}
+
+size_t
+drill_sim_wait_connected(drill_sim_t *self, int timeout_ms) {
+    uint64_t end = s_mono_ms() + (uint64_t)timeout_ms;
+    size_t count = 0;
+    do {
+        count = 0;
+        for (size_t i = 0; i < self->n; i++) {
+            sim_proc_t *p = &self->p[i];
+            if (!p->connected && p->pid > 0) {
+                struct stat st;
+                char sock[3300];
+                snprintf(sock, sizeof sock, "%s/control.sock", p->state);
+                if (stat(sock, &st) == 0)
+                    p->connected = s_connected(p->state);
+            }
+            count += p->connected != 0;
+        }
+        if (count == self->n)
+            break;
+        {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    } while (s_mono_ms() < end);
+    return count;
+}
+
+size_t
+drill_sim_running(drill_sim_t *self) {
+    size_t running = 0;
+    for (size_t i = 0; i < self->n; i++) {
+        sim_proc_t *p = &self->p[i];
+        int status;
+        if (p->pid <= 0)
+            continue;
+        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+            log_error("event=simulated_participant_exited node=%s status=%d",
+                      p->id, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+            p->pid = 0;
+            continue;
+        }
+        running++;
+    }
+    return running;
+}
+
+void
+drill_sim_stop(drill_sim_t **self_p) {
+    drill_sim_t *self;
+    uint64_t end;
+    if (!self_p || !*self_p)
+        return;
+    self = *self_p;
+    for (size_t i = 0; i < self->n; i++)
+        if (self->p[i].pid > 0)
+            kill(self->p[i].pid, SIGTERM);
+    end = s_mono_ms() + 5000;
+    for (size_t i = 0; i < self->n; i++) {
+        sim_proc_t *p = &self->p[i];
+        while (p->pid > 0) {
+            int status;
+            if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+                p->pid = 0;
+                break;
+            }
+            if (s_mono_ms() > end) {
+                kill(p->pid, SIGKILL);
+                waitpid(p->pid, &status, 0);
+                p->pid = 0;
+                break;
+            }
+            {
+                struct timespec ts = {0, 20 * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    free(self->p);
+    free(self);
+    *self_p = NULL;
+}

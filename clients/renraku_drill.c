@@ -1,0 +1,527 @@
+/* renraku-drill: the exercise controller's command. Runs scenario drills
+ * and communication checks over the real relay through the controller's
+ * renrakud, writes the report, and starts simulated participants for
+ * rehearsals. Exit codes: 0 done (the report says who missed what), 1 the
+ * drill could not run, 2 usage error or an invalid scenario / MSEL file. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drill.h"
+#include "drill_report.h"
+#include "drill_run.h"
+#include "drill_sim.h"
+#include "rk_log.h"
+#include "rk_util.h"
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+static const char *s_usage =
+    "usage: renraku-drill COMMAND [options]\n"
+    "\n"
+    "  run SCENARIO.json|MSEL.csv --state DIR [--time-scale N] [--out DIR]\n"
+    "        send the injects on schedule through the controller's renrakud\n"
+    "        (state folder DIR), follow receipts and answers, write the\n"
+    "        report (report.txt, .json, .csv, .html in --out, default .)\n"
+    "  ping GROUP|NODE... --state DIR [--deadline 2h] [--out DIR]\n"
+    "        a communication check of every node named or in the groups\n"
+    "  validate SCENARIO.json|MSEL.csv   check a file, print the scenario\n"
+    "  report SCENARIO RESULTS.json [--out DIR]   rewrite the report\n"
+    "  simulate --keys DIR --roster R --coordinator C --relay EP\n"
+    "        --state-root DIR (--node ID[=DELAY_MS]... | --nodes-from-roster)\n"
+    "        [--answer STATUS] [--delay-ms N] [--offline ID]...\n"
+    "        simulated participants (one renrakud each) answering after a\n"
+    "        delay, until Ctrl-C; --offline leaves a node out (unreachable)\n"
+    "\n"
+    "Every drill message carries the exercise flag and drill id, EXERCISE\n"
+    "in its text and the RSIT class \"test\". Ctrl-C during run stops and\n"
+    "writes a partial report. docs/DRILLS.md has the formats.\n";
+
+static volatile sig_atomic_t s_stop = 0;
+
+static void
+s_on_stop(int sig) {
+    (void)sig;
+    s_stop = 1;
+}
+
+static void s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+s_fail(const char *fmt, ...) {
+    va_list ap;
+    fputs("renraku-drill: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void
+s_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int
+s_write(const char *dir, const char *name, const char *text) {
+    char path[4096];
+    int rc;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    rc = rk_write_file(path, text, strlen(text), 0644, 0);
+    if (rc != RK_OK)
+        s_fail("writing %s: %s", path, rk_strerror(rc));
+    return rc;
+}
+
+/* Writes report.{txt,json,csv,html} in dir and prints the table. */
+static int
+s_reports(const drill_scenario_t *sc, const json_t *results, const char *dir) {
+    char err[600];
+    drill_report_t *rep = NULL;
+    char *txt = NULL, *csv = NULL, *html = NULL, *js = NULL;
+    int rc = EXIT_FAIL;
+
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        s_fail("--out %s: %s", dir, strerror(errno));
+        return EXIT_FAIL;
+    }
+    if (drill_report_new(sc, results, &rep, err, sizeof err) != RK_OK) {
+        s_fail("report: %s", err);
+        return EXIT_FAIL;
+    }
+    txt = drill_report_text(rep);
+    csv = drill_report_csv(rep);
+    html = drill_report_html(rep);
+    js = drill_report_json(rep);
+    if (!txt || !csv || !html || !js) {
+        s_fail("report: out of memory");
+        goto done;
+    }
+    if (s_write(dir, "report.txt", txt) || s_write(dir, "report.csv", csv) ||
+        s_write(dir, "report.html", html) || s_write(dir, "report.json", js))
+        goto done;
+    fputs(txt, stdout);
+    printf("\nreport written to %s/report.{txt,json,csv,html}\n", dir);
+    rc = 0;
+done:
+    free(txt);
+    free(csv);
+    free(html);
+    free(js);
+    drill_report_destroy(&rep);
+    return rc;
+}
+
+static int
+s_run(drill_scenario_t *sc, const char *state, double scale, const char *out) {
+    drill_run_config_t rc;
+    json_t *results = NULL;
+    char err[700], path[4096];
+    char *text;
+    int status;
+
+    memset(&rc, 0, sizeof rc);
+    rc.state_dir = state;
+    rc.sc = sc;
+    rc.time_scale = scale;
+    rc.stop = &s_stop;
+    rc.progress = isatty(2) ? stderr : NULL;
+    s_signals();
+    fprintf(stderr,
+            "renraku-drill: EXERCISE %s (%s): %zu inject(s), time "
+            "scale %g; Ctrl-C stops with a partial report\n",
+            drill_scenario_exercise(sc), drill_scenario_name(sc),
+            drill_scenario_n_injects(sc),
+            scale > 0 ? scale : drill_scenario_time_scale(sc));
+    if (drill_run(&rc, &results, err, sizeof err) != RK_OK) {
+        s_fail("%s", err);
+        return EXIT_FAIL;
+    }
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+        s_fail("--out %s: %s", out, strerror(errno));
+        json_decref(results);
+        return EXIT_FAIL;
+    }
+    text = json_dumps(results, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    snprintf(path, sizeof path, "%s/results.json", out);
+    if (text && rk_write_file(path, text, strlen(text), 0644, 0) != RK_OK)
+        s_fail("writing %s", path);
+    free(text);
+    status = s_reports(sc, results, out);
+    json_decref(results);
+    return status;
+}
+
+static int
+s_load(const char *path, drill_scenario_t **sc) {
+    char err[4096];
+    int rc = drill_scenario_load(path, sc, err, sizeof err);
+    if (rc != RK_OK) {
+        /* One line per problem, each naming file, line and field. */
+        fprintf(stderr, "renraku-drill: error: %s refused:\n%s\n", path, err);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int
+cmd_run(int argc, char **argv) {
+    static const struct option opts[] = {{"state", 1, 0, 's'},
+                                         {"time-scale", 1, 0, 't'},
+                                         {"out", 1, 0, 'o'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *state = NULL, *out = ".";
+    double scale = 0;
+    drill_scenario_t *sc = NULL;
+    int c, rc;
+    char *end;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            state = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 't':
+            scale = strtod(optarg, &end);
+            if (*end || scale <= 0 || scale > DRILL_TIME_SCALE_MAX) {
+                s_fail("--time-scale %s: a number above 0, at most %d", optarg,
+                       DRILL_TIME_SCALE_MAX);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return 0;
+        default:
+            s_fail("unknown option (see --help)");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !state) {
+        s_fail("run needs one SCENARIO file and --state DIR (the "
+               "controller's renrakud)");
+        return EXIT_USAGE;
+    }
+    if ((rc = s_load(argv[optind], &sc)) != 0)
+        return rc;
+    rc = s_run(sc, state, scale, out);
+    drill_scenario_destroy(&sc);
+    return rc;
+}
+
+static int
+cmd_ping(int argc, char **argv) {
+    static const struct option opts[] = {{"state", 1, 0, 's'},
+                                         {"deadline", 1, 0, 'd'},
+                                         {"out", 1, 0, 'o'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *state = NULL, *out = ".", *deadline = "2h";
+    char dur[64], id[64], err[2048], t[40];
+    uint64_t secs = 0;
+    drill_scenario_t *sc = NULL;
+    json_t *j, *parts;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            state = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'd':
+            deadline = optarg;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return 0;
+        default:
+            s_fail("unknown option (see --help)");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc || !state) {
+        s_fail("ping needs GROUP or NODE ids and --state DIR");
+        return EXIT_USAGE;
+    }
+    {
+        /* 90s, 30m, 2h, 1d, or an ISO 8601 duration. */
+        char *end;
+        unsigned long n = strtoul(deadline, &end, 10);
+        unsigned long mul = !strcmp(end, "s") || !*end ? 1
+                            : !strcmp(end, "m")        ? 60
+                            : !strcmp(end, "h")        ? 3600
+                            : !strcmp(end, "d")        ? 86400
+                                                       : 0;
+        if (end != deadline && mul && n > 0)
+            secs = n * mul;
+        else if (drill_duration_parse(deadline, &secs) != RK_OK || !secs) {
+            s_fail("--deadline %s: use 90s, 30m, 2h, 1d or PT2H", deadline);
+            return EXIT_USAGE;
+        }
+    }
+    drill_duration_format(dur, sizeof dur, secs);
+    rk_time_format(t, sizeof t, rk_now_ms());
+    /* ping-YYYYMMDD-HHMMSS: a drill id in node-id syntax. */
+    snprintf(id, sizeof id, "ping-%.4s%.2s%.2s-%.2s%.2s%.2s", t, t + 5, t + 8,
+             t + 11, t + 14, t + 17);
+    parts = json_array();
+    for (int i = optind; i < argc; i++)
+        json_array_append_new(parts, json_string(argv[i]));
+    j = json_pack("{s:s,s:s,s:o,s:[{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s}}]}",
+                  "exercise", id, "name", "Communication check", "participants",
+                  parts, "injects", "id", "ping", "at", "PT0S", "kind",
+                  "comm-check", "title",
+                  "Communication check: please confirm receipt", "text",
+                  "Communication check of the contact framework. Answer "
+                  "'received' (renraku ack ID --status received).",
+                  "expect", "status", "received", "within", dur);
+    if (!j ||
+        drill_scenario_from_json(j, "ping", &sc, err, sizeof err) != RK_OK) {
+        s_fail("ping: %s", j ? err : "out of memory");
+        json_decref(j);
+        return EXIT_USAGE;
+    }
+    json_decref(j);
+    rc = s_run(sc, state, 0, out);
+    drill_scenario_destroy(&sc);
+    return rc;
+}
+
+static int
+cmd_validate(int argc, char **argv) {
+    drill_scenario_t *sc = NULL;
+    json_t *j;
+    char *text;
+    int rc;
+    if (argc != 2) {
+        s_fail("validate needs one SCENARIO.json or MSEL.csv file");
+        return EXIT_USAGE;
+    }
+    if ((rc = s_load(argv[1], &sc)) != 0)
+        return rc;
+    j = drill_scenario_to_json(sc);
+    text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (text)
+        puts(text);
+    fprintf(stderr,
+            "%s: valid: exercise %s, %zu participant(s), %zu "
+            "inject(s)\n",
+            argv[1], drill_scenario_exercise(sc),
+            drill_scenario_n_participants(sc), drill_scenario_n_injects(sc));
+    free(text);
+    json_decref(j);
+    drill_scenario_destroy(&sc);
+    return 0;
+}
+
+static int
+cmd_report(int argc, char **argv) {
+    static const struct option opts[] = {{"out", 1, 0, 'o'}, {0, 0, 0, 0}};
+    const char *out = ".";
+    drill_scenario_t *sc = NULL;
+    json_t *results;
+    json_error_t jerr;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'o')
+            out = optarg;
+        else
+            return EXIT_USAGE;
+    }
+    if (optind != argc - 2) {
+        s_fail("report needs SCENARIO and RESULTS.json");
+        return EXIT_USAGE;
+    }
+    if ((rc = s_load(argv[optind], &sc)) != 0)
+        return rc;
+    results = json_load_file(argv[optind + 1], JSON_REJECT_DUPLICATES, &jerr);
+    if (!results) {
+        s_fail("%s:%d: %s", argv[optind + 1], jerr.line, jerr.text);
+        drill_scenario_destroy(&sc);
+        return EXIT_USAGE;
+    }
+    rc = s_reports(sc, results, out);
+    json_decref(results);
+    drill_scenario_destroy(&sc);
+    return rc;
+}
+
+static int
+cmd_simulate(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"keys", 1, 0, 'k'},        {"roster", 1, 0, 'r'},
+        {"coordinator", 1, 0, 'c'}, {"relay", 1, 0, 'R'},
+        {"state-root", 1, 0, 's'},  {"node", 1, 0, 'n'},
+        {"answer", 1, 0, 'a'},      {"delay-ms", 1, 0, 'd'},
+        {"offline", 1, 0, 'x'},     {"renrakud", 1, 0, 'D'},
+        {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+    drill_sim_config_t cfg;
+    drill_sim_node_t *nodes = NULL;
+    size_t n = 0;
+    const char *answer = "acknowledged", *offline[256];
+    size_t n_off = 0;
+    long delay = 1000;
+    char **specs = NULL, self_dir[4096], renrakud[4200], logs[4200], err[600];
+    size_t n_specs = 0;
+    drill_sim_t *sim = NULL;
+    int c, status = EXIT_FAIL;
+
+    memset(&cfg, 0, sizeof cfg);
+    specs = calloc((size_t)argc, sizeof *specs);
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            cfg.keys_dir = optarg;
+            break;
+        case 'r':
+            cfg.roster = optarg;
+            break;
+        case 'c':
+            cfg.coordinator = optarg;
+            break;
+        case 'R':
+            cfg.relay = optarg;
+            break;
+        case 's':
+            cfg.state_root = optarg;
+            break;
+        case 'n':
+            specs[n_specs++] = optarg;
+            break;
+        case 'a':
+            answer = optarg;
+            break;
+        case 'D':
+            cfg.renrakud = optarg;
+            break;
+        case 'd':
+            delay = atol(optarg);
+            break;
+        case 'x':
+            if (n_off < 256)
+                offline[n_off++] = optarg;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            free(specs);
+            return 0;
+        default:
+            s_fail("unknown option (see --help)");
+            free(specs);
+            return EXIT_USAGE;
+        }
+    }
+    if (!cfg.keys_dir || !cfg.roster || !cfg.coordinator || !cfg.relay ||
+        !cfg.state_root || !n_specs || !payload_ack_status_from_name(answer) ||
+        delay < 0) {
+        s_fail("simulate needs --keys, --roster, --coordinator, --relay, "
+               "--state-root and at least one --node (see --help)");
+        free(specs);
+        return EXIT_USAGE;
+    }
+    if (!cfg.renrakud) {
+        /* renrakud beside this program. */
+        ssize_t len = readlink("/proc/self/exe", self_dir, sizeof self_dir - 1);
+        char *slash;
+        self_dir[len > 0 ? len : 0] = 0;
+        slash = strrchr(self_dir, '/');
+        if (slash)
+            *slash = 0;
+        snprintf(renrakud, sizeof renrakud, "%s/renrakud", self_dir);
+        cfg.renrakud = renrakud;
+    }
+    snprintf(logs, sizeof logs, "%s/logs", cfg.state_root);
+    cfg.log_dir = logs;
+    nodes = calloc(n_specs, sizeof *nodes);
+    for (size_t i = 0; i < n_specs; i++) {
+        char *eq = strchr(specs[i], '=');
+        int skip = 0;
+        if (eq)
+            *eq = 0;
+        for (size_t k = 0; k < n_off; k++)
+            skip |= strcmp(specs[i], offline[k]) == 0;
+        if (skip)
+            continue; /* unreachable on purpose */
+        nodes[n].id = specs[i];
+        nodes[n].answer = answer;
+        nodes[n].delay_ms = eq ? atoi(eq + 1) : (int)delay;
+        n++;
+    }
+    if (mkdir(cfg.state_root, 0700) != 0 && errno != EEXIST) {
+        s_fail("--state-root %s: %s", cfg.state_root, strerror(errno));
+        goto done;
+    }
+    s_signals();
+    if (drill_sim_start(&cfg, nodes, n, &sim, err, sizeof err) != RK_OK) {
+        s_fail("%s", err);
+        goto done;
+    }
+    fprintf(stderr,
+            "renraku-drill: %zu simulated participant(s) starting "
+            "(%zu offline on purpose); Ctrl-C stops them\n",
+            n, n_off);
+    fprintf(stderr, "renraku-drill: %zu connected to the relay\n",
+            drill_sim_wait_connected(sim, 60000));
+    printf("ready\n");
+    fflush(stdout);
+    while (!s_stop) {
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+        if (drill_sim_running(sim) == 0) {
+            s_fail("every simulated participant has stopped (see %s)", logs);
+            goto done;
+        }
+    }
+    status = 0;
+done:
+    drill_sim_stop(&sim);
+    free(nodes);
+    free(specs);
+    return status;
+}
+
+int
+main(int argc, char **argv) {
+    if (sodium_init() < 0)
+        return EXIT_FAIL;
+    opterr = 0;
+    if (argc < 2) {
+        s_fail("no command given (see --help)");
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(s_usage, stdout);
+        return 0;
+    }
+    optind = 1;
+    if (!strcmp(argv[1], "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "ping"))
+        return cmd_ping(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "validate"))
+        return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "report"))
+        return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "simulate"))
+        return cmd_simulate(argc - 1, argv + 1);
+    s_fail("unknown command \"%s\" (see --help)", argv[1]);
+    return EXIT_USAGE;
+}
