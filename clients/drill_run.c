@@ -181,9 +181,9 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
                     "drill_id", m.drill_id);
     reply = s_call(r, req);
     if (!reply) {
-        char e[600];
-        snprintf(e, sizeof e, "inject %s: %s", in->inj->id, r->err);
-        snprintf(r->err, sizeof r->err, "%s", e);
+        char e[sizeof r->err];
+        memcpy(e, r->err, sizeof e);
+        snprintf(r->err, sizeof r->err, "inject %.40s: %.500s", in->inj->id, e);
         return RK_ERR_IO;
     }
     hex = json_string_value(json_object_get(reply, "msg_id"));

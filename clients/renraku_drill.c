@@ -503,6 +503,12 @@ main(int argc, char **argv) {
     if (sodium_init() < 0)
         return EXIT_FAIL;
     opterr = 0;
+    /* The controller reads the progress line and the report; events go
+     * to the log only when asked for. */
+    if (rk_log_set_level(getenv("RENRAKU_LOG_LEVEL")
+                             ? getenv("RENRAKU_LOG_LEVEL")
+                             : "warn") != 0)
+        rk_log_set_level("warn");
     if (argc < 2) {
         s_fail("no command given (see --help)");
         return EXIT_USAGE;

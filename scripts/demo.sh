@@ -8,7 +8,7 @@ build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 B="$root/$build"
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
-D=$B/clients/renrakud R=$B/clients/renraku
+D=$B/clients/renrakud R=$B/clients/renraku DRILL=$B/clients/renraku-drill
 demo="$B/demo"
 PIDS=()
 
@@ -29,7 +29,7 @@ wait_until() {
     exit 1
 }
 
-for bin in "$KEYS" "$RELAY" "$D" "$R"; do
+for bin in "$KEYS" "$RELAY" "$D" "$R" "$DRILL"; do
     [ -x "$bin" ] || { echo "demo: $bin missing: run 'make demo'" >&2; exit 1; }
 done
 rm -rf "$demo"
@@ -42,6 +42,7 @@ say "transport (CurveZMQ). Secret files stay with their owner (mode 0600)."
 "$KEYS" gen --id coordinator --role coordinator --out keys
 "$KEYS" gen --id relay.demo --role relay --out keys
 for n in jp.nisc us.cisa sg.csa; do "$KEYS" gen --id $n --role partner --out keys; done
+"$KEYS" gen --id ctl.exercise --role controller --out keys
 
 bold "2. The coordinator builds and signs the contact directory (roster)"
 K() { "$KEYS" "$@" >/dev/null; }
@@ -57,6 +58,7 @@ K roster add roster.json --pub keys/us.cisa.pub --country US \
 K roster add roster.json --pub keys/sg.csa.pub --country SG \
     --org "Cyber Security Agency of Singapore" --group pilot \
     --contact "name=SingCERT;email=singcert@csa.example;hours=09:00-18:00;tz=Asia/Singapore;lang=en,zh"
+K roster add roster.json --pub keys/ctl.exercise.pub --country JP --org "Exercise control cell"
 run "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed
 run "$KEYS" roster show roster.signed --coordinator keys/coordinator.pub
 
@@ -69,14 +71,21 @@ wait_until 10 "the relay" grep -q tcp:// relay.endpoint
 EP=$(cat relay.endpoint)
 say "relay.demo listens on $EP (CurveZMQ; only roster keys get in)"
 say "its checkpoint key: $("$RELAY" --print-vkey --key keys/relay.demo.key)"
+# For the drill at the end, each team's duty desk is played by an
+# automatic answer after a delay (a real drill has people answering).
+declare -A DELAY=([jp.nisc]=300 [us.cisa]=600 [sg.csa]=1600)
 for n in jp.nisc us.cisa sg.csa; do
     "$D" --key keys/$n.key --roster roster.signed --coordinator keys/coordinator.pub \
-        --state state-$n --relay "$EP" >logs/$n.log 2>&1 &
+        --state state-$n --relay "$EP" --auto-answer acknowledged \
+        --answer-delay-ms "${DELAY[$n]}" >logs/$n.log 2>&1 &
     PIDS+=($!)
 done
+"$D" --key keys/ctl.exercise.key --roster roster.signed --coordinator keys/coordinator.pub \
+    --state state-ctl.exercise --relay "$EP" >logs/ctl.exercise.log 2>&1 &
+PIDS+=($!)
 connected() { "$R" --state "state-$1" status --json | tr -d ' \n' | grep -q '"connected":true'; }
-for n in jp.nisc us.cisa sg.csa; do wait_until 15 "$n to connect" connected $n; done
-say "jp.nisc, us.cisa and sg.csa are connected"
+for n in jp.nisc us.cisa sg.csa ctl.exercise; do wait_until 15 "$n to connect" connected $n; done
+say "jp.nisc, us.cisa, sg.csa and the exercise controller ctl.exercise are connected"
 
 bold "4. jp.nisc notifies us.cisa of an incident"
 run "$R" --state state-jp.nisc send --to us.cisa \
@@ -113,7 +122,17 @@ say
 say "The relay's counters:"
 run "$RELAY" stats --data relay-data
 
-bold "8. The relay's signed checkpoint of its tamper-evident log"
+bold "8. A cross-border drill run by the exercise controller"
+say "ctl.exercise runs a scenario (examples/drill/demo-drill.json) at 60x: a"
+say "communication check, then a ransomware inject two scenario minutes later,"
+say "each to be acknowledged within one scenario minute (one real second)."
+say "The teams' answers here come after 0.3 s (jp.nisc), 0.6 s (us.cisa) and"
+say "1.6 s (sg.csa): sg.csa misses its deadlines. Every drill message is marked"
+say "EXERCISE in its header and text, RSIT class \"test\"."
+run "$DRILL" run "$root/examples/drill/demo-drill.json" --state state-ctl.exercise --out drill-report
+say "(open $demo/drill-report/report.html in a browser for the timeline and chart)"
+
+bold "9. The relay's signed checkpoint of its tamper-evident log"
 say "Every record is a leaf of an RFC 6962 Merkle tree; the relay signs"
 say "checkpoints (c2sp.org/tlog-checkpoint) that an auditor can verify:"
 stop_all
@@ -126,5 +145,6 @@ say "  roster.json       the contact directory people edit; roster.signed travel
 say "  relay-data/log    the relay's log segments; relay-data/checkpoints its signed checkpoints"
 say "  state-<node>/     each node's outbox, sent, inbox, quarantine"
 say "  logs/             one key=value line per event, per process"
+say "  drill-report/     the drill report: text, JSON, CSV, HTML with SVG charts"
 say
 say "All processes stopped. Run it again any time: make demo"
