@@ -544,11 +544,12 @@ s_parse(drill_report_t *r, const s_ctx_t *c) {
                     (rc = s_time(c, rec, "delivered", rp, &row.delivered)) !=
                         RK_OK)
                     return rc;
-                if (!row.sent)
+                if ((rc = s_opt_str(c, rec, "error", rp, &row.error)) != RK_OK)
+                    return rc;
+                /* An error without its own "sent": it never went out. */
+                if (!row.sent && !row.error)
                     row.sent = inj_sent;
-                if ((rc = s_opt_str(c, rec, "error", rp, &row.error)) !=
-                        RK_OK ||
-                    (rc = s_opt_str(c, rec, "msg_id", rp, &s)) != RK_OK)
+                if ((rc = s_opt_str(c, rec, "msg_id", rp, &s)) != RK_OK)
                     return rc;
                 if (s)
                     row.msg_id = s;
@@ -1180,13 +1181,14 @@ static const char s_css[] =
     ".o{font-weight:600}.met{color:#1a7f37}.missed{color:#cf222e}"
     ".pending{color:#9a6700}.notsent{color:#8c959f}"
     ".legend span{margin-right:16px}svg text{font:12px system-ui,sans-serif}"
+    "svg{max-width:100%;height:auto}"
     ".never{background:#ffebe9;border:1px solid #cf222e;border-radius:8px;"
     "padding:8px 12px}footer{margin-top:24px;color:#57606a;font-size:12px}";
 
 static void
 s_html_timeline(s_sb_t *b, const drill_report_t *r) {
     const drill_scenario_t *sc = r->sc;
-    const int left = 170, width = 1120, right = 20, row_h = 26, top = 40;
+    const int left = 170, width = 1130, right = 20, row_h = 26, top = 40;
     uint64_t end = r->as_of > r->started ? r->as_of : r->started + 1;
     double span, plot = width - left - right;
     int height = top + (int)r->n_parts * row_h + 30;
@@ -1312,7 +1314,7 @@ s_html_timeline(s_sb_t *b, const drill_report_t *r) {
 
 static void
 s_html_bars(s_sb_t *b, const drill_report_t *r) {
-    const int left = 170, width = 1120, right = 150, row_h = 24, top = 10;
+    const int left = 170, width = 1130, right = 340, row_h = 24, top = 10;
     uint64_t max = 1;
     int height = top + (int)r->n_parts * row_h + 10;
     double plot = width - left - right;
@@ -1349,7 +1351,7 @@ s_html_bars(s_sb_t *b, const drill_report_t *r) {
               left, y + 5, plot * (double)pt->median / (double)max, d1,
               left + plot * (double)pt->p90 / (double)max, y + 2,
               left + plot * (double)pt->p90 / (double)max, y + 22, d2,
-              left + plot * (double)pt->p90 / (double)max + 8, y + 16, d1, d2);
+              (double)(width - right + 16), y + 16, d1, d2);
     }
     s_put(b, "</svg>");
 }

@@ -41,7 +41,8 @@
  *         "answers": [{"at": T, "status": S, "comment": C}],
  *                                    instead of the three above: every
  *                                    answer, in any order
- *         "error": "..."             optional: why it was not sent
+ *         "error": "..."             optional: why it was not sent (then
+ *                                    the inject's "sent" does not apply)
  *       }}}],
  *   "unreachable": ["x", {"id": "y", "reason": "no key in roster"}]
  *                                    optional: nodes the runner could not
