@@ -250,6 +250,19 @@ scenario_revoke() {
     expect "an older roster file is overruled by the logged one" relay.log 'event=roster_file_older .*logged_serial=2'
     node jp.nisc send --to us.cisa >s4.out 2>&1
     expect "the revoked node stays refused after the restart" s4.out 'handshake refused'
+    # A newer roster pushed over the wire (serial 3: us.cisa suspended).
+    "$KEYS" roster suspend roster.json --id us.cisa --reason test >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster3.signed >/dev/null
+    node sg.csa push-roster --file roster-serial1.signed >p1.out 2>&1
+    expect "an older roster pushed is refused" p1.out 'rejected code=roster .*not newer'
+    node sg.csa push-roster --file roster3.signed >p3.out 2>&1
+    expect "a newer signed roster pushed is installed and pushed back" p3.out '^roster accepted'
+    wait_for relay.log 'event=roster_installed serial=3' 10 && ok "the relay logs serial 3" || bad "the relay logs serial 3"
+    node sg.csa send --to us.cisa >s5.out 2>&1
+    expect "the suspended node can no longer be sent to" s5.out 'rejected code=recipient-inactive'
+    sed 's/"serial": 3/"serial": 4/' roster3.signed >forged.signed
+    node sg.csa push-roster --file forged.signed >p4.out 2>&1
+    expect "a roster altered after signing is refused" p4.out 'rejected code=roster .*signature'
 }
 
 setup

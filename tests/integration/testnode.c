@@ -506,6 +506,51 @@ cmd_raw(const opts_t *o) {
     return 0;
 }
 
+/* Pushes a signed roster file to the relay (as the coordinator's tooling
+ * would through any node) and prints the relay's answer, if any. */
+static int
+cmd_push_roster(const opts_t *o) {
+    frame_t f, *a;
+    uint8_t *note = NULL, *buf = NULL;
+    size_t len = 0, blen = 0;
+    if (!o->file ||
+        rk_read_file(o->file, ROSTER_MAX_BYTES, &note, &len) != RK_OK)
+        s_die("push-roster needs a readable --file");
+    s_connect(o);
+    s_await_handshake(o);
+    s_hello(o, UINT64_MAX);
+    memset(&f, 0, sizeof f);
+    f.type = FRAME_ROSTER;
+    f.roster.signed_roster = note;
+    f.roster.signed_roster_len = len;
+    if (frame_encode(&f, &buf, &blen) != RK_OK)
+        s_die("cannot encode the roster frame");
+    s_send(buf, blen);
+    free(buf);
+    /* Answers: a rejection, or (accepted) our roster pushed back to us;
+     * the relay's current roster, sent after our hello, is not one. */
+    for (;;) {
+        a = s_recv(s_mono_ms() + (uint64_t)o->timeout_ms);
+        if (!a) {
+            s_say("no answer");
+            free(note);
+            return 1;
+        }
+        if (a->type == FRAME_REJECTED ||
+            (a->type == FRAME_ROSTER && a->roster.signed_roster_len == len &&
+             memcmp(a->roster.signed_roster, note, len) == 0)) {
+            if (a->type == FRAME_ROSTER)
+                s_say("roster accepted");
+            else
+                s_print(a);
+            frame_destroy(&a);
+            free(note);
+            return 0;
+        }
+        frame_destroy(&a);
+    }
+}
+
 /* Says hello asking for the receipts logged after an index, and waits for
  * `receipts` of them. */
 static int
@@ -788,6 +833,8 @@ main(int argc, char **argv) {
         rc = cmd_prove(&o);
     else if (!strcmp(cmd, "wait"))
         rc = cmd_wait(&o);
+    else if (!strcmp(cmd, "push-roster"))
+        rc = cmd_push_roster(&o);
     else if (!strcmp(cmd, "consistency"))
         rc = cmd_consistency(&o);
     else
