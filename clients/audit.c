@@ -975,7 +975,8 @@ audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum, char *err,
         goto cleanup;
     }
     sum->nodes = v.nodes.n;
-    qsort(v.probs, v.n_probs, sizeof *v.probs, s_problem_cmp);
+    if (v.n_probs)
+        qsort(v.probs, v.n_probs, sizeof *v.probs, s_problem_cmp);
     for (size_t i = 0; i < v.n_probs && cfg->problem; i++) {
         audit_problem_t p = {v.probs[i].file, v.probs[i].offset,
                              v.probs[i].index, v.probs[i].reason};
