@@ -45,3 +45,11 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
+
+# make bench [QUICK=1]: release build in build-bench, then bench/bench.sh
+# measures the relay and writes bench/BENCHMARKS.md (see bench/bench.sh).
+.PHONY: bench
+bench: deps
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release
+	cmake --build build-bench -j $(JOBS)
+	QUICK=$(QUICK) bench/bench.sh build-bench

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The relay benchmark (make bench; make bench QUICK=1): measures, side by
+# side in one run, the relay against the limits of issue 7 and writes
+# bench/BENCHMARKS.md (through bench/report.py) from what it measured.
+# Real processes on 127.0.0.1 with ephemeral ports, fresh keys made here,
+# the data dirs on a real file system (BENCH_DIR, default /var/tmp), every
+# wait bounded, every process stopped on exit.
+# Usage: bench.sh BUILD_DIR [OUT.md]     QUICK=1 for the short run.
+# Needs python3 (bench/report.py writes the Markdown).
+set -u
+B=$(realpath "$1")
+HERE=$(dirname "$(realpath "$0")")
+KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
+LG=$B/bench/loadgen VR=$B/bench/verify_rate MK=$B/bench/mklog
+QUICK=${QUICK:-}
+if [ -n "$QUICK" ] && [ "$QUICK" != 0 ]; then
+    MODE=quick RUNS=3 TP_COUNT=15000 LAT_SECS=3 VERIFY_SECS=2
+    LOG_RECORDS=100000 LOG_PENDING=10000
+else
+    MODE=full RUNS=5 TP_COUNT=60000 LAT_SECS=10 VERIFY_SECS=4
+    LOG_RECORDS=1000000 LOG_PENDING=10000
+fi
+# The full run writes bench/BENCHMARKS.md, the quick one
+# bench/BENCHMARKS-quick.md (and the raw results beside each, .jsonl).
+if [ $MODE = full ]; then OUT=${2:-$HERE/BENCHMARKS.md}; else OUT=${2:-$HERE/BENCHMARKS-quick.md}; fi
+SENDERS=${SENDERS:-4} FANOUT=${FANOUT:-200} LAT_RATE=1000
+BENCH_DIR=${BENCH_DIR:-/var/tmp}
+W=$(mktemp -d "$BENCH_DIR/rk-bench-XXXXXX")
+RES=$W/results.jsonl
+RPID=
+T_START=$(date +%s)
+
+cleanup() {
+    [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null
+    jobs -p | xargs -r kill -9 2>/dev/null
+    rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "bench: $*" >&2; }
+die() { say "FAILED: $*"; [ -f "$W/relay.log" ] && tail -20 "$W/relay.log" >&2; exit 1; }
+for f in "$KEYS" "$RELAY" "$LG" "$VR" "$MK"; do [ -x "$f" ] || die "$f is not built"; done
+
+# ---- keys and roster, as tests/integration/relay.sh makes them ----
+say "mode=$MODE runs=$RUNS dir=$W ($(stat -f -c %T "$W"))"
+cd "$W" || exit 1
+"$KEYS" gen --id coordinator --role coordinator --out keys >/dev/null || die "keys"
+"$KEYS" gen --id relay.bench --role relay --out keys >/dev/null || die "keys"
+NODES="rcv.offline"
+for ((i = 0; i < SENDERS; i++)); do NODES="$NODES $(printf snd.%02d $i)"; done
+for ((i = 0; i < FANOUT; i++)); do NODES="$NODES $(printf rcv.%03d $i)"; done
+"$KEYS" roster init roster.json --framework bench >/dev/null || die "roster"
+nb="--not-before 2020-01-01T00:00:00Z"
+"$KEYS" roster add roster.json --pub keys/relay.bench.pub --country JP --org Relay $nb >/dev/null || die "roster"
+for n in $NODES; do
+    "$KEYS" gen --id "$n" --role partner --out keys >/dev/null || die "gen $n"
+    "$KEYS" roster add roster.json --pub "keys/$n.pub" --country JP --org Bench $nb >/dev/null || die "add $n"
+done
+"$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null || die "sign"
+say "keys: $(ls keys/*.key | wc -l) key files, roster signed"
+
+start_relay() { # DATA_DIR: starts the relay, sets RPID and EP
+    rm -f "$W/ep"
+    "$RELAY" --key keys/relay.bench.key --roster roster.signed \
+        --coordinator keys/coordinator.pub --data "$1" --bind tcp://127.0.0.1:0 \
+        --endpoint-file "$W/ep" >>"$W/relay.log" 2>&1 &
+    RPID=$!
+}
+await_relay() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        grep -q tcp:// "$W/ep" 2>/dev/null && { EP=$(cat "$W/ep"); return 0; }
+        kill -0 "$RPID" 2>/dev/null || die "relay exited"
+        sleep 0.05
+    done
+    die "relay did not start within 30 s"
+}
+stop_relay() {
+    local i
+    kill -TERM "$RPID" 2>/dev/null
+    for ((i = 0; i < 200; i++)); do kill -0 "$RPID" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$RPID" 2>/dev/null
+    wait "$RPID" 2>/dev/null
+    RPID=
+}
+lg() { # loadgen with the common options
+    "$LG" --keys keys --roster roster.signed --coordinator keys/coordinator.pub \
+        --relay-pub keys/relay.bench.pub "$@"
+}
+emit() { echo "$1" >>"$RES"; }
+
+# ---- the limit: single-core verify rate, measured in this run ----
+for ((r = 0; r < RUNS; r++)); do
+    j=$("$VR" "$VERIFY_SECS") || die "verify_rate"
+    emit "{\"figure\":\"verify\",\"run\":$r,\"data\":$j}"
+done
+say "verify: $(grep -c verify "$RES") runs"
+
+# ---- (1) throughput, (4) latency, (5) fan-out on one relay ----
+start_relay "$W/data"
+await_relay
+for ((r = 0; r < RUNS; r++)); do
+    j=$(lg --relay "$EP" --mode load --senders "$SENDERS" --recipients 0 \
+        --to rcv.offline --count "$TP_COUNT" --window 256 --relay-pid "$RPID" \
+        --timeout-ms 120000) || die "throughput run $r: $j"
+    emit "{\"figure\":\"throughput\",\"run\":$r,\"data\":$j}"
+    say "throughput run $r: $(echo "$j" | grep -o '"rate":[0-9.]*')"
+done
+for ((r = 0; r < RUNS; r++)); do
+    j=$(lg --relay "$EP" --mode load --senders 1 --recipients 1 \
+        --count $((LAT_RATE * LAT_SECS)) --rate $LAT_RATE --window 100000 \
+        --relay-pid "$RPID" --timeout-ms 60000) || die "latency run $r: $j"
+    emit "{\"figure\":\"latency\",\"run\":$r,\"data\":$j}"
+    say "latency run $r: $(echo "$j" | grep -o '"stored_p99_ms":[0-9.]*')"
+done
+j=$(lg --relay "$EP" --mode fanout --recipients "$FANOUT" --alerts "$RUNS" \
+    --timeout-ms 60000) || die "fan-out: $j"
+emit "{\"figure\":\"fanout\",\"run\":0,\"data\":$j}"
+say "fan-out: $(echo "$j" | grep -o '"last_delivered_ms":\[[^]]*\]')"
+stop_relay
+
+# ---- (6) recovery: a large log built with relay_log + record ----
+j=$("$MK" --data "$W/big" --relay-key keys/relay.bench.key --keys keys \
+    --roster roster.signed --coordinator keys/coordinator.pub \
+    --records "$LOG_RECORDS" --pending "$LOG_PENDING") || die "mklog"
+bytes=$(du -sb "$W/big/log" | cut -f1)
+emit "{\"figure\":\"mklog\",\"run\":0,\"data\":$j,\"log_bytes\":$bytes}"
+say "log built: $j ($bytes bytes)"
+sync
+for ((r = 0; r < RUNS; r++)); do
+    t0=$(date +%s%N)
+    start_relay "$W/big"
+    j=$(lg --mode probe --ep-file "$W/ep" --timeout-ms 60000) || die "recovery run $r"
+    t1=$(date +%s%N)
+    emit "{\"figure\":\"recovery\",\"run\":$r,\"data\":$j,\"serve_ms\":$(((t1 - t0) / 1000000))}"
+    say "recovery run $r: $(((t1 - t0) / 1000000)) ms"
+    stop_relay
+done
+
+# ---- the report ----
+{
+    echo "{\"figure\":\"meta\",\"data\":{"
+    echo "\"mode\":\"$MODE\",\"runs\":$RUNS,"
+    echo "\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+    echo "\"nproc\":$(nproc),"
+    echo "\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //; s/"/ /g')\","
+    echo "\"mem\":\"$(free -h | awk '/^Mem:/ {print $2}')\","
+    echo "\"kernel\":\"$(uname -sr)\","
+    echo "\"fs\":\"$(df --output=fstype "$W" | tail -1) ($(df --output=source "$W" | tail -1)), $BENCH_DIR\","
+    echo "\"gcc\":\"$(gcc -dumpfullversion 2>/dev/null)\","
+    echo "\"libzmq\":\"$(pkg-config --modversion libzmq)\","
+    echo "\"libsodium\":\"$(pkg-config --modversion libsodium)\","
+    echo "\"protobufc\":\"$(pkg-config --modversion libprotobuf-c)\","
+    echo "\"workers\":$(nproc),\"senders\":$SENDERS,\"fanout\":$FANOUT,"
+    echo "\"tp_count\":$TP_COUNT,\"lat_rate\":$LAT_RATE,\"lat_secs\":$LAT_SECS,"
+    echo "\"log_records\":$LOG_RECORDS,\"log_pending\":$LOG_PENDING,"
+    echo "\"command\":\"make bench${QUICK:+ QUICK=1}\","
+    echo "\"seconds\":$(($(date +%s) - T_START))}}"
+} | tr -d '\n' >>"$RES"
+echo >>"$RES"
+python3 "$HERE/report.py" "$RES" "$OUT" || die "report"
+cp "$RES" "${OUT%.md}.jsonl"
+say "wrote $OUT in $(($(date +%s) - T_START)) s"
