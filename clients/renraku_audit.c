@@ -20,6 +20,8 @@
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+/* Bytes of segments from which verify shows progress on a terminal. */
+#define S_LONG_LOG (16u * 1024u * 1024u)
 
 static const char *s_usage =
     "usage: renraku-audit COMMAND [options]\n"
@@ -146,9 +148,10 @@ s_print_problem(void *arg, const audit_problem_t *p) {
 static void
 s_progress(void *arg, uint64_t done, uint64_t total, uint64_t records) {
     (void)arg;
-    if (total)
-        fprintf(stderr, "\rverify: %3u%% %" PRIu64 " records",
-                (unsigned)(done * 100 / total), records);
+    if (total < S_LONG_LOG)
+        return; /* short logs finish before a progress line helps */
+    fprintf(stderr, "\rverify: %3u%% %" PRIu64 " records",
+            (unsigned)(done * 100 / total), records);
     if (done >= total)
         fputs("\r                                        \r", stderr);
 }
