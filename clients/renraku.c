@@ -159,7 +159,8 @@ cmd_send(int argc, char **argv, int alert) {
                                          {0, 0, 0, 0}};
     json_t *notice = json_object(), *to = json_array(), *ind = json_array();
     json_t *sectors = json_array(), *refs = json_array(), *payload, *req;
-    json_t *reply, *check = NULL;
+    json_t *reply, *check = NULL, *payload_owned = NULL;
+    int rc = 0;
     payload_t *p = NULL;
     const char *file = NULL;
     long expires = 0;
@@ -176,7 +177,8 @@ cmd_send(int argc, char **argv, int alert) {
                     s_fail("--to %s: not a node id or group (lower-case a-z "
                            "0-9 . _ -)",
                            t);
-                    return EXIT_USAGE;
+                    free(list);
+                    goto usage;
                 }
                 json_array_append_new(to, json_string(t));
             }
@@ -211,7 +213,7 @@ cmd_send(int argc, char **argv, int alert) {
                 s_fail("--indicator %s: use TYPE=VALUE, e.g. "
                        "ipv4-addr=203.0.113.7",
                        optarg);
-                return EXIT_USAGE;
+                goto usage;
             }
             json_object_set_new(o, "type",
                                 json_stringn(optarg, (size_t)(eq - optarg)));
@@ -243,7 +245,7 @@ cmd_send(int argc, char **argv, int alert) {
                 s_fail("--expires %s: use a duration like 90s, 30m, 2h, 7d "
                        "(at most a year)",
                        optarg);
-                return EXIT_USAGE;
+                goto usage;
             }
             break;
         case 'f':
@@ -257,19 +259,19 @@ cmd_send(int argc, char **argv, int alert) {
             return 0;
         default:
             s_fail("unknown option %s (see --help)", argv[optind - 1]);
-            return EXIT_USAGE;
+            goto usage;
         }
     }
     if (optind != argc) {
         s_fail("unexpected argument \"%s\" (see --help)", argv[optind]);
-        return EXIT_USAGE;
+        goto usage;
     }
     if (file) {
         json_error_t jerr;
         json_t *f = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
         if (!f) {
             s_fail("--file %s: line %d: %s", file, jerr.line, jerr.text);
-            return EXIT_USAGE;
+            goto usage;
         }
         /* {"notice": {...}} or the notice's fields; "to" may come too. */
         if (json_object_get(f, "to") && json_array_size(to) == 0) {
@@ -303,36 +305,35 @@ cmd_send(int argc, char **argv, int alert) {
             json_object_set_new(notice, "incident_id", json_string(id));
         }
         if (!json_object_get(notice, "tlp"))
-            json_object_set_new(notice, "tlp",
-                                json_string(alert ? "AMBER" : "AMBER"));
+            json_object_set_new(notice, "tlp", json_string("AMBER"));
         if (alert && !json_object_get(notice, "severity"))
             json_object_set_new(notice, "severity", json_string("high"));
         if (!json_object_get(notice, "title")) {
             s_fail("--title is required (or give --file)");
-            return EXIT_USAGE;
+            goto usage;
         }
     }
     if (json_array_size(to) == 0) {
         if (!alert) {
             s_fail("--to is required: a node id (us.cisa) or a group (g7, "
                    "all)");
-            return EXIT_USAGE;
+            goto usage;
         }
         json_array_append_new(to, json_string("all"));
     }
-    payload = json_object();
+    payload = payload_owned = json_object();
     json_object_set(payload, "notice", notice);
     /* Check here, so a typo is named before the daemon is involved. */
     if (payload_from_json(payload, &p, err, sizeof err) != RK_OK) {
         s_fail("%s", err);
-        return EXIT_USAGE;
+        goto usage;
     }
     payload_destroy(&p);
     req = json_object();
     json_object_set_new(req, "cmd", json_string("send"));
     json_object_set_new(req, "kind", json_string(alert ? "alert" : "notice"));
     json_object_set(req, "to", to);
-    json_object_set_new(req, "payload", payload);
+    json_object_set(req, "payload", payload);
     if (expires)
         json_object_set_new(req, "expires_in_s", json_integer(expires));
     reply = s_call(req);
@@ -350,12 +351,17 @@ cmd_send(int argc, char **argv, int alert) {
                "delivers it)\n");
     }
     json_decref(reply);
+    goto done;
+usage:
+    rc = EXIT_USAGE;
+done:
+    json_decref(payload_owned);
     json_decref(notice);
     json_decref(to);
     json_decref(ind);
     json_decref(sectors);
     json_decref(refs);
-    return 0;
+    return rc;
 }
 
 /* ---- inbox / show / ack / status ---- */

@@ -59,7 +59,11 @@ start_relay() {
     if ! wait_for ep "tcp://" 10; then bad "relay starts"; exit 1; fi
     EP=$(cat ep)
 }
-stop_relay() { kill -TERM "$RPID"; wait "$RPID" 2>/dev/null; RPID=; }
+stop_relay() {
+    kill -TERM "$RPID"
+    if wait "$RPID" 2>/dev/null; then ok "the relay stops cleanly (exit 0)"; else bad "the relay stops cleanly"; fi
+    RPID=
+}
 kill9_relay() { kill -9 "$RPID"; wait "$RPID" 2>/dev/null; RPID=; }
 
 # node ID COMMAND [ARGS]: testnode as node ID.
