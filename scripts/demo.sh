@@ -29,7 +29,7 @@ wait_until() {
     exit 1
 }
 
-for bin in "$KEYS" "$RELAY" "$D" "$R" "$DRILL"; do
+for bin in "$KEYS" "$RELAY" "$D" "$R" "$DRILL" "$B/clients/renraku-audit"; do
     [ -x "$bin" ] || { echo "demo: $bin missing: run 'make demo'" >&2; exit 1; }
 done
 rm -rf "$demo"
@@ -132,12 +132,19 @@ say "EXERCISE in its header and text, RSIT class \"test\"."
 run "$DRILL" run "$root/examples/drill/demo-drill.json" --state state-ctl.exercise --out drill-report
 say "(open $demo/drill-report/report.html in a browser for the timeline and chart)"
 
-bold "9. The relay's signed checkpoint of its tamper-evident log"
+bold "9. An auditor verifies the relay's log offline"
 say "Every record is a leaf of an RFC 6962 Merkle tree; the relay signs"
-say "checkpoints (c2sp.org/tlog-checkpoint) that an auditor can verify:"
+say "checkpoints (c2sp.org/tlog-checkpoint). With a copy of the log, the"
+say "relay's checkpoint key and the coordinator's key, an auditor recomputes"
+say "everything, checks every signature against the roster of its time, and"
+say "can prove one message's place in the log (c2sp.org/tlog-proof):"
 stop_all
 PIDS=()
-ls relay-data/checkpoints | tail -1 | sed 's|^|relay-data/checkpoints/|' | xargs cat
+VKEY=$("$RELAY" --print-vkey --key keys/relay.demo.key)
+AUDIT=$B/clients/renraku-audit
+run "$AUDIT" verify relay-data --vkey "$VKEY" --coordinator keys/coordinator.pub
+run "$AUDIT" prove relay-data "$MID" --vkey "$VKEY" --out notice.proof
+run "$AUDIT" check-proof notice.proof --vkey "$VKEY"
 
 bold "Where everything lives ($demo)"
 say "  keys/             secret (.key, 0600) and public (.pub) keys of every node"
@@ -146,5 +153,6 @@ say "  relay-data/log    the relay's log segments; relay-data/checkpoints its si
 say "  state-<node>/     each node's outbox, sent, inbox, quarantine"
 say "  logs/             one key=value line per event, per process"
 say "  drill-report/     the drill report: text, JSON, CSV, HTML with SVG charts"
+say "  notice.proof      a tlog-proof that the first notice is in the relay's log"
 say
 say "All processes stopped. Run it again any time: make demo"
