@@ -22,6 +22,8 @@
 #include "drill_sim.h"
 #include "rk_log.h"
 #include "rk_util.h"
+#include "roster.h"
+#include "unlock.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -366,13 +368,19 @@ cmd_report(int argc, char **argv) {
 
 static int
 cmd_simulate(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"keys", 1, 0, 'k'},        {"roster", 1, 0, 'r'},
-        {"coordinator", 1, 0, 'c'}, {"relay", 1, 0, 'R'},
-        {"state-root", 1, 0, 's'},  {"node", 1, 0, 'n'},
-        {"answer", 1, 0, 'a'},      {"delay-ms", 1, 0, 'd'},
-        {"offline", 1, 0, 'x'},     {"renrakud", 1, 0, 'D'},
-        {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"keys", 1, 0, 'k'},
+                                         {"roster", 1, 0, 'r'},
+                                         {"coordinator", 1, 0, 'c'},
+                                         {"relay", 1, 0, 'R'},
+                                         {"state-root", 1, 0, 's'},
+                                         {"node", 1, 0, 'n'},
+                                         {"answer", 1, 0, 'a'},
+                                         {"delay-ms", 1, 0, 'd'},
+                                         {"offline", 1, 0, 'x'},
+                                         {"renrakud", 1, 0, 'D'},
+                                         {"nodes-from-roster", 0, 0, 'F'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     drill_sim_config_t cfg;
     drill_sim_node_t *nodes = NULL;
     size_t n = 0;
@@ -382,7 +390,8 @@ cmd_simulate(int argc, char **argv) {
     char **specs = NULL, self_dir[4096], renrakud[4200], logs[4200], err[600];
     size_t n_specs = 0;
     drill_sim_t *sim = NULL;
-    int c, status = EXIT_FAIL;
+    roster_t *roster = NULL;
+    int c, status = EXIT_FAIL, from_roster = 0;
 
     memset(&cfg, 0, sizeof cfg);
     specs = calloc((size_t)argc, sizeof *specs);
@@ -419,6 +428,9 @@ cmd_simulate(int argc, char **argv) {
             if (n_off < 256)
                 offline[n_off++] = optarg;
             break;
+        case 'F':
+            from_roster = 1;
+            break;
         case 'h':
             fputs(s_usage, stdout);
             free(specs);
@@ -427,6 +439,30 @@ cmd_simulate(int argc, char **argv) {
             s_fail("unknown option (see --help)");
             free(specs);
             return EXIT_USAGE;
+        }
+    }
+    if (from_roster && cfg.roster && cfg.coordinator && cfg.keys_dir) {
+        /* Every active partner of the roster whose key file is here. */
+        note_verifier_t v;
+        char rerr[400];
+        if (unlock_verifier(cfg.coordinator, &v, rerr, sizeof rerr) != RK_OK ||
+            roster_load_signed(cfg.roster, &v, 0, &roster, rerr, sizeof rerr) !=
+                RK_OK) {
+            s_fail("--nodes-from-roster: %s", rerr);
+            free(specs);
+            return EXIT_USAGE;
+        }
+        free(specs);
+        specs = calloc(roster_count(roster) + (size_t)argc, sizeof *specs);
+        n_specs = 0;
+        for (size_t i = 0; specs && i < roster_count(roster); i++) {
+            const roster_node_t *nd = roster_node_at(roster, i);
+            char key[4096];
+            struct stat st;
+            snprintf(key, sizeof key, "%s/%s.key", cfg.keys_dir, nd->id);
+            if (nd->role == IDENTITY_ROLE_PARTNER &&
+                nd->status == ROSTER_ACTIVE && stat(key, &st) == 0)
+                specs[n_specs++] = nd->id;
         }
     }
     if (!cfg.keys_dir || !cfg.roster || !cfg.coordinator || !cfg.relay ||
@@ -495,6 +531,7 @@ done:
     drill_sim_stop(&sim);
     free(nodes);
     free(specs);
+    roster_destroy(&roster);
     return status;
 }
 

@@ -127,7 +127,7 @@ PY
 
 scenario_ping() {
     setup 2
-    simulate --node p1=100 --node p2=200 --answer received
+    simulate --nodes-from-roster --delay-ms 150 --answer received
     "$DRILL" ping drill --state ctl --deadline 10s --out out >ping.out 2>ping.log
     local rc=$?
     [ $rc = 0 ] && ok "a communication check runs" || bad "a communication check runs (exit $rc)"
