@@ -19,6 +19,7 @@
 #include "note.h"
 #include "rk_util.h"
 #include "roster.h"
+#include "unlock.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -82,108 +83,34 @@ s_bad_option(int c, char **argv) {
 
 /* ---- passphrases ---- */
 
-/* Reads the first line of a file into sodium_malloc memory. */
+/* Passphrases and key files go through keys/unlock.h, as in every other
+ * program; these wrappers only print its one-line errors. */
 static char *
 s_passphrase_file(const char *path) {
-    uint8_t *data = NULL;
-    size_t len = 0;
-    char *pass;
-    int rc = rk_read_file(path, 4096, &data, &len);
-    if (rc != RK_OK) {
-        s_fail("passphrase file %s: %s", path, rk_strerror(rc));
-        return NULL;
-    }
-    len = strcspn((char *)data, "\r\n");
-    pass = sodium_malloc(len + 1);
-    if (pass) {
-        memcpy(pass, data, len);
-        pass[len] = 0;
-    }
-    sodium_memzero(data, len);
-    free(data);
-    if (pass && len == 0) {
-        s_fail("passphrase file %s: first line is empty", path);
-        sodium_free(pass);
-        return NULL;
-    }
+    char err[512];
+    char *pass = unlock_passphrase_file(path, err, sizeof err);
+    if (!pass)
+        s_fail("%s", err);
     return pass;
 }
 
-/* Asks on the terminal with echo off. */
 static char *
 s_passphrase_prompt(const char *prompt, int confirm) {
-    FILE *tty = fopen("/dev/tty", "r+");
-    struct termios old, quiet;
-    char *a = NULL, *b = NULL;
-
-    if (!tty) {
-        s_fail("a passphrase is needed and there is no terminal: use "
-               "--passphrase-file");
-        return NULL;
-    }
-    a = sodium_malloc(1024);
-    b = sodium_malloc(1024);
-    if (!a || !b)
-        goto fail;
-    tcgetattr(fileno(tty), &old);
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)ECHO;
-    tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
-    fprintf(tty, "%s: ", prompt);
-    fflush(tty);
-    if (!fgets(a, 1024, tty))
-        a[0] = 0;
-    fprintf(tty, "\n");
-    if (confirm) {
-        fprintf(tty, "again: ");
-        fflush(tty);
-        if (!fgets(b, 1024, tty))
-            b[0] = 0;
-        fprintf(tty, "\n");
-    }
-    tcsetattr(fileno(tty), TCSAFLUSH, &old);
-    a[strcspn(a, "\r\n")] = 0;
-    b[strcspn(b, "\r\n")] = 0;
-    if (!a[0] || (confirm && strcmp(a, b) != 0)) {
-        s_fail(a[0] ? "the passphrases differ" : "empty passphrase");
-        goto fail;
-    }
-    sodium_free(b);
-    fclose(tty);
-    return a;
-fail:
-    sodium_free(a);
-    sodium_free(b);
-    fclose(tty);
-    return NULL;
+    char err[512];
+    char *pass = unlock_passphrase_prompt(prompt, confirm, err, sizeof err);
+    if (!pass)
+        s_fail("%s", err);
+    return pass;
 }
 
-/* Loads a secret key file, asking for its passphrase when encrypted. */
 static identity_t *
 s_load_identity(const char *path, const char *pass_file) {
     identity_t *id = NULL;
-    char *pass = NULL;
-    int enc = identity_file_encrypted(path), rc;
-
-    if (enc < 0) {
-        s_fail("key file %s: %s%s", path, rk_strerror(enc),
-               enc == RK_ERR_PERMISSION
-                   ? " (must be a regular file of yours, mode 0600, not a "
-                     "link)"
-               : enc == RK_ERR_MALFORMED ? " (not a renraku secret key file)"
-                                         : "");
+    char err[600];
+    if (unlock_identity(path, pass_file, &id, err, sizeof err) != RK_OK) {
+        s_fail("%s", err);
         return NULL;
     }
-    if (enc) {
-        pass = pass_file ? s_passphrase_file(pass_file)
-                         : s_passphrase_prompt("passphrase", 0);
-        if (!pass)
-            return NULL;
-    }
-    rc = identity_load(path, pass, &id);
-    sodium_free(pass);
-    if (rc != RK_OK)
-        s_fail("key file %s: %s", path, rk_strerror(rc));
     return id;
 }
 
