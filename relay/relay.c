@@ -107,6 +107,7 @@ struct relay {
     uint8_t *pending_note;
     size_t pending_note_len;
     int storage_ok; /* the last sync worked */
+    int fatal;      /* cannot serve any more (endpoint lost) */
 };
 
 void
@@ -566,6 +567,78 @@ s_handle_hello(relay_t *self, item_t *it) {
 
 static void s_push_roster(relay_t *self);
 
+typedef struct {
+    relay_t *self;
+    char names[512];
+    size_t n;
+} revoked_t;
+
+static void
+s_find_revoked(void *value, void *arg) {
+    conn_t *c = value;
+    revoked_t *rv = arg;
+    const roster_node_t *n;
+    if (!c->hello)
+        return;
+    n = roster_find(rv->self->roster, c->id);
+    if (n && n->status == ROSTER_ACTIVE)
+        return;
+    if (strlen(rv->names) + strlen(c->id) + 2 < sizeof rv->names)
+        snprintf(rv->names + strlen(rv->names),
+                 sizeof rv->names - strlen(rv->names), "%s%s", rv->n ? "," : "",
+                 c->id);
+    rv->n++;
+}
+
+static void
+s_forget_all(void *value, void *arg) {
+    conn_t *c = value;
+    relay_t *self = arg;
+    if (c->hello)
+        relay_queue_requeue(self->queue, c->id);
+    c->hello = 0;
+}
+
+/* A node revoked, suspended or removed while connected is cut off. libzmq
+ * cannot close one peer of a ROUTER, but unbinding the endpoint ends every
+ * connection accepted through it; the others reconnect by themselves and
+ * say hello again (what was in flight is requeued, receipts are resent
+ * after hello, unanswered submits are resubmitted and answered stored
+ * again), while the revoked node's reconnection fails at ZAP. */
+static void
+s_reset_if_revoked(relay_t *self) {
+    revoked_t rv;
+    int bound = 0;
+    memset(&rv, 0, sizeof rv);
+    rv.self = self;
+    relay_map_each(self->conns, s_find_revoked, &rv);
+    if (!rv.n || !self->router)
+        return;
+    log_warn("event=connections_reset nodes=%s reason=\"no longer active "
+             "in the roster; every peer reconnects, these are refused\"",
+             rv.names);
+    relay_map_each(self->conns, s_forget_all, self);
+    if (zmq_unbind(self->router, self->endpoint) != 0) {
+        log_error("event=unbind_failed endpoint=%s error=\"%s\"",
+                  self->endpoint, zmq_strerror(errno));
+        return;
+    }
+    /* The listener closes asynchronously: retry for up to 5 s. */
+    for (int i = 0; i < 250 && !bound; i++) {
+        struct timespec ts = {0, 20 * 1000000L};
+        if (zmq_bind(self->router, self->endpoint) == 0)
+            bound = 1;
+        else
+            nanosleep(&ts, NULL);
+    }
+    if (!bound) {
+        log_error("event=rebind_failed endpoint=%s error=\"%s\" "
+                  "action=\"stopping: restart the relay\"",
+                  self->endpoint, zmq_strerror(errno));
+        self->fatal = 1;
+    }
+}
+
 /* Makes r (with its signed note) the roster the relay routes by. */
 static void
 s_activate_roster(relay_t *self, roster_t *r, uint8_t *note, size_t len) {
@@ -577,6 +650,7 @@ s_activate_roster(relay_t *self, roster_t *r, uint8_t *note, size_t len) {
     log_info("event=roster_installed serial=%" PRIu64 " nodes=%zu",
              roster_serial(r), roster_count(r));
     s_push_roster(self);
+    s_reset_if_revoked(self);
 }
 
 /* Verifies a newer signed roster (from a push, SIGHUP or the log) and logs
@@ -1589,7 +1663,7 @@ s_reload(relay_t *self) {
 int
 relay_run(relay_t *self, volatile sig_atomic_t *stop,
           volatile sig_atomic_t *reload) {
-    while (!*stop) {
+    while (!*stop && !self->fatal) {
         zmq_pollitem_t items[] = {
             {self->router, 0, ZMQ_POLLIN, 0},
             {relay_zap_socket(self->zap), 0, ZMQ_POLLIN, 0},
@@ -1609,7 +1683,7 @@ relay_run(relay_t *self, volatile sig_atomic_t *stop,
             s_control(self);
         s_turn(self);
     }
-    return RK_OK;
+    return self->fatal ? RK_ERR_IO : RK_OK;
 }
 
 static void

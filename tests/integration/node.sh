@@ -3,7 +3,7 @@
 # renraku command as real processes on 127.0.0.1 (ephemeral port), with
 # fresh test keys made here, bounded waits, and everything stopped at the
 # end. Usage: node.sh BUILD_DIR SCENARIO
-# Scenarios: flow offline kill9 tamper stix hook errors refused
+# Scenarios: flow offline kill9 tamper stix hook errors refused reset
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -246,6 +246,32 @@ scenario_refused() {
         ok "it recreates its socket to retry" || bad "it recreates its socket to retry"
 }
 
+# A partner revoked while connected is cut off; the others reconnect by
+# themselves and traffic goes on.
+scenario_reset() {
+    start_relay
+    start_node jp.nisc
+    start_node us.cisa
+    start_node sg.csa
+    until_ok 10 connected jp.nisc && until_ok 10 connected us.cisa && until_ok 10 connected sg.csa ||
+        bad "nodes connect"
+    "$KEYS" roster revoke roster.json --id sg.csa --reason "key compromise" >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    kill -HUP "$RPID"
+    until_ok 10 grep -q 'event=connections_reset nodes=sg.csa' relay.log &&
+        ok "the relay cuts the revoked node off" || bad "the relay cuts the revoked node off"
+    until_ok 15 grep -q 'event=relay_handshake_refused' sg.csa.log &&
+        ok "the revoked node's daemon is refused at its next handshake" ||
+        bad "the revoked node's daemon is refused at its next handshake"
+    until_ok 15 connected jp.nisc && until_ok 15 connected us.cisa &&
+        ok "the others reconnect by themselves" || bad "the others reconnect by themselves"
+    rk jp.nisc send --to us.cisa --title "after the reset" >s.out 2>&1
+    MID=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s.out)
+    until_ok 15 recipient_state jp.nisc "$MID" us.cisa delivered &&
+        ok "and traffic goes on" || bad "and traffic goes on"
+    kill9_node sg.csa # refused, it keeps retrying; not part of the clean stops
+}
+
 # Every error is one clear line, with the documented exit code.
 scenario_errors() {
     local rc
@@ -279,7 +305,7 @@ scenario_errors() {
 
 setup
 case "$SCENARIO" in
-flow | offline | kill9 | tamper | stix | hook | errors | refused) "scenario_$SCENARIO" ;;
+flow | offline | kill9 | tamper | stix | hook | errors | refused | reset) "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 for id in "${!DPID[@]}"; do stop_node "$id"; done

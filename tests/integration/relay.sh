@@ -239,10 +239,16 @@ scenario_revoke() {
     cp roster.signed roster-serial1.signed
     node jp.nisc send --to us.cisa >s.out 2>&1
     expect "before: accepted" s.out '^stored index='
+    node jp.nisc recv --expect 1 --timeout-ms 3000 >rj.out 2>&1 &
+    local rjp=$!
+    wait_for rj.out welcome 10 || bad "jp.nisc connects before its revocation"
     "$KEYS" roster revoke roster.json --id jp.nisc --reason test >/dev/null
     "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
     kill -HUP "$RPID"
     wait_for relay.log 'event=roster_installed serial=2' 10 && ok "SIGHUP installs the newer roster" || bad "SIGHUP installs the newer roster"
+    wait_for relay.log 'event=connections_reset nodes=jp.nisc' 10 &&
+        ok "the revoked node, connected, is cut off" || bad "the revoked node, connected, is cut off"
+    wait "$rjp"
     node jp.nisc send --to us.cisa >s2.out 2>&1
     expect "after: the revoked node is refused" s2.out 'handshake refused|rejected code=sender-inactive'
     node sg.csa send --to jp.nisc >s3.out 2>&1
