@@ -39,24 +39,31 @@ typedef struct {
     char msg[33];
 } hook_t;
 
+/* One relay connection. A node may use several independent relays: it
+ * submits to each, and drops the duplicates they deliver by msg id. */
+typedef struct {
+    char id[ENVELOPE_NODE_ID_MAX + 1]; /* the relay's roster id */
+    char endpoint[256];
+    uint8_t tpk[32]; /* its transport key, from the roster */
+    void *sock;      /* DEALER */
+    void *mon;       /* PAIR reading the socket's monitor */
+    int connected;   /* handshake succeeded, not yet disconnected */
+    int welcomed;    /* the relay answered our hello */
+    uint64_t connected_since_ms;
+    char last_error[600];
+    uint64_t reconnect_at_ms; /* recreate the socket (refused handshake) */
+    uint64_t backoff_ms;
+} link_t;
+
 struct daemon {
     daemon_config_t cfg;
     void *ctx;
-    void *link; /* DEALER to the relay */
-    void *mon;  /* PAIR reading the link's monitor */
-    void *ctl;  /* REP for the CLI */
+    void *ctl; /* REP for the CLI */
     char ctl_ep[3200];
     node_store_t *store;
     roster_t *roster;
-    uint8_t relay_tpk[32];
-    char relay_id[ENVELOPE_NODE_ID_MAX + 1];
-    int connected; /* handshake succeeded, not yet disconnected */
-    int welcomed;  /* relay answered our hello */
-    uint64_t connected_since_ms;
-    uint64_t last_seen_ms;
-    char last_error[300];
-    uint64_t reconnect_at_ms; /* recreate the socket (auth failure) */
-    uint64_t backoff_ms;
+    link_t links[DAEMON_MAX_RELAYS];
+    size_t n_links;
     uint64_t last_resubmit_ms;
     int state_dirty;
     hook_t hooks[S_MAX_HOOKS];
@@ -86,7 +93,8 @@ enum {
 void
 daemon_config_defaults(daemon_config_t *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    cfg->relay = "tcp://127.0.0.1:7400";
+    cfg->relays[0] = "tcp://127.0.0.1:7400";
+    cfg->n_relays = 1;
     cfg->credit = 64;
     cfg->heartbeat_ms = 5000;
     cfg->resubmit_ms = 30000;
@@ -110,93 +118,120 @@ s_now_text(char *out, size_t cap) {
 /* ---- the relay link ---- */
 
 static void
-s_link_close(daemon_t *self) {
-    if (self->link) {
-        zmq_socket_monitor(self->link, NULL, 0);
-        zmq_close(self->link);
-        self->link = NULL;
+s_link_close(link_t *l) {
+    if (l->sock) {
+        zmq_socket_monitor(l->sock, NULL, 0);
+        zmq_close(l->sock);
+        l->sock = NULL;
     }
-    if (self->mon) {
-        zmq_close(self->mon);
-        self->mon = NULL;
+    if (l->mon) {
+        zmq_close(l->mon);
+        l->mon = NULL;
     }
-    self->connected = self->welcomed = 0;
+    l->connected = l->welcomed = 0;
 }
 
 static int
-s_link_open(daemon_t *self) {
+s_link_open(daemon_t *self, link_t *l) {
     static unsigned generation = 0;
     char mon_ep[64];
     int linger = 0, ivl = 500, ivl_max = 30000;
     int hb = self->cfg.heartbeat_ms, hb_ttl = self->cfg.heartbeat_ms * 3;
     const identity_public_t *me = identity_public(self->cfg.identity);
 
-    s_link_close(self);
-    self->link = zmq_socket(self->ctx, ZMQ_DEALER);
-    if (!self->link)
+    s_link_close(l);
+    l->sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!l->sock)
         return RK_ERR_IO;
-    if (zmq_setsockopt(self->link, ZMQ_CURVE_SERVERKEY, self->relay_tpk, 32) !=
+    if (zmq_setsockopt(l->sock, ZMQ_CURVE_SERVERKEY, l->tpk, 32) != 0 ||
+        zmq_setsockopt(l->sock, ZMQ_CURVE_PUBLICKEY, me->transport_pk, 32) !=
             0 ||
-        zmq_setsockopt(self->link, ZMQ_CURVE_PUBLICKEY, me->transport_pk, 32) !=
-            0 ||
-        zmq_setsockopt(self->link, ZMQ_CURVE_SECRETKEY,
+        zmq_setsockopt(l->sock, ZMQ_CURVE_SECRETKEY,
                        identity_transport_sk(self->cfg.identity), 32) != 0 ||
-        zmq_setsockopt(self->link, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(self->link, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
-        zmq_setsockopt(self->link, ZMQ_RECONNECT_IVL_MAX, &ivl_max,
+        zmq_setsockopt(l->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(l->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
+        zmq_setsockopt(l->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max,
                        sizeof ivl_max) != 0 ||
-        zmq_setsockopt(self->link, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
-        zmq_setsockopt(self->link, ZMQ_HEARTBEAT_TIMEOUT, &hb_ttl,
+        zmq_setsockopt(l->sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
+        zmq_setsockopt(l->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_ttl,
                        sizeof hb_ttl) != 0)
         return RK_ERR_IO;
     snprintf(mon_ep, sizeof mon_ep, "inproc://renrakud-mon-%u", generation++);
     if (zmq_socket_monitor(
-            self->link, mon_ep,
+            l->sock, mon_ep,
             ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED |
                 ZMQ_EVENT_CONNECT_RETRIED) != 0)
         return RK_ERR_IO;
-    self->mon = zmq_socket(self->ctx, ZMQ_PAIR);
-    if (!self->mon || zmq_connect(self->mon, mon_ep) != 0)
+    l->mon = zmq_socket(self->ctx, ZMQ_PAIR);
+    if (!l->mon || zmq_connect(l->mon, mon_ep) != 0)
         return RK_ERR_IO;
-    if (zmq_connect(self->link, self->cfg.relay) != 0) {
-        snprintf(self->last_error, sizeof self->last_error,
-                 "cannot connect to %s: %s", self->cfg.relay,
-                 zmq_strerror(errno));
+    if (zmq_connect(l->sock, l->endpoint) != 0) {
+        snprintf(l->last_error, sizeof l->last_error,
+                 "cannot connect to %s: %s", l->endpoint, zmq_strerror(errno));
         return RK_ERR_IO;
     }
-    log_info("event=relay_connecting relay=%s relay_id=%s", self->cfg.relay,
-             self->relay_id);
+    log_info("event=relay_connecting relay=%s relay_id=%s", l->endpoint, l->id);
     return RK_OK;
 }
 
 static int
-s_send_frame(daemon_t *self, const uint8_t *buf, size_t len) {
-    if (!self->link || !self->connected)
+s_send_frame(link_t *l, const uint8_t *buf, size_t len) {
+    if (!l->sock || !l->connected)
         return -1;
-    if (zmq_send(self->link, buf, len, ZMQ_DONTWAIT) < 0) {
-        log_warn("event=relay_send_failed error=\"%s\"", zmq_strerror(errno));
+    if (zmq_send(l->sock, buf, len, ZMQ_DONTWAIT) < 0) {
+        log_warn("event=relay_send_failed relay_id=%s error=\"%s\"", l->id,
+                 zmq_strerror(errno));
         return -1;
     }
     return 0;
 }
 
+/* Sends to every relay that answered our hello; returns how many took
+ * it. */
+static int
+s_send_all(daemon_t *self, const uint8_t *buf, size_t len) {
+    int sent = 0;
+    for (size_t i = 0; i < self->n_links; i++)
+        if (self->links[i].welcomed &&
+            s_send_frame(&self->links[i], buf, len) == 0)
+            sent++;
+    return sent;
+}
+
+static int
+s_any_welcomed(const daemon_t *self) {
+    for (size_t i = 0; i < self->n_links; i++)
+        if (self->links[i].welcomed)
+            return 1;
+    return 0;
+}
+
+/* The highest receipt index seen from relay l (each relay has its own
+ * log, so its own numbering). */
 static uint64_t
-s_state_u64(daemon_t *self, const char *key) {
-    json_t *v = json_object_get(node_store_state(self->store), key);
+s_receipts_after(daemon_t *self, const link_t *l) {
+    json_t *o =
+        json_object_get(node_store_state(self->store), "receipts_after");
+    json_t *v = json_is_object(o) ? json_object_get(o, l->id) : NULL;
     return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
 }
 
 static void
-s_set_state_u64(daemon_t *self, const char *key, uint64_t v) {
-    json_object_set_new(node_store_state(self->store), key,
-                        json_integer((json_int_t)v));
+s_set_receipts_after(daemon_t *self, const link_t *l, uint64_t v) {
+    json_t *st = node_store_state(self->store);
+    json_t *o = json_object_get(st, "receipts_after");
+    if (!json_is_object(o)) {
+        o = json_object();
+        json_object_set_new(st, "receipts_after", o);
+    }
+    json_object_set_new(o, l->id, json_integer((json_int_t)v));
     self->state_dirty = 1;
 }
 
 static void
-s_hello(daemon_t *self) {
+s_hello(daemon_t *self, link_t *l) {
     frame_t f;
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -208,19 +243,20 @@ s_hello(daemon_t *self) {
     f.hello.has_roster_serial = true;
     f.hello.roster_serial = roster_serial(self->roster);
     f.hello.has_receipts_after = true;
-    f.hello.receipts_after = s_state_u64(self, "receipts_after");
+    f.hello.receipts_after = s_receipts_after(self, l);
     if (frame_encode(&f, &buf, &len) == RK_OK)
-        s_send_frame(self, buf, len);
+        s_send_frame(l, buf, len);
     free(buf);
 }
 
-/* Submits every envelope still in the outbox (the relay answers a retry
- * of the same bytes with the same stored index). */
+/* Submits every envelope still in the outbox to relay l, or to every
+ * welcomed relay when l is NULL (a relay answers a retry of the same bytes
+ * with the same stored index). */
 static void
-s_resubmit(daemon_t *self) {
+s_resubmit(daemon_t *self, link_t *l) {
     char **names = NULL;
     size_t n = 0;
-    if (!self->welcomed ||
+    if ((l ? !l->welcomed : !s_any_welcomed(self)) ||
         node_store_list(self->store, NODE_STORE_OUTBOX, &names, &n) != RK_OK)
         return;
     for (size_t i = 0; i < n; i++) {
@@ -229,72 +265,75 @@ s_resubmit(daemon_t *self) {
         if (node_store_get_env(self->store, NODE_STORE_OUTBOX, names[i], &env,
                                &len) == RK_OK &&
             frame_encode_submit(env, len, &buf, &blen) == RK_OK &&
-            s_send_frame(self, buf, blen) == 0)
+            (l ? s_send_frame(l, buf, blen) == 0
+               : s_send_all(self, buf, blen) > 0))
             self->counters[C_SUBMITTED]++;
         free(buf);
         free(env);
     }
     if (n)
-        log_info("event=outbox_submitted count=%zu", n);
+        log_info("event=outbox_submitted count=%zu relay_id=%s", n,
+                 l ? l->id : "all");
     node_store_free_names(names, n);
     self->last_resubmit_ms = rk_now_ms();
 }
 
 static void
-s_on_monitor(daemon_t *self) {
+s_on_monitor(daemon_t *self, link_t *l) {
     for (;;) {
         zmq_msg_t m;
         uint16_t event;
         zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, self->mon, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(&m, l->mon, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
             return;
         }
         memcpy(&event, zmq_msg_data(&m), sizeof event);
         zmq_msg_close(&m);
         zmq_msg_init(&m);
-        zmq_msg_recv(&m, self->mon, 0); /* endpoint */
+        zmq_msg_recv(&m, l->mon, 0); /* endpoint */
         zmq_msg_close(&m);
         switch (event) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
-            self->connected = 1;
-            self->connected_since_ms = rk_now_ms();
-            self->backoff_ms = 0;
-            self->last_error[0] = 0;
-            log_info("event=relay_connected relay=%s", self->cfg.relay);
-            s_hello(self);
+            l->connected = 1;
+            l->connected_since_ms = rk_now_ms();
+            l->backoff_ms = 0;
+            l->last_error[0] = 0;
+            log_info("event=relay_connected relay=%s relay_id=%s", l->endpoint,
+                     l->id);
+            s_hello(self, l);
             break;
         case ZMQ_EVENT_DISCONNECTED:
-            if (self->connected)
-                log_warn("event=relay_disconnected relay=%s "
+            if (l->connected)
+                log_warn("event=relay_disconnected relay=%s relay_id=%s "
                          "action=\"reconnecting\"",
-                         self->cfg.relay);
-            self->connected = self->welcomed = 0;
+                         l->endpoint, l->id);
+            l->connected = l->welcomed = 0;
             /* After a refused handshake, keep saying why. */
-            if (!self->reconnect_at_ms)
-                snprintf(self->last_error, sizeof self->last_error,
+            if (!l->reconnect_at_ms)
+                snprintf(l->last_error, sizeof l->last_error,
                          "connection lost; reconnecting");
             break;
         case ZMQ_EVENT_CONNECT_RETRIED:
-            if (!self->reconnect_at_ms)
-                snprintf(self->last_error, sizeof self->last_error,
-                         "relay unreachable at %s; retrying", self->cfg.relay);
+            if (!l->reconnect_at_ms)
+                snprintf(l->last_error, sizeof l->last_error,
+                         "relay unreachable at %s; retrying", l->endpoint);
             break;
         default:
             /* libzmq does not retry a refused handshake: recreate the
              * socket later, with backoff, and say so. */
-            self->backoff_ms = self->backoff_ms ? self->backoff_ms * 2 : 1000;
-            if (self->backoff_ms > 60000)
-                self->backoff_ms = 60000;
-            self->reconnect_at_ms = rk_now_ms() + self->backoff_ms;
-            snprintf(self->last_error, sizeof self->last_error,
+            l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 1000;
+            if (l->backoff_ms > 60000)
+                l->backoff_ms = 60000;
+            l->reconnect_at_ms = rk_now_ms() + l->backoff_ms;
+            snprintf(l->last_error, sizeof l->last_error,
                      "relay refused the handshake (our key not in its "
                      "roster, or a wrong relay key); retrying in %" PRIu64 " s",
-                     self->backoff_ms / 1000);
-            log_error("event=relay_handshake_refused relay=%s zmq_event=%u "
-                      "retry_in_ms=%" PRIu64,
-                      self->cfg.relay, event, self->backoff_ms);
-            self->connected = self->welcomed = 0;
+                     l->backoff_ms / 1000);
+            log_error("event=relay_handshake_refused relay=%s relay_id=%s "
+                      "zmq_event=%u retry_in_ms=%" PRIu64,
+                      l->endpoint, l->id, event, l->backoff_ms);
+            l->connected = l->welcomed = 0;
             return; /* the socket is replaced; stop reading its monitor */
         }
     }
@@ -344,8 +383,31 @@ s_set_recipient(json_t *rec, const char *recipient, const char *state,
         json_object_set_new(r, phase, json_string(t));
 }
 
+/* Records what relay l answered for a message in its sent record, and
+ * takes the message out of the outbox once every relay has answered it
+ * for good (stored, or a final refusal). */
 static void
-s_on_stored(daemon_t *self, const frame_stored_t *s) {
+s_relay_answered(daemon_t *self, link_t *l, const char *hex, json_t *rec,
+                 const char *state) {
+    json_t *relays = json_object_get(rec, "relays");
+    int done = 1;
+    if (!json_is_object(relays)) {
+        relays = json_object();
+        json_object_set_new(rec, "relays", relays);
+    }
+    json_object_set_new(relays, l->id, json_string(state));
+    for (size_t i = 0; i < self->n_links; i++) {
+        const char *st =
+            json_string_value(json_object_get(relays, self->links[i].id));
+        done &= st && (!strcmp(st, "stored") || !strcmp(st, "rejected"));
+    }
+    s_sent_save(self, hex, rec);
+    if (done && node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
+        log_error("event=store_write_failed box=outbox msg=%s", hex);
+}
+
+static void
+s_on_stored(daemon_t *self, link_t *l, const frame_stored_t *s) {
     char hex[33];
     json_t *rec;
     s_hex(hex, s->msg_id);
@@ -361,17 +423,17 @@ s_on_stored(daemon_t *self, const frame_stored_t *s) {
                         "queued"))
                 s_set_recipient(rec, k, "stored", s->time_ms, NULL);
         }
-        s_sent_save(self, hex, rec);
+        s_relay_answered(self, l, hex, rec, "stored");
         json_decref(rec);
-    }
-    if (node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
+    } else if (node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
         log_error("event=store_write_failed box=outbox msg=%s", hex);
     self->counters[C_STORED]++;
-    log_info("event=stored msg=%s index=%" PRIu64, hex, s->index);
+    log_info("event=stored msg=%s relay_id=%s index=%" PRIu64, hex, l->id,
+             s->index);
 }
 
 static void
-s_on_rejected(daemon_t *self, const frame_rejected_t *r) {
+s_on_rejected(daemon_t *self, link_t *l, const frame_rejected_t *r) {
     char hex[33];
     json_t *rec;
     int transient = r->code == FRAME_REJECT_STORAGE ||
@@ -380,39 +442,50 @@ s_on_rejected(daemon_t *self, const frame_rejected_t *r) {
                     r->code == FRAME_REJECT_INTERNAL;
     self->counters[C_REJECTED]++;
     if (!r->has_msg_id) {
-        log_warn("event=relay_rejected code=%s reason=\"%s\"",
-                 frame_reject_name(r->code), r->reason);
-        snprintf(self->last_error, sizeof self->last_error,
+        log_warn("event=relay_rejected relay_id=%s code=%s reason=\"%s\"",
+                 l->id, frame_reject_name(r->code), r->reason);
+        snprintf(l->last_error, sizeof l->last_error,
                  "relay refused a frame: %s: %s", frame_reject_name(r->code),
                  r->reason);
         return;
     }
     s_hex(hex, r->msg_id);
+    if (transient) {
+        log_warn("event=rejected_will_retry msg=%s relay_id=%s code=%s "
+                 "reason=\"%s\"",
+                 hex, l->id, frame_reject_name(r->code), r->reason);
+    } else {
+        log_error("event=rejected msg=%s relay_id=%s code=%s reason=\"%s\"",
+                  hex, l->id, frame_reject_name(r->code), r->reason);
+    }
     rec = s_sent_get(self, hex);
-    if (rec) {
+    if (!rec) {
+        if (!transient &&
+            node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
+            log_error("event=store_write_failed box=outbox msg=%s", hex);
+        return;
+    }
+    {
         json_t *why = json_object();
+        const char *st = json_string_value(json_object_get(rec, "state"));
         json_object_set_new(why, "code",
                             json_string(frame_reject_name(r->code)));
         json_object_set_new(why, "reason", json_string(r->reason));
+        json_object_set_new(why, "relay", json_string(l->id));
         json_object_set_new(rec, "last_rejection", why);
-        if (!transient)
+        /* Refused for good by this relay; stored by another still counts. */
+        if (!transient && (!st || strcmp(st, "stored") != 0))
             json_object_set_new(rec, "state", json_string("rejected"));
-        s_sent_save(self, hex, rec);
-        json_decref(rec);
     }
-    if (transient) {
-        log_warn("event=rejected_will_retry msg=%s code=%s reason=\"%s\"", hex,
-                 frame_reject_name(r->code), r->reason);
-        return; /* stays in the outbox */
-    }
-    if (node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
-        log_error("event=store_write_failed box=outbox msg=%s", hex);
-    log_error("event=rejected msg=%s code=%s reason=\"%s\"", hex,
-              frame_reject_name(r->code), r->reason);
+    if (transient)
+        s_sent_save(self, hex, rec); /* stays in the outbox */
+    else
+        s_relay_answered(self, l, hex, rec, "rejected");
+    json_decref(rec);
 }
 
 static void
-s_on_receipt(daemon_t *self, const frame_receipt_t *r) {
+s_on_receipt(daemon_t *self, link_t *l, const frame_receipt_t *r) {
     char hex[33];
     json_t *rec;
     s_hex(hex, r->msg_id);
@@ -421,13 +494,16 @@ s_on_receipt(daemon_t *self, const frame_receipt_t *r) {
         json_t *cur =
             json_object_get(json_object_get(rec, "recipients"), r->recipient);
         const char *state = json_string_value(json_object_get(cur, "state"));
-        /* An acknowledgement may have arrived first: keep the later state. */
-        if (!state || !strcmp(state, "queued") || !strcmp(state, "stored") ||
-            r->status == FRAME_RECEIPT_EXPIRED)
+        int early =
+            !state || !strcmp(state, "queued") || !strcmp(state, "stored");
+        /* An acknowledgement may have arrived first, or another relay may
+         * have delivered it: never go back to an earlier state. */
+        if (early)
             s_set_recipient(rec, r->recipient,
                             frame_receipt_status_name(r->status), r->time_ms,
                             NULL);
-        else if (json_is_object(cur) && !json_object_get(cur, "delivered")) {
+        else if (r->status == FRAME_RECEIPT_DELIVERED && json_is_object(cur) &&
+                 !json_object_get(cur, "delivered")) {
             char t[40];
             rk_time_format(t, sizeof t, r->time_ms);
             json_object_set_new(cur, "delivered", json_string(t));
@@ -435,11 +511,11 @@ s_on_receipt(daemon_t *self, const frame_receipt_t *r) {
         s_sent_save(self, hex, rec);
         json_decref(rec);
     }
-    if (r->index > s_state_u64(self, "receipts_after"))
-        s_set_state_u64(self, "receipts_after", r->index);
+    if (r->index > s_receipts_after(self, l))
+        s_set_receipts_after(self, l, r->index);
     self->counters[C_RECEIPTS]++;
-    log_info("event=receipt msg=%s recipient=%s status=%s", hex, r->recipient,
-             frame_receipt_status_name(r->status));
+    log_info("event=receipt msg=%s relay_id=%s recipient=%s status=%s", hex,
+             l->id, r->recipient, frame_receipt_status_name(r->status));
 }
 
 /* ---- sending ---- */
@@ -563,9 +639,8 @@ s_send_payload(daemon_t *self, const payload_t *p, envelope_kind_t kind,
     }
     log_info("event=queued msg=%s kind=%s recipients=%zu", hex,
              envelope_kind_name(kind), n_ids);
-    if (self->welcomed &&
-        frame_encode_submit(env, env_len, &buf, &blen) == RK_OK &&
-        s_send_frame(self, buf, blen) == 0)
+    if (frame_encode_submit(env, env_len, &buf, &blen) == RK_OK &&
+        s_send_all(self, buf, blen) > 0)
         self->counters[C_SUBMITTED]++;
 cleanup:
     json_decref(rec);
@@ -582,11 +657,11 @@ cleanup:
 /* ---- receiving ---- */
 
 static void
-s_confirm(daemon_t *self, uint64_t index, const uint8_t msg_id[16]) {
+s_confirm(link_t *l, uint64_t index, const uint8_t msg_id[16]) {
     uint8_t *buf = NULL;
     size_t len = 0;
     if (frame_encode_confirm(index, msg_id, &buf, &len) == RK_OK)
-        s_send_frame(self, buf, len);
+        s_send_frame(l, buf, len);
     free(buf);
 }
 
@@ -788,7 +863,7 @@ s_auto_ack(daemon_t *self, const envelope_header_t *h) {
 }
 
 static void
-s_on_deliver(daemon_t *self, const frame_deliver_t *d) {
+s_on_deliver(daemon_t *self, link_t *l, const frame_deliver_t *d) {
     envelope_t *env = NULL;
     payload_t *p = NULL;
     const envelope_header_t *h;
@@ -815,7 +890,7 @@ s_on_deliver(daemon_t *self, const frame_deliver_t *d) {
         /* At-least-once delivery: already on disk, confirm again. */
         self->counters[C_DUPLICATES]++;
         log_info("event=duplicate_dropped msg=%s", hex);
-        s_confirm(self, d->index, h->msg_id);
+        s_confirm(l, d->index, h->msg_id);
         goto cleanup;
     }
     rc = roster_usable_keys(self->roster, h->sender, h->sender_key_id,
@@ -825,7 +900,7 @@ s_on_deliver(daemon_t *self, const frame_deliver_t *d) {
                  "sender %s key not usable at the created time: %s", h->sender,
                  rk_strerror(rc));
         s_quarantine(self, d, reason);
-        s_confirm(self, d->index, h->msg_id);
+        s_confirm(l, d->index, h->msg_id);
         goto cleanup;
     }
     rc = envelope_verify(env, ks->sign_pk);
@@ -848,7 +923,7 @@ s_on_deliver(daemon_t *self, const frame_deliver_t *d) {
     if (rc != RK_OK) {
         snprintf(reason, sizeof reason, "from %s: %s", h->sender, why);
         s_quarantine(self, d, reason);
-        s_confirm(self, d->index, h->msg_id);
+        s_confirm(l, d->index, h->msg_id);
         goto cleanup;
     }
     /* Verified and opened: keep it, then confirm. */
@@ -890,7 +965,7 @@ s_on_deliver(daemon_t *self, const frame_deliver_t *d) {
                   hex);
         goto cleanup;
     }
-    s_confirm(self, d->index, h->msg_id);
+    s_confirm(l, d->index, h->msg_id);
     self->counters[C_RECEIVED]++;
     log_info("event=received msg=%s from=%s kind=%s%s", hex, h->sender,
              envelope_kind_name(h->kind), h->exercise ? " exercise=1" : "");
@@ -955,45 +1030,44 @@ s_on_roster(daemon_t *self, const frame_roster_t *r) {
 }
 
 static void
-s_on_link(daemon_t *self) {
+s_on_link(daemon_t *self, link_t *l) {
     for (;;) {
         zmq_msg_t m;
         frame_t *f = NULL;
         const char *why = NULL;
         zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, self->link, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(&m, l->sock, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
             return;
         }
-        self->last_seen_ms = rk_now_ms();
         if (frame_decode(zmq_msg_data(&m), zmq_msg_size(&m), &f, &why) !=
             RK_OK) {
-            log_error("event=relay_frame_refused reason=\"%s\"",
-                      why ? why : "?");
+            log_error("event=relay_frame_refused relay_id=%s reason=\"%s\"",
+                      l->id, why ? why : "?");
             zmq_msg_close(&m);
             continue;
         }
         zmq_msg_close(&m);
         switch (f->type) {
         case FRAME_WELCOME:
-            self->welcomed = 1;
-            log_info("event=welcome node=%s pending=%" PRIu64
+            l->welcomed = 1;
+            log_info("event=welcome relay_id=%s node=%s pending=%" PRIu64
                      " relay_roster_serial=%" PRIu64,
-                     f->welcome.node_id, f->welcome.pending,
+                     l->id, f->welcome.node_id, f->welcome.pending,
                      f->welcome.roster_serial);
-            s_resubmit(self);
+            s_resubmit(self, l);
             break;
         case FRAME_STORED:
-            s_on_stored(self, &f->stored);
+            s_on_stored(self, l, &f->stored);
             break;
         case FRAME_REJECTED:
-            s_on_rejected(self, &f->rejected);
+            s_on_rejected(self, l, &f->rejected);
             break;
         case FRAME_RECEIPT:
-            s_on_receipt(self, &f->receipt);
+            s_on_receipt(self, l, &f->receipt);
             break;
         case FRAME_DELIVER:
-            s_on_deliver(self, &f->deliver);
+            s_on_deliver(self, l, &f->deliver);
             break;
         case FRAME_ROSTER:
             s_on_roster(self, &f->roster);
@@ -1261,26 +1335,37 @@ s_cmd_show(daemon_t *self, const json_t *req) {
 }
 
 static json_t *
+s_link_json(const link_t *l) {
+    json_t *o = json_object();
+    char t[40];
+    json_object_set_new(o, "endpoint", json_string(l->endpoint));
+    json_object_set_new(o, "relay_id", json_string(l->id));
+    json_object_set_new(o, "connected", json_boolean(l->welcomed));
+    if (l->welcomed) {
+        rk_time_format(t, sizeof t, l->connected_since_ms);
+        json_object_set_new(o, "since", json_string(t));
+    }
+    if (l->last_error[0])
+        json_object_set_new(o, "last_error", json_string(l->last_error));
+    return o;
+}
+
+static json_t *
 s_cmd_status(daemon_t *self) {
-    json_t *reply = s_ok(), *relay = json_object(), *c = json_object();
+    json_t *reply = s_ok(), *relays = json_array(), *c = json_object();
     char **names = NULL;
     size_t n = 0;
-    char t[40];
     static const char *cn[] = {"submitted",    "stored",      "rejected",
                                "received",     "quarantined", "receipts",
                                "hooks_failed", "duplicates"};
-    json_object_set_new(relay, "endpoint", json_string(self->cfg.relay));
-    json_object_set_new(relay, "relay_id", json_string(self->relay_id));
-    json_object_set_new(relay, "connected", json_boolean(self->welcomed));
-    if (self->welcomed) {
-        rk_time_format(t, sizeof t, self->connected_since_ms);
-        json_object_set_new(relay, "since", json_string(t));
-    }
-    if (self->last_error[0])
-        json_object_set_new(relay, "last_error", json_string(self->last_error));
+    for (size_t i = 0; i < self->n_links; i++)
+        json_array_append_new(relays, s_link_json(&self->links[i]));
     json_object_set_new(reply, "node",
                         json_string(identity_id(self->cfg.identity)));
-    json_object_set_new(reply, "relay", relay);
+    /* "relay": the first (or only) relay, "relays": every one. */
+    json_object_set_new(reply, "relay", s_link_json(&self->links[0]));
+    json_object_set_new(reply, "relays", relays);
+    json_object_set_new(reply, "connected", json_boolean(s_any_welcomed(self)));
     json_object_set_new(reply, "roster_serial",
                         json_integer((json_int_t)roster_serial(self->roster)));
     if (node_store_list(self->store, NODE_STORE_OUTBOX, &names, &n) == RK_OK) {
@@ -1439,34 +1524,63 @@ s_load_roster(daemon_t *self, char *err, size_t errlen) {
     return RK_OK;
 }
 
+/* The relays of --relay: "ID=ENDPOINT", or "ENDPOINT" alone when the
+ * roster lists exactly one relay. Their transport keys come from the
+ * roster, so a node cannot be pointed at an impostor. */
 static int
-s_find_relay(daemon_t *self, char *err, size_t errlen) {
-    const roster_node_t *relay = NULL;
-    const roster_keyset_t *k = NULL;
-    if (self->cfg.relay_id)
-        relay = roster_find(self->roster, self->cfg.relay_id);
-    else
-        for (size_t i = 0; i < roster_count(self->roster); i++) {
-            const roster_node_t *n = roster_node_at(self->roster, i);
-            if (n->role != IDENTITY_ROLE_RELAY)
-                continue;
-            if (relay) {
-                snprintf(err, errlen,
-                         "the roster lists several relays; "
-                         "choose one with --relay-id");
+s_find_relays(daemon_t *self, char *err, size_t errlen) {
+    if (self->cfg.n_relays == 0 || self->cfg.n_relays > DAEMON_MAX_RELAYS) {
+        snprintf(err, errlen, "give 1 to %d relays", DAEMON_MAX_RELAYS);
+        return RK_ERR_INVALID;
+    }
+    for (size_t i = 0; i < self->cfg.n_relays; i++) {
+        const char *spec = self->cfg.relays[i], *eq = strchr(spec, '=');
+        const roster_node_t *relay = NULL;
+        const roster_keyset_t *k = NULL;
+        link_t *l = &self->links[i];
+        char id[ENVELOPE_NODE_ID_MAX + 1] = "";
+        if (eq && (size_t)(eq - spec) <= ENVELOPE_NODE_ID_MAX) {
+            memcpy(id, spec, (size_t)(eq - spec));
+            id[eq - spec] = 0;
+            relay = roster_find(self->roster, id);
+            spec = eq + 1;
+        } else {
+            for (size_t j = 0; j < roster_count(self->roster); j++) {
+                const roster_node_t *n = roster_node_at(self->roster, j);
+                if (n->role != IDENTITY_ROLE_RELAY)
+                    continue;
+                if (relay) {
+                    snprintf(err, errlen,
+                             "the roster lists several relays; name each: "
+                             "--relay ID=%s",
+                             spec);
+                    return RK_ERR_INVALID;
+                }
+                relay = n;
+            }
+        }
+        if (!relay || relay->role != IDENTITY_ROLE_RELAY ||
+            roster_usable_keys(self->roster, relay->id, NULL, rk_now_ms(),
+                               &k) != RK_OK) {
+            snprintf(err, errlen, "no usable relay %s in the roster",
+                     id[0] ? id : "");
+            return RK_ERR_UNKNOWN_KEY;
+        }
+        if (strlen(spec) >= sizeof l->endpoint) {
+            snprintf(err, errlen, "relay endpoint longer than %zu bytes",
+                     sizeof l->endpoint - 1);
+            return RK_ERR_INVALID;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(self->links[j].id, relay->id)) {
+                snprintf(err, errlen, "relay %s given twice", relay->id);
                 return RK_ERR_INVALID;
             }
-            relay = n;
-        }
-    if (!relay || relay->role != IDENTITY_ROLE_RELAY ||
-        roster_usable_keys(self->roster, relay->id, NULL, rk_now_ms(), &k) !=
-            RK_OK) {
-        snprintf(err, errlen, "no usable relay %s in the roster",
-                 self->cfg.relay_id ? self->cfg.relay_id : "");
-        return RK_ERR_UNKNOWN_KEY;
+        memcpy(l->tpk, k->transport_pk, 32);
+        snprintf(l->id, sizeof l->id, "%s", relay->id);
+        snprintf(l->endpoint, sizeof l->endpoint, "%s", spec);
+        self->n_links++;
     }
-    memcpy(self->relay_tpk, k->transport_pk, 32);
-    snprintf(self->relay_id, sizeof self->relay_id, "%s", relay->id);
     return RK_OK;
 }
 
@@ -1500,7 +1614,7 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
                  identity_id(cfg->identity));
         goto fail;
     }
-    if (s_find_relay(self, err, errlen) != RK_OK)
+    if (s_find_relays(self, err, errlen) != RK_OK)
         goto fail;
     self->ctx = zmq_ctx_new();
     self->ctl = zmq_socket(self->ctx, ZMQ_REP);
@@ -1512,11 +1626,12 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
                  self->ctl_ep, zmq_strerror(errno));
         goto fail;
     }
-    if (s_link_open(self) != RK_OK) {
-        snprintf(err, errlen, "cannot connect to the relay %s: %s", cfg->relay,
-                 self->last_error);
-        goto fail;
-    }
+    for (size_t i = 0; i < self->n_links; i++)
+        if (s_link_open(self, &self->links[i]) != RK_OK) {
+            snprintf(err, errlen, "cannot connect to the relay %s: %s",
+                     self->links[i].endpoint, self->links[i].last_error);
+            goto fail;
+        }
     log_info("event=started node=%s state=%s control=%s roster_serial=%" PRIu64,
              identity_id(cfg->identity), cfg->state_dir, self->ctl_ep,
              roster_serial(self->roster));
@@ -1529,34 +1644,55 @@ fail:
 int
 daemon_run(daemon_t *self, volatile sig_atomic_t *stop) {
     while (!*stop) {
-        zmq_pollitem_t items[3] = {
-            {self->ctl, 0, ZMQ_POLLIN, 0},
-            {self->link, 0, ZMQ_POLLIN, 0},
-            {self->mon, 0, ZMQ_POLLIN, 0},
-        };
-        int n = self->link ? 3 : 1;
+        zmq_pollitem_t items[1 + 2 * DAEMON_MAX_RELAYS];
+        link_t *owner[1 + 2 * DAEMON_MAX_RELAYS];
+        int n = 0;
         uint64_t now;
+        items[n].socket = self->ctl;
+        items[n].events = ZMQ_POLLIN;
+        items[n].fd = 0;
+        owner[n++] = NULL;
+        for (size_t i = 0; i < self->n_links; i++) {
+            link_t *l = &self->links[i];
+            if (!l->sock)
+                continue;
+            items[n].socket = l->sock;
+            items[n].events = ZMQ_POLLIN;
+            items[n].fd = 0;
+            owner[n++] = l;
+            items[n].socket = l->mon;
+            items[n].events = ZMQ_POLLIN;
+            items[n].fd = 0;
+            owner[n++] = l;
+        }
         if (zmq_poll(items, n, 200) < 0 && errno != EINTR) {
             log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
             return RK_ERR_IO;
         }
         if (items[0].revents & ZMQ_POLLIN)
             s_on_control(self);
-        if (n > 1 && (items[2].revents & ZMQ_POLLIN))
-            s_on_monitor(self);
-        if (n > 1 && self->link && (items[1].revents & ZMQ_POLLIN))
-            s_on_link(self);
-        now = rk_now_ms();
-        if (self->reconnect_at_ms && now >= self->reconnect_at_ms) {
-            self->reconnect_at_ms = 0;
-            log_info("event=relay_socket_recreated");
-            if (s_link_open(self) != RK_OK)
-                log_error("event=relay_connect_failed reason=\"%s\"",
-                          self->last_error);
+        for (int i = 1; i < n; i += 2) {
+            link_t *l = owner[i];
+            if (items[i + 1].revents & ZMQ_POLLIN)
+                s_on_monitor(self, l);
+            if (l->sock && (items[i].revents & ZMQ_POLLIN))
+                s_on_link(self, l);
         }
-        if (self->welcomed &&
+        now = rk_now_ms();
+        for (size_t i = 0; i < self->n_links; i++) {
+            link_t *l = &self->links[i];
+            if (l->reconnect_at_ms && now >= l->reconnect_at_ms) {
+                l->reconnect_at_ms = 0;
+                log_info("event=relay_socket_recreated relay_id=%s", l->id);
+                if (s_link_open(self, l) != RK_OK)
+                    log_error("event=relay_connect_failed relay_id=%s "
+                              "reason=\"%s\"",
+                              l->id, l->last_error);
+            }
+        }
+        if (s_any_welcomed(self) &&
             now - self->last_resubmit_ms >= (uint64_t)self->cfg.resubmit_ms)
-            s_resubmit(self);
+            s_resubmit(self, NULL);
         s_reap_hooks(self);
         if (self->n_answers)
             s_fire_answers(self);
@@ -1575,7 +1711,8 @@ daemon_destroy(daemon_t **self_p) {
     if (!self_p || !*self_p)
         return;
     self = *self_p;
-    s_link_close(self);
+    for (size_t i = 0; i < self->n_links; i++)
+        s_link_close(&self->links[i]);
     if (self->ctl)
         zmq_close(self->ctl);
     if (self->ctx)

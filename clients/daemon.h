@@ -3,7 +3,9 @@
  * answers stored or rejected), an inbox (an envelope is verified, opened
  * and on disk before it is confirmed to the relay), a quarantine for what
  * fails verification, and per-recipient delivery and acknowledgement
- * state. Talks to one relay over CurveZMQ and to the local CLI over an ipc
+ * state. Talks to one or more independent relays over CurveZMQ (it
+ * submits to each, and drops duplicate deliveries by msg id) and to the
+ * local CLI over an ipc
  * socket in its 0700 state folder. main.c parses flags and calls this. */
 #ifndef DAEMON_H
 #define DAEMON_H
@@ -16,22 +18,26 @@
 #include "note.h"
 #include "rk_error.h"
 
+#define DAEMON_MAX_RELAYS 8 /* independent relays a node may use */
+
 typedef struct {
-    const identity_t *identity;  /* the node's keys (borrowed) */
-    note_verifier_t coordinator; /* pinned roster signer */
-    const char *roster_path;     /* signed roster to start from */
-    const char *state_dir;       /* outbox, inbox, ... (0700) */
-    const char *relay;           /* relay endpoint, tcp://host:port */
-    const char *relay_id;        /* relay's node id; NULL: the roster's
-                                    only relay */
-    const char *hook;            /* shell command run per new notice with
-                                    its JSON on stdin, or NULL */
-    int auto_ack_comm_check;     /* answer comm checks "received" */
-    const char *auto_answer;     /* simulated participant: answer drill
-                                    injects and comm checks with this
-                                    status ("acknowledged", ...), or NULL */
-    int answer_delay_ms;         /* ... this long after they arrive */
-    uint32_t credit;             /* deliveries in flight (0: default) */
+    const identity_t *identity;            /* the node's keys (borrowed) */
+    note_verifier_t coordinator;           /* pinned roster signer */
+    const char *roster_path;               /* signed roster to start from */
+    const char *state_dir;                 /* outbox, inbox, ... (0700) */
+    const char *relays[DAEMON_MAX_RELAYS]; /* "tcp://HOST:PORT", or
+                                    "ID=tcp://HOST:PORT" naming the relay's
+                                    roster id (needed when the roster lists
+                                    several relays) */
+    size_t n_relays;
+    const char *hook;        /* shell command run per new notice with
+                                its JSON on stdin, or NULL */
+    int auto_ack_comm_check; /* answer comm checks "received" */
+    const char *auto_answer; /* simulated participant: answer drill
+                                injects and comm checks with this
+                                status ("acknowledged", ...), or NULL */
+    int answer_delay_ms;     /* ... this long after they arrive */
+    uint32_t credit;         /* deliveries in flight (0: default) */
     int heartbeat_ms;
     int resubmit_ms; /* resubmit unanswered outbox this often */
 } daemon_config_t;

@@ -100,8 +100,7 @@ s_connected(const char *state) {
     char err[256];
     int ok = 0;
     if (ctl_call(state, req, 1000, &reply, err, sizeof err) == RK_OK)
-        ok = json_is_true(
-            json_object_get(json_object_get(reply, "relay"), "connected"));
+        ok = json_is_true(json_object_get(reply, "connected"));
     json_decref(req);
     json_decref(reply);
     return ok;

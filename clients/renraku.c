@@ -577,19 +577,22 @@ cmd_status(int argc, char **argv) {
         json_decref(reply);
         return 0;
     }
-    relay = json_object_get(reply, "relay");
     printf(
         "Node      %s (roster serial %lld)\n", s_str(reply, "node"),
         (long long)json_integer_value(json_object_get(reply, "roster_serial")));
-    if (json_is_true(json_object_get(relay, "connected")))
-        printf("Relay     %s at %s: connected since %s\n",
-               s_str(relay, "relay_id"), s_str(relay, "endpoint"),
-               s_str(relay, "since"));
-    else
-        printf("Relay     %s at %s: NOT CONNECTED%s%s\n",
-               s_str(relay, "relay_id"), s_str(relay, "endpoint"),
-               json_object_get(relay, "last_error") ? ": " : "",
-               s_str(relay, "last_error"));
+    for (size_t i = 0; i < json_array_size(json_object_get(reply, "relays"));
+         i++) {
+        relay = json_array_get(json_object_get(reply, "relays"), i);
+        if (json_is_true(json_object_get(relay, "connected")))
+            printf("Relay     %s at %s: connected since %s\n",
+                   s_str(relay, "relay_id"), s_str(relay, "endpoint"),
+                   s_str(relay, "since"));
+        else
+            printf("Relay     %s at %s: NOT CONNECTED%s%s\n",
+                   s_str(relay, "relay_id"), s_str(relay, "endpoint"),
+                   json_object_get(relay, "last_error") ? ": " : "",
+                   s_str(relay, "last_error"));
+    }
     printf("Outbox    %lld waiting for the relay\n",
            (long long)json_integer_value(json_object_get(reply, "outbox")));
     q = json_object_get(reply, "quarantine");

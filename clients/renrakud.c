@@ -17,7 +17,7 @@
 static const char *s_usage =
     "usage: renrakud --key NODE.key --roster ROSTER.signed\n"
     "                --coordinator VKEY|COORDINATOR.pub --state DIR\n"
-    "                --relay tcp://HOST:PORT [options]\n"
+    "                --relay [ID=]tcp://HOST:PORT... [options]\n"
     "\n"
     "Runs a partner node: keeps the outbox and inbox in DIR (mode 0700),\n"
     "talks to the relay over CurveZMQ and to `renraku` over\n"
@@ -29,7 +29,9 @@ static const char *s_usage =
     "relay)\n"
     "  --coordinator VKEY|FILE  the pinned coordinator key\n"
     "  --state DIR              outbox, inbox, quarantine, state\n"
-    "  --relay ENDPOINT         the relay, e.g. tcp://127.0.0.1:7400\n"
+    "  --relay [ID=]ENDPOINT    a relay, e.g. tcp://127.0.0.1:7400; repeat\n"
+    "                           for independent relays (up to 8), naming\n"
+    "                           each by its roster id: relay.a=tcp://...\n"
     "  --relay-id ID            the relay's roster id (default: the only\n"
     "                           relay in the roster)\n"
     "  --hook COMMAND           run for each new notice, its JSON on stdin\n"
@@ -94,6 +96,9 @@ main(int argc, char **argv) {
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     daemon_config_t cfg;
+    const char *relay_id = NULL;
+    size_t n_relays = 0;
+    static char one_relay[600];
     const char *key = NULL, *pass = NULL, *coord = NULL;
     identity_t *ident = NULL;
     daemon_t *d = NULL;
@@ -125,10 +130,17 @@ main(int argc, char **argv) {
             cfg.state_dir = optarg;
             break;
         case 'R':
-            cfg.relay = optarg;
+            if (n_relays == 0)
+                cfg.n_relays = 0; /* the first --relay replaces the default */
+            if (cfg.n_relays >= DAEMON_MAX_RELAYS) {
+                s_fail("--relay: at most %d relays", DAEMON_MAX_RELAYS);
+                return 2;
+            }
+            cfg.relays[cfg.n_relays++] = optarg;
+            n_relays++;
             break;
         case 'I':
-            cfg.relay_id = optarg;
+            relay_id = optarg;
             break;
         case 'H':
             cfg.hook = optarg;
@@ -189,6 +201,16 @@ main(int argc, char **argv) {
         s_fail("--key, --roster, --coordinator and --state are required "
                "(see --help)");
         return 2;
+    }
+    if (relay_id) {
+        /* --relay-id names the relay of a single --relay ENDPOINT. */
+        if (cfg.n_relays != 1 || strchr(cfg.relays[0], '=')) {
+            s_fail("--relay-id goes with one --relay ENDPOINT; with several "
+                   "relays write --relay ID=ENDPOINT");
+            return 2;
+        }
+        snprintf(one_relay, sizeof one_relay, "%s=%s", relay_id, cfg.relays[0]);
+        cfg.relays[0] = one_relay;
     }
     if (unlock_verifier(coord, &cfg.coordinator, err, sizeof err) != RK_OK) {
         s_fail("--coordinator %s", err);

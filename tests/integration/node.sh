@@ -3,7 +3,7 @@
 # renraku command as real processes on 127.0.0.1 (ephemeral port), with
 # fresh test keys made here, bounded waits, and everything stopped at the
 # end. Usage: node.sh BUILD_DIR SCENARIO
-# Scenarios: flow offline kill9 tamper stix hook errors refused reset
+# Scenarios: flow offline kill9 tamper stix hook errors refused reset tworelays
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -71,10 +71,12 @@ stop_relay() {
 
 # start_node ID [extra flags]
 start_node() {
-    local id=$1
+    local id=$1 relay=(--relay "$EP")
     shift
+    case " $* " in *" --relay "*) relay=() ;; esac # the caller names its relays
+    rm -f "st-$id/control.sock" # a killed daemon's socket file is no sign of life
     "$D" --key "keys/$id.key" --roster roster.signed --coordinator keys/coordinator.pub \
-        --state "st-$id" --relay "$EP" --resubmit-ms 500 "$@" >>"$id.log" 2>&1 &
+        --state "st-$id" "${relay[@]}" --resubmit-ms 500 "$@" >>"$id.log" 2>&1 &
     DPID[$id]=$!
     until_ok 10 test -S "st-$id/control.sock" || bad "renrakud $id starts"
 }
@@ -272,6 +274,53 @@ scenario_reset() {
     kill9_node sg.csa # refused, it keeps retrying; not part of the clean stops
 }
 
+# Two independent relays: nodes submit to both, recipients drop the
+# duplicates; with one relay down, the other carries the traffic, and the
+# outbox keeps each message until every relay has stored it.
+scenario_tworelays() {
+    "$KEYS" gen --id relay.b --role relay --out keys >/dev/null || exit 1
+    "$KEYS" roster add roster.json --pub keys/relay.b.pub --country SG --org "Relay B" \
+        --not-before 2020-01-01T00:00:00Z >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    start_relay
+    "$RELAY" --key keys/relay.b.key --roster roster.signed --coordinator keys/coordinator.pub \
+        --data relaydata-b --bind tcp://127.0.0.1:0 --endpoint-file ep-b >>relay-b.log 2>&1 &
+    local rb=$!
+    until_ok 10 grep -q tcp:// ep-b || bad "relay B starts"
+    local epb
+    epb=$(cat ep-b)
+    start_node jp.nisc --relay "relay.test=$EP" --relay "relay.b=$epb"
+    start_node us.cisa --relay "relay.test=$EP" --relay "relay.b=$epb"
+    until_ok 10 connected jp.nisc && until_ok 10 connected us.cisa || bad "nodes connect"
+    rk jp.nisc status >st.out 2>&1
+    [ "$(grep -c '^Relay .*connected since' st.out)" = 2 ] && ok "status shows both relays connected" ||
+        { bad "status shows both relays connected"; cat st.out; }
+    rk jp.nisc send --to us.cisa --title "via two relays" >s1.out 2>&1
+    M1=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s1.out)
+    until_ok 15 recipient_state jp.nisc "$M1" us.cisa delivered && ok "delivered" || bad "delivered"
+    until_ok 15 bash -c "'$R' --state st-jp.nisc show $M1 --json | tr -d ' \n' | grep -q '\"relays\":{\"relay.test\":\"stored\",\"relay.b\":\"stored\"}\|\"relays\":{\"relay.b\":\"stored\",\"relay.test\":\"stored\"}'" &&
+        ok "both relays stored it" || bad "both relays stored it"
+    until_ok 15 grep -q "duplicate_dropped msg=$M1" us.cisa.log &&
+        ok "the recipient dropped the second copy" || bad "the recipient dropped the second copy"
+    # Relay A goes down: relay B carries the next notice.
+    kill -9 "$RPID"; wait "$RPID" 2>/dev/null; RPID=
+    rk jp.nisc send --to us.cisa --title "relay A is down" >s2.out 2>&1
+    M2=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s2.out)
+    until_ok 15 recipient_state jp.nisc "$M2" us.cisa delivered &&
+        ok "with relay A down, relay B delivers" || bad "with relay A down, relay B delivers"
+    rk jp.nisc status >st2.out 2>&1
+    expect "it stays in the outbox for relay A" st2.out '^Outbox +1 waiting'
+    start_relay
+    until_ok 20 bash -c "'$R' --state st-jp.nisc status | grep -q '^Outbox *0 waiting'" &&
+        ok "once relay A is back it stores it too and the outbox empties" ||
+        bad "once relay A is back it stores it too and the outbox empties"
+    rk us.cisa inbox --json >inbox.json 2>&1
+    [ "$(grep -c "\"msg_id\": \"$M1\"" inbox.json)" = 1 ] &&
+        [ "$(grep -c "\"msg_id\": \"$M2\"" inbox.json)" = 1 ] &&
+        ok "each notice is in the inbox exactly once" || bad "each notice is in the inbox exactly once"
+    kill -TERM "$rb"; wait "$rb" 2>/dev/null
+}
+
 # Every error is one clear line, with the documented exit code.
 scenario_errors() {
     local rc
@@ -305,7 +354,7 @@ scenario_errors() {
 
 setup
 case "$SCENARIO" in
-flow | offline | kill9 | tamper | stix | hook | errors | refused | reset) "scenario_$SCENARIO" ;;
+flow | offline | kill9 | tamper | stix | hook | errors | refused | reset | tworelays) "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 for id in "${!DPID[@]}"; do stop_node "$id"; done
