@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-plain test-asan demo fuzz clean format
+.PHONY: all deps build test test-plain test-asan demo fuzz clean format valgrind
 
 all: build
 
@@ -53,3 +53,14 @@ bench: deps
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release
 	cmake --build build-bench -j $(JOBS)
 	QUICK=$(QUICK) bench/bench.sh build-bench
+
+# Every unit test under valgrind memcheck: no error and no leak allowed.
+valgrind: build
+	@command -v valgrind >/dev/null || { echo "valgrind: apt-get install valgrind"; exit 1; }
+	@fail=0; for t in $(BUILD)/tests/test_unit_*; do \
+	    case $$t in *.valgrind) continue ;; esac; [ -x $$t ] || continue; \
+	    if valgrind -q --error-exitcode=9 --leak-check=full \
+	        --errors-for-leak-kinds=definite,indirect $$t >$$t.valgrind 2>&1; then \
+	        echo "valgrind: $$(basename $$t): clean"; \
+	    else echo "valgrind: $$(basename $$t): ERRORS (see $$t.valgrind)"; fail=1; fi; \
+	done; exit $$fail
