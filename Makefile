@@ -64,3 +64,9 @@ valgrind: build
 	        echo "valgrind: $$(basename $$t): clean"; \
 	    else echo "valgrind: $$(basename $$t): ERRORS (see $$t.valgrind)"; fail=1; fi; \
 	done; exit $$fail
+
+# The long chaos runs (tests/chaos): CYCLES kills of the relay under traffic.
+CYCLES ?= 200
+.PHONY: chaos
+chaos: build
+	bash tests/chaos/relay_kill9.sh $(BUILD) $(CYCLES)

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Chaos: the relay is killed with SIGKILL at random moments while two
+# partner daemons exchange notices, and restarted each time (same port).
+# Counts what the issue asks for: notices the sender was told "queued" but
+# that never reached the recipient's inbox (must be 0), notices in the
+# inbox twice (must be 0), and whether the relay's log still verifies with
+# every checkpoint consistent across the restarts (renraku-audit verify).
+# Reports the worst time from restart to serving again.
+# Usage: relay_kill9.sh BUILD_DIR [CYCLES]   (CI: 10; long run: 200)
+set -u
+B=$(realpath "$1") CYCLES=${2:-10}
+KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
+D=$B/clients/renrakud R=$B/clients/renraku AUDIT=$B/clients/renraku-audit
+W=$(mktemp -d /tmp/rk-chaos-XXXXXX)
+RPID= SPID= RCPID=
+pass=0 fail=0
+cleanup() {
+    for p in $RPID $SPID $RCPID; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+ok() { pass=$((pass + 1)); echo "ok: $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
+until_ok() {
+    local i n=$(($1 * 20))
+    shift
+    for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+    return 1
+}
+ms() { date +%s%3N; }
+
+cd "$W" || exit 1
+nb="--not-before 2020-01-01T00:00:00Z"
+"$KEYS" gen --id coordinator --role coordinator --out keys >/dev/null
+"$KEYS" gen --id relay.test --role relay --out keys >/dev/null
+for n in jp.nisc us.cisa; do "$KEYS" gen --id $n --role partner --out keys >/dev/null; done
+"$KEYS" roster init roster.json --framework chaos >/dev/null
+for n in relay.test jp.nisc us.cisa; do
+    "$KEYS" roster add roster.json --pub keys/$n.pub --country JP --org "$n" $nb >/dev/null
+done
+"$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+
+BIND=tcp://127.0.0.1:0
+worst=0
+start_relay() {
+    local t0
+    t0=$(ms)
+    rm -f ep
+    "$RELAY" --key keys/relay.test.key --roster roster.signed --coordinator keys/coordinator.pub \
+        --data data --bind "$BIND" --endpoint-file ep --checkpoint-every 1 >>relay.log 2>&1 &
+    RPID=$!
+    until_ok 20 grep -q tcp:// ep || { bad "relay restarts"; return 1; }
+    EP=$(cat ep)
+    BIND=$EP
+    local dt=$(($(ms) - t0))
+    [ "$dt" -gt "$worst" ] && worst=$dt
+    return 0
+}
+start_relay || exit 1
+"$D" --key keys/jp.nisc.key --roster roster.signed --coordinator keys/coordinator.pub \
+    --state st-jp --relay "$EP" --resubmit-ms 500 >jp.log 2>&1 &
+SPID=$!
+"$D" --key keys/us.cisa.key --roster roster.signed --coordinator keys/coordinator.pub \
+    --state st-us --relay "$EP" --resubmit-ms 500 >us.log 2>&1 &
+RCPID=$!
+until_ok 10 test -S st-jp/control.sock && until_ok 10 test -S st-us/control.sock || bad "daemons start"
+
+: >queued.txt
+for ((c = 1; c <= CYCLES; c++)); do
+    # A burst of notices; the relay dies somewhere inside it.
+    (for ((i = 0; i < 8; i++)); do
+        "$R" --state st-jp send --to us.cisa --title "chaos $c.$i" 2>/dev/null |
+            sed -n 's/^queued \([0-9a-f]*\).*/\1/p' >>queued.txt
+    done) &
+    burst=$!
+    sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
+    kill -9 "$RPID"
+    wait "$RPID" 2>/dev/null
+    RPID=
+    wait "$burst"
+    start_relay || break
+done
+
+nq=$(sort -u queued.txt | grep -c .)
+echo "cycles $CYCLES, notices queued $nq, worst restart-to-serving ${worst} ms"
+# Everything queued must arrive, exactly once.
+all_in() {
+    "$R" --state st-us inbox --json >inbox.json 2>/dev/null || return 1
+    while read -r m; do grep -q "\"msg_id\": \"$m\"" inbox.json || return 1; done <queued.txt
+}
+until_ok 120 all_in && ok "every notice the sender was told queued is in the inbox (lost: 0)" ||
+    bad "lost notices: $(while read -r m; do grep -q "\"msg_id\": \"$m\"" inbox.json || echo "$m"; done <queued.txt | wc -l)"
+dups=$(grep -o '"msg_id": "[0-9a-f]*"' inbox.json | sort | uniq -d | wc -l)
+[ "$dups" = 0 ] && ok "no notice is in the inbox twice (duplicated: 0)" || bad "duplicated: $dups"
+[ "$nq" -gt 0 ] && ok "$nq notices went through $CYCLES kills" || bad "no notice was queued"
+
+kill -TERM "$SPID" "$RCPID"
+wait "$SPID" "$RCPID" 2>/dev/null
+SPID= RCPID=
+kill -TERM "$RPID"
+wait "$RPID" 2>/dev/null
+RPID=
+VKEY=$("$RELAY" --print-vkey --key keys/relay.test.key)
+if "$AUDIT" verify data --vkey "$VKEY" --coordinator keys/coordinator.pub >verify.out 2>&1; then
+    ok "the log verifies after $CYCLES kills: every checkpoint consistent ($(grep -o 'checkpoints [0-9]* checked' verify.out))"
+else
+    bad "the log does not verify after the kills"
+    cat verify.out
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
