@@ -69,4 +69,6 @@ valgrind: build
 CYCLES ?= 200
 .PHONY: chaos
 chaos: build
-	bash tests/chaos/relay_kill9.sh $(BUILD) $(CYCLES)
+	bash tests/chaos/kill9.sh $(BUILD) $(CYCLES) relay
+	bash tests/chaos/kill9.sh $(BUILD) $(CYCLES) sender
+	bash tests/chaos/kill9.sh $(BUILD) $(CYCLES) receiver

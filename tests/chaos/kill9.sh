@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Chaos: the relay is killed with SIGKILL at random moments while two
-# partner daemons exchange notices, and restarted each time (same port).
+# Chaos: a process is killed with SIGKILL at random moments while two
+# partner daemons exchange notices, and restarted each time: the relay
+# (same port), the sending daemon, or the receiving daemon.
 # Counts what the issue asks for: notices the sender was told "queued" but
 # that never reached the recipient's inbox (must be 0), notices in the
 # inbox twice (must be 0), and whether the relay's log still verifies with
 # every checkpoint consistent across the restarts (renraku-audit verify).
 # Reports the worst time from restart to serving again.
-# Usage: relay_kill9.sh BUILD_DIR [CYCLES]   (CI: 10; long run: 200)
+# Usage: kill9.sh BUILD_DIR [CYCLES] [relay|sender|receiver]
+#        (CI: 10 cycles each; long run: 200)
 set -u
-B=$(realpath "$1") CYCLES=${2:-10}
+B=$(realpath "$1") CYCLES=${2:-10} TARGET=${3:-relay}
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
 D=$B/clients/renrakud R=$B/clients/renraku AUDIT=$B/clients/renraku-audit
 W=$(mktemp -d /tmp/rk-chaos-XXXXXX)
@@ -57,13 +59,17 @@ start_relay() {
     return 0
 }
 start_relay || exit 1
-"$D" --key keys/jp.nisc.key --roster roster.signed --coordinator keys/coordinator.pub \
-    --state st-jp --relay "$EP" --resubmit-ms 500 >jp.log 2>&1 &
-SPID=$!
-"$D" --key keys/us.cisa.key --roster roster.signed --coordinator keys/coordinator.pub \
-    --state st-us --relay "$EP" --resubmit-ms 500 >us.log 2>&1 &
-RCPID=$!
-until_ok 10 test -S st-jp/control.sock && until_ok 10 test -S st-us/control.sock || bad "daemons start"
+start_daemon() { # ID STATE -> pid in DPID
+    rm -f "$2/control.sock"
+    "$D" --key "keys/$1.key" --roster roster.signed --coordinator keys/coordinator.pub \
+        --state "$2" --relay "$EP" --resubmit-ms 500 >>"$1.log" 2>&1 &
+    DPID=$!
+    until_ok 10 test -S "$2/control.sock" || bad "renrakud $1 starts"
+}
+start_daemon jp.nisc st-jp
+SPID=$DPID
+start_daemon us.cisa st-us
+RCPID=$DPID
 
 : >queued.txt
 for ((c = 1; c <= CYCLES; c++)); do
@@ -74,15 +80,38 @@ for ((c = 1; c <= CYCLES; c++)); do
     done) &
     burst=$!
     sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
-    kill -9 "$RPID"
-    wait "$RPID" 2>/dev/null
-    RPID=
-    wait "$burst"
-    start_relay || break
+    case "$TARGET" in
+    relay)
+        kill -9 "$RPID"
+        wait "$RPID" 2>/dev/null
+        RPID=
+        wait "$burst"
+        start_relay || break
+        ;;
+    sender)
+        kill -9 "$SPID"
+        wait "$SPID" 2>/dev/null
+        wait "$burst" # sends while it is down fail (exit 3): not queued
+        t0=$(ms)
+        start_daemon jp.nisc st-jp
+        SPID=$DPID
+        dt=$(($(ms) - t0)); [ "$dt" -gt "$worst" ] && worst=$dt
+        ;;
+    receiver)
+        kill -9 "$RCPID"
+        wait "$RCPID" 2>/dev/null
+        wait "$burst"
+        t0=$(ms)
+        start_daemon us.cisa st-us
+        RCPID=$DPID
+        dt=$(($(ms) - t0)); [ "$dt" -gt "$worst" ] && worst=$dt
+        ;;
+    *) echo "unknown target $TARGET"; exit 2 ;;
+    esac
 done
 
 nq=$(sort -u queued.txt | grep -c .)
-echo "cycles $CYCLES, notices queued $nq, worst restart-to-serving ${worst} ms"
+echo "target $TARGET, cycles $CYCLES, notices queued $nq, worst restart ${worst} ms"
 # Everything queued must arrive, exactly once.
 all_in() {
     "$R" --state st-us inbox --json >inbox.json 2>/dev/null || return 1
@@ -92,7 +121,7 @@ until_ok 120 all_in && ok "every notice the sender was told queued is in the inb
     bad "lost notices: $(while read -r m; do grep -q "\"msg_id\": \"$m\"" inbox.json || echo "$m"; done <queued.txt | wc -l)"
 dups=$(grep -o '"msg_id": "[0-9a-f]*"' inbox.json | sort | uniq -d | wc -l)
 [ "$dups" = 0 ] && ok "no notice is in the inbox twice (duplicated: 0)" || bad "duplicated: $dups"
-[ "$nq" -gt 0 ] && ok "$nq notices went through $CYCLES kills" || bad "no notice was queued"
+[ "$nq" -gt 0 ] && ok "$nq notices went through $CYCLES kills of the $TARGET" || bad "no notice was queued"
 
 kill -TERM "$SPID" "$RCPID"
 wait "$SPID" "$RCPID" 2>/dev/null
