@@ -155,9 +155,9 @@ scenario_hostile() {
     expect "created an hour ago: stale" h8.out 'rejected code=stale'
     node jp.nisc send --to us.cisa --created-offset-ms 3600000 >h9.out 2>&1
     expect "created an hour ahead: future" h9.out 'rejected code=future'
-    node jp.nisc send --to us.cisa --created-offset-ms 30000 >k1.out 2>&1
+    node jp.nisc send --to sg.csa --created-offset-ms 30000 >k1.out 2>&1
     expect "a clock 30 s ahead (inside the 60 s skew) is accepted" k1.out '^stored index='
-    node jp.nisc send --to us.cisa --created-offset-ms -300000 >k2.out 2>&1
+    node jp.nisc send --to sg.csa --created-offset-ms -300000 >k2.out 2>&1
     expect "created 5 min ago (inside the 10 min window) is accepted" k2.out '^stored index='
     node jp.nisc send --to us.cisa --expires-in-ms 1 --created-offset-ms -5000 >h10.out 2>&1
     expect "already expired: expired" h10.out 'rejected code=expired'
