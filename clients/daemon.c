@@ -887,7 +887,9 @@ s_on_deliver(daemon_t *self, link_t *l, const frame_deliver_t *d) {
     h = envelope_header(env);
     s_hex(hex, h->msg_id);
     if (node_store_has(self->store, NODE_STORE_INBOX, hex)) {
-        /* At-least-once delivery: already on disk, confirm again. */
+        /* At-least-once delivery: already on disk (its record is the
+         * commit point: an envelope file alone, left by a crash between
+         * the two writes, is written again below), confirm again. */
         self->counters[C_DUPLICATES]++;
         log_info("event=duplicate_dropped msg=%s", hex);
         s_confirm(l, d->index, h->msg_id);

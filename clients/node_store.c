@@ -202,10 +202,7 @@ int
 node_store_has(node_store_t *self, node_store_box_t box, const char *name) {
     char path[4096];
     struct stat st;
-    if (s_path(self, path, sizeof path, box, name, ".json") == RK_OK &&
-        stat(path, &st) == 0)
-        return 1;
-    return s_path(self, path, sizeof path, box, name, ".env") == RK_OK &&
+    return s_path(self, path, sizeof path, box, name, ".json") == RK_OK &&
            stat(path, &st) == 0;
 }
 

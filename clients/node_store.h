@@ -55,7 +55,9 @@ int node_store_put_env(node_store_t *self, node_store_box_t box,
 int node_store_get_env(node_store_t *self, node_store_box_t box,
                        const char *name, uint8_t **env, size_t *len) RK_WUR;
 
-/* True when box/<name>.json or .env exists. */
+/* True when box/<name>.json exists. A record's JSON is written last (after
+ * its .env), so it is the commit point: an .env alone is what a crash
+ * between the two writes leaves, and does not count. */
 int node_store_has(node_store_t *self, node_store_box_t box, const char *name);
 
 /* Removes box/<name>.json and .env (what exists), durably. Returns 0 or

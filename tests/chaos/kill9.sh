@@ -23,10 +23,11 @@ cleanup() {
 trap cleanup EXIT
 ok() { pass=$((pass + 1)); echo "ok: $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
+# until_ok SECONDS CMD...: poll CMD until it succeeds, bounded in time.
 until_ok() {
-    local i n=$(($1 * 20))
+    local end=$((SECONDS + $1))
     shift
-    for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+    while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
     return 1
 }
 ms() { date +%s%3N; }
@@ -117,12 +118,15 @@ done
 nq=$(sort -u queued.txt | grep -c .)
 echo "target $TARGET, cycles $CYCLES, notices queued $nq, worst restart ${worst} ms"
 # Everything queued must arrive, exactly once.
-all_in() {
+sort -u queued.txt >want.txt
+missing() { # writes the msg ids queued but not in the inbox to lost.txt
     "$R" --state st-us inbox --json >inbox.json 2>/dev/null || return 1
-    while read -r m; do grep -q "\"msg_id\": \"$m\"" inbox.json || return 1; done <queued.txt
+    grep -o '"msg_id": "[0-9a-f]*"' inbox.json | sed 's/.*: "//; s/"//' | sort -u >have.txt
+    comm -23 want.txt have.txt >lost.txt
+    [ ! -s lost.txt ]
 }
-until_ok 120 all_in && ok "every notice the sender was told queued is in the inbox (lost: 0)" ||
-    bad "lost notices: $(while read -r m; do grep -q "\"msg_id\": \"$m\"" inbox.json || echo "$m"; done <queued.txt | wc -l)"
+until_ok 120 missing && ok "every notice the sender was told queued is in the inbox (lost: 0)" ||
+    { bad "lost: $(wc -l <lost.txt)"; head -5 lost.txt; }
 dups=$(grep -o '"msg_id": "[0-9a-f]*"' inbox.json | sort | uniq -d | wc -l)
 [ "$dups" = 0 ] && ok "no notice is in the inbox twice (duplicated: 0)" || bad "duplicated: $dups"
 [ "$nq" -gt 0 ] && ok "$nq notices went through $CYCLES kills of the $TARGET" || bad "no notice was queued"
