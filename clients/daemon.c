@@ -1529,6 +1529,41 @@ s_load_roster(daemon_t *self, char *err, size_t errlen) {
 /* The relays of --relay: "ID=ENDPOINT", or "ENDPOINT" alone when the
  * roster lists exactly one relay. Their transport keys come from the
  * roster, so a node cannot be pointed at an impostor. */
+/* A crash between writing a sent record and its outbox envelope leaves a
+ * record saying "queued" for a message that was never handed over (the
+ * CLI was not told "queued"): say so instead of waiting forever. */
+static void
+s_sweep_unqueued(daemon_t *self) {
+    char **names = NULL;
+    size_t n = 0;
+    if (node_store_list(self->store, NODE_STORE_SENT, &names, &n) != RK_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        json_t *rec;
+        uint8_t *env = NULL;
+        size_t len = 0;
+        const char *st;
+        if (node_store_get_env(self->store, NODE_STORE_OUTBOX, names[i], &env,
+                               &len) == RK_OK) {
+            free(env);
+            continue;
+        }
+        rec = s_sent_get(self, names[i]);
+        st = json_string_value(json_object_get(rec, "state"));
+        if (st && !strcmp(st, "queued")) {
+            json_object_set_new(rec, "state", json_string("not-sent"));
+            json_object_set_new(rec, "note",
+                                json_string("the daemon stopped before the "
+                                            "message was in its outbox; it "
+                                            "was never sent"));
+            s_sent_save(self, names[i], rec);
+            log_warn("event=never_queued msg=%s", names[i]);
+        }
+        json_decref(rec);
+    }
+    node_store_free_names(names, n);
+}
+
 static int
 s_find_relays(daemon_t *self, char *err, size_t errlen) {
     if (self->cfg.n_relays == 0 || self->cfg.n_relays > DAEMON_MAX_RELAYS) {
@@ -1618,6 +1653,7 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
     }
     if (s_find_relays(self, err, errlen) != RK_OK)
         goto fail;
+    s_sweep_unqueued(self);
     self->ctx = zmq_ctx_new();
     self->ctl = zmq_socket(self->ctx, ZMQ_REP);
     daemon_control_endpoint(cfg->state_dir, self->ctl_ep, sizeof self->ctl_ep);
