@@ -249,9 +249,25 @@ s_hello(daemon_t *self, link_t *l) {
     free(buf);
 }
 
+static json_t *s_sent_get(daemon_t *self, const char *hex);
+
+typedef struct {
+    uint64_t created_ms;
+    char *name;
+} outbox_item_t;
+
+static int
+s_by_created(const void *a, const void *b) {
+    const outbox_item_t *x = a, *y = b;
+    if (x->created_ms != y->created_ms)
+        return x->created_ms < y->created_ms ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
 /* Submits every envelope still in the outbox to relay l, or to every
  * welcomed relay when l is NULL (a relay answers a retry of the same bytes
- * with the same stored index). */
+ * with the same stored index), oldest first: after an outage the relay
+ * gets them in the order they were sent. */
 static void
 s_resubmit(daemon_t *self, link_t *l) {
     char **names = NULL;
@@ -259,11 +275,25 @@ s_resubmit(daemon_t *self, link_t *l) {
     if ((l ? !l->welcomed : !s_any_welcomed(self)) ||
         node_store_list(self->store, NODE_STORE_OUTBOX, &names, &n) != RK_OK)
         return;
+    outbox_item_t *order = calloc(n ? n : 1, sizeof *order);
+    if (!order) {
+        node_store_free_names(names, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *rec = s_sent_get(self, names[i]);
+        const char *t = json_string_value(json_object_get(rec, "created"));
+        order[i].name = names[i];
+        if (!t || rk_time_parse(t, &order[i].created_ms) != RK_OK)
+            order[i].created_ms = UINT64_MAX; /* no record: last */
+        json_decref(rec);
+    }
+    qsort(order, n, sizeof *order, s_by_created);
     for (size_t i = 0; i < n; i++) {
         uint8_t *env = NULL, *buf = NULL;
         size_t len = 0, blen = 0;
-        if (node_store_get_env(self->store, NODE_STORE_OUTBOX, names[i], &env,
-                               &len) == RK_OK &&
+        if (node_store_get_env(self->store, NODE_STORE_OUTBOX, order[i].name,
+                               &env, &len) == RK_OK &&
             frame_encode_submit(env, len, &buf, &blen) == RK_OK &&
             (l ? s_send_frame(l, buf, blen) == 0
                : s_send_all(self, buf, blen) > 0))
@@ -274,6 +304,7 @@ s_resubmit(daemon_t *self, link_t *l) {
     if (n)
         log_info("event=outbox_submitted count=%zu relay_id=%s", n,
                  l ? l->id : "all");
+    free(order);
     node_store_free_names(names, n);
     self->last_resubmit_ms = rk_now_ms();
 }
