@@ -156,8 +156,8 @@ typedef struct {
 static void *
 s_build(void *arg) {
     build_job_t *j = arg;
-    envelope_recipient_t *r = calloc((size_t)(o.recipients ? o.recipients : 1),
-                                     sizeof *r);
+    envelope_recipient_t *r =
+        calloc((size_t)(o.recipients ? o.recipients : 1), sizeof *r);
     if (!r)
         s_die("out of memory");
     for (long i = j->from; i < j->to; i++) {
@@ -308,7 +308,8 @@ s_on_recipient_frame(conn_t *c, frame_t *f, uint64_t now) {
     seq = s_seq_of(envelope_header(env)->msg_id);
     if (seq >= 0) {
         msg_t *m = &s_msgs[seq];
-        uint32_t per_msg = !strcmp(o.mode, "fanout") ? (uint32_t)o.recipients : 1;
+        uint32_t per_msg =
+            !strcmp(o.mode, "fanout") ? (uint32_t)o.recipients : 1;
         if (m->n_delivered < per_msg) {
             m->n_delivered++;
             m->t_last_deliver_ns = now;
@@ -325,8 +326,8 @@ s_on_recipient_frame(conn_t *c, frame_t *f, uint64_t now) {
 static void
 s_drain(zmq_pollitem_t *items, size_t n_items) {
     for (size_t i = 0; i < n_items; i++) {
-        conn_t *c = i < (size_t)o.senders ? &s_snd[i]
-                                          : &s_rcv[i - (size_t)o.senders];
+        conn_t *c =
+            i < (size_t)o.senders ? &s_snd[i] : &s_rcv[i - (size_t)o.senders];
         if (!(items[i].revents & ZMQ_POLLIN))
             continue;
         for (;;) {
@@ -424,8 +425,9 @@ s_proc_cpu_s(long pid) {
     fclose(fp);
     p = strrchr(buf, ')');
     /* after ") ": state(3) ... utime is field 14, stime 15 */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                     &ut, &st) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -442,7 +444,8 @@ s_self_cpu_s(void) {
 
 static int
 cmd_load(uint64_t deadline, double prebuild_s) {
-    uint64_t t0, t_end = 0, interval = o.rate > 0 ? 1000000000ull / (uint64_t)o.rate : 0;
+    uint64_t t0, t_end = 0,
+                 interval = o.rate > 0 ? 1000000000ull / (uint64_t)o.rate : 0;
     long next = 0, want_deliver = o.recipients > 0 ? s_n_msgs : 0;
     double cpu0 = o.relay_pid ? s_proc_cpu_s(o.relay_pid) : 0, cpu1, self0,
            elapsed;
@@ -629,17 +632,25 @@ cmd_probe(uint64_t deadline) {
 
 int
 main(int argc, char **argv) {
-    static const struct option lo[] = {
-        {"keys", 1, 0, 'k'},       {"roster", 1, 0, 'r'},
-        {"coordinator", 1, 0, 'c'}, {"relay", 1, 0, 'R'},
-        {"relay-pub", 1, 0, 'P'},  {"mode", 1, 0, 'm'},
-        {"senders", 1, 0, 's'},    {"recipients", 1, 0, 'n'},
-        {"count", 1, 0, 'N'},      {"rate", 1, 0, 'x'},
-        {"window", 1, 0, 'w'},     {"payload", 1, 0, 'p'},
-        {"alerts", 1, 0, 'a'},     {"timeout-ms", 1, 0, 'T'},
-        {"relay-pid", 1, 0, 'i'},  {"to", 1, 0, 't'},
-        {"ep-file", 1, 0, 'e'},    {"credit", 1, 0, 'C'},
-        {0, 0, 0, 0}};
+    static const struct option lo[] = {{"keys", 1, 0, 'k'},
+                                       {"roster", 1, 0, 'r'},
+                                       {"coordinator", 1, 0, 'c'},
+                                       {"relay", 1, 0, 'R'},
+                                       {"relay-pub", 1, 0, 'P'},
+                                       {"mode", 1, 0, 'm'},
+                                       {"senders", 1, 0, 's'},
+                                       {"recipients", 1, 0, 'n'},
+                                       {"count", 1, 0, 'N'},
+                                       {"rate", 1, 0, 'x'},
+                                       {"window", 1, 0, 'w'},
+                                       {"payload", 1, 0, 'p'},
+                                       {"alerts", 1, 0, 'a'},
+                                       {"timeout-ms", 1, 0, 'T'},
+                                       {"relay-pid", 1, 0, 'i'},
+                                       {"to", 1, 0, 't'},
+                                       {"ep-file", 1, 0, 'e'},
+                                       {"credit", 1, 0, 'C'},
+                                       {0, 0, 0, 0}};
     note_verifier_t v;
     char err[512];
     int c, rc;
@@ -657,25 +668,62 @@ main(int argc, char **argv) {
     o.to = "rcv.offline";
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case 'k': o.keys = optarg; break;
-        case 'r': o.roster = optarg; break;
-        case 'c': o.coordinator = optarg; break;
-        case 'R': o.relay = optarg; break;
-        case 'P': o.relay_pub = optarg; break;
-        case 'm': o.mode = optarg; break;
-        case 's': o.senders = atol(optarg); break;
-        case 'n': o.recipients = atol(optarg); break;
-        case 'N': o.count = atol(optarg); break;
-        case 'x': o.rate = atol(optarg); break;
-        case 'w': o.window = atol(optarg); break;
-        case 'p': o.payload = atol(optarg); break;
-        case 'a': o.alerts = atol(optarg); break;
-        case 'T': o.timeout_ms = atol(optarg); break;
-        case 'i': o.relay_pid = atol(optarg); break;
-        case 't': o.to = optarg; break;
-        case 'e': o.ep_file = optarg; break;
-        case 'C': o.credit = atol(optarg); break;
-        default: return 2;
+        case 'k':
+            o.keys = optarg;
+            break;
+        case 'r':
+            o.roster = optarg;
+            break;
+        case 'c':
+            o.coordinator = optarg;
+            break;
+        case 'R':
+            o.relay = optarg;
+            break;
+        case 'P':
+            o.relay_pub = optarg;
+            break;
+        case 'm':
+            o.mode = optarg;
+            break;
+        case 's':
+            o.senders = atol(optarg);
+            break;
+        case 'n':
+            o.recipients = atol(optarg);
+            break;
+        case 'N':
+            o.count = atol(optarg);
+            break;
+        case 'x':
+            o.rate = atol(optarg);
+            break;
+        case 'w':
+            o.window = atol(optarg);
+            break;
+        case 'p':
+            o.payload = atol(optarg);
+            break;
+        case 'a':
+            o.alerts = atol(optarg);
+            break;
+        case 'T':
+            o.timeout_ms = atol(optarg);
+            break;
+        case 'i':
+            o.relay_pid = atol(optarg);
+            break;
+        case 't':
+            o.to = optarg;
+            break;
+        case 'e':
+            o.ep_file = optarg;
+            break;
+        case 'C':
+            o.credit = atol(optarg);
+            break;
+        default:
+            return 2;
         }
     }
     if (!o.keys || !o.roster || !o.coordinator || !o.relay_pub ||

@@ -85,13 +85,17 @@ s_append(relay_log_t *log, record_t *r) {
 
 int
 main(int argc, char **argv) {
-    static const struct option lo[] = {
-        {"data", 1, 0, 'd'},     {"relay-key", 1, 0, 'K'},
-        {"keys", 1, 0, 'k'},     {"roster", 1, 0, 'r'},
-        {"coordinator", 1, 0, 'c'}, {"records", 1, 0, 'n'},
-        {"pending", 1, 0, 'p'},  {"sender", 1, 0, 's'},
-        {"to", 1, 0, 't'},       {"payload", 1, 0, 'b'},
-        {0, 0, 0, 0}};
+    static const struct option lo[] = {{"data", 1, 0, 'd'},
+                                       {"relay-key", 1, 0, 'K'},
+                                       {"keys", 1, 0, 'k'},
+                                       {"roster", 1, 0, 'r'},
+                                       {"coordinator", 1, 0, 'c'},
+                                       {"records", 1, 0, 'n'},
+                                       {"pending", 1, 0, 'p'},
+                                       {"sender", 1, 0, 's'},
+                                       {"to", 1, 0, 't'},
+                                       {"payload", 1, 0, 'b'},
+                                       {0, 0, 0, 0}};
     const char *data = NULL, *relay_key = NULL, *keys = NULL, *roster = NULL,
                *coord = NULL;
     long records = 0, pending = 0, accepted, nt;
@@ -110,17 +114,38 @@ main(int argc, char **argv) {
 
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case 'd': data = optarg; break;
-        case 'K': relay_key = optarg; break;
-        case 'k': keys = optarg; break;
-        case 'r': roster = optarg; break;
-        case 'c': coord = optarg; break;
-        case 'n': records = atol(optarg); break;
-        case 'p': pending = atol(optarg); break;
-        case 's': s_sender = optarg; break;
-        case 't': s_to = optarg; break;
-        case 'b': s_payload = atol(optarg); break;
-        default: return 2;
+        case 'd':
+            data = optarg;
+            break;
+        case 'K':
+            relay_key = optarg;
+            break;
+        case 'k':
+            keys = optarg;
+            break;
+        case 'r':
+            roster = optarg;
+            break;
+        case 'c':
+            coord = optarg;
+            break;
+        case 'n':
+            records = atol(optarg);
+            break;
+        case 'p':
+            pending = atol(optarg);
+            break;
+        case 's':
+            s_sender = optarg;
+            break;
+        case 't':
+            s_to = optarg;
+            break;
+        case 'b':
+            s_payload = atol(optarg);
+            break;
+        default:
+            return 2;
         }
     }
     if (!data || !relay_key || !keys || !roster || !coord || records < 3 ||

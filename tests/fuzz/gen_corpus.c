@@ -15,8 +15,7 @@
 #include "roster.h"
 
 static void
-s_write(const char *dir, const char *name, const uint8_t *buf, size_t len)
-{
+s_write(const char *dir, const char *name, const uint8_t *buf, size_t len) {
     char path[1024];
     FILE *f;
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -29,19 +28,19 @@ s_write(const char *dir, const char *name, const uint8_t *buf, size_t len)
 }
 
 static void
-s_envelopes(const char *root)
-{
+s_envelopes(const char *root) {
     char dir[1024];
     uint8_t seed[32], sign_pk[32], sign_sk[64], kid[8];
     uint8_t enc_pk[3][32], enc_sk[32];
-    envelope_recipient_t r[3] = {{"us.cisa", enc_pk[0]},
-                                 {"sg.csa", enc_pk[1]},
-                                 {"jp.nisc", enc_pk[2]}};
-    envelope_params_t p = {.sender = "ctl.test", .sign_sk = sign_sk,
+    envelope_recipient_t r[3] = {
+        {"us.cisa", enc_pk[0]}, {"sg.csa", enc_pk[1]}, {"jp.nisc", enc_pk[2]}};
+    envelope_params_t p = {.sender = "ctl.test",
+                           .sign_sk = sign_sk,
                            .sign_key_id = kid,
                            .kind = ENVELOPE_KIND_DRILL_INJECT,
                            .created_ms = 1795331880000ull,
-                           .expires_ms = 1795335480000ull, .exercise = true,
+                           .expires_ms = 1795335480000ull,
+                           .exercise = true,
                            .drill_id = "test-drill"};
     uint8_t *buf = NULL, id[16];
     size_t len = 0;
@@ -74,8 +73,7 @@ s_envelopes(const char *root)
 
 /* Payload seeds: one valid encoding of each body, plus broken ones. */
 static void
-s_payload_write(const char *dir, const char *name, const payload_t *p)
-{
+s_payload_write(const char *dir, const char *name, const payload_t *p) {
     uint8_t *buf = NULL;
     size_t len = 0;
     const char *why = NULL;
@@ -93,35 +91,44 @@ s_payload_write(const char *dir, const char *name, const payload_t *p)
 }
 
 static void
-s_payloads(const char *root)
-{
+s_payloads(const char *root) {
     static const char *const sectors[] = {"energy", "health"};
     static const char *const refs[] = {"https://example.org/adv/1"};
     static const payload_indicator_t inds[] = {
         {"ipv4-addr", "192.0.2.1", "C2"}, {"domain-name", "example.net", NULL}};
-    static const payload_notice_t drill_notice = {
-        .incident_id = "EX-1", .title = "EXERCISE notice",
-        .tlp = PAYLOAD_TLP_CLEAR, .category = "test"};
-    static const uint8_t id[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+    static const payload_notice_t drill_notice = {.incident_id = "EX-1",
+                                                  .title = "EXERCISE notice",
+                                                  .tlp = PAYLOAD_TLP_CLEAR,
+                                                  .category = "test"};
+    static const uint8_t id[16] = {1, 2,  3,  4,  5,  6,  7,  8,
                                    9, 10, 11, 12, 13, 14, 15, 16};
     char dir[1024];
     payload_t p;
 
     snprintf(dir, sizeof dir, "%s/payload", root);
     p = (payload_t){.kind = PAYLOAD_NOTICE};
-    p.notice = (payload_notice_t){
-        .incident_id = "JP-2026-1", .title = "Ransomware", .description = "a\nb",
-        .purpose = PAYLOAD_PURPOSE_MITIGATION, .status = PAYLOAD_STATUS_NEW,
-        .tlp = PAYLOAD_TLP_AMBER_STRICT, .severity = PAYLOAD_SEVERITY_HIGH,
-        .category = "malicious-code", .rsit_type = "ransomware",
-        .sectors = sectors, .n_sectors = 2, .indicators = inds,
-        .n_indicators = 2, .requested_action = "block", .contact = "soc",
-        .references = refs, .n_references = 1,
-        .detected_ms = 1795331880000ull};
+    p.notice = (payload_notice_t){.incident_id = "JP-2026-1",
+                                  .title = "Ransomware",
+                                  .description = "a\nb",
+                                  .purpose = PAYLOAD_PURPOSE_MITIGATION,
+                                  .status = PAYLOAD_STATUS_NEW,
+                                  .tlp = PAYLOAD_TLP_AMBER_STRICT,
+                                  .severity = PAYLOAD_SEVERITY_HIGH,
+                                  .category = "malicious-code",
+                                  .rsit_type = "ransomware",
+                                  .sectors = sectors,
+                                  .n_sectors = 2,
+                                  .indicators = inds,
+                                  .n_indicators = 2,
+                                  .requested_action = "block",
+                                  .contact = "soc",
+                                  .references = refs,
+                                  .n_references = 1,
+                                  .detected_ms = 1795331880000ull};
     s_payload_write(dir, "notice-full", &p);
     p = (payload_t){.kind = PAYLOAD_NOTICE};
-    p.notice = (payload_notice_t){.incident_id = "I-1", .title = "T",
-                                  .tlp = PAYLOAD_TLP_RED};
+    p.notice = (payload_notice_t){
+        .incident_id = "I-1", .title = "T", .tlp = PAYLOAD_TLP_RED};
     s_payload_write(dir, "notice-min", &p);
     p = (payload_t){.kind = PAYLOAD_ACK};
     memcpy(p.ack.ref_msg_id, id, 16);
@@ -129,19 +136,23 @@ s_payloads(const char *root)
     p.ack.comment = "not ours";
     s_payload_write(dir, "ack", &p);
     p = (payload_t){.kind = PAYLOAD_COMM_CHECK};
-    p.comm_check = (payload_comm_check_t){"cc-1", "ping",
-                                          1795335480000ull};
+    p.comm_check = (payload_comm_check_t){"cc-1", "ping", 1795335480000ull};
     s_payload_write(dir, "comm-check", &p);
     p = (payload_t){.kind = PAYLOAD_DRILL_INJECT};
-    p.drill_inject = (payload_drill_inject_t){
-        .drill_id = "test-drill", .inject_id = "i-1", .title = "Inject",
-        .text = "EXERCISE EXERCISE", .expected = PAYLOAD_ACK_ACKNOWLEDGED,
-        .respond_by_ms = 1795335480000ull, .notice = &drill_notice};
+    p.drill_inject =
+        (payload_drill_inject_t){.drill_id = "test-drill",
+                                 .inject_id = "i-1",
+                                 .title = "Inject",
+                                 .text = "EXERCISE EXERCISE",
+                                 .expected = PAYLOAD_ACK_ACKNOWLEDGED,
+                                 .respond_by_ms = 1795335480000ull,
+                                 .notice = &drill_notice};
     s_payload_write(dir, "drill-inject", &p);
     p = (payload_t){.kind = PAYLOAD_DRILL_REPLY};
-    p.drill_reply = (payload_drill_reply_t){
-        .drill_id = "test-drill", .inject_id = "i-1",
-        .status = PAYLOAD_ACK_RESOLVED, .text = "EXERCISE done"};
+    p.drill_reply = (payload_drill_reply_t){.drill_id = "test-drill",
+                                            .inject_id = "i-1",
+                                            .status = PAYLOAD_ACK_RESOLVED,
+                                            .text = "EXERCISE done"};
     memcpy(p.drill_reply.ref_msg_id, id, 16);
     s_payload_write(dir, "drill-reply", &p);
     /* An unknown top-level field, and a notice sent twice. */
@@ -156,22 +167,29 @@ s_payloads(const char *root)
  * fuzz_roster_signed.c pins), plus broken variants of both. */
 static void
 s_roster_node(roster_t *r, const char *id, const char *cc, uint8_t seed_byte,
-              const char *group, roster_status_t status)
-{
+              const char *group, roster_status_t status) {
     static char *langs[] = {"en", "ja"};
     uint8_t seed[32], sk[64];
     char *groups[1] = {(char *)group}, err[256];
-    roster_contact_t c = {.name = "Duty desk", .email = "soc@example.org",
-                          .phone = "+1-555-0100", .hours = "24/7",
-                          .timezone = "UTC", .languages = langs,
+    roster_contact_t c = {.name = "Duty desk",
+                          .email = "soc@example.org",
+                          .phone = "+1-555-0100",
+                          .hours = "24/7",
+                          .timezone = "UTC",
+                          .languages = langs,
                           .n_languages = 2};
     roster_keyset_t k = {.not_before_ms = 1767225600000ull,
                          .not_after_ms = ROSTER_FOREVER,
                          .status = ROSTER_ACTIVE};
-    roster_node_t n = {.id = (char *)id, .organisation = "TEST node",
-                       .role = IDENTITY_ROLE_PARTNER, .status = status,
-                       .groups = groups, .n_groups = group ? 1 : 0,
-                       .contacts = &c, .n_contacts = 1, .keys = &k,
+    roster_node_t n = {.id = (char *)id,
+                       .organisation = "TEST node",
+                       .role = IDENTITY_ROLE_PARTNER,
+                       .status = status,
+                       .groups = groups,
+                       .n_groups = group ? 1 : 0,
+                       .contacts = &c,
+                       .n_contacts = 1,
+                       .keys = &k,
                        .n_keys = 1};
     memcpy(n.country, cc, 3);
     memset(seed, seed_byte, sizeof seed); /* TEST KEY, not a secret */
@@ -187,8 +205,7 @@ s_roster_node(roster_t *r, const char *id, const char *cc, uint8_t seed_byte,
 }
 
 static void
-s_rosters(const char *root)
-{
+s_rosters(const char *root) {
     char jdir[1024], sdir[1024], *json, *note = NULL, *p;
     uint8_t seed[32], sk[64], pk[32], other_sk[64];
     roster_t *r = roster_new("test-framework");
@@ -227,8 +244,8 @@ s_rosters(const char *root)
     note[len - 5] ^= 0x01; /* inside the signature */
     s_write(sdir, "bad-signature", (const uint8_t *)note, len);
     free(note);
-    if (roster_sign(r, "coord.test", other_sk, 1780000000000ull, &note,
-                    &len) != 0)
+    if (roster_sign(r, "coord.test", other_sk, 1780000000000ull, &note, &len) !=
+        0)
         exit(1);
     s_write(sdir, "other-key", (const uint8_t *)note, len);
     free(note);
@@ -243,8 +260,7 @@ s_rosters(const char *root)
 
 /* Frame seeds: one valid encoding of each type, plus broken ones. */
 static void
-s_frame_write(const char *dir, const char *name, const frame_t *f)
-{
+s_frame_write(const char *dir, const char *name, const frame_t *f) {
     uint8_t *buf = NULL;
     size_t len = 0;
     if (frame_encode(f, &buf, &len) != 0) {
@@ -258,9 +274,8 @@ s_frame_write(const char *dir, const char *name, const frame_t *f)
 }
 
 static void
-s_frames(const char *root)
-{
-    static const uint8_t id[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+s_frames(const char *root) {
+    static const uint8_t id[16] = {1, 2,  3,  4,  5,  6,  7,  8,
                                    9, 10, 11, 12, 13, 14, 15, 16};
     static const uint8_t env[] = "opaque envelope bytes";
     static const uint8_t note[] = "example.org/log\n2\nAAAA\n\n- sig\n";
@@ -294,21 +309,19 @@ s_frames(const char *root)
     f[FRAME_PING].ping = (frame_ping_t){true, 1};
     f[FRAME_PONG].pong = (frame_ping_t){true, 1};
     f[FRAME_ROSTER].roster = (frame_roster_t){note, sizeof note - 1};
-    f[FRAME_CHECKPOINT].checkpoint = (frame_checkpoint_t){note,
-                                                          sizeof note - 1};
+    f[FRAME_CHECKPOINT].checkpoint =
+        (frame_checkpoint_t){note, sizeof note - 1};
     f[FRAME_INCLUSION_REQUEST].inclusion_request.has_index = true;
     f[FRAME_INCLUSION_REQUEST].inclusion_request.index = 42;
     f[FRAME_INCLUSION].inclusion = (frame_inclusion_t){
         42, env, sizeof env - 1, hashes, 3, note, sizeof note - 1};
     f[FRAME_CONSISTENCY_REQUEST].consistency_request =
         (frame_consistency_request_t){2, 5};
-    f[FRAME_CONSISTENCY].consistency =
-        (frame_consistency_t){2, 5, hashes, 3};
+    f[FRAME_CONSISTENCY].consistency = (frame_consistency_t){2, 5, hashes, 3};
     for (int t = FRAME_HELLO; t <= FRAME_CONSISTENCY; t++)
         s_frame_write(dir, frame_type_name((frame_type_t)t), &f[t]);
     /* ping + pong, a ping with an unknown field, an empty frame. */
-    s_write(dir, "two-bodies", (const uint8_t *)"\x4a\x02\x08\x01\x52\x00",
-            6);
+    s_write(dir, "two-bodies", (const uint8_t *)"\x4a\x02\x08\x01\x52\x00", 6);
     s_write(dir, "unknown-field", (const uint8_t *)"\x4a\x04\x08\x01\x10\x01",
             6);
     s_write(dir, "short-msg-id",
@@ -317,8 +330,7 @@ s_frames(const char *root)
 
 /* Record seeds: one valid encoding of each type, plus broken ones. */
 static void
-s_record_write(const char *dir, const char *name, const record_t *r)
-{
+s_record_write(const char *dir, const char *name, const record_t *r) {
     uint8_t *buf = NULL;
     size_t len = 0;
     if (record_encode(r, &buf, &len) != 0) {
@@ -332,9 +344,8 @@ s_record_write(const char *dir, const char *name, const record_t *r)
 }
 
 static void
-s_records(const char *root)
-{
-    static const uint8_t id[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+s_records(const char *root) {
+    static const uint8_t id[16] = {1, 2,  3,  4,  5,  6,  7,  8,
                                    9, 10, 11, 12, 13, 14, 15, 16};
     static const uint8_t env[] = "opaque envelope bytes";
     static const uint8_t roster[] = "renraku roster\n\n- sig\n";
@@ -343,8 +354,10 @@ s_records(const char *root)
     record_t r;
 
     snprintf(dir, sizeof dir, "%s/record", root);
-    r = (record_t){.version = RECORD_VERSION, .index = 0,
-                   .time_ms = 1795331880000ull, .type = RECORD_RELAY};
+    r = (record_t){.version = RECORD_VERSION,
+                   .index = 0,
+                   .time_ms = 1795331880000ull,
+                   .type = RECORD_RELAY};
     r.relay = (record_relay_t){"started", "renraku-relay test"};
     s_record_write(dir, "relay", &r);
     r.index = 1;
@@ -383,8 +396,7 @@ s_records(const char *root)
     s_record_write(dir, "refused", &r);
     /* index before version; a relay record with a second body; no body. */
     s_write(dir, "out-of-order",
-            (const uint8_t *)"\x10\x06\x08\x01\x18\x05\x7a\x04\x0a\x02up",
-            12);
+            (const uint8_t *)"\x10\x06\x08\x01\x18\x05\x7a\x04\x0a\x02up", 12);
     s_write(dir, "two-bodies",
             (const uint8_t *)"\x08\x01\x10\x06\x18\x05\x7a\x04\x0a\x02up"
                              "\x7a\x04\x0a\x02up",
@@ -393,8 +405,7 @@ s_records(const char *root)
 }
 
 int
-main(int argc, char **argv)
-{
+main(int argc, char **argv) {
     if (argc != 2 || sodium_init() < 0) {
         fprintf(stderr, "usage: gen_corpus CORPUS_DIR\n");
         return 2;

@@ -440,8 +440,7 @@ test_known_answers(void **state) {
 /* A committed envelope (tests/vectors/README.md) still verifies and opens
  * with keys derived from fixed seeds: the format has not drifted. */
 static void
-test_committed_vector(void **state)
-{
+test_committed_vector(void **state) {
     uint8_t seed[32], sign_pk[32], sign_sk[64], enc_pk[32], enc_sk[32];
     uint8_t *buf = NULL, *plain = NULL;
     size_t len = 0, plain_len = 0;
@@ -468,9 +467,9 @@ test_committed_vector(void **state)
     assert_int_equal(envelope_verify(env, sign_pk), RK_OK);
     memset(seed, 0x22, sizeof seed);
     crypto_box_seed_keypair(enc_pk, enc_sk, seed);
-    assert_int_equal(envelope_open(env, "sg.csa", enc_pk, enc_sk, &plain,
-                                   &plain_len),
-                     RK_OK);
+    assert_int_equal(
+        envelope_open(env, "sg.csa", enc_pk, enc_sk, &plain, &plain_len),
+        RK_OK);
     assert_int_equal(plain_len, 15);
     assert_memory_equal(plain, "EXERCISE inject", 15);
     rk_hex(hex, h->msg_id, 16);
