@@ -94,7 +94,8 @@ merkle_verify_inclusion(uint64_t index, uint64_t size,
     }
     if (sn != 0)
         return RK_ERR_INVALID; /* proof too short for this (index, size) */
-    return memcmp(r, root, MERKLE_HASH_LEN) == 0 ? RK_OK : RK_ERR_MISMATCH;
+    return sodium_memcmp(r, root, MERKLE_HASH_LEN) == 0 ? RK_OK
+                                                        : RK_ERR_MISMATCH;
 }
 
 int
@@ -112,8 +113,9 @@ merkle_verify_consistency(uint64_t size1, uint64_t size2,
     if (size1 == size2) {
         if (n != 0)
             return RK_ERR_INVALID;
-        return memcmp(root1, root2, MERKLE_HASH_LEN) == 0 ? RK_OK
-                                                          : RK_ERR_MISMATCH;
+        return sodium_memcmp(root1, root2, MERKLE_HASH_LEN) == 0
+                   ? RK_OK
+                   : RK_ERR_MISMATCH;
     }
     if (n == 0)
         return RK_ERR_INVALID;
@@ -152,8 +154,8 @@ merkle_verify_consistency(uint64_t size1, uint64_t size2,
     }
     if (sn != 0)
         return RK_ERR_INVALID;
-    if (memcmp(fr, root1, MERKLE_HASH_LEN) != 0 ||
-        memcmp(sr, root2, MERKLE_HASH_LEN) != 0)
+    if (sodium_memcmp(fr, root1, MERKLE_HASH_LEN) != 0 ||
+        sodium_memcmp(sr, root2, MERKLE_HASH_LEN) != 0)
         return RK_ERR_MISMATCH;
     return RK_OK;
 }
