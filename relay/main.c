@@ -53,6 +53,9 @@ static const char *s_usage =
     "  --heartbeat-ms MS        heartbeat interval (default 5000)\n"
     "  --checkpoint-every SECONDS  sign a checkpoint when grown (default 10)\n"
     "  --segment-mb MB          log segment size (default 64)\n"
+    "  --verify-at WHERE        relay (default): the relay checks every\n"
+    "                           signature; recipients: it leaves that to\n"
+    "                           the recipients (see docs/OPERATIONS.md)\n"
     "  --log-level LEVEL        debug, info, warn, error (default info)\n"
     "  --config FILE            JSON object with any of the options above\n"
     "                           (names without --); flags override it\n"
@@ -111,6 +114,7 @@ static opt_t s_opts[] = {
     {"heartbeat-ms", NULL},
     {"checkpoint-every", NULL},
     {"segment-mb", NULL},
+    {"verify-at", NULL},
     {"log-level", NULL},
     {"config", NULL},
     {"print-vkey", NULL},
@@ -387,6 +391,20 @@ main(int argc, char **argv) {
     if (s_num("segment-mb", 1, 4096, &n))
         goto done_usage;
     cfg.segment_bytes = n * 1024 * 1024;
+    if (s_val("verify-at")) {
+        if (strcmp(s_val("verify-at"), "recipients") == 0)
+            cfg.verify_at_recipients = 1;
+        else if (strcmp(s_val("verify-at"), "relay") != 0) {
+            s_fail("--verify-at %s: expected relay or recipients",
+                   s_val("verify-at"));
+            goto done_usage;
+        }
+    }
+    if (cfg.verify_at_recipients)
+        log_warn("event=verify_at_recipients reason=\"--verify-at "
+                 "recipients: the relay does not check signatures; a forged "
+                 "envelope from an authenticated node is logged and "
+                 "delivered, and refused only by its recipients\"");
     if (s_val("test-tamper-deliveries")) {
         cfg.test_tamper_deliveries = 1;
         log_warn("event=test_mode reason=\"--test-tamper-deliveries: every "

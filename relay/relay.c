@@ -304,7 +304,8 @@ s_verify_one(size_t i, void *arg) {
                  h->sender, rk_strerror(rc));
         return;
     }
-    if (envelope_verify(it->env, ks->sign_pk) != RK_OK) {
+    if (!self->cfg.verify_at_recipients &&
+        envelope_verify(it->env, ks->sign_pk) != RK_OK) {
         it->verdict = FRAME_REJECT_BAD_SIGNATURE;
         snprintf(it->reason, sizeof it->reason,
                  "signature does not verify with %s's key", h->sender);

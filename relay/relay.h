@@ -32,6 +32,9 @@ typedef struct {
     uint64_t checkpoint_ms;      /* sign a checkpoint this often if grown */
     size_t batch_max;            /* frames per group commit */
     uint64_t segment_bytes;      /* log segment size */
+    int verify_at_recipients;    /* skip the Ed25519 check at the relay and
+                                    leave it to the recipients (docs/
+                                    OPERATIONS.md: the trade-off) */
     int test_tamper_deliveries;  /* TESTS ONLY: flip the last byte of every
                                     delivered envelope, to play a
                                     compromised relay */

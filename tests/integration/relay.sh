@@ -3,7 +3,7 @@
 # ephemeral port, fresh test keys made here (never secrets), bounded waits.
 # Usage: relay.sh RENRAKU_KEYS RENRAKU_RELAY TESTNODE SCENARIO
 # Scenarios: deliver group offline handshake hostile replay expiry kill9
-#            checkpoint revoke
+#            checkpoint revoke verifyat
 set -u
 KEYS=$(realpath "$1") RELAY=$(realpath "$2") T=$(realpath "$3") SCENARIO=$4
 W=$(mktemp -d /tmp/rk-relay-XXXXXX)
@@ -173,6 +173,34 @@ scenario_hostile() {
     expect "stats count refusals by reason" stats.out '"bad-signature":2'
 }
 
+# --verify-at recipients: the relay no longer checks signatures (a forged
+# one is stored and delivered, for the recipient to quarantine), but every
+# other check stays.
+scenario_verifyat() {
+    "$RELAY" --key keys/relay.test.key --roster roster.signed \
+        --coordinator keys/coordinator.pub --data data --verify-at nowhere >v0.out 2>&1
+    [ $? -eq 2 ] && ok "a wrong --verify-at value is a usage error (exit 2)" || bad "a wrong --verify-at value is a usage error (exit 2)"
+    expect "and the error names it" v0.out 'verify-at nowhere: expected relay or recipients'
+    start_relay --verify-at recipients
+    expect "the relay warns that it does not check signatures" relay.log 'event=verify_at_recipients'
+    node us.cisa recv --expect 2 >r.out 2>&1 &
+    local rp=$!
+    wait_for r.out welcome 10 || bad "recipient connects"
+    node jp.nisc send --to us.cisa --tamper signature >v1.out 2>&1
+    expect "a forged signature is stored (left to the recipient)" v1.out '^stored index='
+    node jp.nisc send --to us.cisa --sender us.cisa >v2.out 2>&1
+    expect "a sender id not the authenticated node is still refused" v2.out 'rejected code=sender-mismatch'
+    node jp.nisc send --to nobody.x >v3.out 2>&1
+    expect "an unknown recipient is still refused" v3.out 'rejected code=unknown-recipient'
+    node jp.nisc send --to us.cisa --created-offset-ms -3600000 >v4.out 2>&1
+    expect "a stale envelope is still refused" v4.out 'rejected code=stale'
+    node jp.nisc send --to us.cisa --text honest >v5.out 2>&1
+    expect "an honest message is stored" v5.out '^stored index='
+    wait "$rp"
+    expect "the honest one reaches the recipient" r.out 'text="honest #0"'
+    expect "the forged one reaches it too, and the recipient refuses it" r.out '^deliver-refused .*reason="signature does not verify'
+}
+
 # A retry of the same bytes is answered stored again (same index); another
 # message reusing the msg id is a replay.
 scenario_replay() {
@@ -281,7 +309,7 @@ scenario_revoke() {
 
 setup
 case "$SCENARIO" in
-deliver | group | offline | handshake | hostile | replay | expiry | kill9 | checkpoint | revoke)
+deliver | group | offline | handshake | hostile | replay | expiry | kill9 | checkpoint | revoke | verifyat)
     "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
