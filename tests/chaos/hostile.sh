@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Chaos: hostile clients. One relay on 127.0.0.1 (ephemeral port), fresh
+# test keys; tests/hostile/hostile runs every attack kind at once for
+# SECONDS while two honest partners exchange notices (their throughput
+# alone first, then under attack). Then: the relay is still alive and
+# answers stats, its refusal counters agree with the refusals the attackers
+# saw, it stops cleanly (exit 0), and renraku-audit verifies its log.
+# Usage: hostile.sh BUILD_DIR [SECONDS]   (CI: 20; `make hostile`: 300)
+# Env: HOSTILE_OUT=FILE also copies the hostile tool's output there.
+set -u
+B=$(realpath "$1") DUR=${2:-20}
+KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
+AUDIT=$B/clients/renraku-audit H=$B/tests/hostile
+HS_MS=1000
+W=$(mktemp -d /tmp/rk-hostile-XXXXXX)
+RPID= HPID=
+pass=0 fail=0
+cleanup() {
+    for p in $HPID $RPID; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+ok() { pass=$((pass + 1)); echo "ok: $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
+until_ok() {
+    local end=$((SECONDS + $1))
+    shift
+    while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+    return 1
+}
+for f in "$KEYS" "$RELAY" "$AUDIT" "$H"; do
+    [ -x "$f" ] || { echo "hostile.sh: $f is not built"; exit 2; }
+done
+
+cd "$W" || exit 1
+nb="--not-before 2020-01-01T00:00:00Z"
+"$KEYS" gen --id coordinator --role coordinator --out keys >/dev/null || exit 1
+"$KEYS" roster init roster.json --framework hostile >/dev/null
+for n in relay.test jp.nisc us.cisa mallory.x flood.x sink.x revoked.x; do
+    role=partner
+    [ $n = relay.test ] && role=relay
+    "$KEYS" gen --id $n --role $role --out keys >/dev/null || exit 1
+    "$KEYS" roster add roster.json --pub keys/$n.pub --country JP --org "$n" $nb >/dev/null || exit 1
+done
+"$KEYS" roster revoke roster.json --id revoked.x --reason "hostile test" >/dev/null || exit 1
+"$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null || exit 1
+
+"$RELAY" --key keys/relay.test.key --roster roster.signed --coordinator keys/coordinator.pub \
+    --data data --bind tcp://127.0.0.1:0 --endpoint-file ep --handshake-ms $HS_MS \
+    --checkpoint-every 1 >relay.log 2>&1 &
+RPID=$!
+until_ok 20 grep -q tcp:// ep || { bad "relay starts"; tail relay.log; exit 1; }
+EP=$(cat ep)
+
+base=$((DUR / 10))
+[ "$base" -lt 5 ] && base=5
+"$H" --keys keys --roster roster.signed --coordinator keys/coordinator.pub \
+    --relay "$EP" --relay-pub keys/relay.test.pub --seconds "$DUR" \
+    --baseline "$base" --handshake-ms $HS_MS >hostile.out 2>&1 &
+HPID=$!
+# Bounded: the tool ends by itself (attack + drain); kill it past that.
+limit=$((DUR + base + 60))
+until_ok "$limit" sh -c "! kill -0 $HPID" || { bad "the hostile tool ends within $limit s"; kill -9 $HPID; }
+wait "$HPID"
+hrc=$?
+HPID=
+cat hostile.out
+[ -n "${HOSTILE_OUT:-}" ] && cp hostile.out "$HOSTILE_OUT"
+[ "$hrc" = 0 ] && ok "every attack got its expected answer; honest traffic lost nothing and never stalled" ||
+    bad "the hostile campaign failed (exit $hrc; see FAIL above)"
+
+if kill -0 "$RPID" 2>/dev/null; then ok "the relay is still running"; else bad "the relay died"; fi
+if "$RELAY" stats --data data >stats.json 2>stats.err; then
+    ok "the relay answers stats"
+else
+    bad "the relay does not answer stats: $(cat stats.err)"
+fi
+# The relay's own counters agree with what the attackers saw.
+python3 - hostile.out stats.json >counts.out 2>&1 <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith('{"hostile"')]
+stats = json.load(open(sys.argv[2]))
+if not lines:
+    print("no JSON line from the hostile tool"); sys.exit(1)
+h = json.loads(lines[-1])["hostile"]
+want = {}
+for name, a in h["attacks"].items():
+    for tok, n in a["seen"].items():
+        if tok.startswith("rejected:"):
+            want[tok[9:]] = want.get(tok[9:], 0) + n
+got = stats.get("refused_by", {})
+bad = [f"{c}: attackers saw {want.get(c, 0)}, relay counted {got.get(c, 0)}"
+       for c in sorted(set(want) | set(got)) if want.get(c, 0) != got.get(c, 0)]
+hs = sum(h["attacks"].get(k, {}).get("attempts", 0)
+         for k in ("unauth-curve", "revoked-sender"))
+if stats.get("handshakes_refused", 0) < hs:
+    bad.append(f"handshakes refused: relay counted {stats.get('handshakes_refused')}, "
+               f"attackers were refused {hs} CURVE handshakes")
+print("; ".join(bad) if bad else
+      f"refusals by code agree ({sum(want.values())} in all); "
+      f"{stats.get('handshakes_refused')} handshakes refused")
+sys.exit(1 if bad else 0)
+PY
+if [ $? = 0 ]; then ok "relay stats: $(cat counts.out)"; else bad "relay stats disagree: $(cat counts.out)"; fi
+
+kill -TERM "$RPID"
+if wait "$RPID"; then ok "the relay stops cleanly (exit 0)"; else bad "the relay stops cleanly"; tail -20 relay.log; fi
+RPID=
+VKEY=$("$RELAY" --print-vkey --key keys/relay.test.key)
+if "$AUDIT" verify data --vkey "$VKEY" --coordinator keys/coordinator.pub >verify.out 2>&1; then
+    ok "the log verifies after the attack ($(grep -o 'checkpoints [0-9]* checked' verify.out))"
+else
+    bad "the log does not verify after the attack"
+    cat verify.out
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
