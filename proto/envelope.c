@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "renraku.pb-c.h"
+#include "rk_sha256.h"
 #include "rk_util.h"
 
 struct envelope {
@@ -88,11 +89,8 @@ s_has_duplicates(const char *const *ids, size_t n, bool *dup) {
 static void
 s_body_hash(uint8_t out[32], const uint8_t *nonce, const uint8_t *ct,
             size_t ct_len) {
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, nonce, ENVELOPE_NONCE_LEN);
-    crypto_hash_sha256_update(&st, ct, ct_len);
-    crypto_hash_sha256_final(&st, out);
+    const rk_part_t parts[2] = {{nonce, ENVELOPE_NONCE_LEN}, {ct, ct_len}};
+    rk_sha256(out, parts, 2);
 }
 
 /* SHA-256 over every wrapped key, in order:

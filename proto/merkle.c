@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rk_sha256.h"
+
 #define MERKLE_LEVELS 64 /* level k holds subtrees of 2^k leaves */
 
 /* One level: the hashes of the complete subtrees of 2^k leaves, left to
@@ -28,32 +30,28 @@ void
 merkle_leaf_hash(const uint8_t *data, size_t len,
                  uint8_t out[MERKLE_HASH_LEN]) {
     static const uint8_t prefix = 0x00;
-    crypto_hash_sha256_state st;
+    const rk_part_t parts[2] = {{&prefix, 1}, {data, len}};
 
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, &prefix, 1);
-    if (len > 0)
-        crypto_hash_sha256_update(&st, data, len);
-    crypto_hash_sha256_final(&st, out);
+    rk_sha256(out, parts, 2);
 }
 
 void
 merkle_node_hash(const uint8_t left[MERKLE_HASH_LEN],
                  const uint8_t right[MERKLE_HASH_LEN],
                  uint8_t out[MERKLE_HASH_LEN]) {
-    /* One buffer and one call: cheaper than init/update/final, and out
-     * may alias an input since both are copied first. */
+    /* One buffer: out may alias an input since both are copied first. */
     uint8_t buf[1 + 2 * MERKLE_HASH_LEN];
+    const rk_part_t part = {buf, sizeof buf};
 
     buf[0] = 0x01;
     memcpy(buf + 1, left, MERKLE_HASH_LEN);
     memcpy(buf + 1 + MERKLE_HASH_LEN, right, MERKLE_HASH_LEN);
-    crypto_hash_sha256(out, buf, sizeof buf);
+    rk_sha256(out, &part, 1);
 }
 
 void
 merkle_empty_root(uint8_t out[MERKLE_HASH_LEN]) {
-    crypto_hash_sha256(out, NULL, 0);
+    rk_sha256(out, NULL, 0);
 }
 
 /* ---- verification (RFC 9162 sections 2.1.3.2 and 2.1.4.2) ---- */

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev
-      protobuf-c-compiler libsodium-dev libcmocka-dev libjansson-dev
+      protobuf-c-compiler libsodium-dev libcmocka-dev libjansson-dev libssl-dev
       python3-jsonschema)
 case "${1:-build}" in
     fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
