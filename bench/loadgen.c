@@ -22,6 +22,10 @@
  *           other, each to all M recipients; time until the last has it
  *   probe:  --ep-file F: wait for the file, connect, hello, welcome; exit
  *   --timeout-ms N bounds the whole run (default 120000).
+ *   --proto fwd: the same load against bench/fwd (the bare CurveZMQ
+ *           forwarder, the transport limit) instead of the relay: the same
+ *           pre-built submit frames, each behind an 11-byte header, the
+ *           same connections, window and counting (see fwd.c's wire).
  * Exit 0 when every submit was stored (and, with recipients, delivered),
  * 1 otherwise (the JSON says what), 2 usage.
  */
@@ -50,7 +54,7 @@
 
 typedef struct {
     const char *keys, *roster, *coordinator, *relay, *relay_pub, *mode;
-    const char *to, *ep_file;
+    const char *to, *ep_file, *proto;
     long senders, recipients, count, rate, window, payload, alerts;
     long timeout_ms, relay_pid, credit;
 } opts_t;
@@ -140,6 +144,16 @@ s_connect(conn_t *c, long credit) {
         s_die("socket set-up: %s", zmq_strerror(errno));
     if (zmq_connect(c->sock, o.relay) != 0)
         s_die("connect %s: %s", o.relay, zmq_strerror(errno));
+    if (!strcmp(o.proto, "fwd")) {
+        /* The forwarder's hello names the role (and the recipient's
+         * number); recipients are s_rcv. */
+        int is_rcv = c >= s_rcv && c < s_rcv + o.recipients;
+        long k = is_rcv ? c - s_rcv : 0;
+        char hello[4] = {'H', is_rcv ? 'r' : 's', (char)(k >> 8), (char)k};
+        if (zmq_send(c->sock, hello, is_rcv ? 4 : 2, 0) < 0)
+            s_die("hello failed");
+        return;
+    }
     if (frame_encode_hello(roster_serial(s_roster), (uint32_t)credit, &buf,
                            &len) != RK_OK ||
         zmq_send(c->sock, buf, len, 0) < 0)
@@ -322,6 +336,84 @@ s_on_recipient_frame(conn_t *c, frame_t *f, uint64_t now) {
     envelope_destroy(&env);
 }
 
+/* ---- --proto fwd: the bare forwarder's wire (bench/fwd.c) ---- */
+
+/* Puts 'S' seq(8) to(2) before each pre-built submit frame. */
+static void
+s_fwd_wrap(void) {
+    for (long i = 0; i < s_n_msgs; i++) {
+        msg_t *m = &s_msgs[i];
+        uint8_t *f = malloc(m->len + 11);
+        long to = o.recipients > 0 ? i % o.recipients : 0xffff;
+        if (!f)
+            s_die("out of memory");
+        f[0] = 'S';
+        for (int b = 0; b < 8; b++)
+            f[1 + b] = (uint8_t)((uint64_t)i >> (56 - 8 * b));
+        f[9] = (uint8_t)(to >> 8);
+        f[10] = (uint8_t)to;
+        memcpy(f + 11, m->frame, m->len);
+        free(m->frame);
+        m->frame = f;
+        m->len += 11;
+    }
+}
+
+static long
+s_fwd_seq(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int b = 0; b < 8; b++)
+        v = (v << 8) | p[1 + b];
+    return v < (uint64_t)s_n_msgs ? (long)v : -1;
+}
+
+/* One message from the forwarder. A recipient decodes the submit frame and
+ * its envelope as the relay's bench recipients decode a deliver (the same
+ * client work), then confirms at once. */
+static void
+s_fwd_on_frame(int is_sender, conn_t *c, const uint8_t *p, size_t len,
+               uint64_t now) {
+    long seq;
+    if (len >= 1 && p[0] == 'W') {
+        c->welcomed = 1;
+        return;
+    }
+    if (len < 9 || (seq = s_fwd_seq(p)) < 0)
+        return;
+    if (is_sender && p[0] == 'A' && !s_msgs[seq].stored_us) {
+        s_msgs[seq].stored_us = s_us(s_msgs[seq].t_sched_ns, now);
+        s_stored++;
+        c->inflight--;
+    } else if (is_sender && p[0] == 'R') {
+        s_receipts++;
+        s_msgs[seq].n_receipts++;
+        s_msgs[seq].t_last_receipt_ns = now;
+    } else if (!is_sender && p[0] == 'D' && len > 11) {
+        frame_t *f = NULL;
+        envelope_t *env = NULL;
+        uint8_t conf[11];
+        msg_t *m = &s_msgs[seq];
+        if (frame_decode(p + 11, len - 11, &f, NULL) != RK_OK ||
+            f->type != FRAME_SUBMIT ||
+            envelope_decode(f->submit.envelope, f->submit.envelope_len, &env,
+                            NULL) != RK_OK ||
+            s_seq_of(envelope_header(env)->msg_id) != seq)
+            s_die("a forwarded message does not decode");
+        memcpy(conf, p, 11);
+        conf[0] = 'C';
+        zmq_send(c->sock, conf, sizeof conf, 0);
+        envelope_destroy(&env);
+        frame_destroy(&f);
+        if (m->n_delivered < 1) {
+            m->n_delivered++;
+            m->t_last_deliver_ns = now;
+            m->delivered_us = s_us(m->t_sched_ns, now);
+            s_delivered++;
+        } else
+            s_dup_deliveries++;
+    }
+}
+
 /* Reads every frame waiting on every socket. */
 static void
 s_drain(zmq_pollitem_t *items, size_t n_items) {
@@ -340,8 +432,11 @@ s_drain(zmq_pollitem_t *items, size_t n_items) {
                 break;
             }
             now = s_ns();
-            if (frame_decode(zmq_msg_data(&zm), zmq_msg_size(&zm), &f, NULL) ==
-                RK_OK) {
+            if (!strcmp(o.proto, "fwd"))
+                s_fwd_on_frame(i < (size_t)o.senders, c, zmq_msg_data(&zm),
+                               zmq_msg_size(&zm), now);
+            else if (frame_decode(zmq_msg_data(&zm), zmq_msg_size(&zm), &f,
+                                  NULL) == RK_OK) {
                 if (i < (size_t)o.senders)
                     s_on_sender_frame(c, f, now);
                 else
@@ -632,25 +727,17 @@ cmd_probe(uint64_t deadline) {
 
 int
 main(int argc, char **argv) {
-    static const struct option lo[] = {{"keys", 1, 0, 'k'},
-                                       {"roster", 1, 0, 'r'},
-                                       {"coordinator", 1, 0, 'c'},
-                                       {"relay", 1, 0, 'R'},
-                                       {"relay-pub", 1, 0, 'P'},
-                                       {"mode", 1, 0, 'm'},
-                                       {"senders", 1, 0, 's'},
-                                       {"recipients", 1, 0, 'n'},
-                                       {"count", 1, 0, 'N'},
-                                       {"rate", 1, 0, 'x'},
-                                       {"window", 1, 0, 'w'},
-                                       {"payload", 1, 0, 'p'},
-                                       {"alerts", 1, 0, 'a'},
-                                       {"timeout-ms", 1, 0, 'T'},
-                                       {"relay-pid", 1, 0, 'i'},
-                                       {"to", 1, 0, 't'},
-                                       {"ep-file", 1, 0, 'e'},
-                                       {"credit", 1, 0, 'C'},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"keys", 1, 0, 'k'},        {"roster", 1, 0, 'r'},
+        {"coordinator", 1, 0, 'c'}, {"relay", 1, 0, 'R'},
+        {"relay-pub", 1, 0, 'P'},   {"mode", 1, 0, 'm'},
+        {"senders", 1, 0, 's'},     {"recipients", 1, 0, 'n'},
+        {"count", 1, 0, 'N'},       {"rate", 1, 0, 'x'},
+        {"window", 1, 0, 'w'},      {"payload", 1, 0, 'p'},
+        {"alerts", 1, 0, 'a'},      {"timeout-ms", 1, 0, 'T'},
+        {"relay-pid", 1, 0, 'i'},   {"to", 1, 0, 't'},
+        {"ep-file", 1, 0, 'e'},     {"credit", 1, 0, 'C'},
+        {"proto", 1, 0, 'F'},       {0, 0, 0, 0}};
     note_verifier_t v;
     char err[512];
     int c, rc;
@@ -666,6 +753,7 @@ main(int argc, char **argv) {
     o.timeout_ms = 120000;
     o.credit = 1024;
     o.to = "rcv.offline";
+    o.proto = "renraku";
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'k':
@@ -722,6 +810,9 @@ main(int argc, char **argv) {
         case 'C':
             o.credit = atol(optarg);
             break;
+        case 'F':
+            o.proto = optarg;
+            break;
         default:
             return 2;
         }
@@ -731,7 +822,9 @@ main(int argc, char **argv) {
         (!strcmp(o.mode, "probe") && !o.ep_file) || o.senders < 1 ||
         o.senders > 256 || o.recipients < 0 || o.recipients > 2048 ||
         o.count < 1 || o.count > 10000000 || o.rate < 0 || o.window < 1 ||
-        o.payload < 1 || o.payload > 256 * 1024 || o.timeout_ms < 100) {
+        o.payload < 1 || o.payload > 256 * 1024 || o.timeout_ms < 100 ||
+        (strcmp(o.proto, "renraku") != 0 &&
+         (strcmp(o.proto, "fwd") != 0 || strcmp(o.mode, "load") != 0))) {
         fprintf(stderr, "usage: see the comment at the top of loadgen.c\n");
         return 2;
     }
@@ -784,6 +877,8 @@ main(int argc, char **argv) {
         s_msgs[i].sender = (int)(i % o.senders);
     tb = s_ns();
     s_prebuild();
+    if (!strcmp(o.proto, "fwd"))
+        s_fwd_wrap();
     prebuild_s = (double)(s_ns() - tb) / 1e9;
     for (long i = 0; i < o.recipients; i++)
         s_connect(&s_rcv[i], o.credit);

@@ -8,7 +8,9 @@ pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev
       python3-jsonschema)
 case "${1:-build}" in
     fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
-    bench) pkgs+=(hyperfine) ;;
+    # bench: the peers of issue 7 figure 3 (brokers and their C clients)
+    bench) pkgs+=(hyperfine mosquitto libmosquitto-dev nats-server
+                  libnats-dev) ;;
 esac
 
 missing=()
