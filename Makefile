@@ -72,3 +72,11 @@ chaos: build
 	bash tests/chaos/kill9.sh $(BUILD) $(CYCLES) relay
 	bash tests/chaos/kill9.sh $(BUILD) $(CYCLES) sender
 	bash tests/chaos/kill9.sh $(BUILD) $(CYCLES) receiver
+
+# The long hostile-client campaign (tests/chaos/hostile.sh): every attack
+# kind at once for SECONDS while two honest nodes exchange notices; the
+# table and JSON line go to stdout (CI runs 20 s as chaos.hostile).
+SECONDS ?= 300
+.PHONY: hostile
+hostile: build
+	bash tests/chaos/hostile.sh $(BUILD) $(SECONDS)

@@ -6,7 +6,8 @@
 # answers stats, its refusal counters agree with the refusals the attackers
 # saw, it stops cleanly (exit 0), and renraku-audit verifies its log.
 # Usage: hostile.sh BUILD_DIR [SECONDS]   (CI: 20; `make hostile`: 300)
-# Env: HOSTILE_OUT=FILE also copies the hostile tool's output there.
+# Env: HOSTILE_OUT=FILE also copies the hostile tool's output there;
+#      HOSTILE_ARGS="--attacks flood ..." adds options to the tool.
 set -u
 B=$(realpath "$1") DUR=${2:-20}
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -56,7 +57,7 @@ base=$((DUR / 10))
 [ "$base" -lt 5 ] && base=5
 "$H" --keys keys --roster roster.signed --coordinator keys/coordinator.pub \
     --relay "$EP" --relay-pub keys/relay.test.pub --seconds "$DUR" \
-    --baseline "$base" --handshake-ms $HS_MS >hostile.out 2>&1 &
+    --baseline "$base" --handshake-ms $HS_MS ${HOSTILE_ARGS:-} >hostile.out 2>&1 &
 HPID=$!
 # Bounded: the tool ends by itself (attack + drain); kill it past that.
 limit=$((DUR + base + 60))
@@ -69,7 +70,12 @@ cat hostile.out
 [ "$hrc" = 0 ] && ok "every attack got its expected answer; honest traffic lost nothing and never stalled" ||
     bad "the hostile campaign failed (exit $hrc; see FAIL above)"
 
-if kill -0 "$RPID" 2>/dev/null; then ok "the relay is still running"; else bad "the relay died"; fi
+if kill -0 "$RPID" 2>/dev/null; then
+    ok "the relay is still running (peak RSS $(sed -n 's/^VmHWM:[[:space:]]*//p' /proc/$RPID/status))"
+else
+    bad "the relay died"
+    tail -20 relay.log
+fi
 if "$RELAY" stats --data data >stats.json 2>stats.err; then
     ok "the relay answers stats"
 else

@@ -1340,7 +1340,7 @@ main(int argc, char **argv) {
     const roster_keyset_t *ks = NULL;
     char err[512];
     uint64_t t_base0, t_att0, t_att1, t_drain1, deadline;
-    long base_deliv, att_deliv, base_stored, att_stored, lost = 0;
+    long base_deliv, att_deliv, base_stored, att_stored, lost = 0, unanswered;
     double base_s, att_s, base_rate, att_rate;
     int c, ok = 1;
 
@@ -1585,7 +1585,10 @@ main(int argc, char **argv) {
                    (double)s_w[i].flood_stored * 1000.0 /
                        (double)(s_w[i].t_end - s_w[i].t_start),
                    s_w[i].flood_delivered);
-    if (lost || s_h_rejected || s_h_foreign || s_h_bad) {
+    unanswered = s_hn - s_h_stored - s_h_rejected;
+    if (unanswered > 0)
+        s_h_problem("%ld honest submits never answered", unanswered);
+    if (lost || unanswered || s_h_rejected || s_h_foreign || s_h_bad) {
         ok = 0;
         printf("FAIL: honest traffic: %s\n",
                s_h_first_problem[0] ? s_h_first_problem
@@ -1629,13 +1632,14 @@ main(int argc, char **argv) {
            "\"baseline_stored\":%ld,\"baseline_rate\":%.1f,\"attack_s\":%.1f,"
            "\"attack_delivered\":%ld,\"attack_stored\":%ld,"
            "\"attack_rate\":%.1f,\"ratio\":%.3f,\"sent\":%ld,\"stored\":%ld,"
-           "\"delivered\":%ld,\"lost\":%ld,\"refused\":%ld,\"foreign\":%ld,"
+           "\"delivered\":%ld,\"lost\":%ld,\"unanswered\":%ld,\"refused\":%ld,"
+           "\"foreign\":%ld,"
            "\"bad\":%ld,\"redelivered\":%ld,\"max_pause_ms\":%llu,"
            "\"drain_s\":%.1f}}}\n",
            base_s, base_deliv, base_stored, base_rate, att_s, att_deliv,
            att_stored, att_rate, base_rate > 0 ? att_rate / base_rate : 0, s_hn,
-           s_h_stored, s_h_delivered, lost, s_h_rejected, s_h_foreign, s_h_bad,
-           s_h_dups, (unsigned long long)s_h_max_gap,
+           s_h_stored, s_h_delivered, lost, unanswered, s_h_rejected,
+           s_h_foreign, s_h_bad, s_h_dups, (unsigned long long)s_h_max_gap,
            (double)(t_drain1 - t_att1) / 1000.0);
     fflush(stdout);
 
