@@ -24,7 +24,7 @@
 
 #define S_SEG_MAGIC "RNRKLOG1"
 #define S_NAME_DIGITS 20
-#define S_BATCH 2048          /* envelopes per parallel verification */
+#define S_CHUNK 256           /* envelopes per unit of work of a thread */
 #define S_MAX_PROBLEMS 100000 /* kept for sorting; more are only counted */
 /* Records after a roster record that may still have been judged by the
  * roster it replaced: the relay activates a roster pushed inside a batch
@@ -163,6 +163,12 @@ typedef struct {
 } s_item_t;
 
 typedef struct {
+    s_item_t items[S_CHUNK];
+    size_t n;  /* items filled */
+    bool done; /* verified, results not yet collected (under mu) */
+} s_chunk_t;
+
+typedef struct {
     const audit_verify_config_t *cfg;
     audit_summary_t *sum;
     merkle_tree_t *tree;
@@ -177,9 +183,19 @@ typedef struct {
     uint64_t roster_pos;
     s_map_t msgs;  /* msg id -> index of its accepted record */
     s_map_t nodes; /* node ids seen */
-    s_item_t *batch;
-    size_t n_batch;
     unsigned threads;
+    /* The signature pool: chunks [head, tail) are submitted, those from
+     * next_claim on not yet taken by a thread; ring[tail % depth] is the
+     * one being filled. Counters grow; mu guards tail, next_claim, done
+     * and stop. */
+    s_chunk_t *ring;
+    size_t depth;
+    uint64_t head, tail, next_claim;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    pthread_t *tids;
+    unsigned n_workers;
+    bool stop, pool_ok;
     int64_t delta;    /* index - position of the last record */
     uint64_t min_key; /* smallest key of the problems found */
     uint64_t done_bytes, total_bytes;
@@ -451,59 +467,56 @@ s_check_checkpoints(s_verify_t *v) {
     }
 }
 
-typedef struct {
-    s_item_t *items;
-    size_t n;
-    unsigned stride, first;
-} s_work_t;
+/* ---- the signature pool ------------------------------------------------
+ * The reading thread decodes records in log order and fills chunks of
+ * envelopes to verify; threads - 1 workers verify queued chunks while it
+ * reads on. When every chunk of the ring is out, the reading thread
+ * verifies a queued chunk itself, so --threads N keeps N cores busy and
+ * --threads 1 does everything on one. Chunks are collected oldest first,
+ * so results stay in log order. */
 
-static void *
-s_worker(void *arg) {
-    s_work_t *w = arg;
-    for (size_t i = w->first; i < w->n; i += w->stride) {
-        s_item_t *it = &w->items[i];
+/* Verifies one chunk's envelopes: worker threads and the reader. */
+static void
+s_verify_chunk(s_chunk_t *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        s_item_t *it = &c->items[i];
         it->result = -1;
         if (it->has_pk && envelope_verify(it->env, it->pk) == RK_OK)
             it->result = 0;
         else if (it->has_alt && envelope_verify(it->env, it->alt_pk) == RK_OK)
             it->result = 1;
     }
+}
+
+static void *
+s_worker(void *arg) {
+    s_verify_t *v = arg;
+    pthread_mutex_lock(&v->mu);
+    for (;;) {
+        s_chunk_t *c;
+        while (!v->stop && v->next_claim == v->tail)
+            pthread_cond_wait(&v->cv_work, &v->mu);
+        if (v->stop)
+            break;
+        c = &v->ring[v->next_claim++ % v->depth];
+        pthread_mutex_unlock(&v->mu);
+        s_verify_chunk(c);
+        pthread_mutex_lock(&v->mu);
+        c->done = true;
+        pthread_cond_signal(&v->cv_done);
+    }
+    pthread_mutex_unlock(&v->mu);
     return NULL;
 }
 
-/* Verifies the batched signatures on the cores, then reports in order. */
+/* Reports the oldest chunk's results in order and frees its envelopes. */
 static void
-s_flush(s_verify_t *v) {
-    unsigned t = v->threads;
-    pthread_t tid[64];
-    s_work_t work[64];
-    if (!v->n_batch)
-        return;
-    if (t > 64)
-        t = 64;
-    if (t > (v->n_batch + 63) / 64)
-        t = (unsigned)((v->n_batch + 63) / 64);
-    if (t < 1)
-        t = 1;
-    /* Threads 1..t-1 take their stride; this thread takes stride 0, and
-     * the share of any thread that could not be started. */
-    bool started[64] = {false};
-    for (unsigned i = 0; i < t; i++) {
-        work[i] = (s_work_t){v->batch, v->n_batch, t, i};
-        if (i > 0)
-            started[i] = pthread_create(&tid[i], NULL, s_worker, &work[i]) == 0;
-    }
-    for (unsigned i = 0; i < t; i++)
-        if (!started[i])
-            s_worker(&work[i]);
-    for (unsigned i = 1; i < t; i++)
-        if (started[i])
-            pthread_join(tid[i], NULL);
-    for (size_t i = 0; i < v->n_batch; i++) {
-        s_item_t *it = &v->batch[i];
-        const envelope_header_t *h = envelope_header(it->env);
-        char kid[2 * ENVELOPE_KEY_ID_LEN + 1];
+s_collect(s_verify_t *v, s_chunk_t *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        s_item_t *it = &c->items[i];
         if (it->result < 0) {
+            const envelope_header_t *h = envelope_header(it->env);
+            char kid[2 * ENVELOPE_KEY_ID_LEN + 1];
             rk_hex(kid, h->sender_key_id, ENVELOPE_KEY_ID_LEN);
             s_problem(v, it->pos * 2, it->file, (int64_t)it->offset,
                       (int64_t)it->pos,
@@ -518,7 +531,112 @@ s_flush(s_verify_t *v) {
         }
         envelope_destroy(&it->env);
     }
-    v->n_batch = 0;
+    c->n = 0;
+    c->done = false;
+}
+
+/* Waits for the oldest submitted chunk, verifying queued chunks on this
+ * thread meanwhile, and collects it. */
+static void
+s_reap(s_verify_t *v) {
+    s_chunk_t *c = &v->ring[v->head % v->depth];
+    pthread_mutex_lock(&v->mu);
+    while (!c->done) {
+        if (v->next_claim < v->tail) {
+            s_chunk_t *mine = &v->ring[v->next_claim++ % v->depth];
+            pthread_mutex_unlock(&v->mu);
+            s_verify_chunk(mine);
+            pthread_mutex_lock(&v->mu);
+            mine->done = true;
+        } else {
+            pthread_cond_wait(&v->cv_done, &v->mu);
+        }
+    }
+    pthread_mutex_unlock(&v->mu);
+    s_collect(v, c);
+    v->head++;
+}
+
+/* Queues the chunk being filled; makes room for the next one. */
+static void
+s_submit(s_verify_t *v) {
+    if (!v->ring[v->tail % v->depth].n)
+        return;
+    pthread_mutex_lock(&v->mu);
+    v->tail++;
+    pthread_cond_signal(&v->cv_work);
+    pthread_mutex_unlock(&v->mu);
+    if (v->tail - v->head == v->depth)
+        s_reap(v);
+}
+
+/* Verifies and reports everything queued or being filled. */
+static void
+s_flush(s_verify_t *v) {
+    s_submit(v);
+    while (v->head < v->tail)
+        s_reap(v);
+}
+
+/* The next free item of the chunk being filled. */
+static s_item_t *
+s_next_item(s_verify_t *v) {
+    s_chunk_t *c = &v->ring[v->tail % v->depth];
+    if (c->n == S_CHUNK) {
+        s_submit(v);
+        c = &v->ring[v->tail % v->depth];
+    }
+    return &c->items[c->n++];
+}
+
+/* Starts threads - 1 workers (fewer if the system refuses some). */
+static int
+s_pool_start(s_verify_t *v) {
+    v->depth = 2 * (size_t)v->threads + 2;
+    v->ring = calloc(v->depth, sizeof *v->ring);
+    v->tids = calloc(v->threads, sizeof *v->tids);
+    if (!v->ring || !v->tids)
+        return RK_ERR_NOMEM;
+    if (pthread_mutex_init(&v->mu, NULL) != 0)
+        return RK_ERR_NOMEM;
+    if (pthread_cond_init(&v->cv_work, NULL) != 0) {
+        pthread_mutex_destroy(&v->mu);
+        return RK_ERR_NOMEM;
+    }
+    if (pthread_cond_init(&v->cv_done, NULL) != 0) {
+        pthread_cond_destroy(&v->cv_work);
+        pthread_mutex_destroy(&v->mu);
+        return RK_ERR_NOMEM;
+    }
+    v->pool_ok = true;
+    for (unsigned i = 1; i < v->threads; i++)
+        if (pthread_create(&v->tids[v->n_workers], NULL, s_worker, v) == 0)
+            v->n_workers++;
+    return RK_OK;
+}
+
+/* Stops the workers (a chunk in progress is finished) and frees every
+ * envelope still held. */
+static void
+s_pool_stop(s_verify_t *v) {
+    if (v->pool_ok) {
+        pthread_mutex_lock(&v->mu);
+        v->stop = true;
+        pthread_cond_broadcast(&v->cv_work);
+        pthread_mutex_unlock(&v->mu);
+        for (unsigned i = 0; i < v->n_workers; i++)
+            pthread_join(v->tids[i], NULL);
+        pthread_cond_destroy(&v->cv_done);
+        pthread_cond_destroy(&v->cv_work);
+        pthread_mutex_destroy(&v->mu);
+    }
+    for (size_t i = 0; v->ring && i < v->depth; i++)
+        for (size_t j = 0; j < v->ring[i].n; j++)
+            envelope_destroy(&v->ring[i].items[j].env);
+    free(v->ring);
+    free(v->tids);
+    v->ring = NULL;
+    v->tids = NULL;
 }
 
 static void
@@ -586,9 +704,7 @@ s_accepted(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
         envelope_destroy(&env);
         return;
     }
-    if (v->n_batch == S_BATCH)
-        s_flush(v);
-    it = &v->batch[v->n_batch++];
+    it = s_next_item(v);
     memset(it, 0, sizeof *it);
     it->pos = pos;
     it->file = file;
@@ -856,9 +972,8 @@ s_segment(s_verify_t *v, const char *logdir, const char *name, bool last,
             off = next;
         }
     }
-    /* The batch points at envelopes decoded from this buffer's records;
-     * they own copies, but flush here so problems stay near their place. */
-    s_flush(v);
+    /* Queued envelopes own copies of their bytes: the pool goes on
+     * verifying while the next segment is read. */
     v->done_bytes += n;
     s_progress(v, 0);
     free(b);
@@ -896,9 +1011,8 @@ audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum, char *err,
         v.threads = c > 0 ? (unsigned)c : 1;
     }
     v.tree = merkle_tree_new();
-    v.batch = calloc(S_BATCH, sizeof *v.batch);
     logdir = s_join(cfg->dir, "log");
-    if (!v.tree || !v.batch || !logdir) {
+    if (!v.tree || !logdir || s_pool_start(&v) != RK_OK) {
         rc = RK_ERR_NOMEM;
         snprintf(err, errlen, "out of memory");
         goto cleanup;
@@ -986,9 +1100,7 @@ audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum, char *err,
     }
     rc = sum->problems ? RK_ERR_MISMATCH : RK_OK;
 cleanup:
-    for (size_t i = 0; i < v.n_batch; i++)
-        envelope_destroy(&v.batch[i].env);
-    free(v.batch);
+    s_pool_stop(&v);
     for (size_t i = 0; i < v.n_probs; i++) {
         free(v.probs[i].file);
         free(v.probs[i].reason);
