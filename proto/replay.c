@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "rk_buf.h"
 
 typedef struct entry {
     struct entry *next;
@@ -111,6 +112,26 @@ s_sweep(replay_t *self, uint64_t now_ms) {
     self->last_sweep_ms = now_ms;
 }
 
+/* Doubles the buckets and moves every entry to its new one. */
+static void
+s_grow(replay_t *self) {
+    size_t nb = self->n_buckets * 2, old = self->n_buckets;
+    entry_t **fresh = calloc(nb, sizeof *fresh), **prev = self->buckets;
+    if (!fresh)
+        return;
+    self->buckets = fresh;
+    self->n_buckets = nb;
+    for (size_t i = 0; i < old; i++)
+        while (prev[i]) {
+            entry_t *e = prev[i];
+            size_t k = s_bucket(self, e->sender, e->msg_id);
+            prev[i] = e->next;
+            e->next = fresh[k];
+            fresh[k] = e;
+        }
+    free(prev);
+}
+
 static int
 s_insert(replay_t *self, const char *sender, const uint8_t msg_id[16],
          uint64_t created_ms) {
@@ -129,6 +150,9 @@ s_insert(replay_t *self, const char *sender, const uint8_t msg_id[16],
         if (self->count >= self->max_entries)
             return RK_ERR_FULL;
     }
+    if (self->count >= 2 * self->n_buckets)
+        s_grow(self); /* keeps chains short; on failure they grow longer */
+    b = s_bucket(self, sender, msg_id);
     e = calloc(1, sizeof *e);
     if (!e)
         return RK_ERR_NOMEM;
@@ -178,4 +202,38 @@ replay_forget(replay_t *self, const char *sender, const uint8_t msg_id[16]) {
             return RK_OK;
         }
     return RK_ERR_NOT_FOUND;
+}
+
+void
+replay_save(const replay_t *self, rk_wbuf_t *b) {
+    rk_wbuf_u64(b, self->count);
+    for (size_t i = 0; i < self->n_buckets; i++)
+        for (const entry_t *e = self->buckets[i]; e; e = e->next) {
+            rk_wbuf_str(b, e->sender);
+            rk_wbuf_put(b, e->msg_id, 16);
+            rk_wbuf_u64(b, e->created_ms);
+        }
+}
+
+int
+replay_restore(replay_t *self, rk_rbuf_t *b) {
+    uint64_t n = rk_rbuf_u64(b);
+    /* Each entry takes at least 25 bytes: a count beyond that is a lie. */
+    if (b->failed || n > rk_rbuf_left(b) / 25)
+        return RK_ERR_MALFORMED;
+    for (uint64_t i = 0; i < n; i++) {
+        char sender[ENVELOPE_NODE_ID_MAX + 1];
+        uint8_t msg_id[16];
+        uint64_t created;
+        int rc;
+        rk_rbuf_str(b, sender, sizeof sender);
+        rk_rbuf_get(b, msg_id, 16);
+        created = rk_rbuf_u64(b);
+        if (b->failed)
+            return RK_ERR_MALFORMED;
+        rc = s_insert(self, sender, msg_id, created);
+        if (rc != RK_OK && rc != RK_ERR_REPLAY)
+            return rc;
+    }
+    return RK_OK;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rk_buf.h"
 #include "rk_error.h"
 
 typedef struct replay replay_t;
@@ -38,6 +39,14 @@ int replay_remember(replay_t *self, const char *sender,
  * stored after all (storage error), so the sender's retry must pass.
  * Returns 0 or RK_ERR_NOT_FOUND. */
 int replay_forget(replay_t *self, const char *sender, const uint8_t msg_id[16]);
+
+/* Appends every remembered entry to b (the relay's state snapshot). */
+void replay_save(const replay_t *self, rk_wbuf_t *b);
+
+/* Remembers every entry replay_save wrote, reading them from b. Returns 0,
+ * RK_ERR_MALFORMED (b is not what replay_save wrote), RK_ERR_FULL or
+ * RK_ERR_NOMEM. */
+int replay_restore(replay_t *self, rk_rbuf_t *b) RK_WUR;
 
 /* How many entries the set holds now. */
 size_t replay_size(const replay_t *self);

@@ -7,7 +7,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,9 @@
 #include "relay_queue.h"
 #include "relay_zap.h"
 #include "replay.h"
+#include "rk_buf.h"
 #include "rk_log.h"
+#include "rk_sha256.h"
 #include "rk_util.h"
 #include "roster.h"
 
@@ -33,6 +37,8 @@
 #define S_MAX_CREDIT 1024 /* deliveries in flight per node, at most */
 #define S_EXPIRY_SCAN_MS 1000
 #define S_REPLAY_MAX_ENTRIES 1000000
+#define S_STATE_EVERY_RECORDS 100000 /* snapshot after this many records */
+#define S_STATE_EVERY_MS 60000       /* and at most this often */
 
 /* One connected (or once connected) node. */
 typedef struct {
@@ -107,6 +113,15 @@ struct relay {
     uint8_t *pending_note;
     size_t pending_note_len;
     int storage_ok; /* the last sync worked */
+    /* The log's records whose hashes recovery took from its cache, hashed
+     * again on a thread of their own after the relay serves. */
+    relay_log_scrub_t *scrub;
+    pthread_t scrub_thread;
+    int scrub_started;
+    atomic_int scrub_state; /* 0 running, 1 all agree, -1 a record differs */
+    uint64_t scrub_checked, scrub_t0;
+    char scrub_err[512];
+    uint64_t state_size, state_ms; /* the newest state snapshot */
     int fatal;      /* cannot serve any more (endpoint lost) */
 };
 
@@ -1145,6 +1160,8 @@ s_deliver_one(void *value, void *arg) {
     }
 }
 
+static void s_state_save(relay_t *self);
+
 /* ---- one turn ---- */
 
 static void
@@ -1265,6 +1282,9 @@ s_turn(relay_t *self) {
     }
     s_commit(self);
     s_release_batch(self);
+    if (relay_log_size(self->log) - self->state_size >= S_STATE_EVERY_RECORDS &&
+        now - self->state_ms >= S_STATE_EVERY_MS)
+        s_state_save(self);
     relay_map_each(self->conns, s_deliver_one, self);
     if (now - self->last_checkpoint_ms >= self->cfg.checkpoint_ms) {
         char *note = NULL;
@@ -1346,7 +1366,267 @@ s_control(relay_t *self) {
     zmq_send(self->control, out, off < sizeof out ? off : sizeof out - 1, 0);
 }
 
+/* ---- the state snapshot: DIR/state ----
+ * What the relay rebuilds from its log at start (the queue with its msg
+ * ids and receipts, the replay set, the newest logged roster), as it was
+ * when the log had S records, all durable:
+ *   "RNRKST01" || u64be S || root at S (32) || u64be body length || body
+ *   || SHA-256 of everything before (32)
+ * A start that finds a snapshot whose S is at most the log's size and
+ * whose root is the log's root at S reads only the records from S on;
+ * anything else about it (missing, damaged, another log) and the start
+ * rebuilds from the whole log, as without it. Written at a clean stop
+ * and, while the log grows, at most once a minute. */
+
+#define S_STATE_MAGIC "RNRKST01"
+
+static void
+s_state_path(const relay_t *self, char *out, size_t cap) {
+    snprintf(out, cap, "%s/state", self->cfg.data_dir);
+}
+
+/* Writes the snapshot; the log must be all durable. */
+static void
+s_state_save(relay_t *self) {
+    rk_wbuf_t b;
+    uint64_t size = relay_log_size(self->log), t0 = rk_now_ms();
+    uint8_t root[MERKLE_HASH_LEN], digest[RK_SHA256_LEN];
+    char path[4096];
+    size_t body_at;
+    rk_part_t part;
+    int rc;
+
+    if (size != relay_log_durable(self->log) || !self->storage_ok ||
+        relay_log_root(self->log, size, root) != RK_OK)
+        return;
+    memset(&b, 0, sizeof b);
+    rk_wbuf_put(&b, S_STATE_MAGIC, 8);
+    rk_wbuf_u64(&b, size);
+    rk_wbuf_put(&b, root, sizeof root);
+    rk_wbuf_u64(&b, 0); /* body length, filled in below */
+    body_at = b.len;
+    rk_wbuf_u64(&b, roster_serial(self->roster));
+    rk_wbuf_u64(&b, self->roster_note_len);
+    rk_wbuf_put(&b, self->roster_note, self->roster_note_len);
+    replay_save(self->replay, &b);
+    relay_queue_save(self->queue, &b);
+    if (!b.failed) {
+        rk_put_be64(b.p + body_at - 8, b.len - body_at);
+        part.data = b.p;
+        part.len = b.len;
+        rk_sha256(digest, &part, 1);
+        rk_wbuf_put(&b, digest, sizeof digest);
+    }
+    s_state_path(self, path, sizeof path);
+    rc = b.failed ? RK_ERR_NOMEM : rk_write_file(path, b.p, b.len, 0600, 0);
+    if (rc == RK_OK) {
+        self->state_size = size;
+        log_info("event=state_saved log_size=%" PRIu64 " bytes=%zu ms=%" PRIu64,
+                 size, b.len, rk_now_ms() - t0);
+    } else
+        log_warn("event=state_save_failed error=\"%s\" effect=\"the next "
+                 "start reads more of the log\"",
+                 rk_strerror(rc));
+    self->state_ms = rk_now_ms();
+    rk_wbuf_free(&b);
+}
+
+/* The envelope of accepted record index, for relay_queue_restore. */
+static int
+s_state_fetch(void *arg, uint64_t index, const uint8_t msg_id[16],
+              const char *sender, uint8_t **env, size_t *env_len) {
+    relay_t *self = arg;
+    uint8_t *rec = NULL;
+    size_t len = 0;
+    record_t *r = NULL;
+    envelope_t *e = NULL;
+    int rc = relay_log_read(self->log, index, &rec, &len);
+    if (rc == RK_OK)
+        rc = record_decode(rec, len, &r, NULL);
+    if (rc == RK_OK &&
+        (r->type != RECORD_ACCEPTED || strcmp(r->accepted.sender, sender) != 0))
+        rc = RK_ERR_MISMATCH;
+    if (rc == RK_OK)
+        rc = envelope_decode(r->accepted.envelope, r->accepted.envelope_len,
+                             &e, NULL);
+    if (rc == RK_OK && memcmp(envelope_header(e)->msg_id, msg_id, 16) != 0)
+        rc = RK_ERR_MISMATCH;
+    if (rc == RK_OK) {
+        *env = malloc(r->accepted.envelope_len);
+        if (!*env)
+            rc = RK_ERR_NOMEM;
+        else {
+            memcpy(*env, r->accepted.envelope, r->accepted.envelope_len);
+            *env_len = r->accepted.envelope_len;
+        }
+    }
+    envelope_destroy(&e);
+    record_destroy(&r);
+    free(rec);
+    return rc;
+}
+
+/* Loads the snapshot into the empty queue and replay set. Returns the log
+ * size it stands for (records from there on are still to be read), or 0
+ * when there is none to use (then it says why, and leaves the queue and
+ * the replay set empty). */
+static uint64_t
+s_state_load(relay_t *self) {
+    char path[4096];
+    uint8_t *data = NULL, root[MERKLE_HASH_LEN], digest[RK_SHA256_LEN];
+    size_t len = 0;
+    uint64_t size = 0, body_len;
+    rk_rbuf_t b;
+    rk_part_t part;
+    const char *why = NULL;
+    int rc;
+
+    s_state_path(self, path, sizeof path);
+    rc = rk_read_file(path, (size_t)1 << 40, &data, &len);
+    if (rc == RK_ERR_NOT_FOUND)
+        return 0;
+    if (rc != RK_OK) {
+        why = rk_strerror(rc);
+        goto ignore;
+    }
+    if (len < 8 + 8 + 32 + 8 + 32 || memcmp(data, S_STATE_MAGIC, 8) != 0) {
+        why = "not a state snapshot of this version";
+        goto ignore;
+    }
+    part.data = data;
+    part.len = len - RK_SHA256_LEN;
+    rk_sha256(digest, &part, 1);
+    if (memcmp(digest, data + len - RK_SHA256_LEN, RK_SHA256_LEN) != 0) {
+        why = "its checksum does not match (damaged)";
+        goto ignore;
+    }
+    b.p = data;
+    b.len = len - RK_SHA256_LEN;
+    b.off = 8;
+    b.failed = 0;
+    size = rk_rbuf_u64(&b);
+    if (size == 0 || size > relay_log_size(self->log)) {
+        why = "it is of a longer log than this one";
+        goto ignore;
+    }
+    if (relay_log_root(self->log, size, root) != RK_OK ||
+        memcmp(root, b.p + b.off, MERKLE_HASH_LEN) != 0) {
+        why = "its root differs from the log's at its size (another log)";
+        goto ignore;
+    }
+    b.off += MERKLE_HASH_LEN;
+    body_len = rk_rbuf_u64(&b);
+    if (body_len != rk_rbuf_left(&b)) {
+        why = "its length is wrong";
+        goto ignore;
+    }
+    {
+        uint64_t serial = rk_rbuf_u64(&b), note_len = rk_rbuf_u64(&b);
+        if (b.failed || note_len > rk_rbuf_left(&b)) {
+            why = "its roster section is malformed";
+            goto ignore;
+        }
+        if (note_len) {
+            uint8_t *copy = malloc(note_len);
+            if (!copy) {
+                why = "out of memory";
+                goto ignore;
+            }
+            rk_rbuf_get(&b, copy, note_len);
+            free(self->logged_note);
+            self->logged_note = copy;
+            self->logged_note_len = note_len;
+            self->logged_roster = serial;
+        }
+    }
+    if ((rc = replay_restore(self->replay, &b)) != RK_OK) {
+        why = "its replay set does not restore";
+        goto ignore;
+    }
+    if ((rc = relay_queue_restore(self->queue, &b, s_state_fetch, self)) !=
+            RK_OK ||
+        rk_rbuf_left(&b) != 0) {
+        why = "its queue does not restore";
+        goto ignore;
+    }
+    free(data);
+    self->state_size = size;
+    log_info("event=state_loaded log_size=%" PRIu64 " live_messages=%zu "
+             "replay_entries=%zu",
+             size, relay_queue_live(self->queue), replay_size(self->replay));
+    return size;
+ignore:
+    free(data);
+    log_warn("event=state_ignored reason=\"%s\" effect=\"rebuilding from the "
+             "whole log\"",
+             why);
+    /* Start again from nothing. */
+    relay_queue_destroy(&self->queue);
+    replay_destroy(&self->replay);
+    self->queue = relay_queue_new();
+    self->replay = replay_new(self->cfg.window_ms, self->cfg.skew_ms,
+                              S_REPLAY_MAX_ENTRIES);
+    free(self->logged_note);
+    self->logged_note = NULL;
+    self->logged_note_len = 0;
+    self->logged_roster = 0;
+    return 0;
+}
+
 /* ---- life cycle ---- */
+
+static void *
+s_scrub_main(void *arg) {
+    relay_t *self = arg;
+    int rc = relay_log_scrub_run(self->scrub, &self->scrub_checked,
+                                 self->scrub_err, sizeof self->scrub_err);
+    atomic_store(&self->scrub_state, rc == RK_OK ? 1 : -1);
+    return NULL;
+}
+
+/* Starts hashing again, off the serving thread, the records whose hashes
+ * recovery took from the log's cache. */
+static void
+s_scrub_start(relay_t *self) {
+    self->scrub = relay_log_scrub_take(self->log);
+    if (!self->scrub)
+        return;
+    self->scrub_t0 = rk_now_ms();
+    atomic_store(&self->scrub_state, 0);
+    if (pthread_create(&self->scrub_thread, NULL, s_scrub_main, self) != 0) {
+        /* No thread: check here, before serving. */
+        s_scrub_main(self);
+        return;
+    }
+    self->scrub_started = 1;
+}
+
+/* Reports the scrub once it is done; a record that changed on disk after
+ * it was synced stops the relay, as it stops a start that finds one. */
+static void
+s_scrub_poll(relay_t *self) {
+    int st;
+    if (!self->scrub)
+        return;
+    st = atomic_load(&self->scrub_state);
+    if (st == 0)
+        return;
+    if (self->scrub_started) {
+        pthread_join(self->scrub_thread, NULL);
+        self->scrub_started = 0;
+    }
+    if (st > 0)
+        log_info("event=log_scrubbed records=%" PRIu64 " ms=%" PRIu64,
+                 self->scrub_checked, rk_now_ms() - self->scrub_t0);
+    else {
+        log_error("event=log_corrupt error=\"%s\" action=\"stopping: a "
+                  "logged record changed on disk; restore the data folder "
+                  "from a backup (docs/OPERATIONS.md)\"",
+                  self->scrub_err);
+        self->fatal = 1;
+    }
+    relay_log_scrub_free(&self->scrub);
+}
 
 /* Rebuilds the queue and the replay set from the log at start. */
 static int
@@ -1523,6 +1803,7 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
     lc.origin = self->origin;
     lc.secret_key = identity_sign_sk(cfg->identity);
     lc.segment_size = cfg->segment_bytes;
+    lc.trust_leaves = true;
     rc = relay_log_open(&lc, &self->log, &rep, err, errlen);
     if (rc != RK_OK)
         goto fail;
@@ -1541,7 +1822,12 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    rc = relay_log_foreach(self->log, 0, s_rebuild_one, self);
+    if (!self->queue || !self->replay) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    rc = relay_log_foreach(self->log, s_state_load(self), s_rebuild_one,
+                           self);
     if (rc != RK_OK) {
         snprintf(err, errlen, "rebuilding the queue from the log failed: %s",
                  rk_strerror(rc));
@@ -1632,6 +1918,7 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
              self->endpoint, self->control_ep, self->origin,
              roster_count(self->roster), roster_serial(self->roster),
              relay_pool_size(self->pool));
+    s_scrub_start(self);
     return self;
 fail:
     free(note);
@@ -1683,6 +1970,7 @@ relay_run(relay_t *self, volatile sig_atomic_t *stop,
         if (items[2].revents & ZMQ_POLLIN)
             s_control(self);
         s_turn(self);
+        s_scrub_poll(self);
     }
     return self->fatal ? RK_ERR_IO : RK_OK;
 }
@@ -1698,6 +1986,9 @@ relay_destroy(relay_t **self_p) {
     if (!self_p || !*self_p)
         return;
     self = *self_p;
+    if (self->scrub_started)
+        pthread_join(self->scrub_thread, NULL);
+    relay_log_scrub_free(&self->scrub);
     if (self->log && self->router) {
         record_t r;
         char *note = NULL;
@@ -1707,9 +1998,12 @@ relay_destroy(relay_t **self_p) {
         r.relay.event = "stopped";
         if (s_append(self, &r, NULL) == RK_OK &&
             relay_log_sync(self->log) == RK_OK &&
-            relay_log_checkpoint(self->log, rk_now_ms(), &note, &len) == RK_OK)
+            relay_log_checkpoint(self->log, rk_now_ms(), &note, &len) ==
+                RK_OK) {
+            s_state_save(self);
             log_info("event=stopped log_size=%" PRIu64,
                      relay_log_durable(self->log));
+        }
         free(note);
     }
     if (self->router)

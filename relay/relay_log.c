@@ -61,6 +61,14 @@ struct relay_log {
     size_t rseg;              /* which segment rfd reads */
     uint8_t *frame;           /* scratch for one framed record */
     bool broken;              /* a failure could not be undone */
+    bool cut_pending;         /* last segment longer than the log: cut it */
+    int leaves_fd;            /* DIR/log/leaves (write mode), or -1 */
+    uint64_t leaves_written;  /* leaf hashes in that file */
+    const uint8_t *side;      /* while opening: the file's leaf hashes */
+    uint64_t n_side;          /* how many of them can still be used */
+    uint64_t side_used;       /* records whose hash came from the file */
+    bool trust_leaves;        /* use the file at all */
+    relay_log_scrub_t *scrub; /* the records to hash again, or NULL */
     char *cp_note;            /* newest signed checkpoint, or NULL */
     size_t cp_len;            /* its length */
     checkpoint_t cp;          /* its parsed body */
@@ -276,8 +284,8 @@ s_push_seg(relay_log_t *self, uint64_t first, uint64_t bytes) {
  * *rec_len and leaf are set and NULL is returned; otherwise a sentence
  * saying what is wrong (*rec_len set when the length field was read). */
 static const char *
-s_frame_check(const uint8_t *map, uint64_t size, uint64_t off,
-              uint32_t *rec_len, uint8_t leaf[MERKLE_HASH_LEN]) {
+s_frame_check(relay_log_t *self, const uint8_t *map, uint64_t size,
+              uint64_t off, uint32_t *rec_len, uint8_t leaf[MERKLE_HASH_LEN]) {
     uint32_t len;
     *rec_len = 0;
     if (size - off < 4)
@@ -290,6 +298,19 @@ s_frame_check(const uint8_t *map, uint64_t size, uint64_t off,
         return "record length over the maximum";
     if (size - off < (uint64_t)len + RELAY_LOG_FRAME_OVERHEAD)
         return "record runs past the end of the file";
+    if (self && self->size < self->n_side &&
+        memcmp(self->side + self->size * MERKLE_HASH_LEN, map + off + 4 + len,
+               S_CHECK_LEN) == 0) {
+        /* The leaves file kept this record's hash when it was synced;
+         * the check bytes agree, and the newest checkpoint's root will
+         * vouch for it (relay_log_open rescans without the file if not). */
+        memcpy(leaf, self->side + self->size * MERKLE_HASH_LEN,
+               MERKLE_HASH_LEN);
+        self->side_used++;
+        return NULL;
+    }
+    if (self)
+        self->n_side = 0; /* from the first disagreement on, hash all */
     merkle_leaf_hash(map + off + 4, len, leaf);
     if (memcmp(leaf, map + off + 4 + len, S_CHECK_LEN) != 0)
         return "check bytes differ from the record's leaf hash";
@@ -307,7 +328,7 @@ s_valid_after(const uint8_t *map, uint64_t size, uint64_t bad, uint32_t len) {
 
     if (len >= 1 && len <= RELAY_LOG_MAX_RECORD &&
         size - bad > (uint64_t)len + RELAY_LOG_FRAME_OVERHEAD &&
-        s_frame_check(map, size, bad + RELAY_LOG_FRAME_OVERHEAD + len, &l,
+        s_frame_check(NULL, map, size, bad + RELAY_LOG_FRAME_OVERHEAD + len, &l,
                       leaf) == NULL)
         return true;
     for (p = bad + 1; p + RELAY_LOG_FRAME_OVERHEAD + 1 <= size; p++) {
@@ -316,7 +337,7 @@ s_valid_after(const uint8_t *map, uint64_t size, uint64_t bad, uint32_t len) {
         if (cand == 0 || cand > RELAY_LOG_MAX_RECORD ||
             size - p < (uint64_t)cand + RELAY_LOG_FRAME_OVERHEAD)
             continue;
-        if (s_frame_check(map, size, p, &l, leaf) == NULL)
+        if (s_frame_check(NULL, map, size, p, &l, leaf) == NULL)
             return true;
     }
     return false;
@@ -400,7 +421,7 @@ s_scan_segment(relay_log_t *self, uint64_t first, bool last, uint64_t *cut_at,
     off = RELAY_LOG_HEADER_LEN;
     while (off < size) {
         uint32_t len;
-        const char *why = s_frame_check(map, size, off, &len, leaf);
+        const char *why = s_frame_check(self, map, size, off, &len, leaf);
         if (why) {
             if (last && !s_valid_after(map, size, off, len)) {
                 *cut_at = off;
@@ -681,6 +702,7 @@ s_setup(relay_log_t *self, const relay_log_config_t *cfg, char *err,
         cfg->segment_size ? cfg->segment_size : RELAY_LOG_SEGMENT_DEFAULT;
     self->fault = cfg->fault;
     self->fault_arg = cfg->fault_arg;
+    self->trust_leaves = cfg->trust_leaves;
     self->log_dir = s_join(cfg->dir, "log");
     self->cp_dir = s_join(cfg->dir, "checkpoints");
     self->tree = merkle_tree_new();
@@ -719,6 +741,222 @@ s_lock(relay_log_t *self, const char *dir, char *err, size_t errlen) {
     return RK_OK;
 }
 
+/* DIR/log/leaves: the leaf hash of every synced record, 32 bytes each in
+ * index order, written after each sync and never synced itself. Only a
+ * cache: at open it spares hashing every record again (recovery of a big
+ * log is mostly that), each hash used only when the record's check bytes
+ * agree with it and the newest checkpoint's root vouches for the result.
+ * Read-only opens (auditors) never use it. */
+#define S_LEAVES "leaves"
+
+/* Reads the leaves file into self->side (write mode only). A missing or
+ * unreadable file is no error: every record is hashed then. */
+static void
+s_side_load(relay_log_t *self) {
+    char path[4096];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/%s", self->log_dir, S_LEAVES);
+    if (rk_read_file(path, (size_t)1 << 40, &data, &len) != RK_OK)
+        return;
+    self->side = data;
+    self->n_side = len / MERKLE_HASH_LEN;
+}
+
+static void
+s_side_drop(relay_log_t *self) {
+    free((void *)self->side);
+    self->side = NULL;
+    self->n_side = 0;
+}
+
+struct relay_log_scrub {
+    char **paths;     /* segment files holding records [0, n) */
+    uint64_t *firsts; /* first index of each */
+    uint64_t *bytes;  /* their length at open */
+    size_t n_segs;
+    uint8_t *hashes; /* the leaf hash open used for each record */
+    uint64_t n;      /* records covered */
+};
+
+void
+relay_log_scrub_free(relay_log_scrub_t **job_p) {
+    relay_log_scrub_t *job;
+    if (!job_p || !*job_p)
+        return;
+    job = *job_p;
+    for (size_t i = 0; job->paths && i < job->n_segs; i++)
+        free(job->paths[i]);
+    free(job->paths);
+    free(job->firsts);
+    free(job->bytes);
+    free(job->hashes);
+    free(job);
+    *job_p = NULL;
+}
+
+/* Copies what relay_log_scrub_run needs: the segments holding the first
+ * side_used records and the hashes taken from the cache. */
+static int
+s_scrub_make(relay_log_t *self) {
+    relay_log_scrub_t *job = calloc(1, sizeof *job);
+    size_t k = 0;
+    if (!job)
+        return RK_ERR_NOMEM;
+    while (k < self->n_segs && self->segs[k].first < self->side_used)
+        k++;
+    job->n = self->side_used;
+    job->n_segs = k;
+    job->paths = calloc(k ? k : 1, sizeof *job->paths);
+    job->firsts = calloc(k ? k : 1, sizeof *job->firsts);
+    job->bytes = calloc(k ? k : 1, sizeof *job->bytes);
+    job->hashes = malloc((size_t)job->n * MERKLE_HASH_LEN);
+    if (!job->paths || !job->firsts || !job->bytes || !job->hashes)
+        goto nomem;
+    memcpy(job->hashes, self->side, (size_t)job->n * MERKLE_HASH_LEN);
+    for (size_t i = 0; i < k; i++) {
+        char path[4096];
+        s_seg_path(self, path, sizeof path, self->segs[i].first, S_SEG_EXT);
+        if (!(job->paths[i] = strdup(path)))
+            goto nomem;
+        job->firsts[i] = self->segs[i].first;
+        job->bytes[i] = self->segs[i].bytes;
+    }
+    relay_log_scrub_free(&self->scrub);
+    self->scrub = job;
+    return RK_OK;
+nomem:
+    relay_log_scrub_free(&job);
+    return RK_ERR_NOMEM;
+}
+
+relay_log_scrub_t *
+relay_log_scrub_take(relay_log_t *self) {
+    relay_log_scrub_t *job = self ? self->scrub : NULL;
+    if (self)
+        self->scrub = NULL;
+    return job;
+}
+
+int
+relay_log_scrub_run(relay_log_scrub_t *job, uint64_t *checked, char *err,
+                    size_t errlen) {
+    uint64_t index = 0;
+    *checked = 0;
+    for (size_t i = 0; i < job->n_segs && index < job->n; i++) {
+        int fd = open(job->paths[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        uint64_t off = RELAY_LOG_HEADER_LEN, size = job->bytes[i];
+        uint8_t *map;
+        const char *name = strrchr(job->paths[i], '/');
+        name = name ? name + 1 : job->paths[i];
+        if (fd < 0) {
+            s_err(err, errlen, "log/%s: cannot open: %s", name,
+                  strerror(errno));
+            return RK_ERR_IO;
+        }
+        map = size ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)
+                   : MAP_FAILED;
+        close(fd);
+        if (map == MAP_FAILED) {
+            s_err(err, errlen, "log/%s: mmap: %s", name, strerror(errno));
+            return RK_ERR_IO;
+        }
+        index = job->firsts[i];
+        while (off < size && index < job->n) {
+            uint8_t leaf[MERKLE_HASH_LEN];
+            uint32_t len = 0;
+            const char *why = s_frame_check(NULL, map, size, off, &len, leaf);
+            if (!why && memcmp(leaf, job->hashes + index * MERKLE_HASH_LEN,
+                               MERKLE_HASH_LEN) != 0)
+                why = "its bytes no longer match the hash it was synced with";
+            if (why) {
+                s_err(err, errlen, "log/%s: offset %" PRIu64
+                      ": record %" PRIu64 ": %s", name, off, index, why);
+                munmap(map, (size_t)size);
+                return RK_ERR_MISMATCH;
+            }
+            off += (uint64_t)len + RELAY_LOG_FRAME_OVERHEAD;
+            index++;
+            (*checked)++;
+        }
+        munmap(map, (size_t)size);
+    }
+    return RK_OK;
+}
+
+/* Forgets what a scan read, to scan again without the leaves file. */
+static void
+s_scan_reset(relay_log_t *self) {
+    merkle_tree_destroy(&self->tree);
+    self->tree = merkle_tree_new();
+    self->size = 0;
+    self->n_segs = 0;
+    self->side_used = 0;
+    s_side_drop(self);
+}
+
+/* Opens the leaves file for writing: keeps the hashes that were used (the
+ * file's valid prefix), cuts the rest. */
+static void
+s_side_open(relay_log_t *self) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", self->log_dir, S_LEAVES);
+    self->leaves_fd =
+        open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (self->leaves_fd < 0 ||
+        ftruncate(self->leaves_fd,
+                  (off_t)(self->side_used * MERKLE_HASH_LEN)) != 0) {
+        log_warn("event=leaves_unavailable error=\"%s\" effect=\"the next "
+                 "start hashes every record\"",
+                 strerror(errno));
+        if (self->leaves_fd >= 0)
+            close(self->leaves_fd);
+        self->leaves_fd = -1;
+        return;
+    }
+    self->leaves_written = self->side_used;
+}
+
+/* Appends the hashes of records synced since the last call. */
+static void
+s_side_write(relay_log_t *self) {
+    uint8_t buf[256 * MERKLE_HASH_LEN];
+    while (self->leaves_fd >= 0 && self->leaves_written < self->durable) {
+        uint64_t n = self->durable - self->leaves_written;
+        if (n > 256)
+            n = 256;
+        for (uint64_t i = 0; i < n; i++)
+            if (merkle_tree_leaf(self->tree, self->leaves_written + i,
+                                 buf + i * MERKLE_HASH_LEN) != RK_OK)
+                return;
+        /* Not through the fault hook: this file is a cache, and chaos
+         * tests count the log's own writes. */
+        size_t len = (size_t)n * MERKLE_HASH_LEN, done = 0;
+        while (done < len) {
+            ssize_t w = pwrite(self->leaves_fd, buf + done, len - done,
+                               (off_t)(self->leaves_written * MERKLE_HASH_LEN +
+                                       done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            done += (size_t)w;
+        }
+        if (done < len) {
+            char path[4096];
+            log_warn("event=leaves_write_failed error=\"%s\" effect=\"the "
+                     "next start hashes every record\"",
+                     strerror(errno));
+            close(self->leaves_fd);
+            self->leaves_fd = -1;
+            snprintf(path, sizeof path, "%s/%s", self->log_dir, S_LEAVES);
+            (void)unlink(path);
+            return;
+        }
+        self->leaves_written += n;
+    }
+}
+
 int
 relay_log_open(const relay_log_config_t *cfg, relay_log_t **out,
                relay_log_report_t *report, char *err, size_t errlen) {
@@ -739,7 +977,7 @@ relay_log_open(const relay_log_config_t *cfg, relay_log_t **out,
         s_err(err, errlen, "out of memory");
         return RK_ERR_NOMEM;
     }
-    self->lock_fd = self->wfd = self->rfd = -1;
+    self->lock_fd = self->wfd = self->rfd = self->leaves_fd = -1;
     if ((rc = s_setup(self, cfg, err, errlen)) != RK_OK)
         goto cleanup;
     if (self->sk) {
@@ -756,6 +994,9 @@ relay_log_open(const relay_log_config_t *cfg, relay_log_t **out,
               rk_strerror(rc));
         goto cleanup;
     }
+    if (self->sk && self->trust_leaves)
+        s_side_load(self);
+rescan:
     for (i = 0; i < n; i++) {
         rc = s_scan_segment(self, nums[i], i + 1 == n, &cut_at, err, errlen);
         if (rc != RK_OK)
@@ -768,21 +1009,42 @@ relay_log_open(const relay_log_config_t *cfg, relay_log_t **out,
             last->bytes = cut_at; /* read-only: ignore, never touch */
     }
     if (self->have_verifier &&
-        (rc = s_load_checkpoint(self, err, errlen)) != RK_OK)
+        (rc = s_load_checkpoint(self, err, errlen)) != RK_OK) {
+        if (rc == RK_ERR_MISMATCH && self->side_used) {
+            /* Perhaps a wrong cached hash: judge by the records alone. */
+            log_warn("event=leaves_ignored reason=\"%s\"", err ? err : "");
+            s_scan_reset(self);
+            if (!self->tree) {
+                rc = RK_ERR_NOMEM;
+                goto cleanup;
+            }
+            cut_at = UINT64_MAX;
+            goto rescan;
+        }
         goto cleanup;
+    }
     if (self->sk && (rc = s_ready_writer(self, cut_at, err, errlen)) != RK_OK)
         goto cleanup;
     if (!self->sk && cut_at == 0)
         self->n_segs--; /* a torn header holds no record */
     self->durable = self->size;
+    if (self->sk) {
+        s_side_open(self);
+        s_side_write(self);
+    }
+    if (self->side_used && (rc = s_scrub_make(self)) != RK_OK) {
+        s_err(err, errlen, "out of memory");
+        goto cleanup;
+    }
+    s_side_drop(self);
     if (bytes_cut)
         log_warn("event=log_tail_cut dir=%s bytes=%" PRIu64 " records=%" PRIu64
                  " cut=%s",
                  cfg->dir, bytes_cut, self->size, self->sk ? "yes" : "no");
     log_info("event=log_open dir=%s records=%" PRIu64 " segments=%zu "
-             "checkpoint=%" PRIu64 " mode=%s",
+             "checkpoint=%" PRIu64 " hashes_reused=%" PRIu64 " mode=%s",
              cfg->dir, self->size, self->n_segs,
-             self->cp_note ? self->cp.size : 0,
+             self->cp_note ? self->cp.size : 0, self->side_used,
              self->sk ? "write" : "read-only");
     if (report) {
         memset(report, 0, sizeof *report);
@@ -814,6 +1076,10 @@ relay_log_close(relay_log_t **self_p) {
         close(self->rfd);
     if (self->lock_fd >= 0)
         close(self->lock_fd);
+    if (self->leaves_fd >= 0)
+        close(self->leaves_fd);
+    s_side_drop(self);
+    relay_log_scrub_free(&self->scrub);
     merkle_tree_destroy(&self->tree);
     free(self->offsets);
     free(self->segs);
@@ -823,6 +1089,19 @@ relay_log_close(relay_log_t **self_p) {
     free(self->cp_dir);
     free(self);
     *self_p = NULL;
+}
+
+/* Cuts the last segment back to the log's length and makes that durable
+ * (after a failed cut). 0, or -1 with errno set. */
+static int
+s_recut(relay_log_t *self) {
+    s_seg_t *cur = &self->segs[self->n_segs - 1];
+    if (s_cut(self, cur->bytes) != 0 || s_fault(self, "fsync") != 0 ||
+        fsync(self->wfd) != 0)
+        return -1;
+    self->cut_pending = false;
+    log_info("event=log_cut_done bytes=%" PRIu64, cur->bytes);
+    return 0;
 }
 
 int
@@ -842,6 +1121,8 @@ relay_log_append(relay_log_t *self, const uint8_t *rec, size_t len,
         errno = EIO;
         return RK_ERR_IO;
     }
+    if (self->cut_pending && s_recut(self) != 0)
+        return RK_ERR_IO;
     cur = &self->segs[self->n_segs - 1];
     if (self->durable == self->size && self->size > cur->first &&
         cur->bytes >= self->segment_size) {
@@ -865,10 +1146,11 @@ relay_log_append(relay_log_t *self, const uint8_t *rec, size_t len,
         log_error("event=log_write_failed index=%" PRIu64 " error=\"%s\"",
                   self->size, strerror(saved));
         if (s_cut(self, off) != 0) {
-            log_error("event=log_broken reason=\"cannot cut a partial "
-                      "record: %s\"",
+            log_error("event=log_cut_failed reason=\"cannot cut a partial "
+                      "record: %s\" action=\"retried before the next "
+                      "append\"",
                       strerror(errno));
-            self->broken = true;
+            self->cut_pending = true;
         }
         errno = saved;
         return RK_ERR_IO;
@@ -903,6 +1185,7 @@ relay_log_sync(relay_log_t *self) {
     if (s_fault(self, "fdatasync") == 0 && fdatasync(self->wfd) == 0) {
         self->durable = self->size;
         self->durable_bytes = cur->bytes;
+        s_side_write(self);
         return RK_OK;
     }
     /* fsync gate: after a failed fdatasync the kernel may have dropped the
@@ -918,10 +1201,14 @@ relay_log_sync(relay_log_t *self) {
     }
     if (s_cut(self, self->durable_bytes) != 0 || s_fault(self, "fsync") != 0 ||
         fsync(self->wfd) != 0) {
-        log_error("event=log_broken reason=\"cannot cut unsynced records: "
-                  "%s\"",
+        /* Not broken for good: until the cut is durable nothing is
+         * appended (a record written over part of a refused one could
+         * bring the rest of it back at the next start); each append
+         * tries it again, so the log resumes by itself. */
+        log_error("event=log_cut_failed reason=\"cannot cut unsynced "
+                  "records: %s\" action=\"retried before the next append\"",
                   strerror(errno));
-        self->broken = true;
+        self->cut_pending = true;
     }
     cur->bytes = self->durable_bytes;
     errno = saved;

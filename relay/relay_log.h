@@ -46,6 +46,12 @@ typedef struct {
     uint64_t segment_size;    /* move to a new segment past this; 0: default */
     relay_log_fault_fn fault; /* NULL in production */
     void *fault_arg;          /* passed to fault */
+    /* Write mode only: take each synced record's leaf hash from the
+     * DIR/log/leaves cache when its check bytes agree, instead of hashing
+     * it again; the newest checkpoint's root still vouches for the tree.
+     * A record whose body changed on disk is then found by
+     * relay_log_scrub, not by open. false: open hashes every record. */
+    bool trust_leaves;
 } relay_log_config_t;
 
 /* What relay_log_open found. */
@@ -86,6 +92,25 @@ typedef int (*relay_log_record_fn)(void *arg, uint64_t index,
  * public and secret key disagree); RK_ERR_NOMEM; RK_ERR_IO. */
 int relay_log_open(const relay_log_config_t *cfg, relay_log_t **out,
                    relay_log_report_t *report, char *err, size_t errlen) RK_WUR;
+
+/* The records whose hashes open took from the leaves cache, to be hashed
+ * again off the serving thread. Self-contained: owns copies of what it
+ * needs and touches no relay_log state, so it may run on another thread
+ * while the log is appended to. */
+typedef struct relay_log_scrub relay_log_scrub_t;
+
+/* Takes the scrub job of this open (NULL when open hashed everything).
+ * The caller owns it: relay_log_scrub_free. */
+relay_log_scrub_t *relay_log_scrub_take(relay_log_t *self);
+
+/* Hashes every record the job covers and compares it with the hash open
+ * used. Returns 0 when all agree, the number checked in *checked; or
+ * RK_ERR_MISMATCH (a record's bytes changed since it was synced: err names
+ * the segment, offset and record), RK_ERR_IO or RK_ERR_NOMEM. */
+int relay_log_scrub_run(relay_log_scrub_t *job, uint64_t *checked,
+                        char *err, size_t errlen) RK_WUR;
+
+void relay_log_scrub_free(relay_log_scrub_t **job_p);
 
 /* Closes the files and frees the log; accepts NULL and an already closed
  * log, sets *self_p to NULL. Records appended since the last

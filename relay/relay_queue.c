@@ -4,6 +4,7 @@
 #include "relay_queue.h"
 
 #include "relay_map.h"
+#include "rk_util.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -50,9 +51,15 @@ struct node {
 struct relay_queue {
     relay_map_t *nodes; /* id -> node_t */
     relay_map_t *msgs;  /* u64 index -> msg_t */
-    relay_map_t *ids;   /* msg id -> u64 index (boxed) */
+    relay_map_t *ids;   /* msg id -> id_box_t */
     msg_t *done;        /* confirmed by all, kept for its sender name */
 };
+
+/* A msg id's first accepted index; index first, so a uint64_t * reads it. */
+typedef struct {
+    uint64_t index;
+    uint8_t msg_id[16];
+} id_box_t;
 
 static void
 s_free_node(void *p) {
@@ -153,7 +160,7 @@ relay_queue_accept(relay_queue_t *self, uint64_t index,
                    const char *const *recipients, size_t n, uint64_t expires_ms,
                    const uint8_t *envelope, size_t envelope_len) {
     msg_t *m;
-    uint64_t *boxed;
+    id_box_t *boxed;
 
     if (relay_map_get(self->msgs, &index, sizeof index))
         return RK_ERR_EXISTS;
@@ -187,7 +194,8 @@ relay_queue_accept(relay_queue_t *self, uint64_t index,
         e->linked = 1;
         nd->pending++;
     }
-    *boxed = index;
+    boxed->index = index;
+    memcpy(boxed->msg_id, msg_id, 16);
     if (relay_map_put(self->msgs, &m->index, sizeof m->index, m) != RK_OK)
         goto nomem_linked;
     /* A msg id accepted before keeps its first index (and its box). */
@@ -195,7 +203,7 @@ relay_queue_accept(relay_queue_t *self, uint64_t index,
         free(boxed);
         return RK_OK;
     }
-    if (relay_map_put(self->ids, m->msg_id, 16, boxed) != RK_OK) {
+    if (relay_map_put(self->ids, boxed->msg_id, 16, boxed) != RK_OK) {
         s_drop_msg(self, m);
         free(boxed);
         return RK_ERR_NOMEM;
@@ -412,5 +420,185 @@ relay_queue_find(const relay_queue_t *self, const uint8_t msg_id[16],
     if (!v)
         return RK_ERR_NOT_FOUND;
     *index = *v;
+    return RK_OK;
+}
+
+/* ---- the state snapshot ---- */
+
+typedef struct {
+    rk_wbuf_t *b;
+    const msg_t **live;
+    size_t n_live, cap_live;
+    uint64_t count;
+} save_t;
+
+static void
+s_save_id(void *value, void *arg) {
+    const id_box_t *box = value;
+    save_t *sv = arg;
+    rk_wbuf_put(sv->b, box->msg_id, 16);
+    rk_wbuf_u64(sv->b, box->index);
+}
+
+static void
+s_collect_live(void *value, void *arg) {
+    const msg_t *m = value;
+    save_t *sv = arg;
+    if (m->remaining == 0)
+        return;
+    if (sv->n_live == sv->cap_live) {
+        size_t cap = sv->cap_live ? sv->cap_live * 2 : 256;
+        const msg_t **g = realloc(sv->live, cap * sizeof *g);
+        if (!g) {
+            sv->b->failed = 1;
+            return;
+        }
+        sv->live = g;
+        sv->cap_live = cap;
+    }
+    sv->live[sv->n_live++] = m;
+}
+
+static int
+s_by_index(const void *a, const void *b) {
+    uint64_t x = (*(const msg_t *const *)a)->index;
+    uint64_t y = (*(const msg_t *const *)b)->index;
+    return x < y ? -1 : x > y;
+}
+
+static void
+s_count_receipts(void *value, void *arg) {
+    ((save_t *)arg)->count += ((const node_t *)value)->n_receipts > 0;
+}
+
+static void
+s_save_receipts(void *value, void *arg) {
+    const node_t *n = value;
+    save_t *sv = arg;
+    if (!n->n_receipts)
+        return;
+    rk_wbuf_str(sv->b, n->id);
+    rk_wbuf_u64(sv->b, n->n_receipts);
+    for (size_t i = 0; i < n->n_receipts; i++) {
+        const relay_receipt_t *r = &n->receipts[i];
+        rk_wbuf_u64(sv->b, r->index);
+        rk_wbuf_put(sv->b, r->msg_id, 16);
+        rk_wbuf_str(sv->b, r->recipient);
+        rk_wbuf_u8(sv->b, (uint8_t)(r->expired != 0));
+        rk_wbuf_u64(sv->b, r->time_ms);
+    }
+}
+
+void
+relay_queue_save(relay_queue_t *self, rk_wbuf_t *b) {
+    save_t sv = {b, NULL, 0, 0, 0};
+    rk_wbuf_u64(b, relay_map_count(self->ids));
+    relay_map_each(self->ids, s_save_id, &sv);
+    relay_map_each(self->msgs, s_collect_live, &sv);
+    if (sv.n_live)
+        qsort(sv.live, sv.n_live, sizeof *sv.live, s_by_index);
+    rk_wbuf_u64(b, sv.n_live);
+    for (size_t i = 0; i < sv.n_live; i++) {
+        const msg_t *m = sv.live[i];
+        rk_wbuf_u64(b, m->index);
+        rk_wbuf_put(b, m->msg_id, 16);
+        rk_wbuf_str(b, m->sender);
+        rk_wbuf_u64(b, m->expires_ms);
+        rk_wbuf_u64(b, m->remaining);
+        for (size_t k = 0; k < m->n; k++)
+            if (m->e[k].linked)
+                rk_wbuf_str(b, m->e[k].node->id);
+    }
+    free(sv.live);
+    relay_map_each(self->nodes, s_count_receipts, &sv);
+    rk_wbuf_u64(b, sv.count);
+    relay_map_each(self->nodes, s_save_receipts, &sv);
+}
+
+int
+relay_queue_restore(relay_queue_t *self, rk_rbuf_t *b,
+                    relay_queue_fetch_fn fetch, void *arg) {
+    uint64_t n = rk_rbuf_u64(b);
+    int rc = RK_OK;
+    /* Counts are checked against the bytes left before anything is
+     * allocated for them. */
+    if (b->failed || n > rk_rbuf_left(b) / 24)
+        return RK_ERR_MALFORMED;
+    for (uint64_t i = 0; i < n; i++) {
+        id_box_t *box = malloc(sizeof *box);
+        if (!box)
+            return RK_ERR_NOMEM;
+        rk_rbuf_get(b, box->msg_id, 16);
+        box->index = rk_rbuf_u64(b);
+        if (b->failed || relay_map_get(self->ids, box->msg_id, 16)) {
+            free(box);
+            return RK_ERR_MALFORMED;
+        }
+        if (relay_map_put(self->ids, box->msg_id, 16, box) != RK_OK) {
+            free(box);
+            return RK_ERR_NOMEM;
+        }
+    }
+    n = rk_rbuf_u64(b);
+    if (b->failed || n > rk_rbuf_left(b) / 42)
+        return RK_ERR_MALFORMED;
+    for (uint64_t i = 0; i < n && rc == RK_OK; i++) {
+        uint64_t index, expires, k;
+        uint8_t msg_id[16], *env = NULL;
+        size_t env_len = 0;
+        char sender[64], (*names)[64] = NULL;
+        const char **list = NULL;
+        index = rk_rbuf_u64(b);
+        rk_rbuf_get(b, msg_id, 16);
+        rk_rbuf_str(b, sender, sizeof sender);
+        expires = rk_rbuf_u64(b);
+        k = rk_rbuf_u64(b);
+        if (b->failed || k == 0 || k > rk_rbuf_left(b))
+            return RK_ERR_MALFORMED;
+        names = malloc(k * sizeof *names);
+        list = malloc(k * sizeof *list);
+        if (!names || !list)
+            rc = RK_ERR_NOMEM;
+        for (uint64_t j = 0; rc == RK_OK && j < k; j++) {
+            rk_rbuf_str(b, names[j], sizeof names[j]);
+            list[j] = names[j];
+        }
+        if (rc == RK_OK && b->failed)
+            rc = RK_ERR_MALFORMED;
+        if (rc == RK_OK)
+            rc = fetch(arg, index, msg_id, sender, &env, &env_len);
+        if (rc == RK_OK)
+            rc = relay_queue_accept(self, index, msg_id, sender, list,
+                                    (size_t)k, expires, env, env_len);
+        free(env);
+        free(names);
+        free(list);
+    }
+    if (rc != RK_OK)
+        return rc;
+    n = rk_rbuf_u64(b);
+    if (b->failed || n > rk_rbuf_left(b))
+        return RK_ERR_MALFORMED;
+    for (uint64_t i = 0; i < n; i++) {
+        char sender[64];
+        uint64_t count;
+        rk_rbuf_str(b, sender, sizeof sender);
+        count = rk_rbuf_u64(b);
+        if (b->failed || count > rk_rbuf_left(b) / 34)
+            return RK_ERR_MALFORMED;
+        for (uint64_t j = 0; j < count; j++) {
+            relay_receipt_t r;
+            memset(&r, 0, sizeof r);
+            r.index = rk_rbuf_u64(b);
+            rk_rbuf_get(b, r.msg_id, 16);
+            rk_rbuf_str(b, r.recipient, sizeof r.recipient);
+            r.expired = rk_rbuf_u8(b);
+            r.time_ms = rk_rbuf_u64(b);
+            if (b->failed)
+                return RK_ERR_MALFORMED;
+            if ((rc = relay_queue_add_receipt(self, sender, &r)) != RK_OK)
+                return rc;
+        }
+    }
     return RK_OK;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rk_buf.h"
 #include "rk_error.h"
 
 typedef struct relay_queue relay_queue_t;
@@ -113,5 +114,26 @@ const relay_receipt_t *relay_queue_receipts(relay_queue_t *self,
  * share a msg id, the first one's. Returns 0 or RK_ERR_NOT_FOUND. */
 int relay_queue_find(const relay_queue_t *self, const uint8_t msg_id[16],
                      uint64_t *index) RK_WUR;
+
+/* The state snapshot (the relay's DIR/state): appends to b every msg id
+ * with its index, every live message with the recipients that have not
+ * confirmed it (without its envelope: the log has it), and every receipt
+ * still owed. Deliveries in flight and credits are not kept: a restart
+ * sends again what was in flight. */
+void relay_queue_save(relay_queue_t *self, rk_wbuf_t *b);
+
+/* Gives the envelope of the accepted record at index (malloc'd, the
+ * caller frees it); msg_id and sender are what the snapshot says, to be
+ * checked against the record. Returns 0 or an rk_err_t. */
+typedef int (*relay_queue_fetch_fn)(void *arg, uint64_t index,
+                                    const uint8_t msg_id[16],
+                                    const char *sender, uint8_t **env,
+                                    size_t *env_len);
+
+/* Rebuilds an empty queue from relay_queue_save's bytes, fetching each
+ * live message's envelope. Returns 0, RK_ERR_MALFORMED (b is not what
+ * relay_queue_save wrote), RK_ERR_NOMEM or what fetch returned. */
+int relay_queue_restore(relay_queue_t *self, rk_rbuf_t *b,
+                        relay_queue_fetch_fn fetch, void *arg) RK_WUR;
 
 #endif

@@ -591,6 +591,110 @@ test_corrupt_middle(void **state) {
     free(dir);
 }
 
+/* The leaves cache: a restart takes the synced records' hashes from
+ * DIR/log/leaves (same root, nothing hashed again), a changed record body
+ * that the check bytes cannot see is found by the scrub, and a damaged
+ * cache is only a slower start, never a wrong tree. */
+static relay_log_t *
+s_open_trusting(const char *dir, relay_log_report_t *rep) {
+    relay_log_config_t cfg;
+    relay_log_t *log = NULL;
+    char err[512];
+    s_cfg(&cfg, dir, g_sk, 0, NULL);
+    cfg.trust_leaves = true;
+    if (relay_log_open(&cfg, &log, rep, err, sizeof err) != 0)
+        fail_msg("open %s: %s", dir, err);
+    return log;
+}
+
+static void
+test_leaves_cache(void **state) {
+    (void)state;
+    char *dir = s_tmpdir(), seg[4096], leaves[4096], err[512];
+    relay_log_t *log = s_open(dir, NULL);
+    relay_log_scrub_t *job;
+    uint8_t root[32], root2[32], *orig, *d, *lv;
+    size_t len, lvlen, offs[16];
+    uint64_t checked = 0;
+    char *note = NULL;
+    size_t note_len = 0;
+
+    s_append_n(log, 0, 10);
+    assert_int_equal(relay_log_sync(log), 0);
+    assert_int_equal(relay_log_checkpoint(log, rk_now_ms(), &note, &note_len),
+                     0);
+    free(note);
+    assert_int_equal(relay_log_root(log, 10, root), 0);
+    relay_log_close(&log);
+    snprintf(leaves, sizeof leaves, "%s/log/leaves", dir);
+    lv = s_slurp(leaves, &lvlen);
+    assert_int_equal(lvlen, 10 * 32); /* one hash per synced record */
+
+    /* A restart reuses them all and gets the same root. */
+    log = s_open_trusting(dir, NULL);
+    assert_int_equal(relay_log_root(log, 10, root2), 0);
+    assert_memory_equal(root, root2, 32);
+    s_check_records(log, 10);
+    job = relay_log_scrub_take(log);
+    assert_non_null(job);
+    assert_int_equal(relay_log_scrub_run(job, &checked, err, sizeof err), 0);
+    assert_int_equal(checked, 10);
+    relay_log_scrub_free(&job);
+    relay_log_close(&log);
+
+    /* A flipped byte in record 3's body: open trusts the cache, the
+     * scrub names the record. */
+    s_seg(seg, sizeof seg, dir, 0);
+    orig = s_slurp(seg, &len);
+    assert_int_equal(s_frames(orig, len, offs, 16), 10);
+    d = malloc(len);
+    assert_non_null(d);
+    memcpy(d, orig, len);
+    d[offs[3] + 7] ^= 0x40;
+    s_spit(seg, d, len);
+    log = s_open_trusting(dir, NULL);
+    job = relay_log_scrub_take(log);
+    assert_non_null(job);
+    assert_int_equal(relay_log_scrub_run(job, &checked, err, sizeof err),
+                     RK_ERR_MISMATCH);
+    assert_non_null(strstr(err, "record 3:"));
+    assert_int_equal(checked, 3);
+    relay_log_scrub_free(&job);
+    relay_log_close(&log);
+    /* Without the cache, open itself refuses it, as before. */
+    s_open_refused(dir, g_sk, RK_ERR_MALFORMED, err, sizeof err);
+    s_spit(seg, orig, len);
+
+    /* A cache with a wrong hash whose first bytes still agree: the
+     * checkpoint's root disagrees, open rescans without the cache. */
+    memcpy(d, lv, lvlen);
+    d[5 * 32 + 20] ^= 1;
+    s_spit(leaves, d, lvlen);
+    log = s_open_trusting(dir, NULL);
+    assert_int_equal(relay_log_root(log, 10, root2), 0);
+    assert_memory_equal(root, root2, 32);
+    assert_null(relay_log_scrub_take(log));
+    relay_log_close(&log);
+    /* A cache of garbage: the check bytes disagree at once. */
+    memset(d, 0xAB, lvlen);
+    s_spit(leaves, d, lvlen);
+    log = s_open_trusting(dir, NULL);
+    assert_int_equal(relay_log_root(log, 10, root2), 0);
+    assert_memory_equal(root, root2, 32);
+    relay_log_close(&log);
+    /* That open rewrote the cache from the records. */
+    free(d);
+    d = s_slurp(leaves, &len);
+    assert_int_equal(len, lvlen);
+    assert_memory_equal(d, lv, lvlen);
+
+    free(d);
+    free(lv);
+    free(orig);
+    s_rm_rf(dir);
+    free(dir);
+}
+
 /* Records of one length, so two can change places in the file. */
 static void
 s_append_fixed(relay_log_t *log, uint64_t from, uint64_t n) {
@@ -989,6 +1093,7 @@ main(void) {
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_corrupt_middle),
+        cmocka_unit_test(test_leaves_cache),
         cmocka_unit_test(test_checkpoint),
         cmocka_unit_test(test_checkpoint_binds),
         cmocka_unit_test(test_proofs),
