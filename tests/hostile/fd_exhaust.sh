@@ -63,6 +63,8 @@ until_ok 20 grep -q tcp:// ep || { bad "relay starts (ulimit -n $NOFILE)"; tail 
 EP=$(cat ep)
 PORT=${EP##*:}
 fds() { ls "/proc/$RPID/fd" 2>/dev/null | wc -l; }
+# CPU seconds the relay used so far (user + system).
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$RPID/stat"; }
 echo "relay open files before the attack: $(fds) (limit $NOFILE, --handshake-ms $HS_MS)"
 
 for n in jp.nisc us.cisa; do
@@ -120,7 +122,7 @@ print(f"opened {opened} dropped-by-relay {dropped} peak-held {peak} "
       f"connect-timeouts {refused}", flush=True)
 PY
 APID=$!
-t_attack=$(ms)
+t_attack=$(ms) cpu0=$(cpu)
 
 # Traffic during the attack: one notice every 0.5 s from jp.nisc.
 : >queued.txt
@@ -141,8 +143,9 @@ while kill -0 "$APID" 2>/dev/null; do
 done
 wait "$APID"
 APID=
-t_end=$(ms)
+t_end=$(ms) cpu1=$(cpu)
 cat attacker.out
+echo "relay CPU during the $(((t_end - t_attack) / 1000)) s attack: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.1f", b - a }') s (libzmq retries accept while no descriptor is free)"
 echo "relay open files at the peak: $peak of $NOFILE"
 if [ "$peak" -ge $((NOFILE - 8)) ]; then
     ok "the stalled connections used up the relay's descriptors ($peak of $NOFILE)"
