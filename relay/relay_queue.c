@@ -53,6 +53,9 @@ struct relay_queue {
     relay_map_t *msgs;  /* u64 index -> msg_t */
     relay_map_t *ids;   /* msg id -> id_box_t */
     msg_t *done;        /* confirmed by all, kept for its sender name */
+    /* No live message expires before this (UINT64_MAX: none does), so
+     * relay_queue_expire need not look at every message every time. */
+    uint64_t next_expiry;
 };
 
 /* A msg id's first accepted index; index first, so a uint64_t * reads it. */
@@ -84,6 +87,7 @@ relay_queue_new(void) {
     self->nodes = relay_map_new();
     self->msgs = relay_map_new();
     self->ids = relay_map_new();
+    self->next_expiry = UINT64_MAX;
     if (!self->nodes || !self->msgs || !self->ids) {
         relay_queue_destroy(&self);
         return NULL;
@@ -177,6 +181,8 @@ relay_queue_accept(relay_queue_t *self, uint64_t index,
     m->index = index;
     memcpy(m->msg_id, msg_id, 16);
     m->expires_ms = expires_ms;
+    if (expires_ms && expires_ms < self->next_expiry)
+        self->next_expiry = expires_ms;
     m->n = m->remaining = n;
     for (size_t i = 0; i < n; i++) {
         node_t *nd = s_node(self, recipients[i], 1);
@@ -329,8 +335,13 @@ s_expire_one(void *value, void *arg) {
         s_drop_msg(sw->q, m);
         return;
     }
-    if (!m->expires_ms || m->expires_ms > sw->now_ms)
+    if (!m->expires_ms)
         return;
+    if (m->expires_ms > sw->now_ms) {
+        if (m->expires_ms < sw->q->next_expiry)
+            sw->q->next_expiry = m->expires_ms;
+        return;
+    }
     names = malloc((m->n ? m->n : 1) * sizeof *names);
     memset(&ex, 0, sizeof ex);
     ex.index = m->index;
@@ -353,6 +364,12 @@ size_t
 relay_queue_expire(relay_queue_t *self, uint64_t now_ms,
                    void (*fn)(const relay_expiry_t *e, void *arg), void *arg) {
     sweep_t sw = {self, now_ms, fn, arg, 0};
+    if (now_ms < self->next_expiry) {
+        if (self->done) /* the last fully confirmed one has served */
+            s_drop_msg(self, self->done);
+        return 0;
+    }
+    self->next_expiry = UINT64_MAX; /* the sweep finds the next one */
     relay_map_each(self->msgs, s_expire_one, &sw);
     return sw.count;
 }
