@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -31,6 +32,7 @@
  * after the batch's sync (batches hold at most 256 frames). */
 #define S_SAME_BATCH 256
 #define S_CP_MAX_BYTES (64u * 1024u)
+#define S_RECENT 8 /* node ids remembered as already counted */
 
 /* ---- small hash map: 16-byte keys to a value --------------------------- */
 
@@ -183,6 +185,8 @@ typedef struct {
     uint64_t roster_pos;
     s_map_t msgs;  /* msg id -> index of its accepted record */
     s_map_t nodes; /* node ids seen */
+    char recent[S_RECENT][ENVELOPE_NODE_ID_MAX + 1]; /* ids put last */
+    size_t next_recent;                              /* next to replace */
     unsigned threads;
     /* The signature pool: chunks [head, tail) are submitted, those from
      * next_claim on not yet taken by a thread; ring[tail % depth] is the
@@ -199,7 +203,9 @@ typedef struct {
     int64_t delta;    /* index - position of the last record */
     uint64_t min_key; /* smallest key of the problems found */
     uint64_t done_bytes, total_bytes;
-    int err; /* NOMEM or IO met on the way */
+    int err;        /* NOMEM or IO met on the way */
+    uint8_t *seg;   /* the segment being read, reused for the next */
+    size_t seg_cap; /* its allocated size */
 } s_verify_t;
 
 static void s_problem(s_verify_t *v, uint64_t key, const char *file,
@@ -261,9 +267,21 @@ s_cp_key(uint64_t size) {
 static void
 s_node(s_verify_t *v, const char *id) {
     uint8_t k[16];
+    size_t len;
     if (!id || !*id)
         return;
+    /* The same few ids recur record after record: skip their hashing. */
+    len = strnlen(id, ENVELOPE_NODE_ID_MAX + 1);
+    if (len <= ENVELOPE_NODE_ID_MAX) {
+        for (size_t i = 0; i < S_RECENT; i++)
+            if (strcmp(v->recent[i], id) == 0)
+                return;
+    }
     s_key_text(k, id);
+    if (len <= ENVELOPE_NODE_ID_MAX) {
+        memcpy(v->recent[v->next_recent], id, len + 1);
+        v->next_recent = (v->next_recent + 1) % S_RECENT;
+    }
     if (s_map_put(&v->nodes, k, 0, NULL, NULL) == RK_ERR_NOMEM)
         v->err = RK_ERR_NOMEM;
 }
@@ -661,7 +679,6 @@ s_accepted(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
     }
     h = envelope_header(env);
     rk_hex(msg, h->msg_id, sizeof h->msg_id);
-    rk_hex(kid, h->sender_key_id, sizeof h->sender_key_id);
     s_node(v, r->accepted.sender);
     for (size_t i = 0; i < h->n_recipients; i++)
         s_node(v, h->recipients[i]);
@@ -695,6 +712,7 @@ s_accepted(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
                                  h->created_ms, &alt);
     if (rc != RK_OK && rc2 != RK_OK) {
         char t[32];
+        rk_hex(kid, h->sender_key_id, sizeof h->sender_key_id);
         rk_time_format(t, sizeof t, h->created_ms);
         s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
                   "envelope signature does not match the roster of its "
@@ -886,10 +904,49 @@ s_progress(s_verify_t *v, uint64_t in_segment) {
                          v->total_bytes, v->sum->records);
 }
 
+/* Reads the segment at path into v->seg, which is kept for the next
+ * one: no fresh pages to fault in and clear for every segment. */
+static int
+s_read_segment(s_verify_t *v, const char *path, size_t *len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    size_t got = 0, size;
+    int rc = RK_ERR_IO;
+
+    if (fd < 0)
+        return errno == ENOENT ? RK_ERR_NOT_FOUND : RK_ERR_IO;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        goto cleanup;
+    size = (size_t)st.st_size;
+    if (size + 1 > v->seg_cap) {
+        uint8_t *nb = realloc(v->seg, size + 1);
+        if (!nb) {
+            rc = RK_ERR_NOMEM;
+            goto cleanup;
+        }
+        v->seg = nb;
+        v->seg_cap = size + 1;
+    }
+    while (got < size) {
+        ssize_t r = read(fd, v->seg + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            goto cleanup;
+        got += (size_t)r;
+    }
+    *len = got;
+    rc = RK_OK;
+cleanup:
+    close(fd);
+    return rc;
+}
+
 static int
 s_segment(s_verify_t *v, const char *logdir, const char *name, bool last,
           char *file) {
-    uint8_t *b = NULL, head[RELAY_LOG_HEADER_LEN], leaf[MERKLE_HASH_LEN];
+    const uint8_t *b;
+    uint8_t head[RELAY_LOG_HEADER_LEN], leaf[MERKLE_HASH_LEN];
     size_t n = 0, off, rlen = 0;
     char *path = s_join(logdir, name);
     uint64_t first = s_name_number(name), pos = v->sum->records;
@@ -897,13 +954,14 @@ s_segment(s_verify_t *v, const char *logdir, const char *name, bool last,
 
     if (!path)
         return RK_ERR_NOMEM;
-    rc = rk_read_file(path, SIZE_MAX / 2, &b, &n);
+    rc = s_read_segment(v, path, &n);
     free(path);
     if (rc != RK_OK) {
         s_problem(v, pos * 2, file, -1, (int64_t)pos, "cannot read: %s",
                   rk_strerror(rc));
         return rc == RK_ERR_NOMEM ? rc : RK_OK;
     }
+    b = v->seg;
     v->sum->segments++;
     if (first != pos)
         s_problem(v, pos * 2, file, 0, (int64_t)pos,
@@ -920,7 +978,6 @@ s_segment(s_verify_t *v, const char *logdir, const char *name, bool last,
         } else
             s_problem(v, pos * 2, file, 0, (int64_t)pos,
                       "segment of %zu bytes is shorter than its header", n);
-        free(b);
         return RK_OK;
     }
     if (memcmp(b, S_SEG_MAGIC, 8) != 0)
@@ -976,7 +1033,6 @@ s_segment(s_verify_t *v, const char *logdir, const char *name, bool last,
      * verifying while the next segment is read. */
     v->done_bytes += n;
     s_progress(v, 0);
-    free(b);
     return RK_OK;
 }
 
@@ -1101,6 +1157,7 @@ audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum, char *err,
     rc = sum->problems ? RK_ERR_MISMATCH : RK_OK;
 cleanup:
     s_pool_stop(&v);
+    free(v.seg);
     for (size_t i = 0; i < v.n_probs; i++) {
         free(v.probs[i].file);
         free(v.probs[i].reason);
