@@ -138,6 +138,17 @@ for ((r = 0; r < RUNS; r++)); do
     stop_relay
 done
 
+# ---- (7) audit: renraku-audit verify on that same log ----
+# As the relay left it (its relay records and checkpoints included). Each
+# verify run with every core is paired with a verify_rate run just before
+# it; 3 runs (about 35 s each on 1,000,000 records).
+AUDIT_RUNS=${AUDIT_RUNS:-3}
+VKEY=$("$RELAY" --print-vkey --key keys/relay.bench.key) || die "relay vkey"
+bash "$HERE/bench_audit.sh" "$B" --measure "$W/big" "$VKEY" keys/coordinator.pub \
+    "$AUDIT_RUNS" "$(nproc)" "$VERIFY_SECS" >"$W/audit.jsonl" || die "audit verify"
+cat "$W/audit.jsonl" >>"$RES"
+say "audit: $(grep -o '"signatures_per_s": [0-9]*' "$W/audit.jsonl" | tr '\n' ' ')"
+
 # ---- the report ----
 {
     echo "{\"figure\":\"meta\",\"data\":{"
