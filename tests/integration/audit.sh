@@ -143,6 +143,12 @@ elif cmd == "swap":
     write([rec(k) for k in order])
 elif cmd == "keep":
     write([rec(k) for k in range(a[0])])
+elif cmd == "alter":  # a byte in the middle of record K, check bytes redone
+    import hashlib
+    o, n = fr[a[0]]
+    b[o + 4 + n // 2] ^= 0x10
+    b[o + 4 + n:o + 8 + n] = hashlib.sha256(b"\0" + bytes(b[o + 4:o + 4 + n])).digest()[:4]
+    open(path, "wb").write(b)
 elif cmd == "cut":
     open(path, "wb").write(b[:a[0]])
 elif cmd == "split":
@@ -306,6 +312,35 @@ scenario_tamper() {
     # A roster record not signed by the pinned coordinator.
     "$AUDIT" verify data --vkey "$VKEY" --coordinator keys2/jp.nisc.pub >v.out 2>&1
     [ $? = 1 ] && grep -q 'record 0: roster record (serial 1) refused' v.out && ok "a roster not signed by the pinned coordinator" || { bad "a roster not signed by the pinned coordinator"; cat v.out; }
+    # More envelopes than one chunk of the signature pool (256): one
+    # altered deep in the log with its check bytes redone, as a relay
+    # rewriting it would. Every thread count names that record first.
+    start_relay
+    node sg.csa send --to us.cisa --count 600 --text "$(printf 'ioc %.0s' {1..400})" >s7.out 2>&1 || bad "600 more notices stored"
+    stop_relay
+    local deep
+    deep=$("$AUDIT" export data --format jsonl | python3 -c '
+import json, sys
+acc = [o["index"] for o in map(json.loads, sys.stdin) if o["type"] == "accepted"]
+print(acc[-100])')
+    copy alter
+    mut alter alter/log/$SEG "$deep"
+    local t d
+    for t in 1 2 3; do
+        d="an envelope altered at record $deep, check bytes redone, --threads $t: its signature does not verify"
+        audit_verify alter v.out --threads $t
+        if [ $? = 1 ] && head -1 v.out | grep -Eq "^problem: log/$SEG offset [0-9]+ record $deep: envelope signature does not verify: the key of sg.csa"; then
+            ok "$d"
+        else
+            bad "$d"; sed 's/^/  out| /' v.out
+        fi
+    done
+    audit_verify alter v.out --all --threads 2
+    expect "--all: the altered envelope, then the checkpoints after it" v.out 'inconsistent checkpoint'
+    local all
+    audit_verify data c.out || bad "the log with 600 more notices verifies"
+    all=$(sed -n 's/^envelope signatures \([0-9]*\) verified.*/\1/p' c.out)
+    expect "--all: every other envelope verified ($((all - 1)) of $all)" v.out "^envelope signatures $((all - 1)) verified"
 }
 
 scenario_proof() {
