@@ -1727,8 +1727,13 @@ main(int argc, char **argv) {
            ok ? "true" : "false", att_s);
     for (size_t i = 0; i < s_nw; i++) {
         worker_t *w = &s_w[i];
-        printf("%s\"%s\":{\"attempts\":%ld,\"unexpected\":%ld,\"seen\":{",
-               i ? "," : "", w->a->name, w->attempts, w->unexpected);
+        printf("%s\"%s\":{\"what\":", i ? "," : "", w->a->name);
+        s_json_str(w->a->what);
+        printf(",\"expected\":[");
+        for (int k = 0; w->a->expected[k]; k++)
+            printf("%s\"%s\"", k ? "," : "", w->a->expected[k]);
+        printf("],\"attempts\":%ld,\"unexpected\":%ld,\"seen\":{", w->attempts,
+               w->unexpected);
         for (size_t k = 0; k < w->n_seen; k++)
             printf("%s\"%s\":%ld", k ? "," : "", w->seen[k].tok, w->seen[k].n);
         printf("},\"answer_ms_min\":%llu,\"answer_ms_max\":%llu,"
