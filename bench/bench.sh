@@ -149,6 +149,11 @@ bash "$HERE/bench_audit.sh" "$B" --measure "$W/big" "$VKEY" keys/coordinator.pub
 cat "$W/audit.jsonl" >>"$RES"
 say "audit: $(grep -o '"signatures_per_s": [0-9]*' "$W/audit.jsonl" | tr '\n' ' ')"
 
+# ---- (8) scale: 2,000 connected nodes on one relay ----
+# bench_scale.sh makes its own keys and roster, raises the open-files
+# limit, starts a fresh relay per run and appends its JSON lines here.
+QUICK=$QUICK BENCH_DIR=$BENCH_DIR bash "$HERE/bench_scale.sh" "$B" "$RES" || die "scale"
+
 # ---- the report ----
 {
     echo "{\"figure\":\"meta\",\"data\":{"

@@ -12,7 +12,9 @@
  *             --relay EP --relay-pub RELAY.pub --relay-pid PID
  *             --control EP --nodes N [--prefix P] [--heartbeat-ms MS]
  *             [--baseline-s S] [--quiet-s S] [--serve-s S]
- *             [--io-threads K] [--timeout-ms T]
+ *             [--io-threads K] [--timeout-ms T] [--hello-serial N]
+ * --hello-serial N: each hello claims roster serial N (0: none), so the
+ * relay pushes its signed roster to every node after the welcome.
  * One JSON line on stdout. Exit 0 when every node was welcomed, stayed
  * connected and every notice was stored, delivered and receipted; 1
  * otherwise (the JSON says what); 2 usage.
@@ -43,6 +45,7 @@ typedef struct {
     const char *keys, *roster, *coordinator, *relay, *relay_pub, *control;
     const char *prefix;
     long nodes, relay_pid, heartbeat_ms, io_threads, timeout_ms;
+    long hello_serial; /* -1: the roster's, so no roster is pushed */
     double baseline_s, quiet_s, serve_s;
 } opts_t;
 
@@ -51,6 +54,7 @@ typedef struct {
     identity_t *me;
     void *sock;
     uint64_t t_connect_ns, t_welcome_ns; /* 0: not yet */
+    uint64_t t_roster_ns;                /* --hello-serial: roster pushed */
 } node_t;
 
 typedef struct {
@@ -377,7 +381,9 @@ s_connect(void *ctx, node_t *n) {
     n->t_connect_ns = s_ns();
     if (zmq_connect(n->sock, o.relay) != 0)
         s_die("connect %s: %s", o.relay, zmq_strerror(errno));
-    if (frame_encode_hello(roster_serial(s_roster), 64, &buf, &len) != RK_OK ||
+    if (frame_encode_hello(o.hello_serial >= 0 ? (uint64_t)o.hello_serial
+                                               : roster_serial(s_roster),
+                           64, &buf, &len) != RK_OK ||
         zmq_send(n->sock, buf, len, 0) < 0)
         s_die("hello failed: %s", zmq_strerror(errno));
     free(buf);
@@ -400,18 +406,21 @@ s_recv(void *sock, int *got) {
     return f;
 }
 
-/* Waits until every node has its welcome; returns how many have. */
+/* Waits until every node has its welcome (and with --hello-serial, the
+ * roster the relay pushes); returns how many have. */
 static long
 s_await_welcomes(uint64_t deadline) {
     zmq_pollitem_t *items = calloc((size_t)o.nodes, sizeof *items);
     long *idx = calloc((size_t)o.nodes, sizeof *idx);
-    long welcomed = 0;
+    long welcomed = 0, done = 0;
+    int stale = o.hello_serial >= 0;
     if (!items || !idx)
         s_die("out of memory");
-    while (welcomed < o.nodes && s_ns() < deadline) {
+    while (done < o.nodes && s_ns() < deadline) {
         long k = 0;
         for (long i = 0; i < o.nodes; i++)
-            if (!s_nodes[i].t_welcome_ns) {
+            if (!s_nodes[i].t_welcome_ns ||
+                (stale && !s_nodes[i].t_roster_ns)) {
                 items[k].socket = s_nodes[i].sock;
                 items[k].events = ZMQ_POLLIN;
                 items[k].revents = 0;
@@ -424,13 +433,16 @@ s_await_welcomes(uint64_t deadline) {
             int got = 1;
             if (!(items[j].revents & ZMQ_POLLIN))
                 continue;
-            while (got && !n->t_welcome_ns) {
+            while (got && (!n->t_welcome_ns || (stale && !n->t_roster_ns))) {
                 frame_t *f = s_recv(n->sock, &got);
-                if (f && f->type == FRAME_WELCOME) {
+                if (f && f->type == FRAME_WELCOME && !n->t_welcome_ns) {
                     n->t_welcome_ns = s_ns();
                     welcomed++;
-                }
+                } else if (f && f->type == FRAME_ROSTER && !n->t_roster_ns)
+                    n->t_roster_ns = s_ns();
                 frame_destroy(&f);
+                if (n->t_welcome_ns && (!stale || n->t_roster_ns))
+                    done++;
             }
         }
     }
@@ -569,6 +581,8 @@ cmd_run(void) {
     mem_t m0, m_conn, m_idle, m_end;
     threads_t th0, th1;
     double quiet_real, self_conn;
+    long rosters = 0;
+    uint64_t t_rosters = 0;
     double keys_s, cpu_a, cpu_b, base_cpu, idle_cpu, serve_cpu, conn_cpu,
         self_idle, tq, tb, disc_cpu = -1, disc_ms = -1;
     uint32_t *wel;
@@ -580,13 +594,14 @@ cmd_run(void) {
     /* Each DEALER socket holds a TCP connection and a mailbox eventfd. */
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         s_die("getrlimit: %s", strerror(errno));
-    if ((long)rl.rlim_cur < need_fds && rl.rlim_max > rl.rlim_cur) {
+    if (rl.rlim_cur < (rlim_t)need_fds && rl.rlim_max > rl.rlim_cur) {
         rl.rlim_cur =
-            (long)rl.rlim_max < need_fds ? rl.rlim_max : (rlim_t)need_fds;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
+            rl.rlim_max < (rlim_t)need_fds ? rl.rlim_max : (rlim_t)need_fds;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+            getrlimit(RLIMIT_NOFILE, &rl) != 0)
+            s_die("cannot raise the open-files limit: %s", strerror(errno));
     }
-    if ((long)rl.rlim_cur < need_fds)
+    if (rl.rlim_cur < (rlim_t)need_fds)
         s_die("%ld nodes need %ld open files here; the limit is %ld (ulimit "
               "-n)",
               o.nodes, need_fds, (long)rl.rlim_cur);
@@ -655,6 +670,12 @@ cmd_run(void) {
     lo1 = s_listen_overflows();
     self_conn = s_self_cpu_s() - self_conn;
     conn_cpu = s_proc_cpu_s(o.relay_pid) - cpu_a;
+    for (long i = 0; i < o.nodes; i++)
+        if (s_nodes[i].t_roster_ns) {
+            rosters++;
+            if (s_nodes[i].t_roster_ns > t_rosters)
+                t_rosters = s_nodes[i].t_roster_ns;
+        }
     m_conn = s_proc_mem(o.relay_pid);
     fds_connected = s_proc_fds(o.relay_pid);
     hs_ok = s_stat(ctx, "handshakes_ok");
@@ -752,6 +773,10 @@ cmd_run(void) {
            lo0 >= 0 && lo1 >= 0 ? lo1 - lo0 : -1, (double)(t_all - t0) / 1e6,
            s_pct_ms(wel, o.nodes, 0.5), s_pct_ms(wel, o.nodes, 0.99),
            s_pct_ms(wel, o.nodes, 1.0), conn_cpu, self_conn);
+    printf("\"hello_serial\":%ld,\"roster_serial\":%llu,"
+           "\"rosters_pushed\":%ld,\"rosters_all_ms\":%.1f,",
+           o.hello_serial, (unsigned long long)roster_serial(s_roster), rosters,
+           rosters ? (double)(t_rosters - t0) / 1e6 : -1.0);
     printf("\"rss_before_kib\":%ld,\"hwm_before_kib\":%ld,"
            "\"rss_connected_kib\":%ld,\"hwm_connected_kib\":%ld,"
            "\"rss_after_quiet_kib\":%ld,\"rss_end_kib\":%ld,"
@@ -792,15 +817,23 @@ cmd_run(void) {
 
 int
 main(int argc, char **argv) {
-    static const struct option lo[] = {
-        {"keys", 1, 0, 'k'},        {"roster", 1, 0, 'r'},
-        {"coordinator", 1, 0, 'c'}, {"relay", 1, 0, 'R'},
-        {"relay-pub", 1, 0, 'P'},   {"relay-pid", 1, 0, 'i'},
-        {"control", 1, 0, 'C'},     {"nodes", 1, 0, 'n'},
-        {"prefix", 1, 0, 'x'},      {"heartbeat-ms", 1, 0, 'H'},
-        {"baseline-s", 1, 0, 'b'},  {"quiet-s", 1, 0, 'q'},
-        {"serve-s", 1, 0, 's'},     {"io-threads", 1, 0, 'I'},
-        {"timeout-ms", 1, 0, 'T'},  {0, 0, 0, 0}};
+    static const struct option lo[] = {{"keys", 1, 0, 'k'},
+                                       {"roster", 1, 0, 'r'},
+                                       {"coordinator", 1, 0, 'c'},
+                                       {"relay", 1, 0, 'R'},
+                                       {"relay-pub", 1, 0, 'P'},
+                                       {"relay-pid", 1, 0, 'i'},
+                                       {"control", 1, 0, 'C'},
+                                       {"nodes", 1, 0, 'n'},
+                                       {"prefix", 1, 0, 'x'},
+                                       {"heartbeat-ms", 1, 0, 'H'},
+                                       {"baseline-s", 1, 0, 'b'},
+                                       {"quiet-s", 1, 0, 'q'},
+                                       {"serve-s", 1, 0, 's'},
+                                       {"io-threads", 1, 0, 'I'},
+                                       {"timeout-ms", 1, 0, 'T'},
+                                       {"hello-serial", 1, 0, 'S'},
+                                       {0, 0, 0, 0}};
     const char *cmd = argc > 1 ? argv[1] : "";
     int c, gen = !strcmp(cmd, "gen"), run = !strcmp(cmd, "run");
 
@@ -811,6 +844,7 @@ main(int argc, char **argv) {
     o.serve_s = 20;
     o.io_threads = 1;
     o.timeout_ms = 300000;
+    o.hello_serial = -1;
     optind = 2;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -855,6 +889,9 @@ main(int argc, char **argv) {
             break;
         case 'I':
             o.io_threads = atol(optarg);
+            break;
+        case 'S':
+            o.hello_serial = atol(optarg);
             break;
         case 'T':
             o.timeout_ms = atol(optarg);
