@@ -80,3 +80,9 @@ SECONDS ?= 300
 .PHONY: hostile
 hostile: build
 	bash tests/chaos/hostile.sh $(BUILD) $(SECONDS)
+
+# The relay unreachable for minutes (tests/chaos/outage.sh; CI runs 25 s).
+OUTAGE_SECONDS ?= 180
+.PHONY: outage
+outage: build
+	bash tests/chaos/outage.sh $(BUILD) $(OUTAGE_SECONDS)
