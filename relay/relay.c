@@ -68,10 +68,15 @@ typedef struct item {
     struct item *dup_of; /* the same envelope earlier in the batch */
 } item_t;
 
-/* A receipt to send once its record is durable. */
+/* A receipt to send once its record is durable. For a confirm, the queue
+ * lets go of the delivery only then too (accepted_index, r.msg_id and
+ * r.recipient name it): a confirm whose record is lost must leave the
+ * delivery owed, to be sent and confirmed again. */
 typedef struct {
     char sender[ENVELOPE_NODE_ID_MAX + 1];
     relay_receipt_t r;
+    int confirm;
+    uint64_t accepted_index;
 } owed_t;
 
 typedef struct {
@@ -474,6 +479,7 @@ s_owe_receipt(relay_t *self, const char *sender, const relay_receipt_t *r) {
         self->owed = g;
         self->cap_owed = cap;
     }
+    memset(&self->owed[self->n_owed], 0, sizeof self->owed[0]);
     snprintf(self->owed[self->n_owed].sender,
              sizeof self->owed[self->n_owed].sender, "%s", sender);
     self->owed[self->n_owed++].r = *r;
@@ -485,8 +491,13 @@ s_handle_confirm(relay_t *self, item_t *it) {
     const char *sender = NULL;
     relay_receipt_t rc;
     record_t r;
-    int q = relay_queue_confirm(self->queue, c->index, c->msg_id, it->node,
-                                &sender);
+    /* Checked now, applied in s_commit once its record is durable. */
+    int q = relay_queue_check_confirm(self->queue, c->index, c->msg_id,
+                                      it->node, &sender);
+    for (size_t i = 0; q == RK_OK && i < self->n_owed; i++)
+        if (self->owed[i].confirm && self->owed[i].accepted_index == c->index &&
+            strcmp(self->owed[i].r.recipient, it->node) == 0)
+            q = RK_ERR_NOT_FOUND; /* the same confirm twice in one batch */
     if (q == RK_ERR_MISMATCH) {
         s_refuse(self, it, c->msg_id, NULL, FRAME_REJECT_MALFORMED,
                  "confirm names a msg id that is not the one at that index");
@@ -500,15 +511,28 @@ s_handle_confirm(relay_t *self, item_t *it) {
     memcpy(r.delivered.msg_id, c->msg_id, ENVELOPE_MSG_ID_LEN);
     r.delivered.recipient = it->node;
     memset(&rc, 0, sizeof rc);
-    if (s_append(self, &r, &rc.index) != RK_OK)
-        return; /* not logged: it will be delivered and confirmed again */
+    if (s_append(self, &r, &rc.index) != RK_OK) {
+        /* Not logged: deliver it again, to be confirmed again. */
+        relay_queue_requeue(self->queue, it->node);
+        s_conn(self, it->node, 1)->dirty = 1;
+        return;
+    }
     it->appended = 1;
     memcpy(rc.msg_id, c->msg_id, 16);
     snprintf(rc.recipient, sizeof rc.recipient, "%s", it->node);
     rc.time_ms = rk_now_ms();
     s_owe_receipt(self, sender, &rc);
-    self->c.delivered++;
-    s_conn(self, it->node, 1)->dirty = 1; /* credit freed */
+    if (self->n_owed && !strcmp(self->owed[self->n_owed - 1].r.recipient,
+                                it->node) &&
+        self->owed[self->n_owed - 1].r.index == rc.index) {
+        self->owed[self->n_owed - 1].confirm = 1;
+        self->owed[self->n_owed - 1].accepted_index = c->index;
+    } else {
+        /* No room to remember it: the record stays, the delivery is
+         * sent again and its second confirm is a duplicate. */
+        relay_queue_requeue(self->queue, it->node);
+    }
+    s_conn(self, it->node, 1)->dirty = 1;
 }
 
 static void
@@ -1103,9 +1127,27 @@ s_commit(relay_t *self) {
         self->pending_roster = NULL;
         self->pending_note = NULL;
     }
-    /* Receipts whose records are now durable. */
-    for (size_t i = 0; ok && i < self->n_owed; i++) {
+    /* Confirms and receipts whose records are now durable; or, when the
+     * sync failed, deliveries to send again. */
+    for (size_t i = 0; i < self->n_owed; i++) {
         owed_t *o = &self->owed[i];
+        const char *sender = NULL;
+        if (o->confirm) {
+            conn_t *c = s_conn(self, o->r.recipient, 1);
+            if (c)
+                c->dirty = 1; /* credit freed, or a delivery to resend */
+            if (!ok) {
+                relay_queue_requeue(self->queue, o->r.recipient);
+                continue;
+            }
+            if (relay_queue_confirm(self->queue, o->accepted_index,
+                                    o->r.msg_id, o->r.recipient,
+                                    &sender) != RK_OK)
+                continue; /* expired meanwhile: its expiry says so */
+            self->c.delivered++;
+        }
+        if (!ok)
+            continue;
         if (relay_queue_add_receipt(self->queue, o->sender, &o->r) != RK_OK)
             log_error("event=receipt_dropped sender=%s", o->sender);
         s_send_receipt(self, o->sender, &o->r);

@@ -259,6 +259,25 @@ relay_queue_confirm(relay_queue_t *self, uint64_t index,
     return RK_ERR_NOT_FOUND;
 }
 
+int
+relay_queue_check_confirm(const relay_queue_t *self, uint64_t index,
+                          const uint8_t msg_id[16], const char *recipient,
+                          const char **sender) {
+    const msg_t *m = relay_map_get(self->msgs, &index, sizeof index);
+    if (!m || m->remaining == 0)
+        return RK_ERR_NOT_FOUND;
+    if (sodium_memcmp(m->msg_id, msg_id, 16) != 0)
+        return RK_ERR_MISMATCH;
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->e[i].node->id, recipient) == 0) {
+            if (!m->e[i].linked)
+                return RK_ERR_NOT_FOUND;
+            *sender = m->sender;
+            return RK_OK;
+        }
+    return RK_ERR_NOT_FOUND;
+}
+
 /* Drops messages that every recipient confirmed (remaining == 0). */
 typedef struct {
     relay_queue_t *q;

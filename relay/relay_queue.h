@@ -63,6 +63,13 @@ int relay_queue_confirm(relay_queue_t *self, uint64_t index,
                         const uint8_t msg_id[16], const char *recipient,
                         const char **sender) RK_WUR;
 
+/* What relay_queue_confirm would answer, changing nothing: the relay
+ * checks a confirm, logs it, and applies it once the record is durable.
+ * *sender (borrowed) is valid until the queue changes. */
+int relay_queue_check_confirm(const relay_queue_t *self, uint64_t index,
+                              const uint8_t msg_id[16], const char *recipient,
+                              const char **sender) RK_WUR;
+
 /* Up to max deliveries for node that are neither confirmed nor in flight,
  * in log order, limited by its credit window; they are marked in flight.
  * Returns how many were written to out. */
