@@ -308,6 +308,15 @@ typedef struct {
     uint64_t t0;
 } stall_conn_t;
 
+typedef struct { /* one flood submit in flight */
+    int used;
+    uint8_t id[16];
+    uint8_t *frame; /* the submit, kept for one resubmission */
+    size_t len;
+    uint64_t t_sent;
+    int resubmitted;
+} flood_slot_t;
+
 struct worker {
     const attack_t *a;
     pthread_t thread;
@@ -323,7 +332,8 @@ struct worker {
     stall_conn_t *conns;
     size_t n_conns;
     /* flood */
-    long inflight, flood_stored, flood_delivered;
+    flood_slot_t *slots;
+    long inflight, flood_stored, flood_delivered, flood_resubmits, flood_late;
     uint64_t t_start, t_end;
 };
 
@@ -819,13 +829,112 @@ att_revoked_recipient(worker_t *w) {
 /* One authenticated node submitting genuine notices as fast as the relay
  * takes them (a window in flight), to itself, confirming each delivery so
  * that the relay's queue stays bounded. The relay has no per-node rate
- * limit: each is expected to be stored (or refused rate-limited / busy). */
+ * limit: each is expected to be stored (or refused rate-limited / busy).
+ * Like a real node it resubmits a submit left unanswered for --answer-ms
+ * once: the relay drops an answer when the node's queue is full (logged
+ * reply_lost) and answers the resubmission `stored` again. */
+static void
+s_flood_free(flood_slot_t *sl) {
+    free(sl->frame);
+    memset(sl, 0, sizeof *sl);
+}
+
+static void
+s_flood_answer(worker_t *w, const frame_t *f) {
+    const uint8_t *id = f->type == FRAME_STORED  ? f->stored.msg_id
+                        : f->rejected.has_msg_id ? f->rejected.msg_id
+                                                 : NULL;
+    flood_slot_t *sl = NULL;
+    char tok[S_TOKEN_LEN];
+    for (long i = 0; id && i < o.flood_window; i++)
+        if (w->slots[i].used && memcmp(w->slots[i].id, id, 16) == 0)
+            sl = &w->slots[i];
+    if (!sl && id) {
+        w->flood_late++; /* the first answer, after its resubmission's */
+        return;
+    }
+    if (f->type == FRAME_STORED) {
+        w->flood_stored++;
+        snprintf(tok, sizeof tok, "%s",
+                 sl->resubmitted ? "stored-after-resubmit" : "stored");
+        s_tally(w, tok, NULL);
+    } else {
+        snprintf(tok, sizeof tok, "rejected:%s",
+                 frame_reject_name(f->rejected.code));
+        s_tally(w, tok, f->rejected.reason);
+    }
+    if (sl) {
+        s_flood_free(sl);
+        w->inflight--;
+    }
+}
+
+static void
+s_flood_timeouts(worker_t *w) {
+    uint64_t now = s_ms();
+    for (long i = 0; i < o.flood_window; i++) {
+        flood_slot_t *sl = &w->slots[i];
+        if (!sl->used || now - sl->t_sent < (uint64_t)o.answer_ms)
+            continue;
+        if (!sl->resubmitted &&
+            zmq_send(w->sock, sl->frame, sl->len, ZMQ_DONTWAIT) >= 0) {
+            sl->resubmitted = 1;
+            sl->t_sent = now;
+            w->flood_resubmits++;
+            continue;
+        }
+        s_tally(w, "no-answer", "a flood submit never answered, resubmitted");
+        s_flood_free(sl);
+        w->inflight--;
+    }
+}
+
+/* Reads every frame waiting: answers, and deliveries it confirms. */
+static void
+s_flood_read(worker_t *w) {
+    for (;;) {
+        frame_t *f = NULL;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, w->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        if (frame_decode(zmq_msg_data(&m), zmq_msg_size(&m), &f, NULL) !=
+            RK_OK) {
+            zmq_msg_close(&m);
+            continue;
+        }
+        zmq_msg_close(&m);
+        if (f->type == FRAME_STORED || f->type == FRAME_REJECTED)
+            s_flood_answer(w, f);
+        else if (f->type == FRAME_DELIVER) {
+            envelope_t *env = NULL;
+            uint8_t *buf = NULL;
+            size_t len = 0;
+            if (envelope_decode(f->deliver.envelope, f->deliver.envelope_len,
+                                &env, NULL) == RK_OK &&
+                frame_encode_confirm(f->deliver.index,
+                                     envelope_header(env)->msg_id, &buf,
+                                     &len) == RK_OK)
+                zmq_send(w->sock, buf, len, ZMQ_DONTWAIT);
+            free(buf);
+            envelope_destroy(&env);
+            w->flood_delivered++;
+        }
+        frame_destroy(&f);
+    }
+}
+
 static void
 att_flood(worker_t *w) {
     uint64_t until = s_ms() + 200;
     if (!w->sock) {
         uint8_t *buf = NULL;
         size_t len = 0;
+        w->slots = calloc((size_t)o.flood_window, sizeof *w->slots);
+        if (!w->slots)
+            s_die("out of memory");
         w->sock = s_dealer(identity_public(s_flooder)->transport_pk,
                            identity_transport_sk(s_flooder), NULL, 100000);
         if (frame_encode_hello(roster_serial(s_roster), 1024, &buf, &len) !=
@@ -837,93 +946,54 @@ att_flood(worker_t *w) {
     }
     while (s_ms() < until) {
         zmq_pollitem_t it = {w->sock, 0, ZMQ_POLLIN, 0};
-        while (w->inflight < o.flood_window && !atomic_load(&s_stop) &&
-               (!o.count || w->attempts + w->inflight < o.count)) {
-            uint8_t *env = NULL, *buf = NULL;
-            size_t len = 0, blen = 0;
+        for (long i = 0; i < o.flood_window && !atomic_load(&s_stop) &&
+                         (!o.count || w->attempts + w->inflight < o.count);
+             i++) {
+            flood_slot_t *sl = &w->slots[i];
+            uint8_t *env = NULL;
+            size_t len = 0;
+            if (sl->used)
+                continue;
             s_seal(s_flooder, identity_id(s_flooder),
                    identity_sign_sk(s_flooder), identity_id(s_flooder),
                    identity_public(s_flooder)->enc_pk, 0, NULL, "flood", &env,
-                   &len, NULL);
-            s_submit_frame(env, len, &buf, &blen);
+                   &len, sl->id);
+            s_submit_frame(env, len, &sl->frame, &sl->len);
             free(env);
-            if (zmq_send(w->sock, buf, blen, ZMQ_DONTWAIT) < 0) {
-                free(buf);
+            if (zmq_send(w->sock, sl->frame, sl->len, ZMQ_DONTWAIT) < 0) {
+                s_flood_free(sl);
                 break;
             }
-            free(buf);
+            sl->used = 1;
+            sl->t_sent = s_ms();
             w->inflight++;
         }
-        if (zmq_poll(&it, 1, 10) <= 0)
-            continue;
-        for (;;) {
-            frame_t *f = NULL;
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, w->sock, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&m);
-                break;
-            }
-            if (frame_decode(zmq_msg_data(&m), zmq_msg_size(&m), &f, NULL) !=
-                RK_OK) {
-                zmq_msg_close(&m);
-                continue;
-            }
-            zmq_msg_close(&m);
-            if (f->type == FRAME_STORED) {
-                w->inflight--;
-                w->flood_stored++;
-                s_tally(w, "stored", NULL);
-            } else if (f->type == FRAME_REJECTED) {
-                char tok[S_TOKEN_LEN];
-                w->inflight--;
-                snprintf(tok, sizeof tok, "rejected:%s",
-                         frame_reject_name(f->rejected.code));
-                s_tally(w, tok, f->rejected.reason);
-            } else if (f->type == FRAME_DELIVER) {
-                envelope_t *env = NULL;
-                uint8_t *buf = NULL;
-                size_t len = 0;
-                if (envelope_decode(f->deliver.envelope,
-                                    f->deliver.envelope_len, &env,
-                                    NULL) == RK_OK &&
-                    frame_encode_confirm(f->deliver.index,
-                                         envelope_header(env)->msg_id, &buf,
-                                         &len) == RK_OK)
-                    zmq_send(w->sock, buf, len, ZMQ_DONTWAIT);
-                free(buf);
-                envelope_destroy(&env);
-                w->flood_delivered++;
-            }
-            frame_destroy(&f);
-        }
+        if (zmq_poll(&it, 1, 10) > 0)
+            s_flood_read(w);
+        s_flood_timeouts(w);
     }
     w->t_end = s_ms();
 }
 
 static void
 s_flood_done(worker_t *w) {
-    /* Answers still owed: wait for them (bounded), then count the rest. */
-    uint64_t deadline = s_ms() + (uint64_t)o.answer_ms;
+    /* Answers still owed: wait for them (bounded, with one resubmission
+     * each), then count the rest as never answered. */
+    uint64_t deadline = s_ms() + 2 * (uint64_t)o.answer_ms + 1000;
     while (w->sock && w->inflight > 0 && s_ms() < deadline) {
-        frame_t *f = s_recv(w->sock, deadline, NULL);
-        if (!f)
-            break;
-        if (f->type == FRAME_STORED) {
-            w->inflight--;
-            w->flood_stored++;
-            s_tally(w, "stored", NULL);
-        } else if (f->type == FRAME_REJECTED) {
-            char tok[S_TOKEN_LEN];
-            w->inflight--;
-            snprintf(tok, sizeof tok, "rejected:%s",
-                     frame_reject_name(f->rejected.code));
-            s_tally(w, tok, f->rejected.reason);
-        }
-        frame_destroy(&f);
+        zmq_pollitem_t it = {w->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 10) > 0)
+            s_flood_read(w);
+        s_flood_timeouts(w);
     }
-    for (; w->inflight > 0; w->inflight--)
-        s_tally(w, "no-answer", "a flood submit never answered");
+    for (long i = 0; w->slots && i < o.flood_window; i++)
+        if (w->slots[i].used) {
+            s_tally(w, "no-answer", "a flood submit never answered");
+            s_flood_free(&w->slots[i]);
+        }
+    free(w->slots);
+    w->slots = NULL;
+    w->inflight = 0;
     s_close(&w->sock);
 }
 
@@ -1027,7 +1097,8 @@ static const attack_t s_attacks[] = {
      s_done_sock},
     {"flood",
      "one node, genuine notices, full speed",
-     {"stored", "rejected:rate-limited", "rejected:busy"},
+     {"stored", "stored-after-resubmit", "rejected:rate-limited",
+      "rejected:busy"},
      att_flood,
      s_flood_done},
 };
@@ -1696,12 +1767,15 @@ main(int argc, char **argv) {
     for (size_t i = 0; i < s_nw; i++)
         if (s_w[i].a->once == att_flood && s_w[i].t_end > s_w[i].t_start)
             printf("flood %s: %ld stored in %.1f s (%.1f msg/s), %ld "
-                   "delivered back and confirmed\n",
+                   "deliveries back, each confirmed (redeliveries "
+                   "included); %ld answers never came and were resubmitted "
+                   "(%ld first answers came late)\n",
                    o.flooder, s_w[i].flood_stored,
                    (double)(s_w[i].t_end - s_w[i].t_start) / 1000.0,
                    (double)s_w[i].flood_stored * 1000.0 /
                        (double)(s_w[i].t_end - s_w[i].t_start),
-                   s_w[i].flood_delivered);
+                   s_w[i].flood_delivered, s_w[i].flood_resubmits,
+                   s_w[i].flood_late);
     unanswered = s_hn - s_h_stored - s_h_rejected;
     if (unanswered > 0)
         s_h_problem("%ld honest submits never answered", unanswered);
@@ -1745,11 +1819,12 @@ main(int argc, char **argv) {
             s_json_str(w->first_unexpected);
         }
         if (w->a->once == att_flood && w->t_end > w->t_start)
-            printf(",\"stored\":%ld,\"rate\":%.1f,\"delivered\":%ld",
+            printf(",\"stored\":%ld,\"rate\":%.1f,\"delivered\":%ld,"
+                   "\"resubmitted\":%ld,\"late_answers\":%ld",
                    w->flood_stored,
                    (double)w->flood_stored * 1000.0 /
                        (double)(w->t_end - w->t_start),
-                   w->flood_delivered);
+                   w->flood_delivered, w->flood_resubmits, w->flood_late);
         printf("}");
     }
     printf("},\"honest\":{\"baseline_s\":%.1f,\"baseline_delivered\":%ld,"
