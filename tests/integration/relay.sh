@@ -3,7 +3,7 @@
 # ephemeral port, fresh test keys made here (never secrets), bounded waits.
 # Usage: relay.sh RENRAKU_KEYS RENRAKU_RELAY TESTNODE SCENARIO
 # Scenarios: deliver group offline handshake hostile replay expiry kill9
-#            checkpoint revoke verifyat
+#            checkpoint revoke verifyat state
 set -u
 KEYS=$(realpath "$1") RELAY=$(realpath "$2") T=$(realpath "$3") SCENARIO=$4
 W=$(mktemp -d /tmp/rk-relay-XXXXXX)
@@ -307,9 +307,185 @@ scenario_revoke() {
     expect "a roster altered after signing is refused" p4.out 'rejected code=roster .*signature'
 }
 
+# Lines of relay.log from the last mark on: what the relay said since.
+mark_log() { MARK=$(wc -l <relay.log); }
+since_mark() { tail -n "+$((MARK + 1))" relay.log; }
+# expect_new DESC REGEX: a line matching REGEX was logged since the mark.
+expect_new() {
+    if since_mark | grep -Eq "$2"; then ok "$1"; else bad "$1"; since_mark | sed 's/^/  new| /'; fi
+}
+# got_exactly DESC FILE TEXT N: FILE holds the N deliveries "TEXT #0".."#N-1",
+# each once and in that order, and nothing else.
+got_exactly() {
+    local want got
+    want=$(for ((i = 0; i < $4; i++)); do printf '%s #%d\n' "$3" "$i"; done)
+    got=$(sed -n 's/^deliver index=[0-9]* msg=[0-9a-f]* from=[^ ]* text="\(.*\)"$/\1/p' "$2")
+    if [ "$got" = "$want" ]; then ok "$1"; else
+        bad "$1"
+        sed 's/^/  out| /' "$2"
+    fi
+}
+# nothing_more NODE: the relay owes NODE nothing (a fresh session gets no
+# delivery within 1.5 s), so nothing was or will be delivered twice.
+nothing_more() {
+    node "$1" recv --expect 1 --timeout-ms 1500 >more.out 2>&1
+    if grep -q '^timeout got=0' more.out; then ok "nothing more for $1 (exactly once)"; else
+        bad "nothing more for $1 (exactly once)"
+        sed 's/^/  out| /' more.out
+    fi
+}
+
+# The state snapshot (DIR/state) and the leaf-hash cache (DIR/log/leaves):
+# a restart from them owes exactly what the stopped relay owed; a damaged
+# snapshot is ignored; a crash after a snapshot replays the log's tail; a
+# record changed on disk behind the cache stops the relay.
+scenario_state() {
+    local idx mid n size rc t0
+
+    # (a) Offline recipient, clean stop, restart from the snapshot.
+    start_relay
+    node jp.nisc send --to us.cisa --text "retry me" --save env.bin >d.out 2>&1
+    idx=$(sed -n 's/^stored index=\([0-9]*\).*/\1/p' d.out)
+    mid=$(sed -n 's/^stored index=[0-9]* msg=//p' d.out)
+    node us.cisa recv --expect 1 >d-recv.out 2>&1
+    got_exactly "us.cisa gets the message it will see retried" d-recv.out "retry me" 1
+    node jp.nisc send --to sg.csa --text "before stop" --count 5 >a.out 2>&1
+    n=$(grep -c '^stored index=' a.out)
+    [ "$n" = 5 ] && ok "5 stored for the offline recipient" || bad "5 stored for the offline recipient ($n)"
+    mark_log
+    stop_relay
+    [ -f data/state ] && ok "a clean stop writes DIR/state" || bad "a clean stop writes DIR/state"
+    [ "$(stat -c %a data/state 2>/dev/null)" = 600 ] && ok "DIR/state is mode 0600" || bad "DIR/state is mode 0600"
+    expect_new "the relay logs event=state_saved" 'event=state_saved log_size=[0-9]+ bytes=[0-9]+'
+    size=$(since_mark | sed -n 's/.*event=stopped log_size=\([0-9]*\).*/\1/p' | tail -1)
+    if [ -n "$size" ] && [ "$(stat -c %s data/log/leaves 2>/dev/null)" = $((size * 32)) ]; then
+        ok "DIR/log/leaves holds 32 bytes per synced record ($size)"
+    else bad "DIR/log/leaves holds 32 bytes per synced record ($size, $(stat -c %s data/log/leaves 2>/dev/null))"; fi
+    mark_log
+    start_relay
+    expect_new "restart loads the snapshot" "event=state_loaded log_size=$size live_messages=5 "
+    expect_new "and reuses the cached leaf hashes" "event=log_open .*hashes_reused=$size "
+    node sg.csa recv --expect 5 >a-recv.out 2>&1
+    expect "welcome says 5 are pending" a-recv.out 'welcome node=sg.csa pending=5'
+    got_exactly "the recipient gets all 5, in order, once each" a-recv.out "before stop" 5
+    nothing_more sg.csa
+    # (d) A retried submit of a message confirmed before the snapshot is
+    # answered stored with its index (the msg ids come from the snapshot),
+    # not refused as a replay.
+    node jp.nisc resend --file env.bin >d-retry.out 2>&1
+    expect "a retry after the restart is answered stored, same index" d-retry.out "^stored index=$idx msg=$mid$"
+    node jp.nisc send --to us.cisa --msg-id "$mid" --text other >d-other.out 2>&1
+    expect "another envelope with that msg id is still a replay" d-other.out 'rejected code=replay'
+    node jp.nisc prove --msg "$mid" --relay-vkey "$VKEY" >d-prove.out 2>&1
+    expect "its inclusion proof is still found by msg id" d-prove.out 'verified=yes'
+    nothing_more us.cisa
+    wait_for relay.log 'event=log_scrubbed' 10 && ok "the scrub of the cached hashes finds nothing wrong" || bad "the scrub of the cached hashes finds nothing wrong"
+
+    # (b) A damaged snapshot is ignored; the whole log still says it all.
+    node jp.nisc send --to sg.csa --text "flipped" --count 3 >b.out 2>&1
+    stop_relay
+    size=$(stat -c %s data/state)
+    printf '\xff' | dd of=data/state bs=1 seek=$((size / 2)) conv=notrunc status=none
+    mark_log
+    start_relay
+    expect_new "a state file with a byte changed: event=state_ignored with a reason" 'event=state_ignored reason="[^"]+"'
+    if since_mark | grep -q 'event=state_loaded'; then bad "and it is not loaded"; else ok "and it is not loaded"; fi
+    expect_new "the queue is rebuilt from the whole log" 'event=queue_rebuilt live_messages=3$'
+    node sg.csa recv --expect 3 >b-recv.out 2>&1
+    got_exactly "all 3 are delivered once, and none of the earlier ones again" b-recv.out "flipped" 3
+    nothing_more sg.csa
+    node jp.nisc send --to sg.csa --text "truncated" --count 2 >b2.out 2>&1
+    stop_relay
+    size=$(stat -c %s data/state)
+    truncate -s $((size - 40)) data/state
+    mark_log
+    start_relay
+    expect_new "a truncated state file: event=state_ignored with a reason" 'event=state_ignored reason="[^"]+"'
+    node sg.csa recv --expect 2 >b2-recv.out 2>&1
+    got_exactly "both are delivered once" b2-recv.out "truncated" 2
+    nothing_more sg.csa
+    stop_relay
+    : >data/state
+    mark_log
+    start_relay
+    expect_new "an empty state file: event=state_ignored" 'event=state_ignored reason="[^"]+"'
+    stop_relay
+
+    # (c) Snapshot at a clean stop, then traffic, then kill -9: the restart
+    # takes the older snapshot plus the log after it.
+    start_relay
+    node jp.nisc send --to sg.csa --text "in snapshot" --count 2 >c1.out 2>&1
+    stop_relay
+    mark_log
+    start_relay
+    expect_new "restart from the snapshot with 2 pending" 'event=state_loaded .*live_messages=2 '
+    node sg.csa recv --expect 2 >c1-recv.out 2>&1
+    got_exactly "the 2 in the snapshot are delivered" c1-recv.out "in snapshot" 2
+    node jp.nisc send --to sg.csa --text "after snapshot" --count 3 >c2.out 2>&1
+    n=$(grep -c '^stored index=' c2.out)
+    [ "$n" = 3 ] && ok "3 more stored after the snapshot" || bad "3 more stored after the snapshot ($n)"
+    kill9_relay
+    mark_log
+    start_relay
+    expect_new "after kill -9 the older snapshot is loaded" 'event=state_loaded .*live_messages=2 '
+    expect_new "and the log after it is applied" 'event=queue_rebuilt live_messages=3$'
+    node sg.csa recv --expect 3 >c2-recv.out 2>&1
+    got_exactly "the 3 sent after the snapshot are delivered once, the 2 confirmed ones not again" c2-recv.out "after snapshot" 3
+    nothing_more sg.csa
+    stop_relay
+
+    # (e) A byte of a record's body changed on disk after a clean stop:
+    # the relay trusts the cache to start, then its scrub finds the record
+    # and the relay stops with a non-zero status.
+    local seg len off
+    seg=data/log/00000000000000000000.seg
+    len=$(od -An -tu1 -j16 -N4 "$seg" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+    off=$((16 + 4 + len / 2)) # inside record 0's body, before its check bytes
+    if [ "$len" -gt 2 ]; then ok "record 0 is $len bytes"; else bad "record 0 is $len bytes"; fi
+    printf "\\x$(printf %02x $(($(od -An -tu1 -j$off -N1 "$seg") ^ 0x20)))" |
+        dd of="$seg" bs=1 seek=$off conv=notrunc status=none
+    mark_log
+    start_relay
+    ok "the relay starts on the cached hashes"
+    t0=$SECONDS
+    for ((i = 0; i < 300; i++)); do kill -0 "$RPID" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$RPID" 2>/dev/null; then
+        bad "the relay stops by itself within 15 s"
+        kill9_relay
+    else
+        wait "$RPID"
+        rc=$?
+        RPID=
+        [ "$rc" -ne 0 ] && ok "the relay stops by itself with status $rc (after $((SECONDS - t0)) s)" || bad "the relay stops with a non-zero status (got $rc)"
+    fi
+    expect_new "it logs event=log_corrupt naming record 0" 'event=log_corrupt error="log/00000000000000000000.seg: offset 16: record 0: '
+    # Without the cache the same log is refused at start.
+    rm -f data/log/leaves
+    mark_log
+    "$RELAY" --key keys/relay.test.key --roster roster.signed \
+        --coordinator keys/coordinator.pub --data data --bind tcp://127.0.0.1:0 \
+        --log-level debug >>relay.log 2>&1 &
+    RPID=$!
+    for ((i = 0; i < 300; i++)); do kill -0 "$RPID" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$RPID" 2>/dev/null; then
+        bad "without DIR/log/leaves the damaged log is refused at start"
+        kill9_relay
+    else
+        wait "$RPID"
+        rc=$?
+        RPID=
+        [ "$rc" -ne 0 ] && ok "without DIR/log/leaves the damaged log is refused at start (status $rc)" || bad "without DIR/log/leaves the damaged log is refused at start (status $rc)"
+    fi
+    expect_new "and the refusal names the damaged record" 'log/00000000000000000000.seg: offset 16: record 0: .*corruption before the tail'
+    # Under ASan/UBSan a report exits 1 as well: the status alone is no proof.
+    if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' relay.log; then
+        bad "no sanitizer report from any of the relays"
+    else ok "no sanitizer report from any of the relays"; fi
+}
+
 setup
 case "$SCENARIO" in
-deliver | group | offline | handshake | hostile | replay | expiry | kill9 | checkpoint | revoke | verifyat)
+deliver | group | offline | handshake | hostile | replay | expiry | kill9 | checkpoint | revoke | verifyat | state)
     "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac

@@ -1,7 +1,8 @@
 /* Unit tests for relay/relay_queue: per-recipient log order, the credit
  * window, requeue, confirm codes, dropping confirmed and expired messages,
- * receipts, and a queue of 200 recipients and 10,000 messages. The .c is
- * included to count the messages the queue still holds. */
+ * receipts, a queue of 200 recipients and 10,000 messages, and the state
+ * snapshot (save, restore, malformed snapshots). The .c is included to
+ * count the messages the queue still holds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -603,6 +604,512 @@ test_scale(void **state) {
     relay_queue_destroy(&q);
 }
 
+/* ---- the state snapshot ----------------------------------------------- */
+
+/* Serves the envelope "env-<index>" of each accepted message, as the log
+ * would, after checking that the snapshot asks with the msg id and sender
+ * the message was accepted with; fails with fail_rc at index fail_at. */
+#define S_FETCH_MAX 64
+
+typedef struct {
+    size_t calls;
+    uint64_t asked[S_FETCH_MAX]; /* indexes asked for, in order */
+    uint64_t fail_at;
+    int fail_rc;
+    const char *senders[S_FETCH_MAX]; /* by index; NULL: not accepted */
+    uint8_t ids[S_FETCH_MAX][16];     /* by index */
+} fetch_t;
+
+static int
+s_fetch(void *arg, uint64_t index, const uint8_t msg_id[16], const char *sender,
+        uint8_t **env, size_t *env_len) {
+    fetch_t *f = arg;
+    char text[32];
+    int len;
+    if (f->calls < S_FETCH_MAX)
+        f->asked[f->calls] = index;
+    f->calls++;
+    if (index == f->fail_at)
+        return f->fail_rc;
+    if (index >= S_FETCH_MAX || !f->senders[index] ||
+        strcmp(f->senders[index], sender) != 0 ||
+        memcmp(f->ids[index], msg_id, 16) != 0)
+        return RK_ERR_MISMATCH;
+    len = snprintf(text, sizeof text, "env-%llu", (unsigned long long)index);
+    *env = malloc((size_t)len);
+    if (!*env)
+        return RK_ERR_NOMEM;
+    memcpy(*env, text, (size_t)len);
+    *env_len = (size_t)len;
+    return RK_OK;
+}
+
+/* Accepts like s_accept and tells the fetch about it; msg id s_mid(id_of). */
+static void
+s_accept_f(relay_queue_t *q, fetch_t *f, uint64_t index, uint64_t id_of,
+           const char *sender, const char *const *rcpt, size_t n,
+           uint64_t expires_ms) {
+    uint8_t id[16];
+    char env[32];
+    int len = snprintf(env, sizeof env, "env-%llu", (unsigned long long)index);
+    s_mid(id, id_of);
+    assert_int_equal(relay_queue_accept(q, index, id, sender, rcpt, n,
+                                        expires_ms, (const uint8_t *)env,
+                                        (size_t)len),
+                     RK_OK);
+    assert_true(index < S_FETCH_MAX);
+    f->senders[index] = sender;
+    memcpy(f->ids[index], id, 16);
+}
+
+/* A queue as a relay has it after some traffic:
+ *   1 alice -> a, b      a confirmed
+ *   2 bob   -> a         confirmed by all (kept only as a msg id)
+ *   3 alice -> a, b, c   none confirmed; in flight to a
+ *   4 carol -> c
+ *   5 alice -> b         confirmed, then swept away
+ *   6 bob   -> a, c      c confirmed
+ *   7 dave  -> b         reuses msg id 3 (find keeps index 3)
+ *   8 erin  -> a         confirmed by all, the last one (kept as "done")
+ * and receipts owed to alice (4) and bob (1). */
+static relay_queue_t *
+s_busy_queue(fetch_t *f) {
+    relay_queue_t *q = relay_queue_new();
+    const char *ab[] = {"a", "b"}, *a[] = {"a"}, *abc[] = {"a", "b", "c"};
+    const char *c[] = {"c"}, *b[] = {"b"}, *ac[] = {"a", "c"};
+    relay_receipt_t r;
+    uint64_t idx[8];
+    assert_non_null(q);
+    memset(f, 0, sizeof *f);
+    f->fail_at = UINT64_MAX;
+    s_accept_f(q, f, 1, 1, "alice", ab, 2, 0);
+    s_accept_f(q, f, 2, 2, "bob", a, 1, 0);
+    s_accept_f(q, f, 3, 3, "alice", abc, 3, 9000);
+    s_accept_f(q, f, 4, 4, "carol", c, 1, 0);
+    s_accept_f(q, f, 5, 5, "alice", b, 1, 0);
+    s_accept_f(q, f, 6, 6, "bob", ac, 2, 0);
+    s_accept_f(q, f, 7, 3, "dave", b, 1, 0);
+    assert_int_equal(s_confirm(q, 1, "a"), RK_OK);
+    assert_int_equal(s_confirm(q, 2, "a"), RK_OK);
+    assert_int_equal(s_confirm(q, 5, "b"), RK_OK);
+    assert_int_equal(s_confirm(q, 6, "c"), RK_OK);
+    assert_int_equal(relay_queue_expire(q, 1, NULL, NULL), 0);
+    s_accept_f(q, f, 8, 8, "erin", a, 1, 0);
+    assert_int_equal(s_confirm(q, 8, "a"), RK_OK);
+    relay_queue_set_credit(q, "a", 1);
+    assert_int_equal(s_next(q, "a", 8, idx), 1);
+    assert_int_equal(idx[0], 3);
+    for (uint64_t i = 5; i <= 11; i += 2) {
+        r = s_receipt(i, i == 9 ? "c" : "b", i == 9);
+        assert_int_equal(relay_queue_add_receipt(q, "alice", &r), RK_OK);
+    }
+    r = s_receipt(6, "a", 0);
+    assert_int_equal(relay_queue_add_receipt(q, "bob", &r), RK_OK);
+    assert_int_equal(relay_queue_live(q), 5);
+    return q;
+}
+
+/* Saves q into b, which must then hold something. */
+static void
+s_save(relay_queue_t *q, rk_wbuf_t *b) {
+    memset(b, 0, sizeof *b);
+    relay_queue_save(q, b);
+    assert_false(b->failed);
+    assert_true(b->len > 0);
+}
+
+/* Restores p[0, len) into q; *left (may be NULL) gets the unread bytes. */
+static int
+s_restore(relay_queue_t *q, const uint8_t *p, size_t len, fetch_t *f,
+          size_t *left) {
+    rk_rbuf_t rb;
+    int rc;
+    memset(&rb, 0, sizeof rb);
+    rb.p = p;
+    rb.len = len;
+    rc = relay_queue_restore(q, &rb, s_fetch, f);
+    if (left)
+        *left = rk_rbuf_left(&rb);
+    return rc;
+}
+
+/* Takes every delivery owed to node (credit lifted) into idx, checking
+ * that each comes with its own envelope; returns how many. */
+static size_t
+s_drain(relay_queue_t *q, const char *node, uint64_t *idx, size_t max) {
+    relay_delivery_t d[16];
+    size_t n;
+    assert_true(max <= 16);
+    relay_queue_set_credit(q, node, 1000);
+    n = relay_queue_next(q, node, max, d);
+    for (size_t i = 0; i < n; i++) {
+        char text[32];
+        int len = snprintf(text, sizeof text, "env-%llu",
+                           (unsigned long long)d[i].index);
+        idx[i] = d[i].index;
+        assert_int_equal(d[i].envelope_len, (size_t)len);
+        assert_memory_equal(d[i].envelope, text, (size_t)len);
+    }
+    return n;
+}
+
+static void
+s_assert_receipts_equal(relay_queue_t *q1, relay_queue_t *q2,
+                        const char *sender, size_t expect) {
+    size_t n1 = 99, n2 = 99;
+    const relay_receipt_t *r1 = relay_queue_receipts(q1, sender, 0, &n1);
+    const relay_receipt_t *r2 = relay_queue_receipts(q2, sender, 0, &n2);
+    assert_int_equal(n1, expect);
+    assert_int_equal(n2, expect);
+    for (size_t i = 0; i < expect; i++) {
+        assert_int_equal(r2[i].index, r1[i].index);
+        assert_memory_equal(r2[i].msg_id, r1[i].msg_id, 16);
+        assert_string_equal(r2[i].recipient, r1[i].recipient);
+        assert_int_equal(r2[i].expired, r1[i].expired);
+        assert_int_equal(r2[i].time_ms, r1[i].time_ms);
+        if (i > 0)
+            assert_true(r2[i].index > r2[i - 1].index);
+    }
+}
+
+/* save -> restore into a new queue: what a restarted relay owes is what
+ * the stopped one owed, nothing more, nothing less. */
+static void
+test_snapshot_round_trip(void **state) {
+    fetch_t f;
+    relay_queue_t *q = s_busy_queue(&f), *q2 = relay_queue_new();
+    rk_wbuf_t b, b2;
+    uint64_t idx[16], index = 0;
+    uint8_t id[16];
+    size_t left = 99;
+    const char *sender = NULL;
+    (void)state;
+    assert_non_null(q2);
+
+    s_save(q, &b);
+    assert_int_equal(s_restore(q2, b.p, b.len, &f, &left), RK_OK);
+    assert_int_equal(left, 0);
+    /* One fetch per live message, in log order: 1 3 4 6 7. */
+    assert_int_equal(f.calls, 5);
+    assert_int_equal(f.asked[0], 1);
+    assert_int_equal(f.asked[1], 3);
+    assert_int_equal(f.asked[2], 4);
+    assert_int_equal(f.asked[3], 6);
+    assert_int_equal(f.asked[4], 7);
+
+    assert_int_equal(relay_queue_live(q2), relay_queue_live(q));
+    assert_int_equal(relay_queue_live(q2), 5);
+    assert_int_equal(relay_queue_pending(q2, "a"), 2); /* 3 6 */
+    assert_int_equal(relay_queue_pending(q2, "b"), 3); /* 1 3 7 */
+    assert_int_equal(relay_queue_pending(q2, "c"), 2); /* 3 4 */
+    assert_int_equal(relay_queue_pending(q2, "a"), relay_queue_pending(q, "a"));
+    assert_int_equal(relay_queue_pending(q2, "b"), relay_queue_pending(q, "b"));
+    assert_int_equal(relay_queue_pending(q2, "c"), relay_queue_pending(q, "c"));
+
+    /* In flight before the save (3 to a) is sent again; what a recipient
+     * confirmed (1 and 2 by a, 6 by c) is not. */
+    assert_int_equal(s_drain(q2, "a", idx, 16), 2);
+    assert_int_equal(idx[0], 3);
+    assert_int_equal(idx[1], 6);
+    assert_int_equal(s_drain(q2, "b", idx, 16), 3);
+    assert_int_equal(idx[0], 1);
+    assert_int_equal(idx[1], 3);
+    assert_int_equal(idx[2], 7);
+    assert_int_equal(s_drain(q2, "c", idx, 16), 2);
+    assert_int_equal(idx[0], 3);
+    assert_int_equal(idx[1], 4);
+    assert_int_equal(s_confirm(q2, 1, "a"), RK_ERR_NOT_FOUND);
+    assert_int_equal(s_confirm(q2, 6, "c"), RK_ERR_NOT_FOUND);
+    assert_int_equal(s_confirm(q2, 2, "a"), RK_ERR_NOT_FOUND);
+
+    /* The restored messages are confirmed as before, with their sender. */
+    assert_int_equal(s_confirm(q2, 1, "b"), RK_OK);
+    s_mid(id, 3);
+    assert_int_equal(relay_queue_confirm(q2, 7, id, "b", &sender), RK_OK);
+    assert_string_equal(sender, "dave");
+    assert_int_equal(relay_queue_confirm(q2, 3, id, "c", &sender), RK_OK);
+    assert_string_equal(sender, "alice");
+
+    /* Receipts come back in order with every field. */
+    s_assert_receipts_equal(q, q2, "alice", 4);
+    s_assert_receipts_equal(q, q2, "bob", 1);
+    {
+        size_t n = 99;
+        assert_null(relay_queue_receipts(q2, "carol", 0, &n));
+        assert_int_equal(n, 0);
+    }
+
+    /* Every msg id is found at its first index, including those of
+     * messages confirmed by all before the save (2, 5, 8); a retried
+     * submit of them is answered with that index. */
+    for (uint64_t i = 1; i <= 8; i++) {
+        if (i == 7)
+            continue;
+        s_mid(id, i);
+        assert_int_equal(relay_queue_find(q2, id, &index), RK_OK);
+        assert_int_equal(index, i);
+    }
+    s_mid(id, 9);
+    assert_int_equal(relay_queue_find(q2, id, &index), RK_ERR_NOT_FOUND);
+
+    /* A snapshot of the restored queue holds the same: same size, and it
+     * restores again. */
+    relay_queue_destroy(&q2);
+    q2 = relay_queue_new();
+    assert_int_equal(s_restore(q2, b.p, b.len, &f, NULL), RK_OK);
+    s_save(q2, &b2);
+    assert_int_equal(b2.len, b.len);
+    rk_wbuf_free(&b2);
+
+    rk_wbuf_free(&b);
+    relay_queue_destroy(&q2);
+    relay_queue_destroy(&q);
+}
+
+/* An empty queue saves and restores to an empty queue. */
+static void
+test_snapshot_empty(void **state) {
+    fetch_t f;
+    relay_queue_t *q = relay_queue_new(), *q2 = relay_queue_new();
+    rk_wbuf_t b;
+    size_t left = 99;
+    uint8_t id[16];
+    uint64_t index;
+    (void)state;
+    memset(&f, 0, sizeof f);
+    f.fail_at = UINT64_MAX;
+    s_save(q, &b);
+    assert_int_equal(b.len, 24); /* three zero counts */
+    assert_int_equal(s_restore(q2, b.p, b.len, &f, &left), RK_OK);
+    assert_int_equal(left, 0);
+    assert_int_equal(f.calls, 0);
+    assert_int_equal(relay_queue_live(q2), 0);
+    s_mid(id, 1);
+    assert_int_equal(relay_queue_find(q2, id, &index), RK_ERR_NOT_FOUND);
+    rk_wbuf_free(&b);
+    relay_queue_destroy(&q2);
+    relay_queue_destroy(&q);
+}
+
+/* Every proper prefix of a snapshot is refused as malformed (and leaves
+ * nothing behind once the queue is destroyed: ASan). */
+static void
+test_snapshot_truncated(void **state) {
+    fetch_t f;
+    relay_queue_t *q = s_busy_queue(&f);
+    rk_wbuf_t b;
+    (void)state;
+    s_save(q, &b);
+    for (size_t len = 0; len < b.len; len++) {
+        relay_queue_t *q2 = relay_queue_new();
+        assert_non_null(q2);
+        if (s_restore(q2, b.p, len, &f, NULL) != RK_ERR_MALFORMED)
+            fail_msg("a snapshot cut to %zu of %zu bytes was not refused as "
+                     "malformed",
+                     len, b.len);
+        relay_queue_destroy(&q2);
+    }
+    rk_wbuf_free(&b);
+    relay_queue_destroy(&q);
+}
+
+/* Counts larger than the bytes that follow are refused before anything
+ * is allocated for them. */
+static void
+test_snapshot_counts_lie(void **state) {
+    fetch_t f;
+    rk_wbuf_t b;
+    uint8_t id[16];
+    (void)state;
+    memset(&f, 0, sizeof f);
+    f.fail_at = UINT64_MAX;
+    s_mid(id, 1);
+    for (int which = 0; which < 7; which++) {
+        relay_queue_t *q2 = relay_queue_new();
+        memset(&b, 0, sizeof b);
+        switch (which) {
+        case 0: /* msg ids: UINT64_MAX */
+            rk_wbuf_u64(&b, UINT64_MAX);
+            rk_wbuf_put(&b, id, 16);
+            rk_wbuf_u64(&b, 1);
+            break;
+        case 1: /* msg ids: 2, one present */
+            rk_wbuf_u64(&b, 2);
+            rk_wbuf_put(&b, id, 16);
+            rk_wbuf_u64(&b, 1);
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, 0);
+            break;
+        case 2: /* live messages: 2^60 */
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, (uint64_t)1 << 60);
+            rk_wbuf_u64(&b, 0);
+            break;
+        case 3: /* one live message naming 2^40 recipients */
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, 1);
+            rk_wbuf_u64(&b, 1);
+            rk_wbuf_put(&b, id, 16);
+            rk_wbuf_str(&b, "alice");
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, (uint64_t)1 << 40);
+            rk_wbuf_str(&b, "a");
+            rk_wbuf_u64(&b, 0);
+            break;
+        case 4: /* one live message with no recipient at all */
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, 1);
+            rk_wbuf_u64(&b, 1);
+            rk_wbuf_put(&b, id, 16);
+            rk_wbuf_str(&b, "alice");
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, 0);
+            break;
+        case 5: /* senders with receipts: UINT64_MAX */
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, UINT64_MAX);
+            rk_wbuf_str(&b, "alice");
+            break;
+        case 6: /* alice has 2^50 receipts */
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, 0);
+            rk_wbuf_u64(&b, 1);
+            rk_wbuf_str(&b, "alice");
+            rk_wbuf_u64(&b, (uint64_t)1 << 50);
+            rk_wbuf_u64(&b, 3);
+            break;
+        }
+        assert_false(b.failed);
+        if (s_restore(q2, b.p, b.len, &f, NULL) != RK_ERR_MALFORMED)
+            fail_msg("lying count %d was not refused as malformed", which);
+        assert_int_equal(f.calls, 0);
+        rk_wbuf_free(&b);
+        relay_queue_destroy(&q2);
+    }
+}
+
+/* A msg id listed twice, and a name too long for a node id: malformed. */
+static void
+test_snapshot_bad_fields(void **state) {
+    fetch_t f;
+    rk_wbuf_t b;
+    relay_queue_t *q2;
+    uint8_t id[16];
+    char longname[100];
+    (void)state;
+    memset(&f, 0, sizeof f);
+    f.fail_at = UINT64_MAX;
+    s_mid(id, 1);
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+
+    q2 = relay_queue_new();
+    memset(&b, 0, sizeof b);
+    rk_wbuf_u64(&b, 2);
+    for (int i = 0; i < 2; i++) {
+        rk_wbuf_put(&b, id, 16);
+        rk_wbuf_u64(&b, 1 + (uint64_t)i);
+    }
+    rk_wbuf_u64(&b, 0);
+    rk_wbuf_u64(&b, 0);
+    assert_int_equal(s_restore(q2, b.p, b.len, &f, NULL), RK_ERR_MALFORMED);
+    rk_wbuf_free(&b);
+    relay_queue_destroy(&q2);
+
+    q2 = relay_queue_new();
+    memset(&b, 0, sizeof b);
+    rk_wbuf_u64(&b, 0);
+    rk_wbuf_u64(&b, 1);
+    rk_wbuf_u64(&b, 1);
+    rk_wbuf_put(&b, id, 16);
+    rk_wbuf_str(&b, longname); /* sender of 99 bytes */
+    rk_wbuf_u64(&b, 0);
+    rk_wbuf_u64(&b, 1);
+    rk_wbuf_str(&b, "a");
+    rk_wbuf_u64(&b, 0);
+    assert_int_equal(s_restore(q2, b.p, b.len, &f, NULL), RK_ERR_MALFORMED);
+    assert_int_equal(f.calls, 0);
+    rk_wbuf_free(&b);
+    relay_queue_destroy(&q2);
+
+    q2 = relay_queue_new();
+    memset(&b, 0, sizeof b);
+    rk_wbuf_u64(&b, 0);
+    rk_wbuf_u64(&b, 0);
+    rk_wbuf_u64(&b, 1);
+    rk_wbuf_str(&b, "alice");
+    rk_wbuf_u64(&b, 1);
+    rk_wbuf_u64(&b, 5);
+    rk_wbuf_put(&b, id, 16);
+    rk_wbuf_str(&b, longname); /* recipient of 99 bytes */
+    rk_wbuf_u8(&b, 0);
+    rk_wbuf_u64(&b, 1000);
+    assert_int_equal(s_restore(q2, b.p, b.len, &f, NULL), RK_ERR_MALFORMED);
+    rk_wbuf_free(&b);
+    relay_queue_destroy(&q2);
+}
+
+/* A fetch that fails (the log cannot give the envelope, or it is another
+ * message) fails the restore with its error, whichever message it is. */
+static void
+test_snapshot_fetch_fails(void **state) {
+    fetch_t f;
+    relay_queue_t *q = s_busy_queue(&f);
+    rk_wbuf_t b;
+    const uint64_t live[] = {1, 3, 4, 6, 7};
+    (void)state;
+    s_save(q, &b);
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++) {
+        relay_queue_t *q2 = relay_queue_new();
+        f.calls = 0;
+        f.fail_at = live[i];
+        f.fail_rc = i % 2 ? RK_ERR_IO : RK_ERR_MISMATCH;
+        assert_int_equal(s_restore(q2, b.p, b.len, &f, NULL), f.fail_rc);
+        assert_int_equal(f.calls, i + 1); /* stops at the first failure */
+        relay_queue_destroy(&q2);
+    }
+    /* A fetch that finds another sender at that index. */
+    {
+        relay_queue_t *q2 = relay_queue_new();
+        f.fail_at = UINT64_MAX;
+        f.senders[4] = "mallory";
+        assert_int_equal(s_restore(q2, b.p, b.len, &f, NULL), RK_ERR_MISMATCH);
+        relay_queue_destroy(&q2);
+    }
+    rk_wbuf_free(&b);
+    relay_queue_destroy(&q);
+}
+
+/* Any one byte of a snapshot changed: restore answers (whatever it
+ * answers) without crashing or leaking; random bytes are refused. */
+static void
+test_snapshot_garbage(void **state) {
+    fetch_t f;
+    relay_queue_t *q = s_busy_queue(&f);
+    rk_wbuf_t b;
+    uint8_t junk[512];
+    (void)state;
+    s_save(q, &b);
+    for (size_t i = 0; i < b.len; i++) {
+        relay_queue_t *q2 = relay_queue_new();
+        b.p[i] ^= 0x41;
+        (void)s_restore(q2, b.p, b.len, &f, NULL);
+        b.p[i] ^= 0x41;
+        relay_queue_destroy(&q2);
+    }
+    for (size_t len = 1; len <= sizeof junk; len *= 2) {
+        relay_queue_t *q2 = relay_queue_new();
+        randombytes_buf(junk, len);
+        junk[0] |= 0x80; /* a first count no buffer can hold */
+        assert_int_equal(s_restore(q2, junk, len, &f, NULL), RK_ERR_MALFORMED);
+        relay_queue_destroy(&q2);
+    }
+    rk_wbuf_free(&b);
+    relay_queue_destroy(&q);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -616,6 +1123,13 @@ main(void) {
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_receipts),
         cmocka_unit_test(test_scale),
+        cmocka_unit_test(test_snapshot_round_trip),
+        cmocka_unit_test(test_snapshot_empty),
+        cmocka_unit_test(test_snapshot_truncated),
+        cmocka_unit_test(test_snapshot_counts_lie),
+        cmocka_unit_test(test_snapshot_bad_fields),
+        cmocka_unit_test(test_snapshot_fetch_fails),
+        cmocka_unit_test(test_snapshot_garbage),
     };
     if (sodium_init() < 0)
         return 1;
