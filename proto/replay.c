@@ -221,6 +221,12 @@ replay_restore(replay_t *self, rk_rbuf_t *b) {
     /* Each entry takes at least 25 bytes: a count beyond that is a lie. */
     if (b->failed || n > rk_rbuf_left(b) / 25)
         return RK_ERR_MALFORMED;
+    while (self->n_buckets * 2 < self->count + n) {
+        size_t nb = self->n_buckets;
+        s_grow(self);
+        if (self->n_buckets == nb)
+            break;
+    }
     for (uint64_t i = 0; i < n; i++) {
         char sender[ENVELOPE_NODE_ID_MAX + 1];
         uint8_t msg_id[16];

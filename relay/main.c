@@ -53,6 +53,9 @@ static const char *s_usage =
     "  --heartbeat-ms MS        heartbeat interval (default 5000)\n"
     "  --checkpoint-every SECONDS  sign a checkpoint when grown (default 10)\n"
     "  --segment-mb MB          log segment size (default 64)\n"
+    "  --snapshot-every N       write DIR/state after N new records\n"
+    "                           (default 100000) ...\n"
+    "  --snapshot-interval SECONDS  ... at most this often (default 60)\n"
     "  --verify-at WHERE        relay (default): the relay checks every\n"
     "                           signature; recipients: it leaves that to\n"
     "                           the recipients (see docs/OPERATIONS.md)\n"
@@ -115,6 +118,8 @@ static opt_t s_opts[] = {
     {"checkpoint-every", NULL},
     {"segment-mb", NULL},
     {"verify-at", NULL},
+    {"snapshot-every", NULL},
+    {"snapshot-interval", NULL},
     {"log-level", NULL},
     {"config", NULL},
     {"print-vkey", NULL},
@@ -391,6 +396,14 @@ main(int argc, char **argv) {
     if (s_num("segment-mb", 1, 4096, &n))
         goto done_usage;
     cfg.segment_bytes = n * 1024 * 1024;
+    n = cfg.snapshot_records;
+    if (s_num("snapshot-every", 1, 1000000000, &n))
+        goto done_usage;
+    cfg.snapshot_records = n;
+    n = cfg.snapshot_ms / 1000;
+    if (s_num("snapshot-interval", 0, 86400, &n))
+        goto done_usage;
+    cfg.snapshot_ms = n * 1000;
     if (s_val("verify-at")) {
         if (strcmp(s_val("verify-at"), "recipients") == 0)
             cfg.verify_at_recipients = 1;

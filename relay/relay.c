@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -37,8 +39,6 @@
 #define S_MAX_CREDIT 1024 /* deliveries in flight per node, at most */
 #define S_EXPIRY_SCAN_MS 1000
 #define S_REPLAY_MAX_ENTRIES 1000000
-#define S_STATE_EVERY_RECORDS 100000 /* snapshot after this many records */
-#define S_STATE_EVERY_MS 60000       /* and at most this often */
 
 /* One connected (or once connected) node. */
 typedef struct {
@@ -127,6 +127,8 @@ struct relay {
     uint64_t scrub_checked, scrub_t0;
     char scrub_err[512];
     uint64_t state_size, state_ms; /* the newest state snapshot */
+    pid_t saver;                   /* a child writing one, or 0 */
+    uint64_t saver_size;           /* the log size it stands for */
     int fatal;      /* cannot serve any more (endpoint lost) */
 };
 
@@ -142,6 +144,8 @@ relay_config_defaults(relay_config_t *cfg) {
     cfg->max_msg_size = FRAME_MAX_BYTES + 64 * 1024;
     cfg->handshake_ms = 5000;
     cfg->heartbeat_ms = 5000;
+    cfg->snapshot_records = 100000;
+    cfg->snapshot_ms = 60000;
     cfg->checkpoint_ms = 10 * 1000;
     cfg->batch_max = 256;
 }
@@ -1202,7 +1206,8 @@ s_deliver_one(void *value, void *arg) {
     }
 }
 
-static void s_state_save(relay_t *self);
+static void s_state_save(relay_t *self, int background);
+static void s_state_reap(relay_t *self, int block);
 
 /* ---- one turn ---- */
 
@@ -1324,9 +1329,11 @@ s_turn(relay_t *self) {
     }
     s_commit(self);
     s_release_batch(self);
-    if (relay_log_size(self->log) - self->state_size >= S_STATE_EVERY_RECORDS &&
-        now - self->state_ms >= S_STATE_EVERY_MS)
-        s_state_save(self);
+    if (relay_log_size(self->log) - self->state_size >=
+            self->cfg.snapshot_records &&
+        now - self->state_ms >= self->cfg.snapshot_ms)
+        s_state_save(self, 1);
+    s_state_reap(self, 0);
     relay_map_each(self->conns, s_deliver_one, self);
     if (now - self->last_checkpoint_ms >= self->cfg.checkpoint_ms) {
         char *note = NULL;
@@ -1427,20 +1434,20 @@ s_state_path(const relay_t *self, char *out, size_t cap) {
     snprintf(out, cap, "%s/state", self->cfg.data_dir);
 }
 
-/* Writes the snapshot; the log must be all durable. */
-static void
-s_state_save(relay_t *self) {
+/* Writes the snapshot; the log must be all durable. Returns 0 or an
+ * rk_err_t (it logs either). */
+static int
+s_state_write(relay_t *self) {
     rk_wbuf_t b;
     uint64_t size = relay_log_size(self->log), t0 = rk_now_ms();
     uint8_t root[MERKLE_HASH_LEN], digest[RK_SHA256_LEN];
     char path[4096];
     size_t body_at;
-    rk_part_t part;
     int rc;
 
     if (size != relay_log_durable(self->log) || !self->storage_ok ||
         relay_log_root(self->log, size, root) != RK_OK)
-        return;
+        return RK_ERR_INVALID;
     memset(&b, 0, sizeof b);
     rk_wbuf_put(&b, S_STATE_MAGIC, 8);
     rk_wbuf_u64(&b, size);
@@ -1454,23 +1461,68 @@ s_state_save(relay_t *self) {
     relay_queue_save(self->queue, &b);
     if (!b.failed) {
         rk_put_be64(b.p + body_at - 8, b.len - body_at);
-        part.data = b.p;
-        part.len = b.len;
-        rk_sha256(digest, &part, 1);
+        /* libsodium, not rk_sha256: this may run in a forked child,
+         * where only the forking thread's state is sure to be sane. */
+        crypto_hash_sha256(digest, b.p, b.len);
         rk_wbuf_put(&b, digest, sizeof digest);
     }
     s_state_path(self, path, sizeof path);
     rc = b.failed ? RK_ERR_NOMEM : rk_write_file(path, b.p, b.len, 0600, 0);
-    if (rc == RK_OK) {
-        self->state_size = size;
+    if (rc == RK_OK)
         log_info("event=state_saved log_size=%" PRIu64 " bytes=%zu ms=%" PRIu64,
                  size, b.len, rk_now_ms() - t0);
-    } else
+    else
         log_warn("event=state_save_failed error=\"%s\" effect=\"the next "
                  "start reads more of the log\"",
                  rk_strerror(rc));
-    self->state_ms = rk_now_ms();
     rk_wbuf_free(&b);
+    return rc;
+}
+
+/* Waits for a snapshot child; with block 0 only if it is done. */
+static void
+s_state_reap(relay_t *self, int block) {
+    int st = 0;
+    pid_t r;
+    if (!self->saver)
+        return;
+    r = waitpid(self->saver, &st, block ? 0 : WNOHANG);
+    if (r == 0)
+        return;
+    if (r == self->saver && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        self->state_size = self->saver_size;
+    self->saver = 0;
+}
+
+/* Snapshots the state. In the background a forked child serializes and
+ * writes it from its copy-on-write image of this moment, so the serving
+ * loop does not stall for the size of the state; at a clean stop it is
+ * done here. */
+static void
+s_state_save(relay_t *self, int background) {
+    uint64_t size = relay_log_size(self->log);
+    pid_t pid;
+    self->state_ms = rk_now_ms();
+    if (size != relay_log_durable(self->log) || !self->storage_ok)
+        return;
+    if (!background) {
+        s_state_reap(self, 1);
+        if (s_state_write(self) == RK_OK)
+            self->state_size = size;
+        return;
+    }
+    if (self->saver)
+        return; /* the previous one is still writing */
+    pid = fork();
+    if (pid == 0)
+        _exit(s_state_write(self) == RK_OK ? 0 : 1);
+    if (pid < 0) {
+        log_warn("event=state_save_failed error=\"fork: %s\"",
+                 strerror(errno));
+        return;
+    }
+    self->saver = pid;
+    self->saver_size = size;
 }
 
 /* The envelope of accepted record index, for relay_queue_restore. */
@@ -2030,6 +2082,7 @@ relay_destroy(relay_t **self_p) {
     self = *self_p;
     if (self->scrub_started)
         pthread_join(self->scrub_thread, NULL);
+    s_state_reap(self, 1);
     relay_log_scrub_free(&self->scrub);
     if (self->log && self->router) {
         record_t r;
@@ -2042,7 +2095,7 @@ relay_destroy(relay_t **self_p) {
             relay_log_sync(self->log) == RK_OK &&
             relay_log_checkpoint(self->log, rk_now_ms(), &note, &len) ==
                 RK_OK) {
-            s_state_save(self);
+            s_state_save(self, 0);
             log_info("event=stopped log_size=%" PRIu64,
                      relay_log_durable(self->log));
         }

@@ -32,6 +32,9 @@ typedef struct {
     uint64_t checkpoint_ms;      /* sign a checkpoint this often if grown */
     size_t batch_max;            /* frames per group commit */
     uint64_t segment_bytes;      /* log segment size */
+    uint64_t snapshot_records;   /* state snapshot after this many new
+                                    records (DIR/state) ... */
+    uint64_t snapshot_ms;        /* ... and at most this often */
     int verify_at_recipients;    /* skip the Ed25519 check at the relay and
                                     leave it to the recipients (docs/
                                     OPERATIONS.md: the trade-off) */

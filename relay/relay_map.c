@@ -101,6 +101,16 @@ s_grow(relay_map_t *self) {
     self->nb = nb;
 }
 
+void
+relay_map_reserve(relay_map_t *self, size_t n) {
+    while (self->nb < n) {
+        size_t nb = self->nb;
+        s_grow(self);
+        if (self->nb == nb)
+            return; /* no memory: chains grow longer instead */
+    }
+}
+
 int
 relay_map_put(relay_map_t *self, const void *key, size_t len, void *value) {
     bucket_t **pp = s_slot(self, key, len), *e;

@@ -29,6 +29,10 @@ void *relay_map_del(relay_map_t *self, const void *key, size_t len);
 
 size_t relay_map_count(const relay_map_t *self);
 
+/* Makes room for n entries at once (fewer rehashes when their number is
+ * known, as when the relay loads its state). Best effort. */
+void relay_map_reserve(relay_map_t *self, size_t n);
+
 /* Calls fn on every value; fn may delete the current key. */
 void relay_map_each(relay_map_t *self, void (*fn)(void *value, void *arg),
                     void *arg);

@@ -560,12 +560,14 @@ relay_queue_restore(relay_queue_t *self, rk_rbuf_t *b,
      * allocated for them. */
     if (b->failed || n > rk_rbuf_left(b) / 24)
         return RK_ERR_MALFORMED;
+    relay_map_reserve(self->ids, relay_map_count(self->ids) + (size_t)n);
     for (uint64_t i = 0; i < n; i++) {
         id_box_t *box = malloc(sizeof *box);
         if (!box)
             return RK_ERR_NOMEM;
         rk_rbuf_get(b, box->msg_id, 16);
         box->index = rk_rbuf_u64(b);
+        /* The lookup warms the bucket the put then uses. */
         if (b->failed || relay_map_get(self->ids, box->msg_id, 16)) {
             free(box);
             return RK_ERR_MALFORMED;

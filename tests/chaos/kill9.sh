@@ -50,7 +50,8 @@ start_relay() {
     t0=$(ms)
     rm -f ep
     "$RELAY" --key keys/relay.test.key --roster roster.signed --coordinator keys/coordinator.pub \
-        --data data --bind "$BIND" --endpoint-file ep --checkpoint-every 1 >>relay.log 2>&1 &
+        --data data --bind "$BIND" --endpoint-file ep --checkpoint-every 1 \
+        --snapshot-every 20 --snapshot-interval 0 >>relay.log 2>&1 &
     RPID=$!
     until_ok 20 grep -q tcp:// ep || { bad "relay restarts"; return 1; }
     EP=$(cat ep)
