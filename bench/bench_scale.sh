@@ -34,6 +34,7 @@ T_START=$(date +%s)
 
 cleanup() {
     [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null
+    [ -n "${SPID:-}" ] && kill -9 "$SPID" 2>/dev/null
     jobs -p | xargs -r kill -9 2>/dev/null
     [ -n "${SCALE_KEEP:-}" ] && say "kept $W" || rm -rf "$W"
     rm -rf "$KD"
@@ -76,7 +77,7 @@ t1=$(date +%s%N)
 CLI20_MS=$(((t1 - t0) / 1000000))
 say "keys and roster of $NODES nodes: $KEYS_MS ms ($gen); CLI: 20 nodes in $CLI20_MS ms"
 
-for ((r = 0; r < RUNS; r++)); do
+start_relay() { # a fresh relay on a fresh data dir: sets RPID and EP
     rm -rf "$W/data" "$W/ep"
     "$RELAY" --key keys/relay.scale.key --roster roster.signed \
         --coordinator keys/coordinator.pub --data "$W/data" \
@@ -85,11 +86,22 @@ for ((r = 0; r < RUNS; r++)); do
     RPID=$!
     EP=
     for ((i = 0; i < 600; i++)); do
-        grep -q tcp:// "$W/ep" 2>/dev/null && { EP=$(cat "$W/ep"); break; }
+        grep -q tcp:// "$W/ep" 2>/dev/null && { EP=$(cat "$W/ep"); return 0; }
         kill -0 "$RPID" 2>/dev/null || die "relay exited"
         sleep 0.05
     done
-    [ -n "$EP" ] || die "relay did not start within 30 s"
+    die "relay did not start within 30 s"
+}
+stop_relay() {
+    kill -TERM "$RPID" 2>/dev/null
+    for ((i = 0; i < 200; i++)); do kill -0 "$RPID" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$RPID" 2>/dev/null
+    wait "$RPID" 2>/dev/null
+    RPID=
+}
+
+for ((r = 0; r < RUNS; r++)); do
+    start_relay
     j=$("$SC" run --keys "$KD" --roster roster.signed \
         --coordinator keys/coordinator.pub --relay "$EP" \
         --relay-pub keys/relay.scale.pub --relay-pid "$RPID" \
@@ -101,10 +113,39 @@ for ((r = 0; r < RUNS; r++)); do
     echo "{\"figure\":\"scale\",\"run\":$r,\"runs\":$RUNS,\"mode\":\"$MODE\",\"why\":\"$WHY\",\"fd_limit_asked\":$FD_WANT,\"fd_limit_got\":$FD_GOT,\"keys_ms\":$KEYS_MS,\"cli_20_nodes_ms\":$CLI20_MS,\"gen\":$gen,\"data\":$j}" >>"$RES"
     [ $rc = 0 ] || die "scale run $r: $j"
     say "run $r: $(echo "$j" | grep -o '"connect_all_ms":[0-9.]*\|"hwm_end_kib":[0-9]*\|"heartbeat_cpu_per_s":[-0-9.]*' | tr '\n' ' ')"
-    kill -TERM "$RPID" 2>/dev/null
-    for ((i = 0; i < 200; i++)); do kill -0 "$RPID" 2>/dev/null || break; sleep 0.05; done
-    kill -9 "$RPID" 2>/dev/null
-    wait "$RPID" 2>/dev/null
-    RPID=
+    stop_relay
 done
+
+# Opt-in, SCALE_PUSH=1 (not in make bench: about a minute, and the relay
+# and the clients may take GiBs): with every node connected, a roster
+# update (serial + 1, then SIGHUP) that the relay pushes to each of them.
+# The clients read every socket meanwhile, as renrakud would.
+if [ -n "${SCALE_PUSH:-}" ] && [ "${SCALE_PUSH}" != 0 ]; then
+    PUSH_S=${SCALE_PUSH_S:-60}
+    start_relay
+    "$SC" run --keys "$KD" --roster roster.signed \
+        --coordinator keys/coordinator.pub --relay "$EP" \
+        --relay-pub keys/relay.scale.pub --relay-pid "$RPID" \
+        --control "ipc://$W/data/control.sock" --nodes "$NODES" \
+        --heartbeat-ms $HB_MS --baseline-s 1 --quiet-s "$PUSH_S" --drain \
+        --ready-file "$W/quiet" --serve-s 5 --timeout-ms $(((PUSH_S + 150) * 1000)) >"$W/push.json" &
+    SPID=$!
+    for ((i = 0; i < 3000; i++)); do # every node welcomed: 150 s at most
+        [ -f "$W/quiet" ] && break
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.05
+    done
+    [ -f "$W/quiet" ] || die "push run: the nodes did not all connect"
+    sleep 2 # into the quiet period
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.new >/dev/null || die "sign"
+    mv roster.new roster.signed
+    kill -HUP "$RPID"
+    say "roster serial + 1 and SIGHUP with $NODES nodes connected"
+    wait "$SPID"
+    j=$(cat "$W/push.json")
+    [ -n "$j" ] || die "scale push run printed nothing"
+    echo "{\"figure\":\"scale_push\",\"run\":0,\"mode\":\"$MODE\",\"quiet_s\":$PUSH_S,\"roster_bytes\":$(wc -c <roster.signed),\"data\":$j}" >>"$RES"
+    say "push: $(echo "$j" | grep -o '"quiet_rosters":[0-9]*\|"hwm_end_kib":[0-9]*\|"handshakes_ok_end":[0-9]*' | tr '\n' ' ')"
+    stop_relay
+fi
 say "done in $(($(date +%s) - T_START)) s"

@@ -258,6 +258,31 @@ def main():
                if max(d["stats_connected_after_disconnect"] for d in sd) > 0
                else "")))
 
+    if "scale_push" in res:
+        # Opt-in (SCALE_PUSH=1 bench/bench_scale.sh): a roster update
+        # pushed by the relay to every connected node.
+        pr = res["scale_push"][0]
+        pd = pr["data"]
+        peak = pd["hwm_end_kib"] / 1024
+        rows.append((
+            f"(8f) a roster update (serial + 1, SIGHUP) with {pd['nodes']:,} "
+            f"nodes connected: the relay pushes the "
+            f"{pr['roster_bytes'] / 1024:,.0f} KiB signed roster to each "
+            "(one run, opt-in: SCALE_PUSH=1)",
+            f"peak VmHWM {peak:,.1f} MiB (VmRSS "
+            f"{pd['rss_connected_kib'] / 1024:,.1f} MiB before); roster "
+            f"frames the nodes received in {pr['quiet_s']} s: "
+            f"{pd['quiet_rosters']:,} "
+            f"({pd['quiet_rosters'] / pd['nodes']:.2f} per node); "
+            "reconnections meanwhile "
+            f"{pd['handshakes_ok_end'] - pd['handshakes_ok']:,}; then "
+            f"{pd['delivered']} of {pd['msgs']} notices delivered",
+            "–", f"{peak / 256:.2f} of the target", "< 256 MiB",
+            "pass" if peak < 256 else "MISSED",
+            "the relay queues a copy of the roster frame for every node "
+            "in one turn (and one more for each hello that names an older "
+            "serial); the clients read every socket as renrakud would"))
+
     d0 = tp[0]
     L = []
     L.append("# renraku relay benchmarks\n")

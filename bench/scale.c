@@ -15,6 +15,10 @@
  *             [--io-threads K] [--timeout-ms T] [--hello-serial N]
  * --hello-serial N: each hello claims roster serial N (0: none), so the
  * relay pushes its signed roster to every node after the welcome.
+ * --drain: during the quiet period read every socket (for a roster the
+ * relay pushes to all after a SIGHUP) instead of sleeping.
+ * --ready-file F: written when every node is welcomed and the quiet
+ * period starts (the script sends its SIGHUP then).
  * One JSON line on stdout. Exit 0 when every node was welcomed, stayed
  * connected and every notice was stored, delivered and receipted; 1
  * otherwise (the JSON says what); 2 usage.
@@ -45,7 +49,9 @@ typedef struct {
     const char *keys, *roster, *coordinator, *relay, *relay_pub, *control;
     const char *prefix;
     long nodes, relay_pid, heartbeat_ms, io_threads, timeout_ms;
-    long hello_serial; /* -1: the roster's, so no roster is pushed */
+    long hello_serial;      /* -1: the roster's, so no roster is pushed */
+    int drain;              /* read every socket during the quiet period */
+    const char *ready_file; /* written when the quiet period starts */
     double baseline_s, quiet_s, serve_s;
 } opts_t;
 
@@ -406,6 +412,43 @@ s_recv(void *sock, int *got) {
     return f;
 }
 
+/* The quiet period with --drain: reads what arrives on any socket (a
+ * roster the relay pushes after a reload), as renrakud would. Returns how
+ * many roster frames arrived; *last_ns is when the last one did. */
+static long
+s_drain_for(double secs, uint64_t *last_ns) {
+    zmq_pollitem_t *items = calloc((size_t)o.nodes, sizeof *items);
+    uint64_t end = s_ns() + (uint64_t)(secs * 1e9);
+    long rosters = 0;
+    if (!items)
+        s_die("out of memory");
+    for (long i = 0; i < o.nodes; i++) {
+        items[i].socket = s_nodes[i].sock;
+        items[i].events = ZMQ_POLLIN;
+    }
+    while (s_ns() < end) {
+        for (long i = 0; i < o.nodes; i++)
+            items[i].revents = 0;
+        if (zmq_poll(items, (int)o.nodes, 100) <= 0)
+            continue;
+        for (long i = 0; i < o.nodes; i++) {
+            int got = 1;
+            if (!(items[i].revents & ZMQ_POLLIN))
+                continue;
+            while (got) {
+                frame_t *f = s_recv(s_nodes[i].sock, &got);
+                if (f && f->type == FRAME_ROSTER) {
+                    rosters++;
+                    *last_ns = s_ns();
+                }
+                frame_destroy(&f);
+            }
+        }
+    }
+    free(items);
+    return rosters;
+}
+
 /* Waits until every node has its welcome (and with --hello-serial, the
  * roster the relay pushes); returns how many have. */
 static long
@@ -581,8 +624,8 @@ cmd_run(void) {
     mem_t m0, m_conn, m_idle, m_end;
     threads_t th0, th1;
     double quiet_real, self_conn;
-    long rosters = 0;
-    uint64_t t_rosters = 0;
+    long rosters = 0, quiet_rosters = 0;
+    uint64_t t_rosters = 0, t_quiet_roster = 0, t_quiet0;
     double keys_s, cpu_a, cpu_b, base_cpu, idle_cpu, serve_cpu, conn_cpu,
         self_idle, tq, tb, disc_cpu = -1, disc_ms = -1;
     uint32_t *wel;
@@ -689,7 +732,16 @@ cmd_run(void) {
     th0 = s_proc_threads(o.relay_pid);
     tq = s_self_cpu_s();
     tb = (double)s_ns();
-    s_sleep_s(o.quiet_s);
+    t_quiet0 = s_ns();
+    if (o.ready_file) {
+        FILE *rf = fopen(o.ready_file, "w");
+        if (!rf || fputs("quiet\n", rf) == EOF || fclose(rf) != 0)
+            s_die("cannot write %s", o.ready_file);
+    }
+    if (o.drain)
+        quiet_rosters = s_drain_for(o.quiet_s, &t_quiet_roster);
+    else
+        s_sleep_s(o.quiet_s);
     cpu_b = s_proc_cpu_s(o.relay_pid);
     th1 = s_proc_threads(o.relay_pid);
     tb = ((double)s_ns() - tb) / 1e9;
@@ -777,6 +829,9 @@ cmd_run(void) {
            "\"rosters_pushed\":%ld,\"rosters_all_ms\":%.1f,",
            o.hello_serial, (unsigned long long)roster_serial(s_roster), rosters,
            rosters ? (double)(t_rosters - t0) / 1e6 : -1.0);
+    printf("\"drain\":%s,\"quiet_rosters\":%ld,\"quiet_last_roster_ms\":%.1f,",
+           o.drain ? "true" : "false", quiet_rosters,
+           t_quiet_roster ? (double)(t_quiet_roster - t_quiet0) / 1e6 : -1.0);
     printf("\"rss_before_kib\":%ld,\"hwm_before_kib\":%ld,"
            "\"rss_connected_kib\":%ld,\"hwm_connected_kib\":%ld,"
            "\"rss_after_quiet_kib\":%ld,\"rss_end_kib\":%ld,"
@@ -833,6 +888,8 @@ main(int argc, char **argv) {
                                        {"io-threads", 1, 0, 'I'},
                                        {"timeout-ms", 1, 0, 'T'},
                                        {"hello-serial", 1, 0, 'S'},
+                                       {"drain", 0, 0, 'D'},
+                                       {"ready-file", 1, 0, 'F'},
                                        {0, 0, 0, 0}};
     const char *cmd = argc > 1 ? argv[1] : "";
     int c, gen = !strcmp(cmd, "gen"), run = !strcmp(cmd, "run");
@@ -889,6 +946,12 @@ main(int argc, char **argv) {
             break;
         case 'I':
             o.io_threads = atol(optarg);
+            break;
+        case 'F':
+            o.ready_file = optarg;
+            break;
+        case 'D':
+            o.drain = 1;
             break;
         case 'S':
             o.hello_serial = atol(optarg);
