@@ -154,6 +154,11 @@ say "audit: $(grep -o '"signatures_per_s": [0-9]*' "$W/audit.jsonl" | tr '\n' ' 
 # limit, starts a fresh relay per run and appends its JSON lines here.
 QUICK=$QUICK BENCH_DIR=$BENCH_DIR bash "$HERE/bench_scale.sh" "$B" "$RES" || die "scale"
 
+# ---- (2) mode 2 vs a bare forwarder, (3) mosquitto and nats-server ----
+# bench_peers.sh makes its own keys, starts the relay (--verify-at
+# recipients), bench/fwd and the two brokers, and appends its JSON lines.
+QUICK=$QUICK BENCH_DIR=$BENCH_DIR bash "$HERE/bench_peers.sh" "$B" "$RES" || die "peers"
+
 # ---- the report ----
 {
     echo "{\"figure\":\"meta\",\"data\":{"

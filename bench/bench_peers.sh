@@ -5,50 +5,50 @@
 # Debian's packages, mosquitto (QoS 1, persistence on) and nats-server
 # (JetStream, file storage, acked publish). One publisher and one
 # subscriber each, the same payload size, the same window, RUNS rounds in
-# which every system runs once. Emits JSON lines; report.py makes the rows.
-#
-# Sourced by bench/bench.sh after its own figures (it uses bench.sh's W,
-# RES, RUNS, MODE, B, RELAY, KEYS, lg, emit, say, die and its EXIT trap), or
-# run alone for development, with its own keys and trap:
+# which every system runs once. Appends JSON lines to RESULTS (bench.sh's
+# results file); report.py makes the rows.
 #   bench_peers.sh BUILD_DIR [RESULTS.jsonl]     QUICK=1 for the short run
-# Everything on 127.0.0.1 with ephemeral ports; every wait bounded; every
-# process it starts is stopped before it returns.
+# Run by bench/bench.sh (make bench), or alone. Its own keys in its own
+# dir (BENCH_DIR, default /var/tmp); everything on 127.0.0.1 with ephemeral
+# ports; every wait bounded; every process it starts is stopped on exit.
+# Needs python3 (a free port for mosquitto, which cannot bind port 0).
 
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-    # ---- run alone: the set-up bench.sh would have done ----
-    set -u
-    B=$(realpath "$1")
-    KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay LG=$B/bench/loadgen
-    QUICK=${QUICK:-}
-    if [ -n "$QUICK" ] && [ "$QUICK" != 0 ]; then MODE=quick RUNS=3; else MODE=full RUNS=5; fi
-    W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/rk-peers-XXXXXX")
-    RES=${2:-$W/results.jsonl}
-    RES=$(realpath -m "$RES")
-    cleanup() {
-        jobs -p | xargs -r kill -9 2>/dev/null
-        rm -rf "$W"
-    }
-    trap cleanup EXIT
-    trap 'exit 130' INT TERM
-    say() { echo "bench_peers: $*" >&2; }
-    die() { say "FAILED: $*"; exit 1; }
-    emit() { echo "$1" >>"$RES"; }
-    lg() {
-        "$LG" --keys keys --roster roster.signed --coordinator keys/coordinator.pub \
-            --relay-pub keys/relay.bench.pub "$@"
-    }
-    cd "$W" || exit 1
-    nb="--not-before 2020-01-01T00:00:00Z"
-    "$KEYS" gen --id coordinator --role coordinator --out keys >/dev/null || die keys
-    "$KEYS" roster init roster.json --framework bench >/dev/null || die roster
-    for n in relay.bench snd.00 rcv.000; do
-        role=partner
-        [ $n = relay.bench ] && role=relay
-        "$KEYS" gen --id $n --role $role --out keys >/dev/null || die "gen $n"
-        "$KEYS" roster add roster.json --pub keys/$n.pub --country JP --org Bench $nb >/dev/null || die "add $n"
-    done
-    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null || die sign
-fi
+set -u
+B=$(realpath "$1")
+KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay LG=$B/bench/loadgen
+QUICK=${QUICK:-}
+if [ -n "$QUICK" ] && [ "$QUICK" != 0 ]; then MODE=quick RUNS=3; else MODE=full RUNS=5; fi
+W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/rk-peers-XXXXXX")
+RES=${2:-$W/results.jsonl}
+RES=$(realpath -m "$RES")
+cleanup() {
+    jobs -p | xargs -r kill -9 2>/dev/null
+    rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+say() { echo "bench_peers: $*" >&2; }
+die() {
+    say "FAILED: $*"
+    for f in "$W"/*.log; do [ -s "$f" ] && { echo "== $f" >&2; tail -5 "$f" >&2; }; done
+    exit 1
+}
+emit() { echo "$1" >>"$RES"; }
+lg() {
+    "$LG" --keys keys --roster roster.signed --coordinator keys/coordinator.pub \
+        --relay-pub keys/relay.bench.pub "$@"
+}
+cd "$W" || exit 1
+nb="--not-before 2020-01-01T00:00:00Z"
+"$KEYS" gen --id coordinator --role coordinator --out keys >/dev/null || die keys
+"$KEYS" roster init roster.json --framework bench >/dev/null || die roster
+for n in relay.bench snd.00 rcv.000; do
+    role=partner
+    [ $n = relay.bench ] && role=relay
+    "$KEYS" gen --id $n --role $role --out keys >/dev/null || die "gen $n"
+    "$KEYS" roster add roster.json --pub keys/$n.pub --country JP --org Bench $nb >/dev/null || die "add $n"
+done
+"$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null || die sign
 
 # ---- sizes: one publisher, one subscriber, 1 KiB, the window of (1) ----
 if [ "$MODE" = quick ]; then PEER_COUNT=${PEER_COUNT:-5000}; else PEER_COUNT=${PEER_COUNT:-20000}; fi

@@ -34,6 +34,128 @@ def spread(xs, nd=0, unit=""):
     return f"{fmt(m, nd)}{unit} ({fmt(lo, nd)}–{fmt(hi, nd)})"
 
 
+# ---- (2) and (3): bench/bench_peers.sh ----
+
+def peers(res, rows):
+    """Replaces the placeholder rows (2) and (3) in rows with what
+    bench_peers.sh measured; returns the Markdown lines of its set-up."""
+    if "mode2" not in res:
+        return []
+    pm = res["peers_meta"][0]["data"]
+    m2 = [r["data"] for r in res["mode2"]]
+    fw = [r["data"] for r in res["fwd"]]
+    m2r, fwr = [d["rate"] for d in m2], [d["rate"] for d in fw]
+    m2m = med(m2r)[0]
+    ratio = m2m / med(fwr)[0]
+    paired = [a / b for a, b in zip(m2r, fwr)]
+    new = [(
+        "(2) relay throughput with `--verify-at recipients` (mode 2), one "
+        "publisher and one subscriber: submits stored, delivered and "
+        "confirmed",
+        spread(m2r, 0, " msg/s"),
+        f"{spread(fwr, 0, ' msg/s')}: a bare CurveZMQ ROUTER forwarder "
+        "(`bench/fwd`), the same client",
+        f"{ratio:.2f} (per round {fmt(min(paired), 2)}–"
+        f"{fmt(max(paired), 2)})", "≥ 0.50",
+        "pass" if ratio >= 0.5 else "MISSED",
+        "renraku: CurveZMQ; sender = the authenticated node, replay, "
+        "window and roster checks; durable (fdatasync, group commit) before "
+        "`stored`; Ed25519 left to the recipients (docs/OPERATIONS.md). "
+        "Forwarder: CurveZMQ only, nothing decoded, checked or written; "
+        "acks at once")]
+    per = lambda ds: [d["rate"] / d["relay_cores"] for d in ds
+                      if d["relay_cores"] > 0]
+    if per(m2) and per(fw):
+        new.append((
+            "(2b) same, per CPU second the relay / the forwarder got",
+            f"{spread(per(m2), 0, ' msg per relay CPU-s')}; relay used "
+            f"{spread([d['relay_cores'] for d in m2], 2)} cores",
+            f"{spread(per(fw), 0, ' msg per CPU-s')}; forwarder used "
+            f"{spread([d['relay_cores'] for d in fw], 2)} cores",
+            f"{med(per(m2))[0] / med(per(fw))[0]:.2f}", "(info)", "",
+            "what the relay's work costs beside the transport, less "
+            "sensitive to the other load on the machine"))
+    missing = {r["system"]: r["why"] for r in res.get("peer_missing", [])}
+    for sysname, label, target, what in (
+            ("mosquitto",
+             f"mosquitto {pm['mosquitto']}, QoS 1, persistence on",
+             "≥ 1.00",
+             "PUBACK once the broker holds the message in memory; "
+             "persistence writes the whole in-memory database every "
+             "`autosave_interval` (default 1800 s) and at exit, no fsync "
+             "per message (mosquitto.conf(5)): a crash loses what came "
+             "since the last save. Subscriber: persistent session (clean "
+             "session false), QoS 1, at least once. Plain TCP, no "
+             "signature or end-to-end encryption"),
+            ("nats",
+             f"nats-server {pm['nats_server']} JetStream, file storage, "
+             "acked publish", "(info)",
+             "publish ack once the stream's file store took the message "
+             "(written to the OS, not fsynced: 2.9 has no sync option; "
+             "`sync_interval` came in 2.10, default 2 min there): a machine "
+             "crash can lose acked messages. Durable consumer, explicit "
+             "ack, at least once. Plain TCP, no signature or end-to-end "
+             "encryption")):
+        item = (f"(3) peer: {label}; one publisher, one subscriber, "
+                "until the subscriber has every message")
+        if sysname not in res:
+            new.append((item, "not measured: " + missing.get(
+                sysname, "no result in this run"), "–", "–", target, "–",
+                what))
+            continue
+        pr = [r["data"]["rate"] for r in res[sysname]]
+        pratio = m2m / med(pr)[0]
+        ok = pratio >= 1.0
+        new.append((
+            item, spread(pr, 0, " msg/s"),
+            f"renraku mode 2: {fmt(m2m)} msg/s, durable (fdatasync) before "
+            "`stored`",
+            f"{pratio:.2f} (renraku ÷ {sysname})", target,
+            ("pass" if ok else "MISSED") if target != "(info)" else "",
+            what))
+    i = next((k for k, r in enumerate(rows) if r[0].startswith("(2)")),
+             len(rows))
+    rows[:] = [r for r in rows if not r[0].startswith(("(2)", "(3)"))]
+    rows[i:i] = new
+    L = ["## How (2) and (3) were run\n"]
+    L.append(
+        f"`bench/bench_peers.sh`, in this run: every system once per "
+        f"round, {len(m2)} rounds; one publisher and one subscriber "
+        f"connection; {pm['count']:,} messages of {pm['payload']} B "
+        f"payload per run; at most {pm['window']} publishes awaiting their "
+        f"ack; the subscriber takes up to {pm['credit']:,} deliveries in "
+        "flight; all on 127.0.0.1, ephemeral ports, the data on the same "
+        "file system as above. The rate counts until every publish is "
+        "acked and the subscriber has every message.")
+    L.append(
+        "- renraku: `renraku-relay --verify-at recipients`, its own data "
+        "dir; `bench/loadgen --senders 1 --recipients 1` (pre-built sealed, "
+        f"signed envelopes, {m2[0]['envelope_bytes']} B submit frames; the "
+        "bench recipient decodes each envelope and confirms without "
+        "verifying).")
+    L.append(
+        "- Forwarder: `bench/fwd` with the relay's transport key, a libzmq "
+        "ROUTER (one I/O thread, as the relay) that acks a submit to its "
+        "sender, forwards it without a copy to the recipient and turns the "
+        "recipient's confirm into a receipt to the sender; driven by "
+        "`bench/loadgen --proto fwd`: the same frames behind an 11-byte "
+        "header, the same connections, window and recipient decoding.")
+    L.append(
+        f"- mosquitto {pm['mosquitto']} (libmosquitto {pm['libmosquitto']}): "
+        "a generated config, `persistence true` in the run's dir, "
+        f"`max_inflight_messages {pm['credit']}`, `max_queued_messages 0`, "
+        "`set_tcp_nodelay true`; `bench/mqtt_bench`: MQTT 3.1.1, "
+        "publisher and subscriber (clean session false) at QoS 1, on one "
+        "poll loop.")
+    L.append(
+        f"- nats-server {pm['nats_server']} (libnats {pm['libnats']}): "
+        "`-js -sd` in the run's dir; `bench/nats_bench`: a new stream with "
+        "file storage per run, `js_PublishAsync` with that many pending, "
+        "a durable push consumer with explicit acks (`MaxAckPending` = the "
+        "credit) on its own connection.\n")
+    return L
+
+
 def main():
     res, out_path = load(sys.argv[1]), sys.argv[2]
     meta = res["meta"][0]["data"]
@@ -161,6 +283,7 @@ def main():
             ("(8) scale: 2,000 connected nodes, relay RSS and heartbeat "
              "overhead", "target < 256 MiB")):
         rows.append((item, "not measured yet", "–", "–", what, "–", "–"))
+    peer_lines = peers(res, rows)
 
     if "scale" in res:
         # (8): bench/bench_scale.sh, a fresh relay per run.
@@ -335,9 +458,10 @@ def main():
     for r in rows:
         L.append("| " + " | ".join(r) + " |")
     L.append("")
+    L.extend(peer_lines)
     L.append("## Not measured yet\n")
-    L.append("Items 2, 3, 7 and 8 of issue 7 have no harness yet; the "
-             "table says so rather than guess. Submit → stored in a real "
+    L.append("An item of issue 7 without a result in this run says "
+             "so in the table rather than guess. Submit → stored in a real "
              "node's inbox (renrakud verifying and writing) is not measured: "
              "the bench recipients confirm without opening.\n")
     with open(out_path, "w") as f:
