@@ -128,6 +128,7 @@ struct relay {
     char scrub_err[512];
     uint64_t state_size, state_ms; /* the newest state snapshot */
     pid_t saver;                   /* a child writing one, or 0 */
+    int corrupt;                   /* the scrub found a changed record */
     uint64_t saver_size;           /* the log size it stands for */
     int fatal;      /* cannot serve any more (endpoint lost) */
 };
@@ -1660,6 +1661,7 @@ ignore:
     self->queue = relay_queue_new();
     self->replay = replay_new(self->cfg.window_ms, self->cfg.skew_ms,
                               S_REPLAY_MAX_ENTRIES);
+    /* relay_new checks both for NULL after this. */
     free(self->logged_note);
     self->logged_note = NULL;
     self->logged_note_len = 0;
@@ -1718,6 +1720,7 @@ s_scrub_poll(relay_t *self) {
                   "from a backup (docs/OPERATIONS.md)\"",
                   self->scrub_err);
         self->fatal = 1;
+        self->corrupt = 1;
     }
     relay_log_scrub_free(&self->scrub);
 }
@@ -1920,8 +1923,14 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    rc = relay_log_foreach(self->log, s_state_load(self), s_rebuild_one,
-                           self);
+    {
+        uint64_t from = s_state_load(self);
+        if (!self->queue || !self->replay) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        rc = relay_log_foreach(self->log, from, s_rebuild_one, self);
+    }
     if (rc != RK_OK) {
         snprintf(err, errlen, "rebuilding the queue from the log failed: %s",
                  rk_strerror(rc));
@@ -2080,11 +2089,15 @@ relay_destroy(relay_t **self_p) {
     if (!self_p || !*self_p)
         return;
     self = *self_p;
-    if (self->scrub_started)
+    if (self->scrub_started) {
+        relay_log_scrub_cancel(self->scrub);
         pthread_join(self->scrub_thread, NULL);
+    }
     s_state_reap(self, 1);
     relay_log_scrub_free(&self->scrub);
-    if (self->log && self->router) {
+    /* After event=log_corrupt nothing more is written: no stopped record,
+     * no checkpoint, no snapshot of a log found damaged. */
+    if (self->log && self->router && !self->corrupt) {
         record_t r;
         char *note = NULL;
         size_t len = 0;

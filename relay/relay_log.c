@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -777,7 +778,14 @@ struct relay_log_scrub {
     size_t n_segs;
     uint8_t *hashes; /* the leaf hash open used for each record */
     uint64_t n;      /* records covered */
+    atomic_int cancel;
 };
+
+void
+relay_log_scrub_cancel(relay_log_scrub_t *job) {
+    if (job)
+        atomic_store(&job->cancel, 1);
+}
 
 void
 relay_log_scrub_free(relay_log_scrub_t **job_p) {
@@ -864,6 +872,11 @@ relay_log_scrub_run(relay_log_scrub_t *job, uint64_t *checked, char *err,
         index = job->firsts[i];
         while (off < size && index < job->n) {
             uint8_t leaf[MERKLE_HASH_LEN];
+            if ((index & 1023) == 0 && atomic_load(&job->cancel)) {
+                munmap(map, (size_t)size);
+                s_err(err, errlen, "scrub cancelled");
+                return RK_ERR_IO;
+            }
             uint32_t len = 0;
             const char *why = s_frame_check(NULL, map, size, off, &len, leaf);
             if (!why && memcmp(leaf, job->hashes + index * MERKLE_HASH_LEN,

@@ -110,6 +110,10 @@ relay_log_scrub_t *relay_log_scrub_take(relay_log_t *self);
 int relay_log_scrub_run(relay_log_scrub_t *job, uint64_t *checked,
                         char *err, size_t errlen) RK_WUR;
 
+/* Makes a running relay_log_scrub_run stop soon with RK_ERR_IO (the
+ * relay stopping); safe from another thread. */
+void relay_log_scrub_cancel(relay_log_scrub_t *job);
+
 void relay_log_scrub_free(relay_log_scrub_t **job_p);
 
 /* Closes the files and frees the log; accepts NULL and an already closed

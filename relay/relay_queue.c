@@ -599,15 +599,21 @@ relay_queue_restore(relay_queue_t *self, rk_rbuf_t *b,
             rc = RK_ERR_NOMEM;
         for (uint64_t j = 0; rc == RK_OK && j < k; j++) {
             rk_rbuf_str(b, names[j], sizeof names[j]);
+            if (!names[j][0])
+                b->failed = 1;
             list[j] = names[j];
         }
         if (rc == RK_OK && b->failed)
             rc = RK_ERR_MALFORMED;
         if (rc == RK_OK)
             rc = fetch(arg, index, msg_id, sender, &env, &env_len);
+        if (rc == RK_OK && !sender[0])
+            rc = RK_ERR_MALFORMED;
         if (rc == RK_OK)
             rc = relay_queue_accept(self, index, msg_id, sender, list,
                                     (size_t)k, expires, env, env_len);
+        if (rc == RK_ERR_EXISTS) /* the same index twice */
+            rc = RK_ERR_MALFORMED;
         free(env);
         free(names);
         free(list);
@@ -624,7 +630,9 @@ relay_queue_restore(relay_queue_t *self, rk_rbuf_t *b,
         count = rk_rbuf_u64(b);
         if (b->failed || count > rk_rbuf_left(b) / 34)
             return RK_ERR_MALFORMED;
-        for (uint64_t j = 0; j < count; j++) {
+        if (!sender[0])
+            return RK_ERR_MALFORMED;
+        for (uint64_t j = 0, last = 0; j < count; j++) {
             relay_receipt_t r;
             memset(&r, 0, sizeof r);
             r.index = rk_rbuf_u64(b);
@@ -632,8 +640,10 @@ relay_queue_restore(relay_queue_t *self, rk_rbuf_t *b,
             rk_rbuf_str(b, r.recipient, sizeof r.recipient);
             r.expired = rk_rbuf_u8(b);
             r.time_ms = rk_rbuf_u64(b);
-            if (b->failed)
+            /* Saved in increasing index order, with a recipient. */
+            if (b->failed || !r.recipient[0] || (j > 0 && r.index <= last))
                 return RK_ERR_MALFORMED;
+            last = r.index;
             if ((rc = relay_queue_add_receipt(self, sender, &r)) != RK_OK)
                 return rc;
         }
