@@ -50,6 +50,7 @@ clean:
 # measures the relay and writes bench/BENCHMARKS.md (see bench/bench.sh).
 .PHONY: bench
 bench: deps
+	@scripts/deps.sh bench
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release
 	cmake --build build-bench -j $(JOBS)
 	QUICK=$(QUICK) bench/bench.sh build-bench
