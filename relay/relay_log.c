@@ -397,7 +397,7 @@ s_scan_segment(relay_log_t *self, uint64_t first, bool last, uint64_t *cut_at,
               name, first, size);
         return RK_ERR_MALFORMED;
     }
-    map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
         s_err(err, errlen, "log/%s: mmap: %s", name, strerror(errno));
