@@ -162,7 +162,8 @@ s_opt_str(const s_ctx_t *c, const json_t *o, const char *key, const char *path,
     if (!v)
         return RK_OK;
     if (!json_is_string(v)) {
-        snprintf(p, sizeof p, "%s.%s", path, key);
+        if (snprintf(p, sizeof p, "%s.%s", path, key) >= (int)sizeof p)
+            p[sizeof p - 2] = '~'; /* cut: say so */
         return s_fail(c, p, "not a string");
     }
     *out = json_string_value(v);

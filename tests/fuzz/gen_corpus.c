@@ -18,7 +18,10 @@ static void
 s_write(const char *dir, const char *name, const uint8_t *buf, size_t len) {
     char path[1024];
     FILE *f;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        fprintf(stderr, "gen_corpus: path too long: %s/%s\n", dir, name);
+        exit(1);
+    }
     f = fopen(path, "wb");
     if (!f || fwrite(buf, 1, len, f) != len) {
         perror(path);

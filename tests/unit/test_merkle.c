@@ -441,7 +441,8 @@ vec_walk(const char *dir, int depth, bool reference, bool inclusion,
 
         if (de->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        assert_true(snprintf(path, sizeof path, "%s/%s", dir, de->d_name) <
+                    (int)sizeof path);
         assert_int_equal(stat(path, &st), 0);
         if (S_ISDIR(st.st_mode))
             vec_walk(path, depth + 1, depth == 0 && all_digits(de->d_name),
