@@ -103,6 +103,11 @@ struct relay {
     roster_t *roster;
     uint8_t *roster_note;
     size_t roster_note_len;
+    /* The roster frame, encoded once per roster and shared by every send
+     * (zmq_msg_copy shares the buffer): pushing it to thousands of nodes
+     * must not hold a copy per node. */
+    zmq_msg_t roster_msg;
+    int roster_msg_ok;
     relay_map_t *conns; /* node id -> conn_t */
     item_t *items;
     size_t n_items;
@@ -209,6 +214,44 @@ s_send_node(relay_t *self, const char *node, const uint8_t *buf, size_t len) {
         return -1;
     }
     return 0;
+}
+
+/* Sends the current roster to c, sharing one encoded frame. */
+static void
+s_send_roster(relay_t *self, conn_t *c) {
+    zmq_msg_t m;
+    if (!c || !c->hello)
+        return;
+    if (!self->roster_msg_ok) {
+        frame_t rf;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        memset(&rf, 0, sizeof rf);
+        rf.type = FRAME_ROSTER;
+        rf.roster.signed_roster = self->roster_note;
+        rf.roster.signed_roster_len = self->roster_note_len;
+        if (frame_encode(&rf, &buf, &len) != RK_OK ||
+            zmq_msg_init_size(&self->roster_msg, len) != 0) {
+            free(buf);
+            log_error("event=roster_push_failed reason=\"out of memory\"");
+            return;
+        }
+        memcpy(zmq_msg_data(&self->roster_msg), buf, len);
+        free(buf);
+        self->roster_msg_ok = 1;
+    }
+    zmq_msg_init(&m);
+    if (zmq_msg_copy(&m, &self->roster_msg) != 0 ||
+        zmq_send(self->router, c->rid, c->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+            0 ||
+        zmq_msg_send(&m, self->router, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(&m);
+        self->c.send_failures++;
+        /* It asks again with its next hello (its serial is older). */
+        log_info("event=roster_push_failed node=%s errno=%d", c->id, e);
+        return;
+    }
 }
 
 static void
@@ -591,16 +634,8 @@ s_handle_hello(relay_t *self, item_t *it) {
              w.welcome.pending, h->has_roster_serial ? h->roster_serial : 0);
     /* A node holding an older roster gets ours. */
     if (!h->has_roster_serial ||
-        h->roster_serial < roster_serial(self->roster)) {
-        frame_t rf;
-        memset(&rf, 0, sizeof rf);
-        rf.type = FRAME_ROSTER;
-        rf.roster.signed_roster = self->roster_note;
-        rf.roster.signed_roster_len = self->roster_note_len;
-        if (frame_encode(&rf, &buf, &len) == RK_OK)
-            s_send_node(self, it->node, buf, len);
-        free(buf);
-    }
+        h->roster_serial < roster_serial(self->roster))
+        s_send_roster(self, s_conn(self, it->node, 0));
     /* Receipts it may have missed while away. */
     rs = relay_queue_receipts(
         self->queue, it->node,
@@ -692,6 +727,9 @@ s_activate_roster(relay_t *self, roster_t *r, uint8_t *note, size_t len) {
     self->roster = r;
     self->roster_note = note;
     self->roster_note_len = len;
+    if (self->roster_msg_ok)
+        zmq_msg_close(&self->roster_msg);
+    self->roster_msg_ok = 0;
     log_info("event=roster_installed serial=%" PRIu64 " nodes=%zu",
              roster_serial(r), roster_count(r));
     s_push_roster(self);
@@ -753,19 +791,8 @@ s_install_roster(relay_t *self, const uint8_t *note, size_t len, int in_batch,
 static void
 s_push_one(void *value, void *arg) {
     conn_t *c = value;
-    relay_t *self = arg;
-    frame_t rf;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (!c->hello)
-        return;
-    memset(&rf, 0, sizeof rf);
-    rf.type = FRAME_ROSTER;
-    rf.roster.signed_roster = self->roster_note;
-    rf.roster.signed_roster_len = self->roster_note_len;
-    if (frame_encode(&rf, &buf, &len) == RK_OK)
-        s_send_node(self, c->id, buf, len);
-    free(buf);
+    if (c->hello)
+        s_send_roster(arg, c);
 }
 
 static void
@@ -1819,7 +1846,7 @@ s_rebuild_one(void *arg, uint64_t index, const uint8_t *rec, size_t len) {
 
 static int
 s_bind(relay_t *self, char *err, size_t errlen) {
-    int one = 1, linger = 2000;
+    int one = 1, linger = 2000, backlog = 4096;
     size_t len = sizeof self->endpoint;
     self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
     if (!self->router ||
@@ -1829,7 +1856,11 @@ s_bind(relay_t *self, char *err, size_t errlen) {
                                 self->cfg.max_msg_size) != 0 ||
         zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) !=
             0 ||
-        zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof linger) != 0) {
+        zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        /* A thousand nodes reconnecting at once (after a relay restart)
+         * must not overflow libzmq's default listen backlog of 100. */
+        zmq_setsockopt(self->router, ZMQ_BACKLOG, &backlog, sizeof backlog) !=
+            0) {
         snprintf(err, errlen, "cannot set up the endpoint: %s",
                  zmq_strerror(errno));
         return -1;
@@ -2047,8 +2078,7 @@ s_reload(relay_t *self) {
     else if (rc != RK_OK)
         log_error("event=roster_reload_failed file=%s error=\"%s\"",
                   self->cfg.roster_path, err);
-    else
-        s_push_roster(self);
+    /* Installed: s_activate_roster has pushed it to every node. */
 }
 
 int
@@ -2119,6 +2149,8 @@ relay_destroy(relay_t **self_p) {
     if (self->control)
         zmq_close(self->control);
     relay_zap_destroy(&self->zap);
+    if (self->roster_msg_ok)
+        zmq_msg_close(&self->roster_msg);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     relay_log_close(&self->log);
