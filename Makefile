@@ -82,6 +82,13 @@ SECONDS ?= 300
 hostile: build
 	bash tests/chaos/hostile.sh $(BUILD) $(SECONDS)
 
+# Stalled handshakes that use up the relay's descriptors, at a common
+# `ulimit -n` and the default --handshake-ms (tests/hostile/fd_exhaust.sh;
+# CI runs 10 s at 256 descriptors as chaos.hostile_fds).
+.PHONY: hostile-fds
+hostile-fds: build
+	bash tests/hostile/fd_exhaust.sh $(BUILD) 30 1024 5000
+
 # The relay unreachable for minutes (tests/chaos/outage.sh; CI runs 25 s).
 OUTAGE_SECONDS ?= 180
 .PHONY: outage
