@@ -64,7 +64,7 @@ start_relay() { # DATA_DIR: starts the relay, sets RPID and EP
     rm -f "$W/ep"
     "$RELAY" --key keys/relay.bench.key --roster roster.signed \
         --coordinator keys/coordinator.pub --data "$1" --bind tcp://127.0.0.1:0 \
-        --endpoint-file "$W/ep" >>"$W/relay.log" 2>&1 &
+        --endpoint-file "$W/ep" --rate-limit 0 >>"$W/relay.log" 2>&1 &
     RPID=$!
 }
 await_relay() {

@@ -96,7 +96,7 @@ peer_missing() { # SYSTEM WHY: the report's row says why it was not measured
 rm -f "$W/ep2" "$W/epf"
 "$RELAY" --key keys/relay.bench.key --roster roster.signed \
     --coordinator keys/coordinator.pub --data "$W/data2" --bind tcp://127.0.0.1:0 \
-    --endpoint-file "$W/ep2" --verify-at recipients >>"$W/relay2.log" 2>&1 &
+    --endpoint-file "$W/ep2" --verify-at recipients --rate-limit 0 >>"$W/relay2.log" 2>&1 &
 P2PID=$!
 "$FWD" --key keys/relay.bench.key --bind tcp://127.0.0.1:0 \
     --endpoint-file "$W/epf" >"$W/fwd.out" 2>"$W/fwd.log" &

@@ -539,7 +539,9 @@ def main():
              "`-DCMAKE_BUILD_TYPE=Release` in `build-bench`.")
     L.append(f"- Relay: default options (`--workers` = {workers} cores, "
              "group commit of up to 256 frames per fdatasync, log level "
-             "info), bound to 127.0.0.1 on an ephemeral port.")
+             "info) except `--rate-limit 0`: the per-node limit (50 "
+             "submits a second by default) would otherwise measure itself; "
+             "bound to 127.0.0.1 on an ephemeral port.")
     L.append(f"- Load: `bench/loadgen`, envelopes pre-built before the timed "
              f"part ({d0['payload']} B payload, {d0['envelope_bytes']} B "
              f"submit frame), CurveZMQ on. Throughput: {meta['senders']} "

@@ -26,7 +26,7 @@ done
 "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null || exit 1
 "$RELAY" --key keys/relay.bench.key --roster roster.signed \
     --coordinator keys/coordinator.pub --data data --bind tcp://127.0.0.1:0 \
-    --endpoint-file ep >relay.log 2>&1 &
+    --endpoint-file ep --rate-limit 0 >relay.log 2>&1 &
 RPID=$!
 for ((i = 0; i < 200; i++)); do grep -q tcp:// ep 2>/dev/null && break; sleep 0.05; done
 grep -q tcp:// ep 2>/dev/null || { echo "FAIL: relay did not start"; cat relay.log; exit 1; }

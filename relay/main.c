@@ -53,6 +53,10 @@ static const char *s_usage =
     "  --heartbeat-ms MS        heartbeat interval (default 5000)\n"
     "  --checkpoint-every SECONDS  sign a checkpoint when grown (default 10)\n"
     "  --segment-mb MB          log segment size (default 64)\n"
+    "  --rate-limit N           submits a second per node (default 50;\n"
+    "                           0: no limit); more are refused\n"
+    "                           rate-limited\n"
+    "  --rate-burst N           submits a node may send at once (500)\n"
     "  --snapshot-every N       write DIR/state after N new records\n"
     "                           (default 100000) ...\n"
     "  --snapshot-interval SECONDS  ... at most this often (default 60)\n"
@@ -119,6 +123,8 @@ static opt_t s_opts[] = {
     {"segment-mb", NULL},
     {"verify-at", NULL},
     {"snapshot-every", NULL},
+    {"rate-limit", NULL},
+    {"rate-burst", NULL},
     {"snapshot-interval", NULL},
     {"log-level", NULL},
     {"config", NULL},
@@ -396,6 +402,14 @@ main(int argc, char **argv) {
     if (s_num("segment-mb", 1, 4096, &n))
         goto done_usage;
     cfg.segment_bytes = n * 1024 * 1024;
+    n = (uint64_t)cfg.rate_limit;
+    if (s_num("rate-limit", 0, 1000000, &n))
+        goto done_usage;
+    cfg.rate_limit = (double)n;
+    n = cfg.rate_burst;
+    if (s_num("rate-burst", 1, 1000000, &n))
+        goto done_usage;
+    cfg.rate_burst = (uint32_t)n;
     n = cfg.snapshot_records;
     if (s_num("snapshot-every", 1, 1000000000, &n))
         goto done_usage;

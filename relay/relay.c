@@ -48,6 +48,12 @@ typedef struct {
     int hello; /* said hello on this connection */
     int dirty; /* may have deliveries to send */
     uint64_t last_seen_ms;
+    /* Rate limit: a token bucket refilled on the relay's thread before a
+     * batch is checked, spent by the workers. */
+    atomic_long tokens;
+    uint64_t refill_ms;
+    uint64_t limited;        /* submits refused rate-limited since the ... */
+    uint64_t limited_log_ms; /* ... last log line about them */
 } conn_t;
 
 /* One frame of a batch, from receipt to answer. */
@@ -66,6 +72,7 @@ typedef struct item {
     int appended;   /* a record of it is in the batch */
     int answered;
     struct item *dup_of; /* the same envelope earlier in the batch */
+    conn_t *conn;        /* its node's connection state, or NULL */
 } item_t;
 
 /* A receipt to send once its record is durable. For a confirm, the queue
@@ -151,6 +158,8 @@ relay_config_defaults(relay_config_t *cfg) {
     cfg->handshake_ms = 5000;
     cfg->heartbeat_ms = 5000;
     cfg->snapshot_records = 100000;
+    cfg->rate_limit = 50;
+    cfg->rate_burst = 500;
     cfg->snapshot_ms = 60000;
     cfg->checkpoint_ms = 10 * 1000;
     cfg->batch_max = 256;
@@ -303,8 +312,11 @@ s_log_refused(relay_t *self, item_t *it, const uint8_t *msg_id,
     record_t r;
     uint8_t digest[32];
     memset(&r, 0, sizeof r);
-    crypto_hash_sha256(digest, zmq_msg_data(&it->body),
-                       zmq_msg_size(&it->body));
+    {
+        const rk_part_t part = {zmq_msg_data(&it->body),
+                                zmq_msg_size(&it->body)};
+        rk_sha256(digest, &part, 1); /* up to 1 MiB: the fast one */
+    }
     r.type = RECORD_REFUSED;
     r.refused.peer = it->node[0] ? it->node : NULL;
     if (msg_id) {
@@ -356,6 +368,17 @@ s_verify_one(size_t i, void *arg) {
         return;
     }
     h = envelope_header(it->env);
+    if (self->cfg.rate_limit > 0 && it->conn &&
+        atomic_fetch_sub(&it->conn->tokens, 1) <= 0) {
+        /* Before the signature check: a flood must not cost the relay
+         * an Ed25519 verification per message. */
+        it->verdict = FRAME_REJECT_RATE_LIMITED;
+        snprintf(it->reason, sizeof it->reason,
+                 "more than %g submits a second from this node (burst "
+                 "%u): retry later",
+                 self->cfg.rate_limit, self->cfg.rate_burst);
+        return;
+    }
     if (strcmp(h->sender, it->node) != 0) {
         it->verdict = FRAME_REJECT_SENDER_MISMATCH;
         snprintf(it->reason, sizeof it->reason,
@@ -423,6 +446,24 @@ s_handle_submit(relay_t *self, item_t *it) {
     uint64_t prior;
     int rc;
 
+    if (it->verdict == FRAME_REJECT_RATE_LIMITED && it->conn) {
+        /* Not a record each, nor a log line each: a flood would fill the
+         * log with them. Counted, answered, and summed up in one line a
+         * second per node. */
+        uint64_t now = rk_now_ms();
+        self->c.refused++;
+        self->c.refused_by[FRAME_REJECT_RATE_LIMITED]++;
+        it->conn->limited++;
+        if (now - it->conn->limited_log_ms >= 1000) {
+            log_warn("event=rate_limited node=%s refused=%" PRIu64
+                     " reason=\"%s\"",
+                     it->node, it->conn->limited, it->reason);
+            it->conn->limited = 0;
+            it->conn->limited_log_ms = now;
+        }
+        s_reply_rejected(self, it, mid, it->verdict, it->reason);
+        return;
+    }
     if (it->verdict) {
         s_refuse(self, it, mid, h ? h->sender : NULL, it->verdict, it->reason);
         return;
@@ -1339,6 +1380,28 @@ static void
 s_turn(relay_t *self) {
     uint64_t now;
     s_read_batch(self);
+    if (self->n_items && self->cfg.rate_limit > 0) {
+        uint64_t t = rk_now_ms();
+        for (size_t i = 0; i < self->n_items; i++) {
+            item_t *it = &self->items[i];
+            conn_t *c = it->node[0] ? s_conn(self, it->node, 1) : NULL;
+            long have, burst = (long)self->cfg.rate_burst;
+            it->conn = c;
+            if (!c || c->refill_ms == t)
+                continue;
+            if (!c->refill_ms) {
+                atomic_store(&c->tokens, burst);
+            } else {
+                have = atomic_load(&c->tokens);
+                if (have < 0)
+                    have = 0;
+                have += (long)((double)(t - c->refill_ms) *
+                               self->cfg.rate_limit / 1000.0);
+                atomic_store(&c->tokens, have > burst ? burst : have);
+            }
+            c->refill_ms = t;
+        }
+    }
     if (self->n_items) {
         relay_pool_run(self->pool, self->n_items, s_verify_item, self);
         for (size_t i = 0; i < self->n_items; i++) {

@@ -35,6 +35,8 @@ typedef struct {
     uint64_t snapshot_records;   /* state snapshot after this many new
                                     records (DIR/state) ... */
     uint64_t snapshot_ms;        /* ... and at most this often */
+    double rate_limit;           /* submits a second per node; 0: none */
+    uint32_t rate_burst;         /* submits a node may send at once */
     int verify_at_recipients;    /* skip the Ed25519 check at the relay and
                                     leave it to the recipients (docs/
                                     OPERATIONS.md: the trade-off) */

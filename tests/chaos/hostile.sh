@@ -13,6 +13,10 @@ B=$(realpath "$1") DUR=${2:-20}
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
 AUDIT=$B/clients/renraku-audit H=$B/tests/hostile
 HS_MS=1000
+# The per-node rate limit: above what the honest pair and each attack send
+# (a few hundred a second here), below the flood's full speed, so only the
+# flood meets it (rejected:rate-limited, before any signature check).
+RATE=${HOSTILE_RATE:-1000}
 W=$(mktemp -d /tmp/rk-hostile-XXXXXX)
 RPID= HPID=
 pass=0 fail=0
@@ -48,7 +52,7 @@ done
 
 "$RELAY" --key keys/relay.test.key --roster roster.signed --coordinator keys/coordinator.pub \
     --data data --bind tcp://127.0.0.1:0 --endpoint-file ep --handshake-ms $HS_MS \
-    --checkpoint-every 1 >relay.log 2>&1 &
+    --checkpoint-every 1 --rate-limit "$RATE" --rate-burst "$RATE" >relay.log 2>&1 &
 RPID=$!
 until_ok 20 grep -q tcp:// ep || { bad "relay starts"; tail relay.log; exit 1; }
 EP=$(cat ep)

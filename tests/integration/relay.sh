@@ -3,7 +3,7 @@
 # ephemeral port, fresh test keys made here (never secrets), bounded waits.
 # Usage: relay.sh RENRAKU_KEYS RENRAKU_RELAY TESTNODE SCENARIO
 # Scenarios: deliver group offline handshake hostile replay expiry kill9
-#            checkpoint revoke verifyat state
+#            checkpoint revoke verifyat ratelimit state
 set -u
 KEYS=$(realpath "$1") RELAY=$(realpath "$2") T=$(realpath "$3") SCENARIO=$4
 W=$(mktemp -d /tmp/rk-relay-XXXXXX)
@@ -199,6 +199,33 @@ scenario_verifyat() {
     wait "$rp"
     expect "the honest one reaches the recipient" r.out 'text="honest #0"'
     expect "the forged one reaches it too, and the recipient refuses it" r.out '^deliver-refused .*reason="signature does not verify'
+}
+
+# The per-node rate limit: a burst beyond --rate-burst is refused
+# rate-limited (before any signature check), counted and summed up in one
+# log line a second, never logged as records; other nodes are not limited,
+# and the node may send again once its bucket refills.
+scenario_ratelimit() {
+    start_relay --rate-limit 5 --rate-burst 10
+    node jp.nisc send --to us.cisa --count 40 >r1.out 2>&1
+    local st lim
+    st=$(grep -c '^stored index=' r1.out)
+    lim=$(grep -c 'rejected code=rate-limited' r1.out)
+    [ "$st" -ge 10 ] && [ "$st" -le 15 ] && ok "a burst of 40: the first 10 (+ refill) are stored ($st)" ||
+        bad "a burst of 40: the first 10 (+ refill) are stored ($st)"
+    [ $((st + lim)) -eq 40 ] && ok "the rest are refused rate-limited ($lim)" || bad "the rest are refused rate-limited ($lim)"
+    expect "the refusal says why" r1.out 'rejected code=rate-limited.*more than 5 submits a second from this node \(burst 10\)'
+    node sg.csa send --to us.cisa --count 3 >r2.out 2>&1
+    [ "$(grep -c '^stored index=' r2.out)" -eq 3 ] && ok "another node is not limited" || bad "another node is not limited"
+    expect "the relay logs a summary line" relay.log 'event=rate_limited node=jp.nisc refused=[0-9]+'
+    if grep -q 'event=refused node=jp.nisc code=rate-limited' relay.log; then
+        bad "no refusal line or record per rate-limited submit"
+    else ok "no refusal line or record per rate-limited submit"; fi
+    "$RELAY" stats --data data >s.out 2>&1
+    expect "stats count them" s.out "\"rate-limited\":$lim"
+    sleep 2.5
+    node jp.nisc send --to us.cisa --count 5 >r3.out 2>&1
+    [ "$(grep -c '^stored index=' r3.out)" -eq 5 ] && ok "after a pause the node sends again" || bad "after a pause the node sends again"
 }
 
 # A retry of the same bytes is answered stored again (same index); another
@@ -485,7 +512,7 @@ scenario_state() {
 
 setup
 case "$SCENARIO" in
-deliver | group | offline | handshake | hostile | replay | expiry | kill9 | checkpoint | revoke | verifyat | state)
+deliver | group | offline | handshake | hostile | replay | expiry | kill9 | checkpoint | revoke | verifyat | state | ratelimit)
     "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
