@@ -141,6 +141,7 @@ struct relay {
     uint64_t state_size, state_ms; /* the newest state snapshot */
     pid_t saver;                   /* a child writing one, or 0 */
     int corrupt;                   /* the scrub found a changed record */
+    uint64_t last_sign_ms;         /* a request last signed a checkpoint */
     uint64_t saver_size;           /* the log size it stands for */
     int fatal;      /* cannot serve any more (endpoint lost) */
 };
@@ -855,6 +856,21 @@ s_handle_roster(relay_t *self, item_t *it) {
     s_refuse(self, it, NULL, NULL, FRAME_REJECT_ROSTER, reason);
 }
 
+/* The checkpoint to answer a request with: a new one is signed (a file
+ * written and synced) only when the log grew and none was signed in the
+ * last second, so requests cannot make the relay sign and sync a file
+ * each. The newest is returned otherwise (the caller checks it covers
+ * what it needs). */
+static int
+s_checkpoint_for_request(relay_t *self, char **note, size_t *len) {
+    uint64_t now = rk_now_ms();
+    if (self->last_sign_ms && now - self->last_sign_ms < 1000 &&
+        relay_log_latest_checkpoint(self->log, note, len, NULL) == RK_OK)
+        return RK_OK;
+    self->last_sign_ms = now;
+    return relay_log_checkpoint(self->log, now, note, len);
+}
+
 static void
 s_handle_checkpoint_request(relay_t *self, item_t *it) {
     char *note = NULL;
@@ -862,7 +878,7 @@ s_handle_checkpoint_request(relay_t *self, item_t *it) {
     frame_t f;
     uint8_t *buf = NULL;
     size_t blen = 0;
-    if (relay_log_checkpoint(self->log, rk_now_ms(), &note, &len) != RK_OK) {
+    if (s_checkpoint_for_request(self, &note, &len) != RK_OK) {
         s_reply_rejected(self, it, NULL, FRAME_REJECT_INTERNAL,
                          "no checkpoint can be signed now");
         return;
@@ -921,10 +937,25 @@ s_handle_inclusion(relay_t *self, item_t *it) {
         return;
     }
     /* Prove against a signed checkpoint that covers the record. */
-    if (relay_log_checkpoint(self->log, rk_now_ms(), &note, &note_len) !=
-            RK_OK ||
-        relay_log_latest_checkpoint(self->log, NULL, NULL, &cp) != RK_OK ||
-        index >= cp.size ||
+    if (s_checkpoint_for_request(self, &note, &note_len) != RK_OK ||
+        relay_log_latest_checkpoint(self->log, NULL, NULL, &cp) != RK_OK) {
+        s_reply_rejected(self, it, q->has_msg_id ? q->msg_id : NULL,
+                         FRAME_REJECT_INTERNAL,
+                         "no checkpoint can be signed now");
+        free(note);
+        return;
+    }
+    if (index < relay_log_durable(self->log) && index >= cp.size) {
+        /* Durable, but newer than the newest checkpoint, and one was
+         * signed less than a second ago. */
+        s_reply_rejected(self, it, q->has_msg_id ? q->msg_id : NULL,
+                         FRAME_REJECT_BUSY,
+                         "the record is newer than the newest checkpoint; "
+                         "ask again in a second");
+        free(note);
+        return;
+    }
+    if (index >= cp.size ||
         relay_log_inclusion_proof(self->log, index, cp.size, proof, &n) !=
             RK_OK ||
         relay_log_read(self->log, index, &rec, &rec_len) != RK_OK) {

@@ -287,6 +287,24 @@ scenario_checkpoint() {
     expect "inclusion proof of the message verifies" p.out 'verified=yes'
     node sg.csa prove --msg "$mid" --relay-vkey "$VKEY" >p2.out 2>&1
     expect "a node that neither sent nor received it gets no proof" p2.out 'rejected code=not-allowed'
+    # Requests cannot make the relay sign and sync a file each: grow the
+    # log (a refused frame is a record) and ask, 15 times in a row.
+    local before after t0 t1 i
+    before=$(ls data/checkpoints | wc -l)
+    t0=$(date +%s)
+    for ((i = 0; i < 15; i++)); do
+        node jp.nisc raw --random 100 >/dev/null 2>&1
+        node jp.nisc checkpoint --relay-vkey "$VKEY" >>c2.out 2>&1
+    done
+    t1=$(date +%s)
+    after=$(ls data/checkpoints | wc -l)
+    [ "$(grep -c 'verified=yes' c2.out)" -eq 15 ] && ok "each request gets a verified checkpoint" ||
+        bad "each request gets a verified checkpoint"
+    # At most one a second from requests, plus the periodic one (every 1 s
+    # here) and one of rounding.
+    [ $((after - before)) -le $((2 * (t1 - t0) + 2)) ] &&
+        ok "15 requests after growth signed $((after - before)) files in $((t1 - t0)) s (at most two a second)" ||
+        bad "15 requests after growth signed $((after - before)) files in $((t1 - t0)) s (at most two a second)"
     stop_relay
     expect "a clean stop signs a final checkpoint" relay.log 'event=stopped'
     ls data/checkpoints/*.note >/dev/null 2>&1 && ok "checkpoints are on disk" || bad "checkpoints are on disk"
