@@ -57,6 +57,9 @@ static const char *s_usage =
     "                           0: no limit); more are refused\n"
     "                           rate-limited\n"
     "  --rate-burst N           submits a node may send at once (500)\n"
+    "  --max-held-node-mb MB    undelivered envelopes held for one sender\n"
+    "                           before it gets busy (default 256)\n"
+    "  --max-held-mb MB         ... for all senders (default 4096)\n"
     "  --snapshot-every N       write DIR/state after N new records\n"
     "                           (default 100000) ...\n"
     "  --snapshot-interval SECONDS  ... at most this often (default 60)\n"
@@ -124,6 +127,8 @@ static opt_t s_opts[] = {
     {"verify-at", NULL},
     {"snapshot-every", NULL},
     {"rate-limit", NULL},
+    {"max-held-mb", NULL},
+    {"max-held-node-mb", NULL},
     {"rate-burst", NULL},
     {"snapshot-interval", NULL},
     {"log-level", NULL},
@@ -402,6 +407,14 @@ main(int argc, char **argv) {
     if (s_num("segment-mb", 1, 4096, &n))
         goto done_usage;
     cfg.segment_bytes = n * 1024 * 1024;
+    n = cfg.max_held_node >> 20;
+    if (s_num("max-held-node-mb", 1, 1048576, &n))
+        goto done_usage;
+    cfg.max_held_node = n << 20;
+    n = cfg.max_held >> 20;
+    if (s_num("max-held-mb", 1, 1048576, &n))
+        goto done_usage;
+    cfg.max_held = n << 20;
     n = (uint64_t)cfg.rate_limit;
     if (s_num("rate-limit", 0, 1000000, &n))
         goto done_usage;

@@ -160,6 +160,8 @@ relay_config_defaults(relay_config_t *cfg) {
     cfg->heartbeat_ms = 5000;
     cfg->snapshot_records = 100000;
     cfg->rate_limit = 50;
+    cfg->max_held_node = 256ull << 20;
+    cfg->max_held = 4096ull << 20;
     cfg->rate_burst = 500;
     cfg->snapshot_ms = 60000;
     cfg->checkpoint_ms = 10 * 1000;
@@ -444,8 +446,8 @@ s_handle_submit(relay_t *self, item_t *it) {
     const envelope_header_t *h = it->env ? envelope_header(it->env) : NULL;
     const uint8_t *mid = h ? h->msg_id : NULL;
     record_t r;
-    uint64_t prior;
-    int rc;
+    uint64_t prior, held;
+    int rc, mine;
 
     if (it->verdict == FRAME_REJECT_RATE_LIMITED && it->conn) {
         /* Not a record each, nor a log line each: a flood would fill the
@@ -521,6 +523,34 @@ s_handle_submit(relay_t *self, item_t *it) {
         }
         s_refuse(self, it, mid, h->sender, FRAME_REJECT_REPLAY,
                  "msg id already used by another message (replay)");
+        return;
+    }
+    /* Every envelope is held in memory until its recipients confirm: one
+     * node (or all) must not be able to make the relay hold more than the
+     * operator allows. */
+    {
+        /* What the queue holds, plus what this batch accepted before it
+         * (queued only after the batch's sync). */
+        uint64_t node_b = relay_queue_held(self->queue, h->sender),
+                 all_b = relay_queue_held(self->queue, NULL),
+                 add = it->f->submit.envelope_len;
+        for (item_t *o = self->items; o < it; o++)
+            if (o->appended == 2) {
+                all_b += o->f->submit.envelope_len;
+                if (!strcmp(envelope_header(o->env)->sender, h->sender))
+                    node_b += o->f->submit.envelope_len;
+            }
+        mine = node_b + add > self->cfg.max_held_node;
+        held = mine ? node_b : all_b;
+    }
+    if (mine || held + it->f->submit.envelope_len > self->cfg.max_held) {
+        char reason[200];
+        snprintf(reason, sizeof reason,
+                 "the relay holds %" PRIu64 " MiB not yet delivered from %s "
+                 "(limit %" PRIu64 " MiB); retry once recipients confirm",
+                 held >> 20, mine ? "this node" : "all nodes",
+                 (mine ? self->cfg.max_held_node : self->cfg.max_held) >> 20);
+        s_refuse(self, it, mid, h->sender, FRAME_REJECT_BUSY, reason);
         return;
     }
     rc = replay_check(self->replay, h->sender, h->msg_id, h->created_ms,
@@ -1495,7 +1525,7 @@ s_control(relay_t *self) {
         ",\"accepted\":%" PRIu64 ",\"duplicates\":%" PRIu64
         ",\"refused\":%" PRIu64 ",\"delivered\":%" PRIu64
         ",\"expired\":%" PRIu64 ",\"live_messages\":%zu"
-        ",\"connected\":%zu,\"handshakes_ok\":%" PRIu64
+        ",\"held_bytes\":%" PRIu64 ",\"connected\":%zu,\"handshakes_ok\":%" PRIu64
         ",\"handshakes_refused\":%" PRIu64 ",\"fsyncs\":%" PRIu64
         ",\"fsync_failures\":%" PRIu64 ",\"fsync_batch_avg\":%.2f"
         ",\"fsync_us_avg\":%.1f,\"fsync_us_max\":%" PRIu64
@@ -1505,7 +1535,7 @@ s_control(relay_t *self) {
         (rk_now_ms() - self->started_ms) / 1000, relay_log_size(self->log),
         self->c.accepted, self->c.duplicates, self->c.refused,
         self->c.delivered, self->c.expired, relay_queue_live(self->queue),
-        connected, relay_zap_admitted(self->zap), relay_zap_refused(self->zap),
+        relay_queue_held(self->queue, NULL), connected, relay_zap_admitted(self->zap), relay_zap_refused(self->zap),
         self->c.fsyncs, self->c.fsync_failures,
         self->c.fsyncs ? (double)self->c.fsync_records / self->c.fsyncs : 0.0,
         self->c.fsyncs ? (double)self->c.fsync_us_total / self->c.fsyncs : 0.0,

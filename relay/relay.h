@@ -35,6 +35,9 @@ typedef struct {
     uint64_t snapshot_records;   /* state snapshot after this many new
                                     records (DIR/state) ... */
     uint64_t snapshot_ms;        /* ... and at most this often */
+    uint64_t max_held_node;      /* bytes of undelivered envelopes held for
+                                    one sender before it gets busy */
+    uint64_t max_held;           /* ... and for all of them */
     double rate_limit;           /* submits a second per node; 0: none */
     uint32_t rate_burst;         /* submits a node may send at once */
     int verify_at_recipients;    /* skip the Ed25519 check at the relay and

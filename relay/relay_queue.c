@@ -46,6 +46,7 @@ struct node {
     size_t credit;
     relay_receipt_t *receipts;
     size_t n_receipts, cap_receipts;
+    uint64_t held; /* bytes of its envelopes the queue holds, as sender */
 };
 
 struct relay_queue {
@@ -56,6 +57,7 @@ struct relay_queue {
     /* No live message expires before this (UINT64_MAX: none does), so
      * relay_queue_expire need not look at every message every time. */
     uint64_t next_expiry;
+    uint64_t held; /* bytes of every envelope held */
 };
 
 /* A msg id's first accepted index; index first, so a uint64_t * reads it. */
@@ -150,6 +152,10 @@ s_unlink(entry_t *e) {
 
 static void
 s_drop_msg(relay_queue_t *self, msg_t *m) {
+    node_t *snd = s_node(self, m->sender, 0);
+    if (snd)
+        snd->held -= m->env_len;
+    self->held -= m->env_len;
     for (size_t i = 0; i < m->n; i++)
         s_unlink(&m->e[i]);
     if (self->done == m)
@@ -204,6 +210,15 @@ relay_queue_accept(relay_queue_t *self, uint64_t index,
     memcpy(boxed->msg_id, msg_id, 16);
     if (relay_map_put(self->msgs, &m->index, sizeof m->index, m) != RK_OK)
         goto nomem_linked;
+    {
+        node_t *snd = s_node(self, sender, 1);
+        if (!snd) {
+            relay_map_del(self->msgs, &m->index, sizeof m->index);
+            goto nomem_linked;
+        }
+        snd->held += envelope_len;
+        self->held += envelope_len;
+    }
     /* A msg id accepted before keeps its first index (and its box). */
     if (relay_map_get(self->ids, m->msg_id, 16)) {
         free(boxed);
@@ -649,4 +664,13 @@ relay_queue_restore(relay_queue_t *self, rk_rbuf_t *b,
         }
     }
     return RK_OK;
+}
+
+uint64_t
+relay_queue_held(const relay_queue_t *self, const char *sender) {
+    const node_t *n;
+    if (!sender)
+        return self->held;
+    n = relay_map_get(self->nodes, sender, strnlen(sender, 63));
+    return n ? n->held : 0;
 }

@@ -87,6 +87,10 @@ void relay_queue_requeue(relay_queue_t *self, const char *node);
 /* Deliveries owed to node (pending + in flight). */
 size_t relay_queue_pending(const relay_queue_t *self, const char *node);
 
+/* Bytes of the envelopes the queue holds (until every recipient confirmed
+ * or they expired) that sender sent; NULL: of every sender. */
+uint64_t relay_queue_held(const relay_queue_t *self, const char *sender);
+
 /* Messages not yet confirmed by all recipients. */
 size_t relay_queue_live(const relay_queue_t *self);
 

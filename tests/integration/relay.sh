@@ -226,6 +226,26 @@ scenario_ratelimit() {
     sleep 2.5
     node jp.nisc send --to us.cisa --count 5 >r3.out 2>&1
     [ "$(grep -c '^stored index=' r3.out)" -eq 5 ] && ok "after a pause the node sends again" || bad "after a pause the node sends again"
+    stop_relay
+    # What the relay holds in memory for one sender (envelopes to a
+    # recipient that does not confirm) is bounded: then busy, until the
+    # recipient confirms.
+    rm -rf data
+    start_relay --max-held-node-mb 1
+    local big
+    big=$(head -c 75000 /dev/urandom | base64 -w0)
+    node jp.nisc send --to us.cisa --count 16 --text "$big" >q1.out 2>&1
+    st=$(grep -c '^stored index=' q1.out)
+    [ "$st" -ge 8 ] && [ "$st" -le 10 ] && ok "100 kB notices to an absent node: $st stored within 1 MiB" ||
+        bad "100 kB notices to an absent node: $st stored within 1 MiB"
+    expect "then busy, saying why" q1.out 'rejected code=busy.*not yet delivered from this node \(limit 1 MiB\)'
+    node sg.csa send --to us.cisa --text small >q2.out 2>&1
+    expect "another sender is not affected" q2.out '^stored index='
+    "$RELAY" stats --data data >s2.out 2>&1
+    expect "stats show the bytes held" s2.out '"held_bytes":[0-9]{6,}'
+    node us.cisa recv --expect $((st + 1)) >q3.out 2>&1
+    node jp.nisc send --to us.cisa --text "$big" >q4.out 2>&1
+    expect "once the recipient confirmed, the sender may send again" q4.out '^stored index='
 }
 
 # A retry of the same bytes is answered stored again (same index); another

@@ -368,10 +368,13 @@ cmd_send(const opts_t *o) {
     for (long i = 0; i < n; i++) {
         uint8_t *env = NULL, *buf = NULL, id[16];
         size_t len = 0, blen = 0;
-        char text[512];
-        snprintf(text, sizeof text, "%s #%ld",
-                 o->text ? o->text : "test notice", i);
+        size_t cap = (o->text ? strlen(o->text) : 16) + 32;
+        char *text = malloc(cap);
+        if (!text)
+            s_die("out of memory");
+        snprintf(text, cap, "%s #%ld", o->text ? o->text : "test notice", i);
         s_seal(o, text, &env, &len, id);
+        free(text);
         if (o->tamper)
             s_tamper(env, len, o->tamper);
         if (o->save && i == 0 &&
