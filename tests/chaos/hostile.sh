@@ -16,6 +16,8 @@ HS_MS=1000
 # The per-node rate limit: above what the honest pair and each attack send
 # (a few hundred a second here), below the flood's full speed, so only the
 # flood meets it (rejected:rate-limited, before any signature check).
+# The honest nodes are paced at half of it, so that a faster machine does
+# not make them meet it too.
 RATE=${HOSTILE_RATE:-1000}
 W=$(mktemp -d /tmp/rk-hostile-XXXXXX)
 RPID= HPID=
@@ -62,7 +64,7 @@ base=$((DUR / 10))
 "$H" --keys keys --roster roster.signed --coordinator keys/coordinator.pub \
     --relay "$EP" --relay-pub keys/relay.test.pub --seconds "$DUR" \
     --baseline "$base" --handshake-ms $HS_MS --relay-pid "$RPID" \
-    --answer-ms 10000 --stall-ms 10000 ${HOSTILE_ARGS:-} \
+    --answer-ms 10000 --stall-ms 10000 --honest-rate $((RATE / 2)) ${HOSTILE_ARGS:-} \
     >hostile.out 2>&1 &
 HPID=$!
 # Bounded: the tool ends by itself (attack + drain); kill it past that.
@@ -88,7 +90,8 @@ else
     bad "the relay does not answer stats: $(cat stats.err)"
 fi
 # The relay's own counters agree with what the attackers saw.
-python3 - hostile.out stats.json >counts.out 2>&1 <<'PY'
+lost_replies=$(grep -c 'event=reply_lost' relay.log)
+python3 - hostile.out stats.json "$lost_replies" >counts.out 2>&1 <<'PY'
 import json, sys
 lines = [l for l in open(sys.argv[1]) if l.startswith('{"hostile"')]
 stats = json.load(open(sys.argv[2]))
@@ -98,11 +101,16 @@ h = json.loads(lines[-1])["hostile"]
 want = {}
 for name, a in h["attacks"].items():
     for tok, n in a["seen"].items():
+        tok = tok[6:] if tok.startswith("setup-") else tok
         if tok.startswith("rejected:"):
             want[tok[9:]] = want.get(tok[9:], 0) + n
 got = stats.get("refused_by", {})
+# A refusal whose answer was lost to a full peer (event=reply_lost) is
+# counted by the relay and never seen: allow that many more, no other gap.
+lost = int(sys.argv[3])
 bad = [f"{c}: attackers saw {want.get(c, 0)}, relay counted {got.get(c, 0)}"
-       for c in sorted(set(want) | set(got)) if want.get(c, 0) != got.get(c, 0)]
+       for c in sorted(set(want) | set(got))
+       if not 0 <= got.get(c, 0) - want.get(c, 0) <= lost]
 hs = sum(a.get("auth_refused", 0) for a in h["attacks"].values())
 if stats.get("handshakes_refused", 0) < hs:
     bad.append(f"handshakes refused: relay counted {stats.get('handshakes_refused')}, "
@@ -117,6 +125,7 @@ print("; ".join(bad) if bad else
 sys.exit(1 if bad else 0)
 PY
 if [ $? = 0 ]; then ok "relay stats: $(cat counts.out)"; else bad "relay stats disagree: $(cat counts.out)"; fi
+echo "relay answers lost to a full peer (event=reply_lost): $lost_replies"
 
 kill -TERM "$RPID"
 if wait "$RPID"; then ok "the relay stops cleanly (exit 0)"; else bad "the relay stops cleanly"; tail -20 relay.log; fi

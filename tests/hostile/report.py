@@ -27,7 +27,7 @@ def campaign(path):
           "answered within | result |")
     print("|---|---|---|---|---|---|---|")
     for name, a in h["attacks"].items():
-        ok = a["attempts"] > 0 and a["unexpected"] == 0
+        ok = a.get("checked", a["attempts"]) > 0 and a["unexpected"] == 0
         within = (f"{a['answer_ms_min']}–{a['answer_ms_max']} ms"
                   if a["answer_ms_max"] else "–")
         if name == "flood" and "rate" in a:
