@@ -18,7 +18,7 @@ HS_MS=1000
 # flood meets it (rejected:rate-limited, before any signature check).
 # The honest nodes are paced at half of it, so that a faster machine does
 # not make them meet it too.
-RATE=${HOSTILE_RATE:-1000}
+RATE=${HOSTILE_RATE:-1000}   # 0: no limit
 W=$(mktemp -d /tmp/rk-hostile-XXXXXX)
 RPID= HPID=
 pass=0 fail=0
@@ -54,7 +54,8 @@ done
 
 "$RELAY" --key keys/relay.test.key --roster roster.signed --coordinator keys/coordinator.pub \
     --data data --bind tcp://127.0.0.1:0 --endpoint-file ep --handshake-ms $HS_MS \
-    --checkpoint-every 1 --rate-limit "$RATE" --rate-burst "$RATE" >relay.log 2>&1 &
+    --checkpoint-every 1 --rate-limit "$RATE" $([ "$RATE" -gt 0 ] && echo --rate-burst "$RATE") \
+    >relay.log 2>&1 &
 RPID=$!
 until_ok 20 grep -q tcp:// ep || { bad "relay starts"; tail relay.log; exit 1; }
 EP=$(cat ep)
