@@ -38,6 +38,7 @@
 #define S_DELIVER_BURST 64
 #define S_MAX_CREDIT 1024 /* deliveries in flight per node, at most */
 #define S_EXPIRY_SCAN_MS 1000
+#define S_PIPELINE_MIN_BATCH 32 /* frames: sync on its thread from here */
 #define S_REPLAY_MAX_ENTRIES 1000000
 
 /* One connected (or once connected) node. */
@@ -92,6 +93,7 @@ typedef struct {
     uint64_t fsyncs, fsync_records, fsync_us_total, fsync_us_max;
     uint64_t fsync_failures, deliveries_sent, receipts_sent, send_failures;
     uint64_t frames_in;
+    uint64_t fsyncs_overlapped; /* run on the sync thread */
 } counters_t;
 
 struct relay {
@@ -116,8 +118,22 @@ struct relay {
     zmq_msg_t roster_msg;
     int roster_msg_ok;
     relay_map_t *conns; /* node id -> conn_t */
-    item_t *items;
+    item_t *items; /* the batch being read, verified and handled */
     size_t n_items;
+    item_t *pitems; /* the batch before it, waiting for its sync */
+    size_t n_pitems;
+    /* The sync thread: the fdatasync of one batch runs there while the
+     * next batch is read and verified on this thread and the pool. */
+    pthread_t sync_thread;
+    int sync_started;
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_cv;
+    int sync_req, sync_done, sync_quit; /* under sync_lock */
+    int sync_inflight;                  /* posted, not yet waited for */
+    int sync_ready;                     /* pitems wait for s_commit */
+    int sync_begin_rc;
+    uint64_t sync_pending, sync_t0;
+    relay_log_sync_t sync_job;
     owed_t *owed;
     size_t n_owed, cap_owed;
     counters_t c;
@@ -1154,18 +1170,108 @@ s_mono_us(void) {
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static void *
+s_sync_main(void *arg) {
+    relay_t *self = arg;
+    pthread_mutex_lock(&self->sync_lock);
+    for (;;) {
+        while (!self->sync_req && !self->sync_quit)
+            pthread_cond_wait(&self->sync_cv, &self->sync_lock);
+        if (self->sync_quit)
+            break;
+        pthread_mutex_unlock(&self->sync_lock);
+        relay_log_sync_run(&self->sync_job);
+        pthread_mutex_lock(&self->sync_lock);
+        self->sync_req = 0;
+        self->sync_done = 1;
+        pthread_cond_broadcast(&self->sync_cv);
+    }
+    pthread_mutex_unlock(&self->sync_lock);
+    return NULL;
+}
+
+/* Starts making what the current batch appended durable (on the sync
+ * thread, so the next batch is read and verified meanwhile) and makes the
+ * batch the one s_commit answers; without a sync thread, or with nothing
+ * to sync, it is done here. */
+static void
+s_sync_start(relay_t *self) {
+    item_t *t = self->pitems;
+    self->sync_pending =
+        relay_log_size(self->log) - relay_log_durable(self->log);
+    self->sync_t0 = s_mono_us();
+    self->sync_begin_rc = relay_log_sync_begin(self->log, &self->sync_job);
+    self->pitems = self->items;
+    self->n_pitems = self->n_items;
+    self->items = t;
+    self->n_items = 0;
+    self->sync_ready = 1;
+    if (self->sync_begin_rc != RK_OK || !self->sync_job.needed)
+        return;
+    {
+        /* Hand the sync over only when it buys something: under load (a
+         * big batch just handled) with frames waiting whose signatures
+         * can be checked meanwhile. Otherwise the hand-over (two thread
+         * wake-ups) only adds to the answer's latency. */
+        int events = 0;
+        size_t len = sizeof events;
+        int waiting = zmq_getsockopt(self->router, ZMQ_EVENTS, &events,
+                                     &len) == 0 &&
+                      (events & ZMQ_POLLIN);
+        if (!self->sync_started || self->cfg.verify_at_recipients ||
+            !waiting || self->n_pitems < S_PIPELINE_MIN_BATCH) {
+            relay_log_sync_run(&self->sync_job);
+            return;
+        }
+    }
+    self->c.fsyncs_overlapped++;
+    pthread_mutex_lock(&self->sync_lock);
+    self->sync_req = 1;
+    self->sync_done = 0;
+    pthread_cond_broadcast(&self->sync_cv);
+    pthread_mutex_unlock(&self->sync_lock);
+    self->sync_inflight = 1;
+}
+
+/* Waits for the sync s_sync_start began and finishes it in the log. */
+static int
+s_sync_finish(relay_t *self) {
+    if (self->sync_inflight) {
+        pthread_mutex_lock(&self->sync_lock);
+        while (!self->sync_done)
+            pthread_cond_wait(&self->sync_cv, &self->sync_lock);
+        pthread_mutex_unlock(&self->sync_lock);
+        self->sync_inflight = 0;
+    }
+    if (self->sync_begin_rc != RK_OK)
+        return self->sync_begin_rc;
+    return relay_log_sync_end(self->log, &self->sync_job);
+}
+
+/* Answers the batch before (pitems) once its sync is done, and lets it go.
+ * Nothing to do when no batch waits. */
+static void s_commit(relay_t *self);
+static void s_release_batch(relay_t *self);
+static void
+s_settle(relay_t *self) {
+    s_commit(self);
+    s_release_batch(self);
+}
+
 /* Makes the batch durable, then answers it. On a failed sync nothing of
  * the batch is acknowledged: accepted submits are refused with the storage
  * code (the sender keeps them in its outbox and retries). */
 static void
 s_commit(relay_t *self) {
-    uint64_t pending = relay_log_size(self->log) - relay_log_durable(self->log);
-    int ok = 1;
+    uint64_t pending = self->sync_pending;
+    int ok = 1, rc;
 
-    if (pending) {
-        uint64_t t0 = s_mono_us(), dt;
-        int rc = relay_log_sync(self->log);
-        dt = s_mono_us() - t0;
+    if (!self->sync_ready)
+        return;
+    self->sync_ready = 0;
+    rc = s_sync_finish(self);
+    if (pending || rc != RK_OK) {
+        uint64_t dt = s_mono_us() - self->sync_t0;
         self->c.fsyncs++;
         self->c.fsync_records += pending;
         self->c.fsync_us_total += dt;
@@ -1173,6 +1279,7 @@ s_commit(relay_t *self) {
             self->c.fsync_us_max = dt;
         if (rc != RK_OK) {
             ok = 0;
+            errno = self->sync_job.err;
             self->c.fsync_failures++;
             if (self->storage_ok)
                 log_error("event=storage_failed error=\"%s\" errno=%d "
@@ -1185,8 +1292,8 @@ s_commit(relay_t *self) {
             self->storage_ok = 1;
         }
     }
-    for (size_t i = 0; i < self->n_items; i++) {
-        item_t *it = &self->items[i];
+    for (size_t i = 0; i < self->n_pitems; i++) {
+        item_t *it = &self->pitems[i];
         const envelope_header_t *h;
         uint8_t *buf = NULL;
         size_t len = 0;
@@ -1229,8 +1336,8 @@ s_commit(relay_t *self) {
         }
     }
     /* Retries that came in the same batch get the same answer. */
-    for (size_t i = 0; i < self->n_items; i++) {
-        item_t *it = &self->items[i];
+    for (size_t i = 0; i < self->n_pitems; i++) {
+        item_t *it = &self->pitems[i];
         uint8_t *buf = NULL;
         size_t len = 0;
         if (!it->dup_of)
@@ -1343,14 +1450,14 @@ static void s_state_reap(relay_t *self, int block);
 
 static void
 s_release_batch(relay_t *self) {
-    for (size_t i = 0; i < self->n_items; i++) {
-        item_t *it = &self->items[i];
+    for (size_t i = 0; i < self->n_pitems; i++) {
+        item_t *it = &self->pitems[i];
         frame_destroy(&it->f);
         envelope_destroy(&it->env);
         zmq_msg_close(&it->rid);
         zmq_msg_close(&it->body);
     }
-    self->n_items = 0;
+    self->n_pitems = 0;
 }
 
 typedef struct {
@@ -1463,30 +1570,18 @@ s_turn(relay_t *self) {
             c->refill_ms = t;
         }
     }
-    if (self->n_items) {
+    /* Verified while the batch before is being synced (pipelined group
+     * commit), then that one is answered, then this one handled. */
+    if (self->n_items)
         relay_pool_run(self->pool, self->n_items, s_verify_item, self);
-        for (size_t i = 0; i < self->n_items; i++) {
-            conn_t *c = self->items[i].node[0]
-                            ? s_conn(self, self->items[i].node, 1)
-                            : NULL;
-            if (c)
-                c->last_seen_ms = rk_now_ms();
-            s_handle(self, &self->items[i]);
-        }
-    }
+    s_settle(self);
     now = rk_now_ms();
-    if (now - self->last_expiry_ms >= S_EXPIRY_SCAN_MS) {
-        self->last_expiry_ms = now;
-        relay_queue_expire(self->queue, now, s_on_expired, self);
-    }
-    s_commit(self);
-    s_release_batch(self);
+    /* The log is all durable here: a snapshot or a checkpoint now. */
     if (relay_log_size(self->log) - self->state_size >=
             self->cfg.snapshot_records &&
         now - self->state_ms >= self->cfg.snapshot_ms)
         s_state_save(self, 1);
     s_state_reap(self, 0);
-    relay_map_each(self->conns, s_deliver_one, self);
     if (now - self->last_checkpoint_ms >= self->cfg.checkpoint_ms) {
         char *note = NULL;
         size_t len = 0;
@@ -1496,6 +1591,22 @@ s_turn(relay_t *self) {
             log_error("event=checkpoint_failed");
         free(note);
     }
+    for (size_t i = 0; i < self->n_items; i++) {
+        conn_t *c = self->items[i].node[0]
+                        ? s_conn(self, self->items[i].node, 1)
+                        : NULL;
+        if (c)
+            c->last_seen_ms = rk_now_ms();
+        s_handle(self, &self->items[i]);
+    }
+    if (now - self->last_expiry_ms >= S_EXPIRY_SCAN_MS) {
+        self->last_expiry_ms = now;
+        relay_queue_expire(self->queue, now, s_on_expired, self);
+    }
+    s_sync_start(self);
+    if (!self->sync_inflight)
+        s_settle(self); /* nothing to wait for: answer now */
+    relay_map_each(self->conns, s_deliver_one, self);
 }
 
 /* ---- the control socket: `renraku-relay stats` ---- */
@@ -1529,6 +1640,7 @@ s_control(relay_t *self) {
         ",\"handshakes_refused\":%" PRIu64 ",\"fsyncs\":%" PRIu64
         ",\"fsync_failures\":%" PRIu64 ",\"fsync_batch_avg\":%.2f"
         ",\"fsync_us_avg\":%.1f,\"fsync_us_max\":%" PRIu64
+        ",\"fsyncs_overlapped\":%" PRIu64
         ",\"deliveries_sent\":%" PRIu64 ",\"receipts_sent\":%" PRIu64
         ",\"send_failures\":%" PRIu64 ",\"roster_serial\":%" PRIu64
         ",\"storage_ok\":%s,\"refused_by\":{",
@@ -1539,7 +1651,8 @@ s_control(relay_t *self) {
         self->c.fsyncs, self->c.fsync_failures,
         self->c.fsyncs ? (double)self->c.fsync_records / self->c.fsyncs : 0.0,
         self->c.fsyncs ? (double)self->c.fsync_us_total / self->c.fsyncs : 0.0,
-        self->c.fsync_us_max, self->c.deliveries_sent, self->c.receipts_sent,
+        self->c.fsync_us_max, self->c.fsyncs_overlapped,
+        self->c.deliveries_sent, self->c.receipts_sent,
         self->c.send_failures, roster_serial(self->roster),
         self->storage_ok ? "true" : "false");
     for (int code = 1, first = 1; code <= FRAME_REJECT_MAX; code++) {
@@ -2023,6 +2136,8 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
     self->cfg = *cfg;
     self->storage_ok = 1;
     self->started_ms = rk_now_ms();
+    pthread_mutex_init(&self->sync_lock, NULL);
+    pthread_cond_init(&self->sync_cv, NULL);
     if (cfg->origin)
         snprintf(self->origin, sizeof self->origin, "%s", cfg->origin);
     else
@@ -2069,8 +2184,9 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
     self->pool = relay_pool_new(cfg->workers);
     self->conns = relay_map_new();
     self->items = calloc(cfg->batch_max, sizeof *self->items);
+    self->pitems = calloc(cfg->batch_max, sizeof *self->pitems);
     if (!self->queue || !self->replay || !self->pool || !self->conns ||
-        !self->items) {
+        !self->items || !self->pitems) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -2177,6 +2293,12 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
              roster_count(self->roster), roster_serial(self->roster),
              relay_pool_size(self->pool));
     s_scrub_start(self);
+    /* Without the thread every sync runs inline: slower, still correct. */
+    if (pthread_create(&self->sync_thread, NULL, s_sync_main, self) == 0)
+        self->sync_started = 1;
+    else
+        log_warn("event=sync_thread_unavailable reason=\"%s\"",
+                 strerror(errno));
     return self;
 fail:
     free(note);
@@ -2216,9 +2338,12 @@ relay_run(relay_t *self, volatile sig_atomic_t *stop,
         };
         if (reload && *reload) {
             *reload = 0;
+            s_settle(self); /* no sync in flight while it logs a roster */
             s_reload(self);
         }
-        if (zmq_poll(items, 3, 200) < 0 && errno != EINTR) {
+        /* A sync in flight: do not sleep, its batch waits for an answer. */
+        if (zmq_poll(items, 3, self->sync_inflight ? 0 : 200) < 0 &&
+            errno != EINTR) {
             log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
             return RK_ERR_IO;
         }
@@ -2243,6 +2368,18 @@ relay_destroy(relay_t **self_p) {
     if (!self_p || !*self_p)
         return;
     self = *self_p;
+    if (self->log)
+        s_settle(self); /* the last batch gets its answers */
+    if (self->sync_started) {
+        pthread_mutex_lock(&self->sync_lock);
+        self->sync_quit = 1;
+        pthread_cond_broadcast(&self->sync_cv);
+        pthread_mutex_unlock(&self->sync_lock);
+        pthread_join(self->sync_thread, NULL);
+        self->sync_started = 0;
+    }
+    pthread_mutex_destroy(&self->sync_lock);
+    pthread_cond_destroy(&self->sync_cv);
     if (self->scrub_started) {
         relay_log_scrub_cancel(self->scrub);
         pthread_join(self->scrub_thread, NULL);
@@ -2288,6 +2425,7 @@ relay_destroy(relay_t **self_p) {
     free(self->logged_note);
     free(self->roster_note);
     free(self->items);
+    free(self->pitems);
     free(self->owed);
     free(self);
     *self_p = NULL;

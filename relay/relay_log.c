@@ -1182,10 +1182,8 @@ relay_log_append(relay_log_t *self, const uint8_t *rec, size_t len,
 }
 
 int
-relay_log_sync(relay_log_t *self) {
-    s_seg_t *cur;
-    int saved;
-
+relay_log_sync_begin(relay_log_t *self, relay_log_sync_t *job) {
+    memset(job, 0, sizeof *job);
     if (!self || !self->sk)
         return RK_ERR_INVALID;
     if (self->broken) {
@@ -1193,14 +1191,55 @@ relay_log_sync(relay_log_t *self) {
         return RK_ERR_IO;
     }
     if (self->durable == self->size)
+        return RK_OK; /* job->needed stays false */
+    job->needed = true;
+    job->fd = self->wfd;
+    job->fault = self->fault;
+    job->fault_arg = self->fault_arg;
+    return RK_OK;
+}
+
+void
+relay_log_sync_run(relay_log_sync_t *job) {
+    if (!job->needed)
+        return;
+    errno = 0;
+    if (job->fault && job->fault(job->fault_arg, "fdatasync") != 0) {
+        job->failed = true;
+        job->err = errno ? errno : EIO;
+        return;
+    }
+    if (fdatasync(job->fd) != 0) {
+        job->failed = true;
+        job->err = errno;
+    }
+}
+
+int
+relay_log_sync(relay_log_t *self) {
+    relay_log_sync_t job;
+    int rc = relay_log_sync_begin(self, &job);
+    if (rc != RK_OK)
+        return rc;
+    relay_log_sync_run(&job);
+    return relay_log_sync_end(self, &job);
+}
+
+int
+relay_log_sync_end(relay_log_t *self, relay_log_sync_t *job) {
+    s_seg_t *cur;
+    int saved;
+
+    if (!job->needed)
         return RK_OK;
     cur = &self->segs[self->n_segs - 1];
-    if (s_fault(self, "fdatasync") == 0 && fdatasync(self->wfd) == 0) {
+    if (!job->failed) {
         self->durable = self->size;
         self->durable_bytes = cur->bytes;
         s_side_write(self);
         return RK_OK;
     }
+    errno = job->err;
     /* fsync gate: after a failed fdatasync the kernel may have dropped the
      * dirty pages and a retry can report success; those records are
      * refused and cut, never trusted. */

@@ -142,6 +142,25 @@ int relay_log_append(relay_log_t *self, const uint8_t *rec, size_t len,
  * (read-only), RK_ERR_IO. */
 int relay_log_sync(relay_log_t *self) RK_WUR;
 
+/* relay_log_sync in three steps, so that the fdatasync itself can run on
+ * another thread while the caller verifies the next batch: begin (on the
+ * log's thread) says what to sync; run (any thread) calls the fault hook
+ * and fdatasync; end (on the log's thread) makes the records durable or,
+ * on failure, rolls them back exactly as relay_log_sync does. Between
+ * begin and end the caller makes no other call on the log. */
+typedef struct {
+    bool needed; /* false: nothing to sync (run and end do nothing) */
+    int fd;
+    relay_log_fault_fn fault;
+    void *fault_arg;
+    bool failed;
+    int err;
+} relay_log_sync_t;
+
+int relay_log_sync_begin(relay_log_t *self, relay_log_sync_t *job) RK_WUR;
+void relay_log_sync_run(relay_log_sync_t *job);
+int relay_log_sync_end(relay_log_t *self, relay_log_sync_t *job) RK_WUR;
+
 /* Records appended (durable or not). */
 uint64_t relay_log_size(const relay_log_t *self);
 
