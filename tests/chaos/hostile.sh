@@ -7,15 +7,19 @@
 # saw, it stops cleanly (exit 0), and renraku-audit verifies its log.
 # Usage: hostile.sh BUILD_DIR [SECONDS]   (CI: 20; `make hostile`: 300)
 # Env: HOSTILE_OUT=FILE also copies the hostile tool's output there;
-#      HOSTILE_ARGS="--attacks flood ..." adds options to the tool.
+#      HOSTILE_ARGS="--attacks flood ..." adds options to the tool;
+#      HOSTILE_RATE=N the relay's --rate-limit (default 1000, 0: none);
+#      HOSTILE_KEEP=1 keeps the work folder (keys, relay.log, data).
 set -u
 B=$(realpath "$1") DUR=${2:-20}
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
 AUDIT=$B/clients/renraku-audit H=$B/tests/hostile
 HS_MS=1000
 # The per-node rate limit: above what the honest pair and each attack send
-# (a few hundred a second here), below the flood's full speed, so only the
-# flood meets it (rejected:rate-limited, before any signature check).
+# (a few hundred a second here), below the flood's full speed, so mostly the
+# flood meets it (rejected:rate-limited, before any signature check; the
+# attacks sharing mallory.x's connection may meet it too on a fast machine,
+# and hostile.c accepts it there).
 # The honest nodes are paced at half of it, so that a faster machine does
 # not make them meet it too.
 RATE=${HOSTILE_RATE:-1000}   # 0: no limit
