@@ -11,10 +11,12 @@
 #                grows by a refused record), then a checkpoint request:
 #                each request signs, writes and fsyncs a new checkpoint
 #                file. Files in DIR/checkpoints before and after.
-# Usage: resources.sh BUILD_DIR [COUNT] [PAYLOAD] [N]
-#        (defaults 2000 envelopes of 200000 bytes, 50 checkpoint requests)
+# Usage: resources.sh BUILD_DIR [COUNT] [PAYLOAD] [N] [RATE]
+#        (defaults 2000 envelopes of 200000 bytes, 50 checkpoint requests,
+#        RATE 0 = as fast as the relay answers; the relay's per-node rate
+#        limit refuses most of them then: RATE 45 stays under it)
 set -u
-B=$(realpath "$1") COUNT=${2:-2000} PAYLOAD=${3:-200000} NCP=${4:-50}
+B=$(realpath "$1") COUNT=${2:-2000} PAYLOAD=${3:-200000} NCP=${4:-50} RATE=${5:-0}
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay L=$B/bench/loadgen
 T=$B/tests/testnode
 W=$(mktemp -d /tmp/rk-res-XXXXXX)
@@ -68,8 +70,10 @@ start_relay
 rss0=$(rss_mb)
 "$L" --keys keys --roster roster.signed --coordinator keys/coordinator.pub --relay "$EP" \
     --relay-pub keys/relay.test.pub --senders 1 --recipients 0 --to sink.x \
-    --count "$COUNT" --payload "$PAYLOAD" --window 64 --timeout-ms 600000 >load.json 2>&1
+    --count "$COUNT" --payload "$PAYLOAD" --window 64 --rate "$RATE" --timeout-ms 600000 >load.json 2>&1
 stored=$(grep -o '"stored":[0-9]*' load.json | head -1 | cut -d: -f2)
+refused=$(grep -o '"rejected":[0-9]*' load.json | head -1 | cut -d: -f2)
+first=$(grep -o '"first_reject":"[^"]*"' load.json | head -1 | cut -d'"' -f4)
 rate=$(grep -o '"rate":[0-9.]*' load.json | head -1 | cut -d: -f2)
 rss1=$(rss_mb)
 log_mb=$(du -sm data/log | cut -f1)
@@ -78,7 +82,7 @@ t2=$(ms)
 start_relay
 t3=$(ms)
 rss2=$(rss_mb)
-echo "hoard: snd.00 stored ${stored:-?} of $COUNT envelopes of $PAYLOAD bytes for sink.x (offline) at ${rate:-?} msg/s;" \
+echo "hoard: snd.00 stored ${stored:-?} of $COUNT envelopes (refused ${refused:-?}${first:+, first: $first}) of $PAYLOAD bytes for sink.x (offline) at ${rate:-?} msg/s;" \
     "relay RSS ${rss0} MB -> ${rss1} MB; log ${log_mb} MB; after a restart (ready in $((t3 - t2)) ms) RSS ${rss2} MB"
 
 cp0=$(ls data/checkpoints | wc -l)
