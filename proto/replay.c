@@ -146,7 +146,11 @@ s_insert(replay_t *self, const char *sender, const uint8_t msg_id[16],
             strcmp(e->sender, sender) == 0)
             return RK_ERR_REPLAY;
     if (self->count >= self->max_entries) {
-        s_sweep(self, self->newest_ms);
+        /* A sweep walks the whole set: while it stays full, at most one a
+         * second (a sweep at the same time frees nothing new), or every
+         * submit would pay for a walk over a million entries. */
+        if (self->newest_ms - self->last_sweep_ms >= 1000)
+            s_sweep(self, self->newest_ms);
         if (self->count >= self->max_entries)
             return RK_ERR_FULL;
     }
