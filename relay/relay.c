@@ -15,8 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "envelope.h"
@@ -118,7 +118,7 @@ struct relay {
     zmq_msg_t roster_msg;
     int roster_msg_ok;
     relay_map_t *conns; /* node id -> conn_t */
-    item_t *items; /* the batch being read, verified and handled */
+    item_t *items;      /* the batch being read, verified and handled */
     size_t n_items;
     item_t *pitems; /* the batch before it, waiting for its sync */
     size_t n_pitems;
@@ -160,7 +160,7 @@ struct relay {
     uint64_t last_sign_ms;         /* a request last signed a checkpoint */
     uint64_t last_busy_ms;         /* a turn last read frames */
     uint64_t saver_size;           /* the log size it stands for */
-    int fatal;      /* cannot serve any more (endpoint lost) */
+    int fatal;                     /* cannot serve any more (endpoint lost) */
 };
 
 void
@@ -659,8 +659,8 @@ s_handle_confirm(relay_t *self, item_t *it) {
     snprintf(rc.recipient, sizeof rc.recipient, "%s", it->node);
     rc.time_ms = rk_now_ms();
     s_owe_receipt(self, sender, &rc);
-    if (self->n_owed && !strcmp(self->owed[self->n_owed - 1].r.recipient,
-                                it->node) &&
+    if (self->n_owed &&
+        !strcmp(self->owed[self->n_owed - 1].r.recipient, it->node) &&
         self->owed[self->n_owed - 1].r.index == rc.index) {
         self->owed[self->n_owed - 1].confirm = 1;
         self->owed[self->n_owed - 1].accepted_index = c->index;
@@ -722,8 +722,7 @@ s_handle_hello(relay_t *self, item_t *it) {
              it->node, h->has_credit ? h->credit : FRAME_DEFAULT_CREDIT,
              w.welcome.pending, h->has_roster_serial ? h->roster_serial : 0);
     /* A node holding an older roster gets ours. */
-    if (!h->has_roster_serial ||
-        h->roster_serial < roster_serial(self->roster))
+    if (!h->has_roster_serial || h->roster_serial < roster_serial(self->roster))
         s_send_roster(self, s_conn(self, it->node, 0));
     /* Receipts it may have missed while away. */
     rs = relay_queue_receipts(
@@ -1216,11 +1215,11 @@ s_sync_start(relay_t *self) {
          * wake-ups) only adds to the answer's latency. */
         int events = 0;
         size_t len = sizeof events;
-        int waiting = zmq_getsockopt(self->router, ZMQ_EVENTS, &events,
-                                     &len) == 0 &&
-                      (events & ZMQ_POLLIN);
-        if (!self->sync_started || self->cfg.verify_at_recipients ||
-            !waiting || self->n_pitems < S_PIPELINE_MIN_BATCH) {
+        int waiting =
+            zmq_getsockopt(self->router, ZMQ_EVENTS, &events, &len) == 0 &&
+            (events & ZMQ_POLLIN);
+        if (!self->sync_started || self->cfg.verify_at_recipients || !waiting ||
+            self->n_pitems < S_PIPELINE_MIN_BATCH) {
             relay_log_sync_run(&self->sync_job);
             return;
         }
@@ -1382,9 +1381,8 @@ s_commit(relay_t *self) {
                 relay_queue_requeue(self->queue, o->r.recipient);
                 continue;
             }
-            if (relay_queue_confirm(self->queue, o->accepted_index,
-                                    o->r.msg_id, o->r.recipient,
-                                    &sender) != RK_OK)
+            if (relay_queue_confirm(self->queue, o->accepted_index, o->r.msg_id,
+                                    o->r.recipient, &sender) != RK_OK)
                 continue; /* expired meanwhile: its expiry says so */
             self->c.delivered++;
         }
@@ -1647,25 +1645,25 @@ s_control(relay_t *self) {
         ",\"accepted\":%" PRIu64 ",\"duplicates\":%" PRIu64
         ",\"refused\":%" PRIu64 ",\"delivered\":%" PRIu64
         ",\"expired\":%" PRIu64 ",\"live_messages\":%zu"
-        ",\"held_bytes\":%" PRIu64 ",\"connected\":%zu,\"handshakes_ok\":%" PRIu64
+        ",\"held_bytes\":%" PRIu64
+        ",\"connected\":%zu,\"handshakes_ok\":%" PRIu64
         ",\"handshakes_refused\":%" PRIu64 ",\"fsyncs\":%" PRIu64
         ",\"fsync_failures\":%" PRIu64 ",\"fsync_batch_avg\":%.2f"
         ",\"fsync_us_avg\":%.1f,\"fsync_us_max\":%" PRIu64
-        ",\"fsyncs_overlapped\":%" PRIu64
-        ",\"deliveries_sent\":%" PRIu64 ",\"receipts_sent\":%" PRIu64
-        ",\"send_failures\":%" PRIu64 ",\"roster_serial\":%" PRIu64
-        ",\"storage_ok\":%s,\"refused_by\":{",
+        ",\"fsyncs_overlapped\":%" PRIu64 ",\"deliveries_sent\":%" PRIu64
+        ",\"receipts_sent\":%" PRIu64 ",\"send_failures\":%" PRIu64
+        ",\"roster_serial\":%" PRIu64 ",\"storage_ok\":%s,\"refused_by\":{",
         (rk_now_ms() - self->started_ms) / 1000, relay_log_size(self->log),
         self->c.accepted, self->c.duplicates, self->c.refused,
         self->c.delivered, self->c.expired, relay_queue_live(self->queue),
-        relay_queue_held(self->queue, NULL), connected, relay_zap_admitted(self->zap), relay_zap_refused(self->zap),
+        relay_queue_held(self->queue, NULL), connected,
+        relay_zap_admitted(self->zap), relay_zap_refused(self->zap),
         self->c.fsyncs, self->c.fsync_failures,
         self->c.fsyncs ? (double)self->c.fsync_records / self->c.fsyncs : 0.0,
         self->c.fsyncs ? (double)self->c.fsync_us_total / self->c.fsyncs : 0.0,
         self->c.fsync_us_max, self->c.fsyncs_overlapped,
-        self->c.deliveries_sent, self->c.receipts_sent,
-        self->c.send_failures, roster_serial(self->roster),
-        self->storage_ok ? "true" : "false");
+        self->c.deliveries_sent, self->c.receipts_sent, self->c.send_failures,
+        roster_serial(self->roster), self->storage_ok ? "true" : "false");
     for (int code = 1, first = 1; code <= FRAME_REJECT_MAX; code++) {
         if (!self->c.refused_by[code])
             continue;
@@ -1793,8 +1791,7 @@ s_state_save(relay_t *self, int background) {
     if (pid == 0)
         _exit(s_state_write(self) == RK_OK ? 0 : 1);
     if (pid < 0) {
-        log_warn("event=state_save_failed error=\"fork: %s\"",
-                 strerror(errno));
+        log_warn("event=state_save_failed error=\"fork: %s\"", strerror(errno));
         return;
     }
     self->saver = pid;
@@ -1817,8 +1814,8 @@ s_state_fetch(void *arg, uint64_t index, const uint8_t msg_id[16],
         (r->type != RECORD_ACCEPTED || strcmp(r->accepted.sender, sender) != 0))
         rc = RK_ERR_MISMATCH;
     if (rc == RK_OK)
-        rc = envelope_decode(r->accepted.envelope, r->accepted.envelope_len,
-                             &e, NULL);
+        rc = envelope_decode(r->accepted.envelope, r->accepted.envelope_len, &e,
+                             NULL);
     if (rc == RK_OK && memcmp(envelope_header(e)->msg_id, msg_id, 16) != 0)
         rc = RK_ERR_MISMATCH;
     if (rc == RK_OK) {
