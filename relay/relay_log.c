@@ -6,10 +6,10 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,7 +397,8 @@ s_scan_segment(relay_log_t *self, uint64_t first, bool last, uint64_t *cut_at,
               name, first, size);
         return RK_ERR_MALFORMED;
     }
-    map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    map =
+        mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
         s_err(err, errlen, "log/%s: mmap: %s", name, strerror(errno));
@@ -883,8 +884,9 @@ relay_log_scrub_run(relay_log_scrub_t *job, uint64_t *checked, char *err,
                                MERKLE_HASH_LEN) != 0)
                 why = "its bytes no longer match the hash it was synced with";
             if (why) {
-                s_err(err, errlen, "log/%s: offset %" PRIu64
-                      ": record %" PRIu64 ": %s", name, off, index, why);
+                s_err(err, errlen,
+                      "log/%s: offset %" PRIu64 ": record %" PRIu64 ": %s",
+                      name, off, index, why);
                 munmap(map, (size_t)size);
                 return RK_ERR_MISMATCH;
             }
@@ -946,9 +948,9 @@ s_side_write(relay_log_t *self) {
          * tests count the log's own writes. */
         size_t len = (size_t)n * MERKLE_HASH_LEN, done = 0;
         while (done < len) {
-            ssize_t w = pwrite(self->leaves_fd, buf + done, len - done,
-                               (off_t)(self->leaves_written * MERKLE_HASH_LEN +
-                                       done));
+            ssize_t w =
+                pwrite(self->leaves_fd, buf + done, len - done,
+                       (off_t)(self->leaves_written * MERKLE_HASH_LEN + done));
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0)

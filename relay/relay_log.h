@@ -107,8 +107,8 @@ relay_log_scrub_t *relay_log_scrub_take(relay_log_t *self);
  * used. Returns 0 when all agree, the number checked in *checked; or
  * RK_ERR_MISMATCH (a record's bytes changed since it was synced: err names
  * the segment, offset and record), RK_ERR_IO or RK_ERR_NOMEM. */
-int relay_log_scrub_run(relay_log_scrub_t *job, uint64_t *checked,
-                        char *err, size_t errlen) RK_WUR;
+int relay_log_scrub_run(relay_log_scrub_t *job, uint64_t *checked, char *err,
+                        size_t errlen) RK_WUR;
 
 /* Makes a running relay_log_scrub_run stop soon with RK_ERR_IO (the
  * relay stopping); safe from another thread. */
