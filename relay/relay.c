@@ -1552,21 +1552,33 @@ s_turn(relay_t *self) {
         for (size_t i = 0; i < self->n_items; i++) {
             item_t *it = &self->items[i];
             conn_t *c = it->node[0] ? s_conn(self, it->node, 1) : NULL;
-            long have, burst = (long)self->cfg.rate_burst;
+            long have, add, burst = (long)self->cfg.rate_burst;
             it->conn = c;
             if (!c || c->refill_ms == t)
                 continue;
             if (!c->refill_ms) {
                 atomic_store(&c->tokens, burst);
-            } else {
-                have = atomic_load(&c->tokens);
-                if (have < 0)
-                    have = 0;
-                have += (long)((double)(t - c->refill_ms) *
-                               self->cfg.rate_limit / 1000.0);
-                atomic_store(&c->tokens, have > burst ? burst : have);
+                c->refill_ms = t;
+                continue;
             }
-            c->refill_ms = t;
+            /* Whole tokens only; the time of a fraction is kept (not
+             * reset to now), or a node knocking every few ms would never
+             * earn one. */
+            add = (long)((double)(t - c->refill_ms) * self->cfg.rate_limit /
+                         1000.0);
+            if (add <= 0)
+                continue;
+            have = atomic_load(&c->tokens);
+            if (have < 0)
+                have = 0;
+            if (have + add >= burst) {
+                atomic_store(&c->tokens, burst);
+                c->refill_ms = t;
+            } else {
+                atomic_store(&c->tokens, have + add);
+                c->refill_ms +=
+                    (uint64_t)((double)add * 1000.0 / self->cfg.rate_limit);
+            }
         }
     }
     /* Verified while the batch before is being synced (pipelined group
