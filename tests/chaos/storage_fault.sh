@@ -154,6 +154,9 @@ sent_refused() { # fresh storage refusals seen by either sender since the mark
     [ "$(($(count 'rejected_will_retry .*code=storage' jp.nisc.log) +
         $(count 'rejected_will_retry .*code=storage' us.cisa.log)))" -gt "$1" ]
 }
+stored_since() { # a sender logged more stored answers than N
+    [ "$(($(count 'event=stored' jp.nisc.log) + $(count 'event=stored' us.cisa.log)))" -gt "$1" ]
+}
 stats_say() { "$RELAY" stats --data data 2>/dev/null | grep -q "\"storage_ok\":$1"; }
 for ((c = 1; c <= CYCLES; c++)); do
     nf=$(count 'event=storage_failed' relay.log)
@@ -184,13 +187,20 @@ for ((c = 1; c <= CYCLES; c++)); do
             ok "the 5 notices stored before the fault are delivered during it" ||
             bad "the 5 notices stored before the fault are delivered during it"
     elif [ "$MODE" != once ]; then
-        sleep 1 # pacing: let the load hit the fault for a while
+        # Let the load hit the fault again: one more refusal, not a guess.
+        nrej=$(($(count 'rejected_will_retry .*code=storage' jp.nisc.log) +
+            $(count 'rejected_will_retry .*code=storage' us.cisa.log)))
+        until_ok 20 sent_refused "$nrej" ||
+            bad "cycle $c: the load keeps meeting the fault"
     fi
+    nst=$(($(count 'event=stored' jp.nisc.log) + $(count 'event=stored' us.cisa.log)))
     rm -f fault
     until_ok 30 grew 'event=storage_recovered' relay.log "$nr" &&
         ok "cycle $c: fault gone, the relay logs storage_recovered by itself" ||
         bad "cycle $c: the relay logs storage_recovered by itself"
-    sleep 1 # pacing: traffic flows between faults
+    # Traffic flows again before the next fault: a sender sees a new stored.
+    until_ok 30 stored_since "$nst" ||
+        bad "cycle $c: a notice is stored after the fault is gone"
 done
 [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null && wait "$LOAD" 2>/dev/null
 LOAD=
