@@ -604,14 +604,16 @@ s_handle_submit(relay_t *self, item_t *it) {
     it->appended = 2; /* an accepted record: answer after the sync */
 }
 
-static void
+/* Keeps a receipt to send once its record is durable; the entry, or NULL
+ * when there is no memory for it (then it says so). */
+static owed_t *
 s_owe_receipt(relay_t *self, const char *sender, const relay_receipt_t *r) {
     if (self->n_owed == self->cap_owed) {
         size_t cap = self->cap_owed ? self->cap_owed * 2 : 64;
         owed_t *g = realloc(self->owed, cap * sizeof *g);
         if (!g) {
             log_error("event=receipt_dropped reason=\"out of memory\"");
-            return;
+            return NULL;
         }
         self->owed = g;
         self->cap_owed = cap;
@@ -619,7 +621,8 @@ s_owe_receipt(relay_t *self, const char *sender, const relay_receipt_t *r) {
     memset(&self->owed[self->n_owed], 0, sizeof self->owed[0]);
     snprintf(self->owed[self->n_owed].sender,
              sizeof self->owed[self->n_owed].sender, "%s", sender);
-    self->owed[self->n_owed++].r = *r;
+    self->owed[self->n_owed].r = *r;
+    return &self->owed[self->n_owed++];
 }
 
 static void
@@ -628,6 +631,7 @@ s_handle_confirm(relay_t *self, item_t *it) {
     const char *sender = NULL;
     relay_receipt_t rc;
     record_t r;
+    owed_t *o;
     /* Checked now, applied in s_commit once its record is durable. */
     int q = relay_queue_check_confirm(self->queue, c->index, c->msg_id,
                                       it->node, &sender);
@@ -658,12 +662,10 @@ s_handle_confirm(relay_t *self, item_t *it) {
     memcpy(rc.msg_id, c->msg_id, 16);
     snprintf(rc.recipient, sizeof rc.recipient, "%s", it->node);
     rc.time_ms = rk_now_ms();
-    s_owe_receipt(self, sender, &rc);
-    if (self->n_owed &&
-        !strcmp(self->owed[self->n_owed - 1].r.recipient, it->node) &&
-        self->owed[self->n_owed - 1].r.index == rc.index) {
-        self->owed[self->n_owed - 1].confirm = 1;
-        self->owed[self->n_owed - 1].accepted_index = c->index;
+    o = s_owe_receipt(self, sender, &rc);
+    if (o) {
+        o->confirm = 1;
+        o->accepted_index = c->index;
     } else {
         /* No room to remember it: the record stays, the delivery is
          * sent again and its second confirm is a duplicate. */
@@ -1279,7 +1281,7 @@ s_commit(relay_t *self) {
             self->c.fsync_us_max = dt;
         if (rc != RK_OK) {
             ok = 0;
-            errno = self->sync_job.err;
+            errno = self->sync_job.err ? self->sync_job.err : EIO;
             self->c.fsync_failures++;
             if (self->storage_ok)
                 log_error("event=storage_failed error=\"%s\" errno=%d "
@@ -1543,44 +1545,51 @@ s_verify_item(size_t i, void *arg) {
         s_verify_one(i, arg);
 }
 
+/* Refills the rate-limit bucket of each node with frames in the batch,
+ * before the workers spend from it. */
+static void
+s_refill(relay_t *self) {
+    uint64_t t = rk_now_ms();
+    if (self->cfg.rate_limit <= 0)
+        return;
+    for (size_t i = 0; i < self->n_items; i++) {
+        item_t *it = &self->items[i];
+        conn_t *c = it->node[0] ? s_conn(self, it->node, 1) : NULL;
+        long have, add, burst = (long)self->cfg.rate_burst;
+        it->conn = c;
+        if (!c || c->refill_ms == t)
+            continue;
+        if (!c->refill_ms) {
+            atomic_store(&c->tokens, burst);
+            c->refill_ms = t;
+            continue;
+        }
+        /* Whole tokens only; the time of a fraction is kept (not
+         * reset to now), or a node knocking every few ms would never
+         * earn one. */
+        add =
+            (long)((double)(t - c->refill_ms) * self->cfg.rate_limit / 1000.0);
+        if (add <= 0)
+            continue;
+        have = atomic_load(&c->tokens);
+        if (have < 0)
+            have = 0;
+        if (have + add >= burst) {
+            atomic_store(&c->tokens, burst);
+            c->refill_ms = t;
+        } else {
+            atomic_store(&c->tokens, have + add);
+            c->refill_ms +=
+                (uint64_t)((double)add * 1000.0 / self->cfg.rate_limit);
+        }
+    }
+}
+
 static void
 s_turn(relay_t *self) {
     uint64_t now;
     s_read_batch(self);
-    if (self->n_items && self->cfg.rate_limit > 0) {
-        uint64_t t = rk_now_ms();
-        for (size_t i = 0; i < self->n_items; i++) {
-            item_t *it = &self->items[i];
-            conn_t *c = it->node[0] ? s_conn(self, it->node, 1) : NULL;
-            long have, add, burst = (long)self->cfg.rate_burst;
-            it->conn = c;
-            if (!c || c->refill_ms == t)
-                continue;
-            if (!c->refill_ms) {
-                atomic_store(&c->tokens, burst);
-                c->refill_ms = t;
-                continue;
-            }
-            /* Whole tokens only; the time of a fraction is kept (not
-             * reset to now), or a node knocking every few ms would never
-             * earn one. */
-            add = (long)((double)(t - c->refill_ms) * self->cfg.rate_limit /
-                         1000.0);
-            if (add <= 0)
-                continue;
-            have = atomic_load(&c->tokens);
-            if (have < 0)
-                have = 0;
-            if (have + add >= burst) {
-                atomic_store(&c->tokens, burst);
-                c->refill_ms = t;
-            } else {
-                atomic_store(&c->tokens, have + add);
-                c->refill_ms +=
-                    (uint64_t)((double)add * 1000.0 / self->cfg.rate_limit);
-            }
-        }
-    }
+    s_refill(self);
     /* Verified while the batch before is being synced (pipelined group
      * commit), then that one is answered, then this one handled. */
     if (self->n_items)
@@ -1861,7 +1870,13 @@ s_state_load(relay_t *self) {
     int rc;
 
     s_state_path(self, path, sizeof path);
-    rc = rk_read_file(path, (size_t)1 << 40, &data, &len);
+    /* Bounded by what a snapshot of this log can hold: a roster, and a
+     * few hundred bytes per record at most (msg id, replay entry, a live
+     * message's recipients, a receipt). */
+    rc = rk_read_file(path,
+                      (size_t)(ROSTER_MAX_BYTES + (1u << 20) +
+                               1024 * relay_log_size(self->log)),
+                      &data, &len);
     if (rc == RK_ERR_NOT_FOUND)
         return 0;
     if (rc != RK_OK) {
@@ -2207,10 +2222,6 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
     self->pitems = calloc(cfg->batch_max, sizeof *self->pitems);
     if (!self->queue || !self->replay || !self->pool || !self->conns ||
         !self->items || !self->pitems) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    if (!self->queue || !self->replay) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }

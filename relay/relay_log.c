@@ -754,12 +754,29 @@ s_lock(relay_log_t *self, const char *dir, char *err, size_t errlen) {
 /* Reads the leaves file into self->side (write mode only). A missing or
  * unreadable file is no error: every record is hashed then. */
 static void
-s_side_load(relay_log_t *self) {
+s_side_load(relay_log_t *self, const uint64_t *nums, size_t n) {
     char path[4096];
     uint8_t *data = NULL;
     size_t len = 0;
+    uint64_t bytes = 0, most;
+    int rc;
+    /* No more hashes than the segments can hold records (a record takes
+     * at least its frame overhead and one byte): a larger file is not
+     * this log's, and is not read into memory. */
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        s_seg_path(self, path, sizeof path, nums[i], S_SEG_EXT);
+        if (stat(path, &st) == 0)
+            bytes += (uint64_t)st.st_size;
+    }
+    most = (bytes / (RELAY_LOG_FRAME_OVERHEAD + 1) + 1) * MERKLE_HASH_LEN;
     snprintf(path, sizeof path, "%s/%s", self->log_dir, S_LEAVES);
-    if (rk_read_file(path, (size_t)1 << 40, &data, &len) != RK_OK)
+    rc = rk_read_file(path, (size_t)most, &data, &len);
+    if (rc == RK_ERR_TOO_LARGE)
+        log_warn("event=leaves_ignored reason=\"larger than the segments "
+                 "could need (%" PRIu64 " bytes at most)\"",
+                 most);
+    if (rc != RK_OK)
         return;
     self->side = data;
     self->n_side = len / MERKLE_HASH_LEN;
@@ -1010,7 +1027,7 @@ relay_log_open(const relay_log_config_t *cfg, relay_log_t **out,
         goto cleanup;
     }
     if (self->sk && self->trust_leaves)
-        s_side_load(self);
+        s_side_load(self, nums, n);
 rescan:
     for (i = 0; i < n; i++) {
         rc = s_scan_segment(self, nums[i], i + 1 == n, &cut_at, err, errlen);

@@ -241,56 +241,63 @@ nomem:
     return RK_ERR_NOMEM;
 }
 
+/* The pending delivery of message index to recipient: 0 with *m and *e
+ * set, RK_ERR_NOT_FOUND (none, or already confirmed) or RK_ERR_MISMATCH
+ * (msg_id is not that message's). */
+static int
+s_find_delivery(const relay_queue_t *self, uint64_t index,
+                const uint8_t msg_id[16], const char *recipient, msg_t **m,
+                entry_t **e) {
+    msg_t *g = relay_map_get(self->msgs, &index, sizeof index);
+    if (!g || g->remaining == 0)
+        return RK_ERR_NOT_FOUND;
+    if (sodium_memcmp(g->msg_id, msg_id, 16) != 0)
+        return RK_ERR_MISMATCH;
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->e[i].node->id, recipient) == 0) {
+            if (!g->e[i].linked)
+                return RK_ERR_NOT_FOUND;
+            *m = g;
+            *e = &g->e[i];
+            return RK_OK;
+        }
+    return RK_ERR_NOT_FOUND;
+}
+
 int
 relay_queue_confirm(relay_queue_t *self, uint64_t index,
                     const uint8_t msg_id[16], const char *recipient,
                     const char **sender) {
-    msg_t *m;
+    msg_t *m = NULL;
+    entry_t *e = NULL;
+    int rc;
     /* The previous fully confirmed message has served its caller. */
     if (self->done)
         s_drop_msg(self, self->done);
-    m = relay_map_get(self->msgs, &index, sizeof index);
-    if (!m)
-        return RK_ERR_NOT_FOUND;
-    if (sodium_memcmp(m->msg_id, msg_id, 16) != 0)
-        return RK_ERR_MISMATCH;
-    for (size_t i = 0; i < m->n; i++) {
-        entry_t *e = &m->e[i];
-        if (strcmp(e->node->id, recipient) != 0)
-            continue;
-        if (!e->linked)
-            return RK_ERR_NOT_FOUND;
-        s_unlink(e);
-        *sender = m->sender;
-        if (--m->remaining == 0) {
-            /* The caller logs the confirmation before the next call, so
-             * the sender name must survive this one: keep the message
-             * until expiry processing or the next confirm drops it. */
-            m->expires_ms = 0;
-            self->done = m;
-        }
-        return RK_OK;
+    if ((rc = s_find_delivery(self, index, msg_id, recipient, &m, &e)) != RK_OK)
+        return rc;
+    s_unlink(e);
+    *sender = m->sender;
+    if (--m->remaining == 0) {
+        /* The caller logs the confirmation before the next call, so the
+         * sender name must survive this one: keep the message until
+         * expiry processing or the next confirm drops it. */
+        m->expires_ms = 0;
+        self->done = m;
     }
-    return RK_ERR_NOT_FOUND;
+    return RK_OK;
 }
 
 int
 relay_queue_check_confirm(const relay_queue_t *self, uint64_t index,
                           const uint8_t msg_id[16], const char *recipient,
                           const char **sender) {
-    const msg_t *m = relay_map_get(self->msgs, &index, sizeof index);
-    if (!m || m->remaining == 0)
-        return RK_ERR_NOT_FOUND;
-    if (sodium_memcmp(m->msg_id, msg_id, 16) != 0)
-        return RK_ERR_MISMATCH;
-    for (size_t i = 0; i < m->n; i++)
-        if (strcmp(m->e[i].node->id, recipient) == 0) {
-            if (!m->e[i].linked)
-                return RK_ERR_NOT_FOUND;
-            *sender = m->sender;
-            return RK_OK;
-        }
-    return RK_ERR_NOT_FOUND;
+    msg_t *m = NULL;
+    entry_t *e = NULL;
+    int rc = s_find_delivery(self, index, msg_id, recipient, &m, &e);
+    if (rc == RK_OK)
+        *sender = m->sender;
+    return rc;
 }
 
 /* Drops messages that every recipient confirmed (remaining == 0). */
