@@ -836,10 +836,13 @@ s_scrub_make(relay_log_t *self) {
     job->paths = calloc(k ? k : 1, sizeof *job->paths);
     job->firsts = calloc(k ? k : 1, sizeof *job->firsts);
     job->bytes = calloc(k ? k : 1, sizeof *job->bytes);
-    job->hashes = malloc((size_t)job->n * MERKLE_HASH_LEN);
-    if (!job->paths || !job->firsts || !job->bytes || !job->hashes)
+    if (!job->paths || !job->firsts || !job->bytes)
         goto nomem;
-    memcpy(job->hashes, self->side, (size_t)job->n * MERKLE_HASH_LEN);
+    /* The cache's buffer moves to the job: its first n hashes are the
+     * ones open used. */
+    job->hashes = (uint8_t *)self->side;
+    self->side = NULL;
+    self->n_side = 0;
     for (size_t i = 0; i < k; i++) {
         char path[4096];
         s_seg_path(self, path, sizeof path, self->segs[i].first, S_SEG_EXT);
