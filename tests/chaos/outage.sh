@@ -135,10 +135,14 @@ if ((OUTAGE >= 25)); then
             bad "$n noticed the dead link"
         awk '/event=relay_disconnected/ {d = 1} d && /event=relay_connected/ {c = 1} END {exit !c}' $n.log &&
             ok "$n connected again by itself" || bad "$n connected again by itself"
-        grep -Eq "event=peer_(disconnected|unreachable) node=$n" relay.log &&
+        # The relay logs peer_unreachable for the old connection only if it
+        # tried to send on it before the new hello came (Debian's libzmq
+        # has no disconnect notice), so that is not required: a second
+        # authenticated handshake and hello is.
+        [ "$(grep -c "event=handshake_ok .*node=$n" relay.log)" -ge 2 ] &&
             [ "$(grep -c "event=hello node=$n" relay.log)" -ge 2 ] &&
-            ok "the relay dropped $n and admitted it again" ||
-            bad "the relay dropped $n and admitted it again"
+            ok "the relay admitted $n again on a new connection" ||
+            bad "the relay admitted $n again on a new connection"
     done
 fi
 echo "outage $OUTAGE s, ended $cont_at UTC, notices $nq"
