@@ -6,23 +6,34 @@
 
 #include "rk_util.h"
 
-void
-rk_wbuf_put(rk_wbuf_t *b, const void *data, size_t n) {
-    if (b->failed || n == 0)
-        return;
+int
+rk_wbuf_reserve(rk_wbuf_t *b, size_t n) {
+    if (b->failed)
+        return RK_ERR_NOMEM;
     if (b->cap - b->len < n) {
         size_t cap = b->cap ? b->cap : 4096;
         uint8_t *p;
+        if (n > SIZE_MAX / 2 - b->len) {
+            b->failed = 1;
+            return RK_ERR_NOMEM;
+        }
         while (cap - b->len < n)
             cap *= 2;
         p = realloc(b->p, cap);
         if (!p) {
             b->failed = 1;
-            return;
+            return RK_ERR_NOMEM;
         }
         b->p = p;
         b->cap = cap;
     }
+    return RK_OK;
+}
+
+void
+rk_wbuf_put(rk_wbuf_t *b, const void *data, size_t n) {
+    if (n == 0 || rk_wbuf_reserve(b, n) != RK_OK)
+        return;
     memcpy(b->p + b->len, data, n);
     b->len += n;
 }

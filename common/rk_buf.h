@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rk_error.h"
+
 typedef struct {
     uint8_t *p;
     size_t len, cap;
@@ -26,6 +28,13 @@ void rk_wbuf_u64(rk_wbuf_t *b, uint64_t v);
 /* A string of at most 255 bytes, length first. */
 void rk_wbuf_str(rk_wbuf_t *b, const char *s);
 void rk_wbuf_free(rk_wbuf_t *b);
+/* Makes room for n more bytes after b->len without writing them (b->p
+ * may move), so a caller can fill them in place and add n to b->len.
+ * A buffer kept and emptied (len = 0) between uses stops allocating once
+ * it is large enough: scratch for one encoding at a time. Returns 0, or
+ * RK_ERR_NOMEM (b->failed set, as for any failed write; also when it was
+ * already set). */
+int rk_wbuf_reserve(rk_wbuf_t *b, size_t n) RK_WUR;
 
 void rk_rbuf_get(rk_rbuf_t *b, void *out, size_t n);
 uint8_t rk_rbuf_u8(rk_rbuf_t *b);

@@ -126,8 +126,10 @@ s_bin(const uint8_t *p, size_t len) {
     return b;
 }
 
-int
-record_encode(const record_t *r, uint8_t **out, size_t *len) {
+/* record_encode and record_encode_to: into a new block (to NULL: *out,
+ * *len) or into the scratch buffer to. */
+static int
+s_encode(const record_t *r, rk_wbuf_t *to, uint8_t **out, size_t *len) {
     Renraku__LogRecord lr = RENRAKU__LOG_RECORD__INIT;
     union {
         Renraku__RecAccepted accepted;
@@ -142,8 +144,6 @@ record_encode(const record_t *r, uint8_t **out, size_t *len) {
     size_t n;
     int rc;
 
-    if (!r || !out || !len)
-        return RK_ERR_INVALID;
     rc = s_check(r, &why);
     if (rc != RK_OK)
         return rc == RK_ERR_TOO_LARGE ? rc : RK_ERR_INVALID;
@@ -210,6 +210,13 @@ record_encode(const record_t *r, uint8_t **out, size_t *len) {
     n = renraku__log_record__get_packed_size(&lr);
     if (n > RECORD_MAX_BYTES)
         return RK_ERR_TOO_LARGE;
+    if (to) {
+        if (rk_wbuf_reserve(to, n) != RK_OK)
+            return RK_ERR_NOMEM;
+        renraku__log_record__pack(&lr, to->p);
+        to->len = n;
+        return RK_OK;
+    }
     buf = malloc(n);
     if (!buf)
         return RK_ERR_NOMEM;
@@ -217,6 +224,24 @@ record_encode(const record_t *r, uint8_t **out, size_t *len) {
     *out = buf;
     *len = n;
     return RK_OK;
+}
+
+int
+record_encode(const record_t *r, uint8_t **out, size_t *len) {
+    if (!r || !out || !len)
+        return RK_ERR_INVALID;
+    return s_encode(r, NULL, out, len);
+}
+
+int
+record_encode_to(const record_t *r, rk_wbuf_t *b) {
+    if (!r || !b)
+        return RK_ERR_INVALID;
+    /* A scratch buffer: whatever it held goes, and so does an earlier
+     * failure (the allocation is tried again). */
+    b->len = 0;
+    b->failed = 0;
+    return s_encode(r, b, NULL, NULL);
 }
 
 /* ---- Decode ---- */

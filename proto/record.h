@@ -11,6 +11,7 @@
 
 #include "envelope.h"
 #include "frame.h"
+#include "rk_buf.h"
 #include "rk_error.h"
 
 #define RECORD_VERSION 1
@@ -100,6 +101,13 @@ typedef struct {
  * over ENVELOPE_MAX_RECIPIENTS recipients, or the record over
  * RECORD_MAX_BYTES) or RK_ERR_NOMEM. */
 int record_encode(const record_t *r, uint8_t **out, size_t *len) RK_WUR;
+
+/* As record_encode, but into b (a scratch buffer the caller keeps and
+ * reuses; rk_wbuf_free when done): its content is replaced by the
+ * record, b->p[0 .. b->len), valid until b's next use. b only grows, so
+ * once it is large enough an encoding allocates nothing. Same checks and
+ * returns as record_encode; on failure b->len is 0. */
+int record_encode_to(const record_t *r, rk_wbuf_t *b) RK_WUR;
 
 /* Decodes untrusted bytes (borrowed; not kept), e.g. a record read back
  * from a log an auditor was handed. Checks the length before parsing,

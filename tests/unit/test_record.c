@@ -651,6 +651,46 @@ test_names(void **state) {
     assert_int_equal(RECORD_RELAY, RENRAKU__LOG_RECORD__BODY_RELAY);
 }
 
+/* record_encode_to gives the very bytes record_encode gives, type after
+ * type through one reused buffer (a smaller record after a larger one
+ * included), and a refusal empties the buffer. */
+static void
+test_encode_to_reuses_buffer(void **state) {
+    rk_wbuf_t b = {0};
+    uint8_t big_env[3000];
+    record_t r;
+    (void)state;
+    memset(big_env, 0x5a, sizeof big_env);
+    r = sample(RECORD_ACCEPTED);
+    r.accepted.envelope = big_env;
+    r.accepted.envelope_len = sizeof big_env;
+    assert_int_equal(record_encode_to(&r, &b), RK_OK);
+    assert_true(b.len > sizeof big_env);
+    for (int t = RECORD_ACCEPTED; t <= RECORD_RELAY; t++) {
+        uint8_t *want = NULL;
+        size_t want_len = 0;
+        record_t *back = NULL;
+        const uint8_t *before = b.p;
+        r = sample((record_type_t)t);
+        assert_int_equal(record_encode(&r, &want, &want_len), RK_OK);
+        assert_int_equal(record_encode_to(&r, &b), RK_OK);
+        assert_ptr_equal(b.p, before); /* large enough: not reallocated */
+        assert_bytes(b.p, b.len, want, want_len);
+        assert_int_equal(record_decode(b.p, b.len, &back, NULL), RK_OK);
+        assert_record_equal(&r, back);
+        record_destroy(&back);
+        free(want);
+    }
+    r = sample(RECORD_DELIVERED);
+    r.delivered.recipient = "Not An Id";
+    assert_int_equal(record_encode_to(&r, &b), RK_ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(record_encode_to(NULL, &b), RK_ERR_INVALID);
+    assert_int_equal(record_encode_to(&r, NULL), RK_ERR_INVALID);
+    rk_wbuf_free(&b);
+    assert_null(b.p);
+}
+
 static void
 test_destroy_null(void **state) {
     record_t *r = NULL;
@@ -677,6 +717,7 @@ main(void) {
         cmocka_unit_test(test_refuses_oversize),
         cmocka_unit_test(test_refuses_bad_values),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_encode_to_reuses_buffer),
         cmocka_unit_test(test_destroy_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
