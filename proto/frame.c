@@ -307,8 +307,10 @@ s_hashes_to_pb(ProtobufCBinaryData *pb, const uint8_t *hashes, size_t n) {
         pb[i] = s_bin(hashes + i * FRAME_HASH_LEN, FRAME_HASH_LEN);
 }
 
-int
-frame_encode(const frame_t *f, uint8_t **out, size_t *len) {
+/* frame_encode and frame_encode_to: into a new block (to NULL: *out,
+ * *len) or into the scratch buffer to. */
+static int
+s_encode(const frame_t *f, rk_wbuf_t *to, uint8_t **out, size_t *len) {
     Renraku__Frame fr = RENRAKU__FRAME__INIT;
     union {
         Renraku__Hello hello;
@@ -335,8 +337,6 @@ frame_encode(const frame_t *f, uint8_t **out, size_t *len) {
     size_t n;
     int rc;
 
-    if (!f || !out || !len)
-        return RK_ERR_INVALID;
     rc = s_check(f, &why);
     if (rc != RK_OK)
         return rc == RK_ERR_TOO_LARGE ? rc : RK_ERR_INVALID;
@@ -476,6 +476,13 @@ frame_encode(const frame_t *f, uint8_t **out, size_t *len) {
     n = renraku__frame__get_packed_size(&fr);
     if (n > FRAME_MAX_BYTES)
         return RK_ERR_TOO_LARGE;
+    if (to) {
+        if (rk_wbuf_reserve(to, n) != RK_OK)
+            return RK_ERR_NOMEM;
+        renraku__frame__pack(&fr, to->p);
+        to->len = n;
+        return RK_OK;
+    }
     buf = malloc(n);
     if (!buf)
         return RK_ERR_NOMEM;
@@ -483,6 +490,24 @@ frame_encode(const frame_t *f, uint8_t **out, size_t *len) {
     *out = buf;
     *len = n;
     return RK_OK;
+}
+
+int
+frame_encode(const frame_t *f, uint8_t **out, size_t *len) {
+    if (!f || !out || !len)
+        return RK_ERR_INVALID;
+    return s_encode(f, NULL, out, len);
+}
+
+int
+frame_encode_to(const frame_t *f, rk_wbuf_t *b) {
+    if (!f || !b)
+        return RK_ERR_INVALID;
+    /* A scratch buffer: whatever it held goes, and so does an earlier
+     * failure (the allocation is tried again). */
+    b->len = 0;
+    b->failed = 0;
+    return s_encode(f, b, NULL, NULL);
 }
 
 int

@@ -11,6 +11,7 @@
 
 #include "envelope.h"
 #include "merkle.h"
+#include "rk_buf.h"
 #include "rk_error.h"
 
 #define FRAME_VERSION 1 /* Hello.version this code speaks */
@@ -212,6 +213,13 @@ typedef struct {
  * over ENVELOPE_MAX_BYTES, or the frame over FRAME_MAX_BYTES) or
  * RK_ERR_NOMEM. */
 int frame_encode(const frame_t *f, uint8_t **out, size_t *len) RK_WUR;
+
+/* As frame_encode, but into b (a scratch buffer the caller keeps and
+ * reuses; rk_wbuf_free when done): its content is replaced by the frame,
+ * b->p[0 .. b->len), valid until b's next use. b only grows, so once it
+ * is large enough an encoding allocates nothing. Same checks and returns
+ * as frame_encode; on failure b->len is 0. */
+int frame_encode_to(const frame_t *f, rk_wbuf_t *b) RK_WUR;
 
 /* Decodes untrusted bytes (borrowed; not kept). Checks the length before
  * parsing, then: exactly one body, no field unknown to version 1, no field

@@ -161,6 +161,8 @@ struct relay {
     uint64_t last_busy_ms;         /* a turn last read frames */
     uint64_t saver_size;           /* the log size it stands for */
     int fatal;                     /* cannot serve any more (endpoint lost) */
+    rk_wbuf_t rec_buf; /* scratch: the record being appended */
+    rk_wbuf_t out_buf; /* scratch: the frame being sent */
 };
 
 void
@@ -292,16 +294,38 @@ s_reply(relay_t *self, item_t *it, const uint8_t *buf, size_t len) {
                  it->node);
 }
 
+/* Encodes f into the relay's scratch frame buffer (self->out_buf), which
+ * zmq_send copies from: a reply or delivery per message then costs no
+ * malloc and free of its own. Returns what frame_encode_to does. */
+static int
+s_encode(relay_t *self, const frame_t *f) {
+    return frame_encode_to(f, &self->out_buf);
+}
+
 static void
 s_reply_rejected(relay_t *self, item_t *it, const uint8_t *msg_id,
                  frame_reject_t code, const char *reason) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (frame_encode_rejected(msg_id, code, reason, &buf, &len) == RK_OK) {
-        s_reply(self, it, buf, len);
-        free(buf);
+    frame_t f = {.type = FRAME_REJECTED};
+    if (msg_id) {
+        f.rejected.has_msg_id = true;
+        memcpy(f.rejected.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
     }
+    f.rejected.code = code;
+    f.rejected.reason = reason;
+    if (s_encode(self, &f) == RK_OK)
+        s_reply(self, it, self->out_buf.p, self->out_buf.len);
     it->answered = 1;
+}
+
+static void
+s_reply_stored(relay_t *self, item_t *it, const uint8_t *msg_id,
+               uint64_t index, uint64_t time_ms) {
+    frame_t f = {.type = FRAME_STORED};
+    memcpy(f.stored.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
+    f.stored.index = index;
+    f.stored.time_ms = time_ms;
+    if (s_encode(self, &f) == RK_OK)
+        s_reply(self, it, self->out_buf.p, self->out_buf.len);
 }
 
 /* ---- records ---- */
@@ -309,16 +333,17 @@ s_reply_rejected(relay_t *self, item_t *it, const uint8_t *msg_id,
 /* Encodes and appends one record with the next index. */
 static int
 s_append(relay_t *self, record_t *r, uint64_t *index) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
     int rc;
     r->version = 1;
     r->index = relay_log_size(self->log);
     r->time_ms = rk_now_ms();
-    rc = record_encode(r, &buf, &len);
+    /* Into one buffer kept for the relay's life: a record (an envelope
+     * and more, over 1 KiB) malloc'd and freed each time cost a glibc
+     * consolidation per message. */
+    rc = record_encode_to(r, &self->rec_buf);
     if (rc == RK_OK)
-        rc = relay_log_append(self->log, buf, len, index);
-    free(buf);
+        rc = relay_log_append(self->log, self->rec_buf.p, self->rec_buf.len,
+                              index);
     if (rc != RK_OK)
         log_error("event=log_append_failed type=%s error=\"%s\"",
                   record_type_name(r->type), rk_strerror(rc));
@@ -506,13 +531,8 @@ s_handle_submit(relay_t *self, item_t *it) {
                    it->f->submit.envelope_len) == 0)
             same = 1;
         if (same) {
-            uint8_t *buf = NULL;
-            size_t len = 0;
             self->c.duplicates++;
-            if (frame_encode_stored(h->msg_id, prior, old->time_ms, &buf,
-                                    &len) == RK_OK)
-                s_reply(self, it, buf, len);
-            free(buf);
+            s_reply_stored(self, it, h->msg_id, prior, old->time_ms);
             it->answered = 1;
         }
         record_destroy(&old);
@@ -676,15 +696,16 @@ s_handle_confirm(relay_t *self, item_t *it) {
 
 static void
 s_send_receipt(relay_t *self, const char *sender, const relay_receipt_t *r) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (frame_encode_receipt(r->msg_id, r->recipient,
-                             r->expired ? FRAME_RECEIPT_EXPIRED
-                                        : FRAME_RECEIPT_DELIVERED,
-                             r->time_ms, r->index, &buf, &len) == RK_OK &&
-        s_send_node(self, sender, buf, len) == 0)
+    frame_t f = {.type = FRAME_RECEIPT};
+    memcpy(f.receipt.msg_id, r->msg_id, ENVELOPE_MSG_ID_LEN);
+    f.receipt.recipient = r->recipient;
+    f.receipt.status =
+        r->expired ? FRAME_RECEIPT_EXPIRED : FRAME_RECEIPT_DELIVERED;
+    f.receipt.time_ms = r->time_ms;
+    f.receipt.index = r->index;
+    if (s_encode(self, &f) == RK_OK &&
+        s_send_node(self, sender, self->out_buf.p, self->out_buf.len) == 0)
         self->c.receipts_sent++;
-    free(buf);
 }
 
 static void
@@ -1107,11 +1128,11 @@ s_handle(relay_t *self, item_t *it) {
         s_handle_confirm(self, it);
         break;
     case FRAME_PING: {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        if (frame_encode_pong(it->f->ping.nonce, &buf, &len) == RK_OK)
-            s_reply(self, it, buf, len);
-        free(buf);
+        frame_t f = {.type = FRAME_PONG};
+        f.pong.has_nonce = true;
+        f.pong.nonce = it->f->ping.nonce;
+        if (s_encode(self, &f) == RK_OK)
+            s_reply(self, it, self->out_buf.p, self->out_buf.len);
         it->answered = 1;
         break;
     }
@@ -1297,8 +1318,6 @@ s_commit(relay_t *self) {
     for (size_t i = 0; i < self->n_pitems; i++) {
         item_t *it = &self->pitems[i];
         const envelope_header_t *h;
-        uint8_t *buf = NULL;
-        size_t len = 0;
         if (it->appended != 2)
             continue;
         h = envelope_header(it->env);
@@ -1324,10 +1343,7 @@ s_commit(relay_t *self) {
             if (c)
                 c->dirty = 1;
         }
-        if (frame_encode_stored(h->msg_id, it->index, rk_now_ms(), &buf,
-                                &len) == RK_OK)
-            s_reply(self, it, buf, len);
-        free(buf);
+        s_reply_stored(self, it, h->msg_id, it->index, rk_now_ms());
         self->c.accepted++;
         {
             char hex[33];
@@ -1340,20 +1356,16 @@ s_commit(relay_t *self) {
     /* Retries that came in the same batch get the same answer. */
     for (size_t i = 0; i < self->n_pitems; i++) {
         item_t *it = &self->pitems[i];
-        uint8_t *buf = NULL;
-        size_t len = 0;
         if (!it->dup_of)
             continue;
-        if (ok && frame_encode_stored(envelope_header(it->env)->msg_id,
-                                      it->dup_of->index, rk_now_ms(), &buf,
-                                      &len) == RK_OK)
-            s_reply(self, it, buf, len);
-        else if (!ok)
+        if (ok)
+            s_reply_stored(self, it, envelope_header(it->env)->msg_id,
+                           it->dup_of->index, rk_now_ms());
+        else
             s_reply_rejected(self, it, envelope_header(it->env)->msg_id,
                              FRAME_REJECT_STORAGE,
                              "the relay could not make the message durable "
                              "(storage error); retry later");
-        free(buf);
         it->answered = 1;
     }
     /* A roster logged in this batch is in force once its record is. */
@@ -1414,8 +1426,7 @@ s_deliver_one(void *value, void *arg) {
     c->dirty = 0;
     while ((n = relay_queue_next(self->queue, c->id, S_DELIVER_BURST, d)) > 0) {
         for (size_t i = 0; i < n; i++) {
-            uint8_t *buf = NULL;
-            size_t len = 0;
+            frame_t f = {.type = FRAME_DELIVER};
             const uint8_t *env = d[i].envelope;
             uint8_t *bad = NULL;
             int rc;
@@ -1425,18 +1436,16 @@ s_deliver_one(void *value, void *arg) {
                 bad[d[i].envelope_len - 1] ^= 1;
                 env = bad;
             }
-            rc = frame_encode_deliver(d[i].index, env, d[i].envelope_len, &buf,
-                                      &len);
+            f.deliver.index = d[i].index;
+            f.deliver.envelope = env;
+            f.deliver.envelope_len = d[i].envelope_len;
+            rc = s_encode(self, &f);
             free(bad);
-            if (rc != RK_OK) {
-                free(buf);
+            if (rc != RK_OK)
                 continue;
-            }
-            if (s_send_node(self, c->id, buf, len) != 0) {
-                free(buf);
+            if (s_send_node(self, c->id, self->out_buf.p, self->out_buf.len) !=
+                0)
                 return; /* requeued; sent again after the next hello */
-            }
-            free(buf);
             self->c.deliveries_sent++;
         }
         if (n < S_DELIVER_BURST)
@@ -2455,6 +2464,8 @@ relay_destroy(relay_t **self_p) {
     free(self->pending_note);
     free(self->logged_note);
     free(self->roster_note);
+    rk_wbuf_free(&self->rec_buf);
+    rk_wbuf_free(&self->out_buf);
     free(self->items);
     free(self->pitems);
     free(self->owed);

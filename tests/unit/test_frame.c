@@ -1033,6 +1033,46 @@ test_text_valid(void **state) {
     assert_false(frame_text_valid(s));
 }
 
+/* frame_encode_to gives the very bytes frame_encode gives, type after
+ * type through one reused buffer (smaller frames after a larger one), and
+ * a refusal empties the buffer. */
+static void
+test_encode_to_reuses_buffer(void **state) {
+    rk_wbuf_t b = {0};
+    static uint8_t big_env[5000];
+    frame_t f = {.type = FRAME_DELIVER};
+    (void)state;
+    memset(big_env, 0xa5, sizeof big_env);
+    f.deliver.index = 7;
+    f.deliver.envelope = big_env;
+    f.deliver.envelope_len = sizeof big_env;
+    assert_int_equal(frame_encode_to(&f, &b), RK_OK);
+    assert_true(b.len > sizeof big_env);
+    for (int t = FRAME_HELLO; t <= FRAME_CONSISTENCY; t++) {
+        uint8_t *want = NULL;
+        size_t want_len = 0;
+        frame_t *back = NULL;
+        const uint8_t *before = b.p;
+        f = sample((frame_type_t)t);
+        assert_int_equal(frame_encode(&f, &want, &want_len), RK_OK);
+        assert_int_equal(frame_encode_to(&f, &b), RK_OK);
+        assert_ptr_equal(b.p, before); /* large enough: not reallocated */
+        assert_bytes(b.p, b.len, want, want_len);
+        assert_int_equal(frame_decode(b.p, b.len, &back, NULL), RK_OK);
+        assert_frame_equal(&f, back);
+        frame_destroy(&back);
+        free(want);
+    }
+    f = sample(FRAME_REJECTED);
+    f.rejected.reason = "";
+    assert_int_equal(frame_encode_to(&f, &b), RK_ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(frame_encode_to(NULL, &b), RK_ERR_INVALID);
+    assert_int_equal(frame_encode_to(&f, NULL), RK_ERR_INVALID);
+    rk_wbuf_free(&b);
+    assert_null(b.p);
+}
+
 static void
 test_destroy_null(void **state) {
     frame_t *f = NULL;
@@ -1064,6 +1104,7 @@ main(void) {
         cmocka_unit_test(test_other_names),
         cmocka_unit_test(test_reject_from_error),
         cmocka_unit_test(test_text_valid),
+        cmocka_unit_test(test_encode_to_reuses_buffer),
         cmocka_unit_test(test_destroy_null),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
