@@ -60,7 +60,15 @@ struct relay_log {
     uint64_t durable_bytes;   /* last segment's length at the last sync */
     int rfd;                  /* cached read fd of segment rseg, or -1 */
     size_t rseg;              /* which segment rfd reads */
-    uint8_t *frame;           /* scratch for one framed record */
+    /* Framed records appended since the last write-out: written with
+     * one pwrite at the next sync (or when wbuf_max is reached), to the
+     * last segment at wbuf_off. */
+    uint8_t *wbuf;
+    size_t wlen, wcap;
+    uint64_t wbuf_off;
+    size_t wbuf_max; /* write out before the buffer grows past this */
+    int werr;        /* a write-out failed: errno; appends refused until
+                        the next sync rolls the unsynced records back */
     bool broken;              /* a failure could not be undone */
     bool cut_pending;         /* last segment longer than the log: cut it */
     int leaves_fd;            /* DIR/log/leaves (write mode), or -1 */
@@ -708,8 +716,9 @@ s_setup(relay_log_t *self, const relay_log_config_t *cfg, char *err,
     self->log_dir = s_join(cfg->dir, "log");
     self->cp_dir = s_join(cfg->dir, "checkpoints");
     self->tree = merkle_tree_new();
-    self->frame = malloc(RELAY_LOG_MAX_RECORD + RELAY_LOG_FRAME_OVERHEAD);
-    if (!self->log_dir || !self->cp_dir || !self->tree || !self->frame) {
+    self->wbuf_max =
+        cfg->write_buffer ? cfg->write_buffer : RELAY_LOG_WRITE_BUFFER_DEFAULT;
+    if (!self->log_dir || !self->cp_dir || !self->tree) {
         s_err(err, errlen, "out of memory");
         return RK_ERR_NOMEM;
     }
@@ -1105,8 +1114,14 @@ relay_log_close(relay_log_t **self_p) {
     if (!self_p || !*self_p)
         return;
     self = *self_p;
-    if (self->wfd >= 0)
+    if (self->wfd >= 0) {
+        /* Unsynced records were never acknowledged; write them anyway, as
+         * an append without a sync always did (a restart finds them). */
+        if (self->wlen && !self->werr && !self->broken && !self->cut_pending)
+            (void)s_pwrite_all(self, self->wfd, self->wbuf, self->wlen,
+                               self->wbuf_off);
         close(self->wfd);
+    }
     if (self->rfd >= 0)
         close(self->rfd);
     if (self->lock_fd >= 0)
@@ -1118,7 +1133,7 @@ relay_log_close(relay_log_t **self_p) {
     merkle_tree_destroy(&self->tree);
     free(self->offsets);
     free(self->segs);
-    free(self->frame);
+    free(self->wbuf);
     free(self->cp_note);
     free(self->log_dir);
     free(self->cp_dir);
@@ -1139,21 +1154,39 @@ s_recut(relay_log_t *self) {
     return 0;
 }
 
+/* Writes the buffered frames out (one pwrite). On failure the records
+ * stay in the tree until the next sync, which refuses and cuts them all
+ * (and logs log_write_failed); appends are refused until then. 0, or -1
+ * with errno set. */
+static int
+s_write_out(relay_log_t *self) {
+    if (self->wlen == 0)
+        return 0;
+    if (s_pwrite_all(self, self->wfd, self->wbuf, self->wlen,
+                     self->wbuf_off) != 0) {
+        self->werr = errno ? errno : EIO;
+        errno = self->werr;
+        return -1;
+    }
+    self->wbuf_off += self->wlen;
+    self->wlen = 0;
+    return 0;
+}
+
 int
 relay_log_append(relay_log_t *self, const uint8_t *rec, size_t len,
                  uint64_t *index) {
-    uint8_t leaf[MERKLE_HASH_LEN];
+    uint8_t leaf[MERKLE_HASH_LEN], *f;
     s_seg_t *cur;
-    uint64_t off;
     size_t flen;
-    int rc, saved;
+    int rc;
 
     if (!self || !self->sk || !rec || len == 0)
         return RK_ERR_INVALID;
     if (len > RELAY_LOG_MAX_RECORD)
         return RK_ERR_TOO_LARGE;
-    if (self->broken) {
-        errno = EIO;
+    if (self->broken || self->werr) {
+        errno = self->broken ? EIO : self->werr;
         return RK_ERR_IO;
     }
     if (self->cut_pending && s_recut(self) != 0)
@@ -1161,42 +1194,42 @@ relay_log_append(relay_log_t *self, const uint8_t *rec, size_t len,
     cur = &self->segs[self->n_segs - 1];
     if (self->durable == self->size && self->size > cur->first &&
         cur->bytes >= self->segment_size) {
-        /* Rotate only with nothing unsynced, so a sync or a rollback
-         * concerns one file. On failure keep filling the current one. */
+        /* Rotate only with nothing unsynced (and so nothing buffered), so
+         * a sync or a rollback concerns one file. On failure keep filling
+         * the current one. */
         if (s_new_segment(self, self->size) != RK_OK)
             log_warn("event=log_rotate_failed first=%" PRIu64 " error=\"%s\"",
                      self->size, strerror(errno));
         cur = &self->segs[self->n_segs - 1];
     }
+    flen = len + RELAY_LOG_FRAME_OVERHEAD;
+    if (self->wlen && self->wlen + flen > self->wbuf_max &&
+        s_write_out(self) != 0)
+        return RK_ERR_IO;
     if ((rc = s_reserve(self, self->size + 1)) != RK_OK)
         return rc;
+    if (self->wlen + flen > self->wcap) {
+        size_t nc = self->wcap ? self->wcap : 64u * 1024u;
+        uint8_t *nb;
+        while (nc < self->wlen + flen)
+            nc *= 2;
+        if (!(nb = realloc(self->wbuf, nc)))
+            return RK_ERR_NOMEM;
+        self->wbuf = nb;
+        self->wcap = nc;
+    }
+    if (self->wlen == 0)
+        self->wbuf_off = cur->bytes;
     merkle_leaf_hash(rec, len, leaf);
-    rk_put_be32(self->frame, (uint32_t)len);
-    memcpy(self->frame + 4, rec, len);
-    memcpy(self->frame + 4 + len, leaf, S_CHECK_LEN);
-    flen = len + RELAY_LOG_FRAME_OVERHEAD;
-    off = cur->bytes;
-    if (s_pwrite_all(self, self->wfd, self->frame, flen, off) != 0) {
-        saved = errno;
-        log_error("event=log_write_failed index=%" PRIu64 " error=\"%s\"",
-                  self->size, strerror(saved));
-        if (s_cut(self, off) != 0) {
-            log_error("event=log_cut_failed reason=\"cannot cut a partial "
-                      "record: %s\" action=\"retried before the next "
-                      "append\"",
-                      strerror(errno));
-            self->cut_pending = true;
-        }
-        errno = saved;
-        return RK_ERR_IO;
-    }
-    if ((rc = merkle_tree_append(self->tree, leaf)) != RK_OK) {
-        if (s_cut(self, off) != 0)
-            self->broken = true;
+    if ((rc = merkle_tree_append(self->tree, leaf)) != RK_OK)
         return rc;
-    }
-    self->offsets[self->size] = off;
-    cur->bytes = off + flen;
+    f = self->wbuf + self->wlen;
+    rk_put_be32(f, (uint32_t)len);
+    memcpy(f + 4, rec, len);
+    memcpy(f + 4 + len, leaf, S_CHECK_LEN);
+    self->wlen += flen;
+    self->offsets[self->size] = cur->bytes;
+    cur->bytes += flen;
     if (index)
         *index = self->size;
     self->size++;
@@ -1218,13 +1251,40 @@ relay_log_sync_begin(relay_log_t *self, relay_log_sync_t *job) {
     job->fd = self->wfd;
     job->fault = self->fault;
     job->fault_arg = self->fault_arg;
+    job->buf = self->wbuf;
+    job->len = self->wlen;
+    job->off = self->wbuf_off;
+    if (self->werr) {
+        /* A write-out already failed: the batch is refused as it is. */
+        job->failed = job->write_failed = true;
+        job->err = self->werr;
+    }
     return RK_OK;
 }
 
 void
 relay_log_sync_run(relay_log_sync_t *job) {
-    if (!job->needed)
+    size_t done = 0;
+    if (!job->needed || job->failed)
         return;
+    /* The batch's frames, with one pwrite (more only after a short one). */
+    while (done < job->len) {
+        ssize_t w;
+        errno = 0;
+        if (job->fault && job->fault(job->fault_arg, "write") != 0)
+            w = -1;
+        else
+            w = pwrite(job->fd, job->buf + done, job->len - done,
+                       (off_t)(job->off + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            job->failed = job->write_failed = true;
+            job->err = w == 0 ? ENOSPC : errno ? errno : EIO;
+            return;
+        }
+        done += (size_t)w;
+    }
     errno = 0;
     if (job->fault && job->fault(job->fault_arg, "fdatasync") != 0) {
         job->failed = true;
@@ -1255,19 +1315,24 @@ relay_log_sync_end(relay_log_t *self, relay_log_sync_t *job) {
     if (!job->needed)
         return RK_OK;
     cur = &self->segs[self->n_segs - 1];
+    self->wlen = 0;
     if (!job->failed) {
         self->durable = self->size;
         self->durable_bytes = cur->bytes;
+        self->wbuf_off = cur->bytes;
         s_side_write(self);
         return RK_OK;
     }
     errno = job->err;
     /* fsync gate: after a failed fdatasync the kernel may have dropped the
      * dirty pages and a retry can report success; those records are
-     * refused and cut, never trusted. */
+     * refused and cut, never trusted. A failed write is refused the same
+     * way: its batch, written in part or not at all, is cut whole. */
     saved = errno;
-    log_error("event=log_sync_failed dropped=%" PRIu64 " error=\"%s\"",
+    log_error("event=%s dropped=%" PRIu64 " error=\"%s\"",
+              job->write_failed ? "log_write_failed" : "log_sync_failed",
               self->size - self->durable, strerror(saved));
+    self->werr = 0;
     self->size = self->durable;
     if (s_tree_truncate(self, self->durable) != RK_OK) {
         log_error("event=log_broken reason=\"out of memory rolling back\"");

@@ -916,6 +916,9 @@ test_proofs(void **state) {
     free(dir);
 }
 
+/* A failed write refuses the whole unsynced batch at its sync, as a
+ * failed fdatasync does: the records are buffered and written by the
+ * sync with one pwrite. */
 static void
 test_fault_write(void **state) {
     (void)state;
@@ -924,45 +927,70 @@ test_fault_write(void **state) {
     relay_log_report_t rep;
     relay_log_t *log = NULL;
     fault_t f = {0};
-    uint8_t rec[512], r7[32], r[32];
+    uint8_t r5[32], r[32];
     off_t before;
     struct rlimit old, lim;
-    size_t rl;
+    int calls;
 
     s_cfg(&cfg, dir, g_sk, 0, &f);
     assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
     s_seg(seg, sizeof seg, dir, 0);
     s_append_n(log, 0, 5);
     assert_int_equal(relay_log_sync(log), 0);
-    s_append_n(log, 5, 2);
-    assert_int_equal(relay_log_root(log, 7, r7), 0);
+    assert_int_equal(relay_log_root(log, 5, r5), 0);
     before = s_fsize(seg);
 
-    /* The disk is full. */
+    /* Appends are buffered: nothing reaches the file before the sync, and
+     * the sync writes the batch with one write call. */
+    calls = f.calls;
+    s_append_n(log, 5, 3);
+    assert_int_equal(s_fsize(seg), before);
+    assert_int_equal(f.calls, calls);
+    assert_int_equal(relay_log_sync(log), 0);
+    assert_int_equal(f.calls, calls + 2); /* "write", "fdatasync" */
+    assert_true(s_fsize(seg) > before);
+    relay_log_close(&log);
+    s_rm_rf(dir);
+    free(dir);
+    dir = s_tmpdir();
+
+    s_cfg(&cfg, dir, g_sk, 0, &f);
+    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
+    s_seg(seg, sizeof seg, dir, 0);
+    s_append_n(log, 0, 5);
+    assert_int_equal(relay_log_sync(log), 0);
+    before = s_fsize(seg);
+
+    /* The disk is full: the batch of three is refused whole, the log is
+     * back at its durable size and root, and nothing is left in the file. */
+    s_append_n(log, 5, 3);
+    assert_int_equal(relay_log_size(log), 8);
     f = (fault_t){.op = "write", .times = -1, .err = ENOSPC};
-    rl = s_rec(7, rec);
-    assert_int_equal(relay_log_append(log, rec, rl, NULL), RK_ERR_IO);
+    assert_int_equal(relay_log_sync(log), RK_ERR_IO);
     assert_int_equal(errno, ENOSPC);
     assert_int_equal(f.fired, 1);
-    assert_int_equal(relay_log_size(log), 7);
+    assert_int_equal(relay_log_size(log), 5);
+    assert_int_equal(relay_log_durable(log), 5);
     assert_int_equal(s_fsize(seg), before);
-    assert_int_equal(relay_log_root(log, 7, r), 0);
-    assert_memory_equal(r, r7, 32);
+    assert_int_equal(relay_log_root(log, 5, r), 0);
+    assert_memory_equal(r, r5, 32);
     f.times = 0;
 
-    /* A real short write: the OS writes 10 bytes, then refuses. */
+    /* A real short write: the OS writes 10 bytes, then refuses; the 10
+     * bytes are cut. */
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, SIG_IGN);
     lim = old;
     lim.rlim_cur = (rlim_t)before + 10;
+    s_append_n(log, 5, 2);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    assert_int_equal(relay_log_append(log, rec, rl, NULL), RK_ERR_IO);
+    assert_int_equal(relay_log_sync(log), RK_ERR_IO);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     assert_int_equal(s_fsize(seg), before);
-    assert_int_equal(relay_log_size(log), 7);
+    assert_int_equal(relay_log_size(log), 5);
 
     /* It works again, and nothing half-written is left to cut. */
-    s_append_n(log, 7, 1);
+    s_append_n(log, 5, 3);
     assert_int_equal(relay_log_sync(log), 0);
     relay_log_close(&log);
     s_cfg(&cfg, dir, g_sk, 0, NULL);
@@ -970,6 +998,96 @@ test_fault_write(void **state) {
     assert_int_equal(rep.records, 8);
     assert_int_equal(rep.bytes_cut, 0);
     s_check_records(log, 8);
+    relay_log_close(&log);
+    s_rm_rf(dir);
+    free(dir);
+}
+
+/* A batch larger than the write buffer is written out before its sync;
+ * when that write fails, the append says so, later appends are refused,
+ * and the sync refuses the whole unsynced batch and cuts it. */
+static void
+test_fault_write_early(void **state) {
+    (void)state;
+    char *dir = s_tmpdir(), seg[4096], err[256];
+    relay_log_config_t cfg;
+    relay_log_report_t rep;
+    relay_log_t *log = NULL;
+    fault_t f = {0};
+    uint8_t rec[512], r4[32], r[32];
+    off_t before;
+    size_t rl;
+
+    s_cfg(&cfg, dir, g_sk, 0, &f);
+    cfg.write_buffer = 600; /* two or three records */
+    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
+    s_seg(seg, sizeof seg, dir, 0);
+    s_append_n(log, 0, 4);
+    assert_int_equal(relay_log_sync(log), 0);
+    assert_int_equal(relay_log_root(log, 4, r4), 0);
+    before = s_fsize(seg);
+
+    /* Without a fault, records go out as the buffer fills. */
+    s_append_n(log, 4, 8);
+    assert_true(s_fsize(seg) > before);
+    assert_int_equal(relay_log_durable(log), 4);
+    assert_int_equal(relay_log_sync(log), 0);
+    assert_int_equal(relay_log_durable(log), 12);
+    relay_log_close(&log);
+    s_cfg(&cfg, dir, g_sk, 0, NULL);
+    assert_int_equal(relay_log_open(&cfg, &log, &rep, err, sizeof err), 0);
+    assert_int_equal(rep.records, 12);
+    s_check_records(log, 12);
+    relay_log_close(&log);
+    s_rm_rf(dir);
+    free(dir);
+
+    dir = s_tmpdir();
+    f = (fault_t){0};
+    s_cfg(&cfg, dir, g_sk, 0, &f);
+    cfg.write_buffer = 600;
+    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
+    s_seg(seg, sizeof seg, dir, 0);
+    s_append_n(log, 0, 4);
+    assert_int_equal(relay_log_sync(log), 0);
+    before = s_fsize(seg);
+
+    /* The disk fills while a large batch is appended. */
+    f = (fault_t){.op = "write", .times = -1, .err = ENOSPC};
+    {
+        uint64_t i = 4;
+        int rc = RK_OK;
+        for (; i < 40 && rc == RK_OK; i++) {
+            rl = s_rec(i, rec);
+            rc = relay_log_append(log, rec, rl, NULL);
+        }
+        assert_int_equal(rc, RK_ERR_IO);
+        assert_int_equal(errno, ENOSPC);
+        assert_true(i < 40);
+    }
+    assert_int_equal(f.fired, 1);
+    /* Sticky until the sync: the next append is refused without a try. */
+    rl = s_rec(99, rec);
+    assert_int_equal(relay_log_append(log, rec, rl, NULL), RK_ERR_IO);
+    assert_int_equal(errno, ENOSPC);
+    assert_int_equal(f.fired, 1);
+    f.times = 0; /* the disk has room again: the batch is still refused */
+    assert_int_equal(relay_log_sync(log), RK_ERR_IO);
+    assert_int_equal(errno, ENOSPC);
+    assert_int_equal(relay_log_size(log), 4);
+    assert_int_equal(s_fsize(seg), before);
+    assert_int_equal(relay_log_root(log, 4, r), 0);
+    assert_memory_equal(r, r4, 32);
+
+    /* Later appends work. */
+    s_append_n(log, 4, 6);
+    assert_int_equal(relay_log_sync(log), 0);
+    relay_log_close(&log);
+    s_cfg(&cfg, dir, g_sk, 0, NULL);
+    assert_int_equal(relay_log_open(&cfg, &log, &rep, err, sizeof err), 0);
+    assert_int_equal(rep.records, 10);
+    assert_int_equal(rep.bytes_cut, 0);
+    s_check_records(log, 10);
     relay_log_close(&log);
     s_rm_rf(dir);
     free(dir);
@@ -1112,6 +1230,7 @@ main(void) {
         cmocka_unit_test(test_checkpoint_binds),
         cmocka_unit_test(test_proofs),
         cmocka_unit_test(test_fault_write),
+        cmocka_unit_test(test_fault_write_early),
         cmocka_unit_test(test_fault_sync),
         cmocka_unit_test(test_read_only),
     };
