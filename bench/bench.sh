@@ -179,9 +179,10 @@ done
 
 # ---- (7) audit: renraku-audit verify on that same log ----
 # As the relay left it (its relay records and checkpoints included). Each
-# verify run with every core is paired with a verify_rate run just before
-# it; 3 runs (about 35 s each on 1,000,000 records).
-AUDIT_RUNS=${AUDIT_RUNS:-3}
+# verify run with every core is paired with verify_rate runs just before
+# and after it (their mean is its limit); RUNS runs (about 30 s each on
+# 1,000,000 records).
+AUDIT_RUNS=${AUDIT_RUNS:-$RUNS}
 VKEY=$("$RELAY" --print-vkey --key keys/relay.bench.key) || die "relay vkey"
 bash "$HERE/bench_audit.sh" "$B" --measure "$W/big" "$VKEY" keys/coordinator.pub \
     "$AUDIT_RUNS" "$(nproc)" "$VERIFY_SECS" >"$W/audit.jsonl" || die "audit verify"

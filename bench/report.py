@@ -353,7 +353,8 @@ def main():
 
     if "audit" in res:
         # (7): each verify run with every core is paired with a
-        # verify_rate run just before it; the ratio is taken per pair.
+        # verify_rate runs just before and after it (the mean); the ratio
+        # is taken per pair.
         au = res["audit"]
         ad = [r["data"] for r in au]
         a_vr = [r["verify"]["verify_per_s"] for r in au]
@@ -373,7 +374,7 @@ def main():
             f"{spread([d['seconds'] for d in ad], 1, ' s')} per run",
             f"{fmt(med(a_vr)[0] * a_cores)} signatures/s = "
             f"{spread(a_vr)} verify/s × {a_cores} cores, each run paired "
-            "with a verify_rate run just before it",
+            "with verify_rate runs just before and after it (their mean)",
             f"{spread(a_ratio, 2)}", "≥ 0.80", "pass" if ok else "MISSED",
             "every check of docs/AUDIT.md: frames, Merkle tree, every "
             "checkpoint, every record decoded, envelope signatures against "
