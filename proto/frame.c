@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_arena.h"
 #include "renraku.pb-c.h"
 
 /* What frame_decode hands out: the public frame first, so frame_destroy
@@ -15,7 +16,13 @@ typedef struct {
     frame_t pub;
     Renraku__Frame *pb; /* owns every string and byte field pub points to */
     uint8_t *hashes;    /* proof hashes back to back, when there are any */
+    pb_arena_t arena;   /* where pb was unpacked: block, then malloc */
+    uint8_t block[];    /* the arena's block */
 } s_frame_t;
+
+/* Arena room beyond the input's own bytes: the Frame and its body
+ * structs, alignment. A frame that needs more spills to malloc. */
+#define S_ARENA_EXTRA 512
 
 /* ---- Names ---- */
 
@@ -610,22 +617,6 @@ frame_encode_pong(uint64_t nonce, uint8_t **out, size_t *len) {
 
 /* ---- Decode ---- */
 
-/* protobuf-c's unpack returns NULL both for bad bytes and for a failed
- * allocation; this allocator tells the two apart. */
-static void *
-s_pb_alloc(void *data, size_t size) {
-    void *p = malloc(size);
-    if (!p && size)
-        *(bool *)data = true;
-    return p;
-}
-
-static void
-s_pb_free(void *data, void *p) {
-    (void)data;
-    free(p);
-}
-
 /* Reads one varint at *i, never past len. */
 static bool
 s_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v) {
@@ -910,9 +901,7 @@ int
 frame_decode(const uint8_t *buf, size_t len, frame_t **out, const char **why) {
     s_frame_t *self = NULL;
     const char *w = NULL;
-    bool nomem = false;
-    ProtobufCAllocator pba = {s_pb_alloc, s_pb_free, &nomem};
-    size_t bodies = 0;
+    size_t bodies = 0, cap;
     int rc;
 
     if (why)
@@ -927,14 +916,23 @@ frame_decode(const uint8_t *buf, size_t len, frame_t **out, const char **why) {
         rc = RK_ERR_TOO_LARGE;
         goto fail;
     }
-    self = calloc(1, sizeof *self);
+    /* One block for the frame and every field protobuf-c unpacks (the
+     * bytes fields are copies of the input, so the input's length and a
+     * little more): a malloc per decode instead of one per field. */
+    cap = len + S_ARENA_EXTRA;
+    self = malloc(sizeof *self + cap);
     if (!self) {
         w = "out of memory";
         rc = RK_ERR_NOMEM;
         goto fail;
     }
-    self->pb = renraku__frame__unpack(&pba, len, buf);
+    memset(self, 0, sizeof *self);
+    pb_arena_init(&self->arena, self->block, cap);
+    self->pb = renraku__frame__unpack(&self->arena.pb, len, buf);
     if (!self->pb) {
+        /* protobuf-c's unpack returns NULL both for bad bytes and for a
+         * failed allocation; the arena tells the two apart. */
+        bool nomem = self->arena.nomem;
         w = nomem ? "out of memory" : "frame does not decode as protobuf";
         rc = nomem ? RK_ERR_NOMEM : RK_ERR_MALFORMED;
         goto fail;
@@ -1003,8 +1001,10 @@ frame_destroy(frame_t **self_p) {
     if (!self_p || !*self_p)
         return;
     self = (s_frame_t *)*self_p;
-    if (self->pb)
-        renraku__frame__free_unpacked(self->pb, NULL);
+    /* Everything in the block goes with it; only a spill needs the walk. */
+    if (self->pb && pb_arena_spilled(&self->arena))
+        renraku__frame__free_unpacked(self->pb, &self->arena.pb);
+    pb_arena_done(&self->arena);
     free(self->hashes);
     free(self);
     *self_p = NULL;
