@@ -117,8 +117,9 @@ const uint8_t *envelope_header_bytes(const envelope_t *self, size_t *len);
  * the hash of nonce and ciphertext and the hash of the wrapped keys, with
  * the sender's Ed25519 public key (the caller looks it up by
  * header->sender and header->sender_key_id). Decrypts nothing. Returns 0,
- * RK_ERR_UNKNOWN_KEY when sign_pk's key id is not sender_key_id, or
- * RK_ERR_BAD_SIGNATURE. */
+ * RK_ERR_UNKNOWN_KEY when sign_pk's key id is not sender_key_id,
+ * RK_ERR_BAD_SIGNATURE, or RK_ERR_NOMEM (only for a header or key list
+ * over 2 KiB, whose signed input is malloc'd). */
 int envelope_verify(const envelope_t *self, const uint8_t sign_pk[32]) RK_WUR;
 
 /* Opens the envelope as recipient my_id with its X25519 key pair. Call
