@@ -26,12 +26,13 @@ typedef struct entry {
     int linked;
 } entry_t;
 
+/* One allocation: the entries, then the envelope and the sender's name. */
 struct msg {
     uint64_t index;
     uint8_t msg_id[16];
-    char *sender;
+    char *sender; /* in the msg's own block, after env */
     uint64_t expires_ms;
-    uint8_t *env;
+    uint8_t *env; /* in the msg's own block, after e[n] */
     size_t env_len;
     size_t n;
     size_t remaining;
@@ -75,10 +76,7 @@ s_free_node(void *p) {
 
 static void
 s_free_msg(void *p) {
-    msg_t *m = p;
-    free(m->sender);
-    free(m->env);
-    free(m);
+    free(p); /* sender and env live in the same block */
 }
 
 relay_queue_t *
@@ -171,18 +169,24 @@ relay_queue_accept(relay_queue_t *self, uint64_t index,
                    const uint8_t *envelope, size_t envelope_len) {
     msg_t *m;
     id_box_t *boxed;
+    size_t head = sizeof *m + n * sizeof m->e[0];
+    size_t sender_len = strlen(sender);
 
     if (relay_map_get(self->msgs, &index, sizeof index))
         return RK_ERR_EXISTS;
-    m = calloc(1, sizeof *m + n * sizeof m->e[0]);
+    /* The message, its entries, a copy of the envelope and of the
+     * sender's name in one block: one malloc per accepted message, not
+     * three. */
+    m = malloc(head + envelope_len + sender_len + 1);
     boxed = malloc(sizeof *boxed);
     if (!m || !boxed)
         goto nomem;
-    m->sender = strdup(sender);
-    m->env = malloc(envelope_len ? envelope_len : 1);
-    if (!m->sender || !m->env)
-        goto nomem;
-    memcpy(m->env, envelope, envelope_len);
+    memset(m, 0, head);
+    m->env = (uint8_t *)m + head;
+    m->sender = (char *)m->env + envelope_len;
+    if (envelope_len)
+        memcpy(m->env, envelope, envelope_len);
+    memcpy(m->sender, sender, sender_len + 1);
     m->env_len = envelope_len;
     m->index = index;
     memcpy(m->msg_id, msg_id, 16);

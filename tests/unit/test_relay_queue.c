@@ -120,6 +120,40 @@ test_log_order(void **state) {
     relay_queue_destroy(NULL);
 }
 
+/* The sender's name and the envelope are the queue's own copies: the
+ * caller's buffers may change or go, and what comes back (deliveries, the
+ * sender a confirm names, the expiry) is still what was accepted. */
+static void
+test_copies_sender_and_envelope(void **state) {
+    relay_queue_t *q = relay_queue_new();
+    const char *ab[] = {"a", "b"};
+    char sender[16] = "snd.one";
+    uint8_t env[300], id[16];
+    relay_delivery_t d[4];
+    const char *who = NULL;
+    (void)state;
+    assert_non_null(q);
+    memset(env, 0x3c, sizeof env);
+    s_mid(id, 5);
+    assert_int_equal(relay_queue_accept(q, 5, id, sender, ab, 2, 0, env,
+                                        sizeof env),
+                     RK_OK);
+    memset(sender, 'Z', sizeof sender - 1);
+    memset(env, 0, sizeof env);
+    assert_int_equal(relay_queue_held(q, "snd.one"), 300);
+    assert_int_equal(relay_queue_next(q, "b", 4, d), 1);
+    assert_int_equal(d[0].envelope_len, 300);
+    for (size_t i = 0; i < 300; i++)
+        assert_int_equal(d[0].envelope[i], 0x3c);
+    assert_int_equal(relay_queue_check_confirm(q, 5, id, "a", &who), RK_OK);
+    assert_string_equal(who, "snd.one");
+    assert_int_equal(relay_queue_confirm(q, 5, id, "a", &who), RK_OK);
+    assert_string_equal(who, "snd.one");
+    assert_int_equal(relay_queue_confirm(q, 5, id, "b", &who), RK_OK);
+    assert_string_equal(who, "snd.one");
+    relay_queue_destroy(&q);
+}
+
 /* ---- credit ----------------------------------------------------------- */
 
 static void
@@ -1114,6 +1148,7 @@ int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_order),
+        cmocka_unit_test(test_copies_sender_and_envelope),
         cmocka_unit_test(test_credit),
         cmocka_unit_test(test_requeue),
         cmocka_unit_test(test_confirm_codes),
