@@ -434,8 +434,8 @@ envelope_decode(const uint8_t *buf, size_t len, envelope_t **out,
     if (e->base.n_unknown_fields)
         MALFORMED("envelope has unknown fields");
 
-    self->hdr = h = renraku__header__unpack(&self->arena.pb, e->header.len,
-                                            e->header.data);
+    self->hdr = h =
+        renraku__header__unpack(&self->arena.pb, e->header.len, e->header.data);
     if (!h)
         MALFORMED("header does not decode as protobuf");
     if (h->base.n_unknown_fields)

@@ -29,8 +29,8 @@ typedef struct {
 void pb_arena_init(pb_arena_t *a, void *block, size_t cap);
 
 /* True when an allocation that went to malloc is still held: then the
- * message must be freed with its free_unpacked and &a->pb before the block goes; else
- * dropping the block is enough. */
+ * message must be freed with its free_unpacked and &a->pb before the block
+ * goes; else dropping the block is enough. */
 bool pb_arena_spilled(const pb_arena_t *a);
 
 /* Call before the block is freed or reused (under AddressSanitizer it

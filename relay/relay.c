@@ -161,8 +161,8 @@ struct relay {
     uint64_t last_busy_ms;         /* a turn last read frames */
     uint64_t saver_size;           /* the log size it stands for */
     int fatal;                     /* cannot serve any more (endpoint lost) */
-    rk_wbuf_t rec_buf; /* scratch: the record being appended */
-    rk_wbuf_t out_buf; /* scratch: the frame being sent */
+    rk_wbuf_t rec_buf;             /* scratch: the record being appended */
+    rk_wbuf_t out_buf;             /* scratch: the frame being sent */
 };
 
 void
@@ -318,8 +318,8 @@ s_reply_rejected(relay_t *self, item_t *it, const uint8_t *msg_id,
 }
 
 static void
-s_reply_stored(relay_t *self, item_t *it, const uint8_t *msg_id,
-               uint64_t index, uint64_t time_ms) {
+s_reply_stored(relay_t *self, item_t *it, const uint8_t *msg_id, uint64_t index,
+               uint64_t time_ms) {
     frame_t f = {.type = FRAME_STORED};
     memcpy(f.stored.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
     f.stored.index = index;

@@ -135,9 +135,8 @@ test_copies_sender_and_envelope(void **state) {
     assert_non_null(q);
     memset(env, 0x3c, sizeof env);
     s_mid(id, 5);
-    assert_int_equal(relay_queue_accept(q, 5, id, sender, ab, 2, 0, env,
-                                        sizeof env),
-                     RK_OK);
+    assert_int_equal(
+        relay_queue_accept(q, 5, id, sender, ab, 2, 0, env, sizeof env), RK_OK);
     memset(sender, 'Z', sizeof sender - 1);
     memset(env, 0, sizeof env);
     assert_int_equal(relay_queue_held(q, "snd.one"), 300);
