@@ -34,6 +34,9 @@ die() {
     exit 1
 }
 emit() { echo "$1" >>"$RES"; }
+HERE=$(dirname "$(realpath "$0")")
+# shellcheck source=bench/prof.sh
+. "$HERE/prof.sh"
 lg() {
     "$LG" --keys keys --roster roster.signed --coordinator keys/coordinator.pub \
         --relay-pub keys/relay.bench.pub "$@"
@@ -195,6 +198,10 @@ for ((r = 0; r < RUNS; r++)); do
         say "nats run $r: $(echo "$j" | grep -o '"rate":[0-9.]*')"
     fi
 done
+# One more mode-2 run under perf, not counted above: what limits (2), (3).
+prof_run mode2 "$P2PID" lg --relay "$EP2" --mode load --senders 1 --recipients 1 \
+    --count "$PEER_COUNT" --window $PEER_WINDOW --credit $PEER_CREDIT \
+    --payload $PEER_PAYLOAD --timeout-ms 120000
 
 peer_stop "$P2PID"
 peer_stop "$FPID"

@@ -156,6 +156,68 @@ def peers(res, rows):
     return L
 
 
+def profile_shares(res, name):
+    """(shares per kind of work in %, the profile's data, why not) of the
+    perf profile of run `name` (bench/prof.sh)."""
+    pr = [r for r in res.get("profile", []) if r.get("name") == name]
+    if not pr:
+        return None, None, None
+    if not pr[0].get("data"):
+        return None, None, pr[0].get("why", "no data")
+    d = pr[0]["data"]
+    share = {}
+    for comm, dso, pct in d["by_thread_dso"]:
+        io = comm.startswith("ZMQbg")
+        if "libsodium" in dso:
+            k = "curve" if io else "sodium"
+        elif "kernel" in dso:
+            k = "kernel"
+        elif dso.startswith("libc.") or dso == "[vdso]":
+            k = "libc"
+        elif dso.startswith("libcrypto"):
+            k = "libcrypto"
+        elif dso.startswith("libprotobuf-c"):
+            k = "protobuf"
+        elif dso.startswith("libzmq") or dso.startswith("libstdc++"):
+            k = "libzmq"
+        elif dso.startswith("renraku-relay"):
+            k = "relay"
+        else:
+            k = "other"
+        share[k] = share.get(k, 0.0) + pct
+    return share, d, None
+
+
+def profile_text(res, name, relay_sodium_what):
+    """One sentence from the perf profile of run `name`: the share of the
+    relay's CPU samples per kind of work."""
+    share, d, why = profile_shares(res, name)
+    if why:
+        return f" Not profiled in this run: {why}."
+    if not share:
+        return ""
+    parts = [
+        ("sodium", f"libsodium on the relay's own threads ({relay_sodium_what})"),
+        ("curve", "libsodium on libzmq's I/O thread (CurveZMQ)"),
+        ("kernel", "the kernel (TCP on loopback, the log's write and "
+                   "fdatasync, thread wake-ups)"),
+        ("libc", "libc (malloc and free, memcpy, strcmp)"),
+        ("relay", "the relay's own code (maps, queue, batch loop)"),
+        ("libcrypto", "libcrypto (SHA-256 of the log's leaves)"),
+        ("protobuf", "protobuf-c (decoding and encoding)"),
+        ("libzmq", "libzmq"),
+        ("other", "other"),
+    ]
+    txt = ", ".join(f"{what} {share[k]:.1f}%" for k, what in parts
+                    if share.get(k, 0) >= 0.05)
+    hot = ", ".join(f"{sym} {pct:.1f}%" for dso, sym, pct in
+                    d["top_outside_libsodium"][:6])
+    return (f" perf (cpu-clock sampling of one more run of the same load, "
+            f"not counted in the figures; {d['samples']:,} samples) puts "
+            f"the relay's CPU in: {txt}. Hottest symbols outside libsodium: "
+            f"{hot}.")
+
+
 def limits(res, rows):
     """What limits each figure: paragraphs whose numbers come from the run
     (res) and from the rows already computed; the reasoning behind them is
@@ -182,7 +244,15 @@ def limits(res, rows):
             "serial. The faster the CPU verifies, the larger that share: "
             "this is what keeps (1) under target. The relay used "
             f"{cores:.2f} cores and the load generator {lg:.2f} of the same "
-            f"{res['meta'][0]['data']['nproc']}.")
+            f"{res['meta'][0]['data']['nproc']}."
+            + profile_text(res, "mode1", "Ed25519 verify, which the limit "
+                           "counts, and the envelope's hashes"))
+        sh = profile_shares(res, "mode1")[0]
+        if sh:
+            L[-1] += (
+                f" Per CPU-second, (1)'s ratio is that first share: 0.80 "
+                f"needs everything else under 20% of the relay's CPU, "
+                f"against {100 - sh.get('sodium', 0):.0f}% in this profile.")
     if "fsync" in res and "latency" in res:
         f99 = med([r["data"]["p99_ms"] for r in res["fsync"]])[0]
         l99 = med([r["data"]["stored_p99_ms"] for r in res["latency"]])[0]
@@ -224,10 +294,13 @@ def limits(res, rows):
         L.append(
             "- (2), (3) With one publisher and its window of submits in "
             "flight, mode 2 is bound by round trips through the group "
-            "commit (each batch waits for its fdatasync before `stored`), "
-            "not by CPU: the relay's CPU per message is in row (2b). The "
+            "commit (each batch waits for its fdatasync before `stored`) "
+            "and by the CPU the relay and the clients share on this "
+            "machine: the relay's CPU per message is in row (2b). The "
             "forwarder, mosquitto and NATS answer before anything reaches "
-            "the disk.")
+            "the disk."
+            + profile_text(res, "mode2", "no signature check in this mode: "
+                           "the envelope's hashes, the maps' SipHash"))
     L.append("")
     return L
 

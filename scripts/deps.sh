@@ -8,8 +8,9 @@ pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev
       python3-jsonschema)
 case "${1:-build}" in
     fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
-    # bench: the peers of issue 7 figure 3 (brokers and their C clients)
-    bench) pkgs+=(hyperfine mosquitto libmosquitto-dev nats-server
+    # bench: the peers of issue 7 figure 3 (brokers and their C clients),
+    # and perf for the profile that says what limits each figure
+    bench) pkgs+=(hyperfine linux-perf mosquitto libmosquitto-dev nats-server
                   libnats-dev) ;;
 esac
 
