@@ -916,6 +916,24 @@ test_proofs(void **state) {
     free(dir);
 }
 
+/* Closes *log, opens dir again without faults, checks it holds exactly
+ * records 0..n-1 with nothing cut, and removes dir. */
+static void
+s_reopen_check(relay_log_t **log, char *dir, uint64_t n) {
+    char err[256];
+    relay_log_config_t cfg;
+    relay_log_report_t rep;
+    relay_log_close(log);
+    s_cfg(&cfg, dir, g_sk, 0, NULL);
+    assert_int_equal(relay_log_open(&cfg, log, &rep, err, sizeof err), 0);
+    assert_int_equal(rep.records, n);
+    assert_int_equal(rep.bytes_cut, 0);
+    s_check_records(*log, n);
+    relay_log_close(log);
+    s_rm_rf(dir);
+    free(dir);
+}
+
 /* A failed write refuses the whole unsynced batch at its sync, as a
  * failed fdatasync does: the records are buffered and written by the
  * sync with one pwrite. */
@@ -924,7 +942,6 @@ test_fault_write(void **state) {
     (void)state;
     char *dir = s_tmpdir(), seg[4096], err[256];
     relay_log_config_t cfg;
-    relay_log_report_t rep;
     relay_log_t *log = NULL;
     fault_t f = {0};
     uint8_t r5[32], r[32];
@@ -992,15 +1009,7 @@ test_fault_write(void **state) {
     /* It works again, and nothing half-written is left to cut. */
     s_append_n(log, 5, 3);
     assert_int_equal(relay_log_sync(log), 0);
-    relay_log_close(&log);
-    s_cfg(&cfg, dir, g_sk, 0, NULL);
-    assert_int_equal(relay_log_open(&cfg, &log, &rep, err, sizeof err), 0);
-    assert_int_equal(rep.records, 8);
-    assert_int_equal(rep.bytes_cut, 0);
-    s_check_records(log, 8);
-    relay_log_close(&log);
-    s_rm_rf(dir);
-    free(dir);
+    s_reopen_check(&log, dir, 8);
 }
 
 /* A batch larger than the write buffer is written out before its sync;
@@ -1011,7 +1020,6 @@ test_fault_write_early(void **state) {
     (void)state;
     char *dir = s_tmpdir(), seg[4096], err[256];
     relay_log_config_t cfg;
-    relay_log_report_t rep;
     relay_log_t *log = NULL;
     fault_t f = {0};
     uint8_t rec[512], r4[32], r[32];
@@ -1033,14 +1041,7 @@ test_fault_write_early(void **state) {
     assert_int_equal(relay_log_durable(log), 4);
     assert_int_equal(relay_log_sync(log), 0);
     assert_int_equal(relay_log_durable(log), 12);
-    relay_log_close(&log);
-    s_cfg(&cfg, dir, g_sk, 0, NULL);
-    assert_int_equal(relay_log_open(&cfg, &log, &rep, err, sizeof err), 0);
-    assert_int_equal(rep.records, 12);
-    s_check_records(log, 12);
-    relay_log_close(&log);
-    s_rm_rf(dir);
-    free(dir);
+    s_reopen_check(&log, dir, 12);
 
     dir = s_tmpdir();
     f = (fault_t){0};
@@ -1082,15 +1083,7 @@ test_fault_write_early(void **state) {
     /* Later appends work. */
     s_append_n(log, 4, 6);
     assert_int_equal(relay_log_sync(log), 0);
-    relay_log_close(&log);
-    s_cfg(&cfg, dir, g_sk, 0, NULL);
-    assert_int_equal(relay_log_open(&cfg, &log, &rep, err, sizeof err), 0);
-    assert_int_equal(rep.records, 10);
-    assert_int_equal(rep.bytes_cut, 0);
-    s_check_records(log, 10);
-    relay_log_close(&log);
-    s_rm_rf(dir);
-    free(dir);
+    s_reopen_check(&log, dir, 10);
 }
 
 static void
