@@ -39,6 +39,10 @@
 #define S_MAX_CREDIT 1024 /* deliveries in flight per node, at most */
 #define S_EXPIRY_SCAN_MS 1000
 #define S_PIPELINE_MIN_BATCH 32 /* frames: sync on its thread from here */
+/* With no signature to check (--verify-at recipients), a batch smaller
+ * than this is decoded on the relay's thread: waking a worker costs more
+ * than the decoding it would take over. */
+#define S_INLINE_DECODE_MAX 32
 #define S_REPLAY_MAX_ENTRIES 1000000
 
 /* One connected (or once connected) node. */
@@ -55,6 +59,10 @@ typedef struct {
     uint64_t refill_ms;
     uint64_t limited;        /* submits refused rate-limited since the ... */
     uint64_t limited_log_ms; /* ... last log line about them */
+    /* Bytes of envelopes this node has had accepted in the batch being
+     * handled (batch_gen says which batch; they are queued only after its
+     * sync). */
+    uint64_t batch_gen, batch_held;
 } conn_t;
 
 /* One frame of a batch, from receipt to answer. */
@@ -120,6 +128,16 @@ struct relay {
     relay_map_t *conns; /* node id -> conn_t */
     item_t *items;      /* the batch being read, verified and handled */
     size_t n_items;
+    /* The accepted submits of the batch being handled: their bytes, and
+     * an open-addressing index by msg id (slots from an older batch_gen
+     * are empty), so each submit is checked against the batch in O(1)
+     * rather than by walking every item before it. */
+    uint64_t batch_gen, batch_held;
+    struct batch_slot {
+        item_t *it;
+        uint64_t gen;
+    } *batch_ids;
+    size_t batch_slots; /* a power of two, at least twice batch_max */
     item_t *pitems; /* the batch before it, waiting for its sync */
     size_t n_pitems;
     /* The sync thread: the fdatasync of one batch runs there while the
@@ -483,6 +501,47 @@ s_verify_one(size_t i, void *arg) {
 
 /* ---- phase 2: in order, on the relay thread ---- */
 
+/* Slot of msg_id in the batch index: its item's, or the empty one where
+ * it would go. Msg ids are random, but a node may choose them: the probe
+ * is bounded by the batch (at most batch_max entries, half the slots). */
+static struct batch_slot *
+s_batch_slot(relay_t *self, const uint8_t *msg_id) {
+    uint64_t h;
+    size_t mask = self->batch_slots - 1, i;
+    memcpy(&h, msg_id, sizeof h);
+    for (i = (size_t)(h ^ (h >> 29)) & mask;; i = (i + 1) & mask) {
+        struct batch_slot *sl = &self->batch_ids[i];
+        if (sl->gen != self->batch_gen ||
+            memcmp(envelope_header(sl->it->env)->msg_id, msg_id,
+                   ENVELOPE_MSG_ID_LEN) == 0)
+            return sl;
+    }
+}
+
+/* The submit with this msg id accepted earlier in the batch, or NULL. */
+static item_t *
+s_batch_find(relay_t *self, const uint8_t *msg_id) {
+    struct batch_slot *sl = s_batch_slot(self, msg_id);
+    return sl->gen == self->batch_gen ? sl->it : NULL;
+}
+
+/* Counts an accepted submit in the batch: its msg id and its bytes. */
+static void
+s_batch_add(relay_t *self, item_t *it, const uint8_t *msg_id) {
+    struct batch_slot *sl = s_batch_slot(self, msg_id);
+    uint64_t len = it->f->submit.envelope_len;
+    sl->it = it;
+    sl->gen = self->batch_gen;
+    self->batch_held += len;
+    if (it->conn) {
+        if (it->conn->batch_gen != self->batch_gen) {
+            it->conn->batch_gen = self->batch_gen;
+            it->conn->batch_held = 0;
+        }
+        it->conn->batch_held += len;
+    }
+}
+
 static void
 s_handle_submit(relay_t *self, item_t *it) {
     const envelope_header_t *h = it->env ? envelope_header(it->env) : NULL;
@@ -543,24 +602,23 @@ s_handle_submit(relay_t *self, item_t *it) {
         return;
     }
     /* The same msg id earlier in this batch (a quick retry, or a replay). */
-    for (item_t *o = self->items; o < it; o++) {
-        const envelope_header_t *oh;
-        if (o->appended != 2)
-            continue;
-        oh = envelope_header(o->env);
-        if (memcmp(oh->msg_id, h->msg_id, ENVELOPE_MSG_ID_LEN) != 0)
-            continue;
-        if (strcmp(oh->sender, h->sender) == 0 &&
+    {
+        item_t *o = s_batch_find(self, h->msg_id);
+        const envelope_header_t *oh = o ? envelope_header(o->env) : NULL;
+        if (!o) {
+            /* not in this batch: go on */
+        } else if (strcmp(oh->sender, h->sender) == 0 &&
             o->f->submit.envelope_len == it->f->submit.envelope_len &&
             memcmp(o->f->submit.envelope, it->f->submit.envelope,
                    it->f->submit.envelope_len) == 0) {
             it->dup_of = o; /* answered with o's index after the sync */
             self->c.duplicates++;
             return;
+        } else {
+            s_refuse(self, it, mid, h->sender, FRAME_REJECT_REPLAY,
+                     "msg id already used by another message (replay)");
+            return;
         }
-        s_refuse(self, it, mid, h->sender, FRAME_REJECT_REPLAY,
-                 "msg id already used by another message (replay)");
-        return;
     }
     /* Every envelope is held in memory until its recipients confirm: one
      * node (or all) must not be able to make the relay hold more than the
@@ -569,14 +627,11 @@ s_handle_submit(relay_t *self, item_t *it) {
         /* What the queue holds, plus what this batch accepted before it
          * (queued only after the batch's sync). */
         uint64_t node_b = relay_queue_held(self->queue, h->sender),
-                 all_b = relay_queue_held(self->queue, NULL),
+                 all_b = relay_queue_held(self->queue, NULL) + self->batch_held,
                  add = it->f->submit.envelope_len;
-        for (item_t *o = self->items; o < it; o++)
-            if (o->appended == 2) {
-                all_b += o->f->submit.envelope_len;
-                if (!strcmp(envelope_header(o->env)->sender, h->sender))
-                    node_b += o->f->submit.envelope_len;
-            }
+        /* The sender is the authenticated node (checked in phase 1). */
+        if (it->conn && it->conn->batch_gen == self->batch_gen)
+            node_b += it->conn->batch_held;
         mine = node_b + add > self->cfg.max_held_node;
         held = mine ? node_b : all_b;
     }
@@ -622,6 +677,7 @@ s_handle_submit(relay_t *self, item_t *it) {
         return;
     }
     it->appended = 2; /* an accepted record: answer after the sync */
+    s_batch_add(self, it, h->msg_id);
 }
 
 /* Keeps a receipt to send once its record is durable; the entry, or NULL
@@ -1559,14 +1615,12 @@ s_verify_item(size_t i, void *arg) {
 static void
 s_refill(relay_t *self) {
     uint64_t t = rk_now_ms();
-    if (self->cfg.rate_limit <= 0)
-        return;
     for (size_t i = 0; i < self->n_items; i++) {
         item_t *it = &self->items[i];
         conn_t *c = it->node[0] ? s_conn(self, it->node, 1) : NULL;
         long have, add, burst = (long)self->cfg.rate_burst;
         it->conn = c;
-        if (!c || c->refill_ms == t)
+        if (!c || self->cfg.rate_limit <= 0 || c->refill_ms == t)
             continue;
         if (!c->refill_ms) {
             atomic_store(&c->tokens, burst);
@@ -1601,7 +1655,10 @@ s_turn(relay_t *self) {
     s_refill(self);
     /* Verified while the batch before is being synced (pipelined group
      * commit), then that one is answered, then this one handled. */
-    if (self->n_items)
+    if (self->cfg.verify_at_recipients && self->n_items < S_INLINE_DECODE_MAX)
+        for (size_t i = 0; i < self->n_items; i++)
+            s_verify_item(i, self);
+    else if (self->n_items)
         relay_pool_run(self->pool, self->n_items, s_verify_item, self);
     s_settle(self);
     now = rk_now_ms();
@@ -1630,10 +1687,10 @@ s_turn(relay_t *self) {
             log_error("event=checkpoint_failed");
         free(note);
     }
+    self->batch_gen++; /* empties the batch index */
+    self->batch_held = 0;
     for (size_t i = 0; i < self->n_items; i++) {
-        conn_t *c = self->items[i].node[0]
-                        ? s_conn(self, self->items[i].node, 1)
-                        : NULL;
+        conn_t *c = self->items[i].conn; /* looked up by s_refill */
         if (c)
             c->last_seen_ms = rk_now_ms();
         s_handle(self, &self->items[i]);
@@ -2229,8 +2286,12 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
     self->conns = relay_map_new();
     self->items = calloc(cfg->batch_max, sizeof *self->items);
     self->pitems = calloc(cfg->batch_max, sizeof *self->pitems);
+    for (self->batch_slots = 16; self->batch_slots < 2 * cfg->batch_max;)
+        self->batch_slots *= 2;
+    self->batch_ids = calloc(self->batch_slots, sizeof *self->batch_ids);
+    self->batch_gen = 1; /* calloc'd slots (gen 0) are empty */
     if (!self->queue || !self->replay || !self->pool || !self->conns ||
-        !self->items || !self->pitems) {
+        !self->items || !self->pitems || !self->batch_ids) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -2468,6 +2529,7 @@ relay_destroy(relay_t **self_p) {
     rk_wbuf_free(&self->out_buf);
     free(self->items);
     free(self->pitems);
+    free(self->batch_ids);
     free(self->owed);
     free(self);
     *self_p = NULL;

@@ -270,6 +270,39 @@ scenario_replay() {
     local n
     n=$(grep -c '^deliver ' d.out)
     if [ "$n" = 1 ]; then ok "the recipient gets it exactly once"; else bad "the recipient gets it exactly once ($n)"; fi
+    # Frames that arrive together, which the relay reads into one batch:
+    # a new envelope submitted 20 times back to back is one message, every
+    # answer naming its index; 20 envelopes sharing a fresh msg id are one
+    # message and 19 replays.
+    "$RELAY" stats --data data >s0.out 2>&1
+    node jp.nisc send --to us.cisa --repeat 20 --text twin >r3.out 2>&1
+    local first
+    first=$(grep -m1 '^stored index=' r3.out)
+    n=$(grep -c -x -- "$first" r3.out)
+    [ -n "$first" ] && [ "$n" = 20 ] &&
+        ok "one envelope 20 times back to back: 20 answers stored, one index" ||
+        bad "one envelope 20 times back to back: $n of 20 answers are '$first'"
+    local mid2 st rp
+    mid2=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+    node jp.nisc send --to us.cisa --msg-id "$mid2" --count 20 --text burst >r4.out 2>&1
+    st=$(grep -c "^stored index=[0-9]* msg=$mid2$" r4.out)
+    rp=$(grep -c "rejected code=replay" r4.out)
+    [ "$st" = 1 ] && [ "$rp" = 19 ] &&
+        ok "20 envelopes sharing a msg id back to back: 1 stored, 19 replays" ||
+        bad "20 envelopes sharing a msg id back to back: $st stored, $rp replays"
+    "$RELAY" stats --data data >s1.out 2>&1
+    local acc dup
+    acc=$(grep -ho '"accepted":[0-9]*' s0.out s1.out | cut -d: -f2 | tr '\n' ' ')
+    dup=$(grep -ho '"duplicates":[0-9]*' s0.out s1.out | cut -d: -f2 | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    set -- $acc $dup
+    [ $# = 4 ] && [ $(($2 - $1)) = 2 ] && [ $(($4 - $3)) = 19 ] &&
+        ok "the relay counts 2 messages accepted and 19 duplicates" ||
+        bad "the relay's counts before and after: accepted $acc, duplicates $dup"
+    node us.cisa recv --expect 2 >d2.out 2>&1
+    n=$(grep -c '^deliver ' d2.out)
+    [ "$n" = 2 ] && ok "the recipient gets each of the two messages once" ||
+        bad "the recipient gets $n deliveries for the two messages"
 }
 
 scenario_expiry() {

@@ -3,7 +3,7 @@
  * per run; every event is one line on stdout ("stored index=3 msg=..."),
  * so a test script can wait for it. Not a product: renrakud is.
  *
- *   testnode COMMON send --to ID[,ID...] [--text T] [--count N]
+ *   testnode COMMON send --to ID[,ID...] [--text T] [--count N] [--repeat R]
  *            [--expires-in-ms N] [--created-offset-ms N] [--sender ID]
  *            [--tamper signature|ciphertext] [--save FILE] [--receipts N]
  *   testnode COMMON resend --file ENVELOPE      (submit saved bytes again)
@@ -13,7 +13,9 @@
  *   testnode COMMON prove --msg HEX --relay-vkey VKEY
  *   testnode COMMON consistency --size1 N --root1 HEX --relay-vkey VKEY
  *   testnode COMMON wait --receipts N --receipts-after INDEX
- *   (send also takes --msg-id HEX to reuse an id)
+ *   (send also takes --msg-id HEX to reuse an id; it seals all N envelopes
+ *   first, then submits them back to back, each R times: frames that
+ *   arrive together, which the relay reads into one batch)
  *   COMMON: --key K --roster R --coordinator C --relay EP --relay-pub P
  *           [--timeout-ms N]
  * Exit: 0 when what was asked happened, 1 otherwise (it says why), 2 usage.
@@ -42,7 +44,7 @@ typedef struct {
     const char *key, *roster, *coordinator, *relay, *relay_pub;
     const char *to, *text, *sender, *tamper, *save, *file, *relay_vkey;
     const char *msg, *msg_id, *root1;
-    long count, expires_in, created_offset, receipts, expect, credit;
+    long count, repeat, expires_in, created_offset, receipts, expect, credit;
     long random_len, oversize, timeout_ms, receipts_after, size1;
     int no_confirm, parts;
 } opts_t;
@@ -360,8 +362,15 @@ s_await_answers(const opts_t *o, long answers, long receipts) {
 static int
 cmd_send(const opts_t *o) {
     long n = o->count > 0 ? o->count : 1;
+    long reps = o->repeat > 0 ? o->repeat : 1;
+    uint8_t **frames;
+    size_t *flens;
     if (!o->to)
         s_die("send needs --to");
+    frames = calloc((size_t)n, sizeof *frames);
+    flens = calloc((size_t)n, sizeof *flens);
+    if (!frames || !flens)
+        s_die("out of memory");
     s_connect(o);
     s_await_handshake(o);
     s_hello(o, UINT64_MAX);
@@ -382,11 +391,18 @@ cmd_send(const opts_t *o) {
             s_die("--save %s: cannot write", o->save);
         if (frame_encode_submit(env, len, &buf, &blen) != RK_OK)
             s_die("cannot encode submit");
-        s_send(buf, blen);
-        free(buf);
+        frames[i] = buf;
+        flens[i] = blen;
         free(env);
     }
-    s_await_answers(o, n, o->receipts);
+    for (long i = 0; i < n; i++)
+        for (long r = 0; r < reps; r++)
+            s_send(frames[i], flens[i]);
+    for (long i = 0; i < n; i++)
+        free(frames[i]);
+    free(frames);
+    free(flens);
+    s_await_answers(o, n * reps, o->receipts);
     return 0;
 }
 
@@ -700,6 +716,7 @@ main(int argc, char **argv) {
                                          {"to", 1, 0, 't'},
                                          {"text", 1, 0, 'x'},
                                          {"count", 1, 0, 'n'},
+                                         {"repeat", 1, 0, 'u'},
                                          {"expires-in-ms", 1, 0, 'e'},
                                          {"created-offset-ms", 1, 0, 'o'},
                                          {"sender", 1, 0, 's'},
@@ -756,6 +773,9 @@ main(int argc, char **argv) {
             break;
         case 'n':
             o.count = atol(optarg);
+            break;
+        case 'u':
+            o.repeat = atol(optarg);
             break;
         case 'e':
             o.expires_in = atol(optarg);
