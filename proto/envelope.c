@@ -416,9 +416,12 @@ envelope_decode(const uint8_t *buf, size_t len, envelope_t **out,
         FAIL(RK_ERR_NOMEM, "out of memory");
     memset(self, 0, sizeof *self);
     pb_arena_init(&self->arena, self->block, cap);
-    /* A failed allocation is reported as undecodable bytes here, as it
-     * always was (the arena would tell them apart: arena.nomem). */
+    /* protobuf-c returns NULL for bad bytes and for a failed allocation
+     * alike; the arena tells them apart. Out of memory is not the
+     * sender's fault: the relay answers it so that the sender retries. */
     self->pb = e = renraku__envelope__unpack(&self->arena.pb, len, buf);
+    if (!e && self->arena.nomem)
+        FAIL(RK_ERR_NOMEM, "out of memory decoding the envelope");
     if (!e)
         MALFORMED("envelope does not decode as protobuf");
     if (e->header.len == 0 || e->header.len > ENVELOPE_MAX_HEADER)
@@ -436,6 +439,8 @@ envelope_decode(const uint8_t *buf, size_t len, envelope_t **out,
 
     self->hdr = h =
         renraku__header__unpack(&self->arena.pb, e->header.len, e->header.data);
+    if (!h && self->arena.nomem)
+        FAIL(RK_ERR_NOMEM, "out of memory decoding the header");
     if (!h)
         MALFORMED("header does not decode as protobuf");
     if (h->base.n_unknown_fields)

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+
 #include "envelope.h"
 #include "renraku.pb-c.h"
 #include "rk_util.h"
@@ -117,6 +119,68 @@ round_trip(size_t n_rcpt) {
         assert_string_equal(plain, text);
         free(plain);
     }
+    free(buf);
+    free(nodes);
+}
+
+/* Linked with -Wl,--wrap=malloc: malloc calls from renraku's code (not
+ * from shared libraries) come here; with g_fail_malloc = k > 0 the k-th
+ * call from then on fails. */
+static int g_fail_malloc;
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+void *
+__wrap_malloc(size_t n) {
+    if (g_fail_malloc > 0 && --g_fail_malloc == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __real_malloc(n);
+}
+
+/* Out of memory while decoding is RK_ERR_NOMEM, never "malformed": the
+ * relay refuses a malformed envelope for good, but answers out of memory
+ * with a code the sender retries. 200 recipients make the decoder spill
+ * past its first block, so later allocations are failed too. */
+static void
+test_decode_out_of_memory(void **state) {
+    (void)state;
+    enum { N = 200 };
+    node_t *nodes = calloc(N + 1, sizeof *nodes);
+    uint8_t *buf = NULL, msg_id[16];
+    size_t len = 0;
+    int nomem = 0, ok = 0;
+
+    for (size_t i = 0; i <= N; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "node-%03zu.cert", i);
+        node_make(&nodes[i], id, (uint8_t)(i + 1));
+    }
+    seal_to(nodes, N, "out of memory", &buf, &len, msg_id);
+    /* Fail the first allocation, then the second, ... until a decode
+     * needs fewer allocations than the one failed: every decode before
+     * that one reports out of memory. */
+    for (int k = 1; k <= 4096 && !ok; k++) {
+        envelope_t *env = NULL;
+        const char *why = NULL;
+        int rc;
+        g_fail_malloc = k;
+        rc = envelope_decode(buf, len, &env, &why);
+        g_fail_malloc = 0;
+        if (rc == RK_OK) {
+            ok = 1;
+            envelope_destroy(&env);
+            break;
+        }
+        assert_int_equal(rc, RK_ERR_NOMEM);
+        assert_non_null(why);
+        assert_non_null(strstr(why, "out of memory"));
+        assert_null(env);
+        nomem++;
+    }
+    /* The first block, and at least one allocation after it, failed. */
+    assert_true(ok);
+    assert_true(nomem >= 2);
     free(buf);
     free(nodes);
 }
@@ -494,6 +558,7 @@ main(void) {
         cmocka_unit_test(test_exercise_fields_travel),
         cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_committed_vector),
+        cmocka_unit_test(test_decode_out_of_memory),
     };
     if (sodium_init() < 0)
         return 1;
