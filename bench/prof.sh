@@ -11,6 +11,25 @@ if command -v perf >/dev/null; then
     fi
     rm -f "$W/perf.probe"
 fi
+prof_emit() { # NAME: the profile in $W/perf.data as a JSON line
+    local j
+    if j=$(python3 "$HERE/perf_split.py" "$W/perf.data"); then
+        emit "{\"figure\":\"profile\",\"name\":\"$1\",\"data\":$j}"
+    else
+        emit "{\"figure\":\"profile\",\"name\":\"$1\",\"data\":null,\"why\":\"perf report failed\"}"
+    fi
+    rm -f "$W/perf.data"
+}
+prof_cmd() { # NAME CMD...: runs the program CMD under perf
+    local name=$1
+    shift
+    if [ -z "$PERF_OK" ]; then
+        emit "{\"figure\":\"profile\",\"name\":\"$name\",\"data\":null,\"why\":\"$PERF_WHY\"}"
+        return 0
+    fi
+    perf record -e cpu-clock -F 999 -o "$W/perf.data" -- "$@" >/dev/null 2>&1
+    prof_emit "$name"
+}
 prof_run() { # NAME PID CMD...: runs CMD while perf samples PID
     local name=$1 pid=$2 pp j
     shift 2
@@ -25,10 +44,5 @@ prof_run() { # NAME PID CMD...: runs CMD while perf samples PID
     "$@" >/dev/null
     kill -INT "$pp" 2>/dev/null
     wait "$pp" 2>/dev/null
-    if j=$(python3 "$HERE/perf_split.py" "$W/perf.data"); then
-        emit "{\"figure\":\"profile\",\"name\":\"$name\",\"data\":$j}"
-    else
-        emit "{\"figure\":\"profile\",\"name\":\"$name\",\"data\":null,\"why\":\"perf report failed\"}"
-    fi
-    rm -f "$W/perf.data"
+    prof_emit "$name"
 }

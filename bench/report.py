@@ -180,7 +180,7 @@ def profile_shares(res, name):
             k = "protobuf"
         elif dso.startswith("libzmq") or dso.startswith("libstdc++"):
             k = "libzmq"
-        elif dso.startswith("renraku-relay"):
+        elif dso.startswith("renraku-"):
             k = "relay"
         else:
             k = "other"
@@ -188,21 +188,26 @@ def profile_shares(res, name):
     return share, d, None
 
 
-def profile_text(res, name, relay_sodium_what):
+def profile_text(res, name, sodium_what, audit=False):
     """One sentence from the perf profile of run `name`: the share of the
-    relay's CPU samples per kind of work."""
+    CPU samples of the relay (or of `renraku-audit verify`) per kind of
+    work."""
     share, d, why = profile_shares(res, name)
     if why:
         return f" Not profiled in this run: {why}."
     if not share:
         return ""
+    who = "`verify`'s" if audit else "the relay's"
     parts = [
-        ("sodium", f"libsodium on the relay's own threads ({relay_sodium_what})"),
+        ("sodium", f"libsodium ({sodium_what})" if audit else
+         f"libsodium on the relay's own threads ({sodium_what})"),
         ("curve", "libsodium on libzmq's I/O thread (CurveZMQ)"),
-        ("kernel", "the kernel (TCP on loopback, the log's write and "
-                   "fdatasync, thread wake-ups)"),
+        ("kernel", "the kernel (reading the log, thread wake-ups)" if audit
+         else "the kernel (TCP on loopback, the log's write and "
+              "fdatasync, thread wake-ups)"),
         ("libc", "libc (malloc and free, memcpy, strcmp)"),
-        ("relay", "the relay's own code (maps, queue, batch loop)"),
+        ("relay", "its own code (maps, checks, the tree)" if audit else
+         "the relay's own code (maps, queue, batch loop)"),
         ("libcrypto", "libcrypto (SHA-256 of the log's leaves)"),
         ("protobuf", "protobuf-c (decoding and encoding)"),
         ("libzmq", "libzmq"),
@@ -212,9 +217,10 @@ def profile_text(res, name, relay_sodium_what):
                     if share.get(k, 0) >= 0.05)
     hot = ", ".join(f"{sym} {pct:.1f}%" for dso, sym, pct in
                     d["top_outside_libsodium"][:6])
-    return (f" perf (cpu-clock sampling of one more run of the same load, "
+    return (f" perf (cpu-clock sampling of one more run of the same "
+            f"{'verify' if audit else 'load'}, "
             f"not counted in the figures; {d['samples']:,} samples) puts "
-            f"the relay's CPU in: {txt}. Hottest symbols outside libsodium: "
+            f"{who} CPU in: {txt}. Hottest symbols outside libsodium: "
             f"{hot}.")
 
 
@@ -281,7 +287,9 @@ def limits(res, rows):
             "- (7) `renraku-audit verify` checks signatures on every core "
             "while one thread reads; besides Ed25519 it decodes each "
             "record and envelope and hashes it for the tree, which is the "
-            "share of its CPU the limit does not count (row 7b).")
+            "share of its CPU the limit does not count (row 7b)."
+            + profile_text(res, "audit", "Ed25519 verify, which the limit "
+                           "counts", audit=True))
     if "scale" in res:
         L.append(
             "- (8) Memory per connection is libzmq's (a CURVE session and "
