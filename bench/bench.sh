@@ -14,7 +14,7 @@ KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
 LG=$B/bench/loadgen VR=$B/bench/verify_rate MK=$B/bench/mklog
 QUICK=${QUICK:-}
 if [ -n "$QUICK" ] && [ "$QUICK" != 0 ]; then
-    MODE=quick RUNS=3 TP_COUNT=15000 LAT_SECS=3 VERIFY_SECS=2
+    MODE=quick RUNS=3 TP_COUNT=15000 LAT_SECS=3 VERIFY_SECS=1
     LOG_RECORDS=100000 LOG_PENDING=10000
 else
     MODE=full RUNS=5 TP_COUNT=60000 LAT_SECS=10 VERIFY_SECS=4
