@@ -550,9 +550,8 @@ frame_encode_stored(const uint8_t *msg_id, uint64_t index, uint64_t time_ms,
     return frame_encode(&f, out, len);
 }
 
-int
-frame_encode_rejected(const uint8_t *msg_id, frame_reject_t code,
-                      const char *reason, uint8_t **out, size_t *len) {
+frame_t
+frame_rejected(const uint8_t *msg_id, frame_reject_t code, const char *reason) {
     frame_t f = {.type = FRAME_REJECTED};
     if (msg_id) {
         f.rejected.has_msg_id = true;
@@ -560,6 +559,13 @@ frame_encode_rejected(const uint8_t *msg_id, frame_reject_t code,
     }
     f.rejected.code = code;
     f.rejected.reason = reason;
+    return f;
+}
+
+int
+frame_encode_rejected(const uint8_t *msg_id, frame_reject_t code,
+                      const char *reason, uint8_t **out, size_t *len) {
+    frame_t f = frame_rejected(msg_id, code, reason);
     return frame_encode(&f, out, len);
 }
 

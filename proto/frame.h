@@ -259,6 +259,10 @@ int frame_encode_stored(const uint8_t *msg_id, uint64_t index, uint64_t time_ms,
 int frame_encode_rejected(const uint8_t *msg_id, frame_reject_t code,
                           const char *reason, uint8_t **out,
                           size_t *len) RK_WUR;
+/* The rejected frame frame_encode_rejected encodes, for frame_encode_to
+ * (msg_id and reason borrowed). */
+frame_t frame_rejected(const uint8_t *msg_id, frame_reject_t code,
+                       const char *reason);
 int frame_encode_deliver(uint64_t index, const uint8_t *env, size_t env_len,
                          uint8_t **out, size_t *len) RK_WUR;
 int frame_encode_confirm(uint64_t index, const uint8_t *msg_id, uint8_t **out,

@@ -84,6 +84,13 @@ typedef struct item {
     conn_t *conn;        /* its node's connection state, or NULL */
 } item_t;
 
+/* A slot of the batch's index by msg id: the accepted submit, valid while
+ * gen is the batch's generation. */
+typedef struct {
+    item_t *it;
+    uint64_t gen;
+} batch_slot_t;
+
 /* A receipt to send once its record is durable. For a confirm, the queue
  * lets go of the delivery only then too (accepted_index, r.msg_id and
  * r.recipient name it): a confirm whose record is lost must leave the
@@ -133,12 +140,9 @@ struct relay {
      * are empty), so each submit is checked against the batch in O(1)
      * rather than by walking every item before it. */
     uint64_t batch_gen, batch_held;
-    struct batch_slot {
-        item_t *it;
-        uint64_t gen;
-    } *batch_ids;
+    batch_slot_t *batch_ids;
     size_t batch_slots; /* a power of two, at least twice batch_max */
-    item_t *pitems; /* the batch before it, waiting for its sync */
+    item_t *pitems;     /* the batch before it, waiting for its sync */
     size_t n_pitems;
     /* The sync thread: the fdatasync of one batch runs there while the
      * next batch is read and verified on this thread and the pool. */
@@ -323,13 +327,7 @@ s_encode(relay_t *self, const frame_t *f) {
 static void
 s_reply_rejected(relay_t *self, item_t *it, const uint8_t *msg_id,
                  frame_reject_t code, const char *reason) {
-    frame_t f = {.type = FRAME_REJECTED};
-    if (msg_id) {
-        f.rejected.has_msg_id = true;
-        memcpy(f.rejected.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
-    }
-    f.rejected.code = code;
-    f.rejected.reason = reason;
+    frame_t f = frame_rejected(msg_id, code, reason);
     if (s_encode(self, &f) == RK_OK)
         s_reply(self, it, self->out_buf.p, self->out_buf.len);
     it->answered = 1;
@@ -504,13 +502,13 @@ s_verify_one(size_t i, void *arg) {
 /* Slot of msg_id in the batch index: its item's, or the empty one where
  * it would go. Msg ids are random, but a node may choose them: the probe
  * is bounded by the batch (at most batch_max entries, half the slots). */
-static struct batch_slot *
+static batch_slot_t *
 s_batch_slot(relay_t *self, const uint8_t *msg_id) {
     uint64_t h;
     size_t mask = self->batch_slots - 1, i;
     memcpy(&h, msg_id, sizeof h);
     for (i = (size_t)(h ^ (h >> 29)) & mask;; i = (i + 1) & mask) {
-        struct batch_slot *sl = &self->batch_ids[i];
+        batch_slot_t *sl = &self->batch_ids[i];
         if (sl->gen != self->batch_gen ||
             memcmp(envelope_header(sl->it->env)->msg_id, msg_id,
                    ENVELOPE_MSG_ID_LEN) == 0)
@@ -521,14 +519,14 @@ s_batch_slot(relay_t *self, const uint8_t *msg_id) {
 /* The submit with this msg id accepted earlier in the batch, or NULL. */
 static item_t *
 s_batch_find(relay_t *self, const uint8_t *msg_id) {
-    struct batch_slot *sl = s_batch_slot(self, msg_id);
+    batch_slot_t *sl = s_batch_slot(self, msg_id);
     return sl->gen == self->batch_gen ? sl->it : NULL;
 }
 
 /* Counts an accepted submit in the batch: its msg id and its bytes. */
 static void
 s_batch_add(relay_t *self, item_t *it, const uint8_t *msg_id) {
-    struct batch_slot *sl = s_batch_slot(self, msg_id);
+    batch_slot_t *sl = s_batch_slot(self, msg_id);
     uint64_t len = it->f->submit.envelope_len;
     sl->it = it;
     sl->gen = self->batch_gen;
@@ -608,9 +606,9 @@ s_handle_submit(relay_t *self, item_t *it) {
         if (!o) {
             /* not in this batch: go on */
         } else if (strcmp(oh->sender, h->sender) == 0 &&
-            o->f->submit.envelope_len == it->f->submit.envelope_len &&
-            memcmp(o->f->submit.envelope, it->f->submit.envelope,
-                   it->f->submit.envelope_len) == 0) {
+                   o->f->submit.envelope_len == it->f->submit.envelope_len &&
+                   memcmp(o->f->submit.envelope, it->f->submit.envelope,
+                          it->f->submit.envelope_len) == 0) {
             it->dup_of = o; /* answered with o's index after the sync */
             self->c.duplicates++;
             return;

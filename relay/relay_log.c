@@ -66,17 +66,17 @@ struct relay_log {
     uint8_t *wbuf;
     size_t wlen, wcap;
     uint64_t wbuf_off;
-    size_t wbuf_max; /* write out before the buffer grows past this */
-    int werr;        /* a write-out failed: errno; appends refused until
-                        the next sync rolls the unsynced records back */
-    bool broken;              /* a failure could not be undone */
-    bool cut_pending;         /* last segment longer than the log: cut it */
-    int leaves_fd;            /* DIR/log/leaves (write mode), or -1 */
-    uint64_t leaves_written;  /* leaf hashes in that file */
-    const uint8_t *side;      /* while opening: the file's leaf hashes */
-    uint64_t n_side;          /* how many of them can still be used */
-    uint64_t side_used;       /* records whose hash came from the file */
-    bool trust_leaves;        /* use the file at all */
+    size_t wbuf_max;         /* write out before the buffer grows past this */
+    int werr;                /* a write-out failed: errno; appends refused until
+                                the next sync rolls the unsynced records back */
+    bool broken;             /* a failure could not be undone */
+    bool cut_pending;        /* last segment longer than the log: cut it */
+    int leaves_fd;           /* DIR/log/leaves (write mode), or -1 */
+    uint64_t leaves_written; /* leaf hashes in that file */
+    const uint8_t *side;     /* while opening: the file's leaf hashes */
+    uint64_t n_side;         /* how many of them can still be used */
+    uint64_t side_used;      /* records whose hash came from the file */
+    bool trust_leaves;       /* use the file at all */
     relay_log_scrub_t *scrub; /* the records to hash again, or NULL */
     char *cp_note;            /* newest signed checkpoint, or NULL */
     size_t cp_len;            /* its length */
@@ -1162,8 +1162,8 @@ static int
 s_write_out(relay_log_t *self) {
     if (self->wlen == 0)
         return 0;
-    if (s_pwrite_all(self, self->wfd, self->wbuf, self->wlen,
-                     self->wbuf_off) != 0) {
+    if (s_pwrite_all(self, self->wfd, self->wbuf, self->wlen, self->wbuf_off) !=
+        0) {
         self->werr = errno ? errno : EIO;
         errno = self->werr;
         return -1;

@@ -46,7 +46,7 @@ typedef struct {
      * are given they must agree). NULL in read-only mode: checkpoints are
      * not checked and the report says so. Borrowed during open only. */
     const uint8_t *public_key;
-    uint64_t segment_size;    /* move to a new segment past this; 0: default */
+    uint64_t segment_size; /* move to a new segment past this; 0: default */
     /* Appended frames are buffered and written with one pwrite at the
      * next sync, or before the buffer would pass this many bytes; 0:
      * RELAY_LOG_WRITE_BUFFER_DEFAULT. */
