@@ -1451,7 +1451,7 @@ s_commit(relay_t *self) {
             }
             if (relay_queue_confirm(self->queue, o->accepted_index, o->r.msg_id,
                                     o->r.recipient, &sender) != RK_OK)
-                continue; /* expired meanwhile: its expiry says so */
+                continue; /* no longer queued: nothing to apply */
             self->c.delivered++;
         }
         if (!ok)
@@ -1685,6 +1685,15 @@ s_turn(relay_t *self) {
             log_error("event=checkpoint_failed");
         free(note);
     }
+    /* Expire before the batch is handled: every confirm of earlier batches
+     * is applied to the queue by now (s_settle) and none of this batch is
+     * yet, so a recipient whose confirm is being logged is never also
+     * listed as expired. A confirm in this batch for a message that
+     * expires here finds it gone and is ignored, as a late one is. */
+    if (now - self->last_expiry_ms >= S_EXPIRY_SCAN_MS) {
+        self->last_expiry_ms = now;
+        relay_queue_expire(self->queue, now, s_on_expired, self);
+    }
     self->batch_gen++; /* empties the batch index */
     self->batch_held = 0;
     for (size_t i = 0; i < self->n_items; i++) {
@@ -1692,10 +1701,6 @@ s_turn(relay_t *self) {
         if (c)
             c->last_seen_ms = rk_now_ms();
         s_handle(self, &self->items[i]);
-    }
-    if (now - self->last_expiry_ms >= S_EXPIRY_SCAN_MS) {
-        self->last_expiry_ms = now;
-        relay_queue_expire(self->queue, now, s_on_expired, self);
     }
     s_sync_start(self);
     if (!self->sync_inflight)

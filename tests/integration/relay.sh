@@ -313,6 +313,44 @@ scenario_expiry() {
     node sg.csa recv --expect 1 --timeout-ms 1500 >r.out 2>&1
     expect "an expired message is not delivered" r.out '^timeout got=0'
     expect "the expiry is logged" relay.log 'event=expired '
+    # A confirm that arrives in the turn where its message expires: the log
+    # holds the recipient's delivered record or the expiry listing it,
+    # never both. 200 messages expire together; the recipient holds its
+    # confirms, then sends them one every 8 ms across the expiry time (1.6
+    # s, longer than the relay's 1 s between expiry scans), so the scan
+    # meets confirms in flight.
+    node jp.nisc send --to sg.csa --count 200 --expires-in-ms 3000 --text race >s2.out 2>&1 &
+    local spid=$!
+    node sg.csa recv --expect 200 --credit 256 --confirm-after-ms 2700 \
+        --confirm-every-ms 8 >r2.out 2>&1
+    wait "$spid"
+    expect "the 200 racing messages are stored" s2.out '^stored index='
+    expect "the recipient confirms them across their expiry" r2.out '^confirmed 200 after'
+    local audit n
+    audit=$(dirname "$RELAY")/../clients/renraku-audit
+    # Let the last confirms and the expiry be logged, then read the log.
+    for ((n = 0; n < 60; n++)); do
+        grep -q 'event=expired .*undelivered=' relay.log &&
+            [ "$(grep -c 'event=expired ' relay.log)" -ge 2 ] && break
+        sleep 0.05
+    done
+    "$audit" export data --format jsonl >x.jsonl 2>x.err || bad "renraku-audit export: $(cat x.err)"
+    n=$(python3 - x.jsonl <<'PY'
+import json, sys
+deliv, exp = set(), set()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["type"] == "delivered":
+        deliv.update((r["accepted_index"], t) for t in r["to"])
+    elif r["type"] == "expired":
+        exp.update((r["accepted_index"], t) for t in r["to"])
+print(len(deliv & exp), len(deliv), len(exp))
+PY
+)
+    set -- $n
+    [ "${1:-x}" = 0 ] && [ $(($2 + $3)) -ge 200 ] &&
+        ok "no recipient is both delivered and expired ($2 delivered, $3 expired)" ||
+        bad "recipients both delivered and expired: ${1:-?} ($2 delivered, $3 expired)"
 }
 
 # SIGKILL right after stored; the message survives and the new checkpoint

@@ -8,6 +8,9 @@
  *            [--tamper signature|ciphertext] [--save FILE] [--receipts N]
  *   testnode COMMON resend --file ENVELOPE      (submit saved bytes again)
  *   testnode COMMON recv --expect N [--no-confirm] [--credit N]
+ *            [--confirm-after-ms D --confirm-every-ms E]
+ *            (hold every confirm until all N came, wait D ms, then send
+ *            them one every E ms)
  *   testnode COMMON raw (--random N | --file F | --oversize N | --parts)
  *   testnode COMMON checkpoint --relay-vkey VKEY
  *   testnode COMMON prove --msg HEX --relay-vkey VKEY
@@ -45,6 +48,7 @@ typedef struct {
     const char *to, *text, *sender, *tamper, *save, *file, *relay_vkey;
     const char *msg, *msg_id, *root1;
     long count, repeat, expires_in, created_offset, receipts, expect, credit;
+    long confirm_after, confirm_every;
     long random_len, oversize, timeout_ms, receipts_after, size1;
     int no_confirm, parts;
 } opts_t;
@@ -429,6 +433,14 @@ static int
 cmd_recv(const opts_t *o) {
     uint64_t deadline;
     long got = 0;
+    /* Confirms held back (--confirm-after-ms), sent after the loop. */
+    uint8_t **held =
+        calloc((size_t)(o->expect > 0 ? o->expect : 1), sizeof *held);
+    size_t *held_len =
+        calloc((size_t)(o->expect > 0 ? o->expect : 1), sizeof *held_len);
+    long n_held = 0;
+    if (!held || !held_len)
+        s_die("out of memory");
     s_connect(o);
     s_await_handshake(o);
     s_hello(o, UINT64_MAX);
@@ -473,8 +485,15 @@ cmd_recv(const opts_t *o) {
                       rk_strerror(rc));
             if (!o->no_confirm &&
                 frame_encode_confirm(f->deliver.index, h->msg_id, &buf,
-                                     &blen) == RK_OK)
-                s_send(buf, blen);
+                                     &blen) == RK_OK) {
+                if (o->confirm_after > 0 && n_held < o->expect) {
+                    held[n_held] = buf;
+                    held_len[n_held++] = blen;
+                    buf = NULL;
+                } else {
+                    s_send(buf, blen);
+                }
+            }
             free(buf);
         }
         free(plain);
@@ -482,6 +501,23 @@ cmd_recv(const opts_t *o) {
         frame_destroy(&f);
         got++;
     }
+    if (n_held) {
+        struct timespec d = {o->confirm_after / 1000,
+                             (o->confirm_after % 1000) * 1000000L};
+        struct timespec e = {o->confirm_every / 1000,
+                             (o->confirm_every % 1000) * 1000000L};
+        nanosleep(&d, NULL);
+        for (long i = 0; i < n_held; i++) {
+            s_send(held[i], held_len[i]);
+            free(held[i]);
+            if (o->confirm_every > 0)
+                nanosleep(&e, NULL);
+        }
+        s_say("confirmed %ld after %ld ms, one every %ld ms", n_held,
+              o->confirm_after, o->confirm_every);
+    }
+    free(held);
+    free(held_len);
     /* Let the last confirm leave before the socket closes. */
     {
         int linger = 1000;
@@ -717,6 +753,8 @@ main(int argc, char **argv) {
                                          {"text", 1, 0, 'x'},
                                          {"count", 1, 0, 'n'},
                                          {"repeat", 1, 0, 'u'},
+                                         {"confirm-after-ms", 1, 0, 'y'},
+                                         {"confirm-every-ms", 1, 0, 'Y'},
                                          {"expires-in-ms", 1, 0, 'e'},
                                          {"created-offset-ms", 1, 0, 'o'},
                                          {"sender", 1, 0, 's'},
@@ -776,6 +814,12 @@ main(int argc, char **argv) {
             break;
         case 'u':
             o.repeat = atol(optarg);
+            break;
+        case 'y':
+            o.confirm_after = atol(optarg);
+            break;
+        case 'Y':
+            o.confirm_every = atol(optarg);
             break;
         case 'e':
             o.expires_in = atol(optarg);
