@@ -185,6 +185,9 @@ typedef struct {
     uint64_t roster_pos;
     s_map_t msgs;  /* msg id -> index of its accepted record */
     s_map_t nodes; /* node ids seen */
+    /* (accepted index, recipient) of each delivered record and each
+     * recipient of an expired one -> 2 * position, + 1 when expired */
+    s_map_t closed;
     char recent[S_RECENT][ENVELOPE_NODE_ID_MAX + 1]; /* ids put last */
     size_t next_recent;                              /* next to replace */
     unsigned threads;
@@ -758,6 +761,33 @@ s_points_back(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
                   what, accepted_index, msg, slot->val);
 }
 
+/* A message is delivered to a recipient or expires for it, not both: a log
+ * with both contradicts itself about what the recipient got. */
+static void
+s_closed(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
+         uint64_t accepted_index, const char *recipient, bool expired) {
+    char text[ENVELOPE_NODE_ID_MAX + 32];
+    uint8_t k[16];
+    s_slot_t *old = NULL;
+    int rc;
+    if (!recipient)
+        return;
+    snprintf(text, sizeof text, "%" PRIu64 "/%s", accepted_index, recipient);
+    s_key_text(k, text);
+    rc = s_map_put(&v->closed, k, pos * 2 + expired, NULL, &old);
+    if (rc == RK_ERR_NOMEM)
+        v->err = RK_ERR_NOMEM;
+    else if (rc == RK_ERR_EXISTS && (bool)(old->val & 1) != expired)
+        s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
+                  "%s is both delivered (record %" PRIu64
+                  ") and expired (record %" PRIu64
+                  ") for the message accepted at index %" PRIu64
+                  ": a relay delivers a message to a recipient or lets it "
+                  "expire for it, never both",
+                  recipient, expired ? old->val / 2 : pos,
+                  expired ? pos : old->val / 2, accepted_index);
+}
+
 static void
 s_roster(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
          const record_t *r) {
@@ -841,10 +871,15 @@ s_record(s_verify_t *v, const char *file, uint64_t off, const uint8_t *rec,
         s_node(v, r->delivered.recipient);
         s_points_back(v, file, off, pos, "delivered",
                       r->delivered.accepted_index, r->delivered.msg_id);
+        s_closed(v, file, off, pos, r->delivered.accepted_index,
+                 r->delivered.recipient, false);
         break;
     case RECORD_EXPIRED:
-        for (size_t i = 0; i < r->expired.n_recipients; i++)
+        for (size_t i = 0; i < r->expired.n_recipients; i++) {
             s_node(v, r->expired.recipients[i]);
+            s_closed(v, file, off, pos, r->expired.accepted_index,
+                     r->expired.recipients[i], true);
+        }
         s_points_back(v, file, off, pos, "expired", r->expired.accepted_index,
                       r->expired.msg_id);
         break;
@@ -1168,6 +1203,7 @@ cleanup:
     roster_destroy(&v.prev_roster);
     s_map_free(&v.msgs, NULL);
     s_map_free(&v.nodes, NULL);
+    s_map_free(&v.closed, NULL);
     merkle_tree_destroy(&v.tree);
     s_free_names(segs, n_segs);
     free(files);

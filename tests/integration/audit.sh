@@ -309,6 +309,10 @@ scenario_tamper() {
     rm -rf forged
     "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa || bad "forge a log"
     audit_verify forged v.out && ok "the same log signed with the roster's key verifies" || { bad "the same log signed with the roster's key verifies"; cat v.out; }
+    # A recipient both delivered and expired for one message.
+    rm -rf forged
+    "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa closed-twice || bad "forge a log"
+    verify_fails "a recipient both delivered and expired for one message" forged "record 4: us.cisa is both delivered \\(record 3\\) and expired \\(record 4\\) for the message accepted at index 2"
     # A roster record not signed by the pinned coordinator.
     "$AUDIT" verify data --vkey "$VKEY" --coordinator keys2/jp.nisc.pub >v.out 2>&1
     [ $? = 1 ] && grep -q 'record 0: roster record (serial 1) refused' v.out && ok "a roster not signed by the pinned coordinator" || { bad "a roster not signed by the pinned coordinator"; cat v.out; }

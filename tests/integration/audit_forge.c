@@ -5,7 +5,9 @@
  *
  *   audit_forge sign-checkpoint KEY ORIGIN SIZE ROOT_B64   (note to stdout)
  *   audit_forge forge-log DIR RELAY_KEY COORDINATOR_PUB ROSTER_SIGNED
- *                         SIGNER_KEY RECIPIENT_ID
+ *                         SIGNER_KEY RECIPIENT_ID [closed-twice]
+ *   (closed-twice: the recipient is then in a delivered record and in the
+ *   expired record of that message, which a relay must never write)
  * Exit: 0 done, 1 failed, 2 usage. */
 #include <sodium.h>
 #include <stdio.h>
@@ -83,6 +85,8 @@ s_forge_log(char **argv) {
     envelope_params_t p;
     envelope_recipient_t rcpt;
     record_t r;
+    uint8_t msg_id[ENVELOPE_MSG_ID_LEN];
+    uint64_t acc_index;
     int rc;
 
     if ((rc = identity_load(argv[1], NULL, &relay)) != RK_OK)
@@ -130,7 +134,7 @@ s_forge_log(char **argv) {
     rcpt.id = to->id;
     rcpt.enc_pk = to->keys[0].enc_pk;
     rc = envelope_seal(&p, &rcpt, 1, (const uint8_t *)"forged", 6, &env,
-                       &env_len, NULL);
+                       &env_len, msg_id);
     if (rc != RK_OK)
         return s_fail("seal", rc);
     memset(&r, 0, sizeof r);
@@ -138,8 +142,27 @@ s_forge_log(char **argv) {
     r.accepted.sender = identity_id(signer);
     r.accepted.envelope = env;
     r.accepted.envelope_len = env_len;
+    acc_index = relay_log_size(log);
     if ((rc = s_append(log, &r)) != RK_OK)
         return s_fail("accepted record", rc);
+    if (argv[6]) {
+        const char *ids[1] = {to->id};
+        memset(&r, 0, sizeof r);
+        r.type = RECORD_DELIVERED;
+        r.delivered.accepted_index = acc_index;
+        memcpy(r.delivered.msg_id, msg_id, sizeof msg_id);
+        r.delivered.recipient = to->id;
+        if ((rc = s_append(log, &r)) != RK_OK)
+            return s_fail("delivered record", rc);
+        memset(&r, 0, sizeof r);
+        r.type = RECORD_EXPIRED;
+        r.expired.accepted_index = acc_index;
+        memcpy(r.expired.msg_id, msg_id, sizeof msg_id);
+        r.expired.recipients = ids;
+        r.expired.n_recipients = 1;
+        if ((rc = s_append(log, &r)) != RK_OK)
+            return s_fail("expired record", rc);
+    }
     memset(&r, 0, sizeof r);
     r.type = RECORD_RELAY;
     r.relay.event = "stopped";
@@ -164,11 +187,12 @@ main(int argc, char **argv) {
     rk_log_level = RK_LOG_ERROR;
     if (argc == 6 && !strcmp(argv[1], "sign-checkpoint"))
         return s_sign_checkpoint(argv + 2);
-    if (argc == 8 && !strcmp(argv[1], "forge-log"))
+    if ((argc == 8 || (argc == 9 && !strcmp(argv[8], "closed-twice"))) &&
+        !strcmp(argv[1], "forge-log"))
         return s_forge_log(argv + 2);
     fprintf(stderr, "usage: audit_forge sign-checkpoint KEY ORIGIN SIZE "
                     "ROOT_B64\n       audit_forge forge-log DIR RELAY_KEY "
                     "COORDINATOR_PUB ROSTER_SIGNED SIGNER_KEY "
-                    "RECIPIENT_ID\n");
+                    "RECIPIENT_ID [closed-twice]\n");
     return 2;
 }
