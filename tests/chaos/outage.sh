@@ -82,16 +82,32 @@ until_ok 10 stored3 && ok "3 notices for kr.krcert wait at the relay" ||
 
 kill -STOP "$RPID"
 start=$SECONDS
-i=0
-# Both partners keep sending through the outage (pacing load: one notice a
-# second from each); the third node starts in the middle of it.
-while ((SECONDS - start < OUTAGE)); do
-    send jp.nisc us.cisa "jp during the outage $i"
-    send us.cisa jp.nisc "us during the outage $i"
-    i=$((i + 1))
-    ((SECONDS - start >= OUTAGE / 2)) && [ ! -d st-kr.krcert ] && start_daemon kr.krcert
-    sleep 1
-done
+# Both partners send through the outage: a first lot while their links
+# still look alive, a second once each daemon has noticed the link is
+# dead (its relay_disconnected, when the outage is longer than the
+# heartbeat limit); then the third node starts and must have tried the
+# relay (relay_connecting) before the relay runs again.
+send_lot() { # FIRST: three notices from each partner
+    local i
+    for ((i = $1; i < $1 + 3; i++)); do
+        send jp.nisc us.cisa "jp during the outage $i"
+        send us.cisa jp.nisc "us during the outage $i"
+    done
+}
+send_lot 0
+if ((OUTAGE >= 25)); then
+    for n in jp.nisc us.cisa; do
+        until_ok $((OUTAGE + 10)) grep -q 'event=relay_disconnected' $n.log ||
+            bad "$n notices the dead link within $((OUTAGE + 10)) s"
+    done
+fi
+send_lot 3
+start_daemon kr.krcert
+until_ok 10 grep -q 'event=relay_connecting' kr.krcert.log ||
+    bad "kr.krcert tries the relay during the outage"
+# The rest of the outage's length (the fault itself, not a wait for an
+# event): the relay stays stopped OUTAGE seconds in all.
+((SECONDS - start < OUTAGE)) && sleep $((OUTAGE - (SECONDS - start)))
 for n in jp.nisc us.cisa; do
     "$R" --state st-$n status >st-$n.out 2>&1
     grep -Eq '^Outbox +[1-9]' st-$n.out && ok "during the outage $n's notices wait in its outbox" ||

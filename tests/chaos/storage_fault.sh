@@ -132,15 +132,18 @@ if [ "$MODE" = once ]; then
     # sent, so the failed sync is that notice's batch.
     start_daemon kr.krcert
 else
-# Steady load: both partners send to each other, one notice every 0.2 s.
+# Steady load: the partners send to each other in turn, each notice once
+# the relay has answered the one before (its sender logs stored, or a
+# refusal it will retry, naming it): one in flight, whatever the fault.
 (
     i=0
     while :; do
         if ((i % 2)); then s=jp.nisc r=us.cisa; else s=us.cisa r=jp.nisc; fi
-        "$R" --state st-$s send --to $r --title "load $i" 2>/dev/null |
-            sed -n "s/^queued \([0-9a-f]*\).*/$s $r \1/p" >>queued.txt
+        m=$("$R" --state st-$s send --to $r --title "load $i" 2>/dev/null |
+            sed -n 's/^queued \([0-9a-f]*\).*/\1/p')
+        [ -n "$m" ] && echo "$s $r $m" >>queued.txt &&
+            until_ok 10 grep -Eq "event=(stored|rejected_will_retry) msg=$m" $s.log
         i=$((i + 1))
-        sleep 0.2
     done
 ) &
 LOAD=$!

@@ -8,9 +8,11 @@
  *            [--tamper signature|ciphertext] [--save FILE] [--receipts N]
  *   testnode COMMON resend --file ENVELOPE      (submit saved bytes again)
  *   testnode COMMON recv --expect N [--no-confirm] [--credit N]
- *            [--confirm-after-ms D --confirm-every-ms E]
- *            (hold every confirm until all N came, wait D ms, then send
- *            them one every E ms)
+ *            [--confirm-from-expiry-ms D --confirm-every-ms E]
+ *            (hold every confirm until all N came; send the first when the
+ *            wall clock reaches the first envelope's expiry + D ms (D may
+ *            be negative), then one every E ms: a stream of confirms
+ *            across the expiry, which is what the test is about)
  *   testnode COMMON raw (--random N | --file F | --oversize N | --parts)
  *   testnode COMMON checkpoint --relay-vkey VKEY
  *   testnode COMMON prove --msg HEX --relay-vkey VKEY
@@ -48,7 +50,8 @@ typedef struct {
     const char *to, *text, *sender, *tamper, *save, *file, *relay_vkey;
     const char *msg, *msg_id, *root1;
     long count, repeat, expires_in, created_offset, receipts, expect, credit;
-    long confirm_after, confirm_every;
+    long confirm_from_expiry, confirm_every;
+    int confirm_hold; /* --confirm-from-expiry-ms given */
     long random_len, oversize, timeout_ms, receipts_after, size1;
     int no_confirm, parts;
 } opts_t;
@@ -433,7 +436,9 @@ static int
 cmd_recv(const opts_t *o) {
     uint64_t deadline;
     long got = 0;
-    /* Confirms held back (--confirm-after-ms), sent after the loop. */
+    /* Confirms held back (--confirm-from-expiry-ms), sent after the loop
+     * from the first held envelope's expiry on. */
+    uint64_t expires_ms = 0;
     uint8_t **held =
         calloc((size_t)(o->expect > 0 ? o->expect : 1), sizeof *held);
     size_t *held_len =
@@ -486,7 +491,9 @@ cmd_recv(const opts_t *o) {
             if (!o->no_confirm &&
                 frame_encode_confirm(f->deliver.index, h->msg_id, &buf,
                                      &blen) == RK_OK) {
-                if (o->confirm_after > 0 && n_held < o->expect) {
+                if (o->confirm_hold && n_held < o->expect) {
+                    if (!n_held)
+                        expires_ms = h->expires_ms;
                     held[n_held] = buf;
                     held_len[n_held++] = blen;
                     buf = NULL;
@@ -502,19 +509,21 @@ cmd_recv(const opts_t *o) {
         got++;
     }
     if (n_held) {
-        struct timespec d = {o->confirm_after / 1000,
-                             (o->confirm_after % 1000) * 1000000L};
-        struct timespec e = {o->confirm_every / 1000,
-                             (o->confirm_every % 1000) * 1000000L};
-        nanosleep(&d, NULL);
+        /* Each confirm at its own instant of the wall clock (the relay's
+         * clock, which decides expiry): expiry + D + i * E. */
+        int64_t start = (int64_t)expires_ms + o->confirm_from_expiry;
         for (long i = 0; i < n_held; i++) {
+            int64_t at = start + (int64_t)i * o->confirm_every;
+            struct timespec t = {(time_t)(at / 1000),
+                                 (long)(at % 1000) * 1000000L};
+            while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &t, NULL) ==
+                   EINTR)
+                ;
             s_send(held[i], held_len[i]);
             free(held[i]);
-            if (o->confirm_every > 0)
-                nanosleep(&e, NULL);
         }
-        s_say("confirmed %ld after %ld ms, one every %ld ms", n_held,
-              o->confirm_after, o->confirm_every);
+        s_say("confirmed %ld from expiry %+ld ms, one every %ld ms", n_held,
+              o->confirm_from_expiry, o->confirm_every);
     }
     free(held);
     free(held_len);
@@ -753,7 +762,7 @@ main(int argc, char **argv) {
                                          {"text", 1, 0, 'x'},
                                          {"count", 1, 0, 'n'},
                                          {"repeat", 1, 0, 'u'},
-                                         {"confirm-after-ms", 1, 0, 'y'},
+                                         {"confirm-from-expiry-ms", 1, 0, 'y'},
                                          {"confirm-every-ms", 1, 0, 'Y'},
                                          {"expires-in-ms", 1, 0, 'e'},
                                          {"created-offset-ms", 1, 0, 'o'},
@@ -816,7 +825,8 @@ main(int argc, char **argv) {
             o.repeat = atol(optarg);
             break;
         case 'y':
-            o.confirm_after = atol(optarg);
+            o.confirm_from_expiry = atol(optarg);
+            o.confirm_hold = 1;
             break;
         case 'Y':
             o.confirm_every = atol(optarg);
