@@ -20,15 +20,9 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../lib.sh"
 expect() { if grep -Eq -- "$3" "$2"; then ok "$1"; else bad "$1"; sed 's/^/  out| /' "$2" | head -20; fi; }
-until_ok() {
-    local end=$((SECONDS + $1))
-    shift
-    while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    return 1
-}
 
 cd "$W" || exit 1
 mkdir data

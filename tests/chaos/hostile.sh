@@ -31,14 +31,8 @@ cleanup() {
     [ -n "${HOSTILE_KEEP:-}" ] && echo "kept $W" || rm -rf "$W"
 }
 trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
-until_ok() {
-    local end=$((SECONDS + $1))
-    shift
-    while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    return 1
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../lib.sh"
 for f in "$KEYS" "$RELAY" "$AUDIT" "$H"; do
     [ -x "$f" ] || { echo "hostile.sh: $f is not built"; exit 2; }
 done

@@ -21,15 +21,9 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../lib.sh"
 # until_ok SECONDS CMD...: poll CMD until it succeeds, bounded in time.
-until_ok() {
-    local end=$((SECONDS + $1))
-    shift
-    while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    return 1
-}
 ms() { date +%s%3N; }
 
 cd "$W" || exit 1

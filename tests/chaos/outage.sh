@@ -26,14 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' TERM INT
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
-until_ok() {
-    local end=$((SECONDS + $1))
-    shift
-    while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    return 1
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../lib.sh"
 
 cd "$W" || exit 1
 nb="--not-before 2020-01-01T00:00:00Z"

@@ -26,14 +26,8 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
-until_ok() {
-    local end=$((SECONDS + $1))
-    shift
-    while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    return 1
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../lib.sh"
 ms() { date +%s%3N; }
 for f in "$KEYS" "$RELAY" "$D" "$R" "$AUDIT" "$T"; do
     [ -x "$f" ] || { echo "fd_exhaust.sh: $f is not built"; exit 2; }

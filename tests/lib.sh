@@ -1,0 +1,15 @@
+# tests/lib.sh: sourced by the chaos and hostile scripts (tests/chaos/,
+# tests/hostile/). Counting checks, and polling an event in a bounded loop
+# rather than sleeping a guess. The script sets pass=0 fail=0 and ends with
+# its own summary.
+
+ok() { pass=$((pass + 1)); echo "ok: $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
+# until_ok SECONDS CMD...: runs CMD every 50 ms until it succeeds (0) or
+# SECONDS have passed (1).
+until_ok() {
+    local end=$((SECONDS + $1))
+    shift
+    while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+    return 1
+}
