@@ -1117,9 +1117,13 @@ relay_log_close(relay_log_t **self_p) {
     if (self->wfd >= 0) {
         /* Unsynced records were never acknowledged; write them anyway, as
          * an append without a sync always did (a restart finds them). */
-        if (self->wlen && !self->werr && !self->broken && !self->cut_pending)
-            (void)s_pwrite_all(self, self->wfd, self->wbuf, self->wlen,
-                               self->wbuf_off);
+        if (self->wlen && !self->werr && !self->broken && !self->cut_pending &&
+            s_pwrite_all(self, self->wfd, self->wbuf, self->wlen,
+                         self->wbuf_off) != 0)
+            log_warn("event=log_close_write_failed records=%" PRIu64
+                     " error=\"%s\" action=\"never acknowledged: the "
+                     "senders retry them\"",
+                     self->size - self->durable, strerror(errno));
         close(self->wfd);
     }
     if (self->rfd >= 0)

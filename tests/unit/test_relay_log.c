@@ -1086,6 +1086,29 @@ test_fault_write_early(void **state) {
     s_reopen_check(&log, dir, 10);
 }
 
+/* At close, records appended but never synced are written if they can
+ * be; when that write fails the synced ones are all there at the next
+ * open and nothing half-written is left. */
+static void
+test_close_write_fails(void **state) {
+    (void)state;
+    char *dir = s_tmpdir(), err[256];
+    relay_log_config_t cfg;
+    relay_log_t *log = NULL;
+    fault_t f = {0};
+
+    s_cfg(&cfg, dir, g_sk, 0, &f);
+    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
+    s_append_n(log, 0, 5);
+    assert_int_equal(relay_log_sync(log), 0);
+    s_append_n(log, 5, 2);
+    f = (fault_t){.op = "write", .times = -1, .err = ENOSPC};
+    relay_log_close(&log);
+    assert_int_equal(f.fired, 1);
+    assert_null(log);
+    s_reopen_check(&log, dir, 5);
+}
+
 static void
 test_fault_sync(void **state) {
     (void)state;
@@ -1224,6 +1247,7 @@ main(void) {
         cmocka_unit_test(test_proofs),
         cmocka_unit_test(test_fault_write),
         cmocka_unit_test(test_fault_write_early),
+        cmocka_unit_test(test_close_write_fails),
         cmocka_unit_test(test_fault_sync),
         cmocka_unit_test(test_read_only),
     };
