@@ -73,6 +73,7 @@ struct daemon {
     } * answers; /* scheduled automatic answers (simulation) */
     size_t n_answers, cap_answers;
     uint64_t counters[8];
+    struct burst *burst; /* deliveries read together, written together */
 };
 
 static int s_answer(daemon_t *self, const char *hex,
@@ -696,29 +697,60 @@ s_confirm(link_t *l, uint64_t index, const uint8_t msg_id[16]) {
     free(buf);
 }
 
+/* A delivery from its arrival to its confirm. The deliveries read in one
+ * burst are written together (node_store_batch: one sync for all), then
+ * confirmed and acted on in the order they came. */
+typedef enum {
+    S_DLV_UNDECODABLE, /* quarantined raw: no msg id to confirm with */
+    S_DLV_QUARANTINE,  /* refused on arrival, kept with the reason */
+    S_DLV_DUPLICATE,   /* already in the inbox, or earlier in the burst */
+    S_DLV_INBOX        /* verified, opened, written to the inbox */
+} dlv_kind_t;
+
+typedef struct {
+    link_t *l;
+    uint64_t index;
+    dlv_kind_t kind;
+    uint8_t msg_id[16];
+    char hex[33];
+    envelope_t *env; /* decoded: all but S_DLV_UNDECODABLE */
+    payload_t *p;    /* S_DLV_INBOX */
+    json_t *rec;     /* S_DLV_INBOX */
+    char name[64];   /* S_DLV_QUARANTINE and S_DLV_UNDECODABLE */
+    char reason[300];
+    long first; /* S_DLV_DUPLICATE in the burst: the delivery it repeats */
+} dlv_t;
+
+#define S_BURST_MAX 64 /* deliveries written with one sync, at most */
+
+typedef struct burst {
+    node_store_batch_t *batch;
+    dlv_t v[S_BURST_MAX];
+    size_t n;
+} burst_t;
+
+/* Writes the envelope refused on arrival, and why, to the quarantine. */
 static void
-s_quarantine(daemon_t *self, const frame_deliver_t *d, const char *reason) {
+s_quarantine(daemon_t *self, burst_t *b, dlv_t *x, const frame_deliver_t *d,
+             const char *reason) {
     uint8_t h[32];
-    char name[64], hh[17], t[40];
+    char hh[17], t[40];
     json_t *rec = json_object();
     crypto_hash_sha256(h, d->envelope, d->envelope_len);
     rk_hex(hh, h, 8);
-    snprintf(name, sizeof name, "%016" PRIx64 "-%s", d->index, hh);
+    snprintf(x->name, sizeof x->name, "%016" PRIx64 "-%s", d->index, hh);
+    snprintf(x->reason, sizeof x->reason, "%s", reason);
     s_now_text(t, sizeof t);
     json_object_set_new(rec, "relay_index", json_integer((json_int_t)d->index));
     json_object_set_new(rec, "received", json_string(t));
     json_object_set_new(rec, "reason", json_string(reason));
     json_object_set_new(rec, "size", json_integer((json_int_t)d->envelope_len));
-    if (node_store_put_env(self->store, NODE_STORE_QUARANTINE, name,
-                           d->envelope, d->envelope_len) != RK_OK ||
-        node_store_put_json(self->store, NODE_STORE_QUARANTINE, name, rec) !=
-            RK_OK)
-        log_error("event=store_write_failed box=quarantine index=%" PRIu64,
-                  d->index);
+    /* A failed write fails the group: s_finish_delivery says so. */
+    node_store_batch_env(self->store, b->batch, b->n, NODE_STORE_QUARANTINE,
+                         x->name, d->envelope, d->envelope_len);
+    node_store_batch_json(self->store, b->batch, b->n, NODE_STORE_QUARANTINE,
+                          x->name, rec);
     json_decref(rec);
-    self->counters[C_QUARANTINED]++;
-    log_error("event=quarantined relay_index=%" PRIu64 " file=%s reason=\"%s\"",
-              d->index, name, reason);
 }
 
 static void
@@ -893,59 +925,73 @@ s_auto_ack(daemon_t *self, const envelope_header_t *h) {
         log_error("event=auto_ack_failed to=%s reason=\"%s\"", h->sender, err);
 }
 
+/* Checks a delivery and writes what it leaves (inbox or quarantine) into
+ * the burst's batch; s_finish_delivery confirms and acts on it after the
+ * commit. */
 static void
-s_on_deliver(daemon_t *self, link_t *l, const frame_deliver_t *d) {
-    envelope_t *env = NULL;
-    payload_t *p = NULL;
+s_stage_delivery(daemon_t *self, burst_t *b, link_t *l,
+                 const frame_deliver_t *d) {
+    dlv_t *x = &b->v[b->n];
     const envelope_header_t *h;
     const roster_keyset_t *ks = NULL;
     const identity_public_t *me = identity_public(self->cfg.identity);
     uint8_t *plain = NULL;
     size_t plain_len = 0;
     const char *why = NULL;
-    char hex[33], reason[300], t[40];
-    json_t *rec = NULL, *pj;
+    char reason[300], t[40];
+    json_t *pj;
     int rc;
 
-    rc = envelope_decode(d->envelope, d->envelope_len, &env, &why);
+    memset(x, 0, sizeof *x);
+    x->l = l;
+    x->index = d->index;
+    x->first = -1;
+    rc = envelope_decode(d->envelope, d->envelope_len, &x->env, &why);
     if (rc != RK_OK) {
         snprintf(reason, sizeof reason, "envelope does not decode: %s",
                  why ? why : rk_strerror(rc));
-        s_quarantine(self, d, reason);
-        /* Confirm: it is durably kept, and resending cannot mend it. */
-        goto done_confirm_raw;
+        x->kind = S_DLV_UNDECODABLE;
+        s_quarantine(self, b, x, d, reason);
+        goto done;
     }
-    h = envelope_header(env);
-    s_hex(hex, h->msg_id);
-    if (node_store_has(self->store, NODE_STORE_INBOX, hex)) {
+    h = envelope_header(x->env);
+    memcpy(x->msg_id, h->msg_id, 16);
+    s_hex(x->hex, h->msg_id);
+    for (size_t i = 0; i < b->n; i++)
+        if (b->v[i].kind == S_DLV_INBOX &&
+            memcmp(b->v[i].msg_id, h->msg_id, 16) == 0) {
+            /* Twice in one burst (a resend, or two relays): one copy. */
+            x->kind = S_DLV_DUPLICATE;
+            x->first = (long)i;
+            goto done;
+        }
+    if (node_store_has(self->store, NODE_STORE_INBOX, x->hex)) {
         /* At-least-once delivery: already on disk (its record is the
          * commit point: an envelope file alone, left by a crash between
          * the two writes, is written again below), confirm again. */
-        self->counters[C_DUPLICATES]++;
-        log_info("event=duplicate_dropped msg=%s", hex);
-        s_confirm(l, d->index, h->msg_id);
-        goto cleanup;
+        x->kind = S_DLV_DUPLICATE;
+        goto done;
     }
+    x->kind = S_DLV_QUARANTINE;
     rc = roster_usable_keys(self->roster, h->sender, h->sender_key_id,
                             h->created_ms, &ks);
     if (rc != RK_OK) {
         snprintf(reason, sizeof reason,
                  "sender %s key not usable at the created time: %s", h->sender,
                  rk_strerror(rc));
-        s_quarantine(self, d, reason);
-        s_confirm(l, d->index, h->msg_id);
-        goto cleanup;
+        s_quarantine(self, b, x, d, reason);
+        goto done;
     }
-    rc = envelope_verify(env, ks->sign_pk);
+    rc = envelope_verify(x->env, ks->sign_pk);
     if (rc == RK_OK)
-        rc = envelope_open(env, me->id, me->enc_pk,
+        rc = envelope_open(x->env, me->id, me->enc_pk,
                            identity_enc_sk(self->cfg.identity), &plain,
                            &plain_len);
     if (rc == RK_OK) {
-        rc = payload_decode(plain, plain_len, &p, &why);
+        rc = payload_decode(plain, plain_len, &x->p, &why);
         if (rc != RK_OK)
             why = why ? why : rk_strerror(rc);
-        else if (!payload_kind_matches(p, h->kind)) {
+        else if (!payload_kind_matches(x->p, h->kind)) {
             rc = RK_ERR_MISMATCH;
             why = "payload does not match the header's kind";
         }
@@ -953,54 +999,117 @@ s_on_deliver(daemon_t *self, link_t *l, const frame_deliver_t *d) {
         why = rc == RK_ERR_BAD_SIGNATURE ? "signature does not verify "
                                            "(altered in transit?)"
                                          : rk_strerror(rc);
+    if (plain)
+        sodium_memzero(plain, plain_len);
+    free(plain);
     if (rc != RK_OK) {
         snprintf(reason, sizeof reason, "from %s: %s", h->sender, why);
-        s_quarantine(self, d, reason);
-        s_confirm(l, d->index, h->msg_id);
-        goto cleanup;
+        s_quarantine(self, b, x, d, reason);
+        goto done;
     }
     /* Verified and opened: keep it, then confirm. */
-    pj = payload_to_json(p);
-    rec = json_object();
+    x->kind = S_DLV_INBOX;
+    pj = payload_to_json(x->p);
+    x->rec = json_object();
     s_now_text(t, sizeof t);
-    json_object_set_new(rec, "msg_id", json_string(hex));
-    json_object_set_new(rec, "from", json_string(h->sender));
-    json_object_set_new(rec, "kind", json_string(envelope_kind_name(h->kind)));
-    json_object_set_new(rec, "received", json_string(t));
+    json_object_set_new(x->rec, "msg_id", json_string(x->hex));
+    json_object_set_new(x->rec, "from", json_string(h->sender));
+    json_object_set_new(x->rec, "kind",
+                        json_string(envelope_kind_name(h->kind)));
+    json_object_set_new(x->rec, "received", json_string(t));
     rk_time_format(t, sizeof t, h->created_ms);
-    json_object_set_new(rec, "created", json_string(t));
+    json_object_set_new(x->rec, "created", json_string(t));
     if (h->expires_ms) {
         rk_time_format(t, sizeof t, h->expires_ms);
-        json_object_set_new(rec, "expires", json_string(t));
+        json_object_set_new(x->rec, "expires", json_string(t));
     }
-    json_object_set_new(rec, "relay_index", json_integer((json_int_t)d->index));
+    json_object_set_new(x->rec, "relay_index",
+                        json_integer((json_int_t)d->index));
     if (h->exercise) {
-        json_object_set_new(rec, "exercise", json_true());
-        json_object_set_new(rec, "drill_id", json_string(h->drill_id));
+        json_object_set_new(x->rec, "exercise", json_true());
+        json_object_set_new(x->rec, "drill_id", json_string(h->drill_id));
     }
     {
         json_t *rcpt = json_array();
         for (size_t i = 0; i < h->n_recipients; i++)
             json_array_append_new(rcpt, json_string(h->recipients[i]));
-        json_object_set_new(rec, "recipients", rcpt);
+        json_object_set_new(x->rec, "recipients", rcpt);
     }
-    json_object_set_new(rec, "payload", pj ? pj : json_null());
+    json_object_set_new(x->rec, "payload", pj ? pj : json_null());
     /* Answers are read by the machine, not a person. */
-    json_object_set_new(
-        rec, "read",
-        json_boolean(p->kind == PAYLOAD_ACK || p->kind == PAYLOAD_DRILL_REPLY));
-    if (node_store_put_env(self->store, NODE_STORE_INBOX, hex, d->envelope,
-                           d->envelope_len) != RK_OK ||
-        node_store_put_json(self->store, NODE_STORE_INBOX, hex, rec) != RK_OK) {
+    json_object_set_new(x->rec, "read",
+                        json_boolean(x->p->kind == PAYLOAD_ACK ||
+                                     x->p->kind == PAYLOAD_DRILL_REPLY));
+    /* The envelope first, the record last: the record is the commit
+     * point. A failed write fails the group (the record is then not
+     * written); s_finish_delivery says so. */
+    node_store_batch_env(self->store, b->batch, b->n, NODE_STORE_INBOX, x->hex,
+                         d->envelope, d->envelope_len);
+    node_store_batch_json(self->store, b->batch, b->n, NODE_STORE_INBOX, x->hex,
+                          x->rec);
+done:
+    b->n++;
+}
+
+/* After the burst's commit: confirms what is on disk, then acts on it. */
+static void
+s_finish_delivery(daemon_t *self, burst_t *b, size_t i) {
+    dlv_t *x = &b->v[i];
+    int kept = !node_store_batch_failed(b->batch, i);
+    const envelope_header_t *h = x->env ? envelope_header(x->env) : NULL;
+    const payload_t *p = x->p;
+
+    switch (x->kind) {
+    case S_DLV_UNDECODABLE:
+        /* Without a decodable header there is no msg id to confirm with;
+         * the relay only delivers what it decoded, so this is a relay
+         * fault. */
+        if (kept) {
+            self->counters[C_QUARANTINED]++;
+            log_error("event=quarantined relay_index=%" PRIu64
+                      " file=%s reason=\"%s\"",
+                      x->index, x->name, x->reason);
+        } else
+            log_error("event=store_write_failed box=quarantine index=%" PRIu64,
+                      x->index);
+        log_error("event=undecodable_delivery relay_index=%" PRIu64, x->index);
+        return;
+    case S_DLV_QUARANTINE:
+        if (!kept) {
+            /* Not on disk: not confirmed, so the relay delivers it again. */
+            log_error("event=store_write_failed box=quarantine index=%" PRIu64
+                      " action=\"not confirmed; the relay redelivers\"",
+                      x->index);
+            return;
+        }
+        self->counters[C_QUARANTINED]++;
+        log_error("event=quarantined relay_index=%" PRIu64
+                  " file=%s reason=\"%s\"",
+                  x->index, x->name, x->reason);
+        /* Confirm: it is durably kept, and resending cannot mend it. */
+        s_confirm(x->l, x->index, x->msg_id);
+        return;
+    case S_DLV_DUPLICATE:
+        if (x->first >= 0 &&
+            node_store_batch_failed(b->batch, (size_t)x->first))
+            return; /* its first copy is not on disk: redelivered */
+        self->counters[C_DUPLICATES]++;
+        log_info("event=duplicate_dropped msg=%s", x->hex);
+        s_confirm(x->l, x->index, x->msg_id);
+        return;
+    case S_DLV_INBOX:
+        break;
+    }
+    if (!kept) {
         /* Not on disk: do not confirm; the relay will deliver it again. */
         log_error("event=store_write_failed box=inbox msg=%s "
                   "action=\"not confirmed; the relay redelivers\"",
-                  hex);
-        goto cleanup;
+                  x->hex);
+        return;
     }
-    s_confirm(l, d->index, h->msg_id);
+    s_confirm(x->l, x->index, x->msg_id);
     self->counters[C_RECEIVED]++;
-    log_info("event=received msg=%s from=%s kind=%s%s", hex, h->sender,
+    log_info("event=received msg=%s from=%s kind=%s%s", x->hex, h->sender,
              envelope_kind_name(h->kind), h->exercise ? " exercise=1" : "");
     switch (p->kind) {
     case PAYLOAD_ACK:
@@ -1014,28 +1123,34 @@ s_on_deliver(daemon_t *self, link_t *l, const frame_deliver_t *d) {
     case PAYLOAD_COMM_CHECK:
         if (self->cfg.auto_ack_comm_check && !self->cfg.auto_answer)
             s_auto_ack(self, h);
-        s_schedule_answer(self, hex);
-        s_run_hook(self, hex, rec);
+        s_schedule_answer(self, x->hex);
+        s_run_hook(self, x->hex, x->rec);
         break;
     case PAYLOAD_DRILL_INJECT:
-        s_schedule_answer(self, hex);
-        s_run_hook(self, hex, rec);
+        s_schedule_answer(self, x->hex);
+        s_run_hook(self, x->hex, x->rec);
         break;
     default:
-        s_run_hook(self, hex, rec);
+        s_run_hook(self, x->hex, x->rec);
     }
-    goto cleanup;
-done_confirm_raw:
-    /* Without a decodable header there is no msg id to confirm with; the
-     * relay only delivers what it decoded, so this is a relay fault. */
-    log_error("event=undecodable_delivery relay_index=%" PRIu64, d->index);
-cleanup:
-    json_decref(rec);
-    payload_destroy(&p);
-    if (plain)
-        sodium_memzero(plain, plain_len);
-    free(plain);
-    envelope_destroy(&env);
+}
+
+/* Makes the burst durable (one sync), then confirms and acts on each
+ * delivery in the order they came. */
+static void
+s_flush_burst(daemon_t *self, burst_t *b) {
+    if (!b->n)
+        return;
+    /* What failed is told per delivery (node_store_batch_failed). */
+    node_store_batch_commit(self->store, b->batch);
+    for (size_t i = 0; i < b->n; i++) {
+        dlv_t *x = &b->v[i];
+        s_finish_delivery(self, b, i);
+        json_decref(x->rec);
+        payload_destroy(&x->p);
+        envelope_destroy(&x->env);
+    }
+    b->n = 0;
 }
 
 static void
@@ -1064,13 +1179,17 @@ s_on_roster(daemon_t *self, const frame_roster_t *r) {
 
 static void
 s_on_link(daemon_t *self, link_t *l) {
+    burst_t *b = self->burst;
     for (;;) {
         zmq_msg_t m;
         frame_t *f = NULL;
         const char *why = NULL;
+        if (b->n == S_BURST_MAX)
+            s_flush_burst(self, b);
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, l->sock, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
+            s_flush_burst(self, b); /* what this burst brought */
             return;
         }
         if (frame_decode(zmq_msg_data(&m), zmq_msg_size(&m), &f, &why) !=
@@ -1100,7 +1219,7 @@ s_on_link(daemon_t *self, link_t *l) {
             s_on_receipt(self, l, &f->receipt);
             break;
         case FRAME_DELIVER:
-            s_on_deliver(self, l, &f->deliver);
+            s_stage_delivery(self, b, l, &f->deliver);
             break;
         case FRAME_ROSTER:
             s_on_roster(self, &f->roster);
@@ -1662,6 +1781,11 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
         return NULL;
     }
     self->cfg = *cfg;
+    self->burst = calloc(1, sizeof *self->burst);
+    if (!self->burst || !(self->burst->batch = node_store_batch_new())) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (node_store_open(cfg->state_dir, &self->store, err, errlen) != RK_OK)
         goto fail;
     if (s_load_roster(self, err, errlen) != RK_OK)
@@ -1792,6 +1916,9 @@ daemon_destroy(daemon_t **self_p) {
     node_store_close(&self->store);
     roster_destroy(&self->roster);
     free(self->answers);
+    if (self->burst) /* empty: s_on_link flushes each burst it reads */
+        node_store_batch_free(&self->burst->batch);
+    free(self->burst);
     free(self);
     *self_p = NULL;
 }

@@ -4,7 +4,8 @@
  * opened notices), the quarantine (envelopes that failed verification,
  * kept with the reason) and the node's small state file. Every write is
  * durable (temporary file, fsync, rename, fsync of the folder) before the
- * call returns. Records are JSON objects; envelopes are raw bytes. */
+ * call returns, or, in a batch, before its commit returns. Records are
+ * JSON objects; envelopes are raw bytes. */
 #ifndef NODE_STORE_H
 #define NODE_STORE_H
 
@@ -71,6 +72,46 @@ int node_store_remove(node_store_t *self, node_store_box_t box,
 int node_store_list(node_store_t *self, node_store_box_t box, char ***names,
                     size_t *n) RK_WUR;
 void node_store_free_names(char **names, size_t n);
+
+/* A burst of records made durable together, for what arrives faster than
+ * one fsync a file allows. Each file is written under a temporary name at
+ * once (box/<name>.<ext>.tmp.<pid>, which node_store_list ignores); the
+ * commit then makes them all durable with one syncfs, renames them into
+ * place in the order they were added, and fsyncs each folder once. A crash
+ * before the commit leaves only temporary files. Files belong to groups
+ * (one per delivery, say): a group is in place only if all of its files
+ * are, and its files are renamed in the order they were added, so a
+ * record's JSON, added last, stays its commit point. */
+typedef struct node_store_batch node_store_batch_t;
+
+node_store_batch_t *node_store_batch_new(void);
+
+/* Removes the temporary files not committed; accepts NULL, sets *b_p to
+ * NULL. */
+void node_store_batch_free(node_store_batch_t **b_p);
+
+/* Writes box/<name>.env (.json) under its temporary name, in group. On
+ * failure the group is failed (its other files are dropped at the commit,
+ * and node_store_batch_failed says so after it, which is where callers
+ * may look instead of here). Returns 0, RK_ERR_IO, RK_ERR_INVALID (name)
+ * or RK_ERR_NOMEM. */
+int node_store_batch_env(node_store_t *self, node_store_batch_t *b,
+                         size_t group, node_store_box_t box, const char *name,
+                         const uint8_t *env, size_t len);
+int node_store_batch_json(node_store_t *self, node_store_batch_t *b,
+                          size_t group, node_store_box_t box, const char *name,
+                          const json_t *json);
+
+/* Makes every file of the batch durable and in place, as described above.
+ * Returns 0 when all are; RK_ERR_IO otherwise, when node_store_batch_failed
+ * says which groups are not (their temporary files are removed). The
+ * batch is then empty, ready for the next burst. */
+int node_store_batch_commit(node_store_t *self, node_store_batch_t *b);
+
+/* True when group's files are not (or not all) durably in place: after a
+ * failed write, or a commit that did not make them durable. Reset by the
+ * next write to that group after a commit. */
+int node_store_batch_failed(const node_store_batch_t *b, size_t group);
 
 /* The node's small state (receipts seen up to, roster serial, quarantine
  * counter): a borrowed object to change, then node_store_save_state. */

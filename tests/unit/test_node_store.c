@@ -1,0 +1,256 @@
+/* Unit tests for clients/node_store's batches (a burst of deliveries made
+ * durable with one sync): every group's files in place after the commit
+ * and no temporary file left; a group with a failed write or a failed
+ * rename not in place (its record, the commit point, never), and the other
+ * groups unharmed; temporary files removed when a batch is freed without
+ * a commit; a temporary file left by a crash not in the way; the batch
+ * reusable after a commit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "node_store.h"
+
+typedef struct {
+    char dir[256];
+    node_store_t *st;
+} fx_t;
+
+static int
+s_setup(void **state) {
+    fx_t *fx = calloc(1, sizeof *fx);
+    char tmpl[] = "/tmp/rk-node-store-XXXXXX", err[300];
+    assert_non_null(fx);
+    assert_non_null(mkdtemp(tmpl));
+    snprintf(fx->dir, sizeof fx->dir, "%s/st", tmpl);
+    assert_int_equal(node_store_open(fx->dir, &fx->st, err, sizeof err), RK_OK);
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown(void **state) {
+    fx_t *fx = *state;
+    char cmd[400];
+    node_store_close(&fx->st);
+    snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(strlen(fx->dir) - 3),
+             fx->dir);
+    assert_int_equal(system(cmd), 0);
+    free(fx);
+    return 0;
+}
+
+/* Files in box whose name contains what. */
+static int
+s_count(const fx_t *fx, const char *box, const char *what) {
+    char path[400];
+    DIR *d;
+    struct dirent *de;
+    int n = 0;
+    snprintf(path, sizeof path, "%s/%s", fx->dir, box);
+    d = opendir(path);
+    assert_non_null(d);
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.' && strstr(de->d_name, what))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static const char *s_names[] = {"00000000000000000000000000000001",
+                                "00000000000000000000000000000002",
+                                "00000000000000000000000000000003"};
+
+static void
+s_stage_group(fx_t *fx, node_store_batch_t *b, size_t g, const char *name) {
+    json_t *rec = json_pack("{s:s}", "msg_id", name);
+    uint8_t env[100];
+    memset(env, (int)g + 1, sizeof env);
+    assert_int_equal(node_store_batch_env(fx->st, b, g, NODE_STORE_INBOX, name,
+                                          env, sizeof env),
+                     RK_OK);
+    assert_int_equal(
+        node_store_batch_json(fx->st, b, g, NODE_STORE_INBOX, name, rec),
+        RK_OK);
+    json_decref(rec);
+}
+
+static void
+test_commit_all(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    char **names = NULL;
+    size_t n = 0;
+    assert_non_null(b);
+    for (size_t g = 0; g < 3; g++)
+        s_stage_group(fx, b, g, s_names[g]);
+    /* Nothing is in place before the commit. */
+    for (size_t g = 0; g < 3; g++)
+        assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[g]));
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 6);
+    assert_int_equal(node_store_list(fx->st, NODE_STORE_INBOX, &names, &n),
+                     RK_OK);
+    assert_int_equal(n, 0); /* temporary files are not records */
+    node_store_free_names(names, n);
+
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    for (size_t g = 0; g < 3; g++) {
+        uint8_t *env = NULL;
+        size_t len = 0;
+        json_t *rec;
+        assert_false(node_store_batch_failed(b, g));
+        assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[g]));
+        assert_int_equal(node_store_get_env(fx->st, NODE_STORE_INBOX,
+                                            s_names[g], &env, &len),
+                         RK_OK);
+        assert_int_equal(len, 100);
+        assert_int_equal(env[0], (int)g + 1);
+        free(env);
+        rec = node_store_get_json(fx->st, NODE_STORE_INBOX, s_names[g], NULL);
+        assert_non_null(rec);
+        assert_string_equal(json_string_value(json_object_get(rec, "msg_id")),
+                            s_names[g]);
+        json_decref(rec);
+    }
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    assert_int_equal(node_store_list(fx->st, NODE_STORE_INBOX, &names, &n),
+                     RK_OK);
+    assert_int_equal(n, 3);
+    node_store_free_names(names, n);
+
+    /* Reusable: a second burst, and an empty commit. */
+    s_stage_group(fx, b, 0, "00000000000000000000000000000004");
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX,
+                               "00000000000000000000000000000004"));
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    node_store_batch_free(&b);
+    assert_null(b);
+}
+
+static void
+test_failed_write(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    json_t *rec = json_object();
+    uint8_t env[10] = {0};
+    s_stage_group(fx, b, 0, s_names[0]);
+    /* Group 1: its envelope is written, its record cannot be (a name the
+     * store refuses): the group fails, its envelope is not put in place. */
+    assert_int_equal(node_store_batch_env(fx->st, b, 1, NODE_STORE_INBOX,
+                                          s_names[1], env, sizeof env),
+                     RK_OK);
+    assert_int_equal(
+        node_store_batch_json(fx->st, b, 1, NODE_STORE_INBOX, "NOT/HEX", rec),
+        RK_ERR_INVALID);
+    /* A later write to a failed group is refused at once. */
+    assert_int_equal(
+        node_store_batch_json(fx->st, b, 1, NODE_STORE_INBOX, s_names[1], rec),
+        RK_ERR_IO);
+    s_stage_group(fx, b, 2, s_names[2]);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
+    assert_false(node_store_batch_failed(b, 0));
+    assert_true(node_store_batch_failed(b, 1));
+    assert_false(node_store_batch_failed(b, 2));
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[0]));
+    assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[1]));
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
+    assert_int_equal(s_count(fx, "inbox", s_names[1]), 0);
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    /* The next burst starts clean. */
+    s_stage_group(fx, b, 1, s_names[1]);
+    assert_false(node_store_batch_failed(b, 1));
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[1]));
+    json_decref(rec);
+    node_store_batch_free(&b);
+}
+
+static void
+test_failed_rename(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    char path[400];
+    /* A folder where group 1's record goes: its rename fails at the
+     * commit (even for root). The record is the commit point: the group
+     * is not in the inbox, whatever happened to its envelope. */
+    snprintf(path, sizeof path, "%s/inbox/%s.json", fx->dir, s_names[1]);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/inbox/%s.json/x", fx->dir, s_names[1]);
+    assert_int_equal(mkdir(path, 0700), 0);
+    for (size_t g = 0; g < 3; g++)
+        s_stage_group(fx, b, g, s_names[g]);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
+    assert_false(node_store_batch_failed(b, 0));
+    assert_true(node_store_batch_failed(b, 1));
+    assert_false(node_store_batch_failed(b, 2));
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[0]));
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
+    assert_null(
+        node_store_get_json(fx->st, NODE_STORE_INBOX, s_names[1], NULL));
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    node_store_batch_free(&b);
+}
+
+static void
+test_free_uncommitted(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    for (size_t g = 0; g < 3; g++)
+        s_stage_group(fx, b, g, s_names[g]);
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 6);
+    node_store_batch_free(&b);
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    for (size_t g = 0; g < 3; g++)
+        assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[g]));
+}
+
+static void
+test_stale_temporary(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    char path[400];
+    FILE *fp;
+    /* What a crash of an earlier process with our pid left. */
+    snprintf(path, sizeof path, "%s/inbox/%s.json.tmp.%ld", fx->dir, s_names[0],
+             (long)getpid());
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("half a record", fp);
+    fclose(fp);
+    s_stage_group(fx, b, 0, s_names[0]);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    {
+        json_t *rec =
+            node_store_get_json(fx->st, NODE_STORE_INBOX, s_names[0], NULL);
+        assert_non_null(rec); /* the new record, not the leftover */
+        json_decref(rec);
+    }
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    node_store_batch_free(&b);
+}
+
+int
+main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_commit_all, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_rename, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_free_uncommitted, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_temporary, s_setup,
+                                        s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
