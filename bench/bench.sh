@@ -15,15 +15,18 @@ LG=$B/bench/loadgen VR=$B/bench/verify_rate MK=$B/bench/mklog
 QUICK=${QUICK:-}
 if [ -n "$QUICK" ] && [ "$QUICK" != 0 ]; then
     MODE=quick RUNS=3 TP_COUNT=15000 LAT_SECS=3 VERIFY_SECS=1
+    NODE_RUNS=1 NODE_FAST_SECS=1 NODE_SLOW_SECS=3
     LOG_RECORDS=100000 LOG_PENDING=10000
 else
     MODE=full RUNS=5 TP_COUNT=60000 LAT_SECS=10 VERIFY_SECS=4
+    NODE_RUNS=3 NODE_FAST_SECS=3 NODE_SLOW_SECS=10
     LOG_RECORDS=1000000 LOG_PENDING=10000
 fi
 # The full run writes bench/BENCHMARKS.md, the quick one
 # bench/BENCHMARKS-quick.md (and the raw results beside each, .jsonl).
 if [ $MODE = full ]; then OUT=${2:-$HERE/BENCHMARKS.md}; else OUT=${2:-$HERE/BENCHMARKS-quick.md}; fi
-SENDERS=${SENDERS:-4} FANOUT=${FANOUT:-200} LAT_RATE=1000
+SENDERS=${SENDERS:-4} FANOUT=${FANOUT:-200} LAT_RATE=1000 NODE_SLOW_RATE=100
+D=$B/clients/renrakud
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 W=$(mktemp -d "$BENCH_DIR/rk-bench-XXXXXX")
 RES=$W/results.jsonl
@@ -40,7 +43,7 @@ trap 'exit 130' INT TERM
 
 say() { echo "bench: $*" >&2; }
 die() { say "FAILED: $*"; [ -f "$W/relay.log" ] && tail -20 "$W/relay.log" >&2; exit 1; }
-for f in "$KEYS" "$RELAY" "$LG" "$VR" "$MK"; do [ -x "$f" ] || die "$f is not built"; done
+for f in "$KEYS" "$RELAY" "$LG" "$VR" "$MK" "$D"; do [ -x "$f" ] || die "$f is not built"; done
 
 # ---- keys and roster, as tests/integration/relay.sh makes them ----
 say "mode=$MODE runs=$RUNS dir=$W ($(stat -f -c %T "$W"))"
@@ -140,6 +143,59 @@ for ((r = 0; r < RUNS; r++)); do
     emit "{\"figure\":\"latency\",\"run\":$r,\"data\":$j}"
     say "latency run $r: $(echo "$j" | grep -o '"stored_p99_ms":[0-9.]*')"
 done
+# (4) into a real node's inbox: renrakud as rcv.000 (a fresh state dir
+# each run) verifies, opens and writes each notice before it confirms;
+# loadgen watches its inbox folder. At the target's rate, and at a rate
+# the node keeps up with.
+node_run() { # FIGURE RUN RATE SECS [trace]
+    local i npid tp=
+    rm -rf "$W/node"
+    : >"$W/node.log"
+    "$D" --key keys/rcv.000.key --roster roster.signed \
+        --coordinator keys/coordinator.pub --state "$W/node" --relay "$EP" \
+        >>"$W/node.log" 2>&1 &
+    npid=$!
+    for ((i = 0; i < 200; i++)); do
+        grep -q "event=welcome" "$W/node.log" && break
+        kill -0 "$npid" 2>/dev/null || die "renrakud exited: $(tail -3 "$W/node.log")"
+        sleep 0.05
+    done
+    grep -q "event=welcome" "$W/node.log" || die "renrakud got no welcome within 10 s"
+    if [ "${5:-}" = trace ]; then
+        # Where the node's time goes: its system calls, timed by perf trace.
+        perf trace -s -p "$npid" -o "$W/node.trace" >/dev/null 2>&1 &
+        tp=$!
+        sleep 0.5
+    fi
+    j=$(lg --relay "$EP" --mode load --senders 1 --recipients 0 --to rcv.000 \
+        --notice --inbox "$W/node/inbox" --count $(($3 * $4)) --rate "$3" \
+        --window 100000 --relay-pid "$RPID" --timeout-ms 180000) ||
+        die "node run $1 $2: $j"
+    if [ -n "$tp" ]; then
+        kill -INT "$tp" 2>/dev/null
+        wait "$tp" 2>/dev/null
+    fi
+    kill -TERM "$npid"
+    wait "$npid" || die "renrakud did not stop cleanly: $(tail -3 "$W/node.log")"
+    if [ -n "$tp" ]; then
+        j=$(python3 "$HERE/trace_split.py" "$W/node.trace" renrakud $(($3 * $4))) ||
+            j='{"why":"perf trace output not understood"}'
+        emit "{\"figure\":\"node_trace\",\"run\":0,\"data\":$j}"
+        return 0
+    fi
+    emit "{\"figure\":\"$1\",\"run\":$2,\"data\":$j}"
+    say "$1 run $2: $(echo "$j" | grep -o '"inbox_p99_ms":[0-9.]*\|"inbox_rate":[0-9.]*' | tr '\n' ' ')"
+}
+for ((r = 0; r < NODE_RUNS; r++)); do
+    node_run node_fast "$r" "$LAT_RATE" "$NODE_FAST_SECS"
+    node_run node_slow "$r" "$NODE_SLOW_RATE" "$NODE_SLOW_SECS"
+done
+# One more slow run under perf trace, not counted above: what limits (4c).
+if [ -n "$PERF_OK" ] && perf trace -s -o "$W/probe.trace" true >/dev/null 2>&1; then
+    node_run node_slow 0 "$NODE_SLOW_RATE" "$NODE_SLOW_SECS" trace
+else
+    emit '{"figure":"node_trace","run":0,"data":{"why":"perf trace does not run here"}}'
+fi
 j=$(lg --relay "$EP" --mode fanout --recipients "$FANOUT" --alerts "$RUNS" \
     --timeout-ms 60000) || die "fan-out: $j"
 emit "{\"figure\":\"fanout\",\"run\":0,\"data\":$j}"
@@ -228,6 +284,7 @@ QUICK=$QUICK BENCH_DIR=$BENCH_DIR bash "$HERE/bench_peers.sh" "$B" "$RES" || die
     echo "\"protobufc\":\"$(pkg-config --modversion libprotobuf-c)\","
     echo "\"workers\":$(nproc),\"senders\":$SENDERS,\"fanout\":$FANOUT,"
     echo "\"tp_count\":$TP_COUNT,\"lat_rate\":$LAT_RATE,\"lat_secs\":$LAT_SECS,"
+    echo "\"node_slow_rate\":$NODE_SLOW_RATE,\"node_fast_secs\":$NODE_FAST_SECS,\"node_slow_secs\":$NODE_SLOW_SECS,"
     echo "\"log_records\":$LOG_RECORDS,\"log_pending\":$LOG_PENDING,"
     echo "\"command\":\"make bench${QUICK:+ QUICK=1}\","
     echo "\"seconds\":$(($(date +%s) - T_START))}}"

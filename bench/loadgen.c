@@ -10,6 +10,8 @@
  * with CLOCK_MONOTONIC. Bench recipients confirm every deliver at once
  * without verifying or opening it (they decode the envelope only to read
  * the msg id the confirm must name). One JSON line of results on stdout.
+ * With --inbox, a real node (renrakud) is the recipient instead: loadgen
+ * watches its inbox folder (inotify) and measures submit -> in the inbox.
  *
  *   loadgen COMMON [--mode load|fanout|probe] [options]
  *   COMMON: --keys DIR --roster R.signed --coordinator C.pub --relay EP
@@ -18,6 +20,12 @@
  *           connected; 0: address --to ID, which stays offline)
  *           --count N --rate R (msg/s; 0 = full speed) --window W
  *           --payload BYTES --relay-pid PID (relay CPU during the run)
+ *           --notice: the payload is a valid notice (renraku.Payload) of
+ *           BYTES encoded, which a node opens and keeps, not random bytes
+ *           --inbox DIR: the inbox folder of the node --to names (renrakud
+ *           --state DIR/..): the time its record appears there, renamed
+ *           into place after the node verified, opened and fsynced it; the
+ *           run ends when all are there
  *   fanout: --recipients M --alerts K: one sender, K alerts one after the
  *           other, each to all M recipients; time until the last has it
  *   probe:  --ep-file F: wait for the file, connect, hello, welcome; exit
@@ -37,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +55,7 @@
 #include "frame.h"
 #include "identity.h"
 #include "note.h"
+#include "payload.h"
 #include "rk_util.h"
 #include "roster.h"
 #include "unlock.h"
@@ -54,7 +64,8 @@
 
 typedef struct {
     const char *keys, *roster, *coordinator, *relay, *relay_pub, *mode;
-    const char *to, *ep_file, *proto;
+    const char *to, *ep_file, *proto, *inbox;
+    int notice;
     long senders, recipients, count, rate, window, payload, alerts;
     long timeout_ms, relay_pid, credit;
 } opts_t;
@@ -74,6 +85,7 @@ typedef struct {
     int sender; /* index into senders */
     uint64_t t_sched_ns, t_sent_ns;
     uint32_t stored_us, delivered_us; /* 0: not yet (stored as us + 1) */
+    uint32_t inbox_us;                /* --inbox: in the node's inbox */
     uint32_t n_delivered;             /* fan-out: recipients that have it */
     uint64_t t_last_deliver_ns, t_last_receipt_ns;
     uint32_t n_receipts;
@@ -88,6 +100,9 @@ static long s_n_msgs;
 static uint8_t s_nonce[8];
 static identity_public_t s_relay;
 static long s_stored, s_rejected, s_delivered, s_dup_deliveries, s_receipts;
+static long s_in_inbox;
+static uint64_t s_last_inbox_ns; /* when the newest record appeared */
+static int s_inotify = -1;       /* --inbox: the last poll item */
 static char s_first_reject[300];
 
 static void s_die(const char *fmt, ...)
@@ -221,15 +236,56 @@ s_build(void *arg) {
     return NULL;
 }
 
+/* --notice: a notice whose encoded payload is o.payload bytes, padded by
+ * its description. */
+static uint8_t *
+s_notice_payload(void) {
+    payload_t p;
+    uint8_t *out = NULL;
+    size_t len = 0;
+    long pad = 1; /* an empty description is not valid */
+    const char *why = NULL;
+    char *text = malloc((size_t)o.payload + 1);
+    if (!text)
+        s_die("out of memory");
+    memset(&p, 0, sizeof p);
+    p.kind = PAYLOAD_NOTICE;
+    p.notice.incident_id = "BENCH-0001";
+    p.notice.title = "renraku bench notice";
+    p.notice.tlp = PAYLOAD_TLP_CLEAR;
+    p.notice.description = text;
+    /* The description's length prefix can grow with it: a few tries. */
+    for (int t = 0; t < 3; t++) {
+        memset(text, 'x', (size_t)pad);
+        text[pad] = 0;
+        free(out);
+        out = NULL;
+        if (payload_encode(&p, &out, &len, &why) != RK_OK)
+            s_die("--notice: %s", why ? why : "cannot encode");
+        if (len == (size_t)o.payload)
+            break;
+        pad += o.payload - (long)len;
+        if (pad < 1)
+            s_die("--payload %ld is smaller than an empty notice (%zu)",
+                  o.payload, len);
+    }
+    if (len != (size_t)o.payload)
+        s_die("--notice: cannot make a payload of %ld bytes", o.payload);
+    free(text);
+    return out;
+}
+
 static void
 s_prebuild(void) {
     pthread_t t[8];
     build_job_t j[8];
     long nt = sysconf(_SC_NPROCESSORS_ONLN);
-    uint8_t *payload = malloc((size_t)o.payload);
+    uint8_t *payload =
+        o.notice ? s_notice_payload() : malloc((size_t)o.payload);
     if (!payload)
         s_die("out of memory");
-    randombytes_buf(payload, (size_t)o.payload);
+    if (!o.notice)
+        randombytes_buf(payload, (size_t)o.payload);
     if (nt < 1)
         nt = 1;
     if (nt > 8)
@@ -414,6 +470,37 @@ s_fwd_on_frame(int is_sender, conn_t *c, const uint8_t *p, size_t len,
     }
 }
 
+/* --inbox: records that appeared in the node's inbox ("<msg id>.json",
+ * renamed into place once written and fsynced). */
+static void
+s_on_inbox(void) {
+    char buf[64 * 1024]
+        __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(s_inotify, buf, sizeof buf)) > 0) {
+        uint64_t now = s_ns();
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            uint8_t id[16];
+            char hex[33];
+            long seq;
+            p += sizeof *ev + ev->len;
+            if (ev->len < 37 || strcmp(ev->name + 32, ".json") != 0)
+                continue;
+            memcpy(hex, ev->name, 32);
+            hex[32] = 0;
+            if (rk_unhex(id, sizeof id, hex) != RK_OK)
+                continue;
+            seq = s_seq_of(id);
+            if (seq >= 0 && !s_msgs[seq].inbox_us) {
+                s_msgs[seq].inbox_us = s_us(s_msgs[seq].t_sched_ns, now);
+                s_in_inbox++;
+                s_last_inbox_ns = now;
+            }
+        }
+    }
+}
+
 /* Reads every frame waiting on every socket. */
 static void
 s_drain(zmq_pollitem_t *items, size_t n_items) {
@@ -422,6 +509,10 @@ s_drain(zmq_pollitem_t *items, size_t n_items) {
             i < (size_t)o.senders ? &s_snd[i] : &s_rcv[i - (size_t)o.senders];
         if (!(items[i].revents & ZMQ_POLLIN))
             continue;
+        if (!items[i].socket) {
+            s_on_inbox();
+            continue;
+        }
         for (;;) {
             zmq_msg_t zm;
             frame_t *f = NULL;
@@ -545,7 +636,7 @@ cmd_load(uint64_t deadline, double prebuild_s) {
     double cpu0 = o.relay_pid ? s_proc_cpu_s(o.relay_pid) : 0, cpu1, self0,
            elapsed;
     uint32_t *tmp = malloc((size_t)s_n_msgs * sizeof *tmp);
-    char p_stored[400], p_deliv[400];
+    char p_stored[400], p_deliv[400], p_inbox[400] = "\"inbox_n\":0";
     int ok;
 
     if (!tmp)
@@ -583,7 +674,8 @@ cmd_load(uint64_t deadline, double prebuild_s) {
             if ((next & 63) == 0)
                 now = s_ns();
         }
-        if (s_stored + s_rejected >= s_n_msgs && s_delivered >= want_deliver) {
+        if (s_stored + s_rejected >= s_n_msgs && s_delivered >= want_deliver &&
+            (!o.inbox || s_in_inbox >= s_n_msgs)) {
             t_end = s_ns();
             break;
         }
@@ -622,19 +714,32 @@ cmd_load(uint64_t deadline, double prebuild_s) {
     for (long i = 0; i < s_n_msgs; i++)
         tmp[i] = s_msgs[i].delivered_us;
     s_pct("delivered", tmp, s_n_msgs, p_deliv, sizeof p_deliv);
+    if (o.inbox) {
+        for (long i = 0; i < s_n_msgs; i++)
+            tmp[i] = s_msgs[i].inbox_us;
+        s_pct("inbox", tmp, s_n_msgs, p_inbox, sizeof p_inbox);
+        /* The node's pace: records into its inbox per second, from the
+         * first send to the last record. */
+        snprintf(p_inbox + strlen(p_inbox), sizeof p_inbox - strlen(p_inbox),
+                 ",\"in_inbox\":%ld,\"inbox_rate\":%.1f", s_in_inbox,
+                 s_last_inbox_ns > t0
+                     ? (double)s_in_inbox * 1e9 / (double)(s_last_inbox_ns - t0)
+                     : 0.0);
+    }
     free(tmp);
-    ok = s_stored == s_n_msgs && s_delivered >= want_deliver;
+    ok = s_stored == s_n_msgs && s_delivered >= want_deliver &&
+         (!o.inbox || s_in_inbox == s_n_msgs);
     printf("{\"mode\":\"load\",\"ok\":%s,\"senders\":%ld,\"recipients\":%ld,"
            "\"payload\":%ld,\"envelope_bytes\":%zu,\"offered_rate\":%ld,"
            "\"window\":%ld,\"count\":%ld,\"sent\":%ld,\"stored\":%ld,"
            "\"rejected\":%ld,\"delivered\":%ld,\"dup_deliveries\":%ld,"
-           "\"elapsed_s\":%.3f,\"rate\":%.1f,%s,%s,\"prebuild_s\":%.2f,"
+           "\"elapsed_s\":%.3f,\"rate\":%.1f,%s,%s,%s,\"prebuild_s\":%.2f,"
            "\"relay_cpu_s\":%.2f,\"relay_cores\":%.2f,\"loadgen_cpu_s\":%.2f",
            ok ? "true" : "false", o.senders, o.recipients, o.payload,
            s_n_msgs ? s_msgs[0].len : 0, o.rate, o.window, s_n_msgs, next,
            s_stored, s_rejected, s_delivered, s_dup_deliveries, elapsed,
            elapsed > 0 ? (double)s_stored / elapsed : 0, p_stored, p_deliv,
-           prebuild_s, o.relay_pid ? cpu1 - cpu0 : -1,
+           p_inbox, prebuild_s, o.relay_pid ? cpu1 - cpu0 : -1,
            o.relay_pid && elapsed > 0 ? (cpu1 - cpu0) / elapsed : -1,
            s_self_cpu_s() - self0);
     if (s_first_reject[0]) {
@@ -737,7 +842,8 @@ main(int argc, char **argv) {
         {"alerts", 1, 0, 'a'},      {"timeout-ms", 1, 0, 'T'},
         {"relay-pid", 1, 0, 'i'},   {"to", 1, 0, 't'},
         {"ep-file", 1, 0, 'e'},     {"credit", 1, 0, 'C'},
-        {"proto", 1, 0, 'F'},       {0, 0, 0, 0}};
+        {"proto", 1, 0, 'F'},       {"notice", 0, 0, 'O'},
+        {"inbox", 1, 0, 'I'},       {0, 0, 0, 0}};
     note_verifier_t v;
     char err[512];
     int c, rc;
@@ -813,6 +919,12 @@ main(int argc, char **argv) {
         case 'F':
             o.proto = optarg;
             break;
+        case 'O':
+            o.notice = 1;
+            break;
+        case 'I':
+            o.inbox = optarg;
+            break;
         default:
             return 2;
         }
@@ -824,7 +936,8 @@ main(int argc, char **argv) {
         o.count < 1 || o.count > 10000000 || o.rate < 0 || o.window < 1 ||
         o.payload < 1 || o.payload > 256 * 1024 || o.timeout_ms < 100 ||
         (strcmp(o.proto, "renraku") != 0 &&
-         (strcmp(o.proto, "fwd") != 0 || strcmp(o.mode, "load") != 0))) {
+         (strcmp(o.proto, "fwd") != 0 || strcmp(o.mode, "load") != 0)) ||
+        (o.inbox && (strcmp(o.mode, "load") != 0 || o.recipients != 0))) {
         fprintf(stderr, "usage: see the comment at the top of loadgen.c\n");
         return 2;
     }
@@ -859,10 +972,18 @@ main(int argc, char **argv) {
     s_ctx = zmq_ctx_new();
     if (!s_ctx)
         s_die("zmq context");
-    s_n_items = (size_t)(o.senders + o.recipients);
+    s_n_items = (size_t)(o.senders + o.recipients) + (o.inbox ? 1 : 0);
     s_items = calloc(s_n_items, sizeof *s_items);
     if (!s_items)
         s_die("out of memory");
+    if (o.inbox) {
+        s_inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (s_inotify < 0 ||
+            inotify_add_watch(s_inotify, o.inbox, IN_MOVED_TO | IN_CREATE) < 0)
+            s_die("--inbox %s: %s", o.inbox, strerror(errno));
+        s_items[s_n_items - 1].fd = s_inotify;
+        s_items[s_n_items - 1].events = ZMQ_POLLIN;
+    }
     if (!strcmp(o.mode, "probe")) {
         rc = cmd_probe(deadline);
         goto out;
