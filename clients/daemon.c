@@ -718,7 +718,10 @@ typedef struct {
     json_t *rec;     /* S_DLV_INBOX */
     char name[64];   /* S_DLV_QUARANTINE and S_DLV_UNDECODABLE */
     char reason[300];
-    long first; /* S_DLV_DUPLICATE in the burst: the delivery it repeats */
+    /* The same message (or refused envelope) earlier in this burst: the
+     * delivery whose files stand for this one too; -1: none. */
+    long first;
+    int staged; /* its files were all written (to be committed) */
 } dlv_t;
 
 #define S_BURST_MAX 64 /* deliveries written with one sync, at most */
@@ -745,11 +748,21 @@ s_quarantine(daemon_t *self, burst_t *b, dlv_t *x, const frame_deliver_t *d,
     json_object_set_new(rec, "received", json_string(t));
     json_object_set_new(rec, "reason", json_string(reason));
     json_object_set_new(rec, "size", json_integer((json_int_t)d->envelope_len));
-    /* A failed write fails the group: s_finish_delivery says so. */
-    node_store_batch_env(self->store, b->batch, b->n, NODE_STORE_QUARANTINE,
-                         x->name, d->envelope, d->envelope_len);
-    node_store_batch_json(self->store, b->batch, b->n, NODE_STORE_QUARANTINE,
-                          x->name, rec);
+    /* The same envelope twice in one burst (the relay delivered again what
+     * was in flight): one file. */
+    for (size_t i = 0; i < b->n; i++)
+        if ((b->v[i].kind == S_DLV_QUARANTINE ||
+             b->v[i].kind == S_DLV_UNDECODABLE) &&
+            b->v[i].first < 0 && strcmp(b->v[i].name, x->name) == 0) {
+            x->first = (long)i;
+            json_decref(rec);
+            return;
+        }
+    x->staged =
+        node_store_batch_env(self->store, b->batch, b->n, NODE_STORE_QUARANTINE,
+                             x->name, d->envelope, d->envelope_len) == RK_OK &&
+        node_store_batch_json(self->store, b->batch, b->n,
+                              NODE_STORE_QUARANTINE, x->name, rec) == RK_OK;
     json_decref(rec);
 }
 
@@ -1043,19 +1056,29 @@ s_stage_delivery(daemon_t *self, burst_t *b, link_t *l,
     /* The envelope first, the record last: the record is the commit
      * point. A failed write fails the group (the record is then not
      * written); s_finish_delivery says so. */
-    node_store_batch_env(self->store, b->batch, b->n, NODE_STORE_INBOX, x->hex,
-                         d->envelope, d->envelope_len);
-    node_store_batch_json(self->store, b->batch, b->n, NODE_STORE_INBOX, x->hex,
-                          x->rec);
+    x->staged =
+        node_store_batch_env(self->store, b->batch, b->n, NODE_STORE_INBOX,
+                             x->hex, d->envelope, d->envelope_len) == RK_OK &&
+        node_store_batch_json(self->store, b->batch, b->n, NODE_STORE_INBOX,
+                              x->hex, x->rec) == RK_OK;
 done:
     b->n++;
+}
+
+/* Whether delivery i's files (or those of the copy earlier in the burst
+ * that stands for it) are durably in place after the commit. */
+static int
+s_kept(const burst_t *b, size_t i) {
+    if (b->v[i].first >= 0)
+        i = (size_t)b->v[i].first;
+    return b->v[i].staged && !node_store_batch_failed(b->batch, i);
 }
 
 /* After the burst's commit: confirms what is on disk, then acts on it. */
 static void
 s_finish_delivery(daemon_t *self, burst_t *b, size_t i) {
     dlv_t *x = &b->v[i];
-    int kept = !node_store_batch_failed(b->batch, i);
+    int kept = s_kept(b, i);
     const envelope_header_t *h = x->env ? envelope_header(x->env) : NULL;
     const payload_t *p = x->p;
 
@@ -1064,14 +1087,18 @@ s_finish_delivery(daemon_t *self, burst_t *b, size_t i) {
         /* Without a decodable header there is no msg id to confirm with;
          * the relay only delivers what it decoded, so this is a relay
          * fault. */
-        if (kept) {
+        if (!kept)
+            log_error("event=store_write_failed box=quarantine index=%" PRIu64,
+                      x->index);
+        else if (x->first >= 0)
+            log_info("event=duplicate_dropped relay_index=%" PRIu64 " file=%s",
+                     x->index, x->name);
+        else {
             self->counters[C_QUARANTINED]++;
             log_error("event=quarantined relay_index=%" PRIu64
                       " file=%s reason=\"%s\"",
                       x->index, x->name, x->reason);
-        } else
-            log_error("event=store_write_failed box=quarantine index=%" PRIu64,
-                      x->index);
+        }
         log_error("event=undecodable_delivery relay_index=%" PRIu64, x->index);
         return;
     case S_DLV_QUARANTINE:
@@ -1082,17 +1109,27 @@ s_finish_delivery(daemon_t *self, burst_t *b, size_t i) {
                       x->index);
             return;
         }
-        self->counters[C_QUARANTINED]++;
-        log_error("event=quarantined relay_index=%" PRIu64
-                  " file=%s reason=\"%s\"",
-                  x->index, x->name, x->reason);
+        if (x->first >= 0) {
+            self->counters[C_DUPLICATES]++;
+            log_info("event=duplicate_dropped relay_index=%" PRIu64 " file=%s",
+                     x->index, x->name);
+        } else {
+            self->counters[C_QUARANTINED]++;
+            log_error("event=quarantined relay_index=%" PRIu64
+                      " file=%s reason=\"%s\"",
+                      x->index, x->name, x->reason);
+        }
         /* Confirm: it is durably kept, and resending cannot mend it. */
         s_confirm(x->l, x->index, x->msg_id);
         return;
     case S_DLV_DUPLICATE:
-        if (x->first >= 0 &&
-            node_store_batch_failed(b->batch, (size_t)x->first))
-            return; /* its first copy is not on disk: redelivered */
+        if (x->first >= 0 && !kept) {
+            log_warn("event=duplicate_not_confirmed msg=%s reason=\"its "
+                     "first copy in this burst is not on disk; the relay "
+                     "delivers it again\"",
+                     x->hex);
+            return;
+        }
         self->counters[C_DUPLICATES]++;
         log_info("event=duplicate_dropped msg=%s", x->hex);
         s_confirm(x->l, x->index, x->msg_id);

@@ -322,19 +322,30 @@ typedef struct {
     char *tmp, *path;
     size_t group;
     node_store_box_t box;
+    int last; /* the group's last file so far: its commit point */
 } staged_t;
+
+#define S_GROUP_FAILED 1 /* a file of it was not written, or not put */
+#define S_GROUP_STAGED 2 /* at least one file of it was written */
 
 struct node_store_batch {
     staged_t *v;
     size_t n, cap;
-    uint8_t *failed; /* by group */
-    size_t cap_failed;
-    int committed; /* failed[] tells the last commit's outcome */
+    uint8_t *groups; /* S_GROUP_* by group */
+    size_t cap_groups;
+    int committed; /* groups[] tells the last commit's outcome */
 };
 
 node_store_batch_t *
 node_store_batch_new(void) {
-    return calloc(1, sizeof(node_store_batch_t));
+    node_store_batch_t *b = calloc(1, sizeof *b);
+    if (b && !(b->groups = calloc(64, 1))) {
+        free(b);
+        return NULL;
+    }
+    if (b)
+        b->cap_groups = 64;
+    return b;
 }
 
 static void
@@ -353,25 +364,26 @@ node_store_batch_free(node_store_batch_t **b_p) {
         return;
     s_drop_staged(*b_p);
     free((*b_p)->v);
-    free((*b_p)->failed);
+    free((*b_p)->groups);
     free(*b_p);
     *b_p = NULL;
 }
 
+/* Makes room for group; after a commit, forgets its outcome first. */
 static int
 s_group(node_store_batch_t *b, size_t group) {
     if (b->committed) {
-        memset(b->failed, 0, b->cap_failed);
+        memset(b->groups, 0, b->cap_groups);
         b->committed = 0;
     }
-    if (group >= b->cap_failed) {
+    if (group >= b->cap_groups) {
         size_t cap = group + 64;
-        uint8_t *g = realloc(b->failed, cap);
+        uint8_t *g = realloc(b->groups, cap);
         if (!g)
-            return RK_ERR_NOMEM;
-        memset(g + b->cap_failed, 0, cap - b->cap_failed);
-        b->failed = g;
-        b->cap_failed = cap;
+            return RK_ERR_NOMEM; /* the group stays unstaged: not kept */
+        memset(g + b->cap_groups, 0, cap - b->cap_groups);
+        b->groups = g;
+        b->cap_groups = cap;
     }
     return RK_OK;
 }
@@ -389,11 +401,16 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
 
     if (rc != RK_OK)
         return rc;
-    if (b->failed[group])
+    if (b->groups[group] & S_GROUP_FAILED)
         return RK_ERR_IO; /* an earlier file of the group was not written */
     rc = s_path(self, path, sizeof path, box, name, ext);
     if (rc != RK_OK)
         goto failed;
+    for (size_t i = 0; i < b->n; i++)
+        if (strcmp(b->v[i].path, path) == 0) {
+            rc = RK_ERR_EXISTS; /* already in this batch: one file, once */
+            goto failed;
+        }
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     rc = RK_ERR_NOMEM;
     if (b->n == b->cap) {
@@ -415,7 +432,8 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
     rc = RK_ERR_IO;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) {
-        /* Left by a crash of a process with our pid: not ours to keep. */
+        /* Left by a crash of a process with our pid (not this batch's:
+         * checked above): not ours to keep. */
         unlink(tmp);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                   0600);
@@ -442,10 +460,15 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
     }
     s->group = group;
     s->box = box;
+    s->last = 1;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->v[i].group == group)
+            b->v[i].last = 0;
     b->n++;
+    b->groups[group] |= S_GROUP_STAGED;
     return RK_OK;
 failed:
-    b->failed[group] = 1;
+    b->groups[group] |= S_GROUP_FAILED;
     return rc;
 }
 
@@ -463,9 +486,8 @@ node_store_batch_json(node_store_t *self, node_store_batch_t *b, size_t group,
     char *text = json_dumps(json, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     int rc;
     if (!text) {
-        rc = s_group(b, group);
-        if (rc == RK_OK)
-            b->failed[group] = 1;
+        if (s_group(b, group) == RK_OK)
+            b->groups[group] |= S_GROUP_FAILED;
         return RK_ERR_NOMEM;
     }
     rc = s_stage(self, b, group, box, name, ".json", text, strlen(text));
@@ -473,34 +495,14 @@ node_store_batch_json(node_store_t *self, node_store_batch_t *b, size_t group,
     return rc;
 }
 
-int
-node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
-    int touched[4] = {0, 0, 0, 0}, synced, any_failed = 0, fd;
-
-    if (b->committed || !b->n) {
-        b->committed = 1;
-        for (size_t g = 0; g < b->cap_failed; g++)
-            any_failed |= b->failed[g];
-        return any_failed ? RK_ERR_IO : RK_OK;
-    }
-    /* One sync for the data of every file (and whatever else of this file
-     * system is dirty), instead of one fsync each. */
-    fd = open(self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    synced = fd >= 0 && syncfs(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    for (size_t i = 0; i < b->n; i++) {
-        staged_t *s = &b->v[i];
-        if (!synced || b->failed[s->group] || rename(s->tmp, s->path) != 0) {
-            b->failed[s->group] = 1;
-            unlink(s->tmp);
-        } else
-            touched[s->box] = 1;
-    }
-    /* Each folder once: the renames are durable. */
+/* fsyncs the folders in touched[]; a folder that fails fails the groups
+ * with a file there of the given kind (last or not). */
+static void
+s_sync_folders(node_store_t *self, node_store_batch_t *b, const int *touched,
+               int last) {
     for (int box = 0; box < 4; box++) {
         char path[4096];
-        int ok;
+        int fd, ok;
         if (!touched[box])
             continue;
         snprintf(path, sizeof path, "%s/%s", self->dir, s_boxes[box]);
@@ -508,22 +510,65 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
         ok = fd >= 0 && fsync(fd) == 0;
         if (fd >= 0)
             close(fd);
-        if (!ok)
-            for (size_t i = 0; i < b->n; i++)
-                if ((int)b->v[i].box == box)
-                    b->failed[b->v[i].group] = 1;
+        if (ok)
+            continue;
+        for (size_t i = 0; i < b->n; i++) {
+            staged_t *s = &b->v[i];
+            if ((int)s->box != box || s->last != last ||
+                (b->groups[s->group] & S_GROUP_FAILED))
+                continue;
+            b->groups[s->group] |= S_GROUP_FAILED;
+            /* Its commit point is not durable: take it back, so a
+             * redelivery is written (and acted on) again. */
+            if (last)
+                unlink(s->path);
+        }
+    }
+}
+
+int
+node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
+    int touched[4] = {0, 0, 0, 0}, any_failed = 0;
+
+    if (!b->committed && b->n) {
+        /* One sync for the data of every file (and whatever else of this
+         * file system is dirty), instead of one fsync each. Through the
+         * lock file's descriptor, open as long as the store: syncfs
+         * reports any writeback error since its last call on it. */
+        int synced = syncfs(self->lock_fd) == 0;
+        /* Each group's files but its last, then the folders; then the last
+         * files (the commit points), then the folders again: a record is
+         * never durable before the files it stands for. */
+        for (int last = 0; last <= 1; last++) {
+            memset(touched, 0, sizeof touched);
+            for (size_t i = 0; i < b->n; i++) {
+                staged_t *s = &b->v[i];
+                if (s->last != last)
+                    continue;
+                if (!synced || (b->groups[s->group] & S_GROUP_FAILED) ||
+                    rename(s->tmp, s->path) != 0) {
+                    b->groups[s->group] |= S_GROUP_FAILED;
+                    unlink(s->tmp);
+                } else
+                    touched[s->box] = 1;
+            }
+            s_sync_folders(self, b, touched, last);
+        }
     }
     for (size_t i = 0; i < b->n; i++) {
-        any_failed |= b->failed[b->v[i].group];
         free(b->v[i].tmp);
         free(b->v[i].path);
     }
     b->n = 0;
     b->committed = 1;
+    for (size_t g = 0; g < b->cap_groups; g++)
+        any_failed |= (b->groups[g] & S_GROUP_FAILED) != 0;
     return any_failed ? RK_ERR_IO : RK_OK;
 }
 
 int
 node_store_batch_failed(const node_store_batch_t *b, size_t group) {
-    return group < b->cap_failed && b->failed[group];
+    return group >= b->cap_groups ||
+           (b->groups[group] & (S_GROUP_FAILED | S_GROUP_STAGED)) !=
+               S_GROUP_STAGED;
 }

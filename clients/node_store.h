@@ -76,12 +76,13 @@ void node_store_free_names(char **names, size_t n);
 /* A burst of records made durable together, for what arrives faster than
  * one fsync a file allows. Each file is written under a temporary name at
  * once (box/<name>.<ext>.tmp.<pid>, which node_store_list ignores); the
- * commit then makes them all durable with one syncfs, renames them into
- * place in the order they were added, and fsyncs each folder once. A crash
- * before the commit leaves only temporary files. Files belong to groups
- * (one per delivery, say): a group is in place only if all of its files
- * are, and its files are renamed in the order they were added, so a
- * record's JSON, added last, stays its commit point. */
+ * commit then makes them all durable with one syncfs (through a descriptor
+ * open as long as the store, so any writeback error since the last commit
+ * is seen), renames them into place and fsyncs the folders. Files belong
+ * to groups (one per delivery, say). A group's last file is its commit
+ * point: it is renamed only once the group's other files are durably in
+ * place, and a group counts as in place only if all of its files are. A
+ * crash before the commit leaves only temporary files. */
 typedef struct node_store_batch node_store_batch_t;
 
 node_store_batch_t *node_store_batch_new(void);
@@ -108,9 +109,9 @@ int node_store_batch_json(node_store_t *self, node_store_batch_t *b,
  * batch is then empty, ready for the next burst. */
 int node_store_batch_commit(node_store_t *self, node_store_batch_t *b);
 
-/* True when group's files are not (or not all) durably in place: after a
- * failed write, or a commit that did not make them durable. Reset by the
- * next write to that group after a commit. */
+/* After a commit: false only when every file of group was written and is
+ * durably in place. A group with no file in the batch counts as not in
+ * place. What a commit tells holds until the next write to the batch. */
 int node_store_batch_failed(const node_store_batch_t *b, size_t group);
 
 /* The node's small state (receipts seen up to, roster serial, quarantine

@@ -135,11 +135,27 @@ scenario_offline() {
     MID=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' send.out)
     until_ok 15 recipient_state jp.nisc "$MID" sg.csa stored &&
         ok "stored at the relay while sg.csa is down" || bad "stored at the relay while sg.csa is down"
+    # A backlog: sg.csa takes these in bursts (read together, written
+    # with one sync, then confirmed).
+    for i in $(seq 1 40); do
+        rk jp.nisc send --to sg.csa --title "backlog $i" >>send.out 2>&1
+    done
+    LAST=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' send.out | tail -1)
+    until_ok 15 recipient_state jp.nisc "$LAST" sg.csa stored || bad "the backlog is stored"
     start_node sg.csa
     until_ok 15 recipient_state jp.nisc "$MID" sg.csa delivered &&
         ok "delivered when sg.csa comes up" || bad "delivered when sg.csa comes up"
+    until_ok 15 recipient_state jp.nisc "$LAST" sg.csa delivered || bad "the backlog is delivered"
     rk sg.csa inbox >inbox.out 2>&1
     expect "in sg.csa's inbox" inbox.out 'While you were away'
+    n=$(find st-sg.csa/inbox -name '*.json' | wc -l)
+    [ "$n" -eq 41 ] && ok "the backlog of 41 is in the inbox, each once" ||
+        bad "the backlog of 41 is in the inbox, each once (found $n)"
+    n=$(grep -c 'event=received ' sg.csa.log)
+    [ "$n" -eq 41 ] && ok "each was received once (41 log lines)" ||
+        bad "each was received once ($n log lines)"
+    n=$(find st-sg.csa -name '*.tmp.*' | wc -l)
+    [ "$n" -eq 0 ] && ok "no temporary file is left" || bad "no temporary file is left ($n)"
 }
 
 # Told "queued", then SIGKILL; after restart the notice goes out, and the

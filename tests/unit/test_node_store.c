@@ -2,9 +2,10 @@
  * durable with one sync): every group's files in place after the commit
  * and no temporary file left; a group with a failed write or a failed
  * rename not in place (its record, the commit point, never), and the other
- * groups unharmed; temporary files removed when a batch is freed without
- * a commit; a temporary file left by a crash not in the way; the batch
- * reusable after a commit. */
+ * groups unharmed; a record never put in place when its envelope could
+ * not be; one file written twice in a batch refused; temporary files
+ * removed when a batch is freed without a commit; a temporary file left by
+ * a crash not in the way; the batch reusable after a commit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,6 +204,62 @@ test_failed_rename(void **state) {
 }
 
 static void
+test_failed_rename_of_envelope(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    char path[400];
+    /* Group 1's envelope cannot be put in place: its record (the commit
+     * point, renamed only after the envelope is durable) must not be
+     * either, or the node would take a redelivery for a duplicate and
+     * never keep the envelope. */
+    snprintf(path, sizeof path, "%s/inbox/%s.env", fx->dir, s_names[1]);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/inbox/%s.env/x", fx->dir, s_names[1]);
+    assert_int_equal(mkdir(path, 0700), 0);
+    for (size_t g = 0; g < 3; g++)
+        s_stage_group(fx, b, g, s_names[g]);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
+    assert_true(node_store_batch_failed(b, 1));
+    assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[1]));
+    assert_false(node_store_batch_failed(b, 0));
+    assert_false(node_store_batch_failed(b, 2));
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[0]));
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    /* A group with nothing in the batch is not in place. */
+    assert_true(node_store_batch_failed(b, 7));
+    assert_true(node_store_batch_failed(b, 100000));
+    node_store_batch_free(&b);
+}
+
+static void
+test_same_file_twice(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    uint8_t env[10] = {1};
+    /* The second write of one file in one batch is refused (and fails its
+     * group); the first is not harmed. */
+    s_stage_group(fx, b, 0, s_names[0]);
+    assert_int_equal(node_store_batch_env(fx->st, b, 1, NODE_STORE_INBOX,
+                                          s_names[0], env, sizeof env),
+                     RK_ERR_EXISTS);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
+    assert_false(node_store_batch_failed(b, 0));
+    assert_true(node_store_batch_failed(b, 1));
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[0]));
+    {
+        uint8_t *got = NULL;
+        size_t len = 0;
+        assert_int_equal(node_store_get_env(fx->st, NODE_STORE_INBOX,
+                                            s_names[0], &got, &len),
+                         RK_OK);
+        assert_int_equal(len, 100); /* group 0's, not the refused one */
+        free(got);
+    }
+    node_store_batch_free(&b);
+}
+
+static void
 test_free_uncommitted(void **state) {
     fx_t *fx = *state;
     node_store_batch_t *b = node_store_batch_new();
@@ -246,6 +303,10 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_commit_all, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_rename, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_rename_of_envelope, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_same_file_twice, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_free_uncommitted, s_setup,
                                         s_teardown),
