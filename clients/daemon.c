@@ -67,6 +67,10 @@ struct daemon {
     uint64_t last_resubmit_ms;
     int state_dirty;
     hook_t hooks[S_MAX_HOOKS];
+    /* Messages whose hook waits for one of the S_MAX_HOOKS to finish (a
+     * burst brings more than that at once), first in first out. */
+    char (*hook_wait)[33];
+    size_t hook_wait_head, n_hook_wait, cap_hook_wait;
     struct {
         char hex[33];
         uint64_t due_ms;
@@ -781,10 +785,31 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
             break;
         }
     if (slot == S_MAX_HOOKS) {
-        log_error("event=hook_skipped msg=%s reason=\"%d hooks still "
-                  "running\"",
-                  hex, S_MAX_HOOKS);
-        self->counters[C_HOOKS_FAILED]++;
+        /* Its turn comes when one finishes (s_reap_hooks). */
+        if (self->hook_wait_head + self->n_hook_wait == self->cap_hook_wait) {
+            if (self->hook_wait_head) { /* room at the front: move up */
+                memmove(self->hook_wait, self->hook_wait + self->hook_wait_head,
+                        self->n_hook_wait * sizeof *self->hook_wait);
+                self->hook_wait_head = 0;
+            } else {
+                size_t cap = self->cap_hook_wait ? self->cap_hook_wait * 2 : 64;
+                char(*g)[33] = realloc(self->hook_wait, cap * sizeof *g);
+                if (!g) {
+                    log_error("event=hook_skipped msg=%s reason=\"%d hooks "
+                              "still running, and no memory to queue it\"",
+                              hex, S_MAX_HOOKS);
+                    self->counters[C_HOOKS_FAILED]++;
+                    return;
+                }
+                self->hook_wait = g;
+                self->cap_hook_wait = cap;
+            }
+        }
+        snprintf(self->hook_wait[self->hook_wait_head + self->n_hook_wait], 33,
+                 "%s", hex);
+        self->n_hook_wait++;
+        log_info("event=hook_queued msg=%s waiting=%zu", hex,
+                 self->n_hook_wait);
         return;
     }
     text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -854,6 +879,31 @@ s_reap_hooks(daemon_t *self) {
                       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         }
         h->pid = 0;
+    }
+    /* Waiting hooks take the free slots, with the record as it is now. */
+    while (self->n_hook_wait) {
+        size_t busy = 0;
+        char hex[33];
+        json_t *rec;
+        for (size_t i = 0; i < S_MAX_HOOKS; i++)
+            busy += self->hooks[i].pid != 0;
+        if (busy == S_MAX_HOOKS)
+            break;
+        memcpy(hex, self->hook_wait[self->hook_wait_head], sizeof hex);
+        self->hook_wait_head++;
+        self->n_hook_wait--;
+        if (!self->n_hook_wait)
+            self->hook_wait_head = 0;
+        rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, NULL);
+        if (!rec) {
+            log_error("event=hook_skipped msg=%s reason=\"no longer in "
+                      "the inbox\"",
+                      hex);
+            self->counters[C_HOOKS_FAILED]++;
+            continue;
+        }
+        s_run_hook(self, hex, rec);
+        json_decref(rec);
     }
 }
 
@@ -1953,6 +2003,12 @@ daemon_destroy(daemon_t **self_p) {
     node_store_close(&self->store);
     roster_destroy(&self->roster);
     free(self->answers);
+    /* Never silent: a hook that never ran says so. */
+    for (size_t i = 0; i < self->n_hook_wait; i++)
+        log_error("event=hook_skipped msg=%s reason=\"the daemon stopped "
+                  "before its turn\"",
+                  self->hook_wait[self->hook_wait_head + i]);
+    free(self->hook_wait);
     if (self->burst) /* empty: s_on_link flushes each burst it reads */
         node_store_batch_free(&self->burst->batch);
     free(self->burst);

@@ -240,6 +240,23 @@ scenario_hook() {
     until_ok 15 grep -q "for the ticketing system" hook.json &&
         ok "the hook gets the notice as JSON on stdin" || bad "the hook gets the notice as JSON on stdin"
     expect "with who sent it" hook.json '"from": *"jp.nisc"'
+    stop_node us.cisa
+    # A burst (a backlog after an outage) brings more notices than hooks
+    # may run at once (16): the rest wait their turn, none is skipped.
+    for i in $(seq 1 30); do
+        rk jp.nisc send --to us.cisa --title "burst $i" >>s2.out 2>&1
+    done
+    LAST=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s2.out | tail -1)
+    until_ok 15 recipient_state jp.nisc "$LAST" us.cisa stored || bad "the burst is stored"
+    start_node us.cisa --hook "sleep 0.2; grep -o 'burst [0-9]*' >> '$W/hooks.txt'"
+    until_ok 20 bash -c "[ \$(sort -u '$W/hooks.txt' 2>/dev/null | wc -l) -ge 30 ]"
+    n=$(sort -u hooks.txt | wc -l)
+    [ "$n" -eq 30 ] && ok "a hook ran for each of the 30 notices of a burst" ||
+        bad "a hook ran for each of the 30 notices of a burst ($n)"
+    n=$(wc -l <hooks.txt)
+    [ "$n" -eq 30 ] && ok "each hook ran once" || bad "each hook ran once ($n runs)"
+    expect "hooks past the 16 running waited their turn" us.cisa.log 'event=hook_queued'
+    if grep -q 'event=hook_skipped' us.cisa.log; then bad "no hook was skipped"; else ok "no hook was skipped"; fi
 }
 
 # The relay refuses our key (revoked in its newer roster): the daemon says
