@@ -101,6 +101,18 @@ for ((r = 0; r < RUNS; r++)); do
     emit "{\"figure\":\"verify\",\"run\":$r,\"data\":$j}"
 done
 say "verify: $(grep -c verify "$RES") runs"
+# The same on every core at once: whether two verifiers get twice what one
+# gets alone on this machine (the issue's limit assumes they do).
+NPROC=$(nproc)
+for ((r = 0; r < RUNS; r++)); do
+    for ((k = 1; k < NPROC; k++)); do "$VR" "$VERIFY_SECS" >"$W/vr.$k" & done
+    "$VR" "$VERIFY_SECS" >"$W/vr.0" || die "verify_rate"
+    wait
+    j=$(cat "$W"/vr.* | sed -n 's/.*"verify_per_s":\([0-9]*\).*/\1/p' | paste -sd, -)
+    emit "{\"figure\":\"verify_all\",\"run\":$r,\"data\":{\"n\":$NPROC,\"per_s\":[$j]}}"
+    rm -f "$W"/vr.*
+done
+say "verify on all cores: $(grep -c verify_all "$RES") runs"
 
 # ---- the latency floor: one fdatasync of an append on the data dirs' FS ----
 # A `stored` needs at least one fdatasync that starts after the submit

@@ -83,6 +83,19 @@ def node_rows(res, meta, rows):
             "the node's own write path, without queueing"))
 
 
+def scaling(res):
+    """Every core verifying at once against one alone, or None."""
+    if "verify_all" not in res or "verify" not in res:
+        return None
+    one = med([r["data"]["verify_per_s"] for r in res["verify"]])[0]
+    runs = [r["data"] for r in res["verify_all"]]
+    sums = [sum(d["per_s"]) for d in runs]
+    n = runs[0]["n"]
+    per_run = [x / (n * one) for x in sums]
+    return {"n": n, "sums": sums, "per_run": per_run,
+            "ratio": med(sums)[0] / (n * one)}
+
+
 def node_limits(res, meta, L):
     """The (4c) paragraph of "What limits each figure"."""
     if "node_fast" not in res:
@@ -397,6 +410,14 @@ def limits(res, rows):
             "share of its CPU the limit does not count (row 7b)."
             + profile_text(res, "audit", "Ed25519 verify, which the limit "
                            "counts", audit=True))
+        sc = scaling(res)
+        if sc and "audit" in res:
+            L[-1] += (
+                f" On this machine {sc['n']} verifiers at once reach "
+                f"{sc['ratio']:.2f} of {sc['n']} times one alone (the "
+                "(limit) row), so against the issue's limit the audit "
+                f"cannot go much past {sc['ratio']:.2f} whatever it does; "
+                "row 7c compares it with what the cores do together.")
     if "scale" in res:
         L.append(
             "- (8) Memory per connection is libzmq's (a CURVE session and "
@@ -464,6 +485,17 @@ def main():
         "the load generator runs on the same machine and used "
         f"{spread(lg_cpu, 2)} cores of the {workers}; on a relay host of "
         "its own the relay's workers get every core"))
+    sc = scaling(res)
+    if sc:
+        rows.append((
+            f"(limit) all {sc['n']} cores verifying at once "
+            f"(`bench/verify_rate` × {sc['n']}, side by side)",
+            f"{spread(sc['sums'], 0, ' verify/s')}", f"{sc['n']} × "
+            f"{fmt(v_med)} verify/s, one alone",
+            f"{sc['ratio']:.2f} (per run {fmt(min(sc['per_run']), 2)}–"
+            f"{fmt(max(sc['per_run']), 2)})", "(info)", "",
+            "how the machine scales: the issue's limit (cores × one core's "
+            "rate) assumes every core verifies as fast as one alone"))
 
     if "fsync" in res:
         fs = [r["data"] for r in res["fsync"]]
@@ -576,6 +608,16 @@ def main():
             f"{spread([r['verify']['verify_per_cpu_s'] for r in au], 0)} "
             "verify per CPU-s", f"{spread(a_cpu, 2)}", "(info)", "",
             "the share of its CPU `verify` spends on what the limit counts"))
+        sc = scaling(res)
+        if sc:
+            all_med = med(sc["sums"])[0]
+            a_all = [d["signatures_per_s"] / all_med for d in ad]
+            rows.append((
+                f"(7c) same, against all {sc['n']} cores verifying at once "
+                "(the (limit) row)", f"{spread([d['signatures_per_s'] for d in ad], 0, ' signatures/s')}",
+                f"{fmt(all_med)} verify/s", f"{spread(a_all, 2)}", "(info)",
+                "", "what the audit gets of what this machine's cores do "
+                "together"))
     else:
         rows.append(("(7) audit: `renraku-audit verify` signatures/s vs "
                      "cores × verify rate", "not measured in this run", "–",
