@@ -177,18 +177,22 @@ test_failed_write(void **state) {
     node_store_batch_free(&b);
 }
 
+/* A non-empty folder where inbox/<name><ext> goes: renaming a file there
+ * fails at the commit, even for root. */
 static void
-test_failed_rename(void **state) {
-    fx_t *fx = *state;
-    node_store_batch_t *b = node_store_batch_new();
+s_block(const fx_t *fx, const char *name, const char *ext) {
     char path[400];
-    /* A folder where group 1's record goes: its rename fails at the
-     * commit (even for root). The record is the commit point: the group
-     * is not in the inbox, whatever happened to its envelope. */
-    snprintf(path, sizeof path, "%s/inbox/%s.json", fx->dir, s_names[1]);
+    snprintf(path, sizeof path, "%s/inbox/%s%s", fx->dir, name, ext);
     assert_int_equal(mkdir(path, 0700), 0);
-    snprintf(path, sizeof path, "%s/inbox/%s.json/x", fx->dir, s_names[1]);
+    snprintf(path, sizeof path, "%s/inbox/%s%s/x", fx->dir, name, ext);
     assert_int_equal(mkdir(path, 0700), 0);
+}
+
+/* Stages groups 0..2 with group 1 blocked at ext; commits. */
+static node_store_batch_t *
+s_commit_blocked(fx_t *fx, const char *ext) {
+    node_store_batch_t *b = node_store_batch_new();
+    s_block(fx, s_names[1], ext);
     for (size_t g = 0; g < 3; g++)
         s_stage_group(fx, b, g, s_names[g]);
     assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
@@ -197,35 +201,30 @@ test_failed_rename(void **state) {
     assert_false(node_store_batch_failed(b, 2));
     assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[0]));
     assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    return b;
+}
+
+static void
+test_failed_rename(void **state) {
+    fx_t *fx = *state;
+    /* Group 1's record cannot be put in place: the group is not in the
+     * inbox, whatever happened to its envelope; the others are. */
+    node_store_batch_t *b = s_commit_blocked(fx, ".json");
     assert_null(
         node_store_get_json(fx->st, NODE_STORE_INBOX, s_names[1], NULL));
-    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
     node_store_batch_free(&b);
 }
 
 static void
 test_failed_rename_of_envelope(void **state) {
     fx_t *fx = *state;
-    node_store_batch_t *b = node_store_batch_new();
-    char path[400];
     /* Group 1's envelope cannot be put in place: its record (the commit
      * point, renamed only after the envelope is durable) must not be
      * either, or the node would take a redelivery for a duplicate and
      * never keep the envelope. */
-    snprintf(path, sizeof path, "%s/inbox/%s.env", fx->dir, s_names[1]);
-    assert_int_equal(mkdir(path, 0700), 0);
-    snprintf(path, sizeof path, "%s/inbox/%s.env/x", fx->dir, s_names[1]);
-    assert_int_equal(mkdir(path, 0700), 0);
-    for (size_t g = 0; g < 3; g++)
-        s_stage_group(fx, b, g, s_names[g]);
-    assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
-    assert_true(node_store_batch_failed(b, 1));
+    node_store_batch_t *b = s_commit_blocked(fx, ".env");
     assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[1]));
-    assert_false(node_store_batch_failed(b, 0));
-    assert_false(node_store_batch_failed(b, 2));
-    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[0]));
-    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
-    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
     /* A group with nothing in the batch is not in place. */
     assert_true(node_store_batch_failed(b, 7));
     assert_true(node_store_batch_failed(b, 100000));
