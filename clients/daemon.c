@@ -723,7 +723,8 @@ typedef struct {
     char name[64];   /* S_DLV_QUARANTINE and S_DLV_UNDECODABLE */
     char reason[300];
     /* The same message (or refused envelope) earlier in this burst: the
-     * delivery whose files stand for this one too; -1: none. */
+     * delivery whose files stand for this one too; -1: none; -2: a refused
+     * envelope an earlier burst already kept in the quarantine. */
     long first;
     int staged; /* its files were all written (to be committed) */
 } dlv_t;
@@ -752,12 +753,20 @@ s_quarantine(daemon_t *self, burst_t *b, dlv_t *x, const frame_deliver_t *d,
     json_object_set_new(rec, "received", json_string(t));
     json_object_set_new(rec, "reason", json_string(reason));
     json_object_set_new(rec, "size", json_integer((json_int_t)d->envelope_len));
+    /* Kept by an earlier burst whose confirm the relay did not get: it is
+     * a duplicate, confirmed again, not written again. */
+    if (node_store_has(self->store, NODE_STORE_QUARANTINE, x->name)) {
+        x->first = -2;
+        x->staged = 1;
+        json_decref(rec);
+        return;
+    }
     /* The same envelope twice in one burst (the relay delivered again what
      * was in flight): one file. */
     for (size_t i = 0; i < b->n; i++)
         if ((b->v[i].kind == S_DLV_QUARANTINE ||
              b->v[i].kind == S_DLV_UNDECODABLE) &&
-            b->v[i].first < 0 && strcmp(b->v[i].name, x->name) == 0) {
+            b->v[i].first == -1 && strcmp(b->v[i].name, x->name) == 0) {
             x->first = (long)i;
             json_decref(rec);
             return;
@@ -814,6 +823,9 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
     }
     text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!text || pipe(pipefd) != 0) {
+        log_error("event=hook_failed msg=%s reason=\"%s\"", hex,
+                  text ? strerror(errno) : "out of memory");
+        self->counters[C_HOOKS_FAILED]++;
         free(text);
         return;
     }
@@ -885,6 +897,7 @@ s_reap_hooks(daemon_t *self) {
         size_t busy = 0;
         char hex[33];
         json_t *rec;
+        int rc = RK_OK;
         for (size_t i = 0; i < S_MAX_HOOKS; i++)
             busy += self->hooks[i].pid != 0;
         if (busy == S_MAX_HOOKS)
@@ -894,11 +907,11 @@ s_reap_hooks(daemon_t *self) {
         self->n_hook_wait--;
         if (!self->n_hook_wait)
             self->hook_wait_head = 0;
-        rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, NULL);
+        rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, &rc);
         if (!rec) {
-            log_error("event=hook_skipped msg=%s reason=\"no longer in "
-                      "the inbox\"",
-                      hex);
+            log_error("event=hook_skipped msg=%s reason=\"%s\"", hex,
+                      rc == RK_ERR_NOT_FOUND ? "no longer in the inbox"
+                                             : rk_strerror(rc));
             self->counters[C_HOOKS_FAILED]++;
             continue;
         }
@@ -1119,6 +1132,8 @@ done:
  * that stands for it) are durably in place after the commit. */
 static int
 s_kept(const burst_t *b, size_t i) {
+    if (b->v[i].first == -2)
+        return 1; /* kept by an earlier burst */
     if (b->v[i].first >= 0)
         i = (size_t)b->v[i].first;
     return b->v[i].staged && !node_store_batch_failed(b->batch, i);
@@ -1140,7 +1155,7 @@ s_finish_delivery(daemon_t *self, burst_t *b, size_t i) {
         if (!kept)
             log_error("event=store_write_failed box=quarantine index=%" PRIu64,
                       x->index);
-        else if (x->first >= 0)
+        else if (x->first != -1)
             log_info("event=duplicate_dropped relay_index=%" PRIu64 " file=%s",
                      x->index, x->name);
         else {
@@ -1159,7 +1174,7 @@ s_finish_delivery(daemon_t *self, burst_t *b, size_t i) {
                       x->index);
             return;
         }
-        if (x->first >= 0) {
+        if (x->first != -1) {
             self->counters[C_DUPLICATES]++;
             log_info("event=duplicate_dropped relay_index=%" PRIu64 " file=%s",
                      x->index, x->name);
@@ -1228,8 +1243,17 @@ static void
 s_flush_burst(daemon_t *self, burst_t *b) {
     if (!b->n)
         return;
-    /* What failed is told per delivery (node_store_batch_failed). */
-    node_store_batch_commit(self->store, b->batch);
+    /* What failed is told per delivery (node_store_batch_failed); why, once
+     * for the burst. */
+    if (node_store_batch_commit(self->store, b->batch) != RK_OK) {
+        int err = 0;
+        const char *why = node_store_batch_why(b->batch, &err);
+        if (why)
+            log_error("event=store_commit_failed step=\"%s\" error=\"%s\" "
+                      "deliveries=%zu action=\"those not on disk are not "
+                      "confirmed; the relay delivers them again\"",
+                      why, strerror(err), b->n);
+    }
     for (size_t i = 0; i < b->n; i++) {
         dlv_t *x = &b->v[i];
         s_finish_delivery(self, b, i);

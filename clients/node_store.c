@@ -81,10 +81,21 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
     if (rc != RK_OK)
         return rc;
     for (size_t i = 0; i < 4; i++) {
+        struct stat top, box;
         snprintf(path, sizeof path, "%s/%s", dir, s_boxes[i]);
         rc = s_mkdir(path, err, errlen);
         if (rc != RK_OK)
             return rc;
+        /* One syncfs makes a burst durable (node_store_batch_commit):
+         * it reaches one file system. */
+        if (stat(dir, &top) != 0 || stat(path, &box) != 0 ||
+            top.st_dev != box.st_dev) {
+            snprintf(err, errlen,
+                     "%s: on another file system than %s; the node's "
+                     "folders must all be on one",
+                     path, dir);
+            return RK_ERR_INVALID;
+        }
     }
     self = calloc(1, sizeof *self);
     if (!self)
@@ -322,7 +333,8 @@ typedef struct {
     char *tmp, *path;
     size_t group;
     node_store_box_t box;
-    int last; /* the group's last file so far: its commit point */
+    int last;    /* the group's last file so far: its commit point */
+    int existed; /* path was there before: never taken back */
 } staged_t;
 
 #define S_GROUP_FAILED 1 /* a file of it was not written, or not put */
@@ -334,6 +346,9 @@ struct node_store_batch {
     uint8_t *groups; /* S_GROUP_* by group */
     size_t cap_groups;
     int committed; /* groups[] tells the last commit's outcome */
+    /* The first step of the last commit that failed, and its errno. */
+    const char *why;
+    int why_errno;
 };
 
 node_store_batch_t *
@@ -461,6 +476,10 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
     s->group = group;
     s->box = box;
     s->last = 1;
+    {
+        struct stat st;
+        s->existed = lstat(path, &st) == 0;
+    }
     for (size_t i = 0; i < b->n; i++)
         if (b->v[i].group == group)
             b->v[i].last = 0;
@@ -508,6 +527,10 @@ s_sync_folders(node_store_t *self, node_store_batch_t *b, const int *touched,
         snprintf(path, sizeof path, "%s/%s", self->dir, s_boxes[box]);
         fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ok = fd >= 0 && fsync(fd) == 0;
+        if (!ok && !b->why) {
+            b->why = "fsync of the folder";
+            b->why_errno = errno;
+        }
         if (fd >= 0)
             close(fd);
         if (ok)
@@ -519,8 +542,9 @@ s_sync_folders(node_store_t *self, node_store_batch_t *b, const int *touched,
                 continue;
             b->groups[s->group] |= S_GROUP_FAILED;
             /* Its commit point is not durable: take it back, so a
-             * redelivery is written (and acted on) again. */
-            if (last)
+             * redelivery is written (and acted on) again; unless it
+             * replaced one that was in place before this batch. */
+            if (last && !s->existed)
                 unlink(s->path);
         }
     }
@@ -530,12 +554,23 @@ int
 node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
     int touched[4] = {0, 0, 0, 0}, any_failed = 0;
 
-    if (!b->committed && b->n) {
+    if (b->committed) {
+        /* Nothing written since the last commit: no group is in place. */
+        memset(b->groups, 0, b->cap_groups);
+        return RK_OK;
+    }
+    b->why = NULL;
+    b->why_errno = 0;
+    if (b->n) {
         /* One sync for the data of every file (and whatever else of this
          * file system is dirty), instead of one fsync each. Through the
          * lock file's descriptor, open as long as the store: syncfs
          * reports any writeback error since its last call on it. */
         int synced = syncfs(self->lock_fd) == 0;
+        if (!synced) {
+            b->why = "syncfs";
+            b->why_errno = errno;
+        }
         /* Each group's files but its last, then the folders; then the last
          * files (the commit points), then the folders again: a record is
          * never durable before the files it stands for. */
@@ -547,6 +582,11 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
                     continue;
                 if (!synced || (b->groups[s->group] & S_GROUP_FAILED) ||
                     rename(s->tmp, s->path) != 0) {
+                    if (synced && !(b->groups[s->group] & S_GROUP_FAILED) &&
+                        !b->why) {
+                        b->why = "rename";
+                        b->why_errno = errno;
+                    }
                     b->groups[s->group] |= S_GROUP_FAILED;
                     unlink(s->tmp);
                 } else
@@ -564,6 +604,13 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
     for (size_t g = 0; g < b->cap_groups; g++)
         any_failed |= (b->groups[g] & S_GROUP_FAILED) != 0;
     return any_failed ? RK_ERR_IO : RK_OK;
+}
+
+const char *
+node_store_batch_why(const node_store_batch_t *b, int *err) {
+    if (err)
+        *err = b->why_errno;
+    return b->why;
 }
 
 int

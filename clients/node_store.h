@@ -109,6 +109,11 @@ int node_store_batch_json(node_store_t *self, node_store_batch_t *b,
  * batch is then empty, ready for the next burst. */
 int node_store_batch_commit(node_store_t *self, node_store_batch_t *b);
 
+/* After a commit, the step of it that failed first ("syncfs", "rename",
+ * "fsync of the folder") with its errno in *err, or NULL (every failure
+ * was a write, which its caller saw, or none). */
+const char *node_store_batch_why(const node_store_batch_t *b, int *err);
+
 /* After a commit: false only when every file of group was written and is
  * durably in place. A group with no file in the batch counts as not in
  * place. What a commit tells holds until the next write to the batch. */

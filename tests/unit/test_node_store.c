@@ -135,6 +135,9 @@ test_commit_all(void **state) {
     assert_true(node_store_has(fx->st, NODE_STORE_INBOX,
                                "00000000000000000000000000000004"));
     assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    /* An empty commit tells of no group, not of the burst before. */
+    assert_true(node_store_batch_failed(b, 0));
+    assert_null(node_store_batch_why(b, NULL));
     node_store_batch_free(&b);
     assert_null(b);
 }
@@ -211,8 +214,16 @@ test_failed_rename(void **state) {
     /* Group 1's record cannot be put in place: the group is not in the
      * inbox, whatever happened to its envelope; the others are. */
     node_store_batch_t *b = s_commit_blocked(fx, ".json");
+    int err = 0;
     assert_null(
         node_store_get_json(fx->st, NODE_STORE_INBOX, s_names[1], NULL));
+    /* The commit says which step failed, for the log. */
+    assert_non_null(node_store_batch_why(b, &err));
+    assert_string_equal(node_store_batch_why(b, &err), "rename");
+    assert_int_not_equal(err, 0);
+    /* An empty commit after it: nothing failed, nothing in place. */
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    assert_true(node_store_batch_failed(b, 0));
     node_store_batch_free(&b);
 }
 
