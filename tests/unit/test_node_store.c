@@ -5,7 +5,9 @@
  * groups unharmed; a record never put in place when its envelope could
  * not be; one file written twice in a batch refused; temporary files
  * removed when a batch is freed without a commit; a temporary file left by
- * a crash not in the way; the batch reusable after a commit. */
+ * a crash not in the way; the batch reusable after a commit; a failing
+ * syncfs or folder fsync (through -Wl,--wrap) putting nothing new in place
+ * and taking nothing back that was there before. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,33 @@ typedef struct {
     char dir[256];
     node_store_t *st;
 } fx_t;
+
+/* Linked with -Wl,--wrap=syncfs,--wrap=fsync: the commit's syncs fail on
+ * demand, with EIO, as a failing disk makes them. */
+int __real_syncfs(int fd);
+int __real_fsync(int fd);
+int __wrap_syncfs(int fd);
+int __wrap_fsync(int fd);
+static int s_syncfs_fails;
+static int s_fsync_fails_at; /* the Nth fsync from now fails; 0: none */
+
+int
+__wrap_syncfs(int fd) {
+    if (s_syncfs_fails) {
+        errno = EIO;
+        return -1;
+    }
+    return __real_syncfs(fd);
+}
+
+int
+__wrap_fsync(int fd) {
+    if (s_fsync_fails_at > 0 && --s_fsync_fails_at == 0) {
+        errno = EIO;
+        return -1;
+    }
+    return __real_fsync(fd);
+}
 
 static int
 s_setup(void **state) {
@@ -270,6 +300,76 @@ test_same_file_twice(void **state) {
 }
 
 static void
+test_syncfs_fails(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    int err = 0;
+    for (size_t g = 0; g < 3; g++)
+        s_stage_group(fx, b, g, s_names[g]);
+    s_syncfs_fails = 1;
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
+    s_syncfs_fails = 0;
+    /* Nothing is durable, so nothing is put in place. */
+    for (size_t g = 0; g < 3; g++) {
+        assert_true(node_store_batch_failed(b, g));
+        assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[g]));
+    }
+    assert_int_equal(s_count(fx, "inbox", s_names[0]), 0);
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    assert_string_equal(node_store_batch_why(b, &err), "syncfs");
+    assert_int_equal(err, EIO);
+    node_store_batch_free(&b);
+}
+
+static void
+test_folder_fsync_fails(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    int err = 0;
+    /* Group 0's record is in place from an earlier burst. */
+    s_stage_group(fx, b, 0, s_names[0]);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+
+    /* The folder's fsync after the envelopes fails: no record is put in
+     * place (group 0's earlier one stays). */
+    for (size_t g = 0; g < 3; g++)
+        s_stage_group(fx, b, g, s_names[g]);
+    s_fsync_fails_at = 1;
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
+    assert_int_equal(s_fsync_fails_at, 0);
+    assert_string_equal(node_store_batch_why(b, &err), "fsync of the folder");
+    assert_int_equal(err, EIO);
+    for (size_t g = 0; g < 3; g++)
+        assert_true(node_store_batch_failed(b, g));
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[0]));
+    assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[1]));
+    assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
+
+    /* The fsync after the records fails: the records just put in place
+     * are taken back (a redelivery writes them again), not the one that
+     * was there before this batch. */
+    for (size_t g = 0; g < 3; g++)
+        s_stage_group(fx, b, g, s_names[g]);
+    s_fsync_fails_at = 2;
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
+    assert_int_equal(s_fsync_fails_at, 0);
+    for (size_t g = 0; g < 3; g++)
+        assert_true(node_store_batch_failed(b, g));
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[0]));
+    assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[1]));
+    assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+
+    /* The disk is back: the same burst again goes through. */
+    for (size_t g = 0; g < 3; g++)
+        s_stage_group(fx, b, g, s_names[g]);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    for (size_t g = 0; g < 3; g++)
+        assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[g]));
+    node_store_batch_free(&b);
+}
+
+static void
 test_free_uncommitted(void **state) {
     fx_t *fx = *state;
     node_store_batch_t *b = node_store_batch_new();
@@ -317,6 +417,9 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_failed_rename_of_envelope, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_same_file_twice, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_syncfs_fails, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_folder_fsync_fails, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_free_uncommitted, s_setup,
                                         s_teardown),
