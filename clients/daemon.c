@@ -1899,6 +1899,10 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
     }
     if (node_store_open(cfg->state_dir, &self->store, err, errlen) != RK_OK)
         goto fail;
+    if (node_store_swept(self->store))
+        log_info("event=store_swept removed=%zu reason=\"temporary files "
+                 "of writes a crash interrupted\"",
+                 node_store_swept(self->store));
     if (s_load_roster(self, err, errlen) != RK_OK)
         goto fail;
     rc = roster_usable_keys(self->roster, identity_id(cfg->identity), NULL,

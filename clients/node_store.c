@@ -25,7 +25,8 @@ static const char *s_boxes[] = {"outbox", "sent", "inbox", "quarantine"};
 struct node_store {
     char dir[3072];
     json_t *state;
-    int lock_fd; /* flock on DIR/lock: one daemon per folder */
+    int lock_fd;  /* flock on DIR/lock: one daemon per folder */
+    size_t swept; /* temporary files of dead writers removed at open */
 };
 
 static int
@@ -63,6 +64,30 @@ s_path(const node_store_t *self, char *out, size_t cap, node_store_box_t box,
         (int)cap)
         return RK_ERR_INVALID;
     return RK_OK;
+}
+
+/* Removes box's temporary files (<name>.tmp.<pid>): with the lock held,
+ * no live process writes there, so they are what crashes left. */
+static size_t
+s_sweep(const char *dir, const char *box) {
+    char path[4096];
+    DIR *d;
+    struct dirent *de;
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, box);
+    d = opendir(path);
+    if (!d)
+        return 0;
+    while ((de = readdir(d))) {
+        const char *t = strstr(de->d_name, ".tmp.");
+        if (!t || de->d_name[0] == '.' || !t[5] ||
+            strspn(t + 5, "0123456789") != strlen(t + 5))
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
 }
 
 int
@@ -114,6 +139,8 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
         free(self);
         return e == EWOULDBLOCK ? RK_ERR_EXISTS : RK_ERR_IO;
     }
+    for (size_t i = 0; i < 4; i++)
+        self->swept += s_sweep(dir, s_boxes[i]);
     snprintf(path, sizeof path, "%s/state.json", dir);
     rc = rk_read_file(path, S_MAX_JSON, &data, &len);
     if (rc == RK_OK) {
@@ -148,6 +175,11 @@ node_store_close(node_store_t **self_p) {
     close((*self_p)->lock_fd);
     free(*self_p);
     *self_p = NULL;
+}
+
+size_t
+node_store_swept(const node_store_t *self) {
+    return self->swept;
 }
 
 const char *

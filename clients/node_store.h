@@ -34,6 +34,10 @@ int node_store_open(const char *dir, node_store_t **out, char *err,
 /* Frees; accepts NULL and sets *self_p to NULL. */
 void node_store_close(node_store_t **self_p);
 
+/* How many temporary files (box/<name>.tmp.<pid>) node_store_open removed:
+ * with the store's lock held they can only be what a crash left. */
+size_t node_store_swept(const node_store_t *self);
+
 /* The store's folder (borrowed). */
 const char *node_store_dir(const node_store_t *self);
 
@@ -82,7 +86,8 @@ void node_store_free_names(char **names, size_t n);
  * to groups (one per delivery, say). A group's last file is its commit
  * point: it is renamed only once the group's other files are durably in
  * place, and a group counts as in place only if all of its files are. A
- * crash before the commit leaves only temporary files. */
+ * crash before the commit leaves only temporary files, which the next
+ * node_store_open removes. */
 typedef struct node_store_batch node_store_batch_t;
 
 node_store_batch_t *node_store_batch_new(void);

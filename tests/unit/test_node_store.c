@@ -407,6 +407,32 @@ test_stale_temporary(void **state) {
     node_store_batch_free(&b);
 }
 
+static void
+test_sweep_at_open(void **state) {
+    fx_t *fx = *state;
+    char path[400], err[300];
+    const char *files[] = {
+        "inbox/00000000000000000000000000000001.json.tmp.99999",
+        "quarantine/0000000000000007-00aa.env.tmp.1", "inbox/keep.tmp.note"};
+    assert_int_equal(node_store_swept(fx->st), 0);
+    for (size_t i = 0; i < 3; i++) {
+        FILE *fp;
+        snprintf(path, sizeof path, "%s/%s", fx->dir, files[i]);
+        fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs("left by a crash", fp);
+        fclose(fp);
+    }
+    /* Reopened (the lock held again): what crashes left is removed, and
+     * nothing else. */
+    node_store_close(&fx->st);
+    assert_int_equal(node_store_open(fx->dir, &fx->st, err, sizeof err), RK_OK);
+    assert_int_equal(node_store_swept(fx->st), 2);
+    assert_int_equal(s_count(fx, "inbox", ".json.tmp."), 0);
+    assert_int_equal(s_count(fx, "quarantine", ".tmp."), 0);
+    assert_int_equal(s_count(fx, "inbox", "keep.tmp.note"), 1);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -420,6 +446,8 @@ main(void) {
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_syncfs_fails, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_folder_fsync_fails, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_at_open, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_free_uncommitted, s_setup,
                                         s_teardown),
