@@ -67,6 +67,11 @@ for n in jp.nisc us.cisa; do
     PIDS+=($!)
 done
 connected() { "$R" --state "st-$1" status --json | tr -d ' \n' | grep -q '"connected":true'; }
+# stored MID: the relay has jp.nisc's notice MID on disk (or delivered it).
+stored() {
+    "$R" --state st-jp.nisc show "$1" --json 2>/dev/null | tr -d ' \n' |
+        grep -Eq '"us.cisa":\{"state":"(stored|delivered|received|acknowledged)"'
+}
 until_ok 15 connected jp.nisc && until_ok 15 connected us.cisa || { bad "daemons connect"; exit 1; }
 # late NODE TIMEOUT_MS: a node that was not connected sends one notice.
 late() {
@@ -78,7 +83,7 @@ late() {
 # (more than the relay's descriptors plus its listen backlog of 100),
 # replacing those the relay drops; prints how many it held and replaced.
 python3 - "$PORT" $((NOFILE + 200)) "$DUR" >attacker.out 2>&1 <<'PY' &
-import socket, sys, time
+import select, socket, sys, time
 port, want, dur = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 greeting = bytes([0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3])
 held, opened, dropped, refused, peak = [], 0, 0, 0, 0
@@ -111,19 +116,26 @@ while time.time() < end:
             fails += 1  # the relay's listen backlog is full
             refused += 1
     peak = max(peak, len(held))
-    time.sleep(0.1)
+    # Until the relay drops one of ours (it becomes readable: EOF), or
+    # 100 ms pass (its listen backlog was full: try to connect again).
+    p = select.poll()
+    for s in held:
+        p.register(s, select.POLLIN)
+    p.poll(100)
 print(f"opened {opened} dropped-by-relay {dropped} peak-held {peak} "
       f"connect-timeouts {refused}", flush=True)
 PY
 APID=$!
 t_attack=$(ms) cpu0=$(cpu)
 
-# Traffic during the attack: one notice every 0.5 s from jp.nisc.
+# Traffic during the attack: jp.nisc sends a notice, waits until the relay
+# has stored it (at most 2 s, or until the attack ends), then the next.
 : >queued.txt
 peak=0 tries=0 got_in=0
 while kill -0 "$APID" 2>/dev/null; do
-    "$R" --state st-jp.nisc send --to us.cisa --title "under fd attack $(ms)" 2>/dev/null |
-        sed -n 's/^queued \([0-9a-f]*\).*/\1/p' >>queued.txt
+    mid=$("$R" --state st-jp.nisc send --to us.cisa --title "under fd attack $(ms)" 2>/dev/null |
+        sed -n 's/^queued \([0-9a-f]*\).*/\1/p')
+    [ -n "$mid" ] && echo "$mid" >>queued.txt
     f=$(fds)
     [ "$f" -gt "$peak" ] && peak=$f
     # While the descriptors are gone, can a node that was not connected
@@ -132,7 +144,10 @@ while kill -0 "$APID" 2>/dev/null; do
         tries=$((tries + 1))
         late 1500 >late.out 2>&1 && got_in=$((got_in + 1))
     else
-        sleep 0.5
+        for ((i = 0; i < 40; i++)); do
+            { [ -n "$mid" ] && stored "$mid"; } || ! kill -0 "$APID" 2>/dev/null && break
+            sleep 0.05
+        done
     fi
 done
 wait "$APID"
