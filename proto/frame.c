@@ -340,7 +340,6 @@ s_encode(const frame_t *f, rk_wbuf_t *to, uint8_t **out, size_t *len) {
     } b;
     ProtobufCBinaryData hv[FRAME_MAX_PROOF_HASHES];
     const char *why = NULL;
-    uint8_t *buf;
     size_t n;
     int rc;
 
@@ -483,20 +482,7 @@ s_encode(const frame_t *f, rk_wbuf_t *to, uint8_t **out, size_t *len) {
     n = renraku__frame__get_packed_size(&fr);
     if (n > FRAME_MAX_BYTES)
         return RK_ERR_TOO_LARGE;
-    if (to) {
-        if (rk_wbuf_reserve(to, n) != RK_OK)
-            return RK_ERR_NOMEM;
-        renraku__frame__pack(&fr, to->p);
-        to->len = n;
-        return RK_OK;
-    }
-    buf = malloc(n);
-    if (!buf)
-        return RK_ERR_NOMEM;
-    renraku__frame__pack(&fr, buf);
-    *out = buf;
-    *len = n;
-    return RK_OK;
+    return pb_pack_out(&fr.base, n, to, out, len);
 }
 
 int

@@ -77,3 +77,23 @@ pb_arena_done(pb_arena_t *a) {
     if (a->base)
         S_UNPOISON(a->base, a->cap);
 }
+
+int
+pb_pack_out(const ProtobufCMessage *m, size_t n, rk_wbuf_t *to, uint8_t **out,
+            size_t *len) {
+    uint8_t *buf;
+    if (to) {
+        if (rk_wbuf_reserve(to, n) != RK_OK)
+            return RK_ERR_NOMEM;
+        protobuf_c_message_pack(m, to->p);
+        to->len = n;
+        return RK_OK;
+    }
+    buf = malloc(n);
+    if (!buf)
+        return RK_ERR_NOMEM;
+    protobuf_c_message_pack(m, buf);
+    *out = buf;
+    *len = n;
+    return RK_OK;
+}

@@ -1,8 +1,9 @@
-/* pb_arena: a bump allocator for one protobuf-c unpack, so that decoding a
- * frame or an envelope costs one block instead of a malloc per field, and
- * dropping it one free instead of a walk over the message. Internal to
- * proto/ (frame.c, envelope.c); one arena per decoded message, used by one
- * thread at a time. */
+/* pb_arena: protobuf-c helpers internal to proto/. A bump allocator for
+ * one protobuf-c unpack, so that decoding a frame or an envelope costs one
+ * block instead of a malloc per field, and dropping it one free instead of
+ * a walk over the message (frame.c, envelope.c; one arena per decoded
+ * message, used by one thread at a time). And pb_pack_out, the end of
+ * every encoder (frame.c, record.c). */
 #ifndef PB_ARENA_H
 #define PB_ARENA_H
 
@@ -11,6 +12,8 @@
 #include <stdint.h>
 
 #include <protobuf-c/protobuf-c.h>
+
+#include "rk_buf.h"
 
 typedef struct {
     ProtobufCAllocator pb; /* hand &a->pb to unpack and free_unpacked */
@@ -36,5 +39,12 @@ bool pb_arena_spilled(const pb_arena_t *a);
 /* Call before the block is freed or reused (under AddressSanitizer it
  * unpoisons the block; otherwise it does nothing). */
 void pb_arena_done(pb_arena_t *a);
+
+/* Packs m, whose packed size n the caller has checked against its limit:
+ * into to (reserved as needed; what it held goes) or, with to NULL, into
+ * a new malloc'd block, *out (the caller's) of *len bytes. Returns 0 or
+ * RK_ERR_NOMEM. */
+int pb_pack_out(const ProtobufCMessage *m, size_t n, rk_wbuf_t *to,
+                uint8_t **out, size_t *len);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_arena.h"
 #include "renraku.pb-c.h"
 
 #define S_DIGEST_LEN 32 /* SHA-256 */
@@ -140,7 +141,6 @@ s_encode(const record_t *r, rk_wbuf_t *to, uint8_t **out, size_t *len) {
         Renraku__RecRelay relay;
     } b;
     const char *why = NULL;
-    uint8_t *buf;
     size_t n;
     int rc;
 
@@ -210,20 +210,7 @@ s_encode(const record_t *r, rk_wbuf_t *to, uint8_t **out, size_t *len) {
     n = renraku__log_record__get_packed_size(&lr);
     if (n > RECORD_MAX_BYTES)
         return RK_ERR_TOO_LARGE;
-    if (to) {
-        if (rk_wbuf_reserve(to, n) != RK_OK)
-            return RK_ERR_NOMEM;
-        renraku__log_record__pack(&lr, to->p);
-        to->len = n;
-        return RK_OK;
-    }
-    buf = malloc(n);
-    if (!buf)
-        return RK_ERR_NOMEM;
-    renraku__log_record__pack(&lr, buf);
-    *out = buf;
-    *len = n;
-    return RK_OK;
+    return pb_pack_out(&lr.base, n, to, out, len);
 }
 
 int
