@@ -937,11 +937,29 @@ s_reopen_check(relay_log_t **log, char *dir, uint64_t n) {
 /* A failed write refuses the whole unsynced batch at its sync, as a
  * failed fdatasync does: the records are buffered and written by the
  * sync with one pwrite. */
+/* A new log in dir (faults through f; a write buffer of write_buffer
+ * bytes when not 0) with records 0..n-1 appended and synced; seg gets the
+ * path of its first segment. */
+static relay_log_t *
+s_open_synced(const char *dir, fault_t *f, size_t write_buffer, uint64_t n,
+              char *seg, size_t seg_cap) {
+    relay_log_config_t cfg;
+    relay_log_t *log = NULL;
+    char err[256];
+    s_cfg(&cfg, dir, g_sk, 0, f);
+    if (write_buffer)
+        cfg.write_buffer = write_buffer;
+    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
+    s_seg(seg, seg_cap, dir, 0);
+    s_append_n(log, 0, n);
+    assert_int_equal(relay_log_sync(log), 0);
+    return log;
+}
+
 static void
 test_fault_write(void **state) {
     (void)state;
-    char *dir = s_tmpdir(), seg[4096], err[256];
-    relay_log_config_t cfg;
+    char *dir = s_tmpdir(), seg[4096];
     relay_log_t *log = NULL;
     fault_t f = {0};
     uint8_t r5[32], r[32];
@@ -949,11 +967,7 @@ test_fault_write(void **state) {
     struct rlimit old, lim;
     int calls;
 
-    s_cfg(&cfg, dir, g_sk, 0, &f);
-    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
-    s_seg(seg, sizeof seg, dir, 0);
-    s_append_n(log, 0, 5);
-    assert_int_equal(relay_log_sync(log), 0);
+    log = s_open_synced(dir, &f, 0, 5, seg, sizeof seg);
     assert_int_equal(relay_log_root(log, 5, r5), 0);
     before = s_fsize(seg);
 
@@ -971,11 +985,7 @@ test_fault_write(void **state) {
     free(dir);
     dir = s_tmpdir();
 
-    s_cfg(&cfg, dir, g_sk, 0, &f);
-    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
-    s_seg(seg, sizeof seg, dir, 0);
-    s_append_n(log, 0, 5);
-    assert_int_equal(relay_log_sync(log), 0);
+    log = s_open_synced(dir, &f, 0, 5, seg, sizeof seg);
     before = s_fsize(seg);
 
     /* The disk is full: the batch of three is refused whole, the log is
@@ -1018,20 +1028,14 @@ test_fault_write(void **state) {
 static void
 test_fault_write_early(void **state) {
     (void)state;
-    char *dir = s_tmpdir(), seg[4096], err[256];
-    relay_log_config_t cfg;
+    char *dir = s_tmpdir(), seg[4096];
     relay_log_t *log = NULL;
     fault_t f = {0};
     uint8_t rec[512], r4[32], r[32];
     off_t before;
     size_t rl;
 
-    s_cfg(&cfg, dir, g_sk, 0, &f);
-    cfg.write_buffer = 600; /* two or three records */
-    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
-    s_seg(seg, sizeof seg, dir, 0);
-    s_append_n(log, 0, 4);
-    assert_int_equal(relay_log_sync(log), 0);
+    log = s_open_synced(dir, &f, 600, 4, seg, sizeof seg);
     assert_int_equal(relay_log_root(log, 4, r4), 0);
     before = s_fsize(seg);
 
@@ -1045,12 +1049,7 @@ test_fault_write_early(void **state) {
 
     dir = s_tmpdir();
     f = (fault_t){0};
-    s_cfg(&cfg, dir, g_sk, 0, &f);
-    cfg.write_buffer = 600;
-    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
-    s_seg(seg, sizeof seg, dir, 0);
-    s_append_n(log, 0, 4);
-    assert_int_equal(relay_log_sync(log), 0);
+    log = s_open_synced(dir, &f, 600, 4, seg, sizeof seg);
     before = s_fsize(seg);
 
     /* The disk fills while a large batch is appended. */
@@ -1092,15 +1091,11 @@ test_fault_write_early(void **state) {
 static void
 test_close_write_fails(void **state) {
     (void)state;
-    char *dir = s_tmpdir(), err[256];
-    relay_log_config_t cfg;
+    char *dir = s_tmpdir(), seg[4096];
     relay_log_t *log = NULL;
     fault_t f = {0};
 
-    s_cfg(&cfg, dir, g_sk, 0, &f);
-    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
-    s_append_n(log, 0, 5);
-    assert_int_equal(relay_log_sync(log), 0);
+    log = s_open_synced(dir, &f, 0, 5, seg, sizeof seg);
     s_append_n(log, 5, 2);
     f = (fault_t){.op = "write", .times = -1, .err = ENOSPC};
     relay_log_close(&log);
@@ -1121,11 +1116,7 @@ test_fault_sync(void **state) {
     off_t durable_bytes;
     size_t len, rl;
 
-    s_cfg(&cfg, dir, g_sk, 0, &f);
-    assert_int_equal(relay_log_open(&cfg, &log, NULL, err, sizeof err), 0);
-    s_seg(seg, sizeof seg, dir, 0);
-    s_append_n(log, 0, 5);
-    assert_int_equal(relay_log_sync(log), 0);
+    log = s_open_synced(dir, &f, 0, 5, seg, sizeof seg);
     assert_int_equal(relay_log_root(log, 5, r5), 0);
     durable_bytes = s_fsize(seg);
 
