@@ -30,6 +30,7 @@
 #include "stix.h"
 
 #define S_MAX_HOOKS 16
+#define S_MAX_HOOKS_WAITING 100000 /* then a hook is skipped, and says so */
 #define S_HOOK_TIMEOUT_MS 30000
 #define S_CTL_MAX (1024u * 1024u)
 
@@ -793,6 +794,13 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
             slot = i;
             break;
         }
+    if (slot == S_MAX_HOOKS && self->n_hook_wait >= S_MAX_HOOKS_WAITING) {
+        log_error("event=hook_skipped msg=%s reason=\"%d hooks already "
+                  "waiting\"",
+                  hex, S_MAX_HOOKS_WAITING);
+        self->counters[C_HOOKS_FAILED]++;
+        return;
+    }
     if (slot == S_MAX_HOOKS) {
         /* Its turn comes when one finishes (s_reap_hooks). */
         if (self->hook_wait_head + self->n_hook_wait == self->cap_hook_wait) {
