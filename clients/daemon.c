@@ -67,6 +67,9 @@ struct daemon {
     size_t n_links;
     uint64_t last_resubmit_ms;
     int state_dirty;
+    uint64_t last_burst_ms;      /* when the last burst was committed */
+    uint64_t last_checkpoint_ms; /* the last try */
+    int checkpoint_failing;      /* logged once until none is due */
     hook_t hooks[S_MAX_HOOKS];
     /* Messages whose hook waits for one of the S_MAX_HOOKS to finish (a
      * burst brings more than that at once), first in first out. */
@@ -1245,6 +1248,49 @@ s_finish_delivery(daemon_t *self, burst_t *b, size_t i) {
     }
 }
 
+/* The store's journal is emptied (its files synced) once the node has
+ * been idle this long, or once it holds this much. */
+#define S_CHECKPOINT_IDLE_MS 1000
+#define S_CHECKPOINT_BYTES (64u * 1024u * 1024u)
+
+/* After a failed one, the next try waits this long. */
+#define S_CHECKPOINT_RETRY_MS 10000
+
+/* Empties the store's journal when one is due (now: force). */
+static void
+s_checkpoint(daemon_t *self, int force) {
+    const char *why = NULL;
+    int err = 0;
+    uint64_t now = rk_now_ms();
+    if (!node_store_checkpoint_pending(self->store)) {
+        /* Also when a single write to the inbox made it. */
+        if (self->checkpoint_failing)
+            log_info("event=store_checkpoint_recovered");
+        self->checkpoint_failing = 0;
+        return;
+    }
+    if (!force &&
+        (self->checkpoint_failing
+             ? now - self->last_checkpoint_ms < S_CHECKPOINT_RETRY_MS
+             : now - self->last_burst_ms < S_CHECKPOINT_IDLE_MS &&
+                   node_store_journal_bytes(self->store) < S_CHECKPOINT_BYTES))
+        return;
+    self->last_checkpoint_ms = now;
+    if (node_store_checkpoint(self->store, &why, &err) == RK_OK) {
+        if (self->checkpoint_failing)
+            log_info("event=store_checkpoint_recovered");
+        self->checkpoint_failing = 0;
+        return;
+    }
+    if (!self->checkpoint_failing)
+        log_error("event=store_checkpoint_failed step=\"%s\" error=\"%s\" "
+                  "journal_bytes=%zu action=\"the journal keeps every file "
+                  "it holds; retried, and replayed at the next start\"",
+                  why ? why : "?", strerror(err),
+                  node_store_journal_bytes(self->store));
+    self->checkpoint_failing = 1;
+}
+
 /* Makes the burst durable (one sync), then confirms and acts on each
  * delivery in the order they came. */
 static void
@@ -1270,6 +1316,8 @@ s_flush_burst(daemon_t *self, burst_t *b) {
         envelope_destroy(&x->env);
     }
     b->n = 0;
+    self->last_burst_ms = rk_now_ms();
+    s_checkpoint(self, 0); /* if the journal is full enough */
 }
 
 static void
@@ -1911,6 +1959,14 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
         log_info("event=store_swept removed=%zu reason=\"temporary files "
                  "of writes a crash interrupted\"",
                  node_store_swept(self->store));
+    if (node_store_replayed(self->store) ||
+        node_store_journal_ignored(self->store))
+        log_info("event=store_replayed files=%zu ignored_bytes=%" PRIu64
+                 " reason=\"the journal put back the files a crash lost; "
+                 "the ignored bytes were a burst not committed (never "
+                 "confirmed, so the relay delivers it again)\"",
+                 node_store_replayed(self->store),
+                 node_store_journal_ignored(self->store));
     if (s_load_roster(self, err, errlen) != RK_OK)
         goto fail;
     rc = roster_usable_keys(self->roster, identity_id(cfg->identity), NULL,
@@ -2012,6 +2068,7 @@ daemon_run(daemon_t *self, volatile sig_atomic_t *stop) {
         s_reap_hooks(self);
         if (self->n_answers)
             s_fire_answers(self);
+        s_checkpoint(self, 0); /* if idle long enough */
         if (self->state_dirty) {
             if (node_store_save_state(self->store) != RK_OK)
                 log_error("event=store_write_failed file=state.json");
@@ -2036,6 +2093,8 @@ daemon_destroy(daemon_t **self_p) {
     if (self->store && self->state_dirty &&
         node_store_save_state(self->store) != RK_OK)
         log_error("event=store_write_failed file=state.json");
+    if (self->store)
+        s_checkpoint(self, 1);
     node_store_close(&self->store);
     roster_destroy(&self->roster);
     free(self->answers);

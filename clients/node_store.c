@@ -1,13 +1,18 @@
-/* node_store: one file per record, written with rk_write_file (temporary
- * file, fsync, rename, fsync of the folder), so a crash leaves either the
- * old or the new record, never half of one. A batch writes many the same
- * way with one syncfs for all their data and one fsync per folder. */
+/* node_store: one file per record. A single write (node_store_put_*) goes
+ * through rk_write_file (temporary file, fsync, rename, fsync of the
+ * folder), so a crash leaves either the old or the new record, never half
+ * of one. A batch (a burst of deliveries) is made durable by one append to
+ * the store's journal and one fdatasync; its files are then renamed into
+ * place without a sync of their own, and the journal is emptied once a
+ * syncfs has made them durable (a checkpoint). At open, the journal puts
+ * back whatever of its files a crash lost. */
 #define _GNU_SOURCE /* syncfs */
 #include "node_store.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +32,22 @@ struct node_store {
     json_t *state;
     int lock_fd;  /* flock on DIR/lock: one daemon per folder */
     size_t swept; /* temporary files of dead writers removed at open */
+    int j_fd;     /* DIR/journal */
+    size_t j_len; /* its bytes: whole entries, appended since the checkpoint */
+    /* The journal on disk may hold what it must not (a checkpoint's
+     * emptying not synced, a failed append not cut back durably, a group
+     * not put in place whose cancel failed): a checkpoint must empty it
+     * before the next commit or single write to the inbox. */
+    int j_unsure;
+    /* A checkpoint's syncfs failed: some file the journal holds may not
+     * have reached the disk, whatever a later syncfs says. */
+    int j_rewrite;
+    size_t replayed;    /* files the journal put back at open */
+    uint64_t j_ignored; /* bytes at its end, of no whole burst, at open */
 };
+
+static int s_j_open(node_store_t *self, char *err, size_t errlen);
+static int s_j_before_write(node_store_t *self, node_store_box_t box);
 
 static int
 s_mkdir(const char *path, char *err, size_t errlen) {
@@ -125,6 +145,7 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
     self = calloc(1, sizeof *self);
     if (!self)
         return RK_ERR_NOMEM;
+    self->j_fd = -1;
     snprintf(self->dir, sizeof self->dir, "%s", dir);
     snprintf(path, sizeof path, "%s/lock", dir);
     self->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -141,6 +162,14 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
     }
     for (size_t i = 0; i < 4; i++)
         self->swept += s_sweep(dir, s_boxes[i]);
+    rc = s_j_open(self, err, errlen);
+    if (rc != RK_OK) {
+        if (self->j_fd >= 0)
+            close(self->j_fd);
+        close(self->lock_fd);
+        free(self);
+        return rc;
+    }
     snprintf(path, sizeof path, "%s/state.json", dir);
     rc = rk_read_file(path, S_MAX_JSON, &data, &len);
     if (rc == RK_OK) {
@@ -151,6 +180,7 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
             snprintf(err, errlen, "%s: corrupt (line %d: %s)", path, jerr.line,
                      jerr.text);
             json_decref(self->state);
+            close(self->j_fd);
             close(self->lock_fd);
             free(self);
             return RK_ERR_MALFORMED;
@@ -159,6 +189,7 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
         self->state = json_object();
     } else {
         snprintf(err, errlen, "%s: %s", path, rk_strerror(rc));
+        close(self->j_fd);
         close(self->lock_fd);
         free(self);
         return rc;
@@ -171,7 +202,13 @@ void
 node_store_close(node_store_t **self_p) {
     if (!self_p || !*self_p)
         return;
+    /* The journal's files made durable, the journal emptied; if that
+     * fails it stays, and the next open puts its files back. */
+    if (node_store_checkpoint(*self_p, NULL, NULL) != RK_OK) {
+        /* kept: the next node_store_open replays it */
+    }
     json_decref((*self_p)->state);
+    close((*self_p)->j_fd);
     close((*self_p)->lock_fd);
     free(*self_p);
     *self_p = NULL;
@@ -192,6 +229,8 @@ node_store_put_json(node_store_t *self, node_store_box_t box, const char *name,
                     const json_t *json) {
     char path[4096], *text;
     int rc = s_path(self, path, sizeof path, box, name, ".json");
+    if (rc == RK_OK)
+        rc = s_j_before_write(self, box);
     if (rc != RK_OK)
         return rc;
     text = json_dumps(json, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
@@ -228,6 +267,8 @@ node_store_put_env(node_store_t *self, node_store_box_t box, const char *name,
                    const uint8_t *env, size_t len) {
     char path[4096];
     int rc = s_path(self, path, sizeof path, box, name, ".env");
+    if (rc == RK_OK)
+        rc = s_j_before_write(self, box);
     if (rc != RK_OK)
         return rc;
     return rk_write_file(path, env, len, 0600, 0);
@@ -255,6 +296,8 @@ int
 node_store_remove(node_store_t *self, node_store_box_t box, const char *name) {
     char path[4096];
     int fd;
+    if (s_j_before_write(self, box) != RK_OK)
+        return RK_ERR_IO;
     if (s_path(self, path, sizeof path, box, name, ".json") == RK_OK)
         unlink(path);
     if (s_path(self, path, sizeof path, box, name, ".env") == RK_OK)
@@ -359,18 +402,436 @@ node_store_save_state(node_store_t *self) {
     return rc;
 }
 
-/* ---- batches: one sync for a burst of files ---- */
+/* ---- the journal ----
+ *
+ * DIR/journal holds, since the last checkpoint, every file a batch put in
+ * place, whole. An entry is
+ *
+ *   "RKJ1" | type (1) | box (1) | name length (2, LE) | data length (4, LE)
+ *   | name | data | BLAKE2b-128 of all that
+ *
+ * with type F (a file: box/name holds data), C (the batch's F entries
+ * before it are committed: only then are they put in place) or X (box/name
+ * was not put in place after all: forget its F entries before this). An
+ * entry that does not check ends the journal: what follows it was never
+ * committed (a crash in the middle of an append). */
+
+#define S_J_MAGIC "RKJ1"
+#define S_J_HEAD 12
+#define S_J_MAC 16
+#define S_J_MAX_NAME 80
+#define S_J_MAX_BYTES (256u * 1024u * 1024u) /* checkpoints failing */
+
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} jbuf_t;
+
+static int
+s_j_put(jbuf_t *j, int type, node_store_box_t box, const char *name,
+        const void *data, size_t len) {
+    size_t nlen = strlen(name), need = S_J_HEAD + nlen + len + S_J_MAC;
+    uint8_t *e;
+    if (nlen > S_J_MAX_NAME || len > S_MAX_JSON)
+        return RK_ERR_INVALID;
+    if (j->len + need > j->cap) {
+        size_t cap = j->cap ? j->cap : 4096;
+        uint8_t *g;
+        while (cap < j->len + need)
+            cap *= 2;
+        if (!(g = realloc(j->p, cap)))
+            return RK_ERR_NOMEM;
+        j->p = g;
+        j->cap = cap;
+    }
+    e = j->p + j->len;
+    memcpy(e, S_J_MAGIC, 4);
+    e[4] = (uint8_t)type;
+    e[5] = (uint8_t)box;
+    e[6] = (uint8_t)nlen;
+    e[7] = (uint8_t)(nlen >> 8);
+    for (int i = 0; i < 4; i++)
+        e[8 + i] = (uint8_t)(len >> (8 * i));
+    memcpy(e + S_J_HEAD, name, nlen);
+    if (len)
+        memcpy(e + S_J_HEAD + nlen, data, len);
+    crypto_generichash(e + S_J_HEAD + nlen + len, S_J_MAC, e,
+                       S_J_HEAD + nlen + len, NULL, 0);
+    j->len += need;
+    return RK_OK;
+}
+
+/* Appends j at the journal's end and makes it durable. On failure the
+ * journal is cut back to where it was; *why names the step. */
+static int
+s_j_append(node_store_t *self, const jbuf_t *j, const char **why, int *err) {
+    size_t done = 0;
+    if (self->j_len + j->len > S_J_MAX_BYTES) {
+        *why = "journal full (its checkpoints fail)";
+        *err = ENOSPC;
+        return RK_ERR_IO;
+    }
+    while (done < j->len) {
+        ssize_t w = pwrite(self->j_fd, j->p + done, j->len - done,
+                           (off_t)(self->j_len + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            *why = "write of the journal";
+            *err = w < 0 ? errno : ENOSPC;
+            goto failed;
+        }
+        done += (size_t)w;
+    }
+    if (fdatasync(self->j_fd) != 0) {
+        *why = "fdatasync of the journal";
+        *err = errno;
+        goto failed;
+    }
+    self->j_len += j->len;
+    return RK_OK;
+failed:
+    /* The entries may be on disk whole, their C too, though the fdatasync
+     * failed: cut them off, durably, or a crash would let the next open
+     * put back what was never confirmed. Failing that, the journal must
+     * be emptied (a checkpoint) before anything else is written. */
+    if (ftruncate(self->j_fd, (off_t)self->j_len) != 0 ||
+        fdatasync(self->j_fd) != 0)
+        self->j_unsure = 1;
+    return RK_ERR_IO;
+}
+
+/* Writes data to tmp (created, 0600), without a sync. */
+static int
+s_write_tmp(const char *tmp, const void *data, size_t len) {
+    const uint8_t *p = data;
+    size_t done = 0;
+    int ok, fd;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        /* Left by a crash of a process with our pid: not ours to keep. */
+        unlink(tmp);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+    }
+    if (fd < 0)
+        return RK_ERR_IO;
+    ok = fchmod(fd, 0600) == 0;
+    while (ok && done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            ok = 0;
+        else
+            done += (size_t)w;
+    }
+    if (close(fd) != 0 || !ok) {
+        unlink(tmp);
+        return RK_ERR_IO;
+    }
+    return RK_OK;
+}
+
+/* One committed F entry of a journal read back. */
+typedef struct {
+    node_store_box_t box;
+    char name[S_J_MAX_NAME + 1];
+    const uint8_t *data;
+    size_t len;
+    int dead; /* cancelled (X) */
+} jfile_t;
+
+static void
+s_j_kill(jfile_t *f, size_t n, node_store_box_t box, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (f[i].box == box && strcmp(f[i].name, name) == 0)
+            f[i].dead = 1;
+}
+
+/* The committed files of the journal in buf (borrowed by *out), and the
+ * bytes of whole entries up to the last C or X (*valid). */
+static int
+s_j_parse(const uint8_t *buf, size_t len, jfile_t **out, size_t *n_out,
+          size_t *valid) {
+    jfile_t *f = NULL;
+    size_t n = 0, cap = 0, committed = 0, off = 0;
+    *valid = 0;
+    while (len - off >= S_J_HEAD + S_J_MAC) {
+        const uint8_t *e = buf + off;
+        size_t nlen = (size_t)e[6] | (size_t)e[7] << 8, dlen = 0;
+        uint8_t mac[S_J_MAC];
+        int type = e[4];
+        for (int i = 0; i < 4; i++)
+            dlen |= (size_t)e[8 + i] << (8 * i);
+        if (memcmp(e, S_J_MAGIC, 4) != 0 || e[5] > NODE_STORE_QUARANTINE ||
+            nlen > S_J_MAX_NAME || dlen > S_MAX_JSON ||
+            len - off - S_J_HEAD - S_J_MAC < nlen + dlen ||
+            (type != 'F' && type != 'C' && type != 'X'))
+            break;
+        crypto_generichash(mac, S_J_MAC, e, S_J_HEAD + nlen + dlen, NULL, 0);
+        if (sodium_memcmp(mac, e + S_J_HEAD + nlen + dlen, S_J_MAC) != 0)
+            break;
+        off += S_J_HEAD + nlen + dlen + S_J_MAC;
+        if (type == 'C') {
+            committed = n;
+            *valid = off;
+            continue;
+        }
+        if (n == cap) {
+            jfile_t *g = realloc(f, (cap = cap ? cap * 2 : 64) * sizeof *g);
+            if (!g) {
+                free(f);
+                return RK_ERR_NOMEM;
+            }
+            f = g;
+        }
+        f[n].box = (node_store_box_t)e[5];
+        memcpy(f[n].name, e + S_J_HEAD, nlen);
+        f[n].name[nlen] = '\0';
+        f[n].data = e + S_J_HEAD + nlen;
+        f[n].len = dlen;
+        f[n].dead = 0;
+        if (type == 'X') {
+            s_j_kill(f, committed, f[n].box, f[n].name);
+            *valid = off; /* not a file: nothing to keep of it */
+            continue;
+        }
+        n++;
+    }
+    *out = f;
+    *n_out = committed;
+    return RK_OK;
+}
+
+/* A file name a batch writes: <id>.json or <id>.env, as s_path allows. */
+static int
+s_name_ok(const char *name) {
+    const char *dot = strrchr(name, '.');
+    size_t len = dot ? (size_t)(dot - name) : 0;
+    return len && len <= 64 && strspn(name, "0123456789abcdef-") == len &&
+           (strcmp(dot, ".json") == 0 || strcmp(dot, ".env") == 0);
+}
+
+/* Puts each file the journal holds in place (written again unless what is
+ * there is the same, or always when force), in the journal's order: a
+ * record after its envelope, a later version of a file after an earlier
+ * one. */
+static int
+s_j_replay(node_store_t *self, const jfile_t *f, size_t n, int force,
+           size_t *rewritten, char *err, size_t errlen) {
+    for (size_t i = 0; i < n; i++) {
+        char path[4096], tmp[4200];
+        uint8_t *have = NULL;
+        size_t have_len = 0;
+        int same;
+        if (f[i].dead)
+            continue;
+        if (!s_name_ok(f[i].name) ||
+            snprintf(path, sizeof path, "%s/%s/%s", self->dir,
+                     s_boxes[f[i].box], f[i].name) >= (int)sizeof path) {
+            snprintf(err, errlen, "%s/journal: a file name not ours: %s",
+                     self->dir, f[i].name);
+            return RK_ERR_MALFORMED;
+        }
+        same = !force &&
+               rk_read_file(path, f[i].len, &have, &have_len) == RK_OK &&
+               have_len == f[i].len &&
+               (f[i].len == 0 || memcmp(have, f[i].data, f[i].len) == 0);
+        free(have);
+        if (same)
+            continue;
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+        if (s_write_tmp(tmp, f[i].data, f[i].len) != RK_OK ||
+            rename(tmp, path) != 0) {
+            int e = errno;
+            snprintf(err, errlen, "%s: cannot put back from the journal: %s",
+                     path, strerror(e));
+            unlink(tmp);
+            errno = e;
+            return RK_ERR_IO;
+        }
+        (*rewritten)++;
+    }
+    return RK_OK;
+}
+
+/* Reads the journal's first len bytes (or all of it when len is
+ * SIZE_MAX) and puts its files in place. */
+static int
+s_j_restore(node_store_t *self, size_t len, int force, size_t *rewritten,
+            uint64_t *ignored, char *err, size_t errlen) {
+    struct stat st;
+    uint8_t *buf = NULL;
+    jfile_t *f = NULL;
+    size_t n = 0, valid = 0, done = 0;
+    int rc;
+
+    if (fstat(self->j_fd, &st) != 0) {
+        snprintf(err, errlen, "%s/journal: %s", self->dir, strerror(errno));
+        return RK_ERR_IO;
+    }
+    if (st.st_size > (off_t)S_J_MAX_BYTES + (off_t)S_J_MAX_BYTES / 4) {
+        snprintf(err, errlen,
+                 "%s/journal: %lld bytes, more than this store writes "
+                 "(%u)",
+                 self->dir, (long long)st.st_size, S_J_MAX_BYTES);
+        return RK_ERR_MALFORMED;
+    }
+    if (len == SIZE_MAX)
+        len = (size_t)st.st_size;
+    if (len > (size_t)st.st_size) {
+        snprintf(err, errlen,
+                 "%s/journal: %lld bytes, less than this store appended "
+                 "(%zu)",
+                 self->dir, (long long)st.st_size, len);
+        return RK_ERR_MALFORMED;
+    }
+    if (!len)
+        return RK_OK;
+    if (!(buf = malloc(len)))
+        return RK_ERR_NOMEM;
+    while (done < len) {
+        ssize_t r = pread(self->j_fd, buf + done, len - done, (off_t)done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            snprintf(err, errlen, "%s/journal: %s", self->dir,
+                     r < 0 ? strerror(errno) : "shorter than it was");
+            free(buf);
+            return RK_ERR_IO;
+        }
+        done += (size_t)r;
+    }
+    rc = s_j_parse(buf, len, &f, &n, &valid);
+    if (rc == RK_OK)
+        rc = s_j_replay(self, f, n, force, rewritten, err, errlen);
+    if (rc == RK_OK && ignored)
+        *ignored = len - valid;
+    free(f);
+    free(buf);
+    return rc;
+}
+
+static int
+s_j_open(node_store_t *self, char *err, size_t errlen) {
+    char path[4096];
+    const char *why = NULL;
+    int rc, e = 0;
+    snprintf(path, sizeof path, "%s/journal", self->dir);
+    self->j_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (self->j_fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return RK_ERR_IO;
+    }
+    /* Every file written again, not only those that differ from what is
+     * read back: a writeback error an earlier run never saw would leave
+     * the page cache right and the disk wrong. */
+    rc = s_j_restore(self, SIZE_MAX, 1, &self->replayed, &self->j_ignored, err,
+                     errlen);
+    if (rc != RK_OK)
+        return rc;
+    /* Whatever it held is in place: make that durable, and empty it. */
+    self->j_unsure = 1;
+    if (node_store_checkpoint(self, &why, &e) != RK_OK) {
+        snprintf(err, errlen, "%s: %s: %s", path, why, strerror(e));
+        return RK_ERR_IO;
+    }
+    return RK_OK;
+}
+
+int
+node_store_checkpoint(node_store_t *self, const char **why, int *err) {
+    const char *w = NULL;
+    int e = 0, rc = RK_ERR_IO;
+    if (!self->j_len && !self->j_unsure)
+        return RK_OK;
+    if (self->j_rewrite) {
+        char msg[300];
+        size_t n = 0;
+        if (s_j_restore(self, self->j_len, 1, &n, NULL, msg, sizeof msg) !=
+            RK_OK) {
+            w = "writing the journal's files again";
+            e = errno ? errno : EIO;
+            goto out;
+        }
+    }
+    /* One sync for every file put in place since the last checkpoint.
+     * Through the lock file's descriptor, open as long as the store:
+     * syncfs reports any writeback error since its last call on it. */
+    if (syncfs(self->lock_fd) != 0) {
+        w = "syncfs";
+        e = errno;
+        self->j_rewrite = 1;
+        goto out;
+    }
+    self->j_rewrite = 0;
+    if (ftruncate(self->j_fd, 0) != 0) {
+        w = "emptying the journal";
+        e = errno;
+        goto out;
+    }
+    self->j_len = 0;
+    self->j_unsure = 1;
+    if (fdatasync(self->j_fd) != 0) {
+        w = "fdatasync of the journal";
+        e = errno;
+        goto out;
+    }
+    self->j_unsure = 0;
+    rc = RK_OK;
+out:
+    if (why)
+        *why = w;
+    if (err)
+        *err = e;
+    return rc;
+}
+
+/* A file the journal may hold is about to be written over or removed by
+ * another way than a batch: the journal must no longer hold it, or the
+ * next open would put the old file back. */
+static int
+s_j_before_write(node_store_t *self, node_store_box_t box) {
+    if (box != NODE_STORE_INBOX && box != NODE_STORE_QUARANTINE)
+        return RK_OK;
+    return node_store_checkpoint(self, NULL, NULL);
+}
+
+size_t
+node_store_journal_bytes(const node_store_t *self) {
+    return self->j_len;
+}
+
+int
+node_store_checkpoint_pending(const node_store_t *self) {
+    return self->j_len || self->j_unsure;
+}
+
+size_t
+node_store_replayed(const node_store_t *self) {
+    return self->replayed;
+}
+
+uint64_t
+node_store_journal_ignored(const node_store_t *self) {
+    return self->j_ignored;
+}
+
+/* ---- batches: one fdatasync for a burst of files ---- */
 
 typedef struct {
     char *tmp, *path;
+    uint8_t *data; /* what the journal gets */
+    size_t len;
     size_t group;
     node_store_box_t box;
-    int last;    /* the group's last file so far: its commit point */
-    int existed; /* path was there before: never taken back */
+    int last; /* the group's last file so far: renamed after the others */
 } staged_t;
 
-#define S_GROUP_FAILED 1 /* a file of it was not written, or not put */
-#define S_GROUP_STAGED 2 /* at least one file of it was written */
+#define S_GROUP_FAILED 1    /* a file of it was not written, or not put */
+#define S_GROUP_STAGED 2    /* at least one file of it was written */
+#define S_GROUP_JOURNALED 4 /* its files are in the journal, committed */
 
 struct node_store_batch {
     staged_t *v;
@@ -401,6 +862,7 @@ s_drop_staged(node_store_batch_t *b) {
         unlink(b->v[i].tmp);
         free(b->v[i].tmp);
         free(b->v[i].path);
+        free(b->v[i].data);
     }
     b->n = 0;
 }
@@ -441,9 +903,7 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
         node_store_box_t box, const char *name, const char *ext,
         const void *data, size_t len) {
     char path[4096], tmp[4200];
-    const uint8_t *p = data;
-    size_t done = 0;
-    int fd, rc = s_group(b, group);
+    int rc = s_group(b, group);
     staged_t *s;
 
     if (rc != RK_OK)
@@ -451,6 +911,8 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
     if (b->groups[group] & S_GROUP_FAILED)
         return RK_ERR_IO; /* an earlier file of the group was not written */
     rc = s_path(self, path, sizeof path, box, name, ext);
+    if (rc == RK_OK && len > S_MAX_JSON)
+        rc = RK_ERR_TOO_LARGE;
     if (rc != RK_OK)
         goto failed;
     for (size_t i = 0; i < b->n; i++)
@@ -471,53 +933,27 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
     s = &b->v[b->n];
     s->tmp = strdup(tmp);
     s->path = strdup(path);
-    if (!s->tmp || !s->path) {
-        free(s->tmp);
-        free(s->path);
-        goto failed;
-    }
-    rc = RK_ERR_IO;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST) {
-        /* Left by a crash of a process with our pid (not this batch's:
-         * checked above): not ours to keep. */
-        unlink(tmp);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  0600);
-    }
-    if (fd >= 0) {
-        int ok = fchmod(fd, 0600) == 0;
-        while (ok && done < len) {
-            ssize_t w = write(fd, p + done, len - done);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                ok = 0;
-            else
-                done += (size_t)w;
-        }
-        if (close(fd) != 0 || !ok)
-            fd = -1;
-    }
-    if (fd < 0) {
-        unlink(tmp);
-        free(s->tmp);
-        free(s->path);
-        goto failed;
-    }
+    s->data = malloc(len ? len : 1);
+    if (!s->tmp || !s->path || !s->data)
+        goto undo;
+    memcpy(s->data, data, len);
+    s->len = len;
+    rc = s_write_tmp(tmp, data, len);
+    if (rc != RK_OK)
+        goto undo;
     s->group = group;
     s->box = box;
     s->last = 1;
-    {
-        struct stat st;
-        s->existed = lstat(path, &st) == 0;
-    }
     for (size_t i = 0; i < b->n; i++)
         if (b->v[i].group == group)
             b->v[i].last = 0;
     b->n++;
     b->groups[group] |= S_GROUP_STAGED;
     return RK_OK;
+undo:
+    free(s->tmp);
+    free(s->path);
+    free(s->data);
 failed:
     b->groups[group] |= S_GROUP_FAILED;
     return rc;
@@ -546,45 +982,33 @@ node_store_batch_json(node_store_t *self, node_store_batch_t *b, size_t group,
     return rc;
 }
 
-/* fsyncs the folders in touched[]; a folder that fails fails the groups
- * with a file there of the given kind (last or not). */
 static void
-s_sync_folders(node_store_t *self, node_store_batch_t *b, const int *touched,
-               int last) {
-    for (int box = 0; box < 4; box++) {
-        char path[4096];
-        int fd, ok;
-        if (!touched[box])
-            continue;
-        snprintf(path, sizeof path, "%s/%s", self->dir, s_boxes[box]);
-        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        ok = fd >= 0 && fsync(fd) == 0;
-        if (!ok && !b->why) {
-            b->why = "fsync of the folder";
-            b->why_errno = errno;
-        }
-        if (fd >= 0)
-            close(fd);
-        if (ok)
-            continue;
-        for (size_t i = 0; i < b->n; i++) {
-            staged_t *s = &b->v[i];
-            if ((int)s->box != box || s->last != last ||
-                (b->groups[s->group] & S_GROUP_FAILED))
-                continue;
-            b->groups[s->group] |= S_GROUP_FAILED;
-            /* Its commit point is not durable: take it back, so a
-             * redelivery is written (and acted on) again; unless it
-             * replaced one that was in place before this batch. */
-            if (last && !s->existed)
-                unlink(s->path);
-        }
+s_fail(node_store_batch_t *b, const char *why, int err) {
+    if (!b->why) {
+        b->why = why;
+        b->why_errno = err;
     }
+}
+
+/* The journal entries of the groups not failed, then C; nothing when
+ * every group failed. */
+static int
+s_j_batch(const node_store_batch_t *b, jbuf_t *j) {
+    for (size_t i = 0; i < b->n; i++) {
+        const staged_t *s = &b->v[i];
+        if (b->groups[s->group] & S_GROUP_FAILED)
+            continue;
+        if (s_j_put(j, 'F', s->box, strrchr(s->path, '/') + 1, s->data,
+                    s->len) != RK_OK)
+            return RK_ERR_NOMEM;
+    }
+    return j->len ? s_j_put(j, 'C', NODE_STORE_OUTBOX, "", NULL, 0) : RK_OK;
 }
 
 int
 node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
-    int touched[4] = {0, 0, 0, 0}, any_failed = 0;
+    jbuf_t j = {NULL, 0, 0};
+    int any_failed = 0, cancel = 0, journaled = 0;
 
     if (b->committed) {
         /* Nothing written since the last commit: no group is in place. */
@@ -594,42 +1018,70 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
     b->why = NULL;
     b->why_errno = 0;
     if (b->n) {
-        /* One sync for the data of every file (and whatever else of this
-         * file system is dirty), instead of one fsync each. Through the
-         * lock file's descriptor, open as long as the store: syncfs
-         * reports any writeback error since its last call on it. */
-        int synced = syncfs(self->lock_fd) == 0;
-        if (!synced) {
-            b->why = "syncfs";
-            b->why_errno = errno;
-        }
-        /* Each group's files but its last, then the folders; then the last
-         * files (the commit points), then the folders again: a record is
-         * never durable before the files it stands for. */
-        for (int last = 0; last <= 1; last++) {
-            memset(touched, 0, sizeof touched);
+        const char *why = NULL;
+        int err = 0;
+        /* Durable: one append to the journal and one fdatasync for every
+         * file of the burst; after a failed append whose cut-back is not
+         * durable, only once a checkpoint has emptied the journal. */
+        if (self->j_unsure && node_store_checkpoint(self, &why, &err) != RK_OK)
+            s_fail(b, why, err);
+        else if (s_j_batch(b, &j) != RK_OK)
+            s_fail(b, "journal entry", ENOMEM);
+        else if (j.len && s_j_append(self, &j, &why, &err) != RK_OK)
+            s_fail(b, why, err);
+        else
+            journaled = 1;
+        /* In place: each group's files but its last, then the last ones,
+         * so a reader never sees a record without its envelope. The
+         * journal holds them until a checkpoint syncs them. */
+        for (int last = 0; last <= 1; last++)
             for (size_t i = 0; i < b->n; i++) {
                 staged_t *s = &b->v[i];
+                uint8_t *g = &b->groups[s->group];
                 if (s->last != last)
                     continue;
-                if (!synced || (b->groups[s->group] & S_GROUP_FAILED) ||
+                if (journaled && !(*g & S_GROUP_FAILED))
+                    *g |= S_GROUP_JOURNALED;
+                if (!journaled || (*g & S_GROUP_FAILED) ||
                     rename(s->tmp, s->path) != 0) {
-                    if (synced && !(b->groups[s->group] & S_GROUP_FAILED) &&
-                        !b->why) {
-                        b->why = "rename";
-                        b->why_errno = errno;
+                    if (journaled && !(*g & S_GROUP_FAILED)) {
+                        s_fail(b, "rename", errno);
+                        cancel = 1;
                     }
-                    b->groups[s->group] |= S_GROUP_FAILED;
+                    *g |= S_GROUP_FAILED;
                     unlink(s->tmp);
-                } else
-                    touched[s->box] = 1;
+                }
             }
-            s_sync_folders(self, b, touched, last);
+        /* A group the journal holds but that is not in place: the journal
+         * says so (X), or the next open would put it in place, and a
+         * redelivery would then be taken for a duplicate and never acted
+         * on. */
+        if (cancel) {
+            j.len = 0;
+            for (size_t i = 0; i < b->n; i++) {
+                staged_t *s = &b->v[i];
+                if ((b->groups[s->group] &
+                     (S_GROUP_FAILED | S_GROUP_JOURNALED)) ==
+                        (S_GROUP_FAILED | S_GROUP_JOURNALED) &&
+                    s_j_put(&j, 'X', s->box, strrchr(s->path, '/') + 1, NULL,
+                            0) != RK_OK)
+                    s_fail(b, "journal entry", ENOMEM);
+            }
+            if (s_j_append(self, &j, &why, &err) != RK_OK) {
+                /* Told before the rename: the worse news. Until a
+                 * checkpoint empties the journal, a crash would let the
+                 * next open put those groups in place. */
+                b->why = why;
+                b->why_errno = err;
+                self->j_unsure = 1;
+            }
         }
     }
+    free(j.p);
     for (size_t i = 0; i < b->n; i++) {
         free(b->v[i].tmp);
         free(b->v[i].path);
+        free(b->v[i].data);
     }
     b->n = 0;
     b->committed = 1;

@@ -3,9 +3,10 @@
  * recipient: stored, delivered, acknowledged, ...), the inbox (verified,
  * opened notices), the quarantine (envelopes that failed verification,
  * kept with the reason) and the node's small state file. Every write is
- * durable (temporary file, fsync, rename, fsync of the folder) before the
- * call returns, or, in a batch, before its commit returns. Records are
- * JSON objects; envelopes are raw bytes. */
+ * durable before the call returns: a single write through a temporary
+ * file, fsync, rename and fsync of the folder; a batch through the
+ * store's journal, before its commit returns. Records are JSON objects;
+ * envelopes are raw bytes. */
 #ifndef NODE_STORE_H
 #define NODE_STORE_H
 
@@ -79,15 +80,18 @@ void node_store_free_names(char **names, size_t n);
 
 /* A burst of records made durable together, for what arrives faster than
  * one fsync a file allows. Each file is written under a temporary name at
- * once (box/<name>.<ext>.tmp.<pid>, which node_store_list ignores); the
- * commit then makes them all durable with one syncfs (through a descriptor
- * open as long as the store, so any writeback error since the last commit
- * is seen), renames them into place and fsyncs the folders. Files belong
- * to groups (one per delivery, say). A group's last file is its commit
- * point: it is renamed only once the group's other files are durably in
- * place, and a group counts as in place only if all of its files are. A
- * crash before the commit leaves only temporary files, which the next
- * node_store_open removes. */
+ * once (box/<name>.<ext>.tmp.<pid>, which node_store_list ignores). The
+ * commit appends every file of the burst, whole, to the store's journal
+ * (DIR/journal) and makes that durable with one fdatasync; it then renames
+ * the files into place, without a sync of their own. Files belong to
+ * groups (one per delivery, say); a group's last file is renamed after its
+ * others, so a reader never sees a record without its envelope, and a
+ * group counts as in place only if all of its files are. A crash before
+ * the journal's fdatasync leaves only temporary files, which the next
+ * node_store_open removes; a crash after it loses nothing: the next
+ * node_store_open puts back, from the journal, any file that is missing
+ * or not whole. A checkpoint (node_store_checkpoint) makes the files
+ * durable with one syncfs and empties the journal. */
 typedef struct node_store_batch node_store_batch_t;
 
 node_store_batch_t *node_store_batch_new(void);
@@ -114,15 +118,41 @@ int node_store_batch_json(node_store_t *self, node_store_batch_t *b,
  * batch is then empty, ready for the next burst. */
 int node_store_batch_commit(node_store_t *self, node_store_batch_t *b);
 
-/* After a commit, the step of it that failed first ("syncfs", "rename",
- * "fsync of the folder") with its errno in *err, or NULL (every failure
- * was a write, which its caller saw, or none). */
+/* After a commit, the step of it that failed first ("write of the
+ * journal", "fdatasync of the journal", "rename") with its errno in *err,
+ * or NULL (every failure was a write, which its caller saw, or none). */
 const char *node_store_batch_why(const node_store_batch_t *b, int *err);
 
-/* After a commit: false only when every file of group was written and is
- * durably in place. A group with no file in the batch counts as not in
- * place. What a commit tells holds until the next write to the batch. */
+/* After a commit: false only when every file of group was written, is in
+ * place and durable (in the journal). A group with no file in the batch counts
+ * as not in place. What a commit tells holds until the next write to the batch.
+ */
 int node_store_batch_failed(const node_store_batch_t *b, size_t group);
+
+/* Makes every file the journal holds durable (one syncfs, through a
+ * descriptor open as long as the store, so any writeback error since the
+ * last checkpoint is seen) and empties the journal. A single write
+ * (node_store_put_*, node_store_remove) to the inbox or the quarantine
+ * checkpoints first, and so does node_store_close. Returns 0, or RK_ERR_IO
+ * with the step that failed in *why and its errno in *err (either may be
+ * NULL): the journal is then kept, and after a failed syncfs the next
+ * checkpoint writes its files again before it syncs. */
+int node_store_checkpoint(node_store_t *self, const char **why,
+                          int *err) RK_WUR;
+
+/* The journal's size: what a checkpoint would empty. */
+size_t node_store_journal_bytes(const node_store_t *self);
+
+/* True while a checkpoint is due: the journal holds files, or a failed
+ * write left it to be emptied before the next commit. */
+int node_store_checkpoint_pending(const node_store_t *self);
+
+/* What node_store_open found in the journal: the files it wrote again
+ * (every one it held: the node stopped before they were synced), and the
+ * bytes at its end that were not a committed burst (a crash during an
+ * append; those deliveries were never confirmed). */
+size_t node_store_replayed(const node_store_t *self);
+uint64_t node_store_journal_ignored(const node_store_t *self);
 
 /* The node's small state (receipts seen up to, roster serial, quarantine
  * counter): a borrowed object to change, then node_store_save_state. */
