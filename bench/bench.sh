@@ -159,12 +159,16 @@ done
 # each run) verifies, opens and writes each notice before it confirms;
 # loadgen watches its inbox folder. At the target's rate, and at a rate
 # the node keeps up with.
+# Each run's state dir is new and the old ones stay until the bench ends:
+# on ext4 without a journal, deleting thousands of files makes creating
+# new ones slow for the next one to five minutes (the kernel scans past
+# every recently freed inode, find_inode_bit -> recently_deleted), and
+# (4c) would measure the bench's own clean-up.
 node_run() { # FIGURE RUN RATE SECS [trace]
-    local i npid tp=
-    rm -rf "$W/node"
+    local i npid tp= nd="$W/node.$1.$2${5:+.$5}"
     : >"$W/node.log"
     "$D" --key keys/rcv.000.key --roster roster.signed \
-        --coordinator keys/coordinator.pub --state "$W/node" --relay "$EP" \
+        --coordinator keys/coordinator.pub --state "$nd" --relay "$EP" \
         >>"$W/node.log" 2>&1 &
     npid=$!
     for ((i = 0; i < 200; i++)); do
@@ -180,7 +184,7 @@ node_run() { # FIGURE RUN RATE SECS [trace]
         sleep 0.5
     fi
     j=$(lg --relay "$EP" --mode load --senders 1 --recipients 0 --to rcv.000 \
-        --notice --inbox "$W/node/inbox" --count $(($3 * $4)) --rate "$3" \
+        --notice --inbox "$nd/inbox" --count $(($3 * $4)) --rate "$3" \
         --window 100000 --relay-pid "$RPID" --timeout-ms 180000) ||
         die "node run $1 $2: $j"
     if [ -n "$tp" ]; then
@@ -284,6 +288,15 @@ QUICK=$QUICK BENCH_DIR=$BENCH_DIR bash "$HERE/bench_scale.sh" "$B" "$RES" ||
 QUICK=$QUICK BENCH_DIR=$BENCH_DIR bash "$HERE/bench_peers.sh" "$B" "$RES" || die "peers"
 
 # ---- the report ----
+FSTYPE=$(df --output=fstype "$W" | tail -1) FSDEV=$(df --output=source "$W" | tail -1)
+FSJOURNAL=
+if [ "$FSTYPE" = ext4 ]; then # jbd2 lists the journals the kernel runs
+    if ls /proc/fs/jbd2 2>/dev/null | grep -q "^$(basename "$FSDEV")-"; then
+        FSJOURNAL=", with a journal"
+    else
+        FSJOURNAL=", without a journal"
+    fi
+fi
 {
     echo "{\"figure\":\"meta\",\"data\":{"
     echo "\"mode\":\"$MODE\",\"runs\":$RUNS,"
@@ -292,7 +305,7 @@ QUICK=$QUICK BENCH_DIR=$BENCH_DIR bash "$HERE/bench_peers.sh" "$B" "$RES" || die
     echo "\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //; s/"/ /g')\","
     echo "\"mem\":\"$(free -h | awk '/^Mem:/ {print $2}')\","
     echo "\"kernel\":\"$(uname -sr)\","
-    echo "\"fs\":\"$(df --output=fstype "$W" | tail -1) ($(df --output=source "$W" | tail -1)), $BENCH_DIR\","
+    echo "\"fs\":\"$FSTYPE ($FSDEV$FSJOURNAL), $BENCH_DIR\","
     echo "\"gcc\":\"$(gcc -dumpfullversion 2>/dev/null)\","
     echo "\"libzmq\":\"$(pkg-config --modversion libzmq)\","
     echo "\"libsodium\":\"$(pkg-config --modversion libsodium)\","
