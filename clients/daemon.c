@@ -734,12 +734,25 @@ typedef struct {
 } dlv_t;
 
 #define S_BURST_MAX 64 /* deliveries written with one sync, at most */
+/* A burst is committed once reading and checking it took this long, even
+ * with more deliveries waiting: its first deliveries should not wait for
+ * the last ones' checks (about 0.5 ms each) much longer than for the
+ * sync. */
+#define S_BURST_US 3000
 
 typedef struct burst {
     node_store_batch_t *batch;
     dlv_t v[S_BURST_MAX];
     size_t n;
+    uint64_t started_us; /* when its first delivery was read */
 } burst_t;
+
+static uint64_t
+s_mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* Writes the envelope refused on arrival, and why, to the quarantine. */
 static void
@@ -1029,6 +1042,8 @@ s_stage_delivery(daemon_t *self, burst_t *b, link_t *l,
     json_t *pj;
     int rc;
 
+    if (!b->n)
+        b->started_us = s_mono_us();
     memset(x, 0, sizeof *x);
     x->l = l;
     x->index = d->index;
@@ -1351,7 +1366,8 @@ s_on_link(daemon_t *self, link_t *l) {
         zmq_msg_t m;
         frame_t *f = NULL;
         const char *why = NULL;
-        if (b->n == S_BURST_MAX)
+        if (b->n == S_BURST_MAX ||
+            (b->n && s_mono_us() - b->started_us >= S_BURST_US))
             s_flush_burst(self, b);
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, l->sock, ZMQ_DONTWAIT) < 0) {

@@ -826,7 +826,6 @@ typedef struct {
     size_t len;
     size_t group;
     node_store_box_t box;
-    int last; /* the group's last file so far: renamed after the others */
 } staged_t;
 
 #define S_GROUP_FAILED 1    /* a file of it was not written, or not put */
@@ -943,10 +942,6 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
         goto undo;
     s->group = group;
     s->box = box;
-    s->last = 1;
-    for (size_t i = 0; i < b->n; i++)
-        if (b->v[i].group == group)
-            b->v[i].last = 0;
     b->n++;
     b->groups[group] |= S_GROUP_STAGED;
     return RK_OK;
@@ -1031,27 +1026,26 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
             s_fail(b, why, err);
         else
             journaled = 1;
-        /* In place: each group's files but its last, then the last ones,
-         * so a reader never sees a record without its envelope. The
-         * journal holds them until a checkpoint syncs them. */
-        for (int last = 0; last <= 1; last++)
-            for (size_t i = 0; i < b->n; i++) {
-                staged_t *s = &b->v[i];
-                uint8_t *g = &b->groups[s->group];
-                if (s->last != last)
-                    continue;
-                if (journaled && !(*g & S_GROUP_FAILED))
-                    *g |= S_GROUP_JOURNALED;
-                if (!journaled || (*g & S_GROUP_FAILED) ||
-                    rename(s->tmp, s->path) != 0) {
-                    if (journaled && !(*g & S_GROUP_FAILED)) {
-                        s_fail(b, "rename", errno);
-                        cancel = 1;
-                    }
-                    *g |= S_GROUP_FAILED;
-                    unlink(s->tmp);
+        /* In place, in the order they were written: a group's last file
+         * after its others, so a reader never sees a record without its
+         * envelope, and the first group's record without waiting for the
+         * other groups' renames. The journal holds them until a checkpoint
+         * syncs them. */
+        for (size_t i = 0; i < b->n; i++) {
+            staged_t *s = &b->v[i];
+            uint8_t *g = &b->groups[s->group];
+            if (journaled && !(*g & S_GROUP_FAILED))
+                *g |= S_GROUP_JOURNALED;
+            if (!journaled || (*g & S_GROUP_FAILED) ||
+                rename(s->tmp, s->path) != 0) {
+                if (journaled && !(*g & S_GROUP_FAILED)) {
+                    s_fail(b, "rename", errno);
+                    cancel = 1;
                 }
+                *g |= S_GROUP_FAILED;
+                unlink(s->tmp);
             }
+        }
         /* A group the journal holds but that is not in place: the journal
          * says so (X), or the next open would put it in place, and a
          * redelivery would then be taken for a duplicate and never acted

@@ -83,9 +83,10 @@ void node_store_free_names(char **names, size_t n);
  * once (box/<name>.<ext>.tmp.<pid>, which node_store_list ignores). The
  * commit appends every file of the burst, whole, to the store's journal
  * (DIR/journal) and makes that durable with one fdatasync; it then renames
- * the files into place, without a sync of their own. Files belong to
- * groups (one per delivery, say); a group's last file is renamed after its
- * others, so a reader never sees a record without its envelope, and a
+ * the files into place in the order they were written, without a sync of
+ * their own. Files belong to groups (one per delivery, say); a group's last
+ * file is renamed after its others (and not when one of them could not
+ * be), so a reader never sees a record without its envelope, and a
  * group counts as in place only if all of its files are. A crash before
  * the journal's fdatasync leaves only temporary files, which the next
  * node_store_open removes; a crash after it loses nothing: the next
