@@ -11,7 +11,7 @@ set -u
 B=$(realpath "$1")
 HERE=$(dirname "$(realpath "$0")")
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
-LG=$B/bench/loadgen VR=$B/bench/verify_rate MK=$B/bench/mklog
+LG=$B/bench/loadgen VR=$B/bench/verify_rate MK=$B/bench/mklog HC=$B/bench/hiccup
 QUICK=${QUICK:-}
 if [ -n "$QUICK" ] && [ "$QUICK" != 0 ]; then
     MODE=quick RUNS=3 TP_COUNT=15000 LAT_SECS=3 VERIFY_SECS=1
@@ -43,7 +43,7 @@ trap 'exit 130' INT TERM
 
 say() { echo "bench: $*" >&2; }
 die() { say "FAILED: $*"; [ -f "$W/relay.log" ] && tail -20 "$W/relay.log" >&2; exit 1; }
-for f in "$KEYS" "$RELAY" "$LG" "$VR" "$MK" "$D"; do [ -x "$f" ] || die "$f is not built"; done
+for f in "$KEYS" "$RELAY" "$LG" "$VR" "$MK" "$D" "$HC"; do [ -x "$f" ] || die "$f is not built"; done
 
 # ---- keys and roster, as tests/integration/relay.sh makes them ----
 say "mode=$MODE runs=$RUNS dir=$W ($(stat -f -c %T "$W"))"
@@ -148,13 +148,32 @@ for ((r = 0; r < RUNS; r++)); do
     emit "{\"figure\":\"throughput\",\"run\":$r,\"data\":$j}"
     say "throughput run $r: $(echo "$j" | grep -o '"rate":[0-9.]*')"
 done
+# steal and all jiffies of the machine (/proc/stat), to see how much of its
+# CPU time the host took during a run
+cpu_jiffies() { awk '/^cpu / {print $9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat; }
 for ((r = 0; r < RUNS; r++)); do
+    read -r st0 tot0 < <(cpu_jiffies)
     j=$(lg --relay "$EP" --mode load --senders 1 --recipients 1 \
         --count $((LAT_RATE * LAT_SECS)) --rate $LAT_RATE --window 100000 \
         --relay-pid "$RPID" --timeout-ms 60000) || die "latency run $r: $j"
-    emit "{\"figure\":\"latency\",\"run\":$r,\"data\":$j}"
-    say "latency run $r: $(echo "$j" | grep -o '"stored_p99_ms":[0-9.]*')"
+    read -r st1 tot1 < <(cpu_jiffies)
+    emit "{\"figure\":\"latency\",\"run\":$r,\"data\":$j,\"steal\":$((st1 - st0)),\"jiffies\":$((tot1 - tot0))}"
+    say "latency run $r: $(echo "$j" | grep -o '"stored_p99_ms":[0-9.]*'), steal $((st1 - st0)) of $((tot1 - tot0)) jiffies"
 done
+# The machine's own pauses, which put a floor under any latency:
+# bench/hiccup (sleeps 1 ms at a time, counts the wake-ups over 2 ms late,
+# reads the steal time) on the quiet machine, then beside one more latency
+# run, not counted above: the probe's wake-ups cost the machine a little.
+j=$("$HC" "$LAT_SECS" 2) || die "hiccup: $j"
+emit "{\"figure\":\"pauses_idle\",\"run\":0,\"data\":$j}"
+"$HC" "$LAT_SECS" 2 >"$W/hiccup.out" &
+hc=$!
+j=$(lg --relay "$EP" --mode load --senders 1 --recipients 1 \
+    --count $((LAT_RATE * LAT_SECS)) --rate $LAT_RATE --window 100000 \
+    --relay-pid "$RPID" --timeout-ms 60000) || die "latency run beside hiccup: $j"
+wait "$hc" || die "hiccup beside the latency run"
+emit "{\"figure\":\"pauses\",\"run\":0,\"data\":$(cat "$W/hiccup.out"),\"latency\":$j}"
+say "pauses beside a latency run: $(cat "$W/hiccup.out")"
 # (4) into a real node's inbox: renrakud as rcv.000 (a fresh state dir
 # each run) verifies, opens and writes each notice before it confirms;
 # loadgen watches its inbox folder. At the target's rate, and at a rate

@@ -83,6 +83,67 @@ def node_rows(res, meta, rows):
             "the node's own write path, without queueing"))
 
 
+def pause_row(res, rows):
+    """Row (4b): the machine's own pauses beside one more latency run."""
+    if "pauses" not in res:
+        return
+    p = res["pauses"][0]
+    d = p["data"]
+    idle = (res.get("pauses_idle") or [{}])[0].get("data")
+    text = (f"{d['pauses']} pauses in {d['secs']:.0f} s, longest "
+            f"{d['max_ms']:.1f} ms, {d['sum_ms']:.0f} ms in all; median gap "
+            f"between two {d['median_gap_ms']:.0f} ms; steal "
+            f"{d['steal_pct']:.1f} % of the machine's CPU time")
+    if idle:
+        text += (f"; on the quiet machine just before: {idle['pauses']} "
+                 f"pauses, steal {idle['steal_pct']:.1f} %")
+    if p.get("latency"):
+        text += (f"; that run's submit → `stored` p99 "
+                 f"{p['latency']['stored_p99_ms']:.2f} ms")
+    lat = [r for r in res.get("latency", []) if r.get("jiffies")]
+    if lat:
+        text += ("; during the counted runs of (4) (p99, steal): " +
+                 ", ".join(f"{r['data']['stored_p99_ms']:.2f} ms "
+                           f"{100 * r['steal'] / r['jiffies']:.1f} %"
+                           for r in lat))
+    rows.append((
+        "(4b) the machine's own pauses beside one more latency run (not "
+        "counted in (4)): `bench/hiccup`, a process that asks for almost "
+        f"no CPU, woken every {d.get('sleep_us', 1000) / 1000:g} ms; "
+        f"wake-ups more than {d['threshold_ms']:g} ms late", text, "–", "–",
+        "(info)", "",
+        "a pause of the whole machine (the host taking its virtual CPUs "
+        "away: steal, from /proc/stat) delays every message that arrives "
+        "during it"))
+
+
+def pause_limits(res, L):
+    """The machine's pauses, in the (4) paragraph."""
+    if "pauses" not in res or "latency" not in res:
+        return
+    d = res["pauses"][0]["data"]
+    idle = (res.get("pauses_idle") or [{}])[0].get("data") or {}
+    L[-1] += (
+        f" Beside one more latency run, a process that asks for almost no "
+        f"CPU (row 4b) was held up more than {d['threshold_ms']:g} ms "
+        f"{d['pauses']} times in {d['secs']:.0f} s (longest "
+        f"{d['max_ms']:.1f} ms; median gap between two "
+        f"{d['median_gap_ms']:.0f} ms), and the host took "
+        f"{d['steal_pct']:.1f}% of the machine's CPU time (steal)"
+        + (f", against {idle['pauses']} pauses and {idle['steal_pct']:.1f}% "
+           "on the quiet machine just before" if idle else "")
+        + ": under load this machine itself stops for milliseconds at a "
+        "time"
+        + (", every 100 ms or a multiple of it (the default period of a "
+           "Linux CPU quota, CFS bandwidth control, as a host puts on its "
+           "virtual machines)"
+           if d["pauses"] > 2 and d["median_gap_ms"] >= 95 and
+           abs(d["median_gap_ms"] / 100 - round(d["median_gap_ms"] / 100))
+           < 0.05 else "")
+        + ", and every submit that arrives during such a pause waits it "
+        "out, whatever the relay does.")
+
+
 def scaling(res):
     """Every core verifying at once against one alone, or None."""
     if "verify_all" not in res or "verify" not in res:
@@ -144,10 +205,11 @@ def node_limits(res, meta, L):
             + ", ".join(f"{c['name']} {share[c['name']]:.0f}% "
                         f"({c['calls'] / tr['notices']:.1f} calls a notice)"
                         for c in top[:4])
-            + " (openat: creating the two temporary files of a notice, and "
-            "opening the folders to sync them).")
+            + " (openat: creating the two temporary files of a notice; "
+            "fdatasync: the journal's, one a burst, at this rate one a "
+            "notice).")
         if share.get("openat", 0) > share.get("syncfs", 0) + \
-                share.get("fsync", 0):
+                share.get("fsync", 0) + share.get("fdatasync", 0):
             text += (
                 " Creating the files takes longer than making them durable "
                 "on this machine, where the relay's log shares the disk.")
@@ -403,6 +465,7 @@ def limits(res, rows):
                "machine or of its disk, delays the 10 messages (1%) that "
                "arrive during it, which is what p99 counts." if l99 >= 5.0
                else ""))
+    pause_limits(res, L)
     node_limits(res, res["meta"][0]["data"], L)
     if "recovery" in res:
         L.append(
@@ -535,6 +598,7 @@ def main():
             f"{spread(p99, 2)} / "
             f"{spread([d[f'{key}_p999_ms'] for d in lat], 2)} ms",
             "–", "–", "p99 < 5 ms", "pass" if ok else "MISSED", what))
+    pause_row(res, rows)
     node_rows(res, meta, rows)
 
     fo = res["fanout"][0]["data"]
