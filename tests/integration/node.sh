@@ -3,7 +3,8 @@
 # renraku command as real processes on 127.0.0.1 (ephemeral port), with
 # fresh test keys made here, bounded waits, and everything stopped at the
 # end. Usage: node.sh BUILD_DIR SCENARIO
-# Scenarios: flow offline kill9 tamper stix hook errors refused reset tworelays
+# Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
+# tworelays
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -355,6 +356,114 @@ scenario_tworelays() {
     kill -TERM "$rb"; wait "$rb" 2>/dev/null
 }
 
+# log_since ID LINES: the daemon's log past its first LINES lines.
+log_since() { tail -n +$(($2 + 1)) "$1.log"; }
+# same_files SNAPDIR DIR: every file of SNAPDIR is in DIR, byte for byte;
+# prints the ones that are not.
+same_files() {
+    local f rc=0
+    for f in "$1"/*; do
+        cmp -s "$f" "$2/${f##*/}" || { echo "  differs or missing: ${f##*/}"; rc=1; }
+    done
+    return $rc
+}
+# inbox_once ID MSG...: `renraku inbox --json` lists each MSG once, and
+# nothing else.
+inbox_once() {
+    local id=$1 m c rc=0
+    shift
+    rk "$id" inbox --json >inbox.json 2>&1 || { echo "  renraku inbox failed"; return 1; }
+    for m in "$@"; do
+        c=$(grep -c "\"msg_id\": \"$m\"" inbox.json)
+        [ "$c" = 1 ] || { echo "  $m listed $c times"; rc=1; }
+    done
+    c=$(grep -c '"msg_id": "' inbox.json)
+    [ "$c" = $# ] || { echo "  $c messages listed, $# expected"; rc=1; }
+    return $rc
+}
+
+# The receiving daemon killed (SIGKILL) right after a burst, before its
+# idle checkpoint (1 s), so that its journal still holds the burst; then
+# what a crash of a file system without a journal can leave: one inbox
+# record gone, one envelope cut to 0 bytes. The restart puts them back
+# from the journal. Then a journal of garbage: ignored, nothing lost.
+scenario_journal() {
+    local n=8 i m lines out files rec='' env='' M
+    local in=st-us.cisa/inbox jn=st-us.cisa/journal
+    start_relay
+    start_node jp.nisc
+    until_ok 10 connected jp.nisc || bad "jp.nisc connects"
+    # us.cisa is down: the notices wait at the relay and come as a burst.
+    for i in $(seq 1 $n); do
+        rk jp.nisc send --to us.cisa --title "journal $i" >>s.out 2>&1
+    done
+    mapfile -t M < <(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s.out)
+    [ "${#M[@]}" = $n ] || { bad "all $n notices are queued (${#M[@]})"; return; }
+    for m in "${M[@]}"; do
+        until_ok 15 recipient_state jp.nisc "$m" us.cisa stored || bad "$m is stored at the relay"
+    done
+    start_node us.cisa
+    # Frozen (SIGSTOP) as soon as the last record is in the inbox, well
+    # within the second before the idle checkpoint; then SIGKILL.
+    shopt -s nullglob
+    local deadline=$((SECONDS + 15)) have=()
+    while have=("$in"/*.json) && [ "${#have[@]}" -lt $n ] && [ $SECONDS -lt $deadline ]; do
+        sleep 0.01
+    done
+    kill -STOP "${DPID[us.cisa]}"
+    [ "${#have[@]}" -ge $n ] || { bad "the burst reaches us.cisa's inbox (${#have[@]} of $n)"; return; }
+    if [ -s "$jn" ]; then ok "the journal still holds the burst when the daemon is stopped ($(stat -c %s "$jn") bytes)"; else
+        bad "the journal still holds the burst when the daemon is stopped (it is empty: the checkpoint came first)"
+    fi
+    kill9_node us.cisa
+    rm -rf snap && cp -a "$in" snap
+    # The damage, on files the journal holds (their names are in it).
+    for m in "${M[@]}"; do
+        if [ -z "$rec" ] && grep -aqF "$m.json" "$jn"; then rec=$m
+        elif [ -z "$env" ] && grep -aqF "$m.env" "$jn"; then env=$m; fi
+    done
+    [ -n "$rec" ] && [ -n "$env" ] || { bad "the journal names the burst's files"; return; }
+    rm "$in/$rec.json"
+    : >"$in/$env.env"
+    lines=$(wc -l <us.cisa.log)
+    start_node us.cisa
+    until_ok 10 bash -c "tail -n +$((lines + 1)) '$W/us.cisa.log' | grep -q event=store_replayed"
+    out=$(log_since us.cisa "$lines" | grep -o 'event=store_replayed files=[0-9]* ignored_bytes=[0-9]*')
+    files=$(sed -n 's/.*files=\([0-9]*\).*/\1/p' <<<"$out")
+    [ "${files:-0}" -ge 2 ] && ok "the restart replays the journal ($out)" ||
+        bad "the restart replays the journal, files >= 2 (${out:-no event=store_replayed})"
+    [ ! -s "$jn" ] && ok "the journal is empty after the restart" ||
+        bad "the journal is empty after the restart ($(stat -c %s "$jn") bytes)"
+    have=("$in"/*.json)
+    [ "${#have[@]}" = $n ] && ok "the inbox holds $n records" || bad "the inbox holds $n records (${#have[@]})"
+    out=$(same_files snap "$in") && ok "the deleted record and the emptied envelope are back, every file byte for byte" ||
+        { bad "the deleted record and the emptied envelope are back, every file byte for byte"; echo "$out"; }
+    out=
+    for m in "${M[@]}"; do
+        until_ok 15 recipient_state jp.nisc "$m" us.cisa delivered || out="$out $m"
+    done
+    [ -z "$out" ] && ok "the relay's receipts show every notice delivered" ||
+        bad "the relay's receipts show every notice delivered (not:$out)"
+    out=$(inbox_once us.cisa "${M[@]}") && ok "renraku inbox lists each notice once" ||
+        { bad "renraku inbox lists each notice once"; echo "$out"; }
+    # A journal of garbage (no entry checks): ignored, and nothing lost.
+    stop_node us.cisa
+    head -c 300 /dev/urandom >"$jn"
+    lines=$(wc -l <us.cisa.log)
+    start_node us.cisa
+    until_ok 10 bash -c "tail -n +$((lines + 1)) '$W/us.cisa.log' | grep -q event=store_replayed"
+    out=$(log_since us.cisa "$lines" | grep -o 'event=store_replayed files=[0-9]* ignored_bytes=[0-9]*')
+    [ "$out" = "event=store_replayed files=0 ignored_bytes=300" ] &&
+        ok "a journal of 300 garbage bytes is ignored ($out)" ||
+        bad "a journal of 300 garbage bytes is ignored (${out:-no event=store_replayed})"
+    [ ! -s "$jn" ] && ok "and emptied" || bad "and emptied ($(stat -c %s "$jn") bytes)"
+    out=$(same_files snap "$in") && ok "nothing in the inbox is lost or changed" ||
+        { bad "nothing in the inbox is lost or changed"; echo "$out"; }
+    out=$(inbox_once us.cisa "${M[@]}") && ok "renraku inbox still lists each notice once" ||
+        { bad "renraku inbox still lists each notice once"; echo "$out"; }
+    shopt -u nullglob
+}
+
 # Every error is one clear line, with the documented exit code.
 scenario_errors() {
     local rc
@@ -388,7 +497,7 @@ scenario_errors() {
 
 setup
 case "$SCENARIO" in
-flow | offline | kill9 | tamper | stix | hook | errors | refused | reset | tworelays) "scenario_$SCENARIO" ;;
+flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays) "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 for id in "${!DPID[@]}"; do stop_node "$id"; done
