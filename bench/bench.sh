@@ -150,7 +150,14 @@ for ((r = 0; r < RUNS; r++)); do
 done
 # steal and all jiffies of the machine (/proc/stat), to see how much of its
 # CPU time the host took during a run
-cpu_jiffies() { awk '/^cpu / {print $9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat; }
+# (bash arithmetic: mawk prints large sums in floating point); dies when
+# /proc/stat cannot be read, rather than report a steal of 0
+cpu_jiffies() {
+    local c u n s i w q sq st
+    read -r c u n s i w q sq st _ </proc/stat || die "/proc/stat unreadable"
+    [ "$c" = cpu ] && [ -n "$st" ] || die "/proc/stat: no steal field"
+    echo "$st $((u + n + s + i + w + q + sq + st))"
+}
 for ((r = 0; r < RUNS; r++)); do
     read -r st0 tot0 < <(cpu_jiffies)
     j=$(lg --relay "$EP" --mode load --senders 1 --recipients 1 \
@@ -202,10 +209,12 @@ node_run() { # FIGURE RUN RATE SECS [trace]
         tp=$!
         sleep 0.5
     fi
+    read -r st0 tot0 < <(cpu_jiffies)
     j=$(lg --relay "$EP" --mode load --senders 1 --recipients 0 --to rcv.000 \
         --notice --inbox "$nd/inbox" --count $(($3 * $4)) --rate "$3" \
         --window 100000 --relay-pid "$RPID" --timeout-ms 180000) ||
         die "node run $1 $2: $j"
+    read -r st1 tot1 < <(cpu_jiffies)
     if [ -n "$tp" ]; then
         kill -INT "$tp" 2>/dev/null
         wait "$tp" 2>/dev/null
@@ -218,8 +227,8 @@ node_run() { # FIGURE RUN RATE SECS [trace]
         emit "{\"figure\":\"node_trace\",\"run\":0,\"data\":$j}"
         return 0
     fi
-    emit "{\"figure\":\"$1\",\"run\":$2,\"data\":$j}"
-    say "$1 run $2: $(echo "$j" | grep -o '"inbox_p99_ms":[0-9.]*\|"inbox_rate":[0-9.]*' | tr '\n' ' ')"
+    emit "{\"figure\":\"$1\",\"run\":$2,\"data\":$j,\"steal\":$((st1 - st0)),\"jiffies\":$((tot1 - tot0))}"
+    say "$1 run $2: $(echo "$j" | grep -o '"inbox_p99_ms":[0-9.]*\|"inbox_rate":[0-9.]*' | tr '\n' ' ') steal $((st1 - st0)) of $((tot1 - tot0)) jiffies"
 }
 for ((r = 0; r < NODE_RUNS; r++)); do
     node_run node_fast "$r" "$LAT_RATE" "$NODE_FAST_SECS"
@@ -309,11 +318,18 @@ QUICK=$QUICK BENCH_DIR=$BENCH_DIR bash "$HERE/bench_peers.sh" "$B" "$RES" || die
 # ---- the report ----
 FSTYPE=$(df --output=fstype "$W" | tail -1) FSDEV=$(df --output=source "$W" | tail -1)
 FSJOURNAL=
-if [ "$FSTYPE" = ext4 ]; then # jbd2 lists the journals the kernel runs
-    if ls /proc/fs/jbd2 2>/dev/null | grep -q "^$(basename "$FSDEV")-"; then
-        FSJOURNAL=", with a journal"
-    else
-        FSJOURNAL=", without a journal"
+if [ "$FSTYPE" = ext4 ] && [ -d /proc/fs/jbd2 ]; then
+    # jbd2 lists the journals the kernel runs, by the kernel's name of the
+    # device (vda-8, dm-0-8), which df's source may not be (/dev/root)
+    majmin=$(findmnt -no MAJ:MIN -T "$W" 2>/dev/null | tr -d ' ')
+    kdev=
+    [ -n "$majmin" ] && kdev=$(basename "$(readlink -f "/sys/dev/block/$majmin")")
+    if [ -n "$kdev" ] && [ -e "/sys/class/block/$kdev" ]; then
+        if ls /proc/fs/jbd2 | grep -q "^$kdev-"; then
+            FSJOURNAL=", with a journal"
+        else
+            FSJOURNAL=", without a journal"
+        fi
     fi
 fi
 {

@@ -1,10 +1,11 @@
 /* hiccup: how often the machine itself pauses. Sleeps SLEEP_US at a time
  * (default 1000) for SECONDS and counts the wake-ups that came more than
  * THRESHOLD_MS late:
- * a process that asks for almost no CPU is held up only when the whole
- * machine is (the host taking its virtual CPUs away, CPU throttling, a
- * long interrupt), so what it sees is the floor under any latency measured
- * beside it. Also reads the steal time (/proc/stat) over the same span.
+ * a process that asks for almost no CPU is held up when the whole machine
+ * is (the host taking its virtual CPUs away, CPU throttling, a long
+ * interrupt) or when it waits behind busier processes for a core. Also
+ * reads the steal time (/proc/stat) over the same span, which tells the
+ * first kind apart.
  * One JSON line on stdout:
  *   {"secs":..,"pauses":N,"max_ms":..,"sum_ms":..,"median_gap_ms":..,
  *    "steal_pct":..}
@@ -15,6 +16,7 @@
  * relay's latency p99 beside it rose from 4-7 ms to 8-9 ms.
  * Usage: hiccup SECONDS [THRESHOLD_MS [SLEEP_US]] */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +53,14 @@ s_stat(unsigned long long *steal, unsigned long long *total) {
     return 0;
 }
 
+/* A finite number from the whole of text, or NAN. */
+static double
+s_num(const char *text) {
+    char *end = NULL;
+    double v = strtod(text, &end);
+    return end != text && *end == '\0' && isfinite(v) ? v : NAN;
+}
+
 static int
 s_cmp(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -59,20 +69,26 @@ s_cmp(const void *a, const void *b) {
 
 int
 main(int argc, char **argv) {
-    double secs = argc > 1 ? atof(argv[1]) : 0;
-    double thresh_ms = argc > 2 ? atof(argv[2]) : 2.0;
-    long sleep_us = argc > 3 ? atol(argv[3]) : 1000;
+    double secs = argc > 1 ? s_num(argv[1]) : NAN;
+    double thresh_ms = argc > 2 ? s_num(argv[2]) : 2.0;
+    double sleep_d = argc > 3 ? s_num(argv[3]) : 1000;
+    long sleep_us = isfinite(sleep_d) && sleep_d == floor(sleep_d) &&
+                            sleep_d >= 10 && sleep_d <= 1000000
+                        ? (long)sleep_d
+                        : -1;
     uint64_t *at, t0, prev, end, thresh, max = 0, sum = 0;
     unsigned long long st0 = 0, tot0 = 0, st1 = 0, tot1 = 0;
     size_t n = 0;
     int have_stat;
     double steal_pct = -1, median_gap = 0;
 
-    if (secs <= 0 || secs > 3600 || thresh_ms <= 0 || sleep_us < 10 ||
-        sleep_us > 1000000 || sleep_us >= thresh_ms * 1000) {
+    if (argc > 4 || !(secs > 0 && secs <= 3600) ||
+        !(thresh_ms > 0 && thresh_ms <= 60000) || sleep_us < 0 ||
+        sleep_us >= thresh_ms * 1000) {
         fprintf(stderr, "usage: hiccup SECONDS [THRESHOLD_MS [SLEEP_US]] "
-                        "(SECONDS in (0, 3600], SLEEP_US in [10, 1000000] "
-                        "and under THRESHOLD_MS)\n");
+                        "(SECONDS in (0, 3600], THRESHOLD_MS in (0, 60000], "
+                        "SLEEP_US a whole number in [10, 1000000] and under "
+                        "THRESHOLD_MS)\n");
         return 2;
     }
     at = calloc(S_MAX_PAUSES, sizeof *at);
@@ -89,8 +105,9 @@ main(int argc, char **argv) {
         t = s_ns();
         late = t - prev > want ? t - prev - want : 0;
         if (late > thresh) {
-            if (n < S_MAX_PAUSES)
-                at[n++] = prev - t0;
+            if (n < S_MAX_PAUSES) /* past it, the gaps are not kept */
+                at[n] = prev - t0;
+            n++;
             sum += late;
             if (late > max)
                 max = late;
@@ -100,10 +117,11 @@ main(int argc, char **argv) {
     if (have_stat && s_stat(&st1, &tot1) == 0 && tot1 > tot0)
         steal_pct = 100.0 * (double)(st1 - st0) / (double)(tot1 - tot0);
     if (n > 1) {
-        for (size_t i = 0; i + 1 < n; i++)
+        size_t k = n < S_MAX_PAUSES ? n : S_MAX_PAUSES;
+        for (size_t i = 0; i + 1 < k; i++)
             at[i] = at[i + 1] - at[i];
-        qsort(at, n - 1, sizeof *at, s_cmp);
-        median_gap = (double)at[(n - 1) / 2] / 1e6;
+        qsort(at, k - 1, sizeof *at, s_cmp);
+        median_gap = (double)at[(k - 1) / 2] / 1e6; /* the upper median */
     }
     printf("{\"secs\":%.1f,\"threshold_ms\":%.1f,\"sleep_us\":%ld,"
            "\"pauses\":%zu,"

@@ -83,6 +83,21 @@ def node_rows(res, meta, rows):
             "the node's own write path, without queueing"))
 
 
+def steal_text(pct):
+    """A steal share, or what is known of it (hiccup says -1: unknown)."""
+    return "steal unknown" if pct < 0 else f"steal {pct:.1f} %"
+
+
+def pause_text(d):
+    """What bench/hiccup saw, in words, from its numbers only."""
+    t = (f"{d['pauses']} pauses in {d['secs']:.0f} s")
+    if d["pauses"]:
+        t += f", longest {d['max_ms']:.1f} ms, {d['sum_ms']:.0f} ms in all"
+    if d["pauses"] > 1:
+        t += f"; median gap between two {d['median_gap_ms']:.0f} ms"
+    return t + "; " + steal_text(d["steal_pct"])
+
+
 def pause_row(res, rows):
     """Row (4b): the machine's own pauses beside one more latency run."""
     if "pauses" not in res:
@@ -90,13 +105,9 @@ def pause_row(res, rows):
     p = res["pauses"][0]
     d = p["data"]
     idle = (res.get("pauses_idle") or [{}])[0].get("data")
-    text = (f"{d['pauses']} pauses in {d['secs']:.0f} s, longest "
-            f"{d['max_ms']:.1f} ms, {d['sum_ms']:.0f} ms in all; median gap "
-            f"between two {d['median_gap_ms']:.0f} ms; steal "
-            f"{d['steal_pct']:.1f} % of the machine's CPU time")
+    text = pause_text(d) + " of the machine's CPU time"
     if idle:
-        text += (f"; on the quiet machine just before: {idle['pauses']} "
-                 f"pauses, steal {idle['steal_pct']:.1f} %")
+        text += f"; on the quiet machine just before: {pause_text(idle)}"
     if p.get("latency"):
         text += (f"; that run's submit → `stored` p99 "
                  f"{p['latency']['stored_p99_ms']:.2f} ms")
@@ -107,41 +118,37 @@ def pause_row(res, rows):
                            f"{100 * r['steal'] / r['jiffies']:.1f} %"
                            for r in lat))
     rows.append((
-        "(4b) the machine's own pauses beside one more latency run (not "
+        "(4b) the machine's pauses beside one more latency run (not "
         "counted in (4)): `bench/hiccup`, a process that asks for almost "
         f"no CPU, woken every {d.get('sleep_us', 1000) / 1000:g} ms; "
         f"wake-ups more than {d['threshold_ms']:g} ms late", text, "–", "–",
         "(info)", "",
-        "a pause of the whole machine (the host taking its virtual CPUs "
-        "away: steal, from /proc/stat) delays every message that arrives "
-        "during it"))
+        "steal from /proc/stat: CPU time the host took from this virtual "
+        "machine; a late wake-up is steal or a wait behind the bench's own "
+        "processes on the 2 cores"))
 
 
 def pause_limits(res, L):
-    """The machine's pauses, in the (4) paragraph."""
-    if "pauses" not in res or "latency" not in res:
+    """The machine's pauses, at the end of the (4) paragraph."""
+    if not {"pauses", "latency", "fsync"} <= res.keys():
         return
     d = res["pauses"][0]["data"]
-    idle = (res.get("pauses_idle") or [{}])[0].get("data") or {}
+    idle = (res.get("pauses_idle") or [{}])[0].get("data")
+    g = d["median_gap_ms"]
     L[-1] += (
         f" Beside one more latency run, a process that asks for almost no "
-        f"CPU (row 4b) was held up more than {d['threshold_ms']:g} ms "
-        f"{d['pauses']} times in {d['secs']:.0f} s (longest "
-        f"{d['max_ms']:.1f} ms; median gap between two "
-        f"{d['median_gap_ms']:.0f} ms), and the host took "
-        f"{d['steal_pct']:.1f}% of the machine's CPU time (steal)"
-        + (f", against {idle['pauses']} pauses and {idle['steal_pct']:.1f}% "
-           "on the quiet machine just before" if idle else "")
-        + ": under load this machine itself stops for milliseconds at a "
-        "time"
-        + (", every 100 ms or a multiple of it (the default period of a "
-           "Linux CPU quota, CFS bandwidth control, as a host puts on its "
-           "virtual machines)"
-           if d["pauses"] > 2 and d["median_gap_ms"] >= 95 and
-           abs(d["median_gap_ms"] / 100 - round(d["median_gap_ms"] / 100))
-           < 0.05 else "")
-        + ", and every submit that arrives during such a pause waits it "
-        "out, whatever the relay does.")
+        f"CPU (row 4b) saw {pause_text(d)} of the machine's CPU time"
+        + (f", against {pause_text(idle)} on the quiet machine just before"
+           if idle else "")
+        + "."
+        + (" The median gap matches the 100 ms period of Linux CPU quotas "
+           "(CFS bandwidth control), as a host may put on its virtual "
+           "machines."
+           if d["pauses"] > 2 and g >= 95 and
+           abs(g / 100 - round(g / 100)) < 0.05 else "")
+        + (" While the machine is stopped nothing on it runs: a submit that "
+           "arrives then is answered after it."
+           if d["pauses"] and d["steal_pct"] > 0 else ""))
 
 
 def scaling(res):
@@ -179,20 +186,24 @@ def node_limits(res, meta, L):
            else
            "It kept up; deliveries that arrive while it writes a burst wait "
            "for the next one. ")
-        + "Each burst of deliveries (up to 64 read together) costs two new "
-        "files a notice (created, written, renamed) and one append to the "
-        "node's journal with one fdatasync, before the confirms; one "
-        "syncfs (a checkpoint) follows after a second without deliveries, "
-        "or once the journal holds 64 MiB (not reached in these runs).")
+        + (f"The host took {med([100 * r['steal'] / r['jiffies'] for r in res['node_fast'] if r.get('jiffies')])[0]:.1f}% "
+           "of the machine's CPU time (steal, median over these runs; see "
+           "(4b)). "
+           if any(r.get("jiffies") for r in res["node_fast"]) else "")
+        + "Each burst of deliveries (up to 64 read together, fewer when "
+        "checking them took 3 ms) costs two new files a notice (created, "
+        "written, renamed) and one append to the node's journal with one "
+        "fdatasync, before the confirms; one syncfs (a checkpoint) follows "
+        "after a second without deliveries, or once the journal holds "
+        "64 MiB.")
     if "without a journal" in meta.get("fs", ""):
         text += (
             " The data dir is on ext4 without a journal: there, creating a "
-            "file is slow for one to five minutes after many were deleted "
-            "(the kernel skips each recently freed inode, "
-            "`recently_deleted` in fs/ext4/ialloc.c); so every node run "
-            "gets a new state dir and the old ones stay until the bench "
-            "ends. Deleting the previous run's 6,000 files before each run "
-            "brought renrakud down to about 400 notices a second.")
+            "file after many were deleted is slow (the kernel skips each "
+            "recently freed inode, `recently_deleted` in "
+            "fs/ext4/ialloc.c, for 60 to 300 s after its deletion); so "
+            "every node run gets a new state dir and the old ones stay "
+            "until the bench ends (docs/NODE.md).")
     tr = res.get("node_trace", [{}])[0].get("data") or {}
     if tr.get("calls"):
         top = tr["calls"]
@@ -206,8 +217,7 @@ def node_limits(res, meta, L):
                         f"({c['calls'] / tr['notices']:.1f} calls a notice)"
                         for c in top[:4])
             + " (openat: creating the two temporary files of a notice; "
-            "fdatasync: the journal's, one a burst, at this rate one a "
-            "notice).")
+            "fdatasync: the journal's, one a burst).")
         if share.get("openat", 0) > share.get("syncfs", 0) + \
                 share.get("fsync", 0) + share.get("fdatasync", 0):
             text += (
