@@ -796,6 +796,35 @@ s_quarantine(daemon_t *self, burst_t *b, dlv_t *x, const frame_deliver_t *d,
     json_decref(rec);
 }
 
+/* Whether a message of this kind runs the hook: every kind but answers. */
+static int
+s_wants_hook(const daemon_t *self, const payload_t *p) {
+    return self->cfg.hook && p && p->kind != PAYLOAD_ACK &&
+           p->kind != PAYLOAD_DRILL_REPLY;
+}
+
+/* Stages hooks/<hex>.json in delivery b->n's group. */
+static int
+s_stage_hook_marker(daemon_t *self, burst_t *b, const char *hex) {
+    json_t *m = json_pack("{s:s}", "msg_id", hex);
+    int rc = m ? node_store_batch_json(self->store, b->batch, b->n,
+                                       NODE_STORE_HOOKS, hex, m)
+               : RK_ERR_NOMEM;
+    json_decref(m);
+    return rc;
+}
+
+/* The hook of hex has run (or failed, or cannot run): its marker goes.
+ * Not synced with the journal: a crash can bring it back, and the hook
+ * then runs again (at least once). */
+static void
+s_hook_done(daemon_t *self, const char *hex) {
+    if (node_store_remove(self->store, NODE_STORE_HOOKS, hex) != RK_OK)
+        log_warn("event=hook_marker_not_removed msg=%s effect=\"its hook "
+                 "runs again when renrakud next starts\"",
+                 hex);
+}
+
 static void
 s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
     int pipefd[2];
@@ -812,7 +841,7 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
         }
     if (slot == S_MAX_HOOKS && self->n_hook_wait >= S_MAX_HOOKS_WAITING) {
         log_error("event=hook_skipped msg=%s reason=\"%d hooks already "
-                  "waiting\"",
+                  "waiting\" action=\"it runs when renrakud next starts\"",
                   hex, S_MAX_HOOKS_WAITING);
         self->counters[C_HOOKS_FAILED]++;
         return;
@@ -829,7 +858,8 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
                 char(*g)[33] = realloc(self->hook_wait, cap * sizeof *g);
                 if (!g) {
                     log_error("event=hook_skipped msg=%s reason=\"%d hooks "
-                              "still running, and no memory to queue it\"",
+                              "still running, and no memory to queue it\" "
+                              "action=\"it runs when renrakud next starts\"",
                               hex, S_MAX_HOOKS);
                     self->counters[C_HOOKS_FAILED]++;
                     return;
@@ -851,6 +881,7 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
                   text ? strerror(errno) : "out of memory");
         self->counters[C_HOOKS_FAILED]++;
         free(text);
+        s_hook_done(self, hex);
         return;
     }
     pid = fork();
@@ -868,6 +899,7 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
         log_error("event=hook_failed msg=%s reason=\"fork: %s\"", hex,
                   strerror(errno));
         self->counters[C_HOOKS_FAILED]++;
+        s_hook_done(self, hex);
         return;
     }
     /* The notice is small (<= 256 KiB): a blocking write to a fresh pipe
@@ -915,6 +947,7 @@ s_reap_hooks(daemon_t *self) {
                       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         }
         h->pid = 0;
+        s_hook_done(self, h->msg);
     }
     /* Waiting hooks take the free slots, with the record as it is now. */
     while (self->n_hook_wait) {
@@ -937,11 +970,47 @@ s_reap_hooks(daemon_t *self) {
                       rc == RK_ERR_NOT_FOUND ? "no longer in the inbox"
                                              : rk_strerror(rc));
             self->counters[C_HOOKS_FAILED]++;
+            if (rc == RK_ERR_NOT_FOUND)
+                s_hook_done(self, hex);
             continue;
         }
         s_run_hook(self, hex, rec);
         json_decref(rec);
     }
+}
+
+/* At start: the hooks a crash or a stop left due run now (queued as
+ * usual); a marker without its inbox record, or with no --hook any more,
+ * is removed, with a line that says so. */
+static void
+s_resume_hooks(daemon_t *self) {
+    char **names = NULL;
+    size_t n = 0;
+    if (node_store_list(self->store, NODE_STORE_HOOKS, &names, &n) != RK_OK) {
+        log_error("event=hook_resume_failed reason=\"cannot list %s/hooks\"",
+                  node_store_dir(self->store));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = RK_OK;
+        json_t *rec =
+            node_store_get_json(self->store, NODE_STORE_INBOX, names[i], &rc);
+        if (!self->cfg.hook || !rec) {
+            log_warn("event=hook_dropped msg=%s reason=\"%s\"", names[i],
+                     !self->cfg.hook ? "renrakud runs without --hook now"
+                     : rc == RK_ERR_NOT_FOUND ? "not in the inbox"
+                                              : rk_strerror(rc));
+            if (!self->cfg.hook || rc == RK_ERR_NOT_FOUND)
+                s_hook_done(self, names[i]);
+        } else {
+            log_info("event=hook_resumed msg=%s reason=\"due when renrakud "
+                     "last stopped\"",
+                     names[i]);
+            s_run_hook(self, names[i], rec);
+        }
+        json_decref(rec);
+    }
+    node_store_free_names(names, n);
 }
 
 /* A simulated participant answers after its configured delay. */
@@ -1142,10 +1211,14 @@ s_stage_delivery(daemon_t *self, burst_t *b, link_t *l,
     json_object_set_new(x->rec, "read",
                         json_boolean(x->p->kind == PAYLOAD_ACK ||
                                      x->p->kind == PAYLOAD_DRILL_REPLY));
-    /* The envelope first, the record last: the record is the commit
-     * point. A failed write fails the group (the record is then not
-     * written); s_finish_delivery says so. */
+    /* The hook's marker (hooks/<id>.json: its hook is due, and runs
+     * again after a crash until it has run) first, then the envelope, the
+     * record last: the record is the commit point. A failed write fails
+     * the group (the record is then not written); s_finish_delivery says
+     * so. */
     x->staged =
+        (!s_wants_hook(self, x->p) ||
+         s_stage_hook_marker(self, b, x->hex) == RK_OK) &&
         node_store_batch_env(self->store, b->batch, b->n, NODE_STORE_INBOX,
                              x->hex, d->envelope, d->envelope_len) == RK_OK &&
         node_store_batch_json(self->store, b->batch, b->n, NODE_STORE_INBOX,
@@ -2004,6 +2077,7 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
     if (s_find_relays(self, err, errlen) != RK_OK)
         goto fail;
     s_sweep_unqueued(self);
+    s_resume_hooks(self);
     self->ctx = zmq_ctx_new();
     self->ctl = zmq_socket(self->ctx, ZMQ_REP);
     daemon_control_endpoint(cfg->state_dir, self->ctl_ep, sizeof self->ctl_ep);
@@ -2114,11 +2188,19 @@ daemon_destroy(daemon_t **self_p) {
     node_store_close(&self->store);
     roster_destroy(&self->roster);
     free(self->answers);
-    /* Never silent: a hook that never ran says so. */
+    /* Never silent: a hook that never ran says so, and one still running
+     * (its marker stays, so it runs again at the next start). */
+    for (size_t i = 0; i < S_MAX_HOOKS; i++)
+        if (self->hooks[i].pid)
+            log_warn("event=hook_postponed msg=%s reason=\"still running "
+                     "when the daemon stopped\" action=\"it runs again "
+                     "when renrakud next starts\"",
+                     self->hooks[i].msg);
     for (size_t i = 0; i < self->n_hook_wait; i++)
-        log_error("event=hook_skipped msg=%s reason=\"the daemon stopped "
-                  "before its turn\"",
-                  self->hook_wait[self->hook_wait_head + i]);
+        log_warn("event=hook_postponed msg=%s reason=\"the daemon stopped "
+                 "before its turn\" action=\"it runs when renrakud next "
+                 "starts\"",
+                 self->hook_wait[self->hook_wait_head + i]);
     free(self->hook_wait);
     if (self->burst) /* empty: s_on_link flushes each burst it reads */
         node_store_batch_free(&self->burst->batch);

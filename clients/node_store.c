@@ -25,7 +25,8 @@
 
 #define S_MAX_JSON (4u * 1024u * 1024u)
 
-static const char *s_boxes[] = {"outbox", "sent", "inbox", "quarantine"};
+static const char *s_boxes[NODE_STORE_N_BOXES] = {"outbox", "sent", "inbox",
+                                                  "quarantine", "hooks"};
 
 struct node_store {
     char dir[3072];
@@ -125,7 +126,7 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
     rc = s_mkdir(dir, err, errlen);
     if (rc != RK_OK)
         return rc;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < NODE_STORE_N_BOXES; i++) {
         struct stat top, box;
         snprintf(path, sizeof path, "%s/%s", dir, s_boxes[i]);
         rc = s_mkdir(path, err, errlen);
@@ -160,7 +161,7 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
         free(self);
         return e == EWOULDBLOCK ? RK_ERR_EXISTS : RK_ERR_IO;
     }
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < NODE_STORE_N_BOXES; i++)
         self->swept += s_sweep(dir, s_boxes[i]);
     rc = s_j_open(self, err, errlen);
     if (rc != RK_OK) {
@@ -564,7 +565,7 @@ s_j_parse(const uint8_t *buf, size_t len, jfile_t **out, size_t *n_out,
         int type = e[4];
         for (int i = 0; i < 4; i++)
             dlen |= (size_t)e[8 + i] << (8 * i);
-        if (memcmp(e, S_J_MAGIC, 4) != 0 || e[5] > NODE_STORE_QUARANTINE ||
+        if (memcmp(e, S_J_MAGIC, 4) != 0 || e[5] >= NODE_STORE_N_BOXES ||
             nlen > S_J_MAX_NAME || dlen > S_MAX_JSON ||
             len - off - S_J_HEAD - S_J_MAC < nlen + dlen ||
             (type != 'F' && type != 'C' && type != 'X'))

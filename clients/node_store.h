@@ -24,7 +24,10 @@ typedef enum {
     NODE_STORE_SENT = 1,       /* <id>.json: what became of what we sent */
     NODE_STORE_INBOX = 2,      /* <id>.json + <id>.env: what we received */
     NODE_STORE_QUARANTINE = 3, /* <n>.json + <n>.env: refused on arrival */
+    NODE_STORE_HOOKS = 4,      /* <id>.json: a notice whose hook is due */
 } node_store_box_t;
+
+#define NODE_STORE_N_BOXES 5
 
 /* Opens (creating, mode 0700) dir and its folders. *out is the caller's.
  * Returns 0, RK_ERR_PERMISSION (dir readable by others), RK_ERR_IO, with
