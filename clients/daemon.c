@@ -32,6 +32,9 @@
 #define S_MAX_HOOKS 16
 #define S_MAX_HOOKS_WAITING 100000 /* then a hook is skipped, and says so */
 #define S_HOOK_TIMEOUT_MS 30000
+/* At a stop, how long running hooks get to finish before the daemon goes
+ * (and they run again at the next start). */
+#define S_HOOK_STOP_WAIT_MS 2000
 #define S_CTL_MAX (1024u * 1024u)
 
 typedef struct {
@@ -814,12 +817,13 @@ s_stage_hook_marker(daemon_t *self, burst_t *b, const char *hex) {
     return rc;
 }
 
-/* The hook of hex has run (or failed, or cannot run): its marker goes.
- * Not synced with the journal: a crash can bring it back, and the hook
- * then runs again (at least once). */
+/* The hook of hex has run (or failed, or cannot run): its marker goes,
+ * and the journal says so if it holds it. The folder is not synced: a
+ * crash right after can bring the marker back, and the hook then runs
+ * again (at least once). */
 static void
 s_hook_done(daemon_t *self, const char *hex) {
-    if (node_store_remove(self->store, NODE_STORE_HOOKS, hex) != RK_OK)
+    if (node_store_forget(self->store, NODE_STORE_HOOKS, hex) != RK_OK)
         log_warn("event=hook_marker_not_removed msg=%s effect=\"its hook "
                  "runs again when renrakud next starts\"",
                  hex);
@@ -922,8 +926,9 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
     snprintf(self->hooks[slot].msg, sizeof self->hooks[slot].msg, "%s", hex);
 }
 
+/* Collects the hooks that ended; kills those over their time. */
 static void
-s_reap_hooks(daemon_t *self) {
+s_reap_finished(daemon_t *self) {
     for (size_t i = 0; i < S_MAX_HOOKS; i++) {
         hook_t *h = &self->hooks[i];
         int status;
@@ -949,6 +954,11 @@ s_reap_hooks(daemon_t *self) {
         h->pid = 0;
         s_hook_done(self, h->msg);
     }
+}
+
+static void
+s_reap_hooks(daemon_t *self) {
+    s_reap_finished(self);
     /* Waiting hooks take the free slots, with the record as it is now. */
     while (self->n_hook_wait) {
         size_t busy = 0;
@@ -966,12 +976,17 @@ s_reap_hooks(daemon_t *self) {
             self->hook_wait_head = 0;
         rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, &rc);
         if (!rec) {
-            log_error("event=hook_skipped msg=%s reason=\"%s\"", hex,
-                      rc == RK_ERR_NOT_FOUND ? "no longer in the inbox"
-                                             : rk_strerror(rc));
             self->counters[C_HOOKS_FAILED]++;
-            if (rc == RK_ERR_NOT_FOUND)
+            if (rc == RK_ERR_NOT_FOUND) {
+                log_error("event=hook_skipped msg=%s reason=\"no longer in "
+                          "the inbox\"",
+                          hex);
                 s_hook_done(self, hex);
+            } else
+                log_error("event=hook_unreadable msg=%s reason=\"inbox "
+                          "record: %s\" action=\"kept due; tried again at "
+                          "the next start\"",
+                          hex, rk_strerror(rc));
             continue;
         }
         s_run_hook(self, hex, rec);
@@ -995,13 +1010,16 @@ s_resume_hooks(daemon_t *self) {
         int rc = RK_OK;
         json_t *rec =
             node_store_get_json(self->store, NODE_STORE_INBOX, names[i], &rc);
-        if (!self->cfg.hook || !rec) {
+        if (self->cfg.hook && !rec && rc != RK_ERR_NOT_FOUND) {
+            log_error("event=hook_unreadable msg=%s reason=\"inbox record: "
+                      "%s\" action=\"kept due; tried again at the next "
+                      "start\"",
+                      names[i], rk_strerror(rc));
+        } else if (!self->cfg.hook || !rec) {
             log_warn("event=hook_dropped msg=%s reason=\"%s\"", names[i],
                      !self->cfg.hook ? "renrakud runs without --hook now"
-                     : rc == RK_ERR_NOT_FOUND ? "not in the inbox"
-                                              : rk_strerror(rc));
-            if (!self->cfg.hook || rc == RK_ERR_NOT_FOUND)
-                s_hook_done(self, names[i]);
+                                     : "not in the inbox");
+            s_hook_done(self, names[i]);
         } else {
             log_info("event=hook_resumed msg=%s reason=\"due when renrakud "
                      "last stopped\"",
@@ -2077,7 +2095,6 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
     if (s_find_relays(self, err, errlen) != RK_OK)
         goto fail;
     s_sweep_unqueued(self);
-    s_resume_hooks(self);
     self->ctx = zmq_ctx_new();
     self->ctl = zmq_socket(self->ctx, ZMQ_REP);
     daemon_control_endpoint(cfg->state_dir, self->ctl_ep, sizeof self->ctl_ep);
@@ -2094,6 +2111,8 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
                      self->links[i].endpoint, self->links[i].last_error);
             goto fail;
         }
+    /* Last: nothing after it can fail, so a start that fails runs none. */
+    s_resume_hooks(self);
     log_info("event=started node=%s state=%s control=%s roster_serial=%" PRIu64,
              identity_id(cfg->identity), cfg->state_dir, self->ctl_ep,
              roster_serial(self->roster));
@@ -2180,6 +2199,18 @@ daemon_destroy(daemon_t **self_p) {
         zmq_close(self->ctl);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
+    /* Hooks still running get a little time to finish, so that their
+     * markers go before the last checkpoint. */
+    if (self->store)
+        for (int t = 0; t < S_HOOK_STOP_WAIT_MS / 50; t++) {
+            size_t running = 0;
+            s_reap_finished(self);
+            for (size_t i = 0; i < S_MAX_HOOKS; i++)
+                running += self->hooks[i].pid != 0;
+            if (!running)
+                break;
+            usleep(50 * 1000);
+        }
     if (self->store && self->state_dirty &&
         node_store_save_state(self->store) != RK_OK)
         log_error("event=store_write_failed file=state.json");
@@ -2188,8 +2219,8 @@ daemon_destroy(daemon_t **self_p) {
     node_store_close(&self->store);
     roster_destroy(&self->roster);
     free(self->answers);
-    /* Never silent: a hook that never ran says so, and one still running
-     * (its marker stays, so it runs again at the next start). */
+    /* Never silent: a hook still running, or one that never ran, says so
+     * (its marker stays: it runs at the next start). */
     for (size_t i = 0; i < S_MAX_HOOKS; i++)
         if (self->hooks[i].pid)
             log_warn("event=hook_postponed msg=%s reason=\"still running "

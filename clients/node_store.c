@@ -799,6 +799,26 @@ s_j_before_write(node_store_t *self, node_store_box_t box) {
     return node_store_checkpoint(self, NULL, NULL);
 }
 
+int
+node_store_forget(node_store_t *self, node_store_box_t box, const char *name) {
+    char path[4096], file[S_J_MAX_NAME + 1];
+    jbuf_t j = {NULL, 0, 0};
+    const char *why = NULL;
+    int rc = s_path(self, path, sizeof path, box, name, ".json"), err = 0;
+    if (rc != RK_OK)
+        return rc;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return RK_ERR_IO;
+    if (!self->j_len)
+        return RK_OK; /* not in the journal: nothing can bring it back */
+    snprintf(file, sizeof file, "%s.json", name);
+    rc = s_j_put(&j, 'X', box, file, NULL, 0);
+    if (rc == RK_OK)
+        rc = s_j_append(self, &j, &why, &err);
+    free(j.p);
+    return rc;
+}
+
 size_t
 node_store_journal_bytes(const node_store_t *self) {
     return self->j_len;

@@ -74,6 +74,13 @@ int node_store_has(node_store_t *self, node_store_box_t box, const char *name);
 int node_store_remove(node_store_t *self, node_store_box_t box,
                       const char *name) RK_WUR;
 
+/* Removes box/<name>.json, for a file whose loss in a crash only repeats
+ * work (a hook's marker): without a sync of the folder, but if the journal
+ * may hold the file, with a durable X entry there, so that the next open
+ * does not put it back. Returns 0, RK_ERR_INVALID (name) or RK_ERR_IO. */
+int node_store_forget(node_store_t *self, node_store_box_t box,
+                      const char *name) RK_WUR;
+
 /* The names in a box (without extension), sorted, each once. *names is a
  * malloc'd array of malloc'd strings: free with node_store_free_names.
  * Returns 0 or RK_ERR_IO / RK_ERR_NOMEM. */

@@ -11,7 +11,8 @@
  * checkpointing first; and after a crash (a child process that commits
  * and exits without closing the store): files lost or cut short put back
  * from the journal, a torn append ignored, a cancelled group not put back,
- * a hostile journal refused by name. */
+ * a hostile journal refused by name; a forgotten hook marker not put
+ * back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -640,6 +641,49 @@ test_cancelled_group(void **state) {
     assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
 }
 
+static void
+test_forget_survives_crash(void **state) {
+    fx_t *fx = *state;
+    pid_t pid;
+    int status = 0;
+    char path[400];
+    /* A child commits two hook markers, forgets one (its hook ran) and
+     * dies without a checkpoint: the journal still holds both. */
+    node_store_close(&fx->st);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[300];
+        node_store_t *st = NULL;
+        node_store_batch_t *b = node_store_batch_new();
+        json_t *m = json_object();
+        int bad = node_store_open(fx->dir, &st, err, sizeof err) != RK_OK;
+        for (size_t g = 0; !bad && g < 2; g++)
+            bad |= node_store_batch_json(st, b, g, NODE_STORE_HOOKS, s_names[g],
+                                         m) != RK_OK;
+        bad = bad || node_store_batch_commit(st, b) != RK_OK ||
+              node_store_forget(st, NODE_STORE_HOOKS, s_names[0]) != RK_OK;
+        _exit(bad ? 3 : 0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    s_reopen(fx);
+    /* The forgotten one is not put back; the other is. */
+    snprintf(path, sizeof path, "%s/hooks/%s.json", fx->dir, s_names[0]);
+    assert_int_not_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/hooks/%s.json", fx->dir, s_names[1]);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(node_store_replayed(fx->st), 1);
+    /* With an empty journal, forgetting needs no entry. */
+    assert_int_equal(node_store_forget(fx->st, NODE_STORE_HOOKS, s_names[1]),
+                     RK_OK);
+    assert_int_not_equal(access(path, F_OK), 0);
+    assert_int_equal(node_store_journal_bytes(fx->st), 0);
+    assert_int_equal(node_store_forget(fx->st, NODE_STORE_HOOKS, "../x"),
+                     RK_ERR_INVALID);
+}
+
 /* One journal entry as the format says (node_store.c), checked. */
 static size_t
 s_entry(uint8_t *out, int type, int box, const char *name, const char *data) {
@@ -753,6 +797,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_cancelled_group, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_hostile_journal, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_forget_survives_crash, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_at_open, s_setup,
                                         s_teardown),
