@@ -232,6 +232,17 @@ scenario_stix() {
     expect "the draft can be sent as it is" s2.out '^queued '
 }
 
+# send_stored N WORD: jp.nisc sends N notices titled "WORD i" to us.cisa
+# (down) and waits until the relay has stored the last.
+send_stored() {
+    local i last
+    for i in $(seq 1 "$1"); do
+        rk jp.nisc send --to us.cisa --title "$2 $i" >>"s-$2.out" 2>&1
+    done
+    last=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' "s-$2.out" | tail -1)
+    until_ok 15 recipient_state jp.nisc "$last" us.cisa stored || bad "the $1 '$2' notices are stored"
+}
+
 scenario_hook() {
     start_relay
     start_node jp.nisc
@@ -244,11 +255,7 @@ scenario_hook() {
     stop_node us.cisa
     # A burst (a backlog after an outage) brings more notices than hooks
     # may run at once (16): the rest wait their turn, none is skipped.
-    for i in $(seq 1 30); do
-        rk jp.nisc send --to us.cisa --title "burst $i" >>s2.out 2>&1
-    done
-    LAST=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s2.out | tail -1)
-    until_ok 15 recipient_state jp.nisc "$LAST" us.cisa stored || bad "the burst is stored"
+    send_stored 30 burst
     start_node us.cisa --hook "sleep 0.2; grep -o 'burst [0-9]*' >> '$W/hooks.txt'"
     # Every run of the burst finished (31 with the first notice's).
     until_ok 20 bash -c "[ \$(grep -c 'event=hook_done' '$W/us.cisa.log') -ge 31 ]"
@@ -267,11 +274,7 @@ scenario_hook() {
     kill9_node us.cisa
     # The daemon is killed while its hooks run: they are due still, and
     # run when it starts again, each once, for its notice.
-    for i in $(seq 1 10); do
-        rk jp.nisc send --to us.cisa --title "crash $i" >>s3.out 2>&1
-    done
-    LAST=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s3.out | tail -1)
-    until_ok 15 recipient_state jp.nisc "$LAST" us.cisa stored || bad "the ten are stored"
+    send_stored 10 crash
     start_node us.cisa --hook "while [ ! -e '$W/hookstop' ]; do sleep 0.1; done # rk-hook-crash-$$"
     until_ok 15 bash -c "[ \$(grep -c 'event=received' '$W/us.cisa.log') -ge 41 ]" ||
         bad "the ten reach the inbox"

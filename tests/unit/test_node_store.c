@@ -520,13 +520,12 @@ test_put_checkpoints_first(void **state) {
     node_store_batch_free(&b);
 }
 
-/* A crash: the store is closed here, a child opens it, commits the bursts
- * (groups named by names[], one burst each unless one_burst), blocks
- * inbox/<block>.json first when block is not NULL, and exits without
- * closing the store (no checkpoint). The journal holds what it committed. */
+/* A crash: the store is closed here; a child opens it, runs body (which
+ * returns nonzero on a failure) and exits without closing the store (no
+ * checkpoint), which stays reachable through fx for valgrind. */
 static void
-s_crash_after(fx_t *fx, const char *const *names, size_t n, int one_burst,
-              const char *block) {
+s_crash(fx_t *fx, int (*body)(fx_t *fx, node_store_t *st, void *arg),
+        void *arg) {
     pid_t pid;
     int status = 0;
     node_store_close(&fx->st);
@@ -535,30 +534,54 @@ s_crash_after(fx_t *fx, const char *const *names, size_t n, int one_burst,
     if (pid == 0) {
         char err[300];
         node_store_t *st = NULL;
-        node_store_batch_t *b = node_store_batch_new();
         int bad = node_store_open(fx->dir, &st, err, sizeof err) != RK_OK;
-        if (block)
-            s_block(fx, block, ".json");
         fx->st = st;
-        for (size_t g = 0; !bad && g < n; g++) {
-            json_t *rec = json_pack("{s:s}", "msg_id", names[g]);
-            uint8_t env[100];
-            memset(env, (int)g + 1, sizeof env);
-            bad |= node_store_batch_env(st, b, g, NODE_STORE_INBOX, names[g],
-                                        env, sizeof env) != RK_OK;
-            bad |= node_store_batch_json(st, b, g, NODE_STORE_INBOX, names[g],
-                                         rec) != RK_OK;
-            json_decref(rec);
-            if (!one_burst || g == n - 1) {
-                int rc = node_store_batch_commit(st, b);
-                bad |= rc != RK_OK && !block;
-            }
-        }
-        _exit(bad ? 3 : 0);
+        _exit(bad || body(fx, st, arg) ? 3 : 0);
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+typedef struct {
+    const char *const *names;
+    size_t n;
+    int one_burst;
+    const char *block;
+} bursts_t;
+
+/* s_crash's body: commits the bursts (groups named by names[], one burst
+ * each unless one_burst), blocking inbox/<block>.json first when block is
+ * not NULL. */
+static int
+s_bursts(fx_t *fx, node_store_t *st, void *arg) {
+    const bursts_t *a = arg;
+    node_store_batch_t *b = node_store_batch_new();
+    int bad = !b;
+    if (a->block)
+        s_block(fx, a->block, ".json");
+    for (size_t g = 0; !bad && g < a->n; g++) {
+        json_t *rec = json_pack("{s:s}", "msg_id", a->names[g]);
+        uint8_t env[100];
+        memset(env, (int)g + 1, sizeof env);
+        bad |= node_store_batch_env(st, b, g, NODE_STORE_INBOX, a->names[g],
+                                    env, sizeof env) != RK_OK;
+        bad |= node_store_batch_json(st, b, g, NODE_STORE_INBOX, a->names[g],
+                                     rec) != RK_OK;
+        json_decref(rec);
+        if (!a->one_burst || g == a->n - 1)
+            bad |= node_store_batch_commit(st, b) != RK_OK && !a->block;
+    }
+    node_store_batch_free(&b);
+    return bad;
+}
+
+/* A crash after the bursts s_bursts commits: the journal holds them. */
+static void
+s_crash_after(fx_t *fx, const char *const *names, size_t n, int one_burst,
+              const char *block) {
+    bursts_t a = {names, n, one_burst, block};
+    s_crash(fx, s_bursts, &a);
     assert_true(s_journal_size(fx) > 0);
 }
 
@@ -641,36 +664,30 @@ test_cancelled_group(void **state) {
     assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
 }
 
+/* s_crash's body: commits two hook markers and forgets the first (its
+ * hook ran); the journal still holds both. */
+static int
+s_two_markers(fx_t *fx, node_store_t *st, void *arg) {
+    node_store_batch_t *b = node_store_batch_new();
+    json_t *m = json_object();
+    int bad = !b || !m;
+    (void)fx;
+    (void)arg;
+    for (size_t g = 0; !bad && g < 2; g++)
+        bad |= node_store_batch_json(st, b, g, NODE_STORE_HOOKS, s_names[g],
+                                     m) != RK_OK;
+    bad = bad || node_store_batch_commit(st, b) != RK_OK ||
+          node_store_forget(st, NODE_STORE_HOOKS, s_names[0]) != RK_OK;
+    json_decref(m);
+    node_store_batch_free(&b);
+    return bad;
+}
+
 static void
 test_forget_survives_crash(void **state) {
     fx_t *fx = *state;
-    pid_t pid;
-    int status = 0;
     char path[400];
-    /* A child commits two hook markers, forgets one (its hook ran) and
-     * dies without a checkpoint: the journal still holds both. */
-    node_store_close(&fx->st);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        char err[300];
-        node_store_t *st = NULL;
-        node_store_batch_t *b = node_store_batch_new();
-        json_t *m = json_object();
-        int bad = node_store_open(fx->dir, &st, err, sizeof err) != RK_OK;
-        for (size_t g = 0; !bad && g < 2; g++)
-            bad |= node_store_batch_json(st, b, g, NODE_STORE_HOOKS, s_names[g],
-                                         m) != RK_OK;
-        bad = bad || node_store_batch_commit(st, b) != RK_OK ||
-              node_store_forget(st, NODE_STORE_HOOKS, s_names[0]) != RK_OK;
-        json_decref(m);
-        node_store_batch_free(&b);
-        fx->st = st; /* not closed: a crash; reachable for valgrind */
-        _exit(bad ? 3 : 0);
-    }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    s_crash(fx, s_two_markers, NULL);
     s_reopen(fx);
     /* The forgotten one is not put back; the other is. */
     snprintf(path, sizeof path, "%s/hooks/%s.json", fx->dir, s_names[0]);
