@@ -847,8 +847,7 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
         log_error("event=hook_skipped msg=%s reason=\"%d hooks already "
                   "waiting\" action=\"it runs when renrakud next starts\"",
                   hex, S_MAX_HOOKS_WAITING);
-        self->counters[C_HOOKS_FAILED]++;
-        return;
+        return; /* not failed: its marker stays */
     }
     if (slot == S_MAX_HOOKS) {
         /* Its turn comes when one finishes (s_reap_hooks). */
@@ -865,8 +864,7 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
                               "still running, and no memory to queue it\" "
                               "action=\"it runs when renrakud next starts\"",
                               hex, S_MAX_HOOKS);
-                    self->counters[C_HOOKS_FAILED]++;
-                    return;
+                    return; /* not failed: its marker stays */
                 }
                 self->hook_wait = g;
                 self->cap_hook_wait = cap;
