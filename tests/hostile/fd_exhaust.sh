@@ -73,6 +73,8 @@ stored() {
         grep -Eq '"us.cisa":\{"state":"(stored|delivered|received|acknowledged)"'
 }
 until_ok 15 connected jp.nisc && until_ok 15 connected us.cisa || { bad "daemons connect"; exit 1; }
+# stored_or_over MSG: MSG is stored, or the attack is over.
+stored_or_over() { { [ -n "$1" ] && stored "$1"; } || ! kill -0 "$APID" 2>/dev/null; }
 # late NODE TIMEOUT_MS: a node that was not connected sends one notice.
 late() {
     "$T" send --key keys/late.x.key --roster roster.signed --coordinator keys/coordinator.pub \
@@ -144,10 +146,7 @@ while kill -0 "$APID" 2>/dev/null; do
         tries=$((tries + 1))
         late 1500 >late.out 2>&1 && got_in=$((got_in + 1))
     else
-        for ((i = 0; i < 40; i++)); do
-            { [ -n "$mid" ] && stored "$mid"; } || ! kill -0 "$APID" 2>/dev/null && break
-            sleep 0.05
-        done
+        until_ok 2 stored_or_over "$mid" || true
     fi
 done
 wait "$APID"

@@ -424,6 +424,11 @@ inbox_once() {
 # what a crash of a file system without a journal can leave: one inbox
 # record gone, one envelope cut to 0 bytes. The restart puts them back
 # from the journal. Then a journal of garbage: ignored, nothing lost.
+# inbox_holds DIR N: DIR holds at least N records.
+inbox_holds() {
+    local f=("$1"/*.json)
+    [ "${#f[@]}" -ge "$2" ]
+}
 scenario_journal() {
     local n=8 i m lines out files rec='' env='' M
     local in=st-us.cisa/inbox jn=st-us.cisa/journal
@@ -443,11 +448,10 @@ scenario_journal() {
     # Frozen (SIGSTOP) as soon as the last record is in the inbox, well
     # within the second before the idle checkpoint; then SIGKILL.
     shopt -s nullglob
-    local deadline=$((SECONDS + 15)) have=()
-    while have=("$in"/*.json) && [ "${#have[@]}" -lt $n ] && [ $SECONDS -lt $deadline ]; do
-        sleep 0.01
-    done
+    local have=()
+    until_ok 15 inbox_holds "$in" $n
     kill -STOP "${DPID[us.cisa]}"
+    have=("$in"/*.json)
     [ "${#have[@]}" -ge $n ] || { bad "the burst reaches us.cisa's inbox (${#have[@]} of $n)"; return; }
     if [ -s "$jn" ]; then ok "the journal still holds the burst when the daemon is stopped ($(stat -c %s "$jn") bytes)"; else
         bad "the journal still holds the burst when the daemon is stopped (it is empty: the checkpoint came first)"
