@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "rk_buf.h"
 #include "rk_util.h"
 
 #define S_MAX_JSON (4u * 1024u * 1024u)
@@ -423,28 +424,18 @@ node_store_save_state(node_store_t *self) {
 #define S_J_MAX_NAME 80
 #define S_J_MAX_BYTES (256u * 1024u * 1024u) /* checkpoints failing */
 
-typedef struct {
-    uint8_t *p;
-    size_t len, cap;
-} jbuf_t;
-
+/* Appends one entry to j (a scratch buffer: its failed flag is cleared,
+ * the caller checks the return). */
 static int
-s_j_put(jbuf_t *j, int type, node_store_box_t box, const char *name,
+s_j_put(rk_wbuf_t *j, int type, node_store_box_t box, const char *name,
         const void *data, size_t len) {
     size_t nlen = strlen(name), need = S_J_HEAD + nlen + len + S_J_MAC;
     uint8_t *e;
     if (nlen > S_J_MAX_NAME || len > S_MAX_JSON)
         return RK_ERR_INVALID;
-    if (j->len + need > j->cap) {
-        size_t cap = j->cap ? j->cap : 4096;
-        uint8_t *g;
-        while (cap < j->len + need)
-            cap *= 2;
-        if (!(g = realloc(j->p, cap)))
-            return RK_ERR_NOMEM;
-        j->p = g;
-        j->cap = cap;
-    }
+    j->failed = 0;
+    if (rk_wbuf_reserve(j, need) != RK_OK)
+        return RK_ERR_NOMEM;
     e = j->p + j->len;
     memcpy(e, S_J_MAGIC, 4);
     e[4] = (uint8_t)type;
@@ -465,7 +456,7 @@ s_j_put(jbuf_t *j, int type, node_store_box_t box, const char *name,
 /* Appends j at the journal's end and makes it durable. On failure the
  * journal is cut back to where it was; *why names the step. */
 static int
-s_j_append(node_store_t *self, const jbuf_t *j, const char **why, int *err) {
+s_j_append(node_store_t *self, const rk_wbuf_t *j, const char **why, int *err) {
     size_t done = 0;
     if (self->j_len + j->len > S_J_MAX_BYTES) {
         *why = "journal full (its checkpoints fail)";
@@ -802,7 +793,7 @@ s_j_before_write(node_store_t *self, node_store_box_t box) {
 int
 node_store_forget(node_store_t *self, node_store_box_t box, const char *name) {
     char path[4096], file[S_J_MAX_NAME + 1];
-    jbuf_t j = {NULL, 0, 0};
+    rk_wbuf_t j = {0};
     const char *why = NULL;
     int rc = s_path(self, path, sizeof path, box, name, ".json"), err = 0;
     if (rc != RK_OK)
@@ -815,7 +806,7 @@ node_store_forget(node_store_t *self, node_store_box_t box, const char *name) {
     rc = s_j_put(&j, 'X', box, file, NULL, 0);
     if (rc == RK_OK)
         rc = s_j_append(self, &j, &why, &err);
-    free(j.p);
+    rk_wbuf_free(&j);
     return rc;
 }
 
@@ -843,8 +834,7 @@ node_store_journal_ignored(const node_store_t *self) {
 
 typedef struct {
     char *tmp, *path;
-    uint8_t *data; /* what the journal gets */
-    size_t len;
+    size_t off, len; /* its journal entry, in the batch's entries */
     size_t group;
     node_store_box_t box;
 } staged_t;
@@ -858,6 +848,9 @@ struct node_store_batch {
     size_t n, cap;
     uint8_t *groups; /* S_GROUP_* by group */
     size_t cap_groups;
+    /* The staged files' journal entries, written (and hashed) once when
+     * staged; kept between bursts, so it stops allocating. */
+    rk_wbuf_t entries;
     int committed; /* groups[] tells the last commit's outcome */
     /* The first step of the last commit that failed, and its errno. */
     const char *why;
@@ -882,9 +875,9 @@ s_drop_staged(node_store_batch_t *b) {
         unlink(b->v[i].tmp);
         free(b->v[i].tmp);
         free(b->v[i].path);
-        free(b->v[i].data);
     }
     b->n = 0;
+    b->entries.len = 0;
 }
 
 void
@@ -892,6 +885,7 @@ node_store_batch_free(node_store_batch_t **b_p) {
     if (!b_p || !*b_p)
         return;
     s_drop_staged(*b_p);
+    rk_wbuf_free(&(*b_p)->entries);
     free((*b_p)->v);
     free((*b_p)->groups);
     free(*b_p);
@@ -953,11 +947,12 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
     s = &b->v[b->n];
     s->tmp = strdup(tmp);
     s->path = strdup(path);
-    s->data = malloc(len ? len : 1);
-    if (!s->tmp || !s->path || !s->data)
+    s->off = b->entries.len;
+    if (!s->tmp || !s->path ||
+        s_j_put(&b->entries, 'F', box, strrchr(path, '/') + 1, data, len) !=
+            RK_OK)
         goto undo;
-    memcpy(s->data, data, len);
-    s->len = len;
+    s->len = b->entries.len - s->off;
     rc = s_write_tmp(tmp, data, len);
     if (rc != RK_OK)
         goto undo;
@@ -969,7 +964,7 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
 undo:
     free(s->tmp);
     free(s->path);
-    free(s->data);
+    b->entries.len = s->off;
 failed:
     b->groups[group] |= S_GROUP_FAILED;
     return rc;
@@ -1006,24 +1001,27 @@ s_fail(node_store_batch_t *b, const char *why, int err) {
     }
 }
 
-/* The journal entries of the groups not failed, then C; nothing when
- * every group failed. */
+/* Leaves in the batch's entries only those of the groups not failed (in
+ * the order staged), then C; nothing when every group failed. */
 static int
-s_j_batch(const node_store_batch_t *b, jbuf_t *j) {
+s_j_batch(node_store_batch_t *b) {
+    size_t w = 0;
     for (size_t i = 0; i < b->n; i++) {
         const staged_t *s = &b->v[i];
         if (b->groups[s->group] & S_GROUP_FAILED)
             continue;
-        if (s_j_put(j, 'F', s->box, strrchr(s->path, '/') + 1, s->data,
-                    s->len) != RK_OK)
-            return RK_ERR_NOMEM;
+        if (w != s->off)
+            memmove(b->entries.p + w, b->entries.p + s->off, s->len);
+        w += s->len;
     }
-    return j->len ? s_j_put(j, 'C', NODE_STORE_OUTBOX, "", NULL, 0) : RK_OK;
+    b->entries.len = w;
+    return w ? s_j_put(&b->entries, 'C', NODE_STORE_OUTBOX, "", NULL, 0)
+             : RK_OK;
 }
 
 int
 node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
-    jbuf_t j = {NULL, 0, 0};
+    rk_wbuf_t *j = &b->entries;
     int any_failed = 0, cancel = 0, journaled = 0;
 
     if (b->committed) {
@@ -1041,9 +1039,9 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
          * durable, only once a checkpoint has emptied the journal. */
         if (self->j_unsure && node_store_checkpoint(self, &why, &err) != RK_OK)
             s_fail(b, why, err);
-        else if (s_j_batch(b, &j) != RK_OK)
+        else if (s_j_batch(b) != RK_OK)
             s_fail(b, "journal entry", ENOMEM);
-        else if (j.len && s_j_append(self, &j, &why, &err) != RK_OK)
+        else if (j->len && s_j_append(self, j, &why, &err) != RK_OK)
             s_fail(b, why, err);
         else
             journaled = 1;
@@ -1072,17 +1070,17 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
          * redelivery would then be taken for a duplicate and never acted
          * on. */
         if (cancel) {
-            j.len = 0;
+            j->len = 0;
             for (size_t i = 0; i < b->n; i++) {
                 staged_t *s = &b->v[i];
                 if ((b->groups[s->group] &
                      (S_GROUP_FAILED | S_GROUP_JOURNALED)) ==
                         (S_GROUP_FAILED | S_GROUP_JOURNALED) &&
-                    s_j_put(&j, 'X', s->box, strrchr(s->path, '/') + 1, NULL,
+                    s_j_put(j, 'X', s->box, strrchr(s->path, '/') + 1, NULL,
                             0) != RK_OK)
                     s_fail(b, "journal entry", ENOMEM);
             }
-            if (s_j_append(self, &j, &why, &err) != RK_OK) {
+            if (s_j_append(self, j, &why, &err) != RK_OK) {
                 /* Told before the rename: the worse news. Until a
                  * checkpoint empties the journal, a crash would let the
                  * next open put those groups in place. */
@@ -1092,13 +1090,12 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
             }
         }
     }
-    free(j.p);
     for (size_t i = 0; i < b->n; i++) {
         free(b->v[i].tmp);
         free(b->v[i].path);
-        free(b->v[i].data);
     }
     b->n = 0;
+    j->len = 0;
     b->committed = 1;
     for (size_t g = 0; g < b->cap_groups; g++)
         any_failed |= (b->groups[g] & S_GROUP_FAILED) != 0;

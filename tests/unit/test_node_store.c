@@ -13,6 +13,7 @@
  * from the journal, a torn append ignored, a cancelled group not put back,
  * a hostile journal refused by name; a forgotten hook marker not put
  * back. */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -211,6 +212,22 @@ test_failed_write(void **state) {
     assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
     assert_int_equal(s_count(fx, "inbox", s_names[1]), 0);
     assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    /* Nor is its envelope in the journal: the next open would put it
+     * back. */
+    {
+        char path[400];
+        uint8_t buf[8192];
+        FILE *fp;
+        size_t len;
+        snprintf(path, sizeof path, "%s/journal", fx->dir);
+        fp = fopen(path, "rb");
+        assert_non_null(fp);
+        len = fread(buf, 1, sizeof buf, fp);
+        fclose(fp);
+        assert_true(len > 0);
+        assert_non_null(memmem(buf, len, s_names[0], strlen(s_names[0])));
+        assert_null(memmem(buf, len, s_names[1], strlen(s_names[1])));
+    }
     /* The next burst starts clean. */
     s_stage_group(fx, b, 1, s_names[1]);
     assert_false(node_store_batch_failed(b, 1));
