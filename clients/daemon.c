@@ -750,13 +750,6 @@ typedef struct burst {
     uint64_t started_us; /* when its first delivery was read */
 } burst_t;
 
-static uint64_t
-s_mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Writes the envelope refused on arrival, and why, to the quarantine. */
 static void
 s_quarantine(daemon_t *self, burst_t *b, dlv_t *x, const frame_deliver_t *d,
@@ -1128,7 +1121,7 @@ s_stage_delivery(daemon_t *self, burst_t *b, link_t *l,
     int rc;
 
     if (!b->n)
-        b->started_us = s_mono_us();
+        b->started_us = rk_mono_us();
     memset(x, 0, sizeof *x);
     x->l = l;
     x->index = d->index;
@@ -1456,7 +1449,7 @@ s_on_link(daemon_t *self, link_t *l) {
         frame_t *f = NULL;
         const char *why = NULL;
         if (b->n == S_BURST_MAX ||
-            (b->n && s_mono_us() - b->started_us >= S_BURST_US))
+            (b->n && rk_mono_us() - b->started_us >= S_BURST_US))
             s_flush_burst(self, b);
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, l->sock, ZMQ_DONTWAIT) < 0) {

@@ -29,13 +29,6 @@ struct drill_sim {
     size_t n;
 };
 
-static uint64_t
-s_mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static pid_t
 s_spawn(const drill_sim_config_t *cfg, const drill_sim_node_t *node,
         const char *state, char *err, size_t errlen) {
@@ -108,7 +101,7 @@ s_connected(const char *state) {
 
 size_t
 drill_sim_wait_connected(drill_sim_t *self, int timeout_ms) {
-    uint64_t end = s_mono_ms() + (uint64_t)timeout_ms;
+    uint64_t end = rk_mono_us() / 1000 + (uint64_t)timeout_ms;
     size_t count = 0;
     do {
         count = 0;
@@ -129,7 +122,7 @@ drill_sim_wait_connected(drill_sim_t *self, int timeout_ms) {
             struct timespec ts = {0, 100 * 1000000L};
             nanosleep(&ts, NULL);
         }
-    } while (s_mono_ms() < end);
+    } while (rk_mono_us() / 1000 < end);
     return count;
 }
 
@@ -162,7 +155,7 @@ drill_sim_stop(drill_sim_t **self_p) {
     for (size_t i = 0; i < self->n; i++)
         if (self->p[i].pid > 0)
             kill(self->p[i].pid, SIGTERM);
-    end = s_mono_ms() + 5000;
+    end = rk_mono_us() / 1000 + 5000;
     for (size_t i = 0; i < self->n; i++) {
         sim_proc_t *p = &self->p[i];
         while (p->pid > 0) {
@@ -171,7 +164,7 @@ drill_sim_stop(drill_sim_t **self_p) {
                 p->pid = 0;
                 break;
             }
-            if (s_mono_ms() > end) {
+            if (rk_mono_us() / 1000 > end) {
                 kill(p->pid, SIGKILL);
                 waitpid(p->pid, &status, 0);
                 p->pid = 0;

@@ -19,6 +19,13 @@ rk_now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t
+rk_mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 void
 rk_hex(char *out, const uint8_t *bin, size_t len) {
     sodium_bin2hex(out, 2 * len + 1, bin, len);

@@ -12,6 +12,9 @@
 /* Milliseconds since the Unix epoch, wall clock. */
 uint64_t rk_now_ms(void);
 
+/* Microseconds on the monotonic clock: for spans, never set back. */
+uint64_t rk_mono_us(void);
+
 static inline void
 rk_put_be16(uint8_t *p, uint16_t v) {
     p[0] = (uint8_t)(v >> 8);

@@ -1240,13 +1240,6 @@ s_on_expired(const relay_expiry_t *e, void *arg) {
 
 /* ---- group commit and answers ---- */
 
-static uint64_t
-s_mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void *
 s_sync_main(void *arg) {
     relay_t *self = arg;
@@ -1276,7 +1269,7 @@ s_sync_start(relay_t *self) {
     item_t *t = self->pitems;
     self->sync_pending =
         relay_log_size(self->log) - relay_log_durable(self->log);
-    self->sync_t0 = s_mono_us();
+    self->sync_t0 = rk_mono_us();
     self->sync_begin_rc = relay_log_sync_begin(self->log, &self->sync_job);
     self->pitems = self->items;
     self->n_pitems = self->n_items;
@@ -1348,7 +1341,7 @@ s_commit(relay_t *self) {
     self->sync_ready = 0;
     rc = s_sync_finish(self);
     if (pending || rc != RK_OK) {
-        uint64_t dt = s_mono_us() - self->sync_t0;
+        uint64_t dt = rk_mono_us() - self->sync_t0;
         self->c.fsyncs++;
         self->c.fsync_records += pending;
         self->c.fsync_us_total += dt;
