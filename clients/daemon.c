@@ -822,11 +822,14 @@ s_hook_done(daemon_t *self, const char *hex) {
                  hex);
 }
 
+/* Runs the hook of hex, fed rec (NULL: its inbox record, read when the
+ * hook starts), or queues it while S_MAX_HOOKS run. */
 static void
 s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
-    int pipefd[2];
+    int pipefd[2], rc = RK_OK;
     pid_t pid;
     char *text;
+    json_t *own = NULL;
     size_t slot = S_MAX_HOOKS;
 
     if (!self->cfg.hook)
@@ -870,7 +873,25 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
                  self->n_hook_wait);
         return;
     }
+    if (!rec) /* read at its turn: the record as it is now */
+        rec = own =
+            node_store_get_json(self->store, NODE_STORE_INBOX, hex, &rc);
+    if (!rec) {
+        if (rc == RK_ERR_NOT_FOUND) {
+            log_warn("event=hook_dropped msg=%s reason=\"not in the inbox\"",
+                     hex);
+            s_hook_done(self, hex);
+        } else {
+            self->counters[C_HOOKS_FAILED]++;
+            log_error("event=hook_unreadable msg=%s reason=\"inbox record: "
+                      "%s\" action=\"kept due; tried again at the next "
+                      "start\"",
+                      hex, rk_strerror(rc));
+        }
+        return;
+    }
     text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(own);
     if (!text || pipe(pipefd) != 0) {
         log_error("event=hook_failed msg=%s reason=\"%s\"", hex,
                   text ? strerror(errno) : "out of memory");
@@ -954,8 +975,6 @@ s_reap_hooks(daemon_t *self) {
     while (self->n_hook_wait) {
         size_t busy = 0;
         char hex[33];
-        json_t *rec;
-        int rc = RK_OK;
         for (size_t i = 0; i < S_MAX_HOOKS; i++)
             busy += self->hooks[i].pid != 0;
         if (busy == S_MAX_HOOKS)
@@ -965,23 +984,7 @@ s_reap_hooks(daemon_t *self) {
         self->n_hook_wait--;
         if (!self->n_hook_wait)
             self->hook_wait_head = 0;
-        rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, &rc);
-        if (!rec) {
-            self->counters[C_HOOKS_FAILED]++;
-            if (rc == RK_ERR_NOT_FOUND) {
-                log_error("event=hook_skipped msg=%s reason=\"no longer in "
-                          "the inbox\"",
-                          hex);
-                s_hook_done(self, hex);
-            } else
-                log_error("event=hook_unreadable msg=%s reason=\"inbox "
-                          "record: %s\" action=\"kept due; tried again at "
-                          "the next start\"",
-                          hex, rk_strerror(rc));
-            continue;
-        }
-        s_run_hook(self, hex, rec);
-        json_decref(rec);
+        s_run_hook(self, hex, NULL);
     }
 }
 
@@ -998,26 +1001,17 @@ s_resume_hooks(daemon_t *self) {
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        int rc = RK_OK;
-        json_t *rec =
-            node_store_get_json(self->store, NODE_STORE_INBOX, names[i], &rc);
-        if (self->cfg.hook && !rec && rc != RK_ERR_NOT_FOUND) {
-            log_error("event=hook_unreadable msg=%s reason=\"inbox record: "
-                      "%s\" action=\"kept due; tried again at the next "
-                      "start\"",
-                      names[i], rk_strerror(rc));
-        } else if (!self->cfg.hook || !rec) {
-            log_warn("event=hook_dropped msg=%s reason=\"%s\"", names[i],
-                     !self->cfg.hook ? "renrakud runs without --hook now"
-                                     : "not in the inbox");
+        if (!self->cfg.hook) {
+            log_warn("event=hook_dropped msg=%s reason=\"renrakud runs "
+                     "without --hook now\"",
+                     names[i]);
             s_hook_done(self, names[i]);
         } else {
             log_info("event=hook_resumed msg=%s reason=\"due when renrakud "
                      "last stopped\"",
                      names[i]);
-            s_run_hook(self, names[i], rec);
+            s_run_hook(self, names[i], NULL); /* record read at its turn */
         }
-        json_decref(rec);
     }
     node_store_free_names(names, n);
 }
