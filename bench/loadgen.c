@@ -24,8 +24,8 @@
  *           BYTES encoded, which a node opens and keeps, not random bytes
  *           --inbox DIR: the inbox folder of the node --to names (renrakud
  *           --state DIR/..): the time its record appears there, renamed
- *           into place after the node verified, opened and fsynced it; the
- *           run ends when all are there
+ *           into place after the node verified and opened it and made it
+ *           durable (its journal); the run ends when all are there
  *   fanout: --recipients M --alerts K: one sender, K alerts one after the
  *           other, each to all M recipients; time until the last has it
  *   probe:  --ep-file F: wait for the file, connect, hello, welcome; exit
@@ -471,7 +471,7 @@ s_fwd_on_frame(int is_sender, conn_t *c, const uint8_t *p, size_t len,
 }
 
 /* --inbox: records that appeared in the node's inbox ("<msg id>.json",
- * renamed into place once written and fsynced). */
+ * renamed into place once durable in the node's journal). */
 static void
 s_on_inbox(void) {
     char buf[64 * 1024]
