@@ -96,6 +96,7 @@ emit() { echo "$1" >>"$RES"; }
 . "$HERE/prof.sh"
 
 # ---- the limit: single-core verify rate, measured in this run ----
+# At the start, for the (limit) row; (1) and (7) pair their own runs.
 for ((r = 0; r < RUNS; r++)); do
     j=$("$VR" "$VERIFY_SECS") || die "verify_rate"
     emit "{\"figure\":\"verify\",\"run\":$r,\"data\":$j}"
@@ -141,12 +142,22 @@ say "fdatasync: $(grep -c '"fsync"' "$RES") runs"
 # ---- (1) throughput, (4) latency, (5) fan-out on one relay ----
 start_relay "$W/data"
 await_relay
+# The limit of (1) is paired with each run, as (7)'s: the single-core
+# verify rate drifts on a shared machine within a minute, so the runs at
+# the start are too far away. A verify_rate run (the relay idle) just
+# before each throughput run and one after the last: run r is bracketed
+# by verify runs r and r+1 (RUNS+1 in all), both on its line.
+vb=$("$VR" "$VERIFY_SECS") || die "verify_rate before throughput run 0"
 for ((r = 0; r < RUNS; r++)); do
     j=$(lg --relay "$EP" --mode load --senders "$SENDERS" --recipients 0 \
         --to rcv.offline --count "$TP_COUNT" --window 256 --relay-pid "$RPID" \
         --timeout-ms 120000) || die "throughput run $r: $j"
-    emit "{\"figure\":\"throughput\",\"run\":$r,\"data\":$j}"
-    say "throughput run $r: $(echo "$j" | grep -o '"rate":[0-9.]*')"
+    va=$("$VR" "$VERIFY_SECS") || die "verify_rate after throughput run $r"
+    emit "{\"figure\":\"throughput\",\"run\":$r,\"data\":$j,\"verify_before\":$vb,\"verify_after\":$va}"
+    say "throughput run $r: $(echo "$j" | grep -o '"rate":[0-9.]*');" \
+        "verify_rate before $(echo "$vb" | grep -o '"verify_per_s":[0-9]*')," \
+        "after $(echo "$va" | grep -o '"verify_per_s":[0-9]*')"
+    vb=$va
 done
 # steal and all jiffies of the machine (/proc/stat), to see how much of its
 # CPU time the host took during a run
@@ -346,7 +357,7 @@ fi
     echo "\"libsodium\":\"$(pkg-config --modversion libsodium)\","
     echo "\"protobufc\":\"$(pkg-config --modversion libprotobuf-c)\","
     echo "\"workers\":$(nproc),\"senders\":$SENDERS,\"fanout\":$FANOUT,"
-    echo "\"tp_count\":$TP_COUNT,\"lat_rate\":$LAT_RATE,\"lat_secs\":$LAT_SECS,"
+    echo "\"tp_count\":$TP_COUNT,\"verify_secs\":$VERIFY_SECS,\"lat_rate\":$LAT_RATE,\"lat_secs\":$LAT_SECS,"
     echo "\"node_slow_rate\":$NODE_SLOW_RATE,\"node_fast_secs\":$NODE_FAST_SECS,\"node_slow_secs\":$NODE_SLOW_SECS,"
     echo "\"log_records\":$LOG_RECORDS,\"log_pending\":$LOG_PENDING,"
     echo "\"command\":\"make bench${QUICK:+ QUICK=1}\","
