@@ -471,7 +471,8 @@ s_fwd_on_frame(int is_sender, conn_t *c, const uint8_t *p, size_t len,
 }
 
 /* --inbox: records that appeared in the node's inbox ("<msg id>.json",
- * renamed into place once durable in the node's journal). */
+ * linked into place once durable in the node's journal; IN_CREATE, or
+ * IN_MOVED_TO where the node renames temporary files). */
 static void
 s_on_inbox(void) {
     char buf[64 * 1024]

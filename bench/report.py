@@ -39,10 +39,10 @@ def spread(xs, nd=0, unit=""):
 NODE_WHAT = (
     "renrakud checks the signature against the roster, opens the envelope, "
     "decodes the notice and writes the envelope and its record (the "
-    "deliveries read together as one burst: temporary files, every file "
-    "appended to the node's journal and one fdatasync, then the renames) "
-    "before it confirms; timed when the record is renamed into the inbox, "
-    "by inotify")
+    "deliveries read together as one burst: unnamed files (O_TMPFILE), "
+    "every file appended to the node's journal and one fdatasync, then "
+    "each file linked into place) before it confirms; timed when the "
+    "record appears in the inbox, by inotify")
 
 
 def node_rows(res, meta, rows):
@@ -217,8 +217,8 @@ def node_limits(res, meta, L):
            "(4b)). "
            if any(r.get("jiffies") for r in res["node_fast"]) else "")
         + "Each burst of deliveries (up to 64 read together, fewer when "
-        "checking them took 3 ms) costs two new files a notice (created, "
-        "written, renamed) and one append to the node's journal with one "
+        "checking them took 3 ms) costs two new files a notice (created "
+        "unnamed, written, linked into the inbox) and one append to the node's journal with one "
         "fdatasync, before the confirms; one syncfs (a checkpoint) follows "
         "after a second without deliveries, or once the journal holds "
         "64 MiB.")
@@ -242,7 +242,7 @@ def node_limits(res, meta, L):
             + ", ".join(f"{c['name']} {share[c['name']]:.0f}% "
                         f"({c['calls'] / tr['notices']:.1f} calls a notice)"
                         for c in top[:4])
-            + " (openat: creating the two temporary files of a notice; "
+            + " (openat: creating the two unnamed files of a notice; "
             "fdatasync: the journal's, one a burst).")
         if share.get("openat", 0) > share.get("syncfs", 0) + \
                 share.get("fsync", 0) + share.get("fdatasync", 0):

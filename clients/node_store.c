@@ -2,11 +2,13 @@
  * through rk_write_file (temporary file, fsync, rename, fsync of the
  * folder), so a crash leaves either the old or the new record, never half
  * of one. A batch (a burst of deliveries) is made durable by one append to
- * the store's journal and one fdatasync; its files are then renamed into
- * place without a sync of their own, and the journal is emptied once a
+ * the store's journal and one fdatasync; its files, written unnamed
+ * (O_TMPFILE), are then linked into place (or, where that does not work,
+ * renamed from temporary names) without a sync of their own, and the
+ * journal is emptied once a
  * syncfs has made them durable (a checkpoint). At open, the journal puts
  * back whatever of its files a crash lost. */
-#define _GNU_SOURCE /* syncfs */
+#define _GNU_SOURCE /* syncfs, O_TMPFILE */
 #include "node_store.h"
 
 #include <dirent.h>
@@ -44,6 +46,11 @@ struct node_store {
     /* A checkpoint's syncfs failed: some file the journal holds may not
      * have reached the disk, whatever a later syncfs says. */
     int j_rewrite;
+    /* A batch's files are written unnamed (O_TMPFILE) and linked into
+     * place (linkat of /proc/self/fd/N), instead of created under a
+     * temporary name and renamed: half the directory operations, and a
+     * crash leaves no temporary file. Probed at open. */
+    int unnamed;
     size_t replayed;    /* files the journal put back at open */
     uint64_t j_ignored; /* bytes at its end, of no whole burst, at open */
 };
@@ -86,6 +93,63 @@ s_path(const node_store_t *self, char *out, size_t cap, node_store_box_t box,
         (int)cap)
         return RK_ERR_INVALID;
     return RK_OK;
+}
+
+/* Writes len bytes of data to fd. */
+static int
+s_write_all(int fd, const void *data, size_t len) {
+    const uint8_t *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return RK_ERR_IO;
+        done += (size_t)w;
+    }
+    return RK_OK;
+}
+
+/* An unnamed file (O_TMPFILE, 0600) in folder dir, or -1 (errno set). */
+static int
+s_open_unnamed(const char *dir) {
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0 && fchmod(fd, 0600) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Gives the unnamed file fd the name path (which must not exist). */
+static int
+s_link_unnamed(int fd, const char *path) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+}
+
+/* Whether unnamed files can be made and linked in dir's inbox: the file
+ * system must know O_TMPFILE (ext4, xfs, btrfs, tmpfs do) and /proc be
+ * mounted. The probe's name is a temporary one (swept at open). */
+static int
+s_unnamed_works(const char *dir) {
+    char box[4096], probe[4200];
+    int fd, ok;
+    snprintf(box, sizeof box, "%s/%s", dir, s_boxes[NODE_STORE_INBOX]);
+    snprintf(probe, sizeof probe, "%s/probe.tmp.%ld", box, (long)getpid());
+    fd = s_open_unnamed(box);
+    if (fd < 0)
+        return 0;
+    unlink(probe);
+    ok = s_link_unnamed(fd, probe) == 0;
+    close(fd);
+    if (ok)
+        unlink(probe);
+    return ok;
 }
 
 /* Removes box's temporary files (<name>.tmp.<pid>): with the lock held,
@@ -164,6 +228,7 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
     }
     for (size_t i = 0; i < NODE_STORE_N_BOXES; i++)
         self->swept += s_sweep(dir, s_boxes[i]);
+    self->unnamed = s_unnamed_works(dir);
     rc = s_j_open(self, err, errlen);
     if (rc != RK_OK) {
         if (self->j_fd >= 0)
@@ -496,8 +561,6 @@ failed:
 /* Writes data to tmp (created, 0600), without a sync. */
 static int
 s_write_tmp(const char *tmp, const void *data, size_t len) {
-    const uint8_t *p = data;
-    size_t done = 0;
     int ok, fd;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) {
@@ -508,16 +571,7 @@ s_write_tmp(const char *tmp, const void *data, size_t len) {
     }
     if (fd < 0)
         return RK_ERR_IO;
-    ok = fchmod(fd, 0600) == 0;
-    while (ok && done < len) {
-        ssize_t w = write(fd, p + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            ok = 0;
-        else
-            done += (size_t)w;
-    }
+    ok = fchmod(fd, 0600) == 0 && s_write_all(fd, data, len) == RK_OK;
     if (close(fd) != 0 || !ok) {
         unlink(tmp);
         return RK_ERR_IO;
@@ -830,14 +884,30 @@ node_store_journal_ignored(const node_store_t *self) {
     return self->j_ignored;
 }
 
+int
+node_store_set_unnamed(node_store_t *self, int on) {
+    if (!on)
+        self->unnamed = 0;
+    else if (!self->unnamed)
+        self->unnamed = s_unnamed_works(self->dir);
+    return self->unnamed;
+}
+
 /* ---- batches: one fdatasync for a burst of files ---- */
 
 typedef struct {
-    char *tmp, *path;
+    char *tmp; /* its temporary name; NULL when unnamed (fd) */
+    char *path;
+    int fd;          /* the unnamed file, or -1 */
+    int placed;      /* put in place by the commit */
     size_t off, len; /* its journal entry, in the batch's entries */
     size_t group;
     node_store_box_t box;
 } staged_t;
+
+/* Unnamed files a batch keeps open until its commit, at most (a burst of
+ * 64 deliveries stages up to 192 files); past it, temporary names. */
+#define S_MAX_UNNAMED 256
 
 #define S_GROUP_FAILED 1    /* a file of it was not written, or not put */
 #define S_GROUP_STAGED 2    /* at least one file of it was written */
@@ -846,6 +916,7 @@ typedef struct {
 struct node_store_batch {
     staged_t *v;
     size_t n, cap;
+    size_t unnamed;  /* of them, open unnamed files */
     uint8_t *groups; /* S_GROUP_* by group */
     size_t cap_groups;
     /* The staged files' journal entries, written (and hashed) once when
@@ -869,14 +940,24 @@ node_store_batch_new(void) {
     return b;
 }
 
+/* Lets a staged file go: the unnamed one vanishes, the temporary name is
+ * removed unless it was put in place. */
+static void
+s_release(staged_t *s, int in_place) {
+    if (s->fd >= 0)
+        close(s->fd);
+    else if (!in_place)
+        unlink(s->tmp);
+    free(s->tmp);
+    free(s->path);
+}
+
 static void
 s_drop_staged(node_store_batch_t *b) {
-    for (size_t i = 0; i < b->n; i++) {
-        unlink(b->v[i].tmp);
-        free(b->v[i].tmp);
-        free(b->v[i].path);
-    }
+    for (size_t i = 0; i < b->n; i++)
+        s_release(&b->v[i], 0);
     b->n = 0;
+    b->unnamed = 0;
     b->entries.len = 0;
 }
 
@@ -934,7 +1015,6 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
             rc = RK_ERR_EXISTS; /* already in this batch: one file, once */
             goto failed;
         }
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     rc = RK_ERR_NOMEM;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
@@ -945,23 +1025,43 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
         b->cap = cap;
     }
     s = &b->v[b->n];
-    s->tmp = strdup(tmp);
+    s->tmp = NULL;
+    s->fd = -1;
+    s->placed = 0;
     s->path = strdup(path);
     s->off = b->entries.len;
-    if (!s->tmp || !s->path ||
-        s_j_put(&b->entries, 'F', box, strrchr(path, '/') + 1, data, len) !=
-            RK_OK)
+    if (!s->path || s_j_put(&b->entries, 'F', box, strrchr(path, '/') + 1, data,
+                            len) != RK_OK)
         goto undo;
     s->len = b->entries.len - s->off;
-    rc = s_write_tmp(tmp, data, len);
-    if (rc != RK_OK)
-        goto undo;
+    /* Unnamed while the batch holds few open files; under a tight limit
+     * of them (EMFILE), under a temporary name. */
+    if (self->unnamed && b->unnamed < S_MAX_UNNAMED) {
+        *strrchr(path, '/') = '\0';
+        s->fd = s_open_unnamed(path);
+        if (s->fd >= 0 && s_write_all(s->fd, data, len) != RK_OK) {
+            rc = RK_ERR_IO;
+            goto undo;
+        }
+    }
+    if (s->fd >= 0)
+        b->unnamed++;
+    else {
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", s->path, (long)getpid());
+        if (!(s->tmp = strdup(tmp)))
+            goto undo;
+        rc = s_write_tmp(tmp, data, len);
+        if (rc != RK_OK)
+            goto undo;
+    }
     s->group = group;
     s->box = box;
     b->n++;
     b->groups[group] |= S_GROUP_STAGED;
     return RK_OK;
 undo:
+    if (s->fd >= 0)
+        close(s->fd);
     free(s->tmp);
     free(s->path);
     b->entries.len = s->off;
@@ -999,6 +1099,35 @@ s_fail(node_store_batch_t *b, const char *why, int err) {
         b->why = why;
         b->why_errno = err;
     }
+}
+
+/* Puts a staged file in place, over a file of that name if there is one
+ * (an envelope a crash left without its record): 0, or -1 with errno set
+ * and *step the step that failed. */
+static int
+s_put_in_place(staged_t *s, const char **step) {
+    char tmp[4200];
+    int e;
+    *step = "rename";
+    if (s->fd < 0)
+        return rename(s->tmp, s->path);
+    *step = "link";
+    if (s_link_unnamed(s->fd, s->path) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -1;
+    /* linkat does not replace: link under a temporary name, rename. */
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", s->path, (long)getpid());
+    unlink(tmp);
+    if (s_link_unnamed(s->fd, tmp) != 0)
+        return -1;
+    *step = "rename";
+    if (rename(tmp, s->path) == 0)
+        return 0;
+    e = errno;
+    unlink(tmp);
+    errno = e;
+    return -1;
 }
 
 /* Leaves in the batch's entries only those of the groups not failed (in
@@ -1048,22 +1177,24 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
         /* In place, in the order they were written: a group's last file
          * after its others, so a reader never sees a record without its
          * envelope, and the first group's record without waiting for the
-         * other groups' renames. The journal holds them until a checkpoint
+         * other groups' links. The journal holds them until a checkpoint
          * syncs them. */
         for (size_t i = 0; i < b->n; i++) {
             staged_t *s = &b->v[i];
             uint8_t *g = &b->groups[s->group];
+            const char *step = NULL;
             if (journaled && !(*g & S_GROUP_FAILED))
                 *g |= S_GROUP_JOURNALED;
-            if (!journaled || (*g & S_GROUP_FAILED) ||
-                rename(s->tmp, s->path) != 0) {
-                if (journaled && !(*g & S_GROUP_FAILED)) {
-                    s_fail(b, "rename", errno);
-                    cancel = 1;
-                }
-                *g |= S_GROUP_FAILED;
-                unlink(s->tmp);
+            if (journaled && !(*g & S_GROUP_FAILED) &&
+                s_put_in_place(s, &step) == 0) {
+                s->placed = 1;
+                continue;
             }
+            if (journaled && !(*g & S_GROUP_FAILED)) {
+                s_fail(b, step, errno);
+                cancel = 1;
+            }
+            *g |= S_GROUP_FAILED;
         }
         /* A group the journal holds but that is not in place: the journal
          * says so (X), or the next open would put it in place, and a
@@ -1090,11 +1221,10 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
             }
         }
     }
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->v[i].tmp);
-        free(b->v[i].path);
-    }
+    for (size_t i = 0; i < b->n; i++)
+        s_release(&b->v[i], b->v[i].placed);
     b->n = 0;
+    b->unnamed = 0;
     j->len = 0;
     b->committed = 1;
     for (size_t g = 0; g < b->cap_groups; g++)

@@ -165,6 +165,13 @@ int node_store_checkpoint_pending(const node_store_t *self);
 size_t node_store_replayed(const node_store_t *self);
 uint64_t node_store_journal_ignored(const node_store_t *self);
 
+/* How a batch stages its files: unnamed (O_TMPFILE, then linked into
+ * place: the default where the probe at open found it works) or under
+ * temporary names, then renamed (on 0: as on a file system without
+ * O_TMPFILE, or without /proc). Returns the way in force: on 1, only
+ * where it works. For tests of both ways. */
+int node_store_set_unnamed(node_store_t *self, int on);
+
 /* The node's small state (receipts seen up to, roster serial, quarantine
  * counter): a borrowed object to change, then node_store_save_state. */
 json_t *node_store_state(node_store_t *self);

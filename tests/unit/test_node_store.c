@@ -37,6 +37,7 @@
 typedef struct {
     char dir[256];
     node_store_t *st;
+    int named; /* batches stage under temporary names, not unnamed */
 } fx_t;
 
 /* Linked with -Wl,--wrap=syncfs,--wrap=fdatasync: the journal's and the
@@ -67,16 +68,39 @@ __wrap_fdatasync(int fd) {
     return __real_fdatasync(fd);
 }
 
+/* Opens the store at fx->dir, staging the way fx says. */
+static void
+s_open(fx_t *fx, node_store_t **st) {
+    char err[300];
+    assert_int_equal(node_store_open(fx->dir, st, err, sizeof err), RK_OK);
+    if (fx->named)
+        assert_int_equal(node_store_set_unnamed(*st, 0), 0);
+    else if (!node_store_set_unnamed(*st, 1))
+        skip(); /* no O_TMPFILE (or no /proc) here: the named tests run */
+}
+
 static int
-s_setup(void **state) {
+s_setup_as(void **state, int named) {
     fx_t *fx = calloc(1, sizeof *fx);
-    char tmpl[] = "/tmp/rk-node-store-XXXXXX", err[300];
+    char tmpl[] = "/tmp/rk-node-store-XXXXXX";
     assert_non_null(fx);
     assert_non_null(mkdtemp(tmpl));
     snprintf(fx->dir, sizeof fx->dir, "%s/st", tmpl);
-    assert_int_equal(node_store_open(fx->dir, &fx->st, err, sizeof err), RK_OK);
+    fx->named = named;
     *state = fx;
+    s_open(fx, &fx->st);
     return 0;
+}
+
+static int
+s_setup(void **state) {
+    return s_setup_as(state, 0);
+}
+
+/* As on a file system without O_TMPFILE. */
+static int
+s_setup_named(void **state) {
+    return s_setup_as(state, 1);
 }
 
 static int
@@ -139,10 +163,12 @@ test_commit_all(void **state) {
     /* Nothing is in place before the commit. */
     for (size_t g = 0; g < 3; g++)
         assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[g]));
-    assert_int_equal(s_count(fx, "inbox", ".tmp."), 6);
+    /* Unnamed files are in no folder; temporary names are not records. */
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), fx->named ? 6 : 0);
+    assert_int_equal(s_count(fx, "inbox", ""), fx->named ? 6 : 0);
     assert_int_equal(node_store_list(fx->st, NODE_STORE_INBOX, &names, &n),
                      RK_OK);
-    assert_int_equal(n, 0); /* temporary files are not records */
+    assert_int_equal(n, 0);
     node_store_free_names(names, n);
 
     assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
@@ -181,6 +207,53 @@ test_commit_all(void **state) {
     assert_null(node_store_batch_why(b, NULL));
     node_store_batch_free(&b);
     assert_null(b);
+}
+
+static void s_expect_env(fx_t *fx, const char *name, size_t g);
+
+static void
+test_over_existing(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    char path[400];
+    FILE *fp;
+    /* An envelope alone, as a crash between the two writes of an older
+     * version left it: the batch writes over it. */
+    snprintf(path, sizeof path, "%s/inbox/%s.env", fx->dir, s_names[0]);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("an old envelope", fp);
+    fclose(fp);
+    s_stage_group(fx, b, 0, s_names[0]);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    assert_false(node_store_batch_failed(b, 0));
+    s_expect_env(fx, s_names[0], 0);
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[0]));
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    node_store_batch_free(&b);
+}
+
+static void
+test_many_files(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    char names[150][33];
+    /* More files than a batch keeps open unnamed (300): the rest go by
+     * temporary names, and every one is in place after the commit. */
+    for (size_t g = 0; g < 150; g++) {
+        snprintf(names[g], sizeof names[g], "%032zx", g + 100);
+        s_stage_group(fx, b, g, names[g]);
+    }
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), fx->named ? 300 : 44);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    for (size_t g = 0; g < 150; g++) {
+        assert_false(node_store_batch_failed(b, g));
+        assert_true(node_store_has(fx->st, NODE_STORE_INBOX, names[g]));
+        s_expect_env(fx, names[g], g);
+    }
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    assert_int_equal(s_count(fx, "inbox", ""), 300);
+    node_store_batch_free(&b);
 }
 
 static void
@@ -332,9 +405,9 @@ test_free_uncommitted(void **state) {
     node_store_batch_t *b = node_store_batch_new();
     for (size_t g = 0; g < 3; g++)
         s_stage_group(fx, b, g, s_names[g]);
-    assert_int_equal(s_count(fx, "inbox", ".tmp."), 6);
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), fx->named ? 6 : 0);
     node_store_batch_free(&b);
-    assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    assert_int_equal(s_count(fx, "inbox", ""), 0);
     for (size_t g = 0; g < 3; g++)
         assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[g]));
 }
@@ -552,6 +625,8 @@ s_crash(fx_t *fx, int (*body)(fx_t *fx, node_store_t *st, void *arg),
         char err[300];
         node_store_t *st = NULL;
         int bad = node_store_open(fx->dir, &st, err, sizeof err) != RK_OK;
+        if (!bad && fx->named)
+            node_store_set_unnamed(st, 0);
         fx->st = st;
         _exit(bad || body(fx, st, arg) ? 3 : 0);
     }
@@ -604,8 +679,7 @@ s_crash_after(fx_t *fx, const char *const *names, size_t n, int one_burst,
 
 static void
 s_reopen(fx_t *fx) {
-    char err[300];
-    assert_int_equal(node_store_open(fx->dir, &fx->st, err, sizeof err), RK_OK);
+    s_open(fx, &fx->st);
 }
 
 static void
@@ -812,11 +886,17 @@ test_hostile_journal(void **state) {
     }
 }
 
+#define S_NAMED(f)                                                             \
+    { #f " (temporary names)", f, s_setup_named, s_teardown, NULL }
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commit_all, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_over_existing, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_many_files, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_rename, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_rename_of_envelope, s_setup,
@@ -841,8 +921,18 @@ main(void) {
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_free_uncommitted, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_stale_temporary, s_setup,
-                                        s_teardown),
+        /* Staged under temporary names, as where O_TMPFILE or /proc is
+         * missing. */
+        S_NAMED(test_commit_all),
+        S_NAMED(test_over_existing),
+        S_NAMED(test_many_files),
+        S_NAMED(test_failed_write),
+        S_NAMED(test_failed_rename),
+        S_NAMED(test_failed_rename_of_envelope),
+        S_NAMED(test_free_uncommitted),
+        S_NAMED(test_replay_after_crash),
+        S_NAMED(test_cancelled_group),
+        S_NAMED(test_stale_temporary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
