@@ -920,17 +920,9 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
     }
     /* The notice is small (<= 256 KiB): a blocking write to a fresh pipe
      * only waits for the hook to read. */
-    {
-        size_t len = strlen(text), off = 0;
-        while (off < len) {
-            ssize_t w = write(pipefd[1], text + off, len - off);
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-        if (write(pipefd[1], "\n", 1) != 1)
-            log_debug("event=hook_stdin_closed msg=%s", hex);
-    }
+    if (rk_write_all(pipefd[1], text, strlen(text)) != RK_OK ||
+        rk_write_all(pipefd[1], "\n", 1) != RK_OK)
+        log_debug("event=hook_stdin_closed msg=%s", hex);
     close(pipefd[1]);
     free(text);
     self->hooks[slot].pid = pid;

@@ -95,22 +95,6 @@ s_path(const node_store_t *self, char *out, size_t cap, node_store_box_t box,
     return RK_OK;
 }
 
-/* Writes len bytes of data to fd. */
-static int
-s_write_all(int fd, const void *data, size_t len) {
-    const uint8_t *p = data;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, p + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return RK_ERR_IO;
-        done += (size_t)w;
-    }
-    return RK_OK;
-}
-
 /* An unnamed file (O_TMPFILE, 0600) in folder dir, or -1 (errno set). */
 static int
 s_open_unnamed(const char *dir) {
@@ -571,7 +555,7 @@ s_write_tmp(const char *tmp, const void *data, size_t len) {
     }
     if (fd < 0)
         return RK_ERR_IO;
-    ok = fchmod(fd, 0600) == 0 && s_write_all(fd, data, len) == RK_OK;
+    ok = fchmod(fd, 0600) == 0 && rk_write_all(fd, data, len) == RK_OK;
     if (close(fd) != 0 || !ok) {
         unlink(tmp);
         return RK_ERR_IO;
@@ -1039,7 +1023,7 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
     if (self->unnamed && b->unnamed < S_MAX_UNNAMED) {
         *strrchr(path, '/') = '\0';
         s->fd = s_open_unnamed(path);
-        if (s->fd >= 0 && s_write_all(s->fd, data, len) != RK_OK) {
+        if (s->fd >= 0 && rk_write_all(s->fd, data, len) != RK_OK) {
             rc = RK_ERR_IO;
             goto undo;
         }

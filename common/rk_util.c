@@ -205,11 +205,27 @@ s_fsync_dir(const char *path) {
 }
 
 int
+rk_write_all(int fd, const void *data, size_t len) {
+    const uint8_t *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return RK_ERR_IO;
+        }
+        done += (size_t)w;
+    }
+    return RK_OK;
+}
+
+int
 rk_write_file(const char *path, const void *data, size_t len, unsigned mode,
               int exclusive) {
     char tmp[4096];
-    const uint8_t *p = data;
-    size_t done = 0;
     int fd, rc = RK_ERR_IO;
     struct stat st;
 
@@ -222,16 +238,8 @@ rk_write_file(const char *path, const void *data, size_t len, unsigned mode,
               (mode_t)mode);
     if (fd < 0)
         return RK_ERR_IO;
-    if (fchmod(fd, (mode_t)mode) != 0)
+    if (fchmod(fd, (mode_t)mode) != 0 || rk_write_all(fd, data, len) != RK_OK)
         goto cleanup;
-    while (done < len) {
-        ssize_t w = write(fd, p + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto cleanup;
-        done += (size_t)w;
-    }
     if (fsync(fd) != 0)
         goto cleanup;
     if (close(fd) != 0) {

@@ -73,6 +73,10 @@ int rk_time_parse(const char *text, uint64_t *ms) RK_WUR;
 int rk_read_file(const char *path, size_t max, uint8_t **data,
                  size_t *len) RK_WUR;
 
+/* Writes all len bytes of data to fd (again after EINTR or a short
+ * write). Returns 0 or RK_ERR_IO (errno tells why). */
+int rk_write_all(int fd, const void *data, size_t len) RK_WUR;
+
 /* Writes data to path durably: a temporary file beside it, fsync, rename,
  * fsync of the folder. mode is the new file's permission bits. With
  * exclusive set, an existing path gives RK_ERR_EXISTS. Returns 0,

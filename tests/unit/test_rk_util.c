@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,12 +94,39 @@ test_files(void **state) {
     rmdir(dir);
 }
 
+static void
+test_write_all(void **state) {
+    char path[] = "/tmp/rk_util_w_XXXXXX";
+    uint8_t big[200000], *data = NULL;
+    size_t len = 0;
+    int fd = mkstemp(path), p[2];
+    (void)state;
+    assert_true(fd >= 0);
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7);
+    assert_int_equal(rk_write_all(fd, big, sizeof big), RK_OK);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(rk_read_file(path, sizeof big, &data, &len), RK_OK);
+    assert_int_equal(len, sizeof big);
+    assert_memory_equal(data, big, sizeof big);
+    free(data);
+    unlink(path);
+    /* Nobody reads any more: an error that says why, not a hang. */
+    assert_int_equal(pipe(p), 0);
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    assert_int_equal(rk_write_all(p[1], "x", 1), RK_ERR_IO);
+    assert_int_equal(errno, EPIPE);
+    close(p[1]);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base64_and_hex),
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_write_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
