@@ -152,16 +152,29 @@ def pause_limits(res, L):
 
 
 def scaling(res):
-    """Every core verifying at once against one alone, or None."""
-    if "verify_all" not in res or "verify" not in res:
+    """Every core verifying at once against one alone, or None. Each
+    all-cores run against the mean of the single-core verify_rate runs
+    bench.sh made just before and just after it (the "after" of one run
+    is the "before" of the next), as (1)'s and (7)'s: the single-core rate
+    drifts on a shared machine within a minute. "one": those means;
+    "lim": n x each; "per_run": sum of the run's per-core rates / "lim";
+    "ratio": the median of "per_run"."""
+    if "verify_all" not in res:
         return None
-    one = med([r["data"]["verify_per_s"] for r in res["verify"]])[0]
-    runs = [r["data"] for r in res["verify_all"]]
-    sums = [sum(d["per_s"]) for d in runs]
-    n = runs[0]["n"]
-    per_run = [x / (n * one) for x in sums]
-    return {"n": n, "sums": sums, "per_run": per_run,
-            "ratio": med(sums)[0] / (n * one)}
+    runs = res["verify_all"]
+    if any("verify_before" not in r or "verify_after" not in r
+           for r in runs):
+        sys.exit("report.py: all-cores verify run without its paired "
+                 "verify_rate runs (results of an older bench.sh); run the "
+                 "bench again")
+    n = runs[0]["data"]["n"]
+    sums = [sum(r["data"]["per_s"]) for r in runs]
+    one = [(r["verify_before"]["verify_per_s"] +
+            r["verify_after"]["verify_per_s"]) / 2 for r in runs]
+    lim = [r["data"]["n"] * o for r, o in zip(runs, one)]
+    per_run = [x / y for x, y in zip(sums, lim)]
+    return {"n": n, "sums": sums, "one": one, "lim": lim,
+            "per_run": per_run, "ratio": med(per_run)[0]}
 
 
 def tp_paired(res):
@@ -527,10 +540,24 @@ def limits(res, rows):
         if sc and "audit" in res:
             L[-1] += (
                 f" On this machine {sc['n']} verifiers at once reach "
-                f"{sc['ratio']:.2f} of {sc['n']} times one alone (the "
-                "(limit) row), so against the issue's limit the audit "
-                f"cannot go much past {sc['ratio']:.2f} whatever it does; "
-                "row 7c compares it with what the cores do together.")
+                f"{spread(sc['per_run'], 2)} of {sc['n']} times one alone "
+                "(the (limit) row: each all-cores run against the mean of "
+                "`bench/verify_rate` alone just before and just after it), "
+                "so against the issue's limit the audit cannot go much past "
+                f"{sc['ratio']:.2f} whatever it does; row 7c divides (7) "
+                "by that, to compare the audit with what the cores do "
+                "together.")
+            a_med = med([r["data"]["signatures_per_s"] /
+                         (res["meta"][0]["data"]["nproc"] *
+                          r["verify"]["verify_per_s"])
+                         for r in res["audit"]])[0]
+            if a_med > sc["ratio"]:
+                L[-1] += (
+                    f" In this run (7) reached {a_med:.2f}, above it: the "
+                    "all-cores runs and the audit were minutes apart, and "
+                    "the runs alone around an all-cores run correct for "
+                    "the drift of one core's rate, not for other work "
+                    "that took a core during the all-cores run only.")
     if "scale" in res:
         L.append(
             "- (8) Memory per connection is libzmq's (a CURVE session and "
@@ -562,7 +589,6 @@ def main():
 
     verify = [r["data"]["verify_per_s"] for r in res["verify"]]
     env_verify = [r["data"]["envelope_verify_per_s"] for r in res["verify"]]
-    v_med = med(verify)[0]
     workers = meta["workers"]
 
     tpp = tp_paired(res)
@@ -612,10 +638,11 @@ def main():
         rows.append((
             f"(limit) all {sc['n']} cores verifying at once "
             f"(`bench/verify_rate` × {sc['n']}, side by side)",
-            f"{spread(sc['sums'], 0, ' verify/s')}", f"{sc['n']} × "
-            f"{fmt(v_med)} verify/s, one alone",
-            f"{sc['ratio']:.2f} (per run {fmt(min(sc['per_run']), 2)}–"
-            f"{fmt(max(sc['per_run']), 2)})", "(info)", "",
+            f"{spread(sc['sums'], 0, ' verify/s')}",
+            f"{spread(sc['lim'], 0, ' verify/s')}: per run, {sc['n']} × "
+            f"{spread(sc['one'])} verify/s, one alone (the mean of "
+            "`bench/verify_rate` just before and just after that run)",
+            spread(sc["per_run"], 2), "(info)", "",
             "how the machine scales: the issue's limit (cores × one core's "
             "rate) assumes every core verifies as fast as one alone"))
 
@@ -733,12 +760,19 @@ def main():
             "the share of its CPU `verify` spends on what the limit counts"))
         sc = scaling(res)
         if sc:
-            all_med = med(sc["sums"])[0]
-            a_all = [d["signatures_per_s"] / all_med for d in ad]
+            # What every core does at once beside each audit run: (7)'s
+            # paired single-core rate x the cores x the (limit) row's
+            # median ratio, not the all-cores runs themselves, made at the
+            # start of the bench, minutes away.
+            lim_all = [a_cores * v * sc["ratio"] for v in a_vr]
+            a_all = [d["signatures_per_s"] / x for d, x in zip(ad, lim_all)]
             rows.append((
                 f"(7c) same, against all {sc['n']} cores verifying at once "
                 "(the (limit) row)", f"{spread([d['signatures_per_s'] for d in ad], 0, ' signatures/s')}",
-                f"{fmt(all_med)} verify/s", f"{spread(a_all, 2)}", "(info)",
+                f"{spread(lim_all, 0, ' verify/s')}: per run, {a_cores} × "
+                f"{spread(a_vr)} verify/s (the same paired runs as (7)) × "
+                f"{sc['ratio']:.2f} (the (limit) row's median ratio)",
+                f"{spread(a_all, 2)}", "(info)",
                 "", "what the audit gets of what this machine's cores do "
                 "together"))
     else:
@@ -921,8 +955,13 @@ def main():
     L.append(f"- Limit: single-core Ed25519 verify rate "
              f"(`crypto_sign_verify_detached` over the envelope's signed "
              f"bytes, `bench/verify_rate`, {meta.get('verify_secs', '?')} s "
-             f"a run). At the start of the bench, {len(verify)} runs: "
-             f"{spread(verify)} /s (the (limit) row); `envelope_verify` as "
+             f"a run). At the start of the bench, {len(verify)} runs, "
+             + (f"alternating with the {len(res['verify_all'])} all-cores "
+                "runs of the (limit) row (one just before each and one "
+                "after the last; an all-cores run is compared with the "
+                "mean of the two around it)" if "verify_all" in res else
+                "without the (limit) row's all-cores runs")
+             + f": {spread(verify)} /s; `envelope_verify` as "
              f"a whole {spread(env_verify)} /s. Around the throughput runs "
              f"of (1), one just before each and one after the last "
              f"({len(tvr)} runs; a run's limit is the mean of the two "
