@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,10 @@
 #include "rk_util.h"
 
 #define S_MAX_JSON (4u * 1024u * 1024u)
+
+/* Unnamed files a batch keeps open until its commit, at most (a burst of
+ * 64 deliveries stages up to 192 files); past it, temporary names. */
+#define S_MAX_UNNAMED 256
 
 static const char *s_boxes[NODE_STORE_N_BOXES] = {"outbox", "sent", "inbox",
                                                   "quarantine", "hooks"};
@@ -49,8 +54,12 @@ struct node_store {
     /* A batch's files are written unnamed (O_TMPFILE) and linked into
      * place (linkat of /proc/self/fd/N), instead of created under a
      * temporary name and renamed: half the directory operations, and a
-     * crash leaves no temporary file. Probed at open. */
+     * crash leaves no temporary file. Probed at open; off again after a
+     * link fails (other than for an existing name). */
     int unnamed;
+    /* Unnamed files a batch keeps open until its commit, at most: a
+     * quarter of the open-file limit, and no more than S_MAX_UNNAMED. */
+    size_t unnamed_max;
     size_t replayed;    /* files the journal put back at open */
     uint64_t j_ignored; /* bytes at its end, of no whole burst, at open */
 };
@@ -213,6 +222,13 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
     for (size_t i = 0; i < NODE_STORE_N_BOXES; i++)
         self->swept += s_sweep(dir, s_boxes[i]);
     self->unnamed = s_unnamed_works(dir);
+    {
+        struct rlimit rl;
+        self->unnamed_max = S_MAX_UNNAMED;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+            rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < S_MAX_UNNAMED)
+            self->unnamed_max = (size_t)(rl.rlim_cur / 4);
+    }
     rc = s_j_open(self, err, errlen);
     if (rc != RK_OK) {
         if (self->j_fd >= 0)
@@ -545,7 +561,7 @@ failed:
 /* Writes data to tmp (created, 0600), without a sync. */
 static int
 s_write_tmp(const char *tmp, const void *data, size_t len) {
-    int ok, fd;
+    int ok, fd, e;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) {
         /* Left by a crash of a process with our pid: not ours to keep. */
@@ -556,8 +572,12 @@ s_write_tmp(const char *tmp, const void *data, size_t len) {
     if (fd < 0)
         return RK_ERR_IO;
     ok = fchmod(fd, 0600) == 0 && rk_write_all(fd, data, len) == RK_OK;
+    e = errno;
     if (close(fd) != 0 || !ok) {
+        if (ok)
+            e = errno;
         unlink(tmp);
+        errno = e;
         return RK_ERR_IO;
     }
     return RK_OK;
@@ -889,10 +909,6 @@ typedef struct {
     node_store_box_t box;
 } staged_t;
 
-/* Unnamed files a batch keeps open until its commit, at most (a burst of
- * 64 deliveries stages up to 192 files); past it, temporary names. */
-#define S_MAX_UNNAMED 256
-
 #define S_GROUP_FAILED 1    /* a file of it was not written, or not put */
 #define S_GROUP_STAGED 2    /* at least one file of it was written */
 #define S_GROUP_JOURNALED 4 /* its files are in the journal, committed */
@@ -901,6 +917,7 @@ struct node_store_batch {
     staged_t *v;
     size_t n, cap;
     size_t unnamed;  /* of them, open unnamed files */
+    int no_unnamed;  /* out of file descriptors: temporary names */
     uint8_t *groups; /* S_GROUP_* by group */
     size_t cap_groups;
     /* The staged files' journal entries, written (and hashed) once when
@@ -942,6 +959,7 @@ s_drop_staged(node_store_batch_t *b) {
         s_release(&b->v[i], 0);
     b->n = 0;
     b->unnamed = 0;
+    b->no_unnamed = 0;
     b->entries.len = 0;
 }
 
@@ -963,6 +981,8 @@ s_group(node_store_batch_t *b, size_t group) {
     if (b->committed) {
         memset(b->groups, 0, b->cap_groups);
         b->committed = 0;
+        b->why = NULL;
+        b->why_errno = 0;
     }
     if (group >= b->cap_groups) {
         size_t cap = group + 64;
@@ -976,7 +996,17 @@ s_group(node_store_batch_t *b, size_t group) {
     return RK_OK;
 }
 
-/* Writes data under path's temporary name and remembers it. */
+/* Remembers the first step of the batch that failed, and why. */
+static void
+s_fail(node_store_batch_t *b, const char *why, int err) {
+    if (!b->why) {
+        b->why = why;
+        b->why_errno = err;
+    }
+}
+
+/* Writes data to an unnamed file (or under path's temporary name) and
+ * remembers it, with its journal entry. */
 static int
 s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
         node_store_box_t box, const char *name, const char *ext,
@@ -1018,12 +1048,15 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
                             len) != RK_OK)
         goto undo;
     s->len = b->entries.len - s->off;
-    /* Unnamed while the batch holds few open files; under a tight limit
-     * of them (EMFILE), under a temporary name. */
-    if (self->unnamed && b->unnamed < S_MAX_UNNAMED) {
+    /* Unnamed while the batch holds few open files; past that, or out of
+     * file descriptors, under a temporary name. */
+    if (self->unnamed && !b->no_unnamed && b->unnamed < self->unnamed_max) {
         *strrchr(path, '/') = '\0';
         s->fd = s_open_unnamed(path);
+        if (s->fd < 0 && (errno == EMFILE || errno == ENFILE))
+            b->no_unnamed = 1;
         if (s->fd >= 0 && rk_write_all(s->fd, data, len) != RK_OK) {
+            s_fail(b, "write", errno);
             rc = RK_ERR_IO;
             goto undo;
         }
@@ -1035,8 +1068,10 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
         if (!(s->tmp = strdup(tmp)))
             goto undo;
         rc = s_write_tmp(tmp, data, len);
-        if (rc != RK_OK)
+        if (rc != RK_OK) {
+            s_fail(b, "write", errno);
             goto undo;
+        }
     }
     s->group = group;
     s->box = box;
@@ -1075,14 +1110,6 @@ node_store_batch_json(node_store_t *self, node_store_batch_t *b, size_t group,
     rc = s_stage(self, b, group, box, name, ".json", text, strlen(text));
     free(text);
     return rc;
-}
-
-static void
-s_fail(node_store_batch_t *b, const char *why, int err) {
-    if (!b->why) {
-        b->why = why;
-        b->why_errno = err;
-    }
 }
 
 /* Puts a staged file in place, over a file of that name if there is one
@@ -1140,10 +1167,11 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
     if (b->committed) {
         /* Nothing written since the last commit: no group is in place. */
         memset(b->groups, 0, b->cap_groups);
+        b->why = NULL;
+        b->why_errno = 0;
         return RK_OK;
     }
-    b->why = NULL;
-    b->why_errno = 0;
+    /* b->why may tell of a file that could not be staged. */
     if (b->n) {
         const char *why = NULL;
         int err = 0;
@@ -1177,6 +1205,10 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
             if (journaled && !(*g & S_GROUP_FAILED)) {
                 s_fail(b, step, errno);
                 cancel = 1;
+                /* Linking fails for more than this file (/proc gone, a
+                 * security module): the next bursts use temporary names. */
+                if (s->fd >= 0 && strcmp(step, "link") == 0)
+                    self->unnamed = 0;
             }
             *g |= S_GROUP_FAILED;
         }
@@ -1209,6 +1241,7 @@ node_store_batch_commit(node_store_t *self, node_store_batch_t *b) {
         s_release(&b->v[i], b->v[i].placed);
     b->n = 0;
     b->unnamed = 0;
+    b->no_unnamed = 0;
     j->len = 0;
     b->committed = 1;
     for (size_t g = 0; g < b->cap_groups; g++)

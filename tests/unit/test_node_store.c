@@ -24,10 +24,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,15 +42,31 @@ typedef struct {
     int named; /* batches stage under temporary names, not unnamed */
 } fx_t;
 
-/* Linked with -Wl,--wrap=syncfs,--wrap=fdatasync: the journal's and the
- * checkpoint's syncs fail on demand, with EIO, as a failing disk makes
- * them. */
+/* Linked with -Wl,--wrap=syncfs,--wrap=fdatasync,--wrap=linkat: the
+ * journal's and the checkpoint's syncs fail on demand, with EIO, as a
+ * failing disk makes them; linking an unnamed file into place fails with
+ * the errno asked for (a security module's EACCES, /proc gone). */
 int __real_syncfs(int fd);
 int __real_fdatasync(int fd);
+int __real_linkat(int olddirfd, const char *oldpath, int newdirfd,
+                  const char *newpath, int flags);
 int __wrap_syncfs(int fd);
 int __wrap_fdatasync(int fd);
+int __wrap_linkat(int olddirfd, const char *oldpath, int newdirfd,
+                  const char *newpath, int flags);
 static int s_syncfs_fails;
 static int s_fdatasync_fails;
+static int s_linkat_fails; /* an errno */
+
+int
+__wrap_linkat(int olddirfd, const char *oldpath, int newdirfd,
+              const char *newpath, int flags) {
+    if (s_linkat_fails) {
+        errno = s_linkat_fails;
+        return -1;
+    }
+    return __real_linkat(olddirfd, oldpath, newdirfd, newpath, flags);
+}
 
 int
 __wrap_syncfs(int fd) {
@@ -107,7 +125,7 @@ static int
 s_teardown(void **state) {
     fx_t *fx = *state;
     char cmd[400];
-    s_syncfs_fails = s_fdatasync_fails = 0;
+    s_syncfs_fails = s_fdatasync_fails = s_linkat_fails = 0;
     node_store_close(&fx->st);
     snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(strlen(fx->dir) - 3),
              fx->dir);
@@ -131,6 +149,19 @@ s_count(const fx_t *fx, const char *box, const char *what) {
             n++;
     closedir(d);
     return n;
+}
+
+/* File descriptors this process has open. */
+static int
+s_open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int n = 0;
+    assert_non_null(d);
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* d's own */
 }
 
 static const char *s_names[] = {"00000000000000000000000000000001",
@@ -157,9 +188,12 @@ test_commit_all(void **state) {
     node_store_batch_t *b = node_store_batch_new();
     char **names = NULL;
     size_t n = 0;
+    int fds = s_open_fds();
+    mode_t mask = umask(0277); /* the files are 0600 whatever the umask */
     assert_non_null(b);
     for (size_t g = 0; g < 3; g++)
         s_stage_group(fx, b, g, s_names[g]);
+    umask(mask);
     /* Nothing is in place before the commit. */
     for (size_t g = 0; g < 3; g++)
         assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[g]));
@@ -189,8 +223,18 @@ test_commit_all(void **state) {
         assert_string_equal(json_string_value(json_object_get(rec, "msg_id")),
                             s_names[g]);
         json_decref(rec);
+        for (const char *ext = ".env"; ext;
+             ext = *ext == '.' && ext[1] == 'e' ? ".json" : NULL) {
+            char path[400];
+            struct stat st;
+            snprintf(path, sizeof path, "%s/inbox/%s%s", fx->dir, s_names[g],
+                     ext);
+            assert_int_equal(stat(path, &st), 0);
+            assert_int_equal(st.st_mode & 0777, 0600);
+        }
     }
     assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
+    assert_int_equal(s_open_fds(), fds); /* every staged file let go */
     assert_int_equal(node_store_list(fx->st, NODE_STORE_INBOX, &names, &n),
                      RK_OK);
     assert_int_equal(n, 3);
@@ -253,6 +297,90 @@ test_many_files(void **state) {
     }
     assert_int_equal(s_count(fx, "inbox", ".tmp."), 0);
     assert_int_equal(s_count(fx, "inbox", ""), 300);
+    node_store_batch_free(&b);
+}
+
+static void
+test_failed_link(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    int fds = s_open_fds(), err = 0;
+    /* Linking fails (a security module says no): the burst is not in
+     * place and says why; no file is left, none stays open. */
+    s_linkat_fails = EACCES;
+    for (size_t g = 0; g < 2; g++)
+        s_stage_group(fx, b, g, s_names[g]);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
+    assert_string_equal(node_store_batch_why(b, &err), "link");
+    assert_int_equal(err, EACCES);
+    for (size_t g = 0; g < 2; g++) {
+        assert_true(node_store_batch_failed(b, g));
+        assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[g]));
+    }
+    assert_int_equal(s_count(fx, "inbox", ""), 0);
+    assert_int_equal(s_open_fds(), fds);
+    /* The next burst goes by temporary names, and is kept. */
+    s_stage_group(fx, b, 0, s_names[2]);
+    assert_int_equal(s_count(fx, "inbox", ".tmp."), 2);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[2]));
+    s_expect_env(fx, s_names[2], 0);
+    node_store_batch_free(&b);
+}
+
+static void
+test_failed_stage_write(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b = node_store_batch_new();
+    struct rlimit old, small;
+    uint8_t env[100] = {0};
+    int err = 0, fds = s_open_fds();
+    /* A write that fails (here: past the file size limit, EFBIG) fails
+     * its group when staged, and the commit says why. */
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 50;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    assert_int_equal(node_store_batch_env(fx->st, b, 0, NODE_STORE_INBOX,
+                                          s_names[0], env, sizeof env),
+                     RK_ERR_IO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    s_stage_group(fx, b, 1, s_names[1]);
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_ERR_IO);
+    assert_string_equal(node_store_batch_why(b, &err), "write");
+    assert_int_equal(err, EFBIG);
+    assert_true(node_store_batch_failed(b, 0));
+    assert_false(node_store_batch_failed(b, 1));
+    assert_int_equal(s_count(fx, "inbox", s_names[0]), 0);
+    assert_true(node_store_has(fx->st, NODE_STORE_INBOX, s_names[1]));
+    assert_int_equal(s_open_fds(), fds);
+    node_store_batch_free(&b);
+}
+
+static void
+test_few_fds(void **state) {
+    fx_t *fx = *state;
+    node_store_batch_t *b;
+    struct rlimit old, few;
+    char names[20][33];
+    /* Under a tight limit of open files (24 free), a burst of 40 files
+     * still stages: it keeps no more than a quarter of the limit open. */
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    few = old;
+    few.rlim_cur = (rlim_t)s_open_fds() + 24;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &few), 0);
+    node_store_close(&fx->st);
+    s_open(fx, &fx->st);
+    b = node_store_batch_new();
+    for (size_t g = 0; g < 20; g++) {
+        snprintf(names[g], sizeof names[g], "%032zx", g + 500);
+        s_stage_group(fx, b, g, names[g]);
+    }
+    assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    for (size_t g = 0; g < 20; g++)
+        assert_true(node_store_has(fx->st, NODE_STORE_INBOX, names[g]));
     node_store_batch_free(&b);
 }
 
@@ -403,11 +531,13 @@ static void
 test_free_uncommitted(void **state) {
     fx_t *fx = *state;
     node_store_batch_t *b = node_store_batch_new();
+    int fds = s_open_fds();
     for (size_t g = 0; g < 3; g++)
         s_stage_group(fx, b, g, s_names[g]);
     assert_int_equal(s_count(fx, "inbox", ".tmp."), fx->named ? 6 : 0);
     node_store_batch_free(&b);
     assert_int_equal(s_count(fx, "inbox", ""), 0);
+    assert_int_equal(s_open_fds(), fds);
     for (size_t g = 0; g < 3; g++)
         assert_false(node_store_has(fx->st, NODE_STORE_INBOX, s_names[g]));
 }
@@ -894,6 +1024,10 @@ main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commit_all, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_link, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_stage_write, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_few_fds, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_over_existing, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_many_files, s_setup, s_teardown),
@@ -924,6 +1058,8 @@ main(void) {
         /* Staged under temporary names, as where O_TMPFILE or /proc is
          * missing. */
         S_NAMED(test_commit_all),
+        S_NAMED(test_failed_stage_write),
+        S_NAMED(test_few_fds),
         S_NAMED(test_over_existing),
         S_NAMED(test_many_files),
         S_NAMED(test_failed_write),
