@@ -3,6 +3,7 @@
  * delivery handling, hooks. Every state change is on disk before it is
  * announced: "queued" after the outbox write, "confirm" after the inbox
  * write. */
+#define _GNU_SOURCE /* memfd_create */
 #include "daemon.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -826,7 +828,7 @@ s_hook_done(daemon_t *self, const char *hex) {
  * hook starts), or queues it while S_MAX_HOOKS run. */
 static void
 s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
-    int pipefd[2], rc = RK_OK;
+    int in = -1, rc = RK_OK;
     pid_t pid;
     char *text;
     json_t *own = NULL;
@@ -890,41 +892,38 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
         }
         return;
     }
+    /* The hook's stdin is a file in memory, written whole before it
+     * starts: a hook that never reads it (or reads it late) cannot hold
+     * renrakud up, as a pipe would once the notice outgrew its buffer. */
     text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(own);
-    if (!text || pipe(pipefd) != 0) {
-        log_error("event=hook_failed msg=%s reason=\"%s\"", hex,
+    if (!text || (in = memfd_create("renraku-hook-stdin", MFD_CLOEXEC)) < 0 ||
+        rk_write_all(in, text, strlen(text)) != RK_OK ||
+        rk_write_all(in, "\n", 1) != RK_OK || lseek(in, 0, SEEK_SET) != 0) {
+        log_error("event=hook_failed msg=%s reason=\"its stdin: %s\"", hex,
                   text ? strerror(errno) : "out of memory");
         self->counters[C_HOOKS_FAILED]++;
+        if (in >= 0)
+            close(in);
         free(text);
         s_hook_done(self, hex);
         return;
     }
+    free(text);
     pid = fork();
     if (pid == 0) {
-        dup2(pipefd[0], 0);
-        close(pipefd[0]);
-        close(pipefd[1]);
+        dup2(in, 0); /* without close-on-exec */
         execl("/bin/sh", "sh", "-c", self->cfg.hook, (char *)NULL);
         _exit(127);
     }
-    close(pipefd[0]);
+    close(in);
     if (pid < 0) {
-        close(pipefd[1]);
-        free(text);
         log_error("event=hook_failed msg=%s reason=\"fork: %s\"", hex,
                   strerror(errno));
         self->counters[C_HOOKS_FAILED]++;
         s_hook_done(self, hex);
         return;
     }
-    /* The notice is small (<= 256 KiB): a blocking write to a fresh pipe
-     * only waits for the hook to read. */
-    if (rk_write_all(pipefd[1], text, strlen(text)) != RK_OK ||
-        rk_write_all(pipefd[1], "\n", 1) != RK_OK)
-        log_debug("event=hook_stdin_closed msg=%s", hex);
-    close(pipefd[1]);
-    free(text);
     self->hooks[slot].pid = pid;
     self->hooks[slot].started_ms = rk_now_ms();
     snprintf(self->hooks[slot].msg, sizeof self->hooks[slot].msg, "%s", hex);

@@ -296,6 +296,25 @@ scenario_hook() {
     n=$(grep -c 'event=hook_resumed' us.cisa.log)
     [ "$n" -eq 10 ] && ok "the daemon resumed those ten, not the hooks that had run" ||
         bad "the daemon resumed those ten, not the hooks that had run ($n)"
+
+    # A hook that reads its stdin late (or never) does not hold renrakud
+    # up, however big the notice: more than a pipe's 64 KiB.
+    stop_node us.cisa
+    start_node us.cisa --hook "while [ ! -e '$W/bigstop' ]; do sleep 0.1; done; wc -c > '$W/big.len.'\$\$ # rk-hook-big-$$"
+    local big=() i
+    for i in 1 2 3 4 5 6 7 8; do big+=(--indicator "url=https://bad.example/$i/$(head -c 1900 /dev/zero | tr '\0' a)"); done
+    rk jp.nisc send --to us.cisa --title "big one" --body "$(head -c 60000 /dev/zero | tr '\0' x)" "${big[@]}" >big.out 2>&1
+    expect "a notice of 75 KB is queued" big.out '^queued '
+    until_ok 15 bash -c "grep -l 'big one' st-us.cisa/inbox/*.json" || bad "the big notice reaches the inbox"
+    until_ok 5 pgrep -f "rk-hook-bi[g]-$$" || bad "its hook starts"
+    rk jp.nisc send --to us.cisa --title "after the big one" >>big.out 2>&1
+    until_ok 15 bash -c "grep -l 'after the big one' st-us.cisa/inbox/*.json" &&
+        ok "the next notice is received while the big one's hook has not read its stdin" ||
+        bad "the next notice is received while the big one's hook has not read its stdin"
+    touch bigstop
+    until_ok 10 bash -c "cat big.len.* | awk '\$1 > 75000 {f=1} END {exit !f}'" &&
+        ok "the hook reads the whole big notice when it gets to it" ||
+        bad "the hook reads the whole big notice when it gets to it ($(cat big.len.* 2>/dev/null | tr '\n' ' '))"
 }
 
 # The relay refuses our key (revoked in its newer roster): the daemon says
