@@ -19,7 +19,7 @@ KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
 D=$B/clients/renrakud R=$B/clients/renraku AUDIT=$B/clients/renraku-audit
 T=$B/tests/testnode
 W=$(mktemp -d /tmp/rk-fdex-XXXXXX)
-RPID= APID= PIDS=()
+RPID='' APID='' PIDS=()
 pass=0 fail=0
 cleanup() {
     for p in $APID $RPID "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
