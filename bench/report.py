@@ -128,6 +128,31 @@ def pause_row(res, rows):
         "processes on the 2 cores"))
 
 
+def node_pause_row(res, rows):
+    """Row (4f): the machine's pauses beside one more (4c) run, or
+    nothing (older results have no such run)."""
+    if "node_pauses" not in res:
+        return
+    p = res["node_pauses"][0]
+    d = p["data"]
+    text = pause_text(d) + " of the machine's CPU time"
+    lat = p.get("latency") or {}
+    if "inbox_p99_ms" in lat:
+        text += (f"; that run's submit → inbox p50 / p99 / max "
+                 f"{lat['inbox_p50_ms']:.2f} / {lat['inbox_p99_ms']:.2f} / "
+                 f"{lat['inbox_max_ms']:.2f} ms")
+    if "pauses" in res:
+        text += ("; beside the relay-only latency run of (4b): "
+                 + pause_text(res["pauses"][0]["data"]))
+    rows.append((
+        "(4f) the machine's pauses beside one more run as (4c)'s (not "
+        "counted in (4c)): `bench/hiccup` as in (4b), "
+        f"wake-ups more than {d['threshold_ms']:g} ms late", text, "–", "–",
+        "(info)", "",
+        "steal from /proc/stat: CPU time the host took from this virtual "
+        "machine, in which nothing on it runs"))
+
+
 def pause_limits(res, L):
     """The machine's pauses, at the end of the (4) paragraph."""
     if not {"pauses", "latency", "fsync"} <= res.keys():
@@ -203,6 +228,35 @@ def tp_verify_runs(res):
     return [tr[0]["verify_before"]] + [r["verify_after"] for r in tr]
 
 
+def node_pause_text(res):
+    """What bench/hiccup saw beside one more (4c) run (row 4f), for the
+    (4c) paragraph; empty when the results have no such run."""
+    if "node_pauses" not in res:
+        return ""
+    p = res["node_pauses"][0]
+    d = p["data"]
+    lat = p.get("latency") or {}
+    b = res["pauses"][0]["data"] if "pauses" in res else None
+    t = (f"Beside one more such run (row 4f), `bench/hiccup` saw "
+         f"{pause_text(d)}. "
+         + (f"Beside the relay-only latency run of (4b) it saw "
+            f"{pause_text(b)}. " if b else "")
+         + (f"That node run's inbox p99 was {lat['inbox_p99_ms']:.2f} ms. "
+            if "inbox_p99_ms" in lat else ""))
+    if b and d["pauses"] and d["max_ms"] > b["max_ms"]:
+        t += (f"The longest pause beside the node run ({d['max_ms']:.1f} ms) "
+              f"was longer than beside the relay alone "
+              f"({b['max_ms']:.1f} ms). ")
+    if d["pauses"] and d["steal_pct"] > 0:
+        t += (f"Over those {d['secs']:.0f} s the host took "
+              f"{d['steal_pct'] * d['secs'] * 10:.0f} ms of each CPU's time "
+              f"on average (steal), and the pauses add up to "
+              f"{d['sum_ms']:.0f} ms; while the host stops this virtual "
+              "machine nothing on it runs, and a notice sent then reaches "
+              "the inbox after the pause. ")
+    return t
+
+
 def node_limits(res, meta, L):
     """The (4c) paragraph of "What limits each figure"."""
     if "node_fast" not in res:
@@ -229,6 +283,7 @@ def node_limits(res, meta, L):
            "of the machine's CPU time (steal, median over these runs; see "
            "(4b)). "
            if any(r.get("jiffies") for r in res["node_fast"]) else "")
+        + node_pause_text(res)
         + "Each burst of deliveries (up to 64 read together, fewer when "
         "checking them took 3 ms) costs two new files a notice (created "
         "unnamed, written, linked into the inbox) and one append to the node's journal with one "
@@ -675,6 +730,7 @@ def main():
             "–", "–", "p99 < 5 ms", "pass" if ok else "MISSED", what))
     pause_row(res, rows)
     node_rows(res, meta, rows)
+    node_pause_row(res, rows)
 
     fo = res["fanout"][0]["data"]
     last = fo["last_delivered_ms"]
