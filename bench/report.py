@@ -36,6 +36,20 @@ def spread(xs, nd=0, unit=""):
 
 # ---- (4) into a real node's inbox ----
 
+# What renrakud's system calls in the (4c) trace are for, said of those
+# among the top four.
+SYSCALL_WHAT = {
+    "openat": "creating the files of a notice (unnamed) and reading",
+    "linkat": "putting each file in place",
+    "rename": "putting a file in place from a temporary name",
+    "fdatasync": "the journal's, one a burst",
+    "syncfs": "a checkpoint",
+    "write": "the files, the journal and the log lines",
+    "pwrite64": "the journal",
+    "getpid": "libzmq's check for a fork, at each of its socket calls",
+    "newfstatat": "whether a notice is already in the inbox",
+}
+
 NODE_WHAT = (
     "renrakud checks the signature against the roster, opens the envelope, "
     "decodes the notice and writes the envelope and its record (the "
@@ -310,8 +324,9 @@ def node_limits(res, meta, L):
             + ", ".join(f"{c['name']} {share[c['name']]:.0f}% "
                         f"({c['calls'] / tr['notices']:.1f} calls a notice)"
                         for c in top[:4])
-            + " (openat: creating the two unnamed files of a notice; "
-            "fdatasync: the journal's, one a burst).")
+            + " (" + "; ".join(f"{c['name']}: {SYSCALL_WHAT[c['name']]}"
+                               for c in top[:4]
+                               if c["name"] in SYSCALL_WHAT) + ").")
         if share.get("openat", 0) > share.get("syncfs", 0) + \
                 share.get("fsync", 0) + share.get("fdatasync", 0):
             text += (

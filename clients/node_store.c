@@ -5,9 +5,8 @@
  * the store's journal and one fdatasync; its files, written unnamed
  * (O_TMPFILE), are then linked into place (or, where that does not work,
  * renamed from temporary names) without a sync of their own, and the
- * journal is emptied once a
- * syncfs has made them durable (a checkpoint). At open, the journal puts
- * back whatever of its files a crash lost. */
+ * journal is emptied once a syncfs has made them durable (a checkpoint).
+ * At open, the journal puts back whatever of its files a crash lost. */
 #define _GNU_SOURCE /* syncfs, O_TMPFILE */
 #include "node_store.h"
 
