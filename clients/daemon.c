@@ -33,7 +33,7 @@
 
 #define S_MAX_HOOKS 16
 #define S_MAX_HOOKS_WAITING 100000 /* then a hook is skipped, and says so */
-#define S_HOOK_TIMEOUT_MS 30000
+#define S_HOOK_TIMEOUT_MS 30000    /* unless --hook-timeout-ms */
 /* At a stop, how long running hooks get to finish before the daemon goes
  * (and they run again at the next start). */
 #define S_HOOK_STOP_WAIT_MS 2000
@@ -912,10 +912,17 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
     free(text);
     pid = fork();
     if (pid == 0) {
+        /* A process group of its own: a timeout kills what the shell
+         * started too, not the shell alone. SIGPIPE as a shell expects
+         * it (renrakud ignores it, and exec keeps that). */
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL);
         dup2(in, 0); /* without close-on-exec */
         execl("/bin/sh", "sh", "-c", self->cfg.hook, (char *)NULL);
         _exit(127);
     }
+    if (pid > 0)
+        setpgid(pid, pid); /* as the child does: whichever runs first */
     close(in);
     if (pid < 0) {
         log_error("event=hook_failed msg=%s reason=\"fork: %s\"", hex,
@@ -940,10 +947,16 @@ s_reap_finished(daemon_t *self) {
             continue;
         r = waitpid(h->pid, &status, WNOHANG);
         if (r == 0) {
-            if (rk_now_ms() - h->started_ms > S_HOOK_TIMEOUT_MS) {
-                kill(h->pid, SIGKILL);
-                log_error("event=hook_killed msg=%s reason=\"ran over %d s\"",
-                          h->msg, S_HOOK_TIMEOUT_MS / 1000);
+            int limit = self->cfg.hook_timeout_ms > 0
+                            ? self->cfg.hook_timeout_ms
+                            : S_HOOK_TIMEOUT_MS;
+            if (rk_now_ms() - h->started_ms > (uint64_t)limit) {
+                /* Its whole process group: a shell's children too. */
+                if (kill(-h->pid, SIGKILL) != 0)
+                    kill(h->pid, SIGKILL);
+                log_error("event=hook_killed msg=%s reason=\"ran over %d "
+                          "ms\"",
+                          h->msg, limit);
             }
             continue;
         }

@@ -37,6 +37,8 @@ typedef struct {
                                 injects and comm checks with this
                                 status ("acknowledged", ...), or NULL */
     int answer_delay_ms;     /* ... this long after they arrive */
+    int hook_timeout_ms;     /* a hook running longer is killed, with
+                                what it started (0: 30 s) */
     uint32_t credit;         /* deliveries in flight (0: default) */
     int heartbeat_ms;
     int resubmit_ms; /* resubmit unanswered outbox this often */

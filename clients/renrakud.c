@@ -35,6 +35,8 @@ static const char *s_usage =
     "  --relay-id ID            the relay's roster id (default: the only\n"
     "                           relay in the roster)\n"
     "  --hook COMMAND           run for each new notice, its JSON on stdin\n"
+    "  --hook-timeout-ms MS     kill a hook (and what it started) running\n"
+    "                           longer (default 30000)\n"
     "  --auto-ack-comm-check    answer communication checks \"received\"\n"
     "  --auto-answer STATUS     simulated participant (rehearsals): answer\n"
     "                           drill injects and comm checks with STATUS\n"
@@ -86,6 +88,7 @@ main(int argc, char **argv) {
                                          {"relay", 1, 0, 'R'},
                                          {"relay-id", 1, 0, 'I'},
                                          {"hook", 1, 0, 'H'},
+                                         {"hook-timeout-ms", 1, 0, 'T'},
                                          {"auto-ack-comm-check", 0, 0, 'A'},
                                          {"auto-answer", 1, 0, 'a'},
                                          {"answer-delay-ms", 1, 0, 'D'},
@@ -144,6 +147,11 @@ main(int argc, char **argv) {
             break;
         case 'H':
             cfg.hook = optarg;
+            break;
+        case 'T':
+            if (s_int("hook-timeout-ms", optarg, 100, 86400000, &n))
+                return 2;
+            cfg.hook_timeout_ms = (int)n;
             break;
         case 'A':
             cfg.auto_ack_comm_check = 1;

@@ -315,6 +315,18 @@ scenario_hook() {
     until_ok 10 bash -c "cat big.len.* | awk '\$1 > 75000 {f=1} END {exit !f}'" &&
         ok "the hook reads the whole big notice when it gets to it" ||
         bad "the hook reads the whole big notice when it gets to it ($(cat big.len.* 2>/dev/null | tr '\n' ' '))"
+
+    # A hook over its time is killed with what its shell started, not the
+    # shell alone (which would leave the command running, orphaned).
+    stop_node us.cisa
+    start_node us.cisa --hook-timeout-ms 1000 --hook "sleep 61.$$; echo late >'$W/late.txt'"
+    rk jp.nisc send --to us.cisa --title "slow hook" >slow.out 2>&1
+    until_ok 15 grep -q 'event=hook_killed' us.cisa.log &&
+        ok "a hook over --hook-timeout-ms is killed" || bad "a hook over --hook-timeout-ms is killed"
+    expect "and says so" us.cisa.log 'event=hook_killed .*ran over 1000 ms'
+    until_ok 5 bash -c "! pgrep -f '^sleep 61[.]$$'" &&
+        ok "what the hook started is killed with it" || bad "what the hook started is killed with it"
+    pkill -f "^sleep 61[.]$$" 2>/dev/null
 }
 
 # The relay refuses our key (revoked in its newer roster): the daemon says
