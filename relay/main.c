@@ -51,6 +51,9 @@ static const char *s_usage =
     "                 the connection (default 1118208)\n"
     "  --handshake-ms MS        CURVE handshake limit (default 5000)\n"
     "  --heartbeat-ms MS        heartbeat interval (default 5000)\n"
+    "  --redeliver-ms MS        send a delivery again when its recipient\n"
+    "                           has not confirmed it this long (default\n"
+    "                           60000)\n"
     "  --checkpoint-every SECONDS  sign a checkpoint when grown (default 10)\n"
     "  --segment-mb MB          log segment size (default 64)\n"
     "  --rate-limit N           submits a second per node (default 50;\n"
@@ -122,6 +125,7 @@ static opt_t s_opts[] = {
     {"max-msg-size", NULL},
     {"handshake-ms", NULL},
     {"heartbeat-ms", NULL},
+    {"redeliver-ms", NULL},
     {"checkpoint-every", NULL},
     {"segment-mb", NULL},
     {"verify-at", NULL},
@@ -395,6 +399,10 @@ main(int argc, char **argv) {
     if (s_num("handshake-ms", 100, 600000, &n))
         goto done_usage;
     cfg.handshake_ms = (int)n;
+    n = cfg.redeliver_ms;
+    if (s_num("redeliver-ms", 500, 24 * 3600 * 1000, &n))
+        goto done_usage;
+    cfg.redeliver_ms = n;
     n = (uint64_t)cfg.heartbeat_ms;
     if (s_num("heartbeat-ms", 100, 600000, &n))
         goto done_usage;

@@ -38,7 +38,8 @@
 #define S_DELIVER_BURST 64
 #define S_MAX_CREDIT 1024 /* deliveries in flight per node, at most */
 #define S_EXPIRY_SCAN_MS 1000
-#define S_PIPELINE_MIN_BATCH 32 /* frames: sync on its thread from here */
+#define S_PEER_FULL_LOG_MS 10000 /* a full peer is logged this often */
+#define S_PIPELINE_MIN_BATCH 32  /* frames: sync on its thread from here */
 /* With no signature to check (--verify-at recipients), a batch smaller
  * than this is decoded on the relay's thread: waking a worker costs more
  * than the decoding it would take over. */
@@ -57,6 +58,8 @@ typedef struct {
      * batch is checked, spent by the workers. */
     atomic_long tokens;
     uint64_t refill_ms;
+    uint64_t full_count;     /* sends refused, its queue full, since the ... */
+    uint64_t full_log_ms;    /* ... last log line about them */
     uint64_t limited;        /* submits refused rate-limited since the ... */
     uint64_t limited_log_ms; /* ... last log line about them */
     /* Bytes of envelopes this node has had accepted in the batch being
@@ -109,6 +112,7 @@ typedef struct {
     uint64_t fsync_failures, deliveries_sent, receipts_sent, send_failures;
     uint64_t frames_in;
     uint64_t fsyncs_overlapped; /* run on the sync thread */
+    uint64_t redelivered;       /* sent again, not confirmed in time */
 } counters_t;
 
 struct relay {
@@ -207,6 +211,7 @@ relay_config_defaults(relay_config_t *cfg) {
     cfg->snapshot_ms = 60000;
     cfg->checkpoint_ms = 10 * 1000;
     cfg->batch_max = 256;
+    cfg->redeliver_ms = 60 * 1000;
 }
 
 const char *
@@ -258,8 +263,19 @@ s_send_node(relay_t *self, const char *node, const uint8_t *buf, size_t len) {
          * is tried again next turn; a gone one after its next hello. */
         relay_queue_requeue(self->queue, node);
         if (e == EAGAIN) {
+            uint64_t now = rk_now_ms();
             c->dirty = 1;
-            log_debug("event=peer_full node=%s", node);
+            c->full_count++;
+            if (now - c->full_log_ms >= S_PEER_FULL_LOG_MS) {
+                /* Said once in a while, with how often since. */
+                log_warn("event=peer_full node=%s sends=%" PRIu64
+                         " action=\"deliveries are sent again next turn; a "
+                         "receipt not sent is sent after the node's next "
+                         "hello\"",
+                         node, c->full_count);
+                c->full_log_ms = now;
+                c->full_count = 0;
+            }
         } else {
             c->hello = 0;
             log_info("event=peer_unreachable node=%s errno=%d", node, e);
@@ -1240,6 +1256,22 @@ s_on_expired(const relay_expiry_t *e, void *arg) {
 
 /* ---- group commit and answers ---- */
 
+/* Deliveries a node has not confirmed in time go out again: it could not
+ * store them (it says so in its log, and does not confirm), or a delivery
+ * or its confirm was lost while the connection stayed up. A node drops a
+ * second copy of what it has. */
+static void
+s_on_resend(const char *node, size_t n, void *arg) {
+    relay_t *self = arg;
+    conn_t *c = s_conn(self, node, 0);
+    self->c.redelivered += n;
+    if (c)
+        c->dirty = 1;
+    log_warn("event=redelivering node=%s deliveries=%zu reason=\"not "
+             "confirmed within %" PRIu64 " ms\"",
+             node, n, self->cfg.redeliver_ms);
+}
+
 static void *
 s_sync_main(void *arg) {
     relay_t *self = arg;
@@ -1471,7 +1503,8 @@ s_deliver_one(void *value, void *arg) {
             return;
     }
     c->dirty = 0;
-    while ((n = relay_queue_next(self->queue, c->id, S_DELIVER_BURST, d)) > 0) {
+    while ((n = relay_queue_next(self->queue, c->id, S_DELIVER_BURST,
+                                 rk_now_ms(), d)) > 0) {
         for (size_t i = 0; i < n; i++) {
             frame_t f = {.type = FRAME_DELIVER};
             const uint8_t *env = d[i].envelope;
@@ -1686,6 +1719,8 @@ s_turn(relay_t *self) {
     if (now - self->last_expiry_ms >= S_EXPIRY_SCAN_MS) {
         self->last_expiry_ms = now;
         relay_queue_expire(self->queue, now, s_on_expired, self);
+        relay_queue_resend_due(self->queue, now, self->cfg.redeliver_ms,
+                               s_on_resend, self);
     }
     self->batch_gen++; /* empties the batch index */
     self->batch_held = 0;
@@ -1735,7 +1770,8 @@ s_control(relay_t *self) {
         ",\"fsync_us_avg\":%.1f,\"fsync_us_max\":%" PRIu64
         ",\"fsyncs_overlapped\":%" PRIu64 ",\"deliveries_sent\":%" PRIu64
         ",\"receipts_sent\":%" PRIu64 ",\"send_failures\":%" PRIu64
-        ",\"roster_serial\":%" PRIu64 ",\"storage_ok\":%s,\"refused_by\":{",
+        ",\"redelivered\":%" PRIu64 ",\"roster_serial\":%" PRIu64
+        ",\"storage_ok\":%s,\"refused_by\":{",
         (rk_now_ms() - self->started_ms) / 1000, relay_log_size(self->log),
         self->c.accepted, self->c.duplicates, self->c.refused,
         self->c.delivered, self->c.expired, relay_queue_live(self->queue),
@@ -1746,7 +1782,8 @@ s_control(relay_t *self) {
         self->c.fsyncs ? (double)self->c.fsync_us_total / self->c.fsyncs : 0.0,
         self->c.fsync_us_max, self->c.fsyncs_overlapped,
         self->c.deliveries_sent, self->c.receipts_sent, self->c.send_failures,
-        roster_serial(self->roster), self->storage_ok ? "true" : "false");
+        self->c.redelivered, roster_serial(self->roster),
+        self->storage_ok ? "true" : "false");
     for (int code = 1, first = 1; code <= FRAME_REJECT_MAX; code++) {
         if (!self->c.refused_by[code])
             continue;

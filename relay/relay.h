@@ -40,6 +40,8 @@ typedef struct {
     uint64_t max_held;           /* ... and for all of them */
     double rate_limit;           /* submits a second per node; 0: none */
     uint32_t rate_burst;         /* submits a node may send at once */
+    uint64_t redeliver_ms;       /* a delivery not confirmed this long
+                                    after it was sent goes out again */
     int verify_at_recipients;    /* skip the Ed25519 check at the relay and
                                     leave it to the recipients (docs/
                                     OPERATIONS.md: the trade-off) */

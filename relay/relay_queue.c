@@ -24,6 +24,7 @@ typedef struct entry {
     struct entry *prev, *next; /* the node's list, log order */
     int in_flight;
     int linked;
+    uint64_t sent_ms; /* when it was last handed out, in flight */
 } entry_t;
 
 /* One allocation: the entries, then the envelope and the sender's name. */
@@ -315,7 +316,7 @@ typedef struct {
 
 size_t
 relay_queue_next(relay_queue_t *self, const char *node, size_t max,
-                 relay_delivery_t *out) {
+                 uint64_t now_ms, relay_delivery_t *out) {
     node_t *n = s_node(self, node, 0);
     size_t got = 0;
     if (!n)
@@ -325,6 +326,7 @@ relay_queue_next(relay_queue_t *self, const char *node, size_t max,
         if (e->in_flight)
             continue;
         e->in_flight = 1;
+        e->sent_ms = now_ms;
         n->in_flight++;
         out[got].index = e->msg->index;
         out[got].envelope = e->msg->env;
@@ -349,6 +351,44 @@ relay_queue_requeue(relay_queue_t *self, const char *node) {
     for (entry_t *e = n->head; e; e = e->next)
         e->in_flight = 0;
     n->in_flight = 0;
+}
+
+typedef struct {
+    uint64_t now_ms, after_ms;
+    void (*fn)(const char *node, size_t n, void *arg);
+    void *arg;
+    size_t total;
+} resend_t;
+
+static void
+s_resend_node(void *value, void *arg) {
+    node_t *n = value;
+    resend_t *r = arg;
+    size_t seen = 0, due = 0, flying = n->in_flight;
+    /* In-flight entries sit early in the list: stop once all are seen. */
+    for (entry_t *e = n->head; e && seen < flying; e = e->next) {
+        if (!e->in_flight)
+            continue;
+        seen++;
+        if (r->now_ms - e->sent_ms >= r->after_ms) {
+            e->in_flight = 0;
+            n->in_flight--;
+            due++;
+        }
+    }
+    if (due) {
+        r->total += due;
+        r->fn(n->id, due, r->arg);
+    }
+}
+
+size_t
+relay_queue_resend_due(relay_queue_t *self, uint64_t now_ms, uint64_t after_ms,
+                       void (*fn)(const char *node, size_t n, void *arg),
+                       void *arg) {
+    resend_t r = {now_ms, after_ms, fn, arg, 0};
+    relay_map_each(self->nodes, s_resend_node, &r);
+    return r.total;
 }
 
 size_t

@@ -71,10 +71,10 @@ int relay_queue_check_confirm(const relay_queue_t *self, uint64_t index,
                               const char **sender) RK_WUR;
 
 /* Up to max deliveries for node that are neither confirmed nor in flight,
- * in log order, limited by its credit window; they are marked in flight.
- * Returns how many were written to out. */
+ * in log order, limited by its credit window; they are marked in flight,
+ * sent at now_ms. Returns how many were written to out. */
 size_t relay_queue_next(relay_queue_t *self, const char *node, size_t max,
-                        relay_delivery_t *out);
+                        uint64_t now_ms, relay_delivery_t *out);
 
 /* Sets the credit window of a node (deliveries in flight at once). */
 void relay_queue_set_credit(relay_queue_t *self, const char *node,
@@ -84,6 +84,15 @@ void relay_queue_set_credit(relay_queue_t *self, const char *node,
  * a send failed): it will be delivered again, in order. */
 void relay_queue_requeue(relay_queue_t *self, const char *node);
 
+/* Deliveries in flight, handed out by relay_queue_next at least after_ms
+ * before now_ms and still not confirmed (the node could not store them, or
+ * a delivery or its confirm was lost while the connection stayed up),
+ * become pending again, to be sent again; for each node with any, calls
+ * fn with their number. Returns how many in all. */
+size_t relay_queue_resend_due(relay_queue_t *self, uint64_t now_ms,
+                              uint64_t after_ms,
+                              void (*fn)(const char *node, size_t n, void *arg),
+                              void *arg);
 /* Deliveries owed to node (pending + in flight). */
 size_t relay_queue_pending(const relay_queue_t *self, const char *node);
 

@@ -4,7 +4,7 @@
 # fresh test keys made here, bounded waits, and everything stopped at the
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
-# tworelays
+# tworelays redeliver
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -537,6 +537,37 @@ scenario_journal() {
 }
 
 # Every error is one clear line, with the documented exit code.
+# The node cannot store a delivery (here: a folder has its envelope's
+# name), so it does not confirm it; once it can again, the relay sends it
+# again (--redeliver-ms) while the connection stays up.
+scenario_redeliver() {
+    local id n
+    start_relay --redeliver-ms "${REDELIVER_MS:-2000}"
+    start_node jp.nisc
+    start_node us.cisa
+    until_ok 10 connected us.cisa || bad "us.cisa connects"
+    stop_node us.cisa
+    rk jp.nisc send --to us.cisa --title "kept on the second try" >r.out 2>&1
+    id=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' r.out)
+    until_ok 15 recipient_state jp.nisc "$id" us.cisa stored || bad "the notice is stored"
+    mkdir -p "st-us.cisa/inbox/$id.env/x"
+    start_node us.cisa
+    until_ok 15 grep -q 'event=store_commit_failed' us.cisa.log &&
+        ok "the node cannot store the delivery, and says so" ||
+        bad "the node cannot store the delivery, and says so"
+    expect "nor confirms it" us.cisa.log 'event=store_write_failed box=inbox .*not confirmed'
+    [ ! -e "st-us.cisa/inbox/$id.json" ] && ok "it is not in the inbox" || bad "it is not in the inbox"
+    rm -rf "st-us.cisa/inbox/$id.env"
+    until_ok 15 test -e "st-us.cisa/inbox/$id.json" &&
+        ok "the relay sends it again while the node stays connected, and it is kept" ||
+        bad "the relay sends it again while the node stays connected, and it is kept"
+    expect "the relay says it sends it again, and why" relay.log 'event=redelivering node=us.cisa deliveries=1 reason="not confirmed within'
+    n=$(grep -c 'event=welcome' us.cisa.log)
+    [ "$n" = 2 ] && ok "without a reconnection" || bad "without a reconnection ($n welcomes)"
+    until_ok 15 recipient_state jp.nisc "$id" us.cisa delivered &&
+        ok "and the sender gets its delivery receipt" || bad "and the sender gets its delivery receipt"
+}
+
 scenario_errors() {
     local rc
     "$R" --state "$W/nowhere" status >e1.out 2>&1; rc=$?
@@ -569,7 +600,7 @@ scenario_errors() {
 
 setup
 case "$SCENARIO" in
-flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays) "scenario_$SCENARIO" ;;
+flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | redeliver) "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 for id in "${!DPID[@]}"; do stop_node "$id"; done

@@ -54,10 +54,65 @@ s_next(relay_queue_t *q, const char *node, size_t max, uint64_t *idx) {
     relay_delivery_t d[64];
     size_t n;
     assert_true(max <= 64);
-    n = relay_queue_next(q, node, max, d);
+    n = relay_queue_next(q, node, max, 1000, d);
     for (size_t i = 0; i < n; i++)
         idx[i] = d[i].index;
     return n;
+}
+
+/* ---- deliveries not confirmed in time --------------------------------- */
+
+typedef struct {
+    char node[64];
+    size_t n, calls;
+} resent_t;
+
+static void
+s_resent(const char *node, size_t n, void *arg) {
+    resent_t *r = arg;
+    snprintf(r->node, sizeof r->node, "%s", node);
+    r->n += n;
+    r->calls++;
+}
+
+static void
+test_resend_due(void **state) {
+    relay_queue_t *q = relay_queue_new();
+    const char *a[] = {"a"};
+    relay_delivery_t d[8];
+    resent_t r = {0};
+    (void)state;
+    assert_non_null(q);
+    for (uint64_t i = 1; i <= 4; i++)
+        s_accept(q, i, "s", a, 1, 0);
+    relay_queue_set_credit(q, "a", 3);
+    /* 1 and 2 sent at t=1000, 3 at t=5000; the credit holds 4 back. */
+    assert_int_equal(relay_queue_next(q, "a", 2, 1000, d), 2);
+    assert_int_equal(relay_queue_next(q, "a", 8, 5000, d), 1);
+    assert_int_equal(relay_queue_next(q, "a", 8, 5000, d), 0);
+    /* Before any is due: nothing changes, fn is not called. */
+    assert_int_equal(relay_queue_resend_due(q, 60999, 60000, s_resent, &r), 0);
+    assert_int_equal(r.calls, 0);
+    /* 1 is confirmed; 2 is due (sent 60 s ago), 3 not yet. */
+    assert_int_equal(s_confirm(q, 1, "a"), RK_OK);
+    assert_int_equal(relay_queue_resend_due(q, 61000, 60000, s_resent, &r), 1);
+    assert_int_equal(r.calls, 1);
+    assert_string_equal(r.node, "a");
+    assert_int_equal(r.n, 1);
+    /* Sent again, in log order, with what the credit now lets out. */
+    assert_int_equal(relay_queue_next(q, "a", 8, 61000, d), 2);
+    assert_int_equal(d[0].index, 2);
+    assert_int_equal(d[1].index, 4);
+    /* A second copy's confirm after the first is a stale one: ignored. */
+    assert_int_equal(s_confirm(q, 2, "a"), RK_OK);
+    assert_int_equal(s_confirm(q, 2, "a"), RK_ERR_NOT_FOUND);
+    /* 3 comes due at 65000; 4, sent at 61000, not before 121000. */
+    r.n = r.calls = 0;
+    assert_int_equal(relay_queue_resend_due(q, 65000, 60000, s_resent, &r), 1);
+    assert_int_equal(relay_queue_next(q, "a", 8, 65000, d), 1);
+    assert_int_equal(d[0].index, 3);
+    assert_int_equal(relay_queue_pending(q, "a"), 2);
+    relay_queue_destroy(&q);
 }
 
 /* ---- order ------------------------------------------------------------ */
@@ -90,20 +145,20 @@ test_log_order(void **state) {
     assert_int_equal(idx[1], 13);
     assert_int_equal(s_next(q, "a", 8, idx), 0); /* all in flight */
 
-    assert_int_equal(relay_queue_next(q, "b", 8, d), 3);
+    assert_int_equal(relay_queue_next(q, "b", 8, 1000, d), 3);
     assert_int_equal(d[0].index, 10);
     assert_int_equal(d[1].index, 11);
     assert_int_equal(d[2].index, 13);
     assert_int_equal(d[1].envelope_len, 6);
     assert_memory_equal(d[1].envelope, "env-11", 6);
-    assert_int_equal(relay_queue_next(q, "nobody", 8, d), 0);
+    assert_int_equal(relay_queue_next(q, "nobody", 8, 1000, d), 0);
 
     /* The envelope is a copy: the caller's buffer may go away. */
     s_mid(id, 20);
     assert_int_equal(
         relay_queue_accept(q, 20, id, "s", a, 1, 0, env, sizeof env), RK_OK);
     memset(env, 'X', sizeof env);
-    assert_int_equal(relay_queue_next(q, "a", 8, d), 1);
+    assert_int_equal(relay_queue_next(q, "a", 8, 1000, d), 1);
     assert_int_equal(d[0].index, 20);
     assert_ptr_not_equal(d[0].envelope, env);
     assert_int_equal(d[0].envelope_len, sizeof "original");
@@ -140,7 +195,7 @@ test_copies_sender_and_envelope(void **state) {
     memset(sender, 'Z', sizeof sender - 1);
     memset(env, 0, sizeof env);
     assert_int_equal(relay_queue_held(q, "snd.one"), 300);
-    assert_int_equal(relay_queue_next(q, "b", 4, d), 1);
+    assert_int_equal(relay_queue_next(q, "b", 4, 1000, d), 1);
     assert_int_equal(d[0].envelope_len, 300);
     for (size_t i = 0; i < 300; i++)
         assert_int_equal(d[0].envelope[i], 0x3c);
@@ -774,7 +829,7 @@ s_drain(relay_queue_t *q, const char *node, uint64_t *idx, size_t max) {
     size_t n;
     assert_true(max <= 16);
     relay_queue_set_credit(q, node, 1000);
-    n = relay_queue_next(q, node, max, d);
+    n = relay_queue_next(q, node, max, 1000, d);
     for (size_t i = 0; i < n; i++) {
         char text[32];
         int len = snprintf(text, sizeof text, "env-%llu",
@@ -1164,6 +1219,7 @@ main(void) {
         cmocka_unit_test(test_snapshot_bad_fields),
         cmocka_unit_test(test_snapshot_fetch_fails),
         cmocka_unit_test(test_snapshot_garbage),
+        cmocka_unit_test(test_resend_due),
     };
     if (sodium_init() < 0)
         return 1;
