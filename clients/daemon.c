@@ -41,8 +41,9 @@
 
 typedef struct {
     pid_t pid;
-    uint64_t started_ms;
+    uint64_t started_ms; /* rk_mono_us() / 1000: a clock that is not set */
     char msg[33];
+    int stopped; /* reaped at the daemon's stop (its marker stays) */
 } hook_t;
 
 /* One relay connection. A node may use several independent relays: it
@@ -932,7 +933,7 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
         return;
     }
     self->hooks[slot].pid = pid;
-    self->hooks[slot].started_ms = rk_now_ms();
+    self->hooks[slot].started_ms = rk_mono_us() / 1000;
     snprintf(self->hooks[slot].msg, sizeof self->hooks[slot].msg, "%s", hex);
 }
 
@@ -950,7 +951,7 @@ s_reap_finished(daemon_t *self) {
             int limit = self->cfg.hook_timeout_ms > 0
                             ? self->cfg.hook_timeout_ms
                             : S_HOOK_TIMEOUT_MS;
-            if (rk_now_ms() - h->started_ms > (uint64_t)limit) {
+            if (rk_mono_us() / 1000 - h->started_ms > (uint64_t)limit) {
                 /* Its whole process group: a shell's children too. */
                 if (kill(-h->pid, SIGKILL) != 0)
                     kill(h->pid, SIGKILL);
@@ -969,6 +970,44 @@ s_reap_finished(daemon_t *self) {
         }
         h->pid = 0;
         s_hook_done(self, h->msg);
+    }
+}
+
+/* At a stop, hooks still running are stopped, with every process they
+ * started: left running, one would run again at the next start while it
+ * still ran, twice at once, and a hung one would never be timed out. Their
+ * markers stay: they run again, whole, at the next start. */
+static void
+s_stop_hooks(daemon_t *self) {
+    int left = 0;
+    for (size_t i = 0; i < S_MAX_HOOKS; i++)
+        if (self->hooks[i].pid && kill(-self->hooks[i].pid, SIGTERM) != 0)
+            kill(self->hooks[i].pid, SIGTERM);
+    for (int t = 0; t < 20; t++) { /* SIGTERM: half a second to go */
+        left = 0;
+        for (size_t i = 0; i < S_MAX_HOOKS; i++) {
+            hook_t *h = &self->hooks[i];
+            int status;
+            if (!h->pid || h->stopped)
+                continue;
+            if (waitpid(h->pid, &status, WNOHANG) != 0)
+                h->stopped = 1; /* reaped (or not ours any more) */
+            else
+                left++;
+        }
+        if (!left)
+            return;
+        usleep(25 * 1000);
+    }
+    for (size_t i = 0; i < S_MAX_HOOKS; i++) {
+        hook_t *h = &self->hooks[i];
+        int status;
+        if (!h->pid || h->stopped)
+            continue;
+        if (kill(-h->pid, SIGKILL) != 0)
+            kill(h->pid, SIGKILL);
+        waitpid(h->pid, &status, 0);
+        h->stopped = 1;
     }
 }
 
@@ -2200,6 +2239,7 @@ daemon_destroy(daemon_t **self_p) {
                 break;
             usleep(50 * 1000);
         }
+    s_stop_hooks(self);
     if (self->store && self->state_dirty &&
         node_store_save_state(self->store) != RK_OK)
         log_error("event=store_write_failed file=state.json");
@@ -2213,8 +2253,8 @@ daemon_destroy(daemon_t **self_p) {
     for (size_t i = 0; i < S_MAX_HOOKS; i++)
         if (self->hooks[i].pid)
             log_warn("event=hook_postponed msg=%s reason=\"still running "
-                     "when the daemon stopped\" action=\"it runs again "
-                     "when renrakud next starts\"",
+                     "when the daemon stopped: stopped\" action=\"it runs "
+                     "again when renrakud next starts\"",
                      self->hooks[i].msg);
     for (size_t i = 0; i < self->n_hook_wait; i++)
         log_warn("event=hook_postponed msg=%s reason=\"the daemon stopped "

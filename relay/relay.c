@@ -1504,7 +1504,7 @@ s_deliver_one(void *value, void *arg) {
     }
     c->dirty = 0;
     while ((n = relay_queue_next(self->queue, c->id, S_DELIVER_BURST,
-                                 rk_now_ms(), d)) > 0) {
+                                 rk_mono_us() / 1000, d)) > 0) {
         for (size_t i = 0; i < n; i++) {
             frame_t f = {.type = FRAME_DELIVER};
             const uint8_t *env = d[i].envelope;
@@ -1719,8 +1719,8 @@ s_turn(relay_t *self) {
     if (now - self->last_expiry_ms >= S_EXPIRY_SCAN_MS) {
         self->last_expiry_ms = now;
         relay_queue_expire(self->queue, now, s_on_expired, self);
-        relay_queue_resend_due(self->queue, now, self->cfg.redeliver_ms,
-                               s_on_resend, self);
+        relay_queue_resend_due(self->queue, rk_mono_us() / 1000,
+                               self->cfg.redeliver_ms, s_on_resend, self);
     }
     self->batch_gen++; /* empties the batch index */
     self->batch_held = 0;
@@ -2265,6 +2265,12 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
 
     if (!self) {
         snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (cfg->redeliver_ms == 0) {
+        /* Every scan would send everything in flight again. */
+        snprintf(err, errlen, "redeliver_ms must be more than 0");
+        free(self);
         return NULL;
     }
     self->cfg = *cfg;

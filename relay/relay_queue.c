@@ -24,7 +24,8 @@ typedef struct entry {
     struct entry *prev, *next; /* the node's list, log order */
     int in_flight;
     int linked;
-    uint64_t sent_ms; /* when it was last handed out, in flight */
+    uint64_t sent_ms;  /* when it was last handed out, in flight */
+    uint64_t sent_seq; /* its node's count of deliveries handed out then */
 } entry_t;
 
 /* One allocation: the entries, then the envelope and the sender's name. */
@@ -46,6 +47,13 @@ struct node {
     size_t pending; /* linked entries */
     size_t in_flight;
     size_t credit;
+    /* Deliveries handed out (each gets the next number), the highest
+     * number confirmed, and confirms counted: a delivery handed out
+     * before one that was confirmed was skipped (renrakud confirms in
+     * order what it kept); with no confirm at all, the node is stuck. */
+    uint64_t sent_seq, confirmed_seq, confirms;
+    uint64_t confirms_seen;  /* at the last resend scan ... */
+    uint64_t stuck_since_ms; /* ... and since when none came */
     relay_receipt_t *receipts;
     size_t n_receipts, cap_receipts;
     uint64_t held; /* bytes of its envelopes the queue holds, as sender */
@@ -281,6 +289,9 @@ relay_queue_confirm(relay_queue_t *self, uint64_t index,
         s_drop_msg(self, self->done);
     if ((rc = s_find_delivery(self, index, msg_id, recipient, &m, &e)) != RK_OK)
         return rc;
+    e->node->confirms++;
+    if (e->in_flight && e->sent_seq > e->node->confirmed_seq)
+        e->node->confirmed_seq = e->sent_seq;
     s_unlink(e);
     *sender = m->sender;
     if (--m->remaining == 0) {
@@ -327,6 +338,7 @@ relay_queue_next(relay_queue_t *self, const char *node, size_t max,
             continue;
         e->in_flight = 1;
         e->sent_ms = now_ms;
+        e->sent_seq = ++n->sent_seq;
         n->in_flight++;
         out[got].index = e->msg->index;
         out[got].envelope = e->msg->env;
@@ -365,12 +377,22 @@ s_resend_node(void *value, void *arg) {
     node_t *n = value;
     resend_t *r = arg;
     size_t seen = 0, due = 0, flying = n->in_flight;
+    int stuck;
+    if (n->confirms != n->confirms_seen || !n->stuck_since_ms) {
+        n->confirms_seen = n->confirms;
+        n->stuck_since_ms = r->now_ms;
+    }
+    /* No confirm for a whole period: every old delivery is due. While
+     * confirms come, only those skipped (a link slower than the period
+     * is no reason to send a window twice). */
+    stuck = r->now_ms - n->stuck_since_ms >= r->after_ms;
     /* In-flight entries sit early in the list: stop once all are seen. */
     for (entry_t *e = n->head; e && seen < flying; e = e->next) {
         if (!e->in_flight)
             continue;
         seen++;
-        if (r->now_ms - e->sent_ms >= r->after_ms) {
+        if (r->now_ms - e->sent_ms >= r->after_ms &&
+            (stuck || e->sent_seq < n->confirmed_seq)) {
             e->in_flight = 0;
             n->in_flight--;
             due++;

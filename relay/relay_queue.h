@@ -72,7 +72,8 @@ int relay_queue_check_confirm(const relay_queue_t *self, uint64_t index,
 
 /* Up to max deliveries for node that are neither confirmed nor in flight,
  * in log order, limited by its credit window; they are marked in flight,
- * sent at now_ms. Returns how many were written to out. */
+ * sent at now_ms (a monotonic clock, for relay_queue_resend_due). Returns
+ * how many were written to out. */
 size_t relay_queue_next(relay_queue_t *self, const char *node, size_t max,
                         uint64_t now_ms, relay_delivery_t *out);
 
@@ -87,8 +88,11 @@ void relay_queue_requeue(relay_queue_t *self, const char *node);
 /* Deliveries in flight, handed out by relay_queue_next at least after_ms
  * before now_ms and still not confirmed (the node could not store them, or
  * a delivery or its confirm was lost while the connection stayed up),
- * become pending again, to be sent again; for each node with any, calls
- * fn with their number. Returns how many in all. */
+ * become pending again, to be sent again: those the node skipped (it
+ * confirmed one handed out after them), and all of them once it has
+ * confirmed nothing for after_ms (as seen by these calls, made about once
+ * a second). For each node with any, calls fn with their number. Returns
+ * how many in all. now_ms: a monotonic clock, as relay_queue_next's. */
 size_t relay_queue_resend_due(relay_queue_t *self, uint64_t now_ms,
                               uint64_t after_ms,
                               void (*fn)(const char *node, size_t n, void *arg),

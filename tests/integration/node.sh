@@ -327,6 +327,26 @@ scenario_hook() {
     until_ok 5 bash -c "! pgrep -f '^sleep 61[.]$$'" &&
         ok "what the hook started is killed with it" || bad "what the hook started is killed with it"
     pkill -f "^sleep 61[.]$$" 2>/dev/null
+
+    # A hook still running when renrakud stops is stopped with it (else it
+    # would run on, and again at the next start: twice at once), and runs
+    # again, whole, at the next start.
+    stop_node us.cisa
+    start_node us.cisa --hook "grep -q 'at the stop' && { sleep 62.$$; echo done >>'$W/stop1.txt'; }; exit 0"
+    rk jp.nisc send --to us.cisa --title "running at the stop" >stop.out 2>&1
+    until_ok 15 pgrep -f "^sleep 62[.]$$" || bad "the hook is running"
+    stop_node us.cisa
+    until_ok 5 bash -c "! pgrep -f '^sleep 62[.]$$'" &&
+        ok "a hook running at the stop is stopped with the daemon" ||
+        bad "a hook running at the stop is stopped with the daemon"
+    expect "and postponed, not failed" us.cisa.log 'event=hook_postponed .*still running when the daemon stopped'
+    start_node us.cisa --hook "grep -q 'at the stop' && echo resumed >>'$W/stop2.txt'; exit 0"
+    until_ok 15 test -s stop2.txt &&
+        ok "it runs again at the next start" || bad "it runs again at the next start"
+    [ ! -e stop1.txt ] && [ "$(wc -l <stop2.txt)" = 1 ] &&
+        ok "once, and the stopped run did not finish" ||
+        bad "once, and the stopped run did not finish ($(cat stop1.txt stop2.txt 2>/dev/null | tr '\n' ' '))"
+    pkill -f "^sleep 62[.]$$" 2>/dev/null
 }
 
 # The relay refuses our key (revoked in its newer roster): the daemon says
