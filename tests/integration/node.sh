@@ -556,7 +556,6 @@ scenario_journal() {
     shopt -u nullglob
 }
 
-# Every error is one clear line, with the documented exit code.
 # The node cannot store a delivery (here: a folder has its envelope's
 # name), so it does not confirm it; once it can again, the relay sends it
 # again (--redeliver-ms) while the connection stays up.
@@ -588,6 +587,7 @@ scenario_redeliver() {
         ok "and the sender gets its delivery receipt" || bad "and the sender gets its delivery receipt"
 }
 
+# Every error is one clear line, with the documented exit code.
 scenario_errors() {
     local rc
     "$R" --state "$W/nowhere" status >e1.out 2>&1; rc=$?
