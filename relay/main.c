@@ -5,6 +5,7 @@
  * not start or failed, 2 usage error. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
 #include <sodium.h>
@@ -75,7 +76,10 @@ static const char *s_usage =
     "  --print-vkey             print the checkpoint verifier key and exit\n"
     "  --test-tamper-deliveries TESTS ONLY: corrupt every delivered "
     "envelope,\n"
-    "                           playing a compromised relay\n";
+    "                           playing a compromised relay\n"
+    "  --test-refuse-receipts N TESTS ONLY: the first N receipts are\n"
+    "                           not sent, as when the node's queue is "
+    "full\n";
 
 static volatile sig_atomic_t s_stop = 0;
 static volatile sig_atomic_t s_reload = 0;
@@ -139,6 +143,7 @@ static opt_t s_opts[] = {
     {"config", NULL},
     {"print-vkey", NULL},
     {"test-tamper-deliveries", NULL},
+    {"test-refuse-receipts", NULL},
 };
 #define N_OPTS (sizeof s_opts / sizeof s_opts[0])
 
@@ -174,7 +179,8 @@ s_load_config(const char *path) {
     json_object_foreach(o, k, v) {
         opt_t *opt = s_opt(k);
         if (!opt || !strcmp(k, "config") || !strcmp(k, "print-vkey") ||
-            !strcmp(k, "test-tamper-deliveries")) {
+            !strcmp(k, "test-tamper-deliveries") ||
+            !strcmp(k, "test-refuse-receipts")) {
             s_fail("config %s: unknown option \"%s\"", path, k);
             json_decref(o);
             return NULL;
@@ -457,6 +463,16 @@ main(int argc, char **argv) {
         cfg.test_tamper_deliveries = 1;
         log_warn("event=test_mode reason=\"--test-tamper-deliveries: every "
                  "delivered envelope is corrupted on purpose (tests only)\"");
+    }
+    if (s_val("test-refuse-receipts")) {
+        n = 0;
+        if (s_num("test-refuse-receipts", 1, 1000000, &n))
+            goto done_usage;
+        cfg.test_refuse_receipts = n;
+        log_warn("event=test_mode reason=\"--test-refuse-receipts: the "
+                 "first %" PRIu64 " receipts are refused as by a full "
+                 "queue (tests only)\"",
+                 n);
     }
 
     {

@@ -58,6 +58,11 @@ typedef struct {
      * batch is checked, spent by the workers. */
     atomic_long tokens;
     uint64_t refill_ms;
+    /* Receipts from this index on wait (0: none): one could not be sent,
+     * its queue full. They go, in index order, before any newer one: the
+     * node reports the highest it has seen at its next hello, and the
+     * relay then drops every receipt up to it. */
+    uint64_t receipts_from;
     uint64_t full_count;     /* sends refused, its queue full, since the ... */
     uint64_t full_log_ms;    /* ... last log line about them */
     uint64_t limited;        /* submits refused rate-limited since the ... */
@@ -269,9 +274,8 @@ s_send_node(relay_t *self, const char *node, const uint8_t *buf, size_t len) {
             if (now - c->full_log_ms >= S_PEER_FULL_LOG_MS) {
                 /* Said once in a while, with how often since. */
                 log_warn("event=peer_full node=%s sends=%" PRIu64
-                         " action=\"deliveries are sent again next turn; a "
-                         "receipt not sent is sent after the node's next "
-                         "hello\"",
+                         " action=\"what was not sent (deliveries, "
+                         "receipts in order) is sent again next turn\"",
                          node, c->full_count);
                 c->full_log_ms = now;
                 c->full_count = 0;
@@ -767,15 +771,50 @@ s_handle_confirm(relay_t *self, item_t *it) {
 static void
 s_send_receipt(relay_t *self, const char *sender, const relay_receipt_t *r) {
     frame_t f = {.type = FRAME_RECEIPT};
+    conn_t *c = s_conn(self, sender, 0);
+    if (c && c->hello && c->receipts_from) {
+        c->dirty = 1; /* after those waiting, in order */
+        return;
+    }
     memcpy(f.receipt.msg_id, r->msg_id, ENVELOPE_MSG_ID_LEN);
     f.receipt.recipient = r->recipient;
     f.receipt.status =
         r->expired ? FRAME_RECEIPT_EXPIRED : FRAME_RECEIPT_DELIVERED;
     f.receipt.time_ms = r->time_ms;
     f.receipt.index = r->index;
-    if (s_encode(self, &f) == RK_OK &&
-        s_send_node(self, sender, self->out_buf.p, self->out_buf.len) == 0)
+    if (s_encode(self, &f) != RK_OK)
+        return;
+    if (self->cfg.test_refuse_receipts && c && c->hello) {
+        self->cfg.test_refuse_receipts--;
+        c->dirty = 1;
+        c->receipts_from = r->index; /* as s_send_node's EAGAIN */
+        return;
+    }
+    if (s_send_node(self, sender, self->out_buf.p, self->out_buf.len) == 0)
         self->c.receipts_sent++;
+    else if (c && c->hello) /* its queue was full: sent again, in order */
+        c->receipts_from = r->index;
+}
+
+/* Sends the receipts waiting for c (its queue was full), in order; 0 when
+ * none is left waiting. */
+static int
+s_resend_receipts(relay_t *self, conn_t *c) {
+    size_t n = 0;
+    const relay_receipt_t *rs =
+        relay_queue_receipts_from(self->queue, c->id, c->receipts_from, &n);
+    uint64_t from = c->receipts_from;
+    c->receipts_from = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_send_receipt(self, c->id, &rs[i]);
+        if (c->receipts_from)
+            return -1; /* full again: from this one, next turn */
+    }
+    if (n)
+        log_info("event=receipts_resent node=%s from_index=%" PRIu64
+                 " receipts=%zu",
+                 c->id, from, n);
+    return 0;
 }
 
 static void
@@ -795,6 +834,7 @@ s_handle_hello(relay_t *self, item_t *it) {
     memcpy(c->rid, zmq_msg_data(&it->rid), c->rid_len);
     c->hello = 1;
     c->dirty = 1;
+    c->receipts_from = 0; /* the node says below what it has */
     relay_queue_set_credit(self->queue, it->node,
                            !h->has_credit             ? FRAME_DEFAULT_CREDIT
                            : h->credit > S_MAX_CREDIT ? S_MAX_CREDIT
@@ -1503,6 +1543,8 @@ s_deliver_one(void *value, void *arg) {
             return;
     }
     c->dirty = 0;
+    if (c->receipts_from && s_resend_receipts(self, c) != 0)
+        return; /* its queue is full still */
     while ((n = relay_queue_next(self->queue, c->id, S_DELIVER_BURST,
                                  rk_mono_us() / 1000, d)) > 0) {
         for (size_t i = 0; i < n; i++) {

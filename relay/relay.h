@@ -15,39 +15,42 @@
 #include "rk_error.h"
 
 typedef struct {
-    const char *bind;            /* e.g. "tcp://127.0.0.1:7400" */
-    const char *data_dir;        /* log/ and checkpoints/ live here */
-    const char *roster_path;     /* signed roster file, re-read on SIGHUP */
-    const char *control;         /* ipc:// endpoint for `renraku-relay stats`,
-                                    NULL: DATA_DIR/control.sock */
-    const char *origin;          /* checkpoint origin; NULL: renraku/<id> */
-    const identity_t *identity;  /* the relay's keys (borrowed) */
-    note_verifier_t coordinator; /* pinned roster signer */
-    uint64_t window_ms;          /* replay window */
-    uint64_t skew_ms;            /* allowed clock skew */
-    size_t workers;              /* verification threads incl. the main one */
-    int64_t max_msg_size;        /* ZMQ_MAXMSGSIZE */
-    int handshake_ms;            /* ZMQ_HANDSHAKE_IVL */
-    int heartbeat_ms;            /* ZMQ_HEARTBEAT_IVL */
-    uint64_t checkpoint_ms;      /* sign a checkpoint this often if grown */
-    size_t batch_max;            /* frames per group commit */
-    uint64_t segment_bytes;      /* log segment size */
-    uint64_t snapshot_records;   /* state snapshot after this many new
-                                    records (DIR/state) ... */
-    uint64_t snapshot_ms;        /* ... and at most this often */
-    uint64_t max_held_node;      /* bytes of undelivered envelopes held for
-                                    one sender before it gets busy */
-    uint64_t max_held;           /* ... and for all of them */
-    double rate_limit;           /* submits a second per node; 0: none */
-    uint32_t rate_burst;         /* submits a node may send at once */
-    uint64_t redeliver_ms;       /* a delivery not confirmed this long
-                                    after it was sent goes out again */
-    int verify_at_recipients;    /* skip the Ed25519 check at the relay and
-                                    leave it to the recipients (docs/
-                                    OPERATIONS.md: the trade-off) */
-    int test_tamper_deliveries;  /* TESTS ONLY: flip the last byte of every
-                                    delivered envelope, to play a
-                                    compromised relay */
+    const char *bind;              /* e.g. "tcp://127.0.0.1:7400" */
+    const char *data_dir;          /* log/ and checkpoints/ live here */
+    const char *roster_path;       /* signed roster file, re-read on SIGHUP */
+    const char *control;           /* ipc:// endpoint for `renraku-relay stats`,
+                                      NULL: DATA_DIR/control.sock */
+    const char *origin;            /* checkpoint origin; NULL: renraku/<id> */
+    const identity_t *identity;    /* the relay's keys (borrowed) */
+    note_verifier_t coordinator;   /* pinned roster signer */
+    uint64_t window_ms;            /* replay window */
+    uint64_t skew_ms;              /* allowed clock skew */
+    size_t workers;                /* verification threads incl. the main one */
+    int64_t max_msg_size;          /* ZMQ_MAXMSGSIZE */
+    int handshake_ms;              /* ZMQ_HANDSHAKE_IVL */
+    int heartbeat_ms;              /* ZMQ_HEARTBEAT_IVL */
+    uint64_t checkpoint_ms;        /* sign a checkpoint this often if grown */
+    size_t batch_max;              /* frames per group commit */
+    uint64_t segment_bytes;        /* log segment size */
+    uint64_t snapshot_records;     /* state snapshot after this many new
+                                      records (DIR/state) ... */
+    uint64_t snapshot_ms;          /* ... and at most this often */
+    uint64_t max_held_node;        /* bytes of undelivered envelopes held for
+                                      one sender before it gets busy */
+    uint64_t max_held;             /* ... and for all of them */
+    double rate_limit;             /* submits a second per node; 0: none */
+    uint32_t rate_burst;           /* submits a node may send at once */
+    uint64_t redeliver_ms;         /* a delivery not confirmed this long
+                                      after it was sent goes out again */
+    int verify_at_recipients;      /* skip the Ed25519 check at the relay and
+                                      leave it to the recipients (docs/
+                                      OPERATIONS.md: the trade-off) */
+    uint64_t test_refuse_receipts; /* TESTS ONLY: the first this many
+                                      receipts fail to send, as when the
+                                      node's queue is full */
+    int test_tamper_deliveries;    /* TESTS ONLY: flip the last byte of every
+                                      delivered envelope, to play a
+                                      compromised relay */
 } relay_config_t;
 
 typedef struct relay relay_t;

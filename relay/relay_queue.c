@@ -537,6 +537,26 @@ relay_queue_receipts(relay_queue_t *self, const char *sender, uint64_t after,
     return n->receipts + lo;
 }
 
+const relay_receipt_t *
+relay_queue_receipts_from(const relay_queue_t *self, const char *sender,
+                          uint64_t from, size_t *count) {
+    const node_t *n = relay_map_get(self->nodes, sender, strnlen(sender, 63));
+    size_t lo = 0, hi;
+    *count = 0;
+    if (!n)
+        return NULL;
+    hi = n->n_receipts;
+    while (lo < hi) { /* the first with index >= from (indexes grow) */
+        size_t mid = lo + (hi - lo) / 2;
+        if (n->receipts[mid].index < from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *count = n->n_receipts - lo;
+    return n->receipts + lo;
+}
+
 int
 relay_queue_find(const relay_queue_t *self, const uint8_t msg_id[16],
                  uint64_t *index) {

@@ -133,6 +133,12 @@ const relay_receipt_t *relay_queue_receipts(relay_queue_t *self,
                                             const char *sender, uint64_t after,
                                             size_t *n);
 
+/* The receipts of sender with index >= from (borrowed array, *n items,
+ * valid until the next change), dropping none: to send again, in order,
+ * those that could not be sent on the connection. */
+const relay_receipt_t *relay_queue_receipts_from(const relay_queue_t *self,
+                                                 const char *sender,
+                                                 uint64_t from, size_t *n);
 /* The accepted index of a msg id, for proofs and retried submits; kept
  * after the message is confirmed or expired. When two accepted messages
  * share a msg id, the first one's. Returns 0 or RK_ERR_NOT_FOUND. */

@@ -4,7 +4,7 @@
 # fresh test keys made here, bounded waits, and everything stopped at the
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
-# tworelays redeliver
+# tworelays redeliver receipts
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -587,6 +587,35 @@ scenario_redeliver() {
         ok "and the sender gets its delivery receipt" || bad "and the sender gets its delivery receipt"
 }
 
+# A receipt the relay could not send (the sender's queue full: here the
+# relay's test switch refuses the first) is sent again on the same
+# connection, and the receipts after it wait for it: the node keeps only
+# the highest index it has seen.
+scenario_receipts() {
+    local a b la lb
+    start_relay --test-refuse-receipts 1
+    start_node jp.nisc
+    start_node us.cisa
+    until_ok 10 connected us.cisa || bad "us.cisa connects"
+    stop_node us.cisa
+    rk jp.nisc send --to us.cisa --title "first" >ra.out 2>&1
+    rk jp.nisc send --to us.cisa --title "second" >rb.out 2>&1
+    a=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' ra.out)
+    b=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' rb.out)
+    until_ok 15 recipient_state jp.nisc "$b" us.cisa stored || bad "both are stored"
+    start_node us.cisa
+    until_ok 15 recipient_state jp.nisc "$a" us.cisa delivered &&
+        until_ok 15 recipient_state jp.nisc "$b" us.cisa delivered &&
+        ok "both delivery receipts reach the sender, the refused one too" ||
+        bad "both delivery receipts reach the sender, the refused one too"
+    expect "the relay sends the refused one again, and says so" relay.log 'event=receipts_resent node=jp.nisc'
+    la=$(grep -n "event=receipt msg=$a" jp.nisc.log | head -1 | cut -d: -f1)
+    lb=$(grep -n "event=receipt msg=$b" jp.nisc.log | head -1 | cut -d: -f1)
+    [ -n "$la" ] && [ -n "$lb" ] && [ "$la" -lt "$lb" ] &&
+        ok "in order: the first's receipt before the second's" ||
+        bad "in order: the first's receipt before the second's (lines $la, $lb)"
+}
+
 # Every error is one clear line, with the documented exit code.
 scenario_errors() {
     local rc
@@ -620,7 +649,7 @@ scenario_errors() {
 
 setup
 case "$SCENARIO" in
-flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | redeliver) "scenario_$SCENARIO" ;;
+flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | redeliver | receipts) "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 for id in "${!DPID[@]}"; do stop_node "$id"; done

@@ -580,6 +580,21 @@ test_receipts(void **state) {
     s_mid(id, 90);
     assert_memory_equal(rs[2].msg_id, id, 16);
 
+    /* From 7 on (to send again, in order, what a full queue refused):
+     * nothing dropped. */
+    rs = relay_queue_receipts_from(q, "alice", 7, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(rs[0].index, 7);
+    assert_int_equal(rs[2].index, 11);
+    rs = relay_queue_receipts_from(q, "alice", 8, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(rs[0].index, 9);
+    rs = relay_queue_receipts_from(q, "alice", 12, &n);
+    assert_int_equal(n, 0);
+    assert_null(relay_queue_receipts_from(q, "nobody", 0, &n));
+    assert_int_equal(n, 0);
+    rs = relay_queue_receipts_from(q, "alice", 0, &n);
+    assert_int_equal(n, 4);
     /* After 7: 9 and 11; 5 and 7 are dropped for good. */
     rs = relay_queue_receipts(q, "alice", 7, &n);
     assert_int_equal(n, 2);
