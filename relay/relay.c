@@ -810,7 +810,7 @@ s_resend_receipts(relay_t *self, conn_t *c) {
         if (c->receipts_from)
             return -1; /* full again: from this one, next turn */
     }
-    if (n)
+    if (n && c->hello) /* gone meanwhile: all again after its hello */
         log_info("event=receipts_resent node=%s from_index=%" PRIu64
                  " receipts=%zu",
                  c->id, from, n);

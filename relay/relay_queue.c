@@ -519,10 +519,10 @@ relay_queue_receipts(relay_queue_t *self, const char *sender, uint64_t after,
     if (!n)
         return NULL;
     hi = n->n_receipts;
-    /* First receipt with index > after (indexes grow). */
+    /* First receipt with index >= after (indexes grow). */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (n->receipts[mid].index <= after)
+        if (n->receipts[mid].index < after)
             lo = mid + 1;
         else
             hi = mid;

@@ -126,9 +126,13 @@ int relay_queue_forget(relay_queue_t *self, uint64_t index,
 int relay_queue_add_receipt(relay_queue_t *self, const char *sender,
                             const relay_receipt_t *r) RK_WUR;
 
-/* The receipts of sender with index > after (borrowed array, *n items,
- * valid until the next change). Receipts with index <= after are
- * dropped: the sender has them. */
+/* The receipts of sender with index >= after (borrowed array, *n items,
+ * valid until the next change). Receipts with index < after are dropped:
+ * the sender has them. Those at after itself are kept and given again:
+ * the recipients of one expiry share its record's index, and the sender
+ * may have had only some of them (after is the highest index it has
+ * seen); it takes a copy twice without harm. after UINT64_MAX: the sender
+ * did not say; nothing is dropped or given. */
 const relay_receipt_t *relay_queue_receipts(relay_queue_t *self,
                                             const char *sender, uint64_t after,
                                             size_t *n);
