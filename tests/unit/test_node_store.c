@@ -282,13 +282,19 @@ test_many_files(void **state) {
     fx_t *fx = *state;
     node_store_batch_t *b = node_store_batch_new();
     char names[150][33];
+    struct rlimit rl;
+    int open_max = 256; /* unnamed files a batch keeps open, at most */
     /* More files than a batch keeps open unnamed (300): the rest go by
      * temporary names, and every one is in place after the commit. */
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < 256)
+        open_max = (int)(rl.rlim_cur / 4);
     for (size_t g = 0; g < 150; g++) {
         snprintf(names[g], sizeof names[g], "%032zx", g + 100);
         s_stage_group(fx, b, g, names[g]);
     }
-    assert_int_equal(s_count(fx, "inbox", ".tmp."), fx->named ? 300 : 44);
+    assert_int_equal(s_count(fx, "inbox", ".tmp."),
+                     fx->named ? 300 : 300 - open_max);
     assert_int_equal(node_store_batch_commit(fx->st, b), RK_OK);
     for (size_t g = 0; g < 150; g++) {
         assert_false(node_store_batch_failed(b, g));
