@@ -264,9 +264,9 @@ s_send_node(relay_t *self, const char *node, const uint8_t *buf, size_t len) {
         return -1;
     if (s_send_rid(self, c->rid, c->rid_len, buf, len) != 0) {
         int e = errno;
-        /* Deliveries in flight go back to the queue. A full peer (EAGAIN)
-         * is tried again next turn; a gone one after its next hello. */
-        relay_queue_requeue(self->queue, node);
+        /* A full peer (EAGAIN) is tried again next turn, with what was not
+         * sent (the caller puts it back); what libzmq took is on its way.
+         * A gone one gets everything again after its next hello. */
         if (e == EAGAIN) {
             uint64_t now = rk_now_ms();
             c->dirty = 1;
@@ -282,6 +282,7 @@ s_send_node(relay_t *self, const char *node, const uint8_t *buf, size_t len) {
             }
         } else {
             c->hello = 0;
+            relay_queue_requeue(self->queue, node);
             log_info("event=peer_unreachable node=%s errno=%d", node, e);
         }
         return -1;
@@ -1566,8 +1567,13 @@ s_deliver_one(void *value, void *arg) {
             if (rc != RK_OK)
                 continue;
             if (s_send_node(self, c->id, self->out_buf.p, self->out_buf.len) !=
-                0)
-                return; /* requeued; sent again after the next hello */
+                0) {
+                /* Not sent: this one and the rest of the burst go back to
+                 * the queue (for a gone node, all went back already). */
+                for (size_t k = i; k < n; k++)
+                    (void)relay_queue_unsend(self->queue, c->id, d[k].index);
+                return;
+            }
             self->c.deliveries_sent++;
         }
         if (n < S_DELIVER_BURST)

@@ -348,6 +348,25 @@ relay_queue_next(relay_queue_t *self, const char *node, size_t max,
     return got;
 }
 
+int
+relay_queue_unsend(relay_queue_t *self, const char *node, uint64_t index) {
+    node_t *n = s_node(self, node, 0);
+    size_t seen = 0;
+    if (!n)
+        return RK_ERR_NOT_FOUND;
+    for (entry_t *e = n->head; e && seen < n->in_flight; e = e->next) {
+        if (!e->in_flight)
+            continue;
+        if (e->msg->index == index) {
+            e->in_flight = 0;
+            n->in_flight--;
+            return RK_OK;
+        }
+        seen++;
+    }
+    return RK_ERR_NOT_FOUND;
+}
+
 void
 relay_queue_set_credit(relay_queue_t *self, const char *node, size_t credit) {
     node_t *n = s_node(self, node, 1);

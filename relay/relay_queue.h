@@ -77,6 +77,11 @@ int relay_queue_check_confirm(const relay_queue_t *self, uint64_t index,
 size_t relay_queue_next(relay_queue_t *self, const char *node, size_t max,
                         uint64_t now_ms, relay_delivery_t *out);
 
+/* The delivery of message index to node, handed out by relay_queue_next
+ * but not sent after all (its queue was full), is pending again, first in
+ * line; what else is in flight stays so. Returns 0 or RK_ERR_NOT_FOUND
+ * (not in flight to node). */
+int relay_queue_unsend(relay_queue_t *self, const char *node, uint64_t index);
 /* Sets the credit window of a node (deliveries in flight at once). */
 void relay_queue_set_credit(relay_queue_t *self, const char *node,
                             size_t credit);

@@ -122,6 +122,35 @@ test_resend_due(void **state) {
     relay_queue_destroy(&q);
 }
 
+static void
+test_unsend(void **state) {
+    relay_queue_t *q = relay_queue_new();
+    const char *a[] = {"a"};
+    relay_delivery_t d[8];
+    (void)state;
+    assert_non_null(q);
+    for (uint64_t i = 1; i <= 4; i++)
+        s_accept(q, i, "s", a, 1, 0);
+    relay_queue_set_credit(q, "a", 4);
+    assert_int_equal(relay_queue_next(q, "a", 8, 1000, d), 4);
+    /* 3 and 4 were not sent (the node's queue was full): only they are
+     * handed out again, in order; 1 and 2 stay in flight. */
+    assert_int_equal(relay_queue_unsend(q, "a", 3), RK_OK);
+    assert_int_equal(relay_queue_unsend(q, "a", 4), RK_OK);
+    assert_int_equal(relay_queue_unsend(q, "a", 4), RK_ERR_NOT_FOUND);
+    assert_int_equal(relay_queue_unsend(q, "a", 99), RK_ERR_NOT_FOUND);
+    assert_int_equal(relay_queue_unsend(q, "nobody", 1), RK_ERR_NOT_FOUND);
+    assert_int_equal(relay_queue_next(q, "a", 8, 2000, d), 2);
+    assert_int_equal(d[0].index, 3);
+    assert_int_equal(d[1].index, 4);
+    assert_int_equal(relay_queue_next(q, "a", 8, 2000, d), 0);
+    assert_int_equal(relay_queue_pending(q, "a"), 4);
+    /* A confirmed one is no longer in flight. */
+    assert_int_equal(s_confirm(q, 1, "a"), RK_OK);
+    assert_int_equal(relay_queue_unsend(q, "a", 1), RK_ERR_NOT_FOUND);
+    relay_queue_destroy(&q);
+}
+
 /* ---- order ------------------------------------------------------------ */
 
 static void
@@ -1247,6 +1276,7 @@ main(void) {
         cmocka_unit_test(test_snapshot_fetch_fails),
         cmocka_unit_test(test_snapshot_garbage),
         cmocka_unit_test(test_resend_due),
+        cmocka_unit_test(test_unsend),
     };
     if (sodium_init() < 0)
         return 1;
