@@ -78,6 +78,9 @@ static identity_public_t s_relay;
 static identity_t *s_a, *s_b, *s_mallory, *s_flooder, *s_revoked;
 static const uint8_t *s_sink_pk;
 static atomic_int s_stop;
+/* s_stop set: the attack workers' pause between attempts ends at once. */
+static pthread_mutex_t s_stop_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_stop_cv = PTHREAD_COND_INITIALIZER;
 
 /* ---- small helpers ---- */
 
@@ -137,10 +140,37 @@ s_cpu_pid(long pid) {
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Between two polls of a condition no event announces (s_socket). */
 static void
 s_sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+static void
+s_set_stop(void) {
+    pthread_mutex_lock(&s_stop_mu);
+    atomic_store(&s_stop, 1);
+    pthread_cond_broadcast(&s_stop_cv);
+    pthread_mutex_unlock(&s_stop_mu);
+}
+
+/* Waits ms (the attack's pace), or until the run stops. */
+static void
+s_pace(long ms) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s_stop_mu);
+    while (!atomic_load(&s_stop) &&
+           pthread_cond_timedwait(&s_stop_cv, &s_stop_mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&s_stop_mu);
 }
 
 static identity_t *
@@ -1130,7 +1160,7 @@ s_worker(void *arg) {
     while (!atomic_load(&s_stop) && (!o.count || w->attempts < o.count)) {
         w->a->once(w);
         if (o.pace_ms)
-            s_sleep_ms(o.pace_ms);
+            s_pace(o.pace_ms);
     }
     if (w->a->done)
         w->a->done(w);
@@ -1750,7 +1780,7 @@ main(int argc, char **argv) {
     t_att1 = s_ms();
     cpu_r[2] = s_cpu_pid(o.relay_pid);
     cpu_t[2] = s_cpu_self();
-    atomic_store(&s_stop, 1);
+    s_set_stop();
 
     /* Drain: no new honest submits; every stored one must arrive. The
      * attack threads finish their last attempt meanwhile. */
