@@ -169,20 +169,24 @@ for ((r = 0; r < RUNS; r++)); do
 done
 # steal and all jiffies of the machine (/proc/stat), to see how much of its
 # CPU time the host took during a run
-# (bash arithmetic: mawk prints large sums in floating point); dies when
-# /proc/stat cannot be read, rather than report a steal of 0
+# (bash arithmetic: mawk prints large sums in floating point), into
+# JIF_STEAL and JIF_ALL; dies when /proc/stat cannot be read, rather than
+# report a steal of 0 (run in this shell, not in a subshell, so that die
+# ends the bench)
 cpu_jiffies() {
     local c u n s i w q sq st
     read -r c u n s i w q sq st _ </proc/stat || die "/proc/stat unreadable"
     [ "$c" = cpu ] && [ -n "$st" ] || die "/proc/stat: no steal field"
-    echo "$st $((u + n + s + i + w + q + sq + st))"
+    JIF_STEAL=$st JIF_ALL=$((u + n + s + i + w + q + sq + st))
 }
 for ((r = 0; r < RUNS; r++)); do
-    read -r st0 tot0 < <(cpu_jiffies)
+    cpu_jiffies
+    st0=$JIF_STEAL tot0=$JIF_ALL
     j=$(lg --relay "$EP" --mode load --senders 1 --recipients 1 \
         --count $((LAT_RATE * LAT_SECS)) --rate $LAT_RATE --window 100000 \
         --relay-pid "$RPID" --timeout-ms 60000) || die "latency run $r: $j"
-    read -r st1 tot1 < <(cpu_jiffies)
+    cpu_jiffies
+    st1=$JIF_STEAL tot1=$JIF_ALL
     emit "{\"figure\":\"latency\",\"run\":$r,\"data\":$j,\"steal\":$((st1 - st0)),\"jiffies\":$((tot1 - tot0))}"
     say "latency run $r: $(echo "$j" | grep -o '"stored_p99_ms":[0-9.]*'), steal $((st1 - st0)) of $((tot1 - tot0)) jiffies"
 done
@@ -235,12 +239,14 @@ node_run() { # FIGURE RUN RATE SECS [trace|hiccup]
         "$HC" $(($4 + 1)) 2 >"$W/node.hiccup" &
         hc=$!
     fi
-    read -r st0 tot0 < <(cpu_jiffies)
+    cpu_jiffies
+    st0=$JIF_STEAL tot0=$JIF_ALL
     j=$(lg --relay "$EP" --mode load --senders 1 --recipients 0 --to rcv.000 \
         --notice --inbox "$nd/inbox" --count $(($3 * $4)) --rate "$3" \
         --window 100000 --relay-pid "$RPID" --timeout-ms 180000) ||
         die "node run $1 $2: $j"
-    read -r st1 tot1 < <(cpu_jiffies)
+    cpu_jiffies
+    st1=$JIF_STEAL tot1=$JIF_ALL
     if [ -n "$hc" ]; then
         wait "$hc" || die "hiccup beside node run $1 $2"
     fi

@@ -99,7 +99,8 @@ def node_rows(res, meta, rows):
 
 def steal_text(pct):
     """A steal share, or what is known of it (hiccup says -1: unknown)."""
-    return "steal unknown" if pct < 0 else f"steal {pct:.1f} %"
+    return ("steal unknown" if pct < 0 else
+            f"steal {pct:.1f} % of the machine's CPU time")
 
 
 def pause_text(d):
@@ -119,7 +120,7 @@ def pause_row(res, rows):
     p = res["pauses"][0]
     d = p["data"]
     idle = (res.get("pauses_idle") or [{}])[0].get("data")
-    text = pause_text(d) + " of the machine's CPU time"
+    text = pause_text(d)
     if idle:
         text += f"; on the quiet machine just before: {pause_text(idle)}"
     if p.get("latency"):
@@ -134,12 +135,12 @@ def pause_row(res, rows):
     rows.append((
         "(4b) the machine's pauses beside one more latency run (not "
         "counted in (4)): `bench/hiccup`, a process that asks for almost "
-        f"no CPU, woken every {d.get('sleep_us', 1000) / 1000:g} ms; "
+        f"no CPU, woken every {d['sleep_us'] / 1000:g} ms; "
         f"wake-ups more than {d['threshold_ms']:g} ms late", text, "–", "–",
         "(info)", "",
         "steal from /proc/stat: CPU time the host took from this virtual "
         "machine; a late wake-up is steal or a wait behind the bench's own "
-        "processes on the 2 cores"))
+        f"processes on the {res['meta'][0]['data']['nproc']} cores"))
 
 
 def node_pause_row(res, rows):
@@ -149,7 +150,7 @@ def node_pause_row(res, rows):
         return
     p = res["node_pauses"][0]
     d = p["data"]
-    text = pause_text(d) + " of the machine's CPU time"
+    text = pause_text(d)
     lat = p.get("latency") or {}
     if "inbox_p99_ms" in lat:
         text += (f"; that run's submit → inbox p50 / p99 / max "
@@ -176,7 +177,7 @@ def pause_limits(res, L):
     g = d["median_gap_ms"]
     L[-1] += (
         f" Beside one more latency run, a process that asks for almost no "
-        f"CPU (row 4b) saw {pause_text(d)} of the machine's CPU time"
+        f"CPU (row 4b) saw {pause_text(d)}"
         + (f", against {pause_text(idle)} on the quiet machine just before"
            if idle else "")
         + "."
@@ -580,7 +581,8 @@ def limits(res, rows):
             + ("The 5 ms target is below what this disk allows at p99."
                if f99 >= 5.0 else
                "The floor is under the target; the rest is the wait for a "
-               "sync in progress and scheduling on a shared 2-core machine.")
+               "sync in progress and scheduling on a shared "
+               f"{res['meta'][0]['data']['nproc']}-core machine.")
             + (f" The p99 of the runs ranged {l99_lo:.2f}–{l99_hi:.2f} ms, "
                f"and the floor's own p99.9 reached {f999_hi:.2f} ms: at 1,000 "
                "messages a second, one stall of about 10 ms a second, of the "
