@@ -23,13 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rk_util.h"
+
 #define S_MAX_PAUSES 100000
 
+/* The project's monotonic clock, in ns (us are fine at ms thresholds). */
 static uint64_t
 s_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return rk_mono_us() * 1000u;
 }
 
 /* Steal and total jiffies of all CPUs, from /proc/stat's first line. */
@@ -92,8 +93,10 @@ main(int argc, char **argv) {
         return 2;
     }
     at = calloc(S_MAX_PAUSES, sizeof *at);
-    if (!at)
+    if (!at) {
+        fprintf(stderr, "hiccup: out of memory\n");
         return 1;
+    }
     thresh = (uint64_t)(thresh_ms * 1e6);
     have_stat = s_stat(&st0, &tot0) == 0;
     t0 = prev = s_ns();
