@@ -88,6 +88,9 @@ stop_node() {
 }
 kill9_node() { kill -9 "${DPID[$1]}" 2>/dev/null; wait "${DPID[$1]}" 2>/dev/null; unset "DPID[$1]"; }
 rk() { local id=$1; shift; "$R" --state "st-$id" "$@"; }
+# queued_ids FILE: the msg ids of the `queued MSG_ID` lines renraku send
+# wrote to FILE, one a line.
+queued_ids() { sed -n 's/^queued \([0-9a-f]*\).*/\1/p' "$1"; }
 
 # recipient_state SENDER MSG RECIPIENT STATE: the sender's status shows it.
 recipient_state() {
@@ -106,7 +109,7 @@ scenario_flow() {
         --indicator ipv4-addr=203.0.113.7 --indicator domain-name=bad.example \
         --action "Block the indicators and report sightings" >send.out 2>&1
     expect "send says queued" send.out '^queued [0-9a-f]{32} notice to us.cisa'
-    MID=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' send.out)
+    MID=$(queued_ids send.out)
     until_ok 15 recipient_state jp.nisc "$MID" us.cisa delivered &&
         ok "the relay's receipt shows the notice delivered to us.cisa" ||
         bad "the relay's receipt shows the notice delivered to us.cisa"
@@ -133,7 +136,7 @@ scenario_offline() {
     start_node jp.nisc
     until_ok 10 connected jp.nisc || bad "jp.nisc connects"
     rk jp.nisc send --to sg.csa --title "While you were away" >send.out 2>&1
-    MID=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' send.out)
+    MID=$(queued_ids send.out)
     until_ok 15 recipient_state jp.nisc "$MID" sg.csa stored &&
         ok "stored at the relay while sg.csa is down" || bad "stored at the relay while sg.csa is down"
     # A backlog: sg.csa takes these in bursts (read together, written
@@ -141,7 +144,7 @@ scenario_offline() {
     for i in $(seq 1 40); do
         rk jp.nisc send --to sg.csa --title "backlog $i" >>send.out 2>&1
     done
-    LAST=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' send.out | tail -1)
+    LAST=$(queued_ids send.out | tail -1)
     until_ok 15 recipient_state jp.nisc "$LAST" sg.csa stored || bad "the backlog is stored"
     start_node sg.csa
     until_ok 15 recipient_state jp.nisc "$MID" sg.csa delivered &&
@@ -181,8 +184,8 @@ scenario_kill9() {
     kill9_node jp.nisc
     start_relay
     start_node jp.nisc
-    M1=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s1.out)
-    M2=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s2.out)
+    M1=$(queued_ids s1.out)
+    M2=$(queued_ids s2.out)
     until_ok 20 recipient_state jp.nisc "$M2" us.cisa delivered &&
         ok "after restart the outbox is sent and delivered" || bad "after restart the outbox is sent and delivered"
     until_ok 20 recipient_state jp.nisc "$M1" us.cisa delivered &&
@@ -218,7 +221,7 @@ scenario_stix() {
     rk jp.nisc send --to us.cisa --title "Phishing wave against ministries" --tlp GREEN \
         --severity medium --category fraud --type phishing \
         --indicator url=https://login.bad.example/x --indicator domain-name=bad.example >s.out 2>&1
-    MID=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s.out)
+    MID=$(queued_ids s.out)
     until_ok 15 recipient_state jp.nisc "$MID" us.cisa delivered || bad "delivered"
     rk us.cisa export "$MID" --format stix --out bundle.json 2>/dev/null
     expect "export writes a STIX 2.1 bundle" bundle.json '"type": "bundle"'
@@ -239,7 +242,7 @@ send_stored() {
     for i in $(seq 1 "$1"); do
         rk jp.nisc send --to us.cisa --title "$2 $i" >>"s-$2.out" 2>&1
     done
-    last=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' "s-$2.out" | tail -1)
+    last=$(queued_ids "s-$2.out" | tail -1)
     until_ok 15 recipient_state jp.nisc "$last" us.cisa stored || bad "the $1 '$2' notices are stored"
 }
 
@@ -275,7 +278,7 @@ scenario_hook() {
     # The daemon is killed while its hooks run: they are due still, and
     # run when it starts again, each once, for its notice.
     send_stored 10 crash
-    start_node us.cisa --hook "while [ ! -e '$W/hookstop' ]; do sleep 0.1; done # rk-hook-crash-$$"
+    start_node us.cisa --hook "for i in \$(seq 600); do [ -e '$W/hookstop' ] && break; sleep 0.1; done # rk-hook-crash-$$"
     until_ok 15 bash -c "[ \$(grep -c 'event=received' '$W/us.cisa.log') -ge 41 ]" ||
         bad "the ten reach the inbox"
     n=$(find st-us.cisa/hooks -name '*.json' | wc -l)
@@ -300,7 +303,7 @@ scenario_hook() {
     # A hook that reads its stdin late (or never) does not hold renrakud
     # up, however big the notice: more than a pipe's 64 KiB.
     stop_node us.cisa
-    start_node us.cisa --hook "while [ ! -e '$W/bigstop' ]; do sleep 0.1; done; wc -c > '$W/big.len.'\$\$ # rk-hook-big-$$"
+    start_node us.cisa --hook "for i in \$(seq 600); do [ -e '$W/bigstop' ] && break; sleep 0.1; done; wc -c > '$W/big.len.'\$\$ # rk-hook-big-$$"
     local big=() i
     for i in 1 2 3 4 5 6 7 8; do big+=(--indicator "url=https://bad.example/$i/$(head -c 1900 /dev/zero | tr '\0' a)"); done
     rk jp.nisc send --to us.cisa --title "big one" --body "$(head -c 60000 /dev/zero | tr '\0' x)" "${big[@]}" >big.out 2>&1
@@ -391,7 +394,7 @@ scenario_reset() {
     until_ok 15 connected jp.nisc && until_ok 15 connected us.cisa &&
         ok "the others reconnect by themselves" || bad "the others reconnect by themselves"
     rk jp.nisc send --to us.cisa --title "after the reset" >s.out 2>&1
-    MID=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s.out)
+    MID=$(queued_ids s.out)
     until_ok 15 recipient_state jp.nisc "$MID" us.cisa delivered &&
         ok "and traffic goes on" || bad "and traffic goes on"
     kill9_node sg.csa # refused, it keeps retrying; not part of the clean stops
@@ -419,7 +422,7 @@ scenario_tworelays() {
     [ "$(grep -c '^Relay .*connected since' st.out)" = 2 ] && ok "status shows both relays connected" ||
         { bad "status shows both relays connected"; cat st.out; }
     rk jp.nisc send --to us.cisa --title "via two relays" >s1.out 2>&1
-    M1=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s1.out)
+    M1=$(queued_ids s1.out)
     until_ok 15 recipient_state jp.nisc "$M1" us.cisa delivered && ok "delivered" || bad "delivered"
     until_ok 15 bash -c "'$R' --state st-jp.nisc show $M1 --json | tr -d ' \n' | grep -q '\"relays\":{\"relay.test\":\"stored\",\"relay.b\":\"stored\"}\|\"relays\":{\"relay.b\":\"stored\",\"relay.test\":\"stored\"}'" &&
         ok "both relays stored it" || bad "both relays stored it"
@@ -428,7 +431,7 @@ scenario_tworelays() {
     # Relay A goes down: relay B carries the next notice.
     kill -9 "$RPID"; wait "$RPID" 2>/dev/null; RPID=
     rk jp.nisc send --to us.cisa --title "relay A is down" >s2.out 2>&1
-    M2=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s2.out)
+    M2=$(queued_ids s2.out)
     until_ok 15 recipient_state jp.nisc "$M2" us.cisa delivered &&
         ok "with relay A down, relay B delivers" || bad "with relay A down, relay B delivers"
     rk jp.nisc status >st2.out 2>&1
@@ -490,7 +493,7 @@ scenario_journal() {
     for i in $(seq 1 $n); do
         rk jp.nisc send --to us.cisa --title "journal $i" >>s.out 2>&1
     done
-    mapfile -t M < <(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' s.out)
+    mapfile -t M < <(queued_ids s.out)
     [ "${#M[@]}" = $n ] || { bad "all $n notices are queued (${#M[@]})"; return; }
     for m in "${M[@]}"; do
         until_ok 15 recipient_state jp.nisc "$m" us.cisa stored || bad "$m is stored at the relay"
@@ -567,7 +570,7 @@ scenario_redeliver() {
     until_ok 10 connected us.cisa || bad "us.cisa connects"
     stop_node us.cisa
     rk jp.nisc send --to us.cisa --title "kept on the second try" >r.out 2>&1
-    id=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' r.out)
+    id=$(queued_ids r.out)
     until_ok 15 recipient_state jp.nisc "$id" us.cisa stored || bad "the notice is stored"
     mkdir -p "st-us.cisa/inbox/$id.env/x"
     start_node us.cisa
@@ -600,8 +603,8 @@ scenario_receipts() {
     stop_node us.cisa
     rk jp.nisc send --to us.cisa --title "first" >ra.out 2>&1
     rk jp.nisc send --to us.cisa --title "second" >rb.out 2>&1
-    a=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' ra.out)
-    b=$(sed -n 's/^queued \([0-9a-f]*\).*/\1/p' rb.out)
+    a=$(queued_ids ra.out)
+    b=$(queued_ids rb.out)
     until_ok 15 recipient_state jp.nisc "$b" us.cisa stored || bad "both are stored"
     start_node us.cisa
     until_ok 15 recipient_state jp.nisc "$a" us.cisa delivered &&
