@@ -948,9 +948,7 @@ s_reap_finished(daemon_t *self) {
             continue;
         r = waitpid(h->pid, &status, WNOHANG);
         if (r == 0) {
-            int limit = self->cfg.hook_timeout_ms > 0
-                            ? self->cfg.hook_timeout_ms
-                            : S_HOOK_TIMEOUT_MS;
+            int limit = self->cfg.hook_timeout_ms;
             if (rk_mono_us() / 1000 - h->started_ms > (uint64_t)limit) {
                 /* Its whole process group: a shell's children too. */
                 if (kill(-h->pid, SIGKILL) != 0)
@@ -2083,6 +2081,8 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
         return NULL;
     }
     self->cfg = *cfg;
+    if (self->cfg.hook_timeout_ms <= 0)
+        self->cfg.hook_timeout_ms = S_HOOK_TIMEOUT_MS;
     self->burst = calloc(1, sizeof *self->burst);
     if (!self->burst || !(self->burst->batch = node_store_batch_new())) {
         snprintf(err, errlen, "out of memory");

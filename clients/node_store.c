@@ -129,10 +129,12 @@ s_link_unnamed(int fd, const char *path) {
  * mounted. The probe's name is a temporary one (swept at open). */
 static int
 s_unnamed_works(const char *dir) {
-    char box[4096], probe[4200];
+    char box[4096], name[4200], probe[4300];
     int fd, ok;
     snprintf(box, sizeof box, "%s/%s", dir, s_boxes[NODE_STORE_INBOX]);
-    snprintf(probe, sizeof probe, "%s/probe.tmp.%ld", box, (long)getpid());
+    snprintf(name, sizeof name, "%s/probe", box);
+    if (rk_tmp_name(probe, sizeof probe, name) != RK_OK)
+        return 0;
     fd = s_open_unnamed(box);
     if (fd < 0)
         return 0;
@@ -690,8 +692,8 @@ s_j_replay(node_store_t *self, const jfile_t *f, size_t n, int force,
         free(have);
         if (same)
             continue;
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-        if (s_write_tmp(tmp, f[i].data, f[i].len) != RK_OK ||
+        if (rk_tmp_name(tmp, sizeof tmp, path) != RK_OK ||
+            s_write_tmp(tmp, f[i].data, f[i].len) != RK_OK ||
             rename(tmp, path) != 0) {
             int e = errno;
             snprintf(err, errlen, "%s: cannot put back from the journal: %s",
@@ -1063,8 +1065,8 @@ s_stage(node_store_t *self, node_store_batch_t *b, size_t group,
     if (s->fd >= 0)
         b->unnamed++;
     else {
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", s->path, (long)getpid());
-        if (!(s->tmp = strdup(tmp)))
+        if (rk_tmp_name(tmp, sizeof tmp, s->path) != RK_OK ||
+            !(s->tmp = strdup(tmp)))
             goto undo;
         rc = s_write_tmp(tmp, data, len);
         if (rc != RK_OK) {
@@ -1127,7 +1129,10 @@ s_put_in_place(staged_t *s, const char **step) {
     if (errno != EEXIST)
         return -1;
     /* linkat does not replace: link under a temporary name, rename. */
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", s->path, (long)getpid());
+    if (rk_tmp_name(tmp, sizeof tmp, s->path) != RK_OK) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     unlink(tmp);
     if (s_link_unnamed(s->fd, tmp) != 0)
         return -1;

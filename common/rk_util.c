@@ -205,6 +205,12 @@ s_fsync_dir(const char *path) {
 }
 
 int
+rk_tmp_name(char *out, size_t cap, const char *path) {
+    int n = snprintf(out, cap, "%s.tmp.%ld", path, (long)getpid());
+    return n >= 0 && (size_t)n < cap ? RK_OK : RK_ERR_INVALID;
+}
+
+int
 rk_write_all(int fd, const void *data, size_t len) {
     const uint8_t *p = data;
     size_t done = 0;
@@ -231,8 +237,7 @@ rk_write_file(const char *path, const void *data, size_t len, unsigned mode,
 
     if (exclusive && lstat(path, &st) == 0)
         return RK_ERR_EXISTS;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
-        (int)sizeof tmp)
+    if (rk_tmp_name(tmp, sizeof tmp, path) != RK_OK)
         return RK_ERR_INVALID;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               (mode_t)mode);

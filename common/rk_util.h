@@ -73,6 +73,11 @@ int rk_time_parse(const char *text, uint64_t *ms) RK_WUR;
 int rk_read_file(const char *path, size_t max, uint8_t **data,
                  size_t *len) RK_WUR;
 
+/* The temporary name of path: "<path>.tmp.<pid>" (what a crash leaves
+ * under it is removed by whoever owns the folder at its next start).
+ * Returns 0, or RK_ERR_INVALID when it does not fit in cap. */
+int rk_tmp_name(char *out, size_t cap, const char *path) RK_WUR;
+
 /* Writes all len bytes of data to fd (again after EINTR or a short
  * write). Returns 0 or RK_ERR_IO (errno tells why). */
 int rk_write_all(int fd, const void *data, size_t len) RK_WUR;
