@@ -282,11 +282,13 @@ s_by_created(const void *a, const void *b) {
 /* Submits every envelope still in the outbox to relay l, or to every
  * welcomed relay when l is NULL (a relay answers a retry of the same bytes
  * with the same stored index), oldest first: after an outage the relay
- * gets them in the order they were sent. */
+ * gets them in the order they were sent. The timer's pass (l NULL) skips
+ * what was queued less than --resubmit-ms ago. */
 static void
 s_resubmit(daemon_t *self, link_t *l) {
     char **names = NULL;
-    size_t n = 0;
+    size_t n = 0, sent = 0;
+    uint64_t now = rk_now_ms();
     if ((l ? !l->welcomed : !s_any_welcomed(self)) ||
         node_store_list(self->store, NODE_STORE_OUTBOX, &names, &n) != RK_OK)
         return;
@@ -307,21 +309,29 @@ s_resubmit(daemon_t *self, link_t *l) {
     for (size_t i = 0; i < n; i++) {
         uint8_t *env = NULL, *buf = NULL;
         size_t len = 0, blen = 0;
+        /* The timer's pass leaves alone what was queued (and so sent)
+         * less than a period ago: it is not overdue, and a second copy
+         * would only cost the relay a duplicate, or a second refusal. */
+        if (!l && order[i].created_ms <= now &&
+            now - order[i].created_ms < (uint64_t)self->cfg.resubmit_ms)
+            continue;
         if (node_store_get_env(self->store, NODE_STORE_OUTBOX, order[i].name,
                                &env, &len) == RK_OK &&
             frame_encode_submit(env, len, &buf, &blen) == RK_OK &&
             (l ? s_send_frame(l, buf, blen) == 0
-               : s_send_all(self, buf, blen) > 0))
+               : s_send_all(self, buf, blen) > 0)) {
             self->counters[C_SUBMITTED]++;
+            sent++;
+        }
         free(buf);
         free(env);
     }
-    if (n)
-        log_info("event=outbox_submitted count=%zu relay_id=%s", n,
+    if (sent)
+        log_info("event=outbox_submitted count=%zu relay_id=%s", sent,
                  l ? l->id : "all");
     free(order);
     node_store_free_names(names, n);
-    self->last_resubmit_ms = rk_now_ms();
+    self->last_resubmit_ms = now;
 }
 
 static void

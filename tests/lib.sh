@@ -6,9 +6,9 @@
 ok() { pass=$((pass + 1)); echo "ok: $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
 # until_ok SECONDS CMD...: runs CMD every 50 ms until it succeeds (0) or
-# SECONDS have passed (1).
+# at least SECONDS have passed (1; SECONDS counts whole seconds, hence +1).
 until_ok() {
-    local end=$((SECONDS + $1))
+    local end=$((SECONDS + $1 + 1))
     shift
     while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
     return 1

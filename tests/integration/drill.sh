@@ -70,9 +70,12 @@ simulate() {
 
 scenario_scripted() {
     setup 3
-    # p1 answers after 300 ms (in time), p2 after 2500 ms (deadline 1 s:
-    # missed), p3 never started (offline: unreachable).
-    simulate --node p1=300 --node p2=2500 --node p3 --offline p3
+    # p1 answers after 300 ms (in time), p2 after 4000 ms (deadline 3 s:
+    # missed whatever the machine's speed), p3 never started (offline:
+    # unreachable). The deadline counts from the send to the answer at the
+    # controller: two relay syncs, two node commits and their sends on top
+    # of p1's 300 ms, which a loaded machine under ASan may stretch.
+    simulate --node p1=300 --node p2=4000 --node p3 --offline p3
     cat >scenario.json <<'EOF'
 {
   "exercise": "test-drill",
@@ -83,7 +86,7 @@ scenario_scripted() {
     {"id": "i1", "at": "PT0S", "kind": "notice",
      "title": "Ransomware at a port operator (scenario)",
      "text": "Scenario inject one.", "tlp": "AMBER", "severity": "high",
-     "expect": {"status": "acknowledged", "within": "PT1S"}},
+     "expect": {"status": "acknowledged", "within": "PT3S"}},
     {"id": "i2", "at": "PT1S", "after": "i1", "kind": "alert",
      "title": "Follow-up: second wave", "expect": {"status": "acknowledged", "within": "PT5S"}}
   ]
@@ -113,10 +116,10 @@ PY
     local ms1 ms2
     ms1=$(sed -n 's/^p1 answer_ms //p' times.out)
     ms2=$(sed -n 's/^p2 answer_ms //p' times.out)
-    [ -n "$ms1" ] && [ "$ms1" -ge 250 ] && [ "$ms1" -le 700 ] &&
+    [ -n "$ms1" ] && [ "$ms1" -ge 250 ] && [ "$ms1" -le 2500 ] &&
         ok "p1 answered about 300 ms after delivery ($ms1 ms)" || bad "p1 answer time ($ms1) vs 300 ms"
-    [ -n "$ms2" ] && [ "$ms2" -ge 2400 ] && [ "$ms2" -le 3000 ] &&
-        ok "p2 answered about 2500 ms after delivery ($ms2 ms)" || bad "p2 answer time ($ms2) vs 2500 ms"
+    [ -n "$ms2" ] && [ "$ms2" -ge 3900 ] && [ "$ms2" -le 6000 ] &&
+        ok "p2 answered about 4000 ms after delivery ($ms2 ms)" || bad "p2 answer time ($ms2) vs 4000 ms"
     expect "the offline participant was never delivered" times.out '^p3 False'
     expect "the follow-up went to p1 after its answer, never to the offline p3" times.out '^i2p1 True i2p3 False'
     expect "the report calls p3 unreachable" out/report.txt 'never reached.*p3'

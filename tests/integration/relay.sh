@@ -183,7 +183,7 @@ scenario_verifyat() {
     expect "and the error names it" v0.out 'verify-at nowhere: expected relay or recipients'
     start_relay --verify-at recipients
     expect "the relay warns that it does not check signatures" relay.log 'event=verify_at_recipients'
-    node us.cisa recv --expect 2 >r.out 2>&1 &
+    node us.cisa recv --expect 2 --timeout-ms 30000 >r.out 2>&1 &
     local rp=$!
     wait_for r.out welcome 10 || bad "recipient connects"
     node jp.nisc send --to us.cisa --tamper signature >v1.out 2>&1
@@ -315,16 +315,18 @@ scenario_expiry() {
     expect "the expiry is logged" relay.log 'event=expired '
     # A confirm that arrives in the turn where its message expires: the log
     # holds the recipient's delivered record or the expiry listing it,
-    # never both. 200 messages expire together; the recipient holds its
-    # confirms, then sends them one every 8 ms from 300 ms before their
-    # expiry (1.6 s in all, longer than the relay's 1 s between expiry
-    # scans), so the scan meets confirms in flight. The sender waits for a
-    # receipt (delivered or expired) for each of the 200.
-    node jp.nisc send --to sg.csa --count 200 --expires-in-ms 3000 --text race \
-        --receipts 200 >s2.out 2>&1 &
+    # never both. 200 messages expire together, 8 s after they are made
+    # (time enough to seal, store and deliver them all on a loaded machine);
+    # the recipient holds its confirms, then sends them one every 12 ms
+    # from 300 ms before their expiry (2.4 s in all, more than twice the
+    # relay's 1 s between expiry scans), so a scan meets confirms in
+    # flight. The sender waits for a receipt (delivered or expired) for
+    # each of the 200.
+    node jp.nisc send --to sg.csa --count 200 --expires-in-ms 8000 --text race \
+        --receipts 200 --timeout-ms 30000 >s2.out 2>&1 &
     local spid=$!
     node sg.csa recv --expect 200 --credit 256 --confirm-from-expiry-ms -300 \
-        --confirm-every-ms 8 >r2.out 2>&1
+        --confirm-every-ms 12 --timeout-ms 30000 >r2.out 2>&1
     wait "$spid"
     expect "the 200 racing messages are stored" s2.out '^stored index='
     expect "the recipient confirms them across their expiry" r2.out '^confirmed 200 from expiry'
@@ -416,7 +418,8 @@ scenario_revoke() {
     cp roster.signed roster-serial1.signed
     node jp.nisc send --to us.cisa >s.out 2>&1
     expect "before: accepted" s.out '^stored index='
-    node jp.nisc recv --expect 1 --timeout-ms 3000 >rj.out 2>&1 &
+    # Connected until the relay cuts it off (killed once that is seen).
+    node jp.nisc recv --expect 1 --timeout-ms 30000 >rj.out 2>&1 &
     local rjp=$!
     wait_for rj.out welcome 10 || bad "jp.nisc connects before its revocation"
     "$KEYS" roster revoke roster.json --id jp.nisc --reason test >/dev/null
@@ -425,6 +428,7 @@ scenario_revoke() {
     wait_for relay.log 'event=roster_installed serial=2' 10 && ok "SIGHUP installs the newer roster" || bad "SIGHUP installs the newer roster"
     wait_for relay.log 'event=connections_reset nodes=jp.nisc' 10 &&
         ok "the revoked node, connected, is cut off" || bad "the revoked node, connected, is cut off"
+    kill "$rjp" 2>/dev/null
     wait "$rjp"
     node jp.nisc send --to us.cisa >s2.out 2>&1
     expect "after: the revoked node is refused" s2.out 'handshake refused|rejected code=sender-inactive'
