@@ -12,14 +12,15 @@ B=$(realpath "$1")
 HERE=$(dirname "$(realpath "$0")")
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
 LG=$B/bench/loadgen VR=$B/bench/verify_rate MK=$B/bench/mklog HC=$B/bench/hiccup
+IO=$B/bench/ioload
 QUICK=${QUICK:-}
 if [ -n "$QUICK" ] && [ "$QUICK" != 0 ]; then
-    MODE=quick RUNS=3 TP_COUNT=15000 LAT_SECS=3 VERIFY_SECS=1
-    NODE_RUNS=1 NODE_FAST_SECS=1 NODE_SLOW_SECS=2
+    MODE=quick RUNS=3 TP_COUNT=15000 LAT_SECS=2 VERIFY_SECS=1
+    NODE_RUNS=1 NODE_FAST_SECS=1 NODE_SLOW_SECS=2 PAUSE_SECS=1
     LOG_RECORDS=100000 LOG_PENDING=10000
 else
     MODE=full RUNS=5 TP_COUNT=60000 LAT_SECS=10 VERIFY_SECS=4
-    NODE_RUNS=3 NODE_FAST_SECS=3 NODE_SLOW_SECS=10
+    NODE_RUNS=3 NODE_FAST_SECS=3 NODE_SLOW_SECS=10 PAUSE_SECS=5
     LOG_RECORDS=1000000 LOG_PENDING=10000
 fi
 # The full run writes bench/BENCHMARKS.md, the quick one
@@ -43,7 +44,7 @@ trap 'exit 130' INT TERM
 
 say() { echo "bench: $*" >&2; }
 die() { say "FAILED: $*"; [ -f "$W/relay.log" ] && tail -20 "$W/relay.log" >&2; exit 1; }
-for f in "$KEYS" "$RELAY" "$LG" "$VR" "$MK" "$D" "$HC"; do [ -x "$f" ] || die "$f is not built"; done
+for f in "$KEYS" "$RELAY" "$LG" "$VR" "$MK" "$D" "$HC" "$IO"; do [ -x "$f" ] || die "$f is not built"; done
 
 # ---- keys and roster, as tests/integration/relay.sh makes them ----
 say "mode=$MODE runs=$RUNS dir=$W ($(stat -f -c %T "$W"))"
@@ -278,6 +279,30 @@ done
 # the machine's pauses during a node run, against (4b)'s beside the relay
 # alone.
 node_run node_pauses 0 "$LAT_RATE" "$NODE_FAST_SECS" hiccup
+# What brings those pauses (row 4g): bench/hiccup beside stand-ins for a
+# node run's parts, with no renraku process running: nothing, one busy CPU
+# (ioload spin), the node's writes without its CPU (ioload disk: a new
+# 4 KiB file, a 4 KiB journal append and its fdatasync, LAT_RATE a second)
+# and both at once, one after the other.
+for what in idle spin disk both; do
+    io="$W/ioload.$what" pids=()
+    mkdir -p "$io"
+    case $what in spin | both)
+        "$IO" spin $((PAUSE_SECS + 1)) >/dev/null 2>"$io.err" &
+        pids+=($!) ;;
+    esac
+    case $what in disk | both)
+        "$IO" disk "$io" $((PAUSE_SECS + 1)) "$LAT_RATE" >"$io.out" 2>"$io.err" &
+        pids+=($!) ;;
+    esac
+    sleep 0.5
+    j=$("$HC" "$PAUSE_SECS" 2) || die "hiccup beside ioload $what: $j"
+    for p in "${pids[@]}"; do
+        wait "$p" || die "ioload $what: $(cat "$io.err")"
+    done
+    emit "{\"figure\":\"load_pauses_$what\",\"run\":0,\"data\":$j,\"load\":$(cat "$io.out" 2>/dev/null || echo null)}"
+    say "pauses beside ioload $what: $j"
+done
 # One more slow run under perf trace, not counted above: what limits (4c).
 # Not in the quick run, which must stay under 2 minutes.
 if [ $MODE = quick ]; then

@@ -16,7 +16,7 @@ RELAY=${SCALE_RELAY:-$B/relay/renraku-relay} # another relay build to compare
 QUICK=${QUICK:-}
 HB_MS=5000
 if [ -n "$QUICK" ] && [ "$QUICK" != 0 ]; then
-    MODE=quick NODES=${SCALE_NODES:-500} RUNS=1 BASE_S=1 QUIET_S=6 SERVE_S=4
+    MODE=quick NODES=${SCALE_NODES:-500} RUNS=1 BASE_S=1 QUIET_S=3 SERVE_S=3
     WHY="quick mode: 500 nodes, not 2,000, and one run"
 else
     MODE=full NODES=${SCALE_NODES:-2000} RUNS=${SCALE_RUNS:-3} BASE_S=3

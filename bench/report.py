@@ -168,6 +168,63 @@ def node_pause_row(res, rows):
         "machine, in which nothing on it runs"))
 
 
+PAUSE_LOADS = (("idle", "nothing"),
+               ("spin", "one busy CPU (`bench/ioload spin`)"),
+               ("disk", "the node's writes without its CPU (`bench/ioload "
+                        "disk`)"),
+               ("both", "both at once"))
+
+
+def load_pauses(res):
+    """Row (4g)'s runs, {what: (data, load)}, or None (older results)."""
+    if not all("load_pauses_" + w in res for w, _ in PAUSE_LOADS):
+        return None
+    return {w: (res["load_pauses_" + w][0]["data"],
+                res["load_pauses_" + w][0]["load"])
+            for w, _ in PAUSE_LOADS}
+
+
+def load_pause_row(res, rows):
+    """Row (4g): the machine's pauses beside stand-ins for a node run's
+    parts, no renraku process running."""
+    lp = load_pauses(res)
+    if not lp:
+        return
+    disk = lp["disk"][1] or {}
+    text = "; ".join(f"beside {what}: {pause_text(lp[w][0])}"
+                     for w, what in PAUSE_LOADS)
+    rows.append((
+        "(4g) what brings the pauses: `bench/hiccup` as in (4b), "
+        f"{lp['idle'][0]['secs']:.0f} s beside each load in turn, no renraku "
+        "process running", text, "–", "–", "(info)", "",
+        f"`ioload disk`: {disk.get('rate', 0):,.0f} a second of a new 4 KiB "
+        "file (not synced, as an inbox file) and a 4 KiB append to a journal "
+        "with its fdatasync; `ioload spin`: one process spinning, as the "
+        "bench's own processes keep the cores busy"))
+
+
+def load_pause_text(res):
+    """What row (4g) says of the cause, for the (4c) paragraph, from its
+    numbers only; empty without those runs."""
+    lp = load_pauses(res)
+    if not lp:
+        return ""
+    st = {w: lp[w][0]["steal_pct"] for w, _ in PAUSE_LOADS}
+    n = {w: lp[w][0]["pauses"] for w, _ in PAUSE_LOADS}
+    t = ("With no renraku process running (row 4g), `bench/hiccup` saw "
+         + ", ".join(f"{n[w]} pauses and {steal_text(st[w])} beside {what}"
+                     for w, what in PAUSE_LOADS) + ". ")
+    if min(st.values()) >= 0 and st["disk"] > 2 * max(st["idle"],
+                                                      st["spin"], 0.1):
+        t += ("The host takes CPU time from this machine when it writes: "
+              "a virtual machine's disk is emulated on the host, and that "
+              "work is counted here as steal. ")
+    if n["both"] > 2 * max(n["idle"], n["spin"], 1):
+        t += ("Writes with busy CPUs, as in a node run, bring more pauses "
+              "than a busy CPU alone. ")
+    return t
+
+
 def pause_limits(res, L):
     """The machine's pauses, at the end of the (4) paragraph."""
     if not {"pauses", "latency", "fsync"} <= res.keys():
@@ -298,7 +355,7 @@ def node_limits(res, meta, L):
            "of the machine's CPU time (steal, median over these runs; see "
            "(4b)). "
            if any(r.get("jiffies") for r in res["node_fast"]) else "")
-        + node_pause_text(res)
+        + node_pause_text(res) + load_pause_text(res)
         + "Each burst of deliveries (up to 64 read together, fewer when "
         "checking them took 3 ms) costs two new files a notice (created "
         "unnamed, written, linked into the inbox) and one append to the node's journal with one "
@@ -748,6 +805,7 @@ def main():
     pause_row(res, rows)
     node_rows(res, meta, rows)
     node_pause_row(res, rows)
+    load_pause_row(res, rows)
 
     fo = res["fanout"][0]["data"]
     last = fo["last_delivered_ms"]
