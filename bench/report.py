@@ -156,9 +156,6 @@ def node_pause_row(res, rows):
         text += (f"; that run's submit → inbox p50 / p99 / max "
                  f"{lat['inbox_p50_ms']:.2f} / {lat['inbox_p99_ms']:.2f} / "
                  f"{lat['inbox_max_ms']:.2f} ms")
-    if "pauses" in res:
-        text += ("; beside the relay-only latency run of (4b): "
-                 + pause_text(res["pauses"][0]["data"]))
     rows.append((
         "(4f) the machine's pauses beside one more run as (4c)'s (not "
         "counted in (4c)): `bench/hiccup` as in (4b), "
@@ -310,9 +307,9 @@ def node_pause_text(res):
     lat = p.get("latency") or {}
     b = res["pauses"][0]["data"] if "pauses" in res else None
     t = (f"Beside one more such run (row 4f), `bench/hiccup` saw "
-         f"{pause_text(d)}. "
-         + (f"Beside the relay-only latency run of (4b) it saw "
-            f"{pause_text(b)}. " if b else "")
+         f"{pause_text(d)}"
+         + (f", against {b['pauses']} in {b['secs']:.0f} s beside the "
+            "relay-only latency run of (4b)" if b else "") + ". "
          + (f"That node run's inbox p99 was {lat['inbox_p99_ms']:.2f} ms. "
             if "inbox_p99_ms" in lat else ""))
     if b and d["pauses"] and d["max_ms"] > b["max_ms"]:
