@@ -43,8 +43,9 @@ static const char *s_usage =
     "  --answer-delay-ms MS     ... this long after they arrive (default 0)\n"
     "  --credit N               deliveries in flight (default 64)\n"
     "  --heartbeat-ms MS        heartbeat interval (default 5000)\n"
-    "  --resubmit-ms MS         resubmit the unanswered outbox (default "
-    "30000)\n"
+    "  --resubmit-ms MS         resubmit, this often, what was queued that "
+    "long ago\n"
+    "                           and is still unanswered (default 30000)\n"
     "  --log-level LEVEL        debug, info, warn, error (default info)\n";
 
 static volatile sig_atomic_t s_stop = 0;
