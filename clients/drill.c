@@ -1248,96 +1248,351 @@ s_parse_hms(const char *s, uint64_t *out) {
     return *out <= DRILL_MAX_OFFSET_S;
 }
 
-/* The first "<number> <unit>" in free text ("within 30 min", "2h",
- * "1h30m", "PT30M"). Returns 1 and *s when found, 0 when the text names
- * no deadline, -1 when it names one out of range. */
-static int
-s_find_deadline(const char *text, uint64_t *s) {
-    static const struct {
-        const char *word;
-        uint64_t mult;
-    } units[] = {
-        {"minutes", 60}, {"minute", 60},  {"mins", 60},    {"min", 60},
-        {"m", 60},       {"hours", 3600}, {"hour", 3600},  {"hrs", 3600},
-        {"hr", 3600},    {"h", 3600},     {"days", 86400}, {"day", 86400},
-        {"d", 86400},    {"seconds", 1},  {"second", 1},   {"secs", 1},
-        {"sec", 1},      {"s", 1},
-    };
-    const char *p = text;
-    for (; *p; p++) {
-        const char *q;
-        uint64_t total = 0;
-        bool found = false;
-        if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == ':'))
-            continue;
-        if (*p == 'P' || *p == 'p') {
-            char tok[32];
-            size_t n = 0;
-            while (p[n] && !isspace((unsigned char)p[n]) && n < sizeof tok - 1)
-                tok[n] = (char)toupper((unsigned char)p[n]), n++;
-            while (n && (tok[n - 1] == '.' || tok[n - 1] == ',' ||
-                         tok[n - 1] == ')'))
-                n--;
-            tok[n] = '\0';
-            if (n > 1 && tok[1] == 'T' && drill_duration_parse(tok, s) == 0)
-                return *s ? 1 : -1;
-            continue;
-        }
-        q = p;
-        while (isdigit((unsigned char)*q)) {
-            uint64_t n = 0;
-            int digits = 0;
-            size_t k, best = 0;
-            uint64_t mult = 0;
-            while (isdigit((unsigned char)*q)) {
-                if (++digits > 7)
-                    return -1;
-                n = n * 10 + (uint64_t)(*q++ - '0');
-            }
-            while (*q == ' ')
-                q++;
-            for (k = 0; k < sizeof units / sizeof units[0]; k++) {
-                size_t w = strlen(units[k].word);
-                if (strncasecmp(q, units[k].word, w) == 0 &&
-                    !isalpha((unsigned char)q[w]) && w > best) {
-                    best = w;
-                    mult = units[k].mult;
-                }
-            }
-            if (!best)
-                break;
-            q += best;
-            total += n * mult;
-            found = true;
-            if (total > DRILL_MAX_OFFSET_S)
-                return -1;
-        }
-        if (found) {
-            *s = total;
-            return total ? 1 : -1;
+/* Deadline units, whole words, case ignored; rank orders them from the
+ * largest (1) to the smallest (4). */
+static const struct {
+    const char *word;
+    uint64_t mult;
+    int rank;
+} s_units[] = {
+    {"days", 86400, 1}, {"day", 86400, 1}, {"d", 86400, 1},  {"hours", 3600, 2},
+    {"hour", 3600, 2},  {"hrs", 3600, 2},  {"hr", 3600, 2},  {"h", 3600, 2},
+    {"minutes", 60, 3}, {"minute", 60, 3}, {"mins", 60, 3},  {"min", 60, 3},
+    {"m", 60, 3},       {"seconds", 1, 4}, {"second", 1, 4}, {"secs", 1, 4},
+    {"sec", 1, 4},      {"s", 1, 4},
+};
+
+/* A letter for word boundaries: ASCII only, so that a no-break space, a
+ * dash or a curly quote next to a word still ends it. */
+static bool
+s_is_letter(char c) {
+    return isalpha((unsigned char)c);
+}
+
+/* Past spaces, tabs and no-break spaces (U+00A0, common in spreadsheet
+ * exports). */
+static const char *
+s_skip_blank(const char *p) {
+    for (;;) {
+        if (*p == ' ' || *p == '\t')
+            p++;
+        else if ((unsigned char)p[0] == 0xc2 && (unsigned char)p[1] == 0xa0)
+            p += 2;
+        else
+            return p;
+    }
+}
+
+/* The unit word at q: its length, multiplier and rank; 0 when there is
+ * none (a unit must not run on into a letter: "2 months" is no unit). */
+static size_t
+s_unit_at(const char *q, uint64_t *mult, int *rank) {
+    for (size_t k = 0; k < sizeof s_units / sizeof s_units[0]; k++) {
+        size_t w = strlen(s_units[k].word);
+        if (strncasecmp(q, s_units[k].word, w) == 0 && !s_is_letter(q[w])) {
+            *mult = s_units[k].mult;
+            *rank = s_units[k].rank;
+            return w;
         }
     }
     return 0;
 }
 
-/* True when the lower-case text has word w with no letter either side. */
+/* Past a number at q ("90", "1.5", ".5"); q itself when there is none. */
+static const char *
+s_skip_number(const char *q) {
+    const char *p = q;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.' && isdigit((unsigned char)p[1]))
+        for (p++; isdigit((unsigned char)*p);)
+            p++;
+    return p;
+}
+
+/* Writes "'FRAG' REASON" to why, the fragment quoted for an error. */
+static void
+s_dl_why(char *why, size_t whylen, const char *frag, const char *end,
+         const char *reason) {
+    char tmp[48], q[56];
+    size_t n = (size_t)(end - frag);
+    if (n > sizeof tmp - 1)
+        n = sizeof tmp - 1;
+    memcpy(tmp, frag, n);
+    tmp[n] = '\0';
+    s_quote(q, tmp);
+    snprintf(why, whylen, "'%s' %s", q, reason);
+}
+
+#define S_DL_ZERO "the deadline is 0 or over 30 days"
+#define S_DL_OVER "is over 30 days"
+
+/* Duration groups at p, each a number with a unit ("1h30m", "1h 30m",
+ * "1 hour and 30 minutes", "1.5 hours", "90 min"), units from the largest
+ * to the smallest. A decimal must come to whole seconds. Returns 1 with
+ * *out and *end (past the last group), 0 when the number at p has no
+ * unit, -1 with why when the text names a deadline that cannot be read
+ * exactly: a decimal comma, a range, units out of order, a comma between
+ * groups, a bare number after a group, a fraction of a second, too many
+ * digits, over 30 days. */
+static int
+s_parse_groups(const char *p, const char **end, uint64_t *out, char *why,
+               size_t whylen) {
+    const char *q = p;
+    uint64_t total = 0;
+    int last_rank = 0;
+    bool any = false;
+    for (;;) {
+        const char *g = q, *c;
+        uint64_t ip = 0, fp = 0, scale = 1, mult = 0;
+        int idig = 0, fdig = 0, rank = 0;
+        size_t w;
+        for (; isdigit((unsigned char)*q); q++) {
+            if (++idig > 7) {
+                s_dl_why(why, whylen, g, s_skip_number(q), S_DL_OVER);
+                return -1;
+            }
+            ip = ip * 10 + (uint64_t)(*q - '0');
+        }
+        if (*q == '.' && isdigit((unsigned char)q[1])) {
+            for (q++; isdigit((unsigned char)*q); q++) {
+                if (++fdig > 9) {
+                    s_dl_why(why, whylen, g, s_skip_number(q),
+                             "has too many decimals");
+                    return -1;
+                }
+                fp = fp * 10 + (uint64_t)(*q - '0');
+                scale *= 10;
+            }
+        } else if ((*q == ',' || *q == '-') && idig &&
+                   isdigit((unsigned char)q[1])) {
+            /* "1,5 hours" or "1-2 hours": refused, not read as 5 or 2 */
+            c = s_skip_blank(s_skip_number(q + 1));
+            if ((w = s_unit_at(c, &mult, &rank))) {
+                s_dl_why(why, whylen, g, c + w,
+                         *q == ',' ? "has a decimal comma (write 1.5 hours)"
+                                   : "is a range (give one deadline)");
+                return -1;
+            }
+            if (!any)
+                return 0;
+            q = g;
+            break;
+        }
+        c = s_skip_blank(q);
+        if (!(w = s_unit_at(c, &mult, &rank))) {
+            if (!any)
+                return 0;
+            if (!s_is_letter(*c)) {
+                s_dl_why(why, whylen, p, q,
+                         "ends with a number without a unit");
+                return -1;
+            }
+            q = g; /* "2h 3 teams": the 3 is not part of the deadline */
+            break;
+        }
+        if (rank <= last_rank) {
+            s_dl_why(why, whylen, p, c + w,
+                     "does not go from the largest unit to the smallest, "
+                     "each once");
+            return -1;
+        }
+        if (fp * mult % scale) {
+            s_dl_why(why, whylen, g, c + w, "is not a whole number of seconds");
+            return -1;
+        }
+        total += ip * mult + fp * mult / scale;
+        if (total > DRILL_MAX_OFFSET_S) {
+            s_dl_why(why, whylen, p, c + w, S_DL_OVER);
+            return -1;
+        }
+        last_rank = rank;
+        any = true;
+        q = c + w;
+        /* The next group: after blanks or nothing, or after "and". A comma
+         * between groups is refused: "1 hour, 30 minutes" could be one
+         * deadline or two. */
+        c = s_skip_blank(q);
+        if (isdigit((unsigned char)*c)) {
+            q = c;
+            continue;
+        }
+        {
+            const char *a = c, *b;
+            bool comma = *a == ',';
+            if (comma)
+                a++;
+            else if (c > q && strncasecmp(a, "and", 3) == 0 &&
+                     !s_is_letter(a[3]))
+                a += 3;
+            else
+                break;
+            a = s_skip_blank(a);
+            if (!isdigit((unsigned char)*a))
+                break;
+            b = s_skip_blank(s_skip_number(a));
+            if (!(w = s_unit_at(b, &mult, &rank)))
+                break;
+            if (comma) {
+                s_dl_why(why, whylen, p, b + w,
+                         "has a comma between units (write 1 hour 30 "
+                         "minutes)");
+                return -1;
+            }
+            q = a;
+        }
+    }
+    *end = q;
+    *out = total;
+    return 1;
+}
+
+/* An ISO 8601 duration token at p ("PT30M", "pt1h30m", "P1D"; trailing
+ * punctuation dropped) into tok. Returns its length in text. */
+static size_t
+s_iso_token(const char *p, char tok[32]) {
+    size_t n = 0;
+    while (p[n] && !isspace((unsigned char)p[n]) && n < 31)
+        tok[n] = (char)toupper((unsigned char)p[n]), n++;
+    while (n && !isalnum((unsigned char)tok[n - 1]))
+        n--;
+    tok[n] = '\0';
+    return n;
+}
+
+/* The first deadline in free text: duration groups as s_parse_groups
+ * reads them ("within 30 min", "2h", "1h30m", "1.5 hours") or an ISO 8601
+ * duration ("PT30M"). Returns 1 and *s when found, 0 when the text names
+ * no deadline, -1 with why when it names one that cannot be read exactly,
+ * is 0 or over 30 days, or follows "within" without a unit
+ * ("within 01:30", "within 2 weeks"). */
+static int
+s_find_deadline(const char *text, uint64_t *s, char *why, size_t whylen) {
+    for (const char *p = text; *p; p++) {
+        const char *end;
+        int rc;
+        if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == ':'))
+            continue;
+        /* "1.5", "1,5", "1-2", ".5": read from where the number starts */
+        if (isdigit((unsigned char)*p) && p > text &&
+            (p[-1] == '.' || ((p[-1] == ',' || p[-1] == '-') && p - 1 > text &&
+                              isdigit((unsigned char)p[-2]))))
+            continue;
+        if (strncasecmp(p, "within", 6) == 0 && !s_is_letter(p[6])) {
+            const char *c = s_skip_blank(p + 6), *e, *f;
+            if (!isdigit((unsigned char)*c) &&
+                !(*c == '.' && isdigit((unsigned char)c[1])))
+                continue; /* "within PT30M" is read at the P */
+            rc = s_parse_groups(c, &end, s, why, whylen);
+            if (rc == 0) {
+                /* the fragment: "within 01:30", "within 2 weeks" */
+                e = c + strcspn(c, " \t,;)");
+                for (f = s_skip_blank(e); s_is_letter(*f);)
+                    f++;
+                s_dl_why(why, whylen, p, s_is_letter(f[-1]) ? f : e,
+                         "is not a deadline with a unit (30m, 1h30m, 1.5 "
+                         "hours, PT30M)");
+                return -1;
+            }
+            if (rc > 0 && *s == 0) {
+                snprintf(why, whylen, S_DL_ZERO);
+                return -1;
+            }
+            return rc;
+        }
+        if (*p == 'P' || *p == 'p') {
+            char tok[32];
+            size_t n = s_iso_token(p, tok);
+            /* "PT" and a digit is meant as a duration; "P1" or "P2P" in
+             * prose counts only when it reads as one. */
+            bool meant =
+                n > 2 && tok[1] == 'T' && isdigit((unsigned char)tok[2]);
+            if (n < 2 || (!meant && !isdigit((unsigned char)tok[1])))
+                continue;
+            if (drill_duration_parse(tok, s) != 0) {
+                if (!meant)
+                    continue;
+                s_dl_why(why, whylen, p, p + n,
+                         "is not an ISO 8601 duration of whole units such "
+                         "as PT30M or PT1H30M, at most 30 days");
+                return -1;
+            }
+            if (*s == 0) {
+                snprintf(why, whylen, S_DL_ZERO);
+                return -1;
+            }
+            return 1;
+        }
+        if (!isdigit((unsigned char)*p) &&
+            !(*p == '.' && isdigit((unsigned char)p[1])))
+            continue;
+        rc = s_parse_groups(p, &end, s, why, whylen);
+        if (rc > 0 && *s == 0) {
+            snprintf(why, whylen, S_DL_ZERO);
+            return -1;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The deadline column: the whole cell, after an optional "within", is one
+ * deadline: a bare number of minutes ("90"), HH:MM[:SS], an ISO 8601
+ * duration ("PT30M") or duration groups ("1h 30m", "1.5 hours"). Returns
+ * 0 and *s, or -1 with why. */
+static int
+s_parse_within(const char *v, uint64_t *s, char *why, size_t whylen) {
+    const char *p = v, *end = NULL;
+    uint64_t w = 0;
+    bool ok = false;
+    char q[56];
+    if (strncasecmp(p, "within", 6) == 0 && !s_is_letter(p[6]))
+        p = s_skip_blank(p + 6);
+    if (*p && strspn(p, "0123456789") == strlen(p) && strlen(p) <= 6) {
+        w = strtoull(p, NULL, 10) * 60; /* minutes */
+        ok = true;
+    } else if (s_parse_hms(p, &w)) {
+        ok = true;
+    } else if (*p == 'P' || *p == 'p') {
+        char tok[32];
+        ok = s_iso_token(p, tok) == strlen(p) &&
+             drill_duration_parse(tok, &w) == 0;
+    } else if (isdigit((unsigned char)*p) ||
+               (*p == '.' && isdigit((unsigned char)p[1]))) {
+        int rc = s_parse_groups(p, &end, &w, why, whylen);
+        if (rc < 0)
+            return -1;
+        ok = rc > 0 && *end == '\0';
+    }
+    if (ok && w > 0 && w <= DRILL_MAX_OFFSET_S) {
+        *s = w;
+        return 0;
+    }
+    s_quote(q, v);
+    snprintf(why, whylen,
+             "'%s' is not a deadline such as 30m, 1h 30m, 1.5 hours, 00:30, "
+             "PT30M or 90 (minutes), over 0 and at most 30 days",
+             q);
+    return -1;
+}
+
+/* True when the word at p, case ignored, starts with kw; with whole, when
+ * it is kw. The caller knows that p starts a word. */
 static bool
-s_has_word(const char *text, const char *w) {
-    size_t n = strlen(w);
-    for (const char *p = text; (p = strstr(p, w)); p++)
-        if ((p == text || !isalpha((unsigned char)p[-1])) &&
-            !isalpha((unsigned char)p[n]))
-            return true;
-    return false;
+s_word_starts(const char *p, const char *kw, bool whole) {
+    size_t n = strlen(kw);
+    return strncasecmp(p, kw, n) == 0 && !(whole && s_is_letter(p[n]));
 }
 
 /* The expected status an "expected action" asks for: the most advanced
- * status any keyword names, acknowledged when none does. */
+ * status any keyword names at the start of a word, acknowledged when none
+ * does. */
 static payload_ack_status_t
 s_expect_from_text(const char *text) {
     static const struct {
         const char *kw;
-        bool word;
+        bool whole;
         payload_ack_status_t st;
     } kws[] = {
         {"resolv", false, PAYLOAD_ACK_RESOLVED},
@@ -1347,7 +1602,9 @@ s_expect_from_text(const char *text) {
         {"in-progress", false, PAYLOAD_ACK_IN_PROGRESS},
         {"investigat", false, PAYLOAD_ACK_IN_PROGRESS},
         {"triage", false, PAYLOAD_ACK_IN_PROGRESS},
-        {"analy", false, PAYLOAD_ACK_IN_PROGRESS},
+        {"analyse", false, PAYLOAD_ACK_IN_PROGRESS},
+        {"analysi", false, PAYLOAD_ACK_IN_PROGRESS},
+        {"analyz", false, PAYLOAD_ACK_IN_PROGRESS},
         {"mitigat", false, PAYLOAD_ACK_IN_PROGRESS},
         {"coordinat", false, PAYLOAD_ACK_IN_PROGRESS},
         {"status update", false, PAYLOAD_ACK_IN_PROGRESS},
@@ -1361,17 +1618,24 @@ s_expect_from_text(const char *text) {
         {"receive", false, PAYLOAD_ACK_RECEIVED},
         {"read", true, PAYLOAD_ACK_RECEIVED},
     };
-    char low[1024];
+    /* Words that start with a keyword but name a person, a thing or a
+     * manner, not what the team is to do ("analyst" starts with none). */
+    static const char *const not_kw[] = {
+        "closely",      "closer",   "closest",   "coordinator",
+        "investigator", "resolver", "responder", "receiver",
+    };
     payload_ack_status_t best = PAYLOAD_ACK_NONE;
-    size_t i;
-    for (i = 0; text[i] && i < sizeof low - 1; i++)
-        low[i] = (char)tolower((unsigned char)text[i]);
-    low[i] = '\0';
-    for (i = 0; i < sizeof kws / sizeof kws[0]; i++) {
-        bool hit = kws[i].word ? s_has_word(low, kws[i].kw)
-                               : strstr(low, kws[i].kw) != NULL;
-        if (hit && kws[i].st > best)
-            best = kws[i].st;
+    for (const char *p = text; *p; p++) {
+        bool skip = false;
+        if (p > text && isalnum((unsigned char)p[-1]))
+            continue;
+        for (size_t i = 0; i < sizeof not_kw / sizeof not_kw[0]; i++)
+            skip |= s_word_starts(p, not_kw[i], false);
+        if (skip)
+            continue;
+        for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
+            if (kws[i].st > best && s_word_starts(p, kws[i].kw, kws[i].whole))
+                best = kws[i].st;
     }
     return best ? best : PAYLOAD_ACK_ACKNOWLEDGED;
 }
@@ -1651,30 +1915,19 @@ s_msel_row(s_msel_t *m, const s_row_t *r, const int *cols, size_t n_header,
     if (*expect &&
         s_check_cell(m, line, S_COL_EXPECT, expect, PAYLOAD_NOTE_MAX, true)) {
         uint64_t w = 0;
-        int f = s_find_deadline(expect, &w);
+        char why[160];
+        int f = s_find_deadline(expect, &w, why, sizeof why);
         status = s_expect_from_text(expect);
         if (f < 0)
-            s_merr(m, line, "expected action",
-                   "the deadline is 0 or over 30 days");
+            s_merr(m, line, "expected action", "%s", why);
         else if (f > 0)
             within_s = w;
     }
     if (*within) {
         uint64_t w = 0;
-        int f = 0;
-        s_quote(q, within);
-        if (strspn(within, "0123456789") == strlen(within) &&
-            strlen(within) <= 6)
-            w = strtoull(within, NULL, 10) * 60, f = 1; /* minutes */
-        else if (s_parse_hms(within, &w))
-            f = 1;
-        else if ((f = s_find_deadline(within, &w)) == 0)
-            f = -1;
-        if (f < 0 || w == 0 || w > DRILL_MAX_OFFSET_S)
-            s_merr(m, line, "deadline",
-                   "'%s' is not a deadline such as 30m, 2h, 00:30 or PT30M "
-                   "(over 0, at most 30 days)",
-                   q);
+        char why[200];
+        if (s_parse_within(within, &w, why, sizeof why) < 0)
+            s_merr(m, line, "deadline", "%s", why);
         else
             within_s = w;
     }

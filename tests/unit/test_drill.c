@@ -1,8 +1,9 @@
 /* Unit tests for clients/drill: a scenario file parses to the right values,
  * each kind of bad scenario is refused naming its field, every inject's
  * payload encodes and says EXERCISE, the scheduling arithmetic, and the
- * MSEL import: the committed example gives the committed scenario, and a
- * sheet with errors is refused with every line and field named. */
+ * MSEL import: the committed example gives the committed scenario, a
+ * sheet with errors is refused with every line and field named, deadlines
+ * read exactly or refused, and status keywords match at word starts. */
 /* cmocka.h needs these first. */
 /* clang-format off */
 #include <setjmp.h>
@@ -531,6 +532,195 @@ test_msel_errors(void **state) {
     s_msel_refused(big, more, 3);
 }
 
+/* One row with an expected action and a deadline cell; NULL when refused,
+ * with the errors in err. */
+static drill_scenario_t *
+s_msel_row1(const char *expect, const char *deadline, char *err,
+            size_t errlen) {
+    char csv[1024];
+    drill_scenario_t *sc = NULL;
+    snprintf(csv, sizeof csv,
+             "Seq,Time,To,Description,Expected action,Deadline\n"
+             "1,00:00,a.cert,Text,\"%s\",\"%s\"\n",
+             expect, deadline);
+    if (drill_msel_import(csv, strlen(csv), "msel.csv", &sc, err, errlen))
+        return NULL;
+    return sc;
+}
+
+/* Deadlines in the expected action and in the deadline column: whole
+ * numbers with units in groups, decimals exactly. The first rows are the
+ * reviewer's findings (they read as 5 h, 5 h, 1 h, 1 h). */
+static void
+test_msel_deadlines(void **state) {
+    static const struct {
+        const char *expect, *deadline;
+        uint64_t within;
+    } v[] = {
+        {"Acknowledge within 1.5 hours", "", 5400},
+        {"Acknowledge", "1.5h", 5400},
+        {"Acknowledge", "1h 30m", 5400},
+        {"Acknowledge within 1 hour 30 minutes", "", 5400},
+        {"Acknowledge", "1 hour 30 minutes", 5400},
+        {"Acknowledge within 1h30m", "", 5400},
+        {"Acknowledge within 1 hour and 30 minutes", "", 5400},
+        {"Acknowledge", "90 min", 5400},
+        {"Acknowledge", "90", 5400}, /* a bare number is minutes */
+        {"Acknowledge", "01:30", 5400},
+        {"Acknowledge", "within 1 Hr 30 Min", 5400},
+        {"Acknowledge", "pt1h30m", 5400},
+        {"Acknowledge within 0.5 h", "", 1800},
+        {"Acknowledge within .5 h", "", 1800},
+        {"Acknowledge", "1.25 min", 75},
+        {"Acknowledge", "1d 2h 3m 4s", 93784},
+        {"Acknowledge", "30 days", 2592000},
+        {"Ack within 2h 3 teams", "", 7200},
+        {"Ack by 14:30 on 2026-05-01, within 10 min", "", 600},
+        {"Ack within 15 min, resolve within 4 hours", "", 900},
+        {"Ack within PT30M", "", 1800},
+        {"Priority P1 incident over P2P", "", 3600},  /* no deadline */
+        {"Acknowledge within 2 hours", "45 sec", 45}, /* the column wins */
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char err[1024] = "";
+        drill_scenario_t *sc =
+            s_msel_row1(v[i].expect, v[i].deadline, err, sizeof err);
+        if (!sc)
+            fail_msg("row %zu ('%s', '%s') refused: %s", i, v[i].expect,
+                     v[i].deadline, err);
+        if (drill_scenario_inject(sc, 0)->within_s != v[i].within)
+            fail_msg("row %zu ('%s', '%s'): within %llu, expected %llu", i,
+                     v[i].expect, v[i].deadline,
+                     (unsigned long long)drill_scenario_inject(sc, 0)->within_s,
+                     (unsigned long long)v[i].within);
+        drill_scenario_destroy(&sc);
+    }
+}
+
+/* A deadline that cannot be read exactly is refused, naming the line and
+ * the column, never read as another deadline. */
+static void
+test_msel_deadline_refusals(void **state) {
+    static const struct {
+        const char *expect, *deadline, *error;
+    } v[] = {
+        {"Ack within 1.3333 h", "",
+         "msel.csv:2: expected action: '1.3333 h' is not a whole number of "
+         "seconds"},
+        {"Ack", "0.1 s", "msel.csv:2: deadline: '0.1 s' is not a whole number"},
+        {"Ack", "1.0000000001 h",
+         "msel.csv:2: deadline: '1.0000000001' has "
+         "too many decimals"},
+        {"Ack within 1,5 hours", "",
+         "msel.csv:2: expected action: '1,5 hours' has a decimal comma"},
+        {"Ack within 1-2 hours", "",
+         "msel.csv:2: expected action: '1-2 hours' is a range"},
+        {"Ack within 1 hour, 30 minutes", "",
+         "msel.csv:2: expected action: '1 hour, 30 minutes' has a comma "
+         "between units"},
+        {"Ack within 30m 1h", "",
+         "msel.csv:2: expected action: '30m 1h' does not go from the largest "
+         "unit to the smallest"},
+        {"Ack", "1h 30m 10m",
+         "msel.csv:2: deadline: '1h 30m 10m' does not go from the largest"},
+        {"Ack within 1h 30", "",
+         "msel.csv:2: expected action: '1h 30' ends with a number without a "
+         "unit"},
+        {"Ack", "1h 30",
+         "msel.csv:2: deadline: '1h 30' ends with a number without a unit"},
+        {"Ack within 01:30", "",
+         "msel.csv:2: expected action: 'within 01:30' is not a deadline with "
+         "a unit"},
+        {"Ack within 2 weeks", "",
+         "msel.csv:2: expected action: 'within 2 weeks' is not a deadline "
+         "with a unit"},
+        {"Ack (PT1.5H)", "",
+         "msel.csv:2: expected action: 'PT1.5H' is not an ISO 8601 "
+         "duration"},
+        {"Ack within 40 days", "",
+         "msel.csv:2: expected action: '40 days' is over 30 days"},
+        {"Ack", "31 days", "msel.csv:2: deadline: '31 days' is over 30 days"},
+        {"Ack within 0 h", "",
+         "msel.csv:2: expected action: the deadline is 0"},
+        {"Ack", "1.5",
+         "msel.csv:2: deadline: '1.5' is not a deadline such "
+         "as 30m"},
+        {"Ack", "2 hours please",
+         "msel.csv:2: deadline: '2 hours please' is not a deadline"},
+        {"Ack", "in a bit",
+         "msel.csv:2: deadline: 'in a bit' is not a "
+         "deadline"},
+        {"Ack", "0h", "msel.csv:2: deadline: '0h' is not a deadline"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char err[1024] = "";
+        drill_scenario_t *sc =
+            s_msel_row1(v[i].expect, v[i].deadline, err, sizeof err);
+        if (sc)
+            fail_msg(
+                "row %zu ('%s', '%s') accepted: within %llu", i, v[i].expect,
+                v[i].deadline,
+                (unsigned long long)drill_scenario_inject(sc, 0)->within_s);
+        if (!strstr(err, v[i].error))
+            fail_msg("row %zu: errors\n%s\ndo not contain '%s'", i, err,
+                     v[i].error);
+    }
+}
+
+/* Keywords count only at the start of a word, case ignored; agent nouns
+ * and "closely" are not actions. */
+static void
+test_msel_keywords(void **state) {
+    static const struct {
+        const char *expect;
+        payload_ack_status_t status;
+    } v[] = {
+        {"Acknowledge; do not disclose to the press", PAYLOAD_ACK_ACKNOWLEDGED},
+        {"Notify your analyst and acknowledge", PAYLOAD_ACK_ACKNOWLEDGED},
+        {"Notify your analysts", PAYLOAD_ACK_ACKNOWLEDGED},
+        {"Monitor closely", PAYLOAD_ACK_ACKNOWLEDGED},
+        {"Brief the investigator and the coordinator",
+         PAYLOAD_ACK_ACKNOWLEDGED},
+        {"Check your DNS resolver logs", PAYLOAD_ACK_ACKNOWLEDGED},
+        {"Notify first responders, confirm receipt", PAYLOAD_ACK_RECEIVED},
+        {"Within progress reports, confirm", PAYLOAD_ACK_RECEIVED},
+        {"Already on it; confirm", PAYLOAD_ACK_RECEIVED},
+        {"Close the ticket", PAYLOAD_ACK_RESOLVED},
+        {"Incident closed", PAYLOAD_ACK_RESOLVED},
+        {"ack, then \xE2\x80\x9C"
+         "close\xE2\x80\x9D",
+         PAYLOAD_ACK_RESOLVED},
+        {"RESOLVE it", PAYLOAD_ACK_RESOLVED},
+        {"Remediation plan", PAYLOAD_ACK_RESOLVED},
+        {"Analyse the logs", PAYLOAD_ACK_IN_PROGRESS},
+        {"Send your analysis", PAYLOAD_ACK_IN_PROGRESS},
+        {"Analyzing", PAYLOAD_ACK_IN_PROGRESS},
+        {"Set the incident in-progress", PAYLOAD_ACK_IN_PROGRESS},
+        {"Investigate", PAYLOAD_ACK_IN_PROGRESS},
+        {"Coordinate with CERT-EU", PAYLOAD_ACK_IN_PROGRESS},
+        {"Confirm receipt", PAYLOAD_ACK_RECEIVED},
+        {"Read it", PAYLOAD_ACK_RECEIVED},
+        {"Ready? reply", PAYLOAD_ACK_ACKNOWLEDGED},
+        {"Track it", PAYLOAD_ACK_ACKNOWLEDGED},
+        {"", PAYLOAD_ACK_ACKNOWLEDGED},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char err[1024] = "";
+        drill_scenario_t *sc = s_msel_row1(v[i].expect, "", err, sizeof err);
+        if (!sc)
+            fail_msg("row %zu ('%s') refused: %s", i, v[i].expect, err);
+        if (drill_scenario_inject(sc, 0)->expect != v[i].status)
+            fail_msg(
+                "row %zu ('%s'): status %s, expected %s", i, v[i].expect,
+                payload_ack_status_name(drill_scenario_inject(sc, 0)->expect),
+                payload_ack_status_name(v[i].status));
+        drill_scenario_destroy(&sc);
+    }
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -542,6 +732,9 @@ main(void) {
         cmocka_unit_test(test_msel_example),
         cmocka_unit_test(test_msel_mappings),
         cmocka_unit_test(test_msel_errors),
+        cmocka_unit_test(test_msel_deadlines),
+        cmocka_unit_test(test_msel_deadline_refusals),
+        cmocka_unit_test(test_msel_keywords),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
