@@ -206,9 +206,10 @@ typedef struct {
     int64_t delta;    /* index - position of the last record */
     uint64_t min_key; /* smallest key of the problems found */
     uint64_t done_bytes, total_bytes;
-    int err;        /* NOMEM or IO met on the way */
-    uint8_t *seg;   /* the segment being read, reused for the next */
-    size_t seg_cap; /* its allocated size */
+    int err;            /* NOMEM or IO met on the way */
+    uint64_t scan_left; /* bytes s_next_valid may still hash */
+    uint8_t *seg;       /* the segment being read, reused for the next */
+    size_t seg_cap;     /* its allocated size */
 } s_verify_t;
 
 static void s_problem(s_verify_t *v, uint64_t key, const char *file,
@@ -916,9 +917,15 @@ s_frame(const uint8_t *b, size_t n, size_t off, size_t *rlen,
     return NULL;
 }
 
-/* First offset > off where a valid frame starts, or n. */
-static size_t
-s_next_valid(const uint8_t *b, size_t n, size_t off) {
+/* Looks for the first offset > off where a valid frame starts: sets
+ * *next to it (n: none) and returns true; or returns false, with *next
+ * where it stopped, when hashing the next candidate would exceed the run's
+ * budget (v->scan_left). Only the check bytes tell a frame from junk and
+ * they need the record's hash, so junk reading as a long length every few
+ * bytes costs a long hash at each: unbounded, hours for one segment. */
+static bool
+s_next_valid(s_verify_t *v, const uint8_t *b, size_t n, size_t off,
+             size_t *next) {
     uint8_t leaf[MERKLE_HASH_LEN];
     size_t rlen;
     for (size_t o = off + 1; o + RELAY_LOG_FRAME_OVERHEAD < n + 1; o++) {
@@ -926,10 +933,19 @@ s_next_valid(const uint8_t *b, size_t n, size_t off) {
         if (len == 0 || len > RELAY_LOG_MAX_RECORD ||
             n - o - 4 < (uint64_t)len + 4)
             continue;
-        if (!s_frame(b, n, o, &rlen, leaf))
-            return o;
+        if (len > v->scan_left) {
+            *next = o;
+            return false;
+        }
+        v->scan_left -= len;
+        v->sum->scan_bytes += len;
+        if (!s_frame(b, n, o, &rlen, leaf)) {
+            *next = o;
+            return true;
+        }
     }
-    return n;
+    *next = n;
+    return true;
 }
 
 static void
@@ -1034,8 +1050,20 @@ s_segment(s_verify_t *v, const char *logdir, const char *name, bool last,
                 s_progress(v, off);
             continue;
         }
-        next = s_next_valid(b, n, off);
         pos = v->sum->records;
+        if (!s_next_valid(v, b, n, off, &next)) {
+            /* Neither a torn tail nor damage with a known end: say that
+             * the rest went unchecked rather than guess. */
+            s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
+                      "bad frame: %s; the search for a valid frame after "
+                      "it gave up at offset %zu, having hashed %" PRIu64
+                      " MiB (this log's limit: the bytes read as long frame "
+                      "lengths at many offsets, as junk made to stall an "
+                      "audit does), so the %zu bytes from offset %zu to the "
+                      "end of the segment are not checked",
+                      why, next, v->sum->scan_bytes >> 20, n - off, off);
+            break;
+        }
         if (last && next == n) {
             v->sum->tail_bytes = n - off; /* a torn tail: never acked */
             v->sum->tail_offset = off;
@@ -1131,6 +1159,7 @@ audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum, char *err,
         free(p);
     }
     sum->bytes = v.total_bytes;
+    v.scan_left = AUDIT_SCAN_BASE + AUDIT_SCAN_PER_BYTE * v.total_bytes;
     rc = s_load_checkpoints(&v);
     if (rc != RK_OK) {
         snprintf(err, errlen, "%s/checkpoints: %s", cfg->dir, rk_strerror(rc));

@@ -26,6 +26,16 @@
 
 /* ---- verify ---------------------------------------------------------- */
 
+/* After a bad frame, verify looks for the next byte offset where a valid
+ * frame starts, hashing each candidate frame. Junk that reads as a long
+ * frame length every few bytes would make that search quadratic (hours
+ * for one segment), so one run hashes at most AUDIT_SCAN_BASE +
+ * AUDIT_SCAN_PER_BYTE x the bytes of all segments for it; past that the
+ * rest of the segment is reported as not checked. Honest damage costs a
+ * few record lengths per bad frame. */
+#define AUDIT_SCAN_BASE (256u * 1024u * 1024u)
+#define AUDIT_SCAN_PER_BYTE 16u
+
 /* One problem found by audit_verify. Every pointer is borrowed for the
  * callback only. */
 typedef struct {
@@ -74,12 +84,16 @@ typedef struct {
     uint64_t nodes;                /* distinct node ids named */
     uint64_t first_ms, last_ms;    /* relay times of first and last record */
     uint64_t problems;             /* problems found (reported or not) */
+    uint64_t scan_bytes;           /* hashed looking for a valid frame after
+                                      a bad one (see AUDIT_SCAN_BASE) */
     uint8_t root[MERKLE_HASH_LEN]; /* root over all records read */
 } audit_summary_t;
 
 /* Checks a copy of the relay's log in cfg->dir: segment headers, framing
  * and continuity (a torn tail at the very end is ignored and counted
- * unless a checkpoint covers it); the tree recomputed from the records;
+ * unless a checkpoint covers it; a search for the next valid frame that
+ * exceeds its budget is a problem, never a torn tail); the tree
+ * recomputed from the records;
  * every checkpoint file (signature by cfg->relay, origin = its key name,
  * size = the file name, size within the log, root = the recomputed root at
  * that size); every record decodes and its index is its position; roster

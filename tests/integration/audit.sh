@@ -291,6 +291,24 @@ scenario_tamper() {
     read -r _ o l < <(sed -n "$n p" frames.txt)
     mut cut cut2/log/$SEG $((o + 5))
     verify_fails "a tail cut inside the last record: shorter than the checkpoint" cut2 "covers $n records, the log holds $((n - 1)) valid records and then a torn tail of 5 bytes"
+    # Junk after the last record that reads as a 64 KiB frame length at
+    # every fourth byte: finding (or ruling out) a valid frame in it would
+    # hash 64 KiB at each of 16384 offsets (1 GiB; hours for a 64 MiB
+    # segment). verify hashes within its budget, then says the rest went
+    # unchecked: neither a torn tail nor exit 0. The bound is a guard
+    # against a hang, not a benchmark.
+    local end
+    copy junk
+    end=$(stat -c %s junk/log/$SEG)
+    python3 -c 'import sys; sys.stdout.buffer.write(b"\x00\x01\x00\x00" * 32768)' >>junk/log/$SEG
+    timeout 60 "$AUDIT" verify junk --vkey "$VKEY" --coordinator keys/coordinator.pub --threads 1 >v.out 2>&1
+    local rc=$?
+    if [ $rc = 1 ] && grep -Eq "^problem: log/$SEG offset $end record $n: bad frame: .*the search for a valid frame after it gave up at offset [0-9]+, having hashed [0-9]+ MiB .*so the 131072 bytes from offset $end to the end of the segment are not checked" v.out &&
+        ! grep -q '^torn tail' v.out; then
+        ok "a junk tail built to stall the frame search: reported as not checked, exit 1"
+    else
+        bad "a junk tail built to stall the frame search (exit $rc)"; sed 's/^/  out| /' v.out
+    fi
     # A checkpoint signed by another relay key (same name, other key).
     local newest size root
     newest=$(ls data/checkpoints/*.note | tail -1)

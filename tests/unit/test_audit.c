@@ -1,6 +1,7 @@
 /* Unit tests of clients/audit: the c2sp.org/tlog-proof format (round trip,
  * strict parsing) and its check (a flipped bit or a wrong index fails),
- * RFC 4180 CSV quoting, time and speed parsing, event filters. */
+ * RFC 4180 CSV quoting, time and speed parsing, event filters, and the
+ * bounded search of verify for a valid frame after a bad one. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "rk_util.h"
@@ -349,6 +352,146 @@ test_filters(void **state) {
     audit_event_clear(&ev);
 }
 
+/* A log folder with a signed checkpoint of size 0 and one segment holding
+ * no record, only n_words repetitions of the 4 bytes word after its
+ * header: junk that reads as a frame length at every fourth byte. */
+static void
+s_junk_log(const s_fix_t *f, char dir[64], const uint8_t word[4],
+           size_t n_words) {
+    char path[128];
+    merkle_tree_t *empty = merkle_tree_new();
+    checkpoint_t cp;
+    char *note = NULL;
+    size_t len = 0;
+    FILE *fp;
+    snprintf(dir, 64, "/tmp/rk-test-audit-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/log", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/checkpoints", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    memset(&cp, 0, sizeof cp);
+    snprintf(cp.origin, sizeof cp.origin, "%s", f->v.name);
+    assert_non_null(empty);
+    assert_int_equal(merkle_tree_root(empty, 0, cp.root), RK_OK);
+    merkle_tree_destroy(&empty);
+    assert_int_equal(checkpoint_sign(&cp, f->v.name, f->sk, &note, &len),
+                     RK_OK);
+    snprintf(path, sizeof path, "%s/checkpoints/%020d.note", dir, 0);
+    assert_non_null(fp = fopen(path, "w"));
+    assert_int_equal(fwrite(note, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+    free(note);
+    snprintf(path, sizeof path, "%s/log/%020d.seg", dir, 0);
+    assert_non_null(fp = fopen(path, "w"));
+    assert_int_equal(fwrite("RNRKLOG1\0\0\0\0\0\0\0\0", 1, 16, fp), 16);
+    for (size_t i = 0; i < n_words; i++)
+        assert_int_equal(fwrite(word, 1, 4, fp), 4);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void
+s_rm_log(const char *dir) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/log/%020d.seg", dir, 0);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/checkpoints/%020d.note", dir, 0);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/log", dir);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/checkpoints", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+typedef struct {
+    int n;
+    char file[64];
+    int64_t offset, index;
+    char reason[1024];
+} s_probs_t;
+
+static void
+s_on_problem(void *arg, const audit_problem_t *p) {
+    s_probs_t *ps = arg;
+    if (ps->n++)
+        return; /* the first is kept */
+    snprintf(ps->file, sizeof ps->file, "%s", p->file ? p->file : "");
+    ps->offset = p->offset;
+    ps->index = p->index;
+    snprintf(ps->reason, sizeof ps->reason, "%s", p->reason);
+}
+
+static int
+s_verify_junk(const s_fix_t *f, const char *dir, audit_summary_t *sum,
+              s_probs_t *ps) {
+    audit_verify_config_t cfg;
+    char err[256];
+    memset(&cfg, 0, sizeof cfg);
+    memset(ps, 0, sizeof *ps);
+    cfg.dir = dir;
+    cfg.relay = &f->v;
+    cfg.coordinator = &f->v; /* no roster record to check */
+    cfg.all = true;
+    cfg.threads = 1;
+    cfg.problem = s_on_problem;
+    cfg.problem_arg = ps;
+    return audit_verify(&cfg, sum, err, sizeof err);
+}
+
+/* Junk built to stall the search (a 64 KiB length at every fourth byte:
+ * 1 GiB to hash for a complete search) is searched within the budget, and
+ * the rest of the segment is reported as not checked: neither a torn tail
+ * nor a pass. Counted in bytes hashed, not timed. */
+static void
+test_verify_scan_budget(void **state) {
+    s_fix_t *f = *state;
+    static const uint8_t word[4] = {0x00, 0x01, 0x00, 0x00};
+    audit_summary_t sum;
+    s_probs_t ps;
+    char dir[64];
+    uint64_t budget;
+    s_junk_log(f, dir, word, 32768);
+    assert_int_equal(s_verify_junk(f, dir, &sum, &ps), RK_ERR_MISMATCH);
+    budget = AUDIT_SCAN_BASE + AUDIT_SCAN_PER_BYTE * sum.bytes;
+    assert_int_equal(sum.bytes, 16 + 131072);
+    assert_true(sum.scan_bytes <= budget);
+    assert_true(sum.scan_bytes > budget - 65536); /* stopped at the limit */
+    assert_int_equal(sum.tail_bytes, 0);
+    assert_int_equal(sum.records, 0);
+    assert_int_equal(sum.problems, 1);
+    assert_int_equal(ps.n, 1);
+    assert_string_equal(ps.file, "log/00000000000000000000.seg");
+    assert_int_equal(ps.offset, 16);
+    assert_int_equal(ps.index, 0);
+    assert_non_null(strstr(ps.reason, "the search for a valid frame after it "
+                                      "gave up at offset "));
+    assert_non_null(strstr(ps.reason, "so the 131072 bytes from offset 16 to "
+                                      "the end of the segment are not "
+                                      "checked"));
+    s_rm_log(dir);
+}
+
+/* The same kind of junk, short enough to search through: a torn tail as
+ * before, with the search's work counted. */
+static void
+test_verify_scan_torn_tail(void **state) {
+    s_fix_t *f = *state;
+    static const uint8_t word[4] = {0x00, 0x00, 0x08, 0x00};
+    audit_summary_t sum;
+    s_probs_t ps;
+    char dir[64];
+    s_junk_log(f, dir, word, 1024);
+    assert_int_equal(s_verify_junk(f, dir, &sum, &ps), RK_OK);
+    assert_int_equal(ps.n, 0);
+    assert_int_equal(sum.tail_bytes, 4096);
+    assert_int_equal(sum.tail_offset, 16);
+    assert_string_equal(sum.tail_file, "log/00000000000000000000.seg");
+    assert_true(sum.scan_bytes > 0);
+    assert_true(sum.scan_bytes < 4096 * 2048 / 4);
+    s_rm_log(dir);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -363,6 +506,10 @@ main(void) {
         cmocka_unit_test(test_csv_row),
         cmocka_unit_test(test_time_and_speed),
         cmocka_unit_test(test_filters),
+        cmocka_unit_test_setup_teardown(test_verify_scan_budget, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_scan_torn_tail, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
