@@ -32,7 +32,8 @@
  * after the batch's sync (batches hold at most 256 frames). */
 #define S_SAME_BATCH 256
 #define S_CP_MAX_BYTES (64u * 1024u)
-#define S_RECENT 8 /* node ids remembered as already counted */
+#define S_RECENT 8        /* node ids remembered as already counted */
+#define S_OPEN UINT64_MAX /* a recipient neither delivered nor expired yet */
 
 /* ---- small hash map: 16-byte keys to a value --------------------------- */
 
@@ -185,9 +186,10 @@ typedef struct {
     uint64_t roster_pos;
     s_map_t msgs;  /* msg id -> index of its accepted record */
     s_map_t nodes; /* node ids seen */
-    /* (accepted index, recipient) of each delivered record and each
-     * recipient of an expired one -> 2 * position, + 1 when expired */
-    s_map_t closed;
+    /* (accepted index, recipient) of each recipient of an accepted record
+     * -> S_OPEN, then the first delivered or expired record naming it:
+     * 2 * position, + 1 when expired */
+    s_map_t rcpts;
     char recent[S_RECENT][ENVELOPE_NODE_ID_MAX + 1]; /* ids put last */
     size_t next_recent;                              /* next to replace */
     unsigned threads;
@@ -662,6 +664,22 @@ s_pool_stop(s_verify_t *v) {
 }
 
 static void
+s_recipient_key(uint8_t k[16], uint64_t accepted_index, const char *id) {
+    char text[ENVELOPE_NODE_ID_MAX + 32];
+    snprintf(text, sizeof text, "%" PRIu64 "/%s", accepted_index, id);
+    s_key_text(k, text);
+}
+
+/* Remembers that the record at accepted_index is addressed to id. */
+static void
+s_recipient(s_verify_t *v, uint64_t accepted_index, const char *id) {
+    uint8_t k[16];
+    s_recipient_key(k, accepted_index, id);
+    if (s_map_put(&v->rcpts, k, S_OPEN, NULL, NULL) == RK_ERR_NOMEM)
+        v->err = RK_ERR_NOMEM; /* EXISTS: envelopes refuse a repeated id */
+}
+
+static void
 s_accepted(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
            const record_t *r) {
     envelope_t *env = NULL;
@@ -694,6 +712,9 @@ s_accepted(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
                   msg, slot->val);
     else if (rc != RK_OK)
         v->err = rc;
+    else
+        for (size_t i = 0; i < h->n_recipients; i++)
+            s_recipient(v, r->index, h->recipients[i]);
     if (strcmp(h->sender, r->accepted.sender) != 0) {
         s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
                   "the envelope names sender %s but the relay logged %s",
@@ -743,7 +764,9 @@ s_accepted(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
     }
 }
 
-static void
+/* True when the delivered or expired record names an earlier accepted
+ * record by its index and msg id; else reports why not. */
+static bool
 s_points_back(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
               const char *what, uint64_t accepted_index,
               const uint8_t msg_id[16]) {
@@ -760,33 +783,64 @@ s_points_back(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
                   "%s record names accepted index %" PRIu64 " but msg %s was "
                   "accepted at index %" PRIu64,
                   what, accepted_index, msg, slot->val);
+    return slot && slot->val == accepted_index;
 }
 
-/* A message is delivered to a recipient or expires for it, not both: a log
- * with both contradicts itself about what the recipient got. */
+/* A delivered or expired record (at pos) of the message accepted at
+ * accepted_index names recipient: it must be one of the message's
+ * recipients, and a relay logs one delivery or one expiry per recipient,
+ * never both and never twice (a repeated confirm writes nothing): a log
+ * that does contradicts itself about what the recipient got. */
 static void
 s_closed(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
-         uint64_t accepted_index, const char *recipient, bool expired) {
-    char text[ENVELOPE_NODE_ID_MAX + 32];
+         uint64_t accepted_index, const uint8_t msg_id[16],
+         const char *recipient, bool expired) {
+    const char *what = expired ? "expired" : "delivered";
+    char msg[2 * ENVELOPE_MSG_ID_LEN + 1];
     uint8_t k[16];
-    s_slot_t *old = NULL;
-    int rc;
+    s_slot_t *slot;
+    uint64_t first;
     if (!recipient)
         return;
-    snprintf(text, sizeof text, "%" PRIu64 "/%s", accepted_index, recipient);
-    s_key_text(k, text);
-    rc = s_map_put(&v->closed, k, pos * 2 + expired, NULL, &old);
-    if (rc == RK_ERR_NOMEM)
-        v->err = RK_ERR_NOMEM;
-    else if (rc == RK_ERR_EXISTS && (bool)(old->val & 1) != expired)
+    s_recipient_key(k, accepted_index, recipient);
+    slot = s_map_find(&v->rcpts, k);
+    if (!slot) {
+        rk_hex(msg, msg_id, ENVELOPE_MSG_ID_LEN);
+        s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
+                  "%s record names %s, which is not a recipient of msg %s "
+                  "accepted at index %" PRIu64
+                  ": a relay delivers a message only to the recipients its "
+                  "sender named, and expires it only for them",
+                  what, recipient, msg, accepted_index);
+        return;
+    }
+    if (slot->val == S_OPEN) {
+        slot->val = pos * 2 + expired;
+        return;
+    }
+    first = slot->val / 2;
+    if ((bool)(slot->val & 1) != expired)
         s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
                   "%s is both delivered (record %" PRIu64
                   ") and expired (record %" PRIu64
                   ") for the message accepted at index %" PRIu64
                   ": a relay delivers a message to a recipient or lets it "
                   "expire for it, never both",
-                  recipient, expired ? old->val / 2 : pos,
-                  expired ? pos : old->val / 2, accepted_index);
+                  recipient, expired ? first : pos, expired ? pos : first,
+                  accepted_index);
+    else if (first == pos)
+        s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
+                  "the expired record names %s twice for the message "
+                  "accepted at index %" PRIu64,
+                  recipient, accepted_index);
+    else
+        s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
+                  "%s is %s twice (records %" PRIu64 " and %" PRIu64
+                  ") for the message accepted at index %" PRIu64
+                  ": a relay logs one %s per recipient (a repeated confirm "
+                  "writes nothing)",
+                  recipient, what, first, pos, accepted_index,
+                  expired ? "expiry" : "delivery");
 }
 
 static void
@@ -870,20 +924,22 @@ s_record(s_verify_t *v, const char *file, uint64_t off, const uint8_t *rec,
         break;
     case RECORD_DELIVERED:
         s_node(v, r->delivered.recipient);
-        s_points_back(v, file, off, pos, "delivered",
-                      r->delivered.accepted_index, r->delivered.msg_id);
-        s_closed(v, file, off, pos, r->delivered.accepted_index,
-                 r->delivered.recipient, false);
+        if (s_points_back(v, file, off, pos, "delivered",
+                          r->delivered.accepted_index, r->delivered.msg_id))
+            s_closed(v, file, off, pos, r->delivered.accepted_index,
+                     r->delivered.msg_id, r->delivered.recipient, false);
         break;
-    case RECORD_EXPIRED:
+    case RECORD_EXPIRED: {
+        bool back = s_points_back(v, file, off, pos, "expired",
+                                  r->expired.accepted_index, r->expired.msg_id);
         for (size_t i = 0; i < r->expired.n_recipients; i++) {
             s_node(v, r->expired.recipients[i]);
-            s_closed(v, file, off, pos, r->expired.accepted_index,
-                     r->expired.recipients[i], true);
+            if (back)
+                s_closed(v, file, off, pos, r->expired.accepted_index,
+                         r->expired.msg_id, r->expired.recipients[i], true);
         }
-        s_points_back(v, file, off, pos, "expired", r->expired.accepted_index,
-                      r->expired.msg_id);
         break;
+    }
     case RECORD_REFUSED:
         s_node(v, r->refused.peer);
         break;
@@ -1232,7 +1288,7 @@ cleanup:
     roster_destroy(&v.prev_roster);
     s_map_free(&v.msgs, NULL);
     s_map_free(&v.nodes, NULL);
-    s_map_free(&v.closed, NULL);
+    s_map_free(&v.rcpts, NULL);
     merkle_tree_destroy(&v.tree);
     s_free_names(segs, n_segs);
     free(files);

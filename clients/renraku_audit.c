@@ -205,9 +205,9 @@ s_cmd_verify(int argc, char **argv) {
                  "record against the coordinator key, every accepted "
                  "envelope's\nsignature against the roster of its time, and "
                  "that delivered and expired records\npoint at earlier "
-                 "accepted ones. Prints the first problem (--all: every one) "
-                 "and a\nsummary. Exit: 0 verified, 1 a problem was found, "
-                 "2 usage.");
+                 "accepted ones and name their recipients, each once. Prints "
+                 "the\nfirst problem (--all: every one) and a summary. Exit: "
+                 "0 verified, 1 a problem\nwas found, 2 usage.");
             return 0;
         default:
             return EXIT_USAGE;

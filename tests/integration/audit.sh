@@ -338,6 +338,16 @@ scenario_tamper() {
     rm -rf forged
     "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa closed-twice || bad "forge a log"
     verify_fails "a recipient both delivered and expired for one message" forged "record 4: us.cisa is both delivered \\(record 3\\) and expired \\(record 4\\) for the message accepted at index 2"
+    # A recipient delivered twice; a delivery to, or an expiry for, a node
+    # the sender never addressed: each under a correctly signed checkpoint.
+    rm -rf forged
+    "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa delivered-twice || bad "forge a log"
+    verify_fails "a recipient delivered twice for one message" forged "record 4: us.cisa is delivered twice \\(records 3 and 4\\) for the message accepted at index 2"
+    for what in delivered expired; do
+        rm -rf forged
+        "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa $what-other sg.csa || bad "forge a log"
+        verify_fails "$what to a node that is not a recipient" forged "^problem: log/$SEG offset [0-9]+ record 3: $what record names sg.csa, which is not a recipient of msg [0-9a-f]{32} accepted at index 2"
+    done
     # A roster record not signed by the pinned coordinator.
     "$AUDIT" verify data --vkey "$VKEY" --coordinator keys2/jp.nisc.pub >v.out 2>&1
     [ $? = 1 ] && grep -q 'record 0: roster record (serial 1) refused' v.out && ok "a roster not signed by the pinned coordinator" || { bad "a roster not signed by the pinned coordinator"; cat v.out; }

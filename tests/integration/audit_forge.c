@@ -1,15 +1,22 @@
 /* audit_forge: makes the bad inputs of tests/integration/audit.sh that a
  * real relay never writes: a checkpoint signed by any key, and a log whose
  * accepted envelope is signed by a key the roster of its time does not
- * list. Test-only; keys are fresh test keys.
+ * list, or whose receipts contradict it. Test-only; keys are fresh test
+ * keys.
  *
  *   audit_forge sign-checkpoint KEY ORIGIN SIZE ROOT_B64   (note to stdout)
  *   audit_forge forge-log DIR RELAY_KEY COORDINATOR_PUB ROSTER_SIGNED
- *                         SIGNER_KEY RECIPIENT_ID [closed-twice]
- *   (closed-twice: the recipient is then in a delivered record and in the
- *   expired record of that message, which a relay must never write)
+ *                         SIGNER_KEY RECIPIENT_ID [MODE [OTHER_ID]]
+ *   After the accepted record (index 2) to RECIPIENT_ID, MODE writes what a
+ *   relay must never write:
+ *     closed-twice     RECIPIENT_ID delivered (3), then expired for it (4)
+ *     delivered-twice  RECIPIENT_ID delivered (3) and delivered again (4)
+ *     delivered-other  OTHER_ID, not a recipient, delivered (3)
+ *     expired-other    the message expired (3) for OTHER_ID, not a recipient
+ *   All under a checkpoint signed by RELAY_KEY.
  * Exit: 0 done, 1 failed, 2 usage. */
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +76,28 @@ s_append(relay_log_t *log, record_t *r) {
         rc = relay_log_append(log, buf, len, NULL);
     free(buf);
     return rc;
+}
+
+/* Appends a delivered record to ids[0], or an expired one for ids. */
+static int
+s_receipt(relay_log_t *log, uint64_t acc_index,
+          const uint8_t msg_id[ENVELOPE_MSG_ID_LEN], const char **ids,
+          bool expired) {
+    record_t r;
+    memset(&r, 0, sizeof r);
+    if (expired) {
+        r.type = RECORD_EXPIRED;
+        r.expired.accepted_index = acc_index;
+        memcpy(r.expired.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
+        r.expired.recipients = ids;
+        r.expired.n_recipients = 1;
+    } else {
+        r.type = RECORD_DELIVERED;
+        r.delivered.accepted_index = acc_index;
+        memcpy(r.delivered.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
+        r.delivered.recipient = ids[0];
+    }
+    return s_append(log, &r);
 }
 
 static int
@@ -146,22 +175,19 @@ s_forge_log(char **argv) {
     if ((rc = s_append(log, &r)) != RK_OK)
         return s_fail("accepted record", rc);
     if (argv[6]) {
-        const char *ids[1] = {to->id};
-        memset(&r, 0, sizeof r);
-        r.type = RECORD_DELIVERED;
-        r.delivered.accepted_index = acc_index;
-        memcpy(r.delivered.msg_id, msg_id, sizeof msg_id);
-        r.delivered.recipient = to->id;
-        if ((rc = s_append(log, &r)) != RK_OK)
-            return s_fail("delivered record", rc);
-        memset(&r, 0, sizeof r);
-        r.type = RECORD_EXPIRED;
-        r.expired.accepted_index = acc_index;
-        memcpy(r.expired.msg_id, msg_id, sizeof msg_id);
-        r.expired.recipients = ids;
-        r.expired.n_recipients = 1;
-        if ((rc = s_append(log, &r)) != RK_OK)
-            return s_fail("expired record", rc);
+        const char *mode = argv[6];
+        bool other =
+            !strcmp(mode, "delivered-other") || !strcmp(mode, "expired-other");
+        const char *ids[1] = {other ? argv[7] : to->id};
+        /* The first receipt: an expiry only for expired-other. */
+        if ((rc = s_receipt(log, acc_index, msg_id, ids,
+                            !strcmp(mode, "expired-other"))) != RK_OK)
+            return s_fail("receipt record", rc);
+        /* A second one for the same recipient: closed-twice expires it,
+         * delivered-twice delivers it again. */
+        if (!other && (rc = s_receipt(log, acc_index, msg_id, ids,
+                                      !strcmp(mode, "closed-twice"))) != RK_OK)
+            return s_fail("second receipt record", rc);
     }
     memset(&r, 0, sizeof r);
     r.type = RECORD_RELAY;
@@ -187,12 +213,18 @@ main(int argc, char **argv) {
     rk_log_level = RK_LOG_ERROR;
     if (argc == 6 && !strcmp(argv[1], "sign-checkpoint"))
         return s_sign_checkpoint(argv + 2);
-    if ((argc == 8 || (argc == 9 && !strcmp(argv[8], "closed-twice"))) &&
-        !strcmp(argv[1], "forge-log"))
+    if (argc >= 8 && !strcmp(argv[1], "forge-log") &&
+        (argc == 8 ||
+         (argc == 9 && (!strcmp(argv[8], "closed-twice") ||
+                        !strcmp(argv[8], "delivered-twice"))) ||
+         (argc == 10 && (!strcmp(argv[8], "delivered-other") ||
+                         !strcmp(argv[8], "expired-other")))))
         return s_forge_log(argv + 2);
-    fprintf(stderr, "usage: audit_forge sign-checkpoint KEY ORIGIN SIZE "
-                    "ROOT_B64\n       audit_forge forge-log DIR RELAY_KEY "
-                    "COORDINATOR_PUB ROSTER_SIGNED SIGNER_KEY "
-                    "RECIPIENT_ID [closed-twice]\n");
+    fprintf(stderr,
+            "usage: audit_forge sign-checkpoint KEY ORIGIN SIZE "
+            "ROOT_B64\n       audit_forge forge-log DIR RELAY_KEY "
+            "COORDINATOR_PUB ROSTER_SIGNED SIGNER_KEY RECIPIENT_ID\n"
+            "           [closed-twice | delivered-twice | delivered-other "
+            "OTHER_ID | expired-other OTHER_ID]\n");
     return 2;
 }
