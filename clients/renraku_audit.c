@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,25 @@ s_err(const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+/* Flushes stdout and, when anything written to it was lost (a full disk,
+ * a closed file), says so once on stderr: output that did not arrive must
+ * not pass for complete. seen: the errno of a failed write already met, or
+ * 0. Returns 0 or EXIT_FAIL. */
+static int
+s_stdout_check(int seen) {
+    static bool reported;
+    int e = seen;
+    if (fflush(stdout) != 0)
+        e = errno;
+    if (!e && !ferror(stdout))
+        return 0;
+    if (!reported)
+        s_err("writing to stdout: %s; the output is incomplete",
+              e ? strerror(e) : "an earlier write failed");
+    reported = true;
+    return EXIT_FAIL;
 }
 
 /* Parses options; on a getopt failure prints it and returns -1. */
@@ -287,6 +307,7 @@ typedef struct {
     uint64_t t0_ms;
     struct timespec m0;
     int err;
+    int sys_errno; /* of the write that failed */
 } s_out_t;
 
 static void
@@ -332,8 +353,10 @@ s_emit(void *arg, const audit_event_t *ev) {
     }
     o->started = true;
     if (o->format == 2) {
-        if (audit_event_csv(ev, o->out) != RK_OK)
+        if (audit_event_csv(ev, o->out) != RK_OK) {
+            o->sys_errno = errno;
             return o->err = RK_ERR_IO;
+        }
         return 0;
     }
     s = o->format == 1 ? audit_event_json(ev) : audit_event_line(ev);
@@ -343,7 +366,10 @@ s_emit(void *arg, const audit_event_t *ev) {
     free(s);
     if (o->replay)
         fflush(o->out);
-    return ferror(o->out) ? (o->err = RK_ERR_IO) : 0;
+    if (!ferror(o->out))
+        return 0;
+    o->sys_errno = errno;
+    return o->err = RK_ERR_IO;
 }
 
 static int
@@ -362,7 +388,7 @@ s_cmd_events(int argc, char **argv, const char *cmd) {
         {NULL, 0, NULL, 0}};
     bool export = !strcmp(cmd, "export"), replay = !strcmp(cmd, "replay");
     audit_filter_t f;
-    s_out_t o = {stdout, 0, 10.0, replay, false, 0, {0, 0}, 0};
+    s_out_t o = {stdout, 0, 10.0, replay, false, 0, {0, 0}, 0, 0};
     const char *out_path = NULL, *format = NULL;
     char err[512];
     int c, rc;
@@ -479,7 +505,13 @@ s_cmd_events(int argc, char **argv, const char *cmd) {
         return EXIT_FAIL;
     }
     if (rc != RK_OK) {
-        if (o.err)
+        if (o.err == RK_ERR_IO && o.out == stdout) {
+            (void)s_stdout_check(o.sys_errno); /* says why, once */
+            return EXIT_FAIL;
+        }
+        if (o.err == RK_ERR_IO)
+            s_err("--out %s: %s", out_path, strerror(o.sys_errno));
+        else if (o.err)
             s_err("writing: %s", rk_strerror(o.err));
         else
             s_err("%s: %s", argv[optind], err);
@@ -494,7 +526,7 @@ static int
 s_write_out(const char *path, const char *text, size_t len) {
     if (!path) {
         fwrite(text, 1, len, stdout);
-        return fflush(stdout) == 0 ? 0 : EXIT_FAIL;
+        return s_stdout_check(0);
     }
     if (rk_write_file(path, text, len, 0644, 0) != RK_OK) {
         s_err("--out %s: %s", path, strerror(errno));
@@ -696,14 +728,10 @@ s_cmd_consistency(int argc, char **argv) {
     return 0;
 }
 
-int
-main(int argc, char **argv) {
-    const char *cmd;
-    if (argc < 2) {
-        fputs(s_usage, stderr);
-        return EXIT_USAGE;
-    }
-    cmd = argv[1];
+/* Runs one command. */
+static int
+s_run(int argc, char **argv) {
+    const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(s_usage, stdout);
         return 0;
@@ -725,4 +753,19 @@ main(int argc, char **argv) {
         return s_cmd_consistency(argc, argv);
     s_err("unknown command %s (see --help)", cmd);
     return EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv) {
+    int rc;
+    if (argc < 2) {
+        fputs(s_usage, stderr);
+        return EXIT_USAGE;
+    }
+    rc = s_run(argc, argv);
+    /* Every command's verdict or data went to stdout: a verdict that was
+     * not written is a failure (a usage error stays exit 2). */
+    if (s_stdout_check(0) != 0 && rc == 0)
+        rc = EXIT_FAIL;
+    return rc;
 }

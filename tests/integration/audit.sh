@@ -118,6 +118,19 @@ verify_fails() {
     fi
 }
 
+# full_stdout ARGS...: renraku-audit ARGS with stdout on /dev/full (every
+# write fails with ENOSPC) exits 1 with an error line naming stdout.
+full_stdout() {
+    local rc
+    "$AUDIT" "$@" >/dev/full 2>u.out
+    rc=$?
+    if [ "$rc" = 1 ] && grep -q '^renraku-audit: error: writing to stdout: No space left on device' u.out; then
+        ok "$1 $2 to a full stdout: exit 1, the error names stdout"
+    else
+        bad "$* >/dev/full (exit $rc)"; sed 's/^/  err| /' u.out
+    fi
+}
+
 cat >"$W/mut.py" <<'PY'
 # mut.py CMD SEGMENT ...: frames | flip OFF | delete K | swap K |
 #   keep K (the first K records) | cut OFF | split K OUTDIR
@@ -237,6 +250,21 @@ assert any(o["type"] == "accepted" and o["to"] == ["us.cisa"] for o in objs)
 PY
     "$AUDIT" export data --format xml >u.out 2>&1
     [ $? = 2 ] && ok "export --format xml: exit 2" || bad "export --format xml: exit 2"
+    # Output that cannot be written is a failure, named, on every command
+    # that writes to stdout (/dev/full: every write fails with ENOSPC).
+    "$AUDIT" prove data "$MSG" --vkey "$VKEY" --out p.tlog-proof >/dev/null 2>&1 || bad "prove for the stdout checks"
+    local first newest
+    first=$(ls data/checkpoints/*.note | head -1)
+    newest=$(ls data/checkpoints/*.note | tail -1)
+    full_stdout verify data --vkey "$VKEY" --coordinator keys/coordinator.pub
+    full_stdout timeline data
+    full_stdout export data --format csv
+    full_stdout export data --format jsonl
+    full_stdout replay data --speed max
+    full_stdout prove data "$MSG" --vkey "$VKEY"
+    full_stdout check-proof p.tlog-proof --vkey "$VKEY"
+    full_stdout consistency "$first" "$newest" data --vkey "$VKEY"
+    full_stdout verify --help
 }
 
 # Each tampering of a copy is detected, with its place and reason, exit 1.
