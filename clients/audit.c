@@ -1254,6 +1254,27 @@ audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum, char *err,
                           c->size, sum->records);
         }
     }
+    if (!v.err && !v.have_good_cp && (cfg->all || !sum->problems)) {
+        /* Framing, decoding and signatures hold without a checkpoint, but
+         * records removed or changed before the copy would not show:
+         * nothing the relay signed vouches for them. */
+        if (!v.n_cps)
+            s_problem(&v, UINT64_MAX, "checkpoints/", -1, -1,
+                      "no checkpoint (the folder is missing or empty): "
+                      "nothing signed by the relay key %s+%08" PRIx32
+                      " covers the log, so records removed, altered or "
+                      "reordered by whoever held it would not show; the "
+                      "%" PRIu64 " records were checked for framing, "
+                      "decoding and signatures only (copy checkpoints/ "
+                      "with log/)",
+                      cfg->relay->name, cfg->relay->key_id, sum->records);
+        else
+            s_problem(&v, UINT64_MAX, "checkpoints/", -1, -1,
+                      "no checkpoint signed by the relay key %s+%08" PRIx32
+                      " matches the log: nothing the relay signed vouches "
+                      "for any of the %" PRIu64 " records",
+                      cfg->relay->name, cfg->relay->key_id, sum->records);
+    }
     if (v.err) {
         rc = v.err;
         snprintf(err, errlen, "%s", rk_strerror(rc));

@@ -93,20 +93,22 @@ typedef struct {
  * and continuity (a torn tail at the very end is ignored and counted
  * unless a checkpoint covers it; a search for the next valid frame that
  * exceeds its budget is a problem, never a torn tail); the tree
- * recomputed from the records;
- * every checkpoint file (signature by cfg->relay, origin = its key name,
- * size = the file name, size within the log, root = the recomputed root at
- * that size); every record decodes and its index is its position; roster
- * records verify with cfg->coordinator and their serials grow; every
- * accepted envelope's sender matches, and its signature verifies with the
- * sender's key in the roster of its time (signatures spread over
- * cfg->threads); delivered and expired records name an earlier accepted
- * record with the same msg id and one of its recipients, each recipient
- * at most once (delivered once, or expired once). Problems go to cfg->problem
- * in log order: only the first unless cfg->all. *sum (may be NULL) is filled.
- * Returns 0 (nothing wrong), RK_ERR_MISMATCH (problems found), RK_ERR_INVALID
- * (bad config), RK_ERR_NOT_FOUND (no DIR/log), RK_ERR_IO or RK_ERR_NOMEM, with
- * err naming the cause for the last four. */
+ * recomputed from the records; every checkpoint file (signature by
+ * cfg->relay, origin = its key name, size = the file name, size within
+ * the log, root = the recomputed root at that size), and at least one of
+ * them must match the log (none: a problem, since nothing the relay
+ * signed was checked); every record decodes and its index is its
+ * position; roster records verify with cfg->coordinator and their serials
+ * grow; every accepted envelope's sender matches, and its signature
+ * verifies with the sender's key in the roster of its time (signatures
+ * spread over cfg->threads); delivered and expired records name an
+ * earlier accepted record with the same msg id and one of its recipients,
+ * each recipient at most once (delivered once, or expired once). Problems
+ * go to cfg->problem in log order: only the first unless cfg->all. *sum
+ * (may be NULL) is filled. Returns 0 (nothing wrong), RK_ERR_MISMATCH
+ * (problems found), RK_ERR_INVALID (bad config), RK_ERR_NOT_FOUND (no
+ * DIR/log), RK_ERR_IO or RK_ERR_NOMEM, with err naming the cause for the
+ * last four. */
 int audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum,
                  char *err, size_t errlen) RK_WUR;
 

@@ -225,9 +225,11 @@ s_cmd_verify(int argc, char **argv) {
                  "record against the coordinator key, every accepted "
                  "envelope's\nsignature against the roster of its time, and "
                  "that delivered and expired records\npoint at earlier "
-                 "accepted ones and name their recipients, each once. Prints "
-                 "the\nfirst problem (--all: every one) and a summary. Exit: "
-                 "0 verified, 1 a problem\nwas found, 2 usage.");
+                 "accepted ones and name their recipients, each once. A log "
+                 "that no\ncheckpoint signed by RELAY_VKEY matches is a "
+                 "problem. Prints the first problem\n(--all: every one) and "
+                 "a summary. Exit: 0 verified, 1 a problem was found, 2 "
+                 "usage.");
             return 0;
         default:
             return EXIT_USAGE;
@@ -287,6 +289,12 @@ s_cmd_verify(int argc, char **argv) {
         printf("time %s .. %s (relay clock)\n", t1, t2);
     printf("root %s at size %" PRIu64 "\n", root ? root : "?", sum.records);
     free(root);
+    if (sum.records > sum.checkpoint_size && (cfg.all || !sum.problems))
+        printf("not covered by a checkpoint: records %" PRIu64 " to %" PRIu64
+               " (%" PRIu64 "): checked, but no relay signature vouches for "
+               "them yet\n",
+               sum.checkpoint_size, sum.records - 1,
+               sum.records - sum.checkpoint_size);
     if (rc == RK_ERR_MISMATCH) {
         printf("FAILED: %" PRIu64 " problem%s found%s\n", sum.problems,
                sum.problems == 1 ? "" : "s",

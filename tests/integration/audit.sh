@@ -199,6 +199,30 @@ scenario_clean() {
     printf '\000\000\001' >>torn/log/$SEG
     audit_verify torn v.out && ok "a torn tail beyond the checkpoints is ignored" || { bad "a torn tail beyond the checkpoints is ignored"; cat v.out; }
     expect "the torn tail is reported" v.out '^torn tail: 3 bytes at offset [0-9]+ of log/'
+    # Records beyond the newest checkpoint (a copy taken while the relay
+    # ran) verify, and the summary names them as not covered yet.
+    copy behind
+    rm "$(ls behind/checkpoints/*.note | tail -1)"
+    local covered total
+    covered=$(sed -n 2p "$(ls behind/checkpoints/*.note | tail -1)")
+    total=$(sed -n 2p "$(ls data/checkpoints/*.note | tail -1)")
+    audit_verify behind v.out && ok "records beyond the newest checkpoint: exit 0" || { bad "records beyond the newest checkpoint: exit 0"; cat v.out; }
+    expect "and the summary says which are not covered" v.out "^not covered by a checkpoint: records $covered to $((total - 1)) \\($((total - covered))\\): checked, but no relay signature vouches for them yet"
+    # No checkpoint at all: nothing the relay signed was checked, whatever
+    # --vkey says. Never "verified".
+    copy nocp
+    rm -r nocp/checkpoints
+    verify_fails "no checkpoints/ folder: a problem, not verified" nocp "^problem: checkpoints/: no checkpoint \\(the folder is missing or empty\\): nothing signed by the relay key $ORIGIN\\+[0-9a-f]{8} covers the log"
+    audit_verify nocp v.out --all
+    expect "--all: every record is named as not covered" v.out "^not covered by a checkpoint: records 0 to $((total - 1)) \\($total\\)"
+    mkdir nocp/checkpoints
+    verify_fails "an empty checkpoints/ folder: a problem" nocp '^problem: checkpoints/: no checkpoint'
+    local vkey2
+    vkey2=$("$RELAY" --print-vkey --key keys2/relay.test.key)
+    "$AUDIT" verify nocp --vkey "$vkey2" --coordinator keys/coordinator.pub >v.out 2>&1
+    [ $? = 1 ] && grep -q '^problem: checkpoints/: no checkpoint' v.out && ok "no checkpoint and another relay's vkey: a problem" || { bad "no checkpoint and another relay's vkey: a problem"; cat v.out; }
+    "$AUDIT" verify data --vkey "$vkey2" --coordinator keys/coordinator.pub --all >v.out 2>&1
+    [ $? = 1 ] && grep -q '^problem: checkpoints/: no checkpoint signed by the relay key .* matches the log' v.out && ok "checkpoints all signed by another key: --all says none matches" || { bad "checkpoints all signed by another key: --all says none matches"; cat v.out; }
     # Usage and bad input: one error line, exit 2 or 1.
     "$AUDIT" verify data --coordinator keys/coordinator.pub >u.out 2>&1
     [ $? = 2 ] && ok "verify without --vkey: exit 2" || bad "verify without --vkey: exit 2"
