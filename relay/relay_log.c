@@ -326,30 +326,41 @@ s_frame_check(relay_log_t *self, const uint8_t *map, uint64_t size,
     return NULL;
 }
 
-/* True when a valid frame starts anywhere after a bad frame at bad (whose
- * length field said len): then the damage is not a torn tail. The frame
- * the length points to is tried first; then every later byte offset. */
-static bool
+/* The bytes s_valid_after may hash looking past a bad frame, for a tail
+ * of n bytes: honest damage costs a few record lengths, while junk made
+ * of plausible lengths would cost every byte offset a hash of up to
+ * RELAY_LOG_MAX_RECORD bytes (hours for a large segment). */
+#define S_SCAN_BUDGET(n) ((uint64_t)256 * 1024 * 1024 + 16 * (uint64_t)(n))
+
+/* Whether a valid frame starts anywhere after a bad frame at bad (whose
+ * length field said len): 1 when one does (the damage is not a torn
+ * tail), 0 when none does, -1 when the search gave up past its budget of
+ * hashing (S_SCAN_BUDGET). The frame the length points to is tried first;
+ * then every later byte offset. */
+static int
 s_valid_after(const uint8_t *map, uint64_t size, uint64_t bad, uint32_t len) {
     uint8_t leaf[MERKLE_HASH_LEN];
     uint32_t l;
-    uint64_t p;
+    uint64_t p, budget = S_SCAN_BUDGET(size - bad);
 
     if (len >= 1 && len <= RELAY_LOG_MAX_RECORD &&
         size - bad > (uint64_t)len + RELAY_LOG_FRAME_OVERHEAD &&
         s_frame_check(NULL, map, size, bad + RELAY_LOG_FRAME_OVERHEAD + len, &l,
                       leaf) == NULL)
-        return true;
+        return 1;
     for (p = bad + 1; p + RELAY_LOG_FRAME_OVERHEAD + 1 <= size; p++) {
         uint32_t cand = rk_get_be32(map + p);
         /* Cheap filters first: most garbage fails on the length alone. */
         if (cand == 0 || cand > RELAY_LOG_MAX_RECORD ||
             size - p < (uint64_t)cand + RELAY_LOG_FRAME_OVERHEAD)
             continue;
+        if (budget < cand)
+            return -1;
+        budget -= cand;
         if (s_frame_check(NULL, map, size, p, &l, leaf) == NULL)
-            return true;
+            return 1;
     }
-    return false;
+    return 0;
 }
 
 /* Reads segment file number first (the records from self->size on) into
@@ -433,15 +444,24 @@ s_scan_segment(relay_log_t *self, uint64_t first, bool last, uint64_t *cut_at,
         uint32_t len;
         const char *why = s_frame_check(self, map, size, off, &len, leaf);
         if (why) {
-            if (last && !s_valid_after(map, size, off, len)) {
+            int after = last ? s_valid_after(map, size, off, len) : 1;
+            if (after == 0) {
                 *cut_at = off;
                 break;
             }
-            s_err(err, errlen,
-                  "log/%s: offset %" PRIu64 ": record %" PRIu64
-                  ": %s, and valid data follows (corruption before the "
-                  "tail)",
-                  name, off, self->size, why);
+            if (after < 0)
+                s_err(err, errlen,
+                      "log/%s: offset %" PRIu64 ": record %" PRIu64
+                      ": %s, and the %" PRIu64
+                      " bytes after it are too costly to search for valid "
+                      "records (not cut: they may hold some)",
+                      name, off, self->size, why, size - off);
+            else
+                s_err(err, errlen,
+                      "log/%s: offset %" PRIu64 ": record %" PRIu64
+                      ": %s, and valid data follows (corruption before the "
+                      "tail)",
+                      name, off, self->size, why);
             rc = RK_ERR_MALFORMED;
             goto cleanup;
         }

@@ -591,6 +591,44 @@ test_corrupt_middle(void **state) {
     free(dir);
 }
 
+/* Junk after the last record made of plausible lengths (every fourth
+ * byte offset reads as 32 KiB): searching it all for a valid frame would
+ * hash 768 MiB, quadratic in the junk's size. The search gives up within
+ * its budget and the log is refused, not cut: what it did not search may
+ * hold records. */
+static void
+test_junk_tail_budget(void **state) {
+    (void)state;
+    char *dir = s_tmpdir(), seg[4096], err[512];
+    relay_log_t *log = s_open(dir, NULL);
+    size_t len, junk = 128 * 1024;
+    uint8_t *orig, *d;
+
+    s_append_n(log, 0, 5);
+    assert_int_equal(relay_log_sync(log), 0);
+    relay_log_close(&log);
+    s_seg(seg, sizeof seg, dir, 0);
+    orig = s_slurp(seg, &len);
+    d = malloc(len + junk);
+    assert_non_null(d);
+    memcpy(d, orig, len);
+    for (size_t i = 0; i < junk; i += 4)
+        memcpy(d + len + i, "\x00\x00\x80\x00", 4);
+    s_spit(seg, d, len + junk);
+    s_open_refused(dir, g_sk, RK_ERR_MALFORMED, err, sizeof err);
+    assert_non_null(strstr(err, "too costly to search"));
+    {
+        size_t gl;
+        uint8_t *got = s_slurp(seg, &gl); /* nothing was cut */
+        assert_int_equal(gl, len + junk);
+        free(got);
+    }
+    free(d);
+    free(orig);
+    s_rm_rf(dir);
+    free(dir);
+}
+
 /* The leaves cache: a restart takes the synced records' hashes from
  * DIR/log/leaves (same root, nothing hashed again), a changed record body
  * that the check bytes cannot see is found by the scrub, and a damaged
@@ -1232,6 +1270,7 @@ main(void) {
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_corrupt_middle),
+        cmocka_unit_test(test_junk_tail_budget),
         cmocka_unit_test(test_leaves_cache),
         cmocka_unit_test(test_checkpoint),
         cmocka_unit_test(test_checkpoint_binds),
