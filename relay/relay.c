@@ -699,19 +699,27 @@ s_handle_submit(relay_t *self, item_t *it) {
     s_batch_add(self, it, h->msg_id);
 }
 
+/* Room for one more owed receipt (RK_ERR_NOMEM when there is none). */
+static int
+s_owed_room(relay_t *self) {
+    if (self->n_owed == self->cap_owed) {
+        size_t cap = self->cap_owed ? self->cap_owed * 2 : 64;
+        owed_t *g = realloc(self->owed, cap * sizeof *g);
+        if (!g)
+            return RK_ERR_NOMEM;
+        self->owed = g;
+        self->cap_owed = cap;
+    }
+    return RK_OK;
+}
+
 /* Keeps a receipt to send once its record is durable; the entry, or NULL
  * when there is no memory for it (then it says so). */
 static owed_t *
 s_owe_receipt(relay_t *self, const char *sender, const relay_receipt_t *r) {
-    if (self->n_owed == self->cap_owed) {
-        size_t cap = self->cap_owed ? self->cap_owed * 2 : 64;
-        owed_t *g = realloc(self->owed, cap * sizeof *g);
-        if (!g) {
-            log_error("event=receipt_dropped reason=\"out of memory\"");
-            return NULL;
-        }
-        self->owed = g;
-        self->cap_owed = cap;
+    if (s_owed_room(self) != RK_OK) {
+        log_error("event=receipt_dropped reason=\"out of memory\"");
+        return NULL;
     }
     memset(&self->owed[self->n_owed], 0, sizeof self->owed[0]);
     snprintf(self->owed[self->n_owed].sender,
@@ -747,7 +755,10 @@ s_handle_confirm(relay_t *self, item_t *it) {
     memcpy(r.delivered.msg_id, c->msg_id, ENVELOPE_MSG_ID_LEN);
     r.delivered.recipient = it->node;
     memset(&rc, 0, sizeof rc);
-    if (s_append(self, &r, &rc.index) != RK_OK) {
+    /* The room to remember the confirm comes first: a delivered record
+     * logged and then forgotten would be logged again at the next
+     * confirm, one delivery twice in the log. */
+    if (s_owed_room(self) != RK_OK || s_append(self, &r, &rc.index) != RK_OK) {
         /* Not logged: deliver it again, to be confirmed again. */
         relay_queue_requeue(self->queue, it->node);
         s_conn(self, it->node, 1)->dirty = 1;
@@ -757,15 +768,9 @@ s_handle_confirm(relay_t *self, item_t *it) {
     memcpy(rc.msg_id, c->msg_id, 16);
     snprintf(rc.recipient, sizeof rc.recipient, "%s", it->node);
     rc.time_ms = rk_now_ms();
-    o = s_owe_receipt(self, sender, &rc);
-    if (o) {
-        o->confirm = 1;
-        o->accepted_index = c->index;
-    } else {
-        /* No room to remember it: the record stays, the delivery is
-         * sent again and its second confirm is a duplicate. */
-        relay_queue_requeue(self->queue, it->node);
-    }
+    o = s_owe_receipt(self, sender, &rc); /* has its room */
+    o->confirm = 1;
+    o->accepted_index = c->index;
     s_conn(self, it->node, 1)->dirty = 1;
 }
 
