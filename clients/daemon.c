@@ -408,11 +408,42 @@ s_sent_save(daemon_t *self, const char *hex, json_t *rec) {
         log_error("event=store_write_failed box=sent msg=%s", hex);
 }
 
-/* Sets recipients[recipient] = {state, time, comment?}. */
+/* Answers kept per recipient in "answers"; past it, only an answer with a
+ * status not yet listed, so the first of each status (all a drill report
+ * needs) is never lost and a chatty peer cannot grow the record. */
+#define S_ANSWERS_MAX 32
+
+/* Appends {"at", "status", "comment"?} to r["answers"]. */
+static void
+s_add_answer(json_t *r, const char *status, const char *at,
+             const char *comment) {
+    json_t *list = json_object_get(r, "answers"), *a;
+    if (!json_is_array(list)) {
+        list = json_array();
+        json_object_set_new(r, "answers", list);
+    }
+    if (json_array_size(list) >= S_ANSWERS_MAX) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(list, i, v) {
+            const char *st = json_string_value(json_object_get(v, "status"));
+            if (st && !strcmp(st, status))
+                return;
+        }
+    }
+    a = json_pack("{s:s,s:s}", "at", at, "status", status);
+    if (a && comment)
+        json_object_set_new(a, "comment", json_string(comment));
+    json_array_append_new(list, a);
+}
+
 /* Sets recipients[recipient].state (and time) and keeps the time each
- * phase was first reached: "stored", "delivered", "expired", and
- * "answered" with "answer" (the status) and "comment" for the
- * recipient's own answers. Drill reports are computed from these. */
+ * phase was first reached: "stored", "delivered", "expired", and for the
+ * recipient's own answers "answered" with "answer" (its status) and
+ * "comment", all three of the first answer, plus "answers": each answer
+ * with its own time ({"at", "status", "comment"}), so a later, more
+ * advanced answer is credited at its own time. Drill reports are
+ * computed from these. */
 static void
 s_set_recipient(json_t *rec, const char *recipient, const char *state,
                 uint64_t time_ms, const char *comment) {
@@ -431,9 +462,12 @@ s_set_recipient(json_t *rec, const char *recipient, const char *state,
     json_object_set_new(r, "time", json_string(t));
     if (payload_ack_status_from_name(state)) {
         phase = "answered";
-        json_object_set_new(r, "answer", json_string(state));
-        if (comment)
-            json_object_set_new(r, "comment", json_string(comment));
+        if (!json_object_get(r, "answered")) {
+            json_object_set_new(r, "answer", json_string(state));
+            if (comment)
+                json_object_set_new(r, "comment", json_string(comment));
+        }
+        s_add_answer(r, state, t, comment);
     }
     if (strcmp(phase, "queued") != 0 && !json_object_get(r, phase))
         json_object_set_new(r, phase, json_string(t));
