@@ -112,9 +112,17 @@ long drill_scenario_find(const drill_scenario_t *sc, const char *id);
  * offset is at_s * 1000 / time_scale after the start of the drill (or,
  * with "after", after the participant's answer to that inject); its
  * deadline is within_s * 1000 / time_scale after it was sent to a
- * participant (0: no deadline). i must be < drill_scenario_n_injects. */
+ * participant (0: no deadline), never less than 1 ms when there is one,
+ * so a short deadline at a large time scale stays a deadline.
+ * i must be < drill_scenario_n_injects. */
 uint64_t drill_inject_due_ms(const drill_scenario_t *sc, size_t i);
 uint64_t drill_inject_deadline_ms(const drill_scenario_t *sc, size_t i);
+
+/* The deadline arithmetic of drill_inject_deadline_ms for any time scale
+ * (the runner's --time-scale, a results file's): within_s scenario seconds
+ * in real ms, rounded to the nearest, at least 1 when within_s > 0; 0 when
+ * within_s is 0 (no deadline). time_scale must be > 0. */
+uint64_t drill_deadline_ms(uint64_t within_s, double time_scale);
 
 /* What the runner sends for one inject. Fill it with drill_inject_message
  * and do not copy it: payload.drill_inject.notice points at notice. */

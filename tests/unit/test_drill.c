@@ -296,6 +296,70 @@ test_bad_scenarios(void **state) {
 
 /* Every inject's payload encodes, decodes, says EXERCISE in title and
  * text and carries RSIT category "test". */
+/* An "after" inject sent to someone its trigger never reaches would wait
+ * forever: refused, naming the inject and the participant; recipients of
+ * the trigger as written (a group by its name) and a follow-up without
+ * "to" are fine. */
+static void
+test_after_recipients(void **state) {
+    drill_scenario_t *sc;
+    (void)state;
+    s_refused("{\"exercise\":\"e3\",\"participants\":[\"p1\",\"p2\"],"
+              "\"injects\":[{\"id\":\"i1\",\"at\":0,\"to\":[\"p1\"],"
+              "\"kind\":\"notice\",\"title\":\"Trigger\"},"
+              "{\"id\":\"i2\",\"at\":1,\"after\":\"i1\",\"to\":[\"p2\"],"
+              "\"kind\":\"notice\",\"title\":\"Follow-up\"}]}",
+              "scenario.json: injects[1].to[0]: inject 'i2' follows 'i1' "
+              "(\"after\"), which is not sent to 'p2', so 'p2' would never "
+              "get it");
+    /* The second recipient is the one named. */
+    s_refused("{\"exercise\":\"e3\",\"participants\":[\"p1\",\"p2\"],"
+              "\"injects\":[{\"id\":\"i1\",\"at\":0,\"to\":[\"p1\",\"g\"],"
+              "\"kind\":\"notice\",\"title\":\"Trigger\"},"
+              "{\"id\":\"i2\",\"at\":1,\"after\":\"i1\",\"to\":[\"g\",\"p3\"],"
+              "\"kind\":\"notice\",\"title\":\"Follow-up\"}]}",
+              "injects[1].to[1]: inject 'i2' follows 'i1' (\"after\"), which "
+              "is not sent to 'p3'");
+    /* A trigger without "to" goes to every participant. */
+    s_refused("{\"exercise\":\"e3\",\"participants\":[\"p1\"],"
+              "\"injects\":[{\"id\":\"i1\",\"at\":0,"
+              "\"kind\":\"notice\",\"title\":\"Trigger\"},"
+              "{\"id\":\"i2\",\"at\":1,\"after\":\"i1\",\"to\":[\"p2\"],"
+              "\"kind\":\"notice\",\"title\":\"Follow-up\"}]}",
+              "which is not sent to 'p2'");
+    sc = s_parse_ok("{\"exercise\":\"e3\",\"participants\":[\"p1\",\"g\"],"
+                    "\"injects\":[{\"id\":\"i1\",\"at\":0,\"to\":[\"p1\","
+                    "\"g\"],\"kind\":\"notice\",\"title\":\"Trigger\"},"
+                    "{\"id\":\"i2\",\"at\":1,\"after\":\"i1\",\"to\":[\"g\"],"
+                    "\"kind\":\"notice\",\"title\":\"To a group\"},"
+                    "{\"id\":\"i3\",\"at\":1,\"after\":\"i2\","
+                    "\"kind\":\"notice\",\"title\":\"To whoever got i2\"}]}");
+    assert_int_equal(drill_scenario_n_injects(sc), 3);
+    drill_scenario_destroy(&sc);
+}
+
+/* A deadline that rounds to 0 ms at a large time scale is still a
+ * deadline (1 ms), never "none". */
+static void
+test_deadline_rounding(void **state) {
+    drill_scenario_t *sc;
+    (void)state;
+    sc = s_parse_ok("{\"exercise\":\"fast\",\"participants\":[\"p1\"],"
+                    "\"time_scale\":86400,\"injects\":[{\"id\":\"i1\","
+                    "\"at\":0,\"kind\":\"notice\",\"title\":\"t\","
+                    "\"expect\":{\"within\":\"PT30S\"}},{\"id\":\"i2\","
+                    "\"at\":0,\"kind\":\"notice\",\"title\":\"t\"}]}");
+    assert_int_equal(drill_inject_deadline_ms(sc, 0), 1);
+    assert_int_equal(drill_inject_deadline_ms(sc, 1), 0);
+    assert_int_equal(drill_deadline_ms(30, 86400), 1);
+    assert_int_equal(drill_deadline_ms(1, 86400), 1);
+    assert_int_equal(drill_deadline_ms(0, 86400), 0);
+    /* Still rounded to the nearest otherwise: 100 s / 60 = 1666.7 ms. */
+    assert_int_equal(drill_deadline_ms(100, 60), 1667);
+    assert_int_equal(drill_deadline_ms(3600, 86400), 42);
+    drill_scenario_destroy(&sc);
+}
+
 static void
 test_payloads(void **state) {
     drill_scenario_t *sc = NULL;
@@ -728,6 +792,8 @@ main(void) {
         cmocka_unit_test(test_defaults_and_scheduling),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_bad_scenarios),
+        cmocka_unit_test(test_after_recipients),
+        cmocka_unit_test(test_deadline_rounding),
         cmocka_unit_test(test_payloads),
         cmocka_unit_test(test_msel_example),
         cmocka_unit_test(test_msel_mappings),
