@@ -29,12 +29,14 @@ static const char *const s_outcome_names[] = {
 typedef struct {
     size_t part;   /* index into parts */
     size_t inject; /* scenario index */
-    uint64_t sent, stored, delivered, answered, ok_at;
-    payload_ack_status_t answer; /* status of the first answer */
-    const char *comment;         /* of the first answer, borrowed */
-    const char *msg_id;          /* borrowed, may be NULL */
-    const char *error;           /* borrowed, may be NULL */
-    uint64_t deadline;           /* real ms after sent, 0: none */
+    uint64_t sent, stored, delivered, answered;
+    uint64_t ok_at; /* first answer with a sufficient status, 0: none */
+    payload_ack_status_t ok_status; /* its status */
+    payload_ack_status_t answer;    /* status of the first answer */
+    const char *comment;            /* of the first answer, borrowed */
+    const char *msg_id;             /* borrowed, may be NULL */
+    const char *error;              /* borrowed, may be NULL */
+    uint64_t deadline;              /* real ms after sent, 0: none */
     s_outcome_t outcome;
 } s_row_t;
 
@@ -52,6 +54,8 @@ struct drill_report {
     json_t *observed; /* a reference: rows borrow its strings */
     double scale;
     uint64_t started, finished, as_of; /* finished 0: partial */
+    bool stopped;                      /* stopped before its end: partial */
+    const char *stop_reason; /* why, borrowed from observed; may be NULL */
     s_part_t *parts;
     size_t n_parts;
     s_row_t *rows;
@@ -239,8 +243,10 @@ s_answers(const s_ctx_t *c, const json_t *rec, const char *path,
         }
         row->answered = at;
         row->comment = cm;
-        if (row->answer != PAYLOAD_ACK_DENIED && row->answer >= expect)
+        if (row->answer != PAYLOAD_ACK_DENIED && row->answer >= expect) {
             row->ok_at = at;
+            row->ok_status = row->answer;
+        }
         s_max(latest, at);
         return RK_OK;
     }
@@ -272,8 +278,10 @@ s_answers(const s_ctx_t *c, const json_t *rec, const char *path,
             row->comment = cm;
         }
         if (s != PAYLOAD_ACK_DENIED && s >= expect &&
-            (!row->ok_at || at < row->ok_at))
+            (!row->ok_at || at < row->ok_at)) {
             row->ok_at = at;
+            row->ok_status = s;
+        }
         s_max(latest, at);
     }
     return RK_OK;
@@ -313,8 +321,10 @@ s_outcome(const drill_report_t *r, s_row_t *row) {
                 : S_LATE;
         return;
     }
-    over =
-        r->finished || (row->deadline && r->as_of > row->sent + row->deadline);
+    /* A drill that ran to its end closes every row; one stopped early
+     * (Ctrl-C, its daemon lost) closes only the deadlines that passed. */
+    over = (r->finished && !r->stopped) ||
+           (row->deadline && r->as_of > row->sent + row->deadline);
     if (!over)
         row->outcome = S_PENDING;
     else
@@ -375,8 +385,8 @@ s_compute(drill_report_t *r) {
 }
 
 static const char *const s_top_keys[] = {
-    "exercise",     "started", "finished",    "time_scale",
-    "participants", "injects", "unreachable", NULL};
+    "exercise",   "started",      "finished", "stopped",     "stop_reason",
+    "time_scale", "participants", "injects",  "unreachable", NULL};
 static const char *const s_inj_keys[] = {"id", "msg_id", "sent", "recipients",
                                          NULL};
 static const char *const s_rec_keys[] = {
@@ -409,6 +419,13 @@ s_parse(drill_report_t *r, const s_ctx_t *c) {
         return s_fail(c, "started", "missing");
     if (r->finished && r->finished < r->started)
         return s_fail(c, "finished", "before started");
+    if ((v = json_object_get(o, "stopped"))) {
+        if (!json_is_boolean(v))
+            return s_fail(c, "stopped", "not true or false");
+        r->stopped = json_is_true(v);
+    }
+    if ((rc = s_opt_str(c, o, "stop_reason", "", &r->stop_reason)) != RK_OK)
+        return rc;
     latest = r->started;
     r->scale = drill_scenario_time_scale(sc);
     if ((v = json_object_get(o, "time_scale"))) {
@@ -565,10 +582,7 @@ s_parse(drill_report_t *r, const s_ctx_t *c) {
                 s_max(&latest, row.stored);
                 s_max(&latest, row.delivered);
             }
-            row.deadline = in->within_s
-                               ? (uint64_t)llround((double)in->within_s *
-                                                   1000.0 / r->scale)
-                               : 0;
+            row.deadline = drill_deadline_ms(in->within_s, r->scale);
             {
                 s_row_t *rows =
                     realloc(r->rows, (r->n_rows + 1) * sizeof *rows);
@@ -737,7 +751,12 @@ drill_report_text(const drill_report_t *r) {
     s_put_plain(&b, drill_scenario_name(sc), 200);
     rk_time_format(t1, sizeof t1, r->started);
     s_put(&b, "\nstarted %s", t1);
-    if (r->finished) {
+    if (r->finished && r->stopped) {
+        rk_time_format(t2, sizeof t2, r->finished);
+        s_put(&b, ", STOPPED %s before its end (partial report: ", t2);
+        s_put_plain(&b, r->stop_reason ? r->stop_reason : "stopped", 300);
+        s_put(&b, ")");
+    } else if (r->finished) {
         rk_time_format(t2, sizeof t2, r->finished);
         s_put(&b, ", finished %s", t2);
     } else
@@ -776,6 +795,13 @@ drill_report_text(const drill_report_t *r) {
         default:
             s_put(&b, "MISSED (%s)", s_outcome_names[row->outcome]);
         }
+        /* Credited at the time of the answer that counted, when that was
+         * not the first one. */
+        if (row->ok_at && row->ok_at != row->answered) {
+            s_dur(t2, sizeof t2, s_after(row->ok_at, row->sent));
+            s_put(&b, " (%s after %s)", payload_ack_status_name(row->ok_status),
+                  t2);
+        }
         if (row->deadline) {
             s_dur(t2, sizeof t2, row->deadline);
             s_put(&b, ", %s %s", payload_ack_status_name(in->expect), t2);
@@ -799,7 +825,10 @@ drill_report_text(const drill_report_t *r) {
               p90);
         never += pt->delivered == 0;
     }
-    s_put(&b, "\nnever reached (%zu):", never);
+    /* A partial report cannot say "never": it knows only so far. */
+    s_put(&b, "\n%s (%zu):",
+          r->finished && !r->stopped ? "never reached" : "not reached so far",
+          never);
     for (size_t p = 0; p < r->n_parts; p++)
         if (!r->parts[p].delivered) {
             s_put(&b, " %s", r->parts[p].id);
@@ -854,7 +883,11 @@ s_report_json(const drill_report_t *r) {
     json_object_set_new(j, "started", s_jtime(r->started));
     json_object_set_new(j, "finished", s_jtime(r->finished));
     json_object_set_new(j, "as_of", s_jtime(r->as_of));
-    json_object_set_new(j, "partial", json_boolean(!r->finished));
+    json_object_set_new(j, "partial", json_boolean(!r->finished || r->stopped));
+    json_object_set_new(j, "stopped", json_boolean(r->stopped));
+    json_object_set_new(j, "stop_reason",
+                        r->stop_reason ? json_string(r->stop_reason)
+                                       : json_null());
     json_object_set_new(j, "percentiles", json_string("nearest-rank"));
 
     for (size_t i = 0; i < r->n_rows; i++) {
@@ -895,6 +928,11 @@ s_report_json(const drill_report_t *r) {
             o, "answered_after_scenario_ms",
             s_jms(s && row->answered,
                   s_scen(r, s_after(row->answered, row->sent))));
+        json_object_set_new(o, "answered_as_expected",
+                            s_jtime(s ? row->ok_at : 0));
+        json_object_set_new(
+            o, "answered_as_expected_after_ms",
+            s_jms(s && row->ok_at, s_after(row->ok_at, row->sent)));
         json_object_set_new(o, "deadline_met",
                             row->outcome == S_MET       ? json_true()
                             : s_is_missed(row->outcome) ? json_false()
@@ -1017,11 +1055,12 @@ drill_report_json(const drill_report_t *r) {
 /* ---- CSV ---- */
 
 /* One RFC 4180 field: quoted when it holds a comma, quote, CR or LF, or
- * starts with a character a spreadsheet would run as a formula. */
+ * starts with a character a spreadsheet would run as a formula (OWASP CSV
+ * injection: = + - @ tab CR). */
 static void
 s_csv_field(s_sb_t *b, const char *s, bool last) {
     bool quote = strpbrk(s, ",\"\r\n") != NULL;
-    bool formula = *s == '=' || *s == '+' || *s == '-' || *s == '@';
+    bool formula = *s && strchr("=+-@\t\r", *s) != NULL;
     if (quote || formula) {
         s_putn(b, "\"", 1);
         if (formula)
@@ -1363,6 +1402,7 @@ drill_report_html(const drill_report_t *r) {
     s_sb_t b = {0};
     char t1[32], t2[32], d[48];
     size_t reach = 0, met = 0, missed = 0, pending = 0, answered = 0;
+    bool whole = r->finished && !r->stopped; /* "never" only then */
 
     for (size_t p = 0; p < r->n_parts; p++)
         reach += r->parts[p].delivered > 0;
@@ -1387,7 +1427,13 @@ drill_report_html(const drill_report_t *r) {
     s_esc(&b, drill_scenario_exercise(sc));
     rk_time_format(t1, sizeof t1, r->started);
     s_put(&b, "</code> \xC2\xB7 started %s", t1);
-    if (r->finished) {
+    if (r->finished && r->stopped) {
+        rk_time_format(t2, sizeof t2, r->finished);
+        s_put(&b,
+              " \xC2\xB7 <b>partial report: stopped %s before its end: ", t2);
+        s_esc(&b, r->stop_reason ? r->stop_reason : "stopped");
+        s_put(&b, "</b>");
+    } else if (r->finished) {
         rk_time_format(t2, sizeof t2, r->finished);
         s_put(&b, " \xC2\xB7 finished %s", t2);
     } else
@@ -1400,13 +1446,14 @@ drill_report_html(const drill_report_t *r) {
           "</div>\n<div class=\"cards\">"
           "<div class=\"card\"><b>%zu</b>participants</div>"
           "<div class=\"card %s\"><b>%zu</b>reached</div>"
-          "<div class=\"card %s\"><b>%zu</b>never reached</div>"
+          "<div class=\"card %s\"><b>%zu</b>%s reached</div>"
           "<div class=\"card good\"><b>%zu</b>deadlines met</div>"
           "<div class=\"card %s\"><b>%zu</b>deadlines missed</div>"
           "<div class=\"card\"><b>%zu</b>pending</div>",
           r->n_parts, reach == r->n_parts ? "good" : "", reach,
-          reach == r->n_parts ? "" : "bad", r->n_parts - reach, met,
-          missed ? "bad" : "", missed, pending);
+          reach == r->n_parts ? "" : "bad", r->n_parts - reach,
+          whole ? "never" : "not yet", met, missed ? "bad" : "", missed,
+          pending);
     if (r->has_times) {
         s_dur2(r, d, sizeof d, r->median);
         s_put(&b, "<div class=\"card\"><b>%s</b>median answer</div>", d);
@@ -1415,7 +1462,8 @@ drill_report_html(const drill_report_t *r) {
     }
     s_put(&b, "</div>\n");
     if (reach < r->n_parts) {
-        s_put(&b, "<h2>Never reached</h2><div class=\"never\">");
+        s_put(&b, "<h2>%s</h2><div class=\"never\">",
+              whole ? "Never reached" : "Not reached so far");
         for (size_t p = 0, first = 1; p < r->n_parts; p++) {
             if (r->parts[p].delivered)
                 continue;

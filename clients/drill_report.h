@@ -20,6 +20,10 @@
  *   "started": T,                    required: the drill's start
  *   "finished": T,                   optional: absent while it runs (the
  *                                    report is then partial)
+ *   "stopped": true,                 optional: stopped at "finished" before
+ *                                    its end (Ctrl-C, daemon lost): the
+ *                                    report is partial
+ *   "stop_reason": "...",            optional: why, shown in the report
  *   "time_scale": 60,                optional, default the scenario's
  *   "participants": ["jp.nisc"],     optional: the node ids after groups
  *                                    were expanded; default the
@@ -53,18 +57,21 @@
  * recipient, or the scenario addresses the inject to it by name or to
  * every participant. Computed per row, in real milliseconds and in
  * scenario milliseconds (real x time_scale): delivery time (delivered -
- * sent), answer time (first answer of any status - sent), and the outcome:
+ * sent), answer time (first answer of any status - sent), the time of the
+ * first sufficient answer (the one credited), and the outcome:
  *   met          an answer with the expected status or a later one
  *                (received < acknowledged < in-progress < resolved; denied
  *                never counts) came within the deadline (within_s /
  *                time_scale real seconds after sent), or at all when the
  *                inject has no deadline
  *   late         such an answer came, after the deadline       (missed)
- *   wrong-status answers came, none with a sufficient status   (missed)
- *   no-answer    no answer, and the deadline passed or the drill ended
- *                                                              (missed)
+ *   wrong-status answers came, none with a sufficient status, and the
+ *                deadline passed or the drill ran to its end   (missed)
+ *   no-answer    no answer, and the deadline passed or the drill ran to
+ *                its end (finished, not stopped)               (missed)
  *   pending      no sufficient answer yet, deadline still open at "as of"
- *                (finished, else the latest time in the input)
+ *                (finished, else the latest time in the input) and the
+ *                drill did not run to its end
  *   not-sent     the inject never went to this participant
  * Per participant: reachable (at least one inject delivered); median and
  * 90th percentile of its answer times by the nearest-rank method (the

@@ -284,6 +284,141 @@ test_partial(void **state) {
     drill_scenario_destroy(&sc);
 }
 
+/* A drill stopped before its end (Ctrl-C, its daemon lost) is partial:
+ * deadlines still open when it stopped are pending, not missed, and the
+ * reason is in every rendering. */
+static void
+test_stopped(void **state) {
+    drill_scenario_t *sc = s_scenario_new();
+    /* Stopped at T0+20 s: i1's 30 s deadline is open; i3's 10 s deadline
+     * (sent at T0+5 s) passed. */
+    drill_report_t *r = s_report(
+        sc, "{\"started\":\"2026-11-22T07:00:00Z\","
+            "\"finished\":\"2026-11-22T07:00:20Z\",\"stopped\":true,"
+            "\"stop_reason\":\"lost the controller's renrakud\","
+            "\"injects\":[{\"id\":\"i1\",\"sent\":\"2026-11-22T07:00:00Z\","
+            "\"recipients\":{\"a.cert\":{\"delivered\":"
+            "\"2026-11-22T07:00:01Z\",\"answered\":\"2026-11-22T07:00:10Z\","
+            "\"answer\":\"acknowledged\"},\"b.cert\":{\"delivered\":"
+            "\"2026-11-22T07:00:02Z\"},\"c.cert\":{\"answered\":"
+            "\"2026-11-22T07:00:03Z\",\"answer\":\"received\"},"
+            "\"d.cert\":{}}},"
+            "{\"id\":\"i3\",\"sent\":\"2026-11-22T07:00:05Z\","
+            "\"recipients\":{\"a.cert\":{}}}]}");
+    json_t *rep = s_report_json(r);
+    char *text = drill_report_text(r), *html = drill_report_html(r);
+    (void)state;
+    assert_true(json_is_true(json_object_get(rep, "partial")));
+    assert_true(json_is_true(json_object_get(rep, "stopped")));
+    assert_string_equal(json_string_value(json_object_get(rep, "stop_reason")),
+                        "lost the controller's renrakud");
+    s_expect_row(rep, "a.cert", "i1", 1000, 10000, "met", 1);
+    s_expect_row(rep, "b.cert", "i1", 2000, -1, "pending", -1);
+    s_expect_row(rep, "c.cert", "i1", -1, 3000, "pending", -1);
+    s_expect_row(rep, "d.cert", "i1", -1, -1, "pending", -1);
+    s_expect_row(rep, "a.cert", "i3", -1, -1, "no-answer", 0);
+    assert_int_equal(s_int(json_object_get(rep, "summary"), "pending"), 3);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "STOPPED 2026-11-22T07:00:20Z before its end "
+                                 "(partial report: lost the controller's "
+                                 "renrakud)"));
+    /* It cannot say "never" of someone it stopped watching. */
+    assert_null(strstr(text, "never reached"));
+    assert_non_null(strstr(text, "not reached so far (2): c.cert d.cert"));
+    assert_non_null(html);
+    assert_non_null(strstr(html, "partial report: stopped"));
+    assert_non_null(strstr(html, "lost the controller&#39;s renrakud"));
+    free(text);
+    free(html);
+    json_decref(rep);
+    drill_report_destroy(&r);
+    drill_scenario_destroy(&sc);
+}
+
+/* The first answer with the expected status (or a later one) counts, at
+ * its own time, whatever came before it. */
+static void
+test_later_sufficient_answer(void **state) {
+    drill_scenario_t *sc = s_scenario_new();
+    /* i1 expects acknowledged within 30 s. */
+    drill_report_t *r = s_report(
+        sc, "{\"started\":\"2026-11-22T07:00:00Z\","
+            "\"finished\":\"2026-11-22T07:01:00Z\",\"injects\":[{\"id\":"
+            "\"i1\",\"sent\":\"2026-11-22T07:00:00Z\",\"recipients\":{"
+            "\"a.cert\":{\"answers\":["
+            "{\"at\":\"2026-11-22T07:00:01Z\",\"status\":\"received\"},"
+            "{\"at\":\"2026-11-22T07:00:05Z\",\"status\":\"acknowledged\","
+            "\"comment\":\"on it\"}]},"
+            "\"b.cert\":{\"answers\":["
+            "{\"at\":\"2026-11-22T07:00:01Z\",\"status\":\"received\"},"
+            "{\"at\":\"2026-11-22T07:00:40Z\",\"status\":\"acknowledged\"}]},"
+            "\"c.cert\":{\"answers\":["
+            "{\"at\":\"2026-11-22T07:00:02Z\",\"status\":\"denied\","
+            "\"comment\":\"no\"},"
+            "{\"at\":\"2026-11-22T07:00:01Z\",\"status\":\"received\"}]}}}]}");
+    json_t *rep = s_report_json(r);
+    char *text = drill_report_text(r);
+    (void)state;
+    s_expect_row(rep, "a.cert", "i1", -1, 1000, "met", 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            s_row(rep, "a.cert", "i1"), "answer")),
+                        "received");
+    assert_int_equal(
+        s_int(s_row(rep, "a.cert", "i1"), "answered_as_expected_after_ms"),
+        5000);
+    assert_string_equal(
+        json_string_value(json_object_get(s_row(rep, "a.cert", "i1"),
+                                          "answered_as_expected")),
+        "2026-11-22T07:00:05Z");
+    s_expect_row(rep, "b.cert", "i1", -1, 1000, "late", 0);
+    assert_int_equal(
+        s_int(s_row(rep, "b.cert", "i1"), "answered_as_expected_after_ms"),
+        40000);
+    s_expect_row(rep, "c.cert", "i1", -1, 1000, "wrong-status", 0);
+    assert_true(json_is_null(
+        json_object_get(s_row(rep, "c.cert", "i1"), "answered_as_expected")));
+    assert_non_null(text);
+    assert_non_null(strstr(text, "met (acknowledged after 5.0s)"));
+    free(text);
+    json_decref(rep);
+    drill_report_destroy(&r);
+    drill_scenario_destroy(&sc);
+}
+
+/* PT30S at time scale 86400 is a 0.35 ms deadline: 1 ms, not "none", so
+ * an answer 30 minutes later is late. */
+static void
+test_tiny_deadline(void **state) {
+    drill_scenario_t *sc = NULL;
+    drill_report_t *r;
+    json_t *rep, *row;
+    char err[256] = "";
+    static const char scen[] =
+        "{\"exercise\":\"fast\",\"participants\":[\"p1\"],"
+        "\"time_scale\":86400,\"injects\":[{\"id\":\"i1\",\"at\":0,"
+        "\"kind\":\"notice\",\"title\":\"t\",\"expect\":{\"within\":"
+        "\"PT30S\"}}]}";
+    (void)state;
+    if (drill_scenario_parse(scen, strlen(scen), "s.json", &sc, err,
+                             sizeof err))
+        fail_msg("%s", err);
+    r = s_report(sc, "{\"started\":\"2026-11-22T07:00:00Z\","
+                     "\"finished\":\"2026-11-22T07:40:00Z\",\"injects\":[{"
+                     "\"id\":\"i1\",\"sent\":\"2026-11-22T07:00:00Z\","
+                     "\"recipients\":{\"p1\":{\"answered\":"
+                     "\"2026-11-22T07:30:00Z\",\"answer\":\"acknowledged\"}}}"
+                     "]}");
+    rep = s_report_json(r);
+    row = s_row(rep, "p1", "i1");
+    assert_int_equal(s_int(row, "deadline_ms"), 1);
+    assert_string_equal(json_string_value(json_object_get(row, "outcome")),
+                        "late");
+    assert_true(json_is_false(json_object_get(row, "deadline_met")));
+    json_decref(rep);
+    drill_report_destroy(&r);
+    drill_scenario_destroy(&sc);
+}
+
 static void
 test_csv(void **state) {
     drill_scenario_t *sc = s_scenario_new();
@@ -317,6 +452,39 @@ test_csv(void **state) {
     free(csv);
     drill_report_destroy(&r);
     drill_scenario_destroy(&sc);
+}
+
+/* OWASP CSV injection: a field starting with = + - @ tab or CR is quoted
+ * and starts with ' so a spreadsheet shows it as text. */
+static void
+test_csv_injection(void **state) {
+    static const char *const lead[] = {"=1+1",     "+1",     "-1",
+                                       "@SUM(A1)", "\t=1+1", "\r=1+1"};
+    static const char *const want[] = {",\"'=1+1\",",   ",\"'+1\",",
+                                       ",\"'-1\",",     ",\"'@SUM(A1)\",",
+                                       ",\"'\t=1+1\",", ",\"'\r=1+1\","};
+    (void)state;
+    for (size_t i = 0; i < sizeof lead / sizeof lead[0]; i++) {
+        drill_scenario_t *sc = s_scenario_new();
+        json_t *obs = json_pack("{s:s,s:s,s:[{s:s,s:s,s:{s:{s:s,s:s,s:s}}}]}",
+                                "started", "2026-11-22T07:00:00Z", "finished",
+                                "2026-11-22T07:05:00Z", "injects", "id", "i1",
+                                "sent", "2026-11-22T07:00:00Z", "recipients",
+                                "a.cert", "answered", "2026-11-22T07:00:10Z",
+                                "answer", "acknowledged", "comment", lead[i]);
+        drill_report_t *r = NULL;
+        char err[256] = "", *csv;
+        assert_non_null(obs);
+        assert_int_equal(drill_report_new(sc, obs, &r, err, sizeof err), 0);
+        csv = drill_report_csv(r);
+        assert_non_null(csv);
+        if (!strstr(csv, want[i]))
+            fail_msg("comment %zu not defused in: %s", i, csv);
+        free(csv);
+        drill_report_destroy(&r);
+        json_decref(obs);
+        drill_scenario_destroy(&sc);
+    }
 }
 
 static void
@@ -402,7 +570,11 @@ main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_computed_values),
         cmocka_unit_test(test_partial),
+        cmocka_unit_test(test_stopped),
+        cmocka_unit_test(test_later_sufficient_answer),
+        cmocka_unit_test(test_tiny_deadline),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_csv_injection),
         cmocka_unit_test(test_html),
         cmocka_unit_test(test_bad_observed),
     };
