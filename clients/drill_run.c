@@ -1,8 +1,9 @@
 /* drill_run: the runner's loop. Every 250 ms: send what is due, refresh
  * what the controller's daemon knows of each inject (its sent records keep
- * the time each recipient's copy was stored, delivered and answered),
- * schedule follow-up injects, print progress, and stop when nothing more
- * can happen. */
+ * the time each recipient's copy was stored, delivered and answered, and
+ * every answer), schedule follow-up injects, print progress, and stop when
+ * nothing more can happen. A participant is watched until it answers as
+ * expected or the drill ends, never less. */
 #include "drill_run.h"
 
 #include <errno.h>
@@ -17,7 +18,10 @@
 #include "roster.h"
 
 #define S_TICK_MS 250
-#define S_CTL_TIMEOUT_MS 10000
+#define S_CTL_TIMEOUT_MS 10000    /* a send */
+#define S_REFRESH_TIMEOUT_MS 2000 /* a show: a lost daemon shows fast */
+#define S_CTL_LOST_MS 10000       /* default of ctl_lost_ms */
+#define S_GRACE_MS 5000           /* default of grace_ms */
 
 typedef struct {
     const char *id;   /* participant node id (borrowed from the roster) */
@@ -25,7 +29,8 @@ typedef struct {
     uint64_t sent_ms; /* absolute; 0: not sent */
     char msg[33];     /* the envelope that carried it */
     json_t *obs;      /* the daemon's recipient entry, or NULL */
-    int done;
+    int final;        /* answered as expected, or expired: no more to see */
+    int settled; /* the drill need not wait for it (recomputed each tick) */
 } part_t;
 
 typedef struct {
@@ -42,7 +47,10 @@ typedef struct {
     roster_t *roster;
     inj_t *inj;
     size_t n_inj;
-    char err[600];
+    uint64_t ctl_fail_since; /* first failed call of a run of them; 0 none */
+    unsigned ctl_fails;      /* calls failed in a row */
+    int lost;                /* the control socket failed for too long */
+    char err[1024];
 } run_t;
 
 static uint64_t
@@ -59,33 +67,78 @@ s_time(const json_t *o, const char *k) {
     return ms;
 }
 
-static json_t *
-s_call(run_t *r, json_t *req) {
-    json_t *reply = NULL;
-    int rc = ctl_call(r->cfg->state_dir, req, S_CTL_TIMEOUT_MS, &reply, r->err,
-                      sizeof r->err);
+/* One request (stolen) to the daemon. Returns 0 and *reply (the
+ * caller's); RK_ERR_IO (or what ctl_call returned) when the control socket
+ * failed: no answer, no socket; RK_ERR_INVALID when the daemon answered
+ * "ok": false. r->err says which. */
+static int
+s_call(run_t *r, json_t *req, int timeout_ms, json_t **reply) {
+    int rc;
+    *reply = NULL;
+    if (!req) {
+        snprintf(r->err, sizeof r->err, "out of memory");
+        return RK_ERR_NOMEM;
+    }
+    rc = ctl_call(r->cfg->state_dir, req, timeout_ms, reply, r->err,
+                  sizeof r->err);
     json_decref(req);
     if (rc != RK_OK)
-        return NULL;
-    if (!json_is_true(json_object_get(reply, "ok"))) {
-        snprintf(r->err, sizeof r->err, "%s",
-                 json_string_value(json_object_get(reply, "error"))
-                     ? json_string_value(json_object_get(reply, "error"))
-                     : "renrakud refused");
-        json_decref(reply);
-        return NULL;
+        return rc;
+    if (!json_is_true(json_object_get(*reply, "ok"))) {
+        const char *e = json_string_value(json_object_get(*reply, "error"));
+        snprintf(r->err, sizeof r->err, "%s", e ? e : "renrakud refused");
+        json_decref(*reply);
+        *reply = NULL;
+        return RK_ERR_INVALID;
     }
-    return reply;
+    return RK_OK;
+}
+
+/* Counts a control-socket failure (ok 0) of a call begun at began, or a
+ * success; sets r->lost once the socket has failed, call after call, for
+ * ctl_lost_ms. */
+static void
+s_ctl_health(run_t *r, int ok, uint64_t began) {
+    uint64_t now = rk_now_ms();
+    uint64_t lost_ms =
+        r->cfg->ctl_lost_ms ? r->cfg->ctl_lost_ms : S_CTL_LOST_MS;
+    char e[sizeof r->err];
+    if (ok) {
+        if (r->ctl_fails)
+            log_info("event=control_socket_back drill=%s failed_calls=%u",
+                     drill_scenario_exercise(r->cfg->sc), r->ctl_fails);
+        r->ctl_fails = 0;
+        r->ctl_fail_since = 0;
+        return;
+    }
+    if (!r->ctl_fails++) {
+        r->ctl_fail_since = began;
+        log_warn("event=control_socket_failed drill=%s socket=%s/control.sock "
+                 "reason=\"%s\"",
+                 drill_scenario_exercise(r->cfg->sc), r->cfg->state_dir,
+                 r->err);
+    }
+    if (r->ctl_fails >= 2 && now - r->ctl_fail_since >= lost_ms) {
+        memcpy(e, r->err, sizeof e);
+        snprintf(r->err, sizeof r->err,
+                 "lost the controller's renrakud: its control socket "
+                 "%.300s/control.sock failed %u times in a row over %" PRIu64
+                 " s (last: %.200s)",
+                 r->cfg->state_dir, r->ctl_fails,
+                 (now - r->ctl_fail_since) / 1000, e);
+        r->lost = 1;
+    }
 }
 
 /* The controller's roster (its daemon verified it), to expand groups. */
 static int
 s_load_roster(run_t *r) {
-    json_t *reply = s_call(r, json_pack("{s:s}", "cmd", "roster"));
+    json_t *reply;
     char *text;
-    int rc;
-    if (!reply)
-        return RK_ERR_IO;
+    int rc = s_call(r, json_pack("{s:s}", "cmd", "roster"), S_CTL_TIMEOUT_MS,
+                    &reply);
+    if (rc != RK_OK)
+        return rc;
     text = json_dumps(json_object_get(reply, "roster"), 0);
     json_decref(reply);
     if (!text)
@@ -148,16 +201,17 @@ s_plan(run_t *r) {
     return RK_OK;
 }
 
-/* Sends inject in to the participants listed (indexes), one envelope. */
+/* Sends inject in to the participants listed (indexes), one envelope. A
+ * control-socket failure is not retried: the daemon may have taken the
+ * envelope, and a second copy would split the answers. */
 static int
 s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     drill_message_t m;
     uint64_t now = rk_now_ms();
-    uint64_t dl = drill_inject_deadline_ms(r->cfg->sc, in->idx);
+    uint64_t dl = drill_deadline_ms(in->inj->within_s, r->scale);
     json_t *to = json_array(), *req, *reply, *pj;
     const char *hex;
-    if (r->cfg->time_scale > 0 && in->inj->within_s)
-        dl = s_ms_scaled(r, in->inj->within_s);
+    int rc;
     if (drill_inject_message(r->cfg->sc, in->idx, dl ? now + dl : 0, &m) !=
         RK_OK) {
         snprintf(r->err, sizeof r->err, "inject %s: cannot build it",
@@ -179,13 +233,22 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     req = json_pack("{s:s,s:s,s:o,s:o,s:s}", "cmd", "send", "kind",
                     envelope_kind_name(m.kind), "to", to, "payload", pj,
                     "drill_id", m.drill_id);
-    reply = s_call(r, req);
-    if (!reply) {
+    rc = s_call(r, req, S_CTL_TIMEOUT_MS, &reply);
+    if (rc != RK_OK) {
         char e[sizeof r->err];
         memcpy(e, r->err, sizeof e);
-        snprintf(r->err, sizeof r->err, "inject %.40s: %.500s", in->inj->id, e);
+        if (rc == RK_ERR_INVALID)
+            snprintf(r->err, sizeof r->err,
+                     "inject %.40s: renrakud refused to send it: %.500s",
+                     in->inj->id, e);
+        else
+            snprintf(r->err, sizeof r->err,
+                     "inject %.40s: not sent: the control socket "
+                     "%.300s/control.sock failed: %.200s",
+                     in->inj->id, r->cfg->state_dir, e);
         return RK_ERR_IO;
     }
+    s_ctl_health(r, 1, now);
     hex = json_string_value(json_object_get(reply, "msg_id"));
     for (size_t k = 0; k < n; k++) {
         part_t *p = &in->p[which[k]];
@@ -199,26 +262,44 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     return RK_OK;
 }
 
-/* Refreshes the observations of every envelope in flight. */
-static void
+/* Refreshes the observations of every envelope in flight whose outcome can
+ * still change, until the drill ends. Stops at the first control-socket
+ * failure of the tick (the next tick tries again) and returns 0 then, else
+ * 1; s_ctl_health decides when the daemon counts as lost. */
+static int
 s_refresh(run_t *r) {
-    for (size_t i = 0; i < r->n_inj; i++) {
+    for (size_t i = 0; i < r->n_inj && !r->lost; i++) {
         inj_t *in = &r->inj[i];
         const char *last = NULL;
         json_t *rec = NULL;
         for (size_t k = 0; k < in->n; k++) {
             part_t *p = &in->p[k];
             json_t *reply;
-            if (!p->sent_ms || p->done)
+            if (!p->sent_ms || p->final)
                 continue;
             if (!last || strcmp(last, p->msg) != 0) {
+                uint64_t began = rk_now_ms();
+                int rc;
                 json_decref(rec);
                 rec = NULL;
-                reply = s_call(
-                    r, json_pack("{s:s,s:s}", "cmd", "show", "msg_id", p->msg));
-                if (reply) {
+                rc = s_call(
+                    r, json_pack("{s:s,s:s}", "cmd", "show", "msg_id", p->msg),
+                    S_REFRESH_TIMEOUT_MS, &reply);
+                if (rc == RK_OK) {
+                    s_ctl_health(r, 1, began);
                     rec = json_incref(json_object_get(reply, "record"));
                     json_decref(reply);
+                } else if (rc == RK_ERR_INVALID) {
+                    /* The daemon answers but has no such record: keep
+                     * what was seen. */
+                    s_ctl_health(r, 1, began);
+                    log_warn("event=drill_show_refused drill=%s msg=%s "
+                             "reason=\"%s\"",
+                             drill_scenario_exercise(r->cfg->sc), p->msg,
+                             r->err);
+                } else {
+                    s_ctl_health(r, 0, began);
+                    return 0;
                 }
                 last = p->msg;
             }
@@ -233,45 +314,72 @@ s_refresh(run_t *r) {
         }
         json_decref(rec);
     }
+    return 1;
 }
 
-/* Marks what can no longer change, and schedules follow-ups. */
+/* Whether obs holds an answer with the expected status or a later one
+ * (denied never counts): every answer when the daemon lists them, else
+ * the one it kept. */
+static int
+s_sufficient(const json_t *obs, payload_ack_status_t expect) {
+    json_t *list = json_object_get(obs, "answers"), *a;
+    size_t i;
+    payload_ack_status_t s;
+    if (json_is_array(list)) {
+        json_array_foreach(list, i, a) {
+            s = payload_ack_status_from_name(
+                json_string_value(json_object_get(a, "status")));
+            if (s && s != PAYLOAD_ACK_DENIED && s >= expect)
+                return 1;
+        }
+        return 0;
+    }
+    s = payload_ack_status_from_name(
+        json_string_value(json_object_get(obs, "answer")));
+    return s && s != PAYLOAD_ACK_DENIED && s >= expect;
+}
+
+/* Marks what can no longer change and what the drill need not wait for,
+ * and schedules follow-ups. Parents come before their follow-ups (an
+ * "after" names an earlier inject), so their state is this tick's. */
 static void
 s_settle(run_t *r, uint64_t now) {
-    uint64_t grace = r->cfg->grace_ms ? r->cfg->grace_ms : 5000;
+    uint64_t grace = r->cfg->grace_ms ? r->cfg->grace_ms : S_GRACE_MS;
     for (size_t i = 0; i < r->n_inj; i++) {
         inj_t *in = &r->inj[i];
-        uint64_t dl = in->inj->within_s ? s_ms_scaled(r, in->inj->within_s) : 0;
+        uint64_t dl = drill_deadline_ms(in->inj->within_s, r->scale);
         for (size_t k = 0; k < in->n; k++) {
             part_t *p = &in->p[k];
-            if (p->done)
-                continue;
+            const part_t *pp = NULL;
             if (p->sent_ms) {
-                if (s_time(p->obs, "answered") || s_time(p->obs, "expired"))
-                    p->done = 1;
-                else if (now > p->sent_ms + dl + grace)
-                    p->done = 1; /* past the deadline: missed */
+                if (!p->final)
+                    p->final = s_sufficient(p->obs, in->inj->expect) ||
+                               s_time(p->obs, "expired");
+                /* Past its deadline the drill may end without it; until
+                 * then, a later answer still counts. */
+                p->settled = p->final || now > p->sent_ms + dl + grace;
                 continue;
             }
-            if (in->inj->after) {
-                /* Due when this participant answered the earlier inject;
-                 * never, if it will not. */
-                inj_t *parent = &r->inj[in->inj->after_index];
-                for (size_t j = 0; j < parent->n; j++) {
-                    part_t *pp = &parent->p[j];
-                    uint64_t at;
-                    if (strcmp(pp->id, p->id) != 0)
-                        continue;
-                    at = s_time(pp->obs, "answered");
-                    if (at && p->due_ms == UINT64_MAX)
-                        p->due_ms =
-                            (at - r->start_ms) + s_ms_scaled(r, in->inj->at_s);
-                    else if (!at && pp->done)
-                        p->done = 1; /* its trigger never came */
-                }
-                if (parent->n == 0 || !p->id)
-                    p->done = 1;
+            if (!in->inj->after) {
+                p->settled = 0; /* due at its offset */
+                continue;
             }
+            /* Due when this participant answered the earlier inject. */
+            for (size_t j = 0; j < r->inj[in->inj->after_index].n && !pp; j++)
+                if (!strcmp(r->inj[in->inj->after_index].p[j].id, p->id))
+                    pp = &r->inj[in->inj->after_index].p[j];
+            if (!pp) {
+                p->settled = 1; /* the earlier inject never goes to it */
+                continue;
+            }
+            if (pp->sent_ms && s_time(pp->obs, "answered")) {
+                uint64_t at = s_time(pp->obs, "answered");
+                if (p->due_ms == UINT64_MAX)
+                    p->due_ms = (at > r->start_ms ? at - r->start_ms : 0) +
+                                s_ms_scaled(r, in->inj->at_s);
+                p->settled = 0;
+            } else
+                p->settled = pp->settled; /* no trigger yet: maybe never */
         }
     }
 }
@@ -282,11 +390,13 @@ s_send_due(run_t *r, uint64_t rel) {
         inj_t *in = &r->inj[i];
         size_t *which = malloc((in->n ? in->n : 1) * sizeof *which), n = 0;
         int rc = RK_OK;
-        if (!which)
+        if (!which) {
+            snprintf(r->err, sizeof r->err, "out of memory");
             return RK_ERR_NOMEM;
+        }
         for (size_t k = 0; k < in->n; k++)
-            if (!in->p[k].sent_ms && !in->p[k].done &&
-                in->p[k].due_ms != UINT64_MAX && in->p[k].due_ms <= rel)
+            if (!in->p[k].sent_ms && in->p[k].due_ms != UINT64_MAX &&
+                in->p[k].due_ms <= rel)
                 which[n++] = k;
         if (n)
             rc = s_send(r, in, which, n);
@@ -298,10 +408,10 @@ s_send_due(run_t *r, uint64_t rel) {
 }
 
 static int
-s_all_done(const run_t *r) {
+s_all_settled(const run_t *r) {
     for (size_t i = 0; i < r->n_inj; i++)
         for (size_t k = 0; k < r->inj[i].n; k++)
-            if (!r->inj[i].p[k].done)
+            if (!r->inj[i].p[k].settled)
                 return 0;
     return 1;
 }
@@ -336,18 +446,60 @@ s_set_time(json_t *o, const char *k, uint64_t ms) {
     json_object_set_new(o, k, json_string(t));
 }
 
+/* A recipient's answers for the results: "answered", "answer" and
+ * "comment" when there is one answer (the form older readers know), else
+ * "answers": each with its own time. */
+static void
+s_answers(json_t *x, const json_t *obs) {
+    json_t *list = json_object_get(obs, "answers"), *a, *out;
+    size_t i;
+    if (!json_is_array(list) || json_array_size(list) < 2) {
+        const json_t *one = json_array_get(list, 0);
+        uint64_t at = one ? s_time(one, "at") : s_time(obs, "answered");
+        json_t *st =
+            json_object_get(one ? one : obs, one ? "status" : "answer");
+        json_t *cm = json_object_get(one ? one : obs, "comment");
+        if (!at || !payload_ack_status_from_name(json_string_value(st)))
+            return;
+        s_set_time(x, "answered", at);
+        json_object_set(x, "answer", st);
+        if (json_is_string(cm))
+            json_object_set(x, "comment", cm);
+        return;
+    }
+    out = json_array();
+    json_array_foreach(list, i, a) {
+        uint64_t at = s_time(a, "at");
+        const char *st = json_string_value(json_object_get(a, "status"));
+        json_t *e;
+        if (!at || !payload_ack_status_from_name(st))
+            continue; /* not ours: the report would refuse it */
+        e = json_object();
+        s_set_time(e, "at", at);
+        json_object_set_new(e, "status", json_string(st));
+        if (json_is_string(json_object_get(a, "comment")))
+            json_object_set(e, "comment", json_object_get(a, "comment"));
+        json_array_append_new(out, e);
+    }
+    json_object_set_new(x, "answers", out);
+}
+
+/* The observed results; stop_reason non-NULL: stopped before the end. */
 static json_t *
-s_results(const run_t *r, uint64_t end, int stopped) {
+s_results(const run_t *r, uint64_t end, const char *stop_reason) {
     json_t *res = json_object(), *injs = json_array();
     s_set_time(res, "started", r->start_ms);
     s_set_time(res, "finished", end);
+    if (stop_reason) {
+        json_object_set_new(res, "stopped", json_true());
+        json_object_set_new(res, "stop_reason", json_string(stop_reason));
+        log_warn("event=drill_stopped drill=%s reason=\"%s\" "
+                 "report=partial",
+                 drill_scenario_exercise(r->cfg->sc), stop_reason);
+    }
     json_object_set_new(res, "exercise",
                         json_string(drill_scenario_exercise(r->cfg->sc)));
     json_object_set_new(res, "time_scale", json_real(r->scale));
-    if (stopped)
-        log_warn("event=drill_stopped drill=%s reason=\"interrupted: the "
-                 "report is partial\"",
-                 drill_scenario_exercise(r->cfg->sc));
     for (size_t i = 0; i < r->n_inj; i++) {
         const inj_t *in = &r->inj[i];
         json_t *o = json_object(), *rcpt = json_object();
@@ -355,17 +507,12 @@ s_results(const run_t *r, uint64_t end, int stopped) {
         for (size_t k = 0; k < in->n; k++) {
             const part_t *p = &in->p[k];
             json_t *x = json_object();
-            static const char *phases[] = {"stored", "delivered", "answered"};
             s_set_time(x, "sent", p->sent_ms);
             if (p->msg[0])
                 json_object_set_new(x, "msg_id", json_string(p->msg));
-            for (size_t f = 0; f < 3; f++)
-                s_set_time(x, phases[f], s_time(p->obs, phases[f]));
-            if (json_object_get(p->obs, "answer"))
-                json_object_set(x, "answer", json_object_get(p->obs, "answer"));
-            if (json_object_get(p->obs, "comment"))
-                json_object_set(x, "comment",
-                                json_object_get(p->obs, "comment"));
+            s_set_time(x, "stored", s_time(p->obs, "stored"));
+            s_set_time(x, "delivered", s_time(p->obs, "delivered"));
+            s_answers(x, p->obs);
             json_object_set_new(rcpt, p->id, x);
         }
         json_object_set_new(o, "recipients", rcpt);
@@ -395,7 +542,9 @@ drill_run(const drill_run_config_t *cfg, json_t **results, char *err,
           size_t errlen) {
     run_t r;
     int rc;
+    const char *stopped = NULL;
     memset(&r, 0, sizeof r);
+    *results = NULL;
     r.cfg = cfg;
     r.scale = cfg->time_scale > 0 ? cfg->time_scale
                                   : drill_scenario_time_scale(cfg->sc);
@@ -412,20 +561,39 @@ drill_run(const drill_run_config_t *cfg, json_t **results, char *err,
     for (;;) {
         uint64_t now = rk_now_ms(), rel = now - r.start_ms;
         struct timespec ts = {0, S_TICK_MS * 1000000L};
+        int fresh;
+        if (cfg->stop && *cfg->stop) {
+            stopped = "interrupted (Ctrl-C or SIGTERM)";
+            break;
+        }
         rc = s_send_due(&r, rel);
+        if (rc != RK_OK && cfg->stop && *cfg->stop) {
+            /* Ctrl-C interrupted the send: a stop, not a failure. */
+            log_warn("event=drill_send_interrupted drill=%s reason=\"%s\"",
+                     drill_scenario_exercise(cfg->sc), r.err);
+            rc = RK_OK;
+            stopped = "interrupted (Ctrl-C or SIGTERM) while sending an "
+                      "inject";
+            break;
+        }
         if (rc != RK_OK)
             break;
-        s_refresh(&r);
+        fresh = s_refresh(&r);
+        if (r.lost) {
+            rc = RK_ERR_IO;
+            break;
+        }
         s_settle(&r, rk_now_ms());
         s_progress(&r, rel);
-        if (s_all_done(&r) || (cfg->stop && *cfg->stop))
+        /* Not on stale observations: a tick whose refresh failed. */
+        if (fresh && s_all_settled(&r))
             break;
         nanosleep(&ts, NULL);
     }
     if (cfg->progress)
         fputc('\n', cfg->progress);
-    if (rc == RK_OK)
-        *results = s_results(&r, rk_now_ms(), cfg->stop && *cfg->stop);
+    /* Whatever stopped it, what was seen so far is reported. */
+    *results = s_results(&r, rk_now_ms(), rc != RK_OK ? r.err : stopped);
 done:
     if (rc != RK_OK)
         snprintf(err, errlen, "%s", r.err);
@@ -436,5 +604,7 @@ done:
     }
     free(r.inj);
     roster_destroy(&r.roster);
+    if (rc != RK_OK && *results)
+        rc = RK_ERR_IO; /* started: the caller reports it partial */
     return rc;
 }

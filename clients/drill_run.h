@@ -2,8 +2,9 @@
  * own renrakud (its control socket): sends each inject on schedule with the
  * exercise flag and drill id, follows every participant's receipts and
  * answers, and returns the observed results for drill_report. Stops by
- * itself when every inject is answered or past its deadline, or on *stop
- * (Ctrl-C) with what was seen so far. */
+ * itself when every inject is answered or past its deadline, or early on
+ * *stop (Ctrl-C) or when the controller's daemon is lost, with what was
+ * seen so far marked partial. */
 #ifndef DRILL_RUN_H
 #define DRILL_RUN_H
 
@@ -18,19 +19,30 @@ typedef struct {
     const char *state_dir;       /* the controller's renrakud state folder */
     const drill_scenario_t *sc;  /* borrowed */
     double time_scale;           /* 0: the scenario's */
-    uint64_t grace_ms;           /* wait this long past the last deadline
-                                    (or, without deadlines, past the last
-                                    send) for late answers; 0: 5000 */
+    uint64_t grace_ms;           /* the drill ends once every participant
+                                    answered as expected or is this long
+                                    past its deadline (without a deadline,
+                                    past the send); answers that come
+                                    before the end still count; 0: 5000 */
+    uint64_t ctl_lost_ms;        /* the control socket failing for this
+                                    long stops the drill; 0: 10000 */
     volatile sig_atomic_t *stop; /* set by a signal handler: stop early */
     FILE *progress;              /* live progress lines, or NULL */
 } drill_run_config_t;
 
-/* Runs the drill. *results (the caller's) is the observed-results JSON of
- * drill_report.h: start and end times, the scale, and per inject the msg
- * ids and, per participant, when it was sent, stored, delivered and
- * answered and with what. Returns 0 (also when stopped early: the results
- * say "stopped": true), or an rk_err_t with err naming the problem (no
- * daemon, an unknown participant, a send refused). */
+/* Runs the drill. *results (the caller's, NULL when the drill never
+ * started) is the observed-results JSON of drill_report.h: start and end
+ * times, the scale, and per inject the msg ids and, per participant, when
+ * it was sent, stored, delivered and every answer with its own time.
+ * Returns:
+ *   0            the drill ran to its end, or was stopped by *stop: then
+ *                the results say "stopped": true and "stop_reason";
+ *   RK_ERR_IO    it started but could not go on: the controller's daemon
+ *                stopped answering on its control socket for ctl_lost_ms,
+ *                or a send failed; *results is set and marked stopped
+ *                (partial), and err names the socket or the inject;
+ *   other codes  it could not start (no daemon, an unknown participant):
+ *                *results stays NULL, err says why. */
 int drill_run(const drill_run_config_t *cfg, json_t **results, char *err,
               size_t errlen) RK_WUR;
 

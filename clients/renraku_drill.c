@@ -1,8 +1,12 @@
 /* renraku-drill: the exercise controller's command. Runs scenario drills
  * and communication checks over the real relay through the controller's
  * renrakud, writes the report, and starts simulated participants for
- * rehearsals. Exit codes: 0 done (the report says who missed what), 1 the
- * drill could not run, 2 usage error or an invalid scenario / MSEL file. */
+ * rehearsals. Exit codes: 0 done (the report says who missed what; also
+ * after Ctrl-C, with a partial report), 1 the drill could not run or its
+ * results could not be written, 2 usage error or an invalid scenario /
+ * MSEL file, 3 the drill started but could not go on (the controller's
+ * renrakud stopped answering, a send failed): the report is partial. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -27,6 +31,9 @@
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+#define EXIT_STOPPED 3
+#define S_SIM_DELAY_MAX_MS 3600000 /* an hour: --delay-ms, --node ID=MS */
+#define S_SIM_OFFLINE_MAX 256
 
 static const char *s_usage =
     "usage: renraku-drill COMMAND [options]\n"
@@ -47,7 +54,13 @@ static const char *s_usage =
     "\n"
     "Every drill message carries the exercise flag and drill id, EXERCISE\n"
     "in its text and the RSIT class \"test\". Ctrl-C during run stops and\n"
-    "writes a partial report. docs/DRILLS.md has the formats.\n";
+    "writes a partial report. docs/DRILLS.md has the formats.\n"
+    "\n"
+    "Exit codes: 0 done (also after Ctrl-C: the report is partial), 1 the\n"
+    "drill could not run or its results could not be written, 2 usage\n"
+    "error or invalid file, 3 the drill started but could not go on (the\n"
+    "controller's renrakud stopped answering on its control socket, or a\n"
+    "send failed): the report written is partial and says why.\n";
 
 static volatile sig_atomic_t s_stop = 0;
 
@@ -66,6 +79,20 @@ s_fail(const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+/* One line for a bad option of command cmd (getopt_long with ":" first):
+ * an unknown one, or one missing its value. Returns EXIT_USAGE. */
+static int
+s_bad_option(const char *cmd, int c, char **argv) {
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (c == ':')
+        s_fail("%s: %s needs a value (see --help)", cmd, arg);
+    else if (optopt)
+        s_fail("%s: unknown option -%c (see --help)", cmd, optopt);
+    else
+        s_fail("%s: unknown or ambiguous option %s (see --help)", cmd, arg);
+    return EXIT_USAGE;
 }
 
 static void
@@ -127,14 +154,42 @@ done:
     return rc;
 }
 
+/* Makes sure the drill's results can be written before anything is sent:
+ * dir exists (created if its parent does), is a folder, and takes a new
+ * file. Returns 0 or EXIT_USAGE with the reason. */
+static int
+s_out_ready(const char *dir) {
+    char probe[4200];
+    struct stat st;
+    int fd;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        s_fail("--out %s: cannot create it: %s", dir, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        s_fail("--out %s: not a folder", dir);
+        return EXIT_USAGE;
+    }
+    snprintf(probe, sizeof probe, "%s/.renraku-drill-XXXXXX", dir);
+    if ((fd = mkstemp(probe)) < 0) {
+        s_fail("--out %s: cannot write in it: %s", dir, strerror(errno));
+        return EXIT_USAGE;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 static int
 s_run(drill_scenario_t *sc, const char *state, double scale, const char *out) {
     drill_run_config_t rc;
     json_t *results = NULL;
-    char err[700], path[4096];
+    char err[1024];
     char *text;
-    int status;
+    int run_rc, status;
 
+    if ((status = s_out_ready(out)) != 0)
+        return status;
     memset(&rc, 0, sizeof rc);
     rc.state_dir = state;
     rc.sc = sc;
@@ -148,22 +203,31 @@ s_run(drill_scenario_t *sc, const char *state, double scale, const char *out) {
             drill_scenario_exercise(sc), drill_scenario_name(sc),
             drill_scenario_n_injects(sc),
             scale > 0 ? scale : drill_scenario_time_scale(sc));
-    if (drill_run(&rc, &results, err, sizeof err) != RK_OK) {
-        s_fail("%s", err);
+    run_rc = drill_run(&rc, &results, err, sizeof err);
+    if (!results) {
+        s_fail("%s", run_rc != RK_OK ? err : "out of memory");
         return EXIT_FAIL;
     }
-    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
-        s_fail("--out %s: %s", out, strerror(errno));
-        json_decref(results);
-        return EXIT_FAIL;
-    }
+    /* The results first: the report can be recomputed from them. */
     text = json_dumps(results, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    snprintf(path, sizeof path, "%s/results.json", out);
-    if (text && rk_write_file(path, text, strlen(text), 0644, 0) != RK_OK)
-        s_fail("writing %s", path);
+    status = text ? s_write(out, "results.json", text) : RK_ERR_NOMEM;
+    if (!text)
+        s_fail("writing %s/results.json: out of memory", out);
     free(text);
-    status = s_reports(sc, results, out);
+    status =
+        s_reports(sc, results, out) != 0 || status != RK_OK ? EXIT_FAIL : 0;
     json_decref(results);
+    if (run_rc != RK_OK) {
+        s_fail("the drill stopped before its end: %s; the report in %s is "
+               "partial",
+               err, out);
+        return EXIT_STOPPED;
+    }
+    if (s_stop)
+        fprintf(stderr,
+                "renraku-drill: stopped by a signal: the report in "
+                "%s is partial\n",
+                out);
     return status;
 }
 
@@ -191,7 +255,7 @@ cmd_run(int argc, char **argv) {
     drill_scenario_t *sc = NULL;
     int c, rc;
     char *end;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             state = optarg;
@@ -211,8 +275,7 @@ cmd_run(int argc, char **argv) {
             fputs(s_usage, stdout);
             return 0;
         default:
-            s_fail("unknown option (see --help)");
-            return EXIT_USAGE;
+            return s_bad_option("run", c, argv);
         }
     }
     if (optind != argc - 1 || !state) {
@@ -225,6 +288,32 @@ cmd_run(int argc, char **argv) {
     rc = s_run(sc, state, scale, out);
     drill_scenario_destroy(&sc);
     return rc;
+}
+
+/* --deadline: 90s, 30m, 2h, 1d (digits and one unit; digits alone are
+ * seconds) or an ISO 8601 duration; more than 0 and at most
+ * DRILL_MAX_OFFSET_S. Returns 0 and *secs, or -1. */
+static int
+s_parse_deadline(const char *text, uint64_t *secs) {
+    uint64_t n = 0, mul;
+    const char *p = text;
+    if (!isdigit((unsigned char)*p))
+        return drill_duration_parse(text, secs) == RK_OK && *secs ? 0 : -1;
+    for (; isdigit((unsigned char)*p); p++) {
+        n = n * 10 + (uint64_t)(*p - '0');
+        if (n > DRILL_MAX_OFFSET_S)
+            return -1; /* checked before it can wrap */
+    }
+    mul = !*p               ? 1
+          : !strcmp(p, "s") ? 1
+          : !strcmp(p, "m") ? 60
+          : !strcmp(p, "h") ? 3600
+          : !strcmp(p, "d") ? 86400
+                            : 0;
+    if (!mul || !n || n > DRILL_MAX_OFFSET_S / mul)
+        return -1;
+    *secs = n * mul;
+    return 0;
 }
 
 static int
@@ -240,7 +329,7 @@ cmd_ping(int argc, char **argv) {
     drill_scenario_t *sc = NULL;
     json_t *j, *parts;
     int c, rc;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             state = optarg;
@@ -255,29 +344,18 @@ cmd_ping(int argc, char **argv) {
             fputs(s_usage, stdout);
             return 0;
         default:
-            s_fail("unknown option (see --help)");
-            return EXIT_USAGE;
+            return s_bad_option("ping", c, argv);
         }
     }
     if (optind >= argc || !state) {
         s_fail("ping needs GROUP or NODE ids and --state DIR");
         return EXIT_USAGE;
     }
-    {
-        /* 90s, 30m, 2h, 1d, or an ISO 8601 duration. */
-        char *end;
-        unsigned long n = strtoul(deadline, &end, 10);
-        unsigned long mul = !strcmp(end, "s") || !*end ? 1
-                            : !strcmp(end, "m")        ? 60
-                            : !strcmp(end, "h")        ? 3600
-                            : !strcmp(end, "d")        ? 86400
-                                                       : 0;
-        if (end != deadline && mul && n > 0)
-            secs = n * mul;
-        else if (drill_duration_parse(deadline, &secs) != RK_OK || !secs) {
-            s_fail("--deadline %s: use 90s, 30m, 2h, 1d or PT2H", deadline);
-            return EXIT_USAGE;
-        }
+    if (s_parse_deadline(deadline, &secs) != 0) {
+        s_fail("--deadline %s: use 90s, 30m, 2h, 1d or PT2H, more than 0 "
+               "and at most 30 days",
+               deadline);
+        return EXIT_USAGE;
     }
     drill_duration_format(dur, sizeof dur, secs);
     rk_time_format(t, sizeof t, rk_now_ms());
@@ -336,17 +414,21 @@ cmd_validate(int argc, char **argv) {
 
 static int
 cmd_report(int argc, char **argv) {
-    static const struct option opts[] = {{"out", 1, 0, 'o'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"out", 1, 0, 'o'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *out = ".";
     drill_scenario_t *sc = NULL;
     json_t *results;
     json_error_t jerr;
     int c, rc;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (c == 'o')
             out = optarg;
-        else
-            return EXIT_USAGE;
+        else if (c == 'h') {
+            fputs(s_usage, stdout);
+            return 0;
+        } else
+            return s_bad_option("report", c, argv);
     }
     if (optind != argc - 2) {
         s_fail("report needs SCENARIO and RESULTS.json");
@@ -364,6 +446,23 @@ cmd_report(int argc, char **argv) {
     json_decref(results);
     drill_scenario_destroy(&sc);
     return rc;
+}
+
+/* A delay in ms: digits only, 0 to S_SIM_DELAY_MAX_MS. Returns 0 or -1. */
+static int
+s_parse_delay(const char *text, int *ms) {
+    long v = 0;
+    if (!*text)
+        return -1;
+    for (const char *p = text; *p; p++) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        v = v * 10 + (*p - '0');
+        if (v > S_SIM_DELAY_MAX_MS)
+            return -1;
+    }
+    *ms = (int)v;
+    return 0;
 }
 
 static int
@@ -384,9 +483,9 @@ cmd_simulate(int argc, char **argv) {
     drill_sim_config_t cfg;
     drill_sim_node_t *nodes = NULL;
     size_t n = 0;
-    const char *answer = "acknowledged", *offline[256];
-    size_t n_off = 0;
-    long delay = 1000;
+    const char *answer = "acknowledged", *offline[S_SIM_OFFLINE_MAX];
+    size_t n_off = 0, connected;
+    int delay = 1000;
     char **specs = NULL, self_dir[4096], renrakud[4200], logs[4200], err[600];
     size_t n_specs = 0;
     drill_sim_t *sim = NULL;
@@ -395,7 +494,11 @@ cmd_simulate(int argc, char **argv) {
 
     memset(&cfg, 0, sizeof cfg);
     specs = calloc((size_t)argc, sizeof *specs);
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (!specs) {
+        s_fail("out of memory");
+        return EXIT_FAIL;
+    }
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
             cfg.keys_dir = optarg;
@@ -417,16 +520,34 @@ cmd_simulate(int argc, char **argv) {
             break;
         case 'a':
             answer = optarg;
+            if (!payload_ack_status_from_name(answer)) {
+                s_fail("--answer %s: not a status (received, acknowledged, "
+                       "in-progress, resolved or denied)",
+                       answer);
+                free(specs);
+                return EXIT_USAGE;
+            }
             break;
         case 'D':
             cfg.renrakud = optarg;
             break;
         case 'd':
-            delay = atol(optarg);
+            if (s_parse_delay(optarg, &delay) != 0) {
+                s_fail("--delay-ms %s: a whole number of milliseconds, 0 to "
+                       "%d",
+                       optarg, S_SIM_DELAY_MAX_MS);
+                free(specs);
+                return EXIT_USAGE;
+            }
             break;
         case 'x':
-            if (n_off < 256)
-                offline[n_off++] = optarg;
+            if (n_off == S_SIM_OFFLINE_MAX) {
+                s_fail("--offline %s: at most %d --offline", optarg,
+                       S_SIM_OFFLINE_MAX);
+                free(specs);
+                return EXIT_USAGE;
+            }
+            offline[n_off++] = optarg;
             break;
         case 'F':
             from_roster = 1;
@@ -436,10 +557,14 @@ cmd_simulate(int argc, char **argv) {
             free(specs);
             return 0;
         default:
-            s_fail("unknown option (see --help)");
             free(specs);
-            return EXIT_USAGE;
+            return s_bad_option("simulate", c, argv);
         }
+    }
+    if (optind < argc) {
+        s_fail("simulate: unexpected argument %s (see --help)", argv[optind]);
+        free(specs);
+        return EXIT_USAGE;
     }
     if (from_roster && cfg.roster && cfg.coordinator && cfg.keys_dir) {
         /* Every active partner of the roster whose key file is here. */
@@ -466,12 +591,28 @@ cmd_simulate(int argc, char **argv) {
         }
     }
     if (!cfg.keys_dir || !cfg.roster || !cfg.coordinator || !cfg.relay ||
-        !cfg.state_root || !n_specs || !payload_ack_status_from_name(answer) ||
-        delay < 0) {
-        s_fail("simulate needs --keys, --roster, --coordinator, --relay, "
-               "--state-root and at least one --node (see --help)");
+        !cfg.state_root || !n_specs) {
+        s_fail(
+            "simulate: missing%s%s%s%s%s%s (see --help)",
+            cfg.keys_dir ? "" : " --keys", cfg.roster ? "" : " --roster",
+            cfg.coordinator ? "" : " --coordinator",
+            cfg.relay ? "" : " --relay", cfg.state_root ? "" : " --state-root",
+            n_specs       ? ""
+            : from_roster ? " --node (--nodes-from-roster found no partner key)"
+                          : " --node");
         free(specs);
         return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < n_specs; i++) {
+        char *eq = strchr(specs[i], '=');
+        int ms;
+        if (eq && s_parse_delay(eq + 1, &ms) != 0) {
+            s_fail("--node %s: DELAY_MS after '=' is a whole number of "
+                   "milliseconds, 0 to %d",
+                   specs[i], S_SIM_DELAY_MAX_MS);
+            free(specs);
+            return EXIT_USAGE;
+        }
     }
     if (!cfg.renrakud) {
         /* renrakud beside this program. */
@@ -487,18 +628,25 @@ cmd_simulate(int argc, char **argv) {
     snprintf(logs, sizeof logs, "%s/logs", cfg.state_root);
     cfg.log_dir = logs;
     nodes = calloc(n_specs, sizeof *nodes);
+    if (!nodes) {
+        s_fail("out of memory");
+        goto done;
+    }
     for (size_t i = 0; i < n_specs; i++) {
         char *eq = strchr(specs[i], '=');
-        int skip = 0;
-        if (eq)
+        int skip = 0, ms = delay;
+        if (eq) {
             *eq = 0;
+            if (s_parse_delay(eq + 1, &ms) != 0)
+                ms = delay; /* checked above */
+        }
         for (size_t k = 0; k < n_off; k++)
             skip |= strcmp(specs[i], offline[k]) == 0;
         if (skip)
             continue; /* unreachable on purpose */
         nodes[n].id = specs[i];
         nodes[n].answer = answer;
-        nodes[n].delay_ms = eq ? atoi(eq + 1) : (int)delay;
+        nodes[n].delay_ms = ms;
         n++;
     }
     if (mkdir(cfg.state_root, 0700) != 0 && errno != EEXIST) {
@@ -514,8 +662,19 @@ cmd_simulate(int argc, char **argv) {
             "renraku-drill: %zu simulated participant(s) starting "
             "(%zu offline on purpose); Ctrl-C stops them\n",
             n, n_off);
-    fprintf(stderr, "renraku-drill: %zu connected to the relay\n",
-            drill_sim_wait_connected(sim, 60000));
+    connected = drill_sim_wait_connected(sim, 60000);
+    fprintf(stderr, "renraku-drill: %zu connected to the relay\n", connected);
+    if (n && !connected) {
+        s_fail("none of the %zu simulated participants connected to the "
+               "relay %s within 60 s (see %s)",
+               n, cfg.relay, logs);
+        goto done;
+    }
+    if (connected < n)
+        fprintf(stderr,
+                "renraku-drill: warning: only %zu of %zu simulated "
+                "participants connected (see %s)\n",
+                connected, n, logs);
     printf("ready\n");
     fflush(stdout);
     while (!s_stop) {

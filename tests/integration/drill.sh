@@ -1,23 +1,38 @@
 #!/usr/bin/env bash
 # Drills end to end: renraku-relay, the controller's renrakud, simulated
 # participants (renraku-drill simulate: one renrakud each, answering after
-# a fixed delay), renraku-drill run / ping, and the report. Real processes
-# on 127.0.0.1, fresh test keys, bounded waits, everything stopped.
-# Usage: drill.sh BUILD_DIR SCENARIO   (scenarios: scripted ping msel scale)
+# a fixed delay, or partner daemons answered by hand with renraku ack),
+# renraku-drill run / ping, and the report. Real processes on 127.0.0.1,
+# fresh test keys, bounded waits, everything stopped.
+# Usage: drill.sh BUILD_DIR SCENARIO   (scenarios: scripted ping msel scale;
+# scripted, ping and msel each run further checks after their own: see the
+# case at the end)
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
-D=$B/clients/renrakud DRILL=$B/clients/renraku-drill
-W=$(mktemp -d /tmp/rk-drill-XXXXXX)
+D=$B/clients/renrakud DRILL=$B/clients/renraku-drill CLI=$B/clients/renraku
+ROOT=$(mktemp -d /tmp/rk-drill-XXXXXX)
+W=$ROOT
 PIDS=()
+CTL_PID=
 pass=0 fail=0
 
-cleanup() {
+stop_all() {
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null; done
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
-    rm -rf "$W"
+    PIDS=()
+}
+cleanup() {
+    stop_all
+    rm -rf "$ROOT"
 }
 trap cleanup EXIT
+# fresh: stop the processes of the checks before, and work in a new folder.
+fresh() {
+    stop_all
+    W=$(mktemp -d "$ROOT/s-XXXXXX")
+    cd "$W" || exit 1
+}
 ok() { pass=$((pass + 1)); echo "ok: $1"; }
 bad() {
     fail=$((fail + 1))
@@ -56,9 +71,65 @@ setup() {
     EP=$(cat ep)
     "$D" --key keys/ctl.test.key --roster roster.signed --coordinator keys/coordinator.pub \
         --state ctl --relay "$EP" >ctl.log 2>&1 &
+    CTL_PID=$!
     PIDS+=($!)
     until_ok 10 test -S ctl/control.sock || bad "controller daemon starts"
 }
+
+# node ID: a partner daemon that answers only when told (renraku ack).
+node() {
+    "$D" --key "keys/$1.key" --roster roster.signed --coordinator keys/coordinator.pub \
+        --state "st.$1" --relay "$EP" >"$1.log" 2>&1 &
+    PIDS+=($!)
+    until_ok 10 test -S "st.$1/control.sock" || bad "$1 starts"
+}
+
+# inbox_id NODE DRILL INJECT: the id of the message that brought INJECT of
+# drill DRILL to NODE's inbox (nothing while it has not arrived).
+inbox_id() {
+    python3 - "st.$1/inbox" "$2" "$3" <<'PY'
+import glob, json, os, sys
+for f in glob.glob(sys.argv[1] + '/*.json'):
+    try:
+        d = json.load(open(f))
+    except Exception:
+        continue
+    p = d.get('payload', {})
+    i = p.get('drill_inject', {}).get('inject_id') or p.get('comm_check', {}).get('check_id')
+    if d.get('drill_id') == sys.argv[2] and i == sys.argv[3]:
+        print(os.path.basename(f)[:-5])
+        break
+PY
+}
+arrived() { [ -n "$(inbox_id "$@")" ]; }
+# answer NODE DRILL INJECT STATUS: NODE answers as a person would.
+answer() {
+    "$CLI" --state "st.$1" ack "$(inbox_id "$1" "$2" "$3")" --status "$4" >/dev/null 2>>"$1.log" ||
+        bad "$1 answers $3 with $4"
+}
+gone() { ! kill -0 "$1" 2>/dev/null; }
+# wait_exit PID SECONDS: the exit code of a background job; 124 (and the
+# job killed) if it is still running after SECONDS.
+wait_exit() {
+    if until_ok "$2" gone "$1"; then
+        wait "$1"
+        return $?
+    fi
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 124
+}
+# field DIR P I KEY: KEY of the report row of participant P and inject I.
+field() {
+    python3 - "$1/report.json" "$2" "$3" "$4" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for x in r['results']:
+    if x['participant'] == sys.argv[2] and x['inject'] == sys.argv[3]:
+        print(json.dumps(x.get(sys.argv[4])).strip('"'))
+PY
+}
+is() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (got '$2', expected '$3')"; fi; }
 
 # simulate ARGS...: simulated participants in the background until "ready".
 simulate() {
@@ -157,6 +228,209 @@ EOF
     [ $rc = 0 ] && ok "once fixed it validates" || { bad "once fixed it validates ($rc)"; cat v2.err; }
 }
 
+# A follow-up without "to" goes to the participants who got its trigger
+# and answered; one the trigger never went to is not waited for (the
+# runner used to wait for p2 forever). Runs after scenario_scripted, with
+# its simulated p1 (answers after 300 ms) and p2.
+check_after_default_to() {
+    cat >after.json <<'EOF'
+{"exercise": "after-drill", "participants": ["p1", "p2"],
+ "injects": [
+  {"id": "t1", "at": "PT0S", "to": ["p1"], "kind": "notice", "title": "Trigger",
+   "expect": {"status": "acknowledged", "within": "PT5S"}},
+  {"id": "t2", "at": "PT0S", "after": "t1", "kind": "notice", "title": "Follow-up",
+   "expect": {"status": "acknowledged", "within": "PT5S"}}]}
+EOF
+    timeout 60 "$DRILL" run after.json --state ctl --out after >after.out 2>after.log
+    is "a follow-up whose trigger skipped p2 does not keep the drill running" "$?" 0
+    is "p1 got the follow-up and answered it" "$(field after p1 t2 outcome)" met
+    is "p2 was never sent the follow-up" "$(field after p2 t2 outcome)" not-sent
+}
+
+# Answers that come after the runner's old give-up point (deadline + 5 s)
+# but before the drill ends count: i1 late, i2 met. i3 goes out at 7 s and
+# keeps the drill running until about 15 s (its deadline + 5 s), well
+# after the answers.
+check_late_answers() {
+    fresh
+    setup 1
+    node p1
+    cat >late.json <<'EOF'
+{"exercise": "late-drill", "participants": ["p1"],
+ "injects": [
+  {"id": "i1", "at": "PT0S", "kind": "notice", "title": "With a deadline",
+   "expect": {"status": "acknowledged", "within": "PT1S"}},
+  {"id": "i2", "at": "PT0S", "kind": "comm-check", "title": "No deadline",
+   "expect": {"status": "received"}},
+  {"id": "i3", "at": "PT7S", "kind": "notice", "title": "Keeps the drill going",
+   "expect": {"status": "acknowledged", "within": "PT3S"}}]}
+EOF
+    "$DRILL" run late.json --state ctl --out late >late.out 2>late.log &
+    local run=$!
+    PIDS+=($run)
+    # i3 arrives 7 s in: past i1's deadline + 5 s and i2's send + 5 s.
+    until_ok 40 arrived p1 late-drill i3 || bad "i3 reaches p1"
+    answer p1 late-drill i1 acknowledged
+    answer p1 late-drill i2 received
+    wait_exit $run 60
+    is "the drill with late answers runs to its end" "$?" 0
+    is "i1 answered after its deadline: late (not no-answer)" "$(field late p1 i1 outcome)" late
+    is "i2 (no deadline) answered 7 s in: met" "$(field late p1 i2 outcome)" met
+    is "i3 not answered: no-answer" "$(field late p1 i3 outcome)" no-answer
+}
+
+# A first answer below the expected status does not end the watch: the
+# later, sufficient one is credited at its own time, and the controller's
+# daemon keeps both answers.
+check_answer_upgrade() {
+    cat >up.json <<'EOF'
+{"exercise": "upgrade-drill", "participants": ["p1"],
+ "injects": [{"id": "u1", "at": "PT0S", "kind": "notice", "title": "Upgrade",
+              "expect": {"status": "acknowledged", "within": "PT20S"}}]}
+EOF
+    "$DRILL" run up.json --state ctl --out up >up.out 2>up.log &
+    local run=$! id
+    PIDS+=($run)
+    until_ok 20 arrived p1 upgrade-drill u1 || bad "u1 reaches p1"
+    id=$(inbox_id p1 upgrade-drill u1)
+    answer p1 upgrade-drill u1 received
+    until_ok 20 grep -q '"received"' "ctl/sent/$id.json" || bad "the controller records p1's first answer"
+    # Time for a runner that stops at a first answer to do so (it used
+    # to): a bounded wait whose result is not checked.
+    until_ok 2 gone $run
+    answer p1 upgrade-drill u1 acknowledged
+    wait_exit $run 40
+    is "the drill ends once the expected answer came" "$?" 0
+    is "received, then acknowledged in time: met" "$(field up p1 u1 outcome)" met
+    is "the first answer is still the one shown" "$(field up p1 u1 answer)" received
+    python3 - up/results.json >up.times 2>&1 <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))['injects'][0]['recipients']['p1']
+a = r.get('answers', [])
+print('statuses', ' '.join(x['status'] for x in a))
+print('distinct_times', len(set(x['at'] for x in a)) == len(a))
+PY
+    expect "the results keep each answer" up.times '^statuses received acknowledged$'
+    expect "each answer with its own time" up.times '^distinct_times True$'
+    if field up p1 u1 answered_as_expected_after_ms | grep -Eq '^[0-9]+$'; then
+        ok "the report gives when the expected answer came"
+    else
+        bad "the report gives when the expected answer came"
+    fi
+}
+
+# Ctrl-C: the report is partial and an open deadline is pending, not missed.
+check_interrupt() {
+    cat >int.json <<'EOF'
+{"exercise": "int-drill", "participants": ["p1"],
+ "injects": [{"id": "c1", "at": "PT0S", "kind": "notice", "title": "Open",
+              "expect": {"status": "acknowledged", "within": "PT1H"}}]}
+EOF
+    "$DRILL" run int.json --state ctl --out int >int.out 2>int.log &
+    local run=$!
+    PIDS+=($run)
+    until_ok 20 arrived p1 int-drill c1 || bad "c1 reaches p1"
+    kill -INT $run
+    wait_exit $run 20
+    is "Ctrl-C stops the drill (exit 0, the report written)" "$?" 0
+    expect "the report says partial" int/report.json '"partial": true'
+    expect "the results say stopped" int/results.json '"stopped": true'
+    is "the open deadline is pending, not missed" "$(field int p1 c1 outcome)" pending
+    expect "the run says its report is partial" int.log 'partial'
+}
+
+# The controller's daemon killed mid-drill: the run stops within a bounded
+# time with an error naming the control socket, writes a partial report
+# saying why, and exits 3 (it used to wait out the deadline and report p1
+# as never reached, exit 0). Kills the controller's daemon: run it last.
+check_ctl_lost() {
+    cat >lost.json <<'EOF'
+{"exercise": "lost-drill", "participants": ["p1"],
+ "injects": [{"id": "l1", "at": "PT0S", "kind": "notice", "title": "Lost",
+              "expect": {"status": "acknowledged", "within": "PT1H"}}]}
+EOF
+    "$DRILL" run lost.json --state ctl --out lost >lost.out 2>lost.log &
+    local run=$!
+    PIDS+=($run)
+    until_ok 20 arrived p1 lost-drill l1 || bad "l1 reaches p1"
+    kill -KILL "$CTL_PID"
+    wait_exit $run 60
+    is "losing the controller's daemon stops the run with exit 3" "$?" 3
+    expect "the error names the control socket" lost.log 'error: .*ctl/control.sock'
+    expect "the report is partial" lost/report.json '"partial": true'
+    expect "the report says why" lost/report.json '"stop_reason": "lost the controller.s renrakud'
+    is "the open deadline is pending, not missed" "$(field lost p1 l1 outcome)" pending
+}
+
+# --out is checked before anything is sent; results that cannot be written
+# make the run fail. Needs scenario_ping's setup (simulated answers).
+check_out_dir() {
+    local before
+    before=$(ls ctl/sent | wc -l)
+    "$DRILL" ping drill --state ctl --deadline 10s --out /nonexistent/dir >o1.out 2>o1.err
+    is "an --out that cannot be created is a usage error" "$?" 2
+    expect "... named" o1.err '^renraku-drill: error: --out /nonexistent/dir: '
+    is "... and nothing was sent" "$(ls ctl/sent | wc -l)" "$before"
+    mkdir -p o2/results.json
+    "$DRILL" ping drill --state ctl --deadline 10s --out o2 >o2.out 2>o2.err
+    is "results.json that cannot be written fails the run" "$?" 1
+    expect "... saying so" o2.err 'error: writing o2/results.json'
+    if [ -s o2/report.json ]; then ok "... the report is still written"; else bad "... the report is still written"; fi
+}
+
+# usage NAME PATTERN ARGS...: renraku-drill ARGS exits 2 with one error
+# line matching PATTERN.
+usage() {
+    local name=$1 pat=$2 rc
+    shift 2
+    "$DRILL" "$@" >u.out 2>u.err
+    rc=$?
+    if [ $rc = 2 ] && [ "$(wc -l <u.err)" = 1 ] && grep -Eq -- "$pat" u.err; then
+        ok "$name"
+    else
+        bad "$name (exit $rc)"
+        sed 's/^/  err| /' u.err
+    fi
+}
+
+# Every wrong flag: one line naming it, exit 2; the validation of "after"
+# recipients. No processes.
+check_cli() {
+    cd "$W" || exit 1
+    cat >ok.json <<'EOF'
+{"exercise": "cli-drill", "participants": ["p1"],
+ "injects": [{"id": "i1", "at": "PT0S", "kind": "notice", "title": "t"}]}
+EOF
+    echo '{"started": "2026-11-22T07:00:00Z"}' >res.json
+    usage "report --bogus is named" 'report: unknown .*option --bogus' report --bogus ok.json res.json
+    usage "report --out without a value is named" '--out needs a value' report ok.json res.json --out
+    usage "run --state without a value is named" '--state needs a value' run ok.json --state
+    usage "run --out /nonexistent is refused before the daemon is asked" \
+        '--out /nonexistent/dir: ' run ok.json --state nodaemon --out /nonexistent/dir
+    usage "ping --deadline that would wrap is refused" \
+        '--deadline 5124095576030432h: .*at most 30 days' ping p1 --state nodaemon --deadline 5124095576030432h
+    usage "ping --deadline over 30 days is refused" '--deadline 31d' ping p1 --state nodaemon --deadline 31d
+    usage "ping --deadline -5h is refused" '--deadline -5h' ping p1 --state nodaemon --deadline=-5h
+    "$DRILL" ping p1 --state nodaemon --deadline 30d >u.out 2>u.err
+    is "ping --deadline 30d is accepted (then no daemon: exit 1)" "$?" 1
+    local sim=(simulate --keys k --roster r --coordinator c --relay tcp://127.0.0.1:1 --state-root sr)
+    usage "simulate --delay-ms abc is refused" '--delay-ms abc' "${sim[@]}" --node p1 --delay-ms abc
+    usage "simulate --node ID=abc is refused" '--node p1=abc' "${sim[@]}" --node p1=abc
+    usage "simulate --answer maybe is refused" '--answer maybe' "${sim[@]}" --node p1 --answer maybe
+    usage "simulate names what is missing" 'missing --roster --relay' simulate --keys k --coordinator c \
+        --state-root sr --node p1
+    cat >after.json <<'EOF'
+{"exercise": "e3", "participants": ["p1", "p2"],
+ "injects": [
+  {"id": "i1", "at": "PT0S", "to": ["p1"], "kind": "notice", "title": "Trigger"},
+  {"id": "i2", "at": "PT1S", "after": "i1", "to": ["p2"], "kind": "notice", "title": "Follow-up"}]}
+EOF
+    "$DRILL" validate after.json >v3.out 2>v3.err
+    is "a follow-up to someone its trigger skips is refused" "$?" 2
+    expect "... naming the inject and the participant" v3.err \
+        "injects\[1\]\.to\[0\]: inject 'i2' follows 'i1' .*'p2' would never get it"
+}
+
 # A 200-participant drill on this 2-core machine.
 scenario_scale() {
     local n=${RK_DRILL_SCALE_N:-200} nodes=()
@@ -177,7 +451,26 @@ EOF
 }
 
 case "$SCENARIO" in
-scripted | ping | msel | scale) "scenario_$SCENARIO" ;;
+scripted)
+    scenario_scripted
+    check_after_default_to
+    check_late_answers
+    ;;
+ping)
+    scenario_ping
+    check_out_dir
+    fresh
+    setup 1
+    node p1
+    check_answer_upgrade
+    check_interrupt
+    check_ctl_lost
+    ;;
+msel)
+    scenario_msel
+    check_cli
+    ;;
+scale) scenario_scale ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 echo "$pass passed, $fail failed"
