@@ -4,9 +4,9 @@
 # a fixed delay, or partner daemons answered by hand with renraku ack),
 # renraku-drill run / ping, and the report. Real processes on 127.0.0.1,
 # fresh test keys, bounded waits, everything stopped.
-# Usage: drill.sh BUILD_DIR SCENARIO   (scenarios: scripted ping msel scale;
-# scripted, ping and msel each run further checks after their own: see the
-# case at the end)
+# Usage: drill.sh BUILD_DIR SCENARIO   (scenarios: scripted late ping
+# answers msel scale; scripted, ping and msel each run further checks after
+# their own: see the case at the end)
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -454,11 +454,13 @@ case "$SCENARIO" in
 scripted)
     scenario_scripted
     check_after_default_to
-    check_late_answers
     ;;
+late) check_late_answers ;;
 ping)
     scenario_ping
     check_out_dir
+    ;;
+answers)
     fresh
     setup 1
     node p1
