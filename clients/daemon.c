@@ -419,8 +419,10 @@ s_add_answer(json_t *r, const char *status, const char *at,
              const char *comment) {
     json_t *list = json_object_get(r, "answers"), *a;
     if (!json_is_array(list)) {
-        list = json_array();
-        json_object_set_new(r, "answers", list);
+        /* set_new frees list when it fails (out of memory): then no list */
+        if (!(list = json_array()) ||
+            json_object_set_new(r, "answers", list) != 0)
+            return;
     }
     if (json_array_size(list) >= S_ANSWERS_MAX) {
         size_t i;
@@ -454,8 +456,9 @@ s_set_recipient(json_t *rec, const char *recipient, const char *state,
         return;
     r = json_object_get(rs, recipient);
     if (!json_is_object(r)) {
-        r = json_object();
-        json_object_set_new(rs, recipient, r);
+        /* set_new frees r when it fails (out of memory) */
+        if (!(r = json_object()) || json_object_set_new(rs, recipient, r) != 0)
+            return;
     }
     rk_time_format(t, sizeof t, time_ms);
     json_object_set_new(r, "state", json_string(state));

@@ -356,7 +356,9 @@ s_compute(drill_report_t *r) {
                 continue;
             pt->rows++;
             pt->sent += row->sent != 0;
-            pt->delivered += row->sent && row->delivered;
+            /* An answer proves the delivery, receipt or not (the
+             * receipt may come after the answer, or be lost). */
+            pt->delivered += row->sent && (row->delivered || row->answered);
             pt->met += row->outcome == S_MET;
             pt->missed += s_is_missed(row->outcome);
             pt->pending += row->outcome == S_PENDING;

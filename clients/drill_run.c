@@ -19,7 +19,7 @@
 
 #define S_TICK_MS 250
 #define S_CTL_TIMEOUT_MS 10000    /* a send */
-#define S_REFRESH_TIMEOUT_MS 2000 /* a show: a lost daemon shows fast */
+#define S_REFRESH_TIMEOUT_MS 5000 /* a show: a busy daemon still answers */
 #define S_CTL_LOST_MS 10000       /* default of ctl_lost_ms */
 #define S_GRACE_MS 5000           /* default of grace_ms */
 
@@ -592,8 +592,12 @@ drill_run(const drill_run_config_t *cfg, json_t **results, char *err,
     }
     if (cfg->progress)
         fputc('\n', cfg->progress);
-    /* Whatever stopped it, what was seen so far is reported. */
-    *results = s_results(&r, rk_now_ms(), rc != RK_OK ? r.err : stopped);
+    /* Whatever stopped it, what was seen so far is reported: as of the
+     * last time the daemon answered, when it was lost (a deadline that
+     * passed while the runner was blind is still open, not missed). */
+    *results = s_results(
+        &r, r.lost && r.ctl_fail_since ? r.ctl_fail_since : rk_now_ms(),
+        rc != RK_OK ? r.err : stopped);
 done:
     if (rc != RK_OK)
         snprintf(err, errlen, "%s", r.err);

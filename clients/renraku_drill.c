@@ -218,10 +218,15 @@ s_run(drill_scenario_t *sc, const char *state, double scale, const char *out) {
         s_reports(sc, results, out) != 0 || status != RK_OK ? EXIT_FAIL : 0;
     json_decref(results);
     if (run_rc != RK_OK) {
-        s_fail("the drill stopped before its end: %s; the report in %s is "
-               "partial",
-               err, out);
-        return EXIT_STOPPED;
+        /* Exit 3 says a partial report was written; when it could not be,
+         * the failure to write it is what the exit code says (1). */
+        s_fail("the drill stopped before its end: %s; %s", err,
+               status ? "its partial report could not be written"
+                      : "the report is partial");
+        if (!status)
+            fprintf(stderr, "renraku-drill: the partial report is in %s\n",
+                    out);
+        return status ? EXIT_FAIL : EXIT_STOPPED;
     }
     if (s_stop)
         fprintf(stderr,
@@ -265,8 +270,9 @@ cmd_run(int argc, char **argv) {
             break;
         case 't':
             scale = strtod(optarg, &end);
-            if (*end || scale <= 0 || scale > DRILL_TIME_SCALE_MAX) {
-                s_fail("--time-scale %s: a number above 0, at most %d", optarg,
+            /* As a scenario's time_scale: the report takes no other. */
+            if (*end || !(scale >= 1 && scale <= DRILL_TIME_SCALE_MAX)) {
+                s_fail("--time-scale %s: a number from 1 to %d", optarg,
                        DRILL_TIME_SCALE_MAX);
                 return EXIT_USAGE;
             }
