@@ -405,6 +405,8 @@ EOF
     usage "report --bogus is named" 'report: unknown .*option --bogus' report --bogus ok.json res.json
     usage "report --out without a value is named" '--out needs a value' report ok.json res.json --out
     usage "run --state without a value is named" '--state needs a value' run ok.json --state
+    usage "run --time-scale below 1 is refused (no report could be made of it)" \
+        '--time-scale 0.5: a number from 1 to 86400' run ok.json --state nodaemon --time-scale 0.5
     usage "run --out /nonexistent is refused before the daemon is asked" \
         '--out /nonexistent/dir: ' run ok.json --state nodaemon --out /nonexistent/dir
     usage "ping --deadline that would wrap is refused" \
