@@ -198,6 +198,29 @@ s_plan(run_t *r) {
         }
         free(ids);
     }
+    /* A follow-up goes to a participant once it answered the trigger: one
+     * the trigger does not reach (groups expanded) would never get it.
+     * Refused before anything is sent. Without "to" it follows up with
+     * those who got the trigger, and the runner lets the others be. */
+    for (size_t i = 0; i < r->n_inj; i++) {
+        const inj_t *in = &r->inj[i], *trig;
+        if (!in->inj->after || in->inj->to_default)
+            continue;
+        trig = &r->inj[in->inj->after_index];
+        for (size_t k = 0; k < in->n; k++) {
+            bool got = false;
+            for (size_t j = 0; j < trig->n && !got; j++)
+                got = strcmp(trig->p[j].id, in->p[k].id) == 0;
+            if (!got) {
+                snprintf(r->err, sizeof r->err,
+                         "inject %.40s follows %.40s (\"after\"), which does "
+                         "not go to %.64s (groups expanded with the roster), "
+                         "so %.64s would never get it; nothing was sent",
+                         in->inj->id, trig->inj->id, in->p[k].id, in->p[k].id);
+                return RK_ERR_INVALID;
+            }
+        }
+    }
     return RK_OK;
 }
 
