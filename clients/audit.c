@@ -467,7 +467,8 @@ s_check_checkpoints(s_verify_t *v) {
             return;
         }
         if (sodium_memcmp(root, c->cp.root, sizeof root) == 0) {
-            v->have_good_cp = true;
+            /* A checkpoint of size 0 vouches for no record. */
+            v->have_good_cp = v->have_good_cp || size > 0;
             v->last_good_cp = size;
             if (size > v->sum->checkpoint_size)
                 v->sum->checkpoint_size = size;
@@ -1254,7 +1255,8 @@ audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum, char *err,
                           c->size, sum->records);
         }
     }
-    if (!v.err && !v.have_good_cp && (cfg->all || !sum->problems)) {
+    if (!v.err && !v.have_good_cp && sum->records &&
+        (cfg->all || !sum->problems)) {
         /* Framing, decoding and signatures hold without a checkpoint, but
          * records removed or changed before the copy would not show:
          * nothing the relay signed vouches for them. */

@@ -217,6 +217,12 @@ scenario_clean() {
     expect "--all: every record is named as not covered" v.out "^not covered by a checkpoint: records 0 to $((total - 1)) \\($total\\)"
     mkdir nocp/checkpoints
     verify_fails "an empty checkpoints/ folder: a problem" nocp '^problem: checkpoints/: no checkpoint'
+    # A genuine checkpoint of size 0 (the empty tree's root) vouches for
+    # no record.
+    "$FORGE" sign-checkpoint keys/relay.test.key "$ORIGIN" 0 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= \
+        >nocp/checkpoints/00000000000000000000.note || bad "forge a checkpoint of size 0"
+    verify_fails "only a checkpoint of size 0: a problem" nocp '^problem: checkpoints/: no checkpoint signed by the relay key .* matches the log'
+    rm nocp/checkpoints/00000000000000000000.note
     local vkey2
     vkey2=$("$RELAY" --print-vkey --key keys2/relay.test.key)
     "$AUDIT" verify nocp --vkey "$vkey2" --coordinator keys/coordinator.pub >v.out 2>&1
