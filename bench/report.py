@@ -105,7 +105,8 @@ def steal_text(pct):
 
 def pause_text(d):
     """What bench/hiccup saw, in words, from its numbers only."""
-    t = (f"{d['pauses']} pauses in {d['secs']:.0f} s")
+    t = (f"{d['pauses']} pause{'' if d['pauses'] == 1 else 's'} in "
+         f"{d['secs']:.0f} s")
     if d["pauses"]:
         t += f", longest {d['max_ms']:.1f} ms, {d['sum_ms']:.0f} ms in all"
     if d["pauses"] > 1:
@@ -209,7 +210,8 @@ def load_pause_text(res):
     st = {w: lp[w][0]["steal_pct"] for w, _ in PAUSE_LOADS}
     n = {w: lp[w][0]["pauses"] for w, _ in PAUSE_LOADS}
     t = ("With no renraku process running (row 4g), `bench/hiccup` saw "
-         + ", ".join(f"{n[w]} pauses and {steal_text(st[w])} beside {what}"
+         + ", ".join(f"{n[w]} pause{'' if n[w] == 1 else 's'} and "
+                     f"{steal_text(st[w])} beside {what}"
                      for w, what in PAUSE_LOADS) + ". ")
     if min(st.values()) >= 0 and st["disk"] > 2 * max(st["idle"],
                                                       st["spin"], 0.1):
