@@ -184,12 +184,14 @@ s_load_identity(const char *id) {
 }
 
 /* A new socket. Closed sockets are reaped asynchronously, so at a high
- * rate of attempts the context can be full for a moment: retry a while. */
+ * rate of attempts the context can be full (EMFILE: ZMQ_MAX_SOCKETS) for a
+ * moment, and libzmq announces no slot freed: a bounded poll, for that
+ * error only (any other will not clear by itself). */
 static void *
 s_socket(int type) {
     uint64_t end = s_ms() + 5000;
     void *s;
-    while (!(s = zmq_socket(s_ctx, type)) && s_ms() < end)
+    while (!(s = zmq_socket(s_ctx, type)) && errno == EMFILE && s_ms() < end)
         s_sleep_ms(5);
     if (!s)
         s_die("zmq_socket: %s", zmq_strerror(errno));
