@@ -1216,7 +1216,7 @@ audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum, char *err,
         free(p);
     }
     sum->bytes = v.total_bytes;
-    v.scan_left = AUDIT_SCAN_BASE + AUDIT_SCAN_PER_BYTE * v.total_bytes;
+    v.scan_left = RELAY_LOG_SCAN_BASE + RELAY_LOG_SCAN_PER_BYTE * v.total_bytes;
     rc = s_load_checkpoints(&v);
     if (rc != RK_OK) {
         snprintf(err, errlen, "%s/checkpoints: %s", cfg->dir, rk_strerror(rc));

@@ -27,14 +27,9 @@
 /* ---- verify ---------------------------------------------------------- */
 
 /* After a bad frame, verify looks for the next byte offset where a valid
- * frame starts, hashing each candidate frame. Junk that reads as a long
- * frame length every few bytes would make that search quadratic (hours
- * for one segment), so one run hashes at most AUDIT_SCAN_BASE +
- * AUDIT_SCAN_PER_BYTE x the bytes of all segments for it; past that the
- * rest of the segment is reported as not checked. Honest damage costs a
- * few record lengths per bad frame. */
-#define AUDIT_SCAN_BASE (256u * 1024u * 1024u)
-#define AUDIT_SCAN_PER_BYTE 16u
+ * frame starts within the relay log's budget (RELAY_LOG_SCAN_BASE +
+ * RELAY_LOG_SCAN_PER_BYTE x the bytes of all segments, for one run);
+ * past it the rest of the segment is reported as not checked. */
 
 /* One problem found by audit_verify. Every pointer is borrowed for the
  * callback only. */
@@ -85,7 +80,7 @@ typedef struct {
     uint64_t first_ms, last_ms;    /* relay times of first and last record */
     uint64_t problems;             /* problems found (reported or not) */
     uint64_t scan_bytes;           /* hashed looking for a valid frame after
-                                      a bad one (see AUDIT_SCAN_BASE) */
+                                      a bad one (see RELAY_LOG_SCAN_BASE) */
     uint8_t root[MERKLE_HASH_LEN]; /* root over all records read */
 } audit_summary_t;
 

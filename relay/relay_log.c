@@ -326,22 +326,17 @@ s_frame_check(relay_log_t *self, const uint8_t *map, uint64_t size,
     return NULL;
 }
 
-/* The bytes s_valid_after may hash looking past a bad frame, for a tail
- * of n bytes: honest damage costs a few record lengths, while junk made
- * of plausible lengths would cost every byte offset a hash of up to
- * RELAY_LOG_MAX_RECORD bytes (hours for a large segment). */
-#define S_SCAN_BUDGET(n) ((uint64_t)256 * 1024 * 1024 + 16 * (uint64_t)(n))
-
 /* Whether a valid frame starts anywhere after a bad frame at bad (whose
  * length field said len): 1 when one does (the damage is not a torn
  * tail), 0 when none does, -1 when the search gave up past its budget of
- * hashing (S_SCAN_BUDGET). The frame the length points to is tried first;
- * then every later byte offset. */
+ * hashing (RELAY_LOG_SCAN_BASE, RELAY_LOG_SCAN_PER_BYTE). The frame the length
+ * points to is tried first; then every later byte offset. */
 static int
 s_valid_after(const uint8_t *map, uint64_t size, uint64_t bad, uint32_t len) {
     uint8_t leaf[MERKLE_HASH_LEN];
     uint32_t l;
-    uint64_t p, budget = S_SCAN_BUDGET(size - bad);
+    uint64_t p,
+        budget = RELAY_LOG_SCAN_BASE + RELAY_LOG_SCAN_PER_BYTE * (size - bad);
 
     if (len >= 1 && len <= RELAY_LOG_MAX_RECORD &&
         size - bad > (uint64_t)len + RELAY_LOG_FRAME_OVERHEAD &&

@@ -20,6 +20,14 @@
 #define RELAY_LOG_HEADER_LEN 16u
 /* Bytes a record takes in a segment beyond its own: length and check. */
 #define RELAY_LOG_FRAME_OVERHEAD 8u
+/* After a bad frame, the search for the next byte offset where a valid
+ * frame starts (relay_log_open at the tail, renraku-audit verify) hashes
+ * each candidate frame. Junk that reads as a long frame length every few
+ * bytes would make it quadratic (hours for one segment), so a search
+ * hashes at most RELAY_LOG_SCAN_BASE + RELAY_LOG_SCAN_PER_BYTE x the bytes
+ * it covers; honest damage costs a few record lengths per bad frame. */
+#define RELAY_LOG_SCAN_BASE (256u * 1024u * 1024u)
+#define RELAY_LOG_SCAN_PER_BYTE 16u
 /* Default segment size at which the log moves to a new segment. */
 #define RELAY_LOG_SEGMENT_DEFAULT (64u * 1024u * 1024u)
 /* Default bytes of appended frames held before they are written out

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "relay_log.h"
 #include "rk_util.h"
 
 #define N_LEAVES 5
@@ -453,7 +454,7 @@ test_verify_scan_budget(void **state) {
     uint64_t budget;
     s_junk_log(f, dir, word, 32768);
     assert_int_equal(s_verify_junk(f, dir, &sum, &ps), RK_ERR_MISMATCH);
-    budget = AUDIT_SCAN_BASE + AUDIT_SCAN_PER_BYTE * sum.bytes;
+    budget = RELAY_LOG_SCAN_BASE + RELAY_LOG_SCAN_PER_BYTE * sum.bytes;
     assert_int_equal(sum.bytes, 16 + 131072);
     assert_true(sum.scan_bytes <= budget);
     assert_true(sum.scan_bytes > budget - 65536); /* stopped at the limit */
