@@ -735,6 +735,7 @@ s_handle_confirm(relay_t *self, item_t *it) {
     relay_receipt_t rc;
     record_t r;
     owed_t *o;
+    int room;
     /* Checked now, applied in s_commit once its record is durable. */
     int q = relay_queue_check_confirm(self->queue, c->index, c->msg_id,
                                       it->node, &sender);
@@ -758,7 +759,12 @@ s_handle_confirm(relay_t *self, item_t *it) {
     /* The room to remember the confirm comes first: a delivered record
      * logged and then forgotten would be logged again at the next
      * confirm, one delivery twice in the log. */
-    if (s_owed_room(self) != RK_OK || s_append(self, &r, &rc.index) != RK_OK) {
+    room = s_owed_room(self) == RK_OK;
+    if (!room)
+        log_error("event=confirm_deferred node=%s index=%" PRIu64
+                  " reason=\"out of memory\"",
+                  it->node, c->index);
+    if (!room || s_append(self, &r, &rc.index) != RK_OK) {
         /* Not logged: deliver it again, to be confirmed again. */
         relay_queue_requeue(self->queue, it->node);
         s_conn(self, it->node, 1)->dirty = 1;
