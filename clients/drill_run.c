@@ -285,6 +285,16 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     return RK_OK;
 }
 
+/* How many answers obs holds: its "answers" list, else 1 for the one a
+ * daemon of before that list kept, else 0. */
+static size_t
+s_n_answers(const json_t *obs) {
+    const json_t *list = json_object_get(obs, "answers");
+    if (json_is_array(list))
+        return json_array_size(list);
+    return json_object_get(obs, "answered") ? 1 : 0;
+}
+
 /* Refreshes the observations of every envelope in flight whose outcome can
  * still change, until the drill ends. Stops at the first control-socket
  * failure of the tick (the next tick tries again) and returns 0 then, else
@@ -330,8 +340,14 @@ s_refresh(run_t *r) {
                 json_t *o =
                     json_object_get(json_object_get(rec, "recipients"), p->id);
                 if (o) {
+                    size_t before = s_n_answers(p->obs);
                     json_decref(p->obs);
                     p->obs = json_deep_copy(o);
+                    if (s_n_answers(p->obs) > before)
+                        log_info("event=answer_seen drill=%s inject=%s "
+                                 "participant=%s answers=%zu",
+                                 drill_scenario_exercise(r->cfg->sc),
+                                 in->inj->id, p->id, s_n_answers(p->obs));
                 }
             }
         }

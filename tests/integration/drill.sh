@@ -302,16 +302,21 @@ check_answer_upgrade() {
  "injects": [{"id": "u1", "at": "PT0S", "kind": "notice", "title": "Upgrade",
               "expect": {"status": "acknowledged", "within": "PT20S"}}]}
 EOF
-    "$DRILL" run up.json --state ctl --out up >up.out 2>up.log &
+    RENRAKU_LOG_LEVEL=info "$DRILL" run up.json --state ctl --out up >up.out 2>up.log &
     local run=$! id
     PIDS+=($run)
     until_ok 20 arrived p1 upgrade-drill u1 || bad "u1 reaches p1"
     id=$(inbox_id p1 upgrade-drill u1)
     answer p1 upgrade-drill u1 received
     until_ok 20 grep -q '"received"' "ctl/sent/$id.json" || bad "the controller records p1's first answer"
-    # Time for a runner that stops at a first answer to do so (it used
-    # to): a bounded wait whose result is not checked.
-    until_ok 2 gone $run
+    until_ok 20 grep -q 'event=answer_seen drill=upgrade-drill inject=u1 participant=p1 answers=1' up.log ||
+        bad "the runner sees p1's first answer"
+    # A runner that stopped at a first answer (it used to) ends within a
+    # tick of seeing it; this one keeps watching (the drill's deadline is
+    # 20 s away).
+    if until_ok 2 gone $run; then bad "the runner keeps watching after a first answer below the expected"; else
+        ok "the runner keeps watching after a first answer below the expected"
+    fi
     answer p1 upgrade-drill u1 acknowledged
     wait_exit $run 40
     is "the drill ends once the expected answer came" "$?" 0
