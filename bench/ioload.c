@@ -80,11 +80,17 @@ s_disk(const char *dir, double secs, double rate) {
         }
         snprintf(path, sizeof path, "%s/f%llu", dir, (unsigned long long)ops);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 || rk_write_all(fd, block, sizeof block) != 0 ||
-            close(fd) != 0 || rk_write_all(jfd, block, sizeof block) != 0 ||
+        if (fd < 0 || rk_write_all(fd, block, sizeof block) != 0) {
+            fprintf(stderr, "ioload: %s: %s\n", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            close(jfd);
+            return 1;
+        }
+        close(fd);
+        if (rk_write_all(jfd, block, sizeof block) != 0 ||
             fdatasync(jfd) != 0) {
-            fprintf(stderr, "ioload: %s: %s\n", fd < 0 ? path : "write or sync",
-                    strerror(errno));
+            fprintf(stderr, "ioload: %s/journal: %s\n", dir, strerror(errno));
             close(jfd);
             return 1;
         }
