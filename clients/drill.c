@@ -862,6 +862,11 @@ drill_inject_due_ms(const drill_scenario_t *sc, size_t i) {
     return s_scale_ms(sc, sc->injects[i].at_s);
 }
 
+bool
+drill_answer_meets(payload_ack_status_t s, payload_ack_status_t expect) {
+    return s && s != PAYLOAD_ACK_DENIED && s >= expect;
+}
+
 uint64_t
 drill_deadline_ms(uint64_t within_s, double time_scale) {
     uint64_t ms;

@@ -124,6 +124,11 @@ uint64_t drill_inject_deadline_ms(const drill_scenario_t *sc, size_t i);
  * within_s is 0 (no deadline). time_scale must be > 0. */
 uint64_t drill_deadline_ms(uint64_t within_s, double time_scale);
 
+/* Whether an answer of status s meets an inject that expects expect: the
+ * expected status or a later one; denied (and no answer, 0) never do.
+ * The runner and the report grade by this one rule. */
+bool drill_answer_meets(payload_ack_status_t s, payload_ack_status_t expect);
+
 /* What the runner sends for one inject. Fill it with drill_inject_message
  * and do not copy it: payload.drill_inject.notice points at notice. */
 typedef struct {

@@ -243,7 +243,7 @@ s_answers(const s_ctx_t *c, const json_t *rec, const char *path,
         }
         row->answered = at;
         row->comment = cm;
-        if (row->answer != PAYLOAD_ACK_DENIED && row->answer >= expect) {
+        if (drill_answer_meets(row->answer, expect)) {
             row->ok_at = at;
             row->ok_status = row->answer;
         }
@@ -277,8 +277,7 @@ s_answers(const s_ctx_t *c, const json_t *rec, const char *path,
             row->answer = s;
             row->comment = cm;
         }
-        if (s != PAYLOAD_ACK_DENIED && s >= expect &&
-            (!row->ok_at || at < row->ok_at)) {
+        if (drill_answer_meets(s, expect) && (!row->ok_at || at < row->ok_at)) {
             row->ok_at = at;
             row->ok_status = s;
         }

@@ -368,14 +368,14 @@ s_sufficient(const json_t *obs, payload_ack_status_t expect) {
         json_array_foreach(list, i, a) {
             s = payload_ack_status_from_name(
                 json_string_value(json_object_get(a, "status")));
-            if (s && s != PAYLOAD_ACK_DENIED && s >= expect)
+            if (drill_answer_meets(s, expect))
                 return 1;
         }
         return 0;
     }
     s = payload_ack_status_from_name(
         json_string_value(json_object_get(obs, "answer")));
-    return s && s != PAYLOAD_ACK_DENIED && s >= expect;
+    return drill_answer_meets(s, expect);
 }
 
 /* Marks what can no longer change and what the drill need not wait for,
