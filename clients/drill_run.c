@@ -23,7 +23,7 @@
 #define S_CTL_LOST_MS 10000       /* default of ctl_lost_ms */
 #define S_GRACE_MS 5000           /* default of grace_ms */
 
-typedef struct {
+typedef struct part {
     const char *id;   /* participant node id (borrowed from the roster) */
     uint64_t due_ms;  /* relative to the start; UINT64_MAX: not yet */
     uint64_t sent_ms; /* absolute; 0: not sent */
@@ -31,6 +31,9 @@ typedef struct {
     json_t *obs;      /* the daemon's recipient entry, or NULL */
     int final;        /* answered as expected, or expired: no more to see */
     int settled; /* the drill need not wait for it (recomputed each tick) */
+    /* Of a follow-up ("after"): the same participant in the trigger, or
+     * NULL when the trigger does not go to it (found once, in s_plan). */
+    const struct part *trigger;
 } part_t;
 
 typedef struct {
@@ -203,15 +206,16 @@ s_plan(run_t *r) {
      * Refused before anything is sent. Without "to" it follows up with
      * those who got the trigger, and the runner lets the others be. */
     for (size_t i = 0; i < r->n_inj; i++) {
-        const inj_t *in = &r->inj[i], *trig;
-        if (!in->inj->after || in->inj->to_default)
+        inj_t *in = &r->inj[i];
+        const inj_t *trig;
+        if (!in->inj->after)
             continue;
         trig = &r->inj[in->inj->after_index];
         for (size_t k = 0; k < in->n; k++) {
-            bool got = false;
-            for (size_t j = 0; j < trig->n && !got; j++)
-                got = strcmp(trig->p[j].id, in->p[k].id) == 0;
-            if (!got) {
+            for (size_t j = 0; j < trig->n && !in->p[k].trigger; j++)
+                if (strcmp(trig->p[j].id, in->p[k].id) == 0)
+                    in->p[k].trigger = &trig->p[j];
+            if (!in->p[k].trigger && !in->inj->to_default) {
                 snprintf(r->err, sizeof r->err,
                          "inject %.40s follows %.40s (\"after\"), which does "
                          "not go to %.64s (groups expanded with the roster), "
@@ -389,7 +393,7 @@ s_settle(run_t *r, uint64_t now) {
         uint64_t dl = drill_deadline_ms(in->inj->within_s, r->scale);
         for (size_t k = 0; k < in->n; k++) {
             part_t *p = &in->p[k];
-            const part_t *pp = NULL;
+            const part_t *pp = p->trigger;
             if (p->sent_ms) {
                 if (!p->final)
                     p->final = s_sufficient(p->obs, in->inj->expect) ||
@@ -404,9 +408,6 @@ s_settle(run_t *r, uint64_t now) {
                 continue;
             }
             /* Due when this participant answered the earlier inject. */
-            for (size_t j = 0; j < r->inj[in->inj->after_index].n && !pp; j++)
-                if (!strcmp(r->inj[in->inj->after_index].p[j].id, p->id))
-                    pp = &r->inj[in->inj->after_index].p[j];
             if (!pp) {
                 p->settled = 1; /* the earlier inject never goes to it */
                 continue;
