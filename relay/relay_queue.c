@@ -511,6 +511,21 @@ relay_queue_forget(relay_queue_t *self, uint64_t index, char sender[64]) {
     return RK_OK;
 }
 
+/* The position of n's first receipt with index >= from (they are kept in
+ * index order). */
+static size_t
+s_receipts_from(const node_t *n, uint64_t from) {
+    size_t lo = 0, hi = n->n_receipts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (n->receipts[mid].index < from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int
 relay_queue_add_receipt(relay_queue_t *self, const char *sender,
                         const relay_receipt_t *r) {
@@ -533,19 +548,11 @@ const relay_receipt_t *
 relay_queue_receipts(relay_queue_t *self, const char *sender, uint64_t after,
                      size_t *count) {
     node_t *n = s_node(self, sender, 0);
-    size_t lo = 0, hi;
+    size_t lo;
     *count = 0;
     if (!n)
         return NULL;
-    hi = n->n_receipts;
-    /* First receipt with index >= after (indexes grow). */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (n->receipts[mid].index < after)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    lo = s_receipts_from(n, after);
     if (lo > 0 && after != UINT64_MAX) {
         memmove(n->receipts, n->receipts + lo,
                 (n->n_receipts - lo) * sizeof *n->receipts);
@@ -560,18 +567,11 @@ const relay_receipt_t *
 relay_queue_receipts_from(const relay_queue_t *self, const char *sender,
                           uint64_t from, size_t *count) {
     const node_t *n = relay_map_get(self->nodes, sender, strnlen(sender, 63));
-    size_t lo = 0, hi;
+    size_t lo;
     *count = 0;
     if (!n)
         return NULL;
-    hi = n->n_receipts;
-    while (lo < hi) { /* the first with index >= from (indexes grow) */
-        size_t mid = lo + (hi - lo) / 2;
-        if (n->receipts[mid].index < from)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    lo = s_receipts_from(n, from);
     *count = n->n_receipts - lo;
     return n->receipts + lo;
 }
