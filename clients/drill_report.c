@@ -64,6 +64,13 @@ struct drill_report {
     bool has_times;
 };
 
+/* Whether the drill ran to its end (not stopped, not still running): only
+ * then is the report whole, and "never" may be said. */
+static bool
+s_ran_to_end(const drill_report_t *r) {
+    return r->finished && !r->stopped;
+}
+
 void
 drill_report_destroy(drill_report_t **self_p) {
     drill_report_t *r;
@@ -322,7 +329,7 @@ s_outcome(const drill_report_t *r, s_row_t *row) {
     }
     /* A drill that ran to its end closes every row; one stopped early
      * (Ctrl-C, its daemon lost) closes only the deadlines that passed. */
-    over = (r->finished && !r->stopped) ||
+    over = s_ran_to_end(r) ||
            (row->deadline && r->as_of > row->sent + row->deadline);
     if (!over)
         row->outcome = S_PENDING;
@@ -828,8 +835,7 @@ drill_report_text(const drill_report_t *r) {
     }
     /* A partial report cannot say "never": it knows only so far. */
     s_put(&b, "\n%s (%zu):",
-          r->finished && !r->stopped ? "never reached" : "not reached so far",
-          never);
+          s_ran_to_end(r) ? "never reached" : "not reached so far", never);
     for (size_t p = 0; p < r->n_parts; p++)
         if (!r->parts[p].delivered) {
             s_put(&b, " %s", r->parts[p].id);
@@ -884,7 +890,7 @@ s_report_json(const drill_report_t *r) {
     json_object_set_new(j, "started", s_jtime(r->started));
     json_object_set_new(j, "finished", s_jtime(r->finished));
     json_object_set_new(j, "as_of", s_jtime(r->as_of));
-    json_object_set_new(j, "partial", json_boolean(!r->finished || r->stopped));
+    json_object_set_new(j, "partial", json_boolean(!s_ran_to_end(r)));
     json_object_set_new(j, "stopped", json_boolean(r->stopped));
     json_object_set_new(j, "stop_reason",
                         r->stop_reason ? json_string(r->stop_reason)
@@ -1403,7 +1409,7 @@ drill_report_html(const drill_report_t *r) {
     s_sb_t b = {0};
     char t1[32], t2[32], d[48];
     size_t reach = 0, met = 0, missed = 0, pending = 0, answered = 0;
-    bool whole = r->finished && !r->stopped; /* "never" only then */
+    bool whole = s_ran_to_end(r); /* "never" only then */
 
     for (size_t p = 0; p < r->n_parts; p++)
         reach += r->parts[p].delivered > 0;
