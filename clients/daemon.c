@@ -984,6 +984,14 @@ s_run_hook(daemon_t *self, const char *hex, const json_t *rec) {
     snprintf(self->hooks[slot].msg, sizeof self->hooks[slot].msg, "%s", hex);
 }
 
+/* Sends sig to a hook's whole process group (a shell's children too), or
+ * to the hook alone if it has no group of its own yet. */
+static void
+s_signal_hook(pid_t pid, int sig) {
+    if (kill(-pid, sig) != 0)
+        kill(pid, sig);
+}
+
 /* Collects the hooks that ended; kills those over their time. */
 static void
 s_reap_finished(daemon_t *self) {
@@ -997,9 +1005,7 @@ s_reap_finished(daemon_t *self) {
         if (r == 0) {
             int limit = self->cfg.hook_timeout_ms;
             if (rk_mono_us() / 1000 - h->started_ms > (uint64_t)limit) {
-                /* Its whole process group: a shell's children too. */
-                if (kill(-h->pid, SIGKILL) != 0)
-                    kill(h->pid, SIGKILL);
+                s_signal_hook(h->pid, SIGKILL);
                 log_error("event=hook_killed msg=%s reason=\"ran over %d "
                           "ms\"",
                           h->msg, limit);
@@ -1026,8 +1032,8 @@ static void
 s_stop_hooks(daemon_t *self) {
     int left = 0;
     for (size_t i = 0; i < S_MAX_HOOKS; i++)
-        if (self->hooks[i].pid && kill(-self->hooks[i].pid, SIGTERM) != 0)
-            kill(self->hooks[i].pid, SIGTERM);
+        if (self->hooks[i].pid)
+            s_signal_hook(self->hooks[i].pid, SIGTERM);
     for (int t = 0; t < 20; t++) { /* SIGTERM: half a second to go */
         left = 0;
         for (size_t i = 0; i < S_MAX_HOOKS; i++) {
@@ -1049,8 +1055,7 @@ s_stop_hooks(daemon_t *self) {
         int status;
         if (!h->pid || h->stopped)
             continue;
-        if (kill(-h->pid, SIGKILL) != 0)
-            kill(h->pid, SIGKILL);
+        s_signal_hook(h->pid, SIGKILL);
         waitpid(h->pid, &status, 0);
         h->stopped = 1;
     }
