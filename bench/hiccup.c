@@ -54,14 +54,6 @@ s_stat(unsigned long long *steal, unsigned long long *total) {
     return 0;
 }
 
-/* A finite number from the whole of text, or NAN. */
-static double
-s_num(const char *text) {
-    char *end = NULL;
-    double v = strtod(text, &end);
-    return end != text && *end == '\0' && isfinite(v) ? v : NAN;
-}
-
 static int
 s_cmp(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -70,9 +62,9 @@ s_cmp(const void *a, const void *b) {
 
 int
 main(int argc, char **argv) {
-    double secs = argc > 1 ? s_num(argv[1]) : NAN;
-    double thresh_ms = argc > 2 ? s_num(argv[2]) : 2.0;
-    double sleep_d = argc > 3 ? s_num(argv[3]) : 1000;
+    double secs = argc > 1 ? rk_parse_finite(argv[1]) : NAN;
+    double thresh_ms = argc > 2 ? rk_parse_finite(argv[2]) : 2.0;
+    double sleep_d = argc > 3 ? rk_parse_finite(argv[3]) : 1000;
     long sleep_us = isfinite(sleep_d) && sleep_d == floor(sleep_d) &&
                             sleep_d >= 10 && sleep_d <= 1000000
                         ? (long)sleep_d

@@ -25,14 +25,6 @@
 
 #include "rk_util.h"
 
-/* A finite number from the whole of text, or NAN. */
-static double
-s_num(const char *text) {
-    char *end = NULL;
-    double v = strtod(text, &end);
-    return end != text && *end == '\0' && isfinite(v) ? v : NAN;
-}
-
 static int
 s_usage(void) {
     fprintf(stderr, "usage: ioload spin SECONDS | ioload disk DIR SECONDS "
@@ -105,14 +97,14 @@ s_disk(const char *dir, double secs, double rate) {
 int
 main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "spin") == 0) {
-        double secs = s_num(argv[2]);
+        double secs = rk_parse_finite(argv[2]);
         if (!(secs > 0 && secs <= 3600))
             return s_usage();
         return s_spin(secs);
     }
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "disk") == 0) {
-        double secs = s_num(argv[3]);
-        double rate = argc == 5 ? s_num(argv[4]) : 1000;
+        double secs = rk_parse_finite(argv[3]);
+        double rate = argc == 5 ? rk_parse_finite(argv[4]) : 1000;
         if (!(secs > 0 && secs <= 3600) || !(rate >= 1 && rate <= 100000))
             return s_usage();
         return s_disk(argv[2], secs, rate);

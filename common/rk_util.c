@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,4 +269,11 @@ cleanup:
         close(fd);
     unlink(tmp);
     return rc;
+}
+
+double
+rk_parse_finite(const char *text) {
+    char *end = NULL;
+    double v = strtod(text, &end);
+    return end != text && *end == '\0' && isfinite(v) ? v : NAN;
 }

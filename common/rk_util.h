@@ -67,6 +67,10 @@ void rk_time_format(char *out, size_t cap, uint64_t ms);
  * RK_ERR_MALFORMED. */
 int rk_time_parse(const char *text, uint64_t *ms) RK_WUR;
 
+/* A finite number read from the whole of text (strtod), or NAN when text
+ * is not one: a range check such as !(v > 0) then refuses it too. */
+double rk_parse_finite(const char *text);
+
 /* Reads a whole file of at most max bytes. *data is malloc'd (plus a NUL
  * after the end, not counted in *len) and owned by the caller. Returns 0,
  * RK_ERR_NOT_FOUND, RK_ERR_TOO_LARGE, RK_ERR_NOMEM or RK_ERR_IO. */

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,13 +121,27 @@ test_write_all(void **state) {
     close(p[1]);
 }
 
+/* Numbers on a command line: the whole text, finite, or NAN. */
+static void
+test_parse_finite(void **state) {
+    (void)state;
+    assert_true(rk_parse_finite("2.5") == 2.5);
+    assert_true(rk_parse_finite("-3") == -3.0);
+    assert_true(rk_parse_finite("1e3") == 1000.0);
+    assert_true(isnan(rk_parse_finite("")));
+    assert_true(isnan(rk_parse_finite("5s")));
+    assert_true(isnan(rk_parse_finite(" ")));
+    assert_true(isnan(rk_parse_finite("inf")));
+    assert_true(isnan(rk_parse_finite("nan")));
+    assert_true(isnan(rk_parse_finite("1e999")));
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base64_and_hex),
-        cmocka_unit_test(test_times),
-        cmocka_unit_test(test_files),
-        cmocka_unit_test(test_write_all),
+        cmocka_unit_test(test_base64_and_hex), cmocka_unit_test(test_times),
+        cmocka_unit_test(test_files),          cmocka_unit_test(test_write_all),
+        cmocka_unit_test(test_parse_finite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
