@@ -80,7 +80,7 @@ static const uint8_t *s_sink_pk;
 static atomic_int s_stop;
 /* s_stop set: the attack workers' pause between attempts ends at once. */
 static pthread_mutex_t s_stop_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t s_stop_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t s_stop_cv; /* on CLOCK_MONOTONIC: s_stop_cv_init */
 
 /* ---- small helpers ---- */
 
@@ -155,11 +155,23 @@ s_set_stop(void) {
     pthread_mutex_unlock(&s_stop_mu);
 }
 
+/* The stop's condition variable times out on the monotonic clock, so a
+ * step of the wall clock neither stretches nor skips a pace. */
+static void
+s_stop_cv_init(void) {
+    pthread_condattr_t a;
+    if (pthread_condattr_init(&a) != 0 ||
+        pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&s_stop_cv, &a) != 0)
+        s_die("pthread_cond_init: cannot use the monotonic clock");
+    pthread_condattr_destroy(&a);
+}
+
 /* Waits ms (the attack's pace), or until the run stops. */
 static void
 s_pace(long ms) {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += ms / 1000;
     until.tv_nsec += (ms % 1000) * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
@@ -1731,6 +1743,7 @@ main(int argc, char **argv) {
         if (!rn || rn->status != ROSTER_REVOKED)
             s_die("--revoked %s: not a revoked node of the roster", o.revoked);
     }
+    s_stop_cv_init();
     s_ctx = zmq_ctx_new();
     if (!s_ctx || zmq_ctx_set(s_ctx, ZMQ_MAX_SOCKETS, 8192) != 0)
         s_die("zmq context: %s", zmq_strerror(errno));
