@@ -57,41 +57,6 @@ s_quote(char out[56], const char *s) {
         out[o] = '\0';
 }
 
-static bool
-s_utf8_valid(const char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            k = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            k = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            k = 3, cp = c & 0x07;
-        else
-            return false;
-        if (i + k >= n)
-            return false;
-        for (size_t j = 1; j <= k; j++) {
-            unsigned char d = (unsigned char)s[i + j];
-            if ((d & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (d & 0x3f);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 /* True when s has a control character; multiline admits tab, CR, LF. */
 static bool
 s_has_control(const char *s, bool multiline) {
@@ -1746,7 +1711,7 @@ s_cell(const s_row_t *r, const int *cols, int col) {
 static bool
 s_check_cell(s_msel_t *m, size_t line, int col, const char *v, size_t max,
              bool multiline) {
-    if (!s_utf8_valid(v, strlen(v))) {
+    if (!rk_utf8_valid(v, strlen(v))) {
         s_merr(m, line, s_col_label(col), "not valid UTF-8");
         return false;
     }
@@ -1920,7 +1885,7 @@ s_msel_row(s_msel_t *m, const s_row_t *r, const int *cols, size_t n_header,
                      true);
     else if (!*title)
         s_merr(m, line, "description", "empty (what the inject says)");
-    if (!*title && *desc && s_utf8_valid(desc, strlen(desc))) {
+    if (!*title && *desc && rk_utf8_valid(desc, strlen(desc))) {
         if (!(own_title = s_title_from(desc))) {
             rc = RK_ERR_NOMEM;
             goto cleanup;
@@ -2055,7 +2020,7 @@ drill_msel_import_ex(const char *csv, size_t len, const char *filename,
         int n = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
         snprintf(name, sizeof name, "%.*s", n, base);
     }
-    if (!s_utf8_valid(name, strlen(name)) || s_has_control(name, false) ||
+    if (!rk_utf8_valid(name, strlen(name)) || s_has_control(name, false) ||
         !*name)
         snprintf(name, sizeof name, "%s", exercise);
 

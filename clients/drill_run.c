@@ -531,8 +531,13 @@ s_results(const run_t *r, uint64_t end, const char *stop_reason) {
     s_set_time(res, "started", r->start_ms);
     s_set_time(res, "finished", end);
     if (stop_reason) {
+        /* The reason quotes paths and errors cut to fit ("%.300s"), which
+         * can split a character; JSON takes valid UTF-8 only. */
+        char why[1024];
+        rk_str_copy(why, sizeof why, stop_reason);
+        rk_utf8_scrub(why);
         json_object_set_new(res, "stopped", json_true());
-        json_object_set_new(res, "stop_reason", json_string(stop_reason));
+        json_object_set_new(res, "stop_reason", json_string(why));
         log_warn("event=drill_stopped drill=%s reason=\"%s\" "
                  "report=partial",
                  drill_scenario_exercise(r->cfg->sc), stop_reason);

@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "payload.h"
 #include "rk_log.h"
+#include "rk_util.h"
 #include "unlock.h"
 
 static const char *s_usage =
@@ -110,6 +111,7 @@ main(int argc, char **argv) {
     long n;
     int c, status = 1;
 
+    rk_malloc_keep();
     if (sodium_init() < 0) {
         s_fail("libsodium failed to initialise");
         return 1;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -269,6 +270,84 @@ cleanup:
         close(fd);
     unlink(tmp);
     return rc;
+}
+
+void
+rk_str_copy(char *dst, size_t cap, const char *src) {
+    size_t n = strnlen(src, cap - 1);
+    if (src[n]) /* cut: not inside a character */
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+size_t
+rk_utf8_next(const uint8_t *s, size_t n, uint32_t *cp) {
+    uint8_t c = s[0];
+    uint32_t v, min;
+    size_t len;
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2, v = c & 0x1fu, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3, v = c & 0x0fu, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4, v = c & 0x07u, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3fu);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+bool
+rk_utf8_valid(const char *s, size_t n) {
+    const uint8_t *p = (const uint8_t *)s;
+    uint32_t cp;
+    for (size_t i = 0, k; i < n; i += k)
+        if (!(k = rk_utf8_next(p + i, n - i, &cp)))
+            return false;
+    return true;
+}
+
+size_t
+rk_utf8_scrub(char *s) {
+    size_t bad = 0, left = strlen(s);
+    uint32_t cp;
+    for (uint8_t *p = (uint8_t *)s; *p;) {
+        size_t n = rk_utf8_next(p, left, &cp);
+        if (n) {
+            left -= n;
+            p += n;
+        } else {
+            *p++ = '?';
+            left--;
+            bad++;
+        }
+    }
+    return bad;
+}
+
+void
+rk_malloc_keep(void) {
+    /* Tuning only: a libc that refuses keeps its defaults. Setting the
+     * trim threshold also fixes the mmap threshold, so that is set too. */
+    (void)mallopt(M_TRIM_THRESHOLD, 32 << 20);
+    (void)mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }
 
 double

@@ -4,6 +4,7 @@
 #ifndef RK_UTIL_H
 #define RK_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,39 @@ int rk_time_parse(const char *text, uint64_t *ms) RK_WUR;
 /* A finite number read from the whole of text (strtod), or NAN when text
  * is not one: a range check such as !(v > 0) then refuses it too. */
 double rk_parse_finite(const char *text);
+
+/* Copies src into dst of cap bytes (cap > 0), always terminated: as
+ * snprintf(dst, cap, "%s", src) without the format's cost (the relay's
+ * per-message paths), except that a cut never splits a UTF-8 character
+ * (it ends before the character that does not fit). */
+void rk_str_copy(char *dst, size_t cap, const char *src);
+
+/* Decodes one UTF-8 character at s (n > 0 bytes available). Returns its
+ * length (1 to 4) and sets *cp, or 0 when the bytes there are not valid
+ * UTF-8: a cut character, a stray byte, an overlong form, a surrogate or
+ * a code point past U+10FFFF. */
+size_t rk_utf8_next(const uint8_t *s, size_t n, uint32_t *cp);
+
+/* True when s[0 .. n) is valid UTF-8 (as rk_utf8_next sees it). */
+bool rk_utf8_valid(const char *s, size_t n);
+
+/* Replaces, in place, every byte of s that is not part of a valid UTF-8
+ * character (a cut character, a stray byte, an overlong form, a surrogate)
+ * with '?'. Returns how many were replaced. For text bound for JSON, which
+ * refuses invalid UTF-8 (jansson's json_string returns NULL): a message
+ * cut with "%.200s" would otherwise vanish from a report. */
+size_t rk_utf8_scrub(char *s);
+
+/* For the long-running servers (relay, renrakud), called once at the
+ * start: glibc keeps up to 32 MiB of freed memory at the top of each
+ * arena instead of giving it back after every batch (its default trims
+ * above 128 KiB), and serves blocks up to 4 MiB from the heap rather than
+ * a fresh mmap each. A batch's decoded frames are freed together, so with
+ * the default every batch was faulted in again: on the bench's virtual
+ * machine a page fault costs microseconds, and this halved the relay's
+ * faults and took about 9% off its CPU per message (bench/BENCHMARKS.md).
+ * Peak memory is unchanged; what was freed is kept for reuse. */
+void rk_malloc_keep(void);
 
 /* Reads a whole file of at most max bytes. *data is malloc'd (plus a NUL
  * after the end, not counted in *len) and owned by the caller. Returns 0,

@@ -40,41 +40,6 @@ typedef struct {
     uint8_t buf[NOTE_SIG_MAX_BYTES];
 } s_sig_line_t;
 
-/* Decodes one UTF-8 sequence at s (n > 0 bytes available). Returns its
- * length and sets *cp, or 0 when the bytes are not valid UTF-8 (overlong
- * forms, surrogates and code points above U+10FFFF included). */
-static size_t
-s_utf8_next(const uint8_t *s, size_t n, uint32_t *cp) {
-    uint8_t c = s[0];
-    uint32_t v, min;
-    size_t len;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2, v = c & 0x1fu, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3, v = c & 0x0fu, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4, v = c & 0x07u, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3fu);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return len;
-}
-
 /* Unicode White_Space, as Go's unicode.IsSpace sees it. */
 static bool
 s_is_space(uint32_t cp) {
@@ -102,7 +67,7 @@ note_chars_valid(const uint8_t *s, size_t len) {
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = s_utf8_next(s + i, len - i, &cp);
+        size_t n = rk_utf8_next(s + i, len - i, &cp);
         if (n == 0 || (cp < 0x20 && cp != '\n'))
             return false;
         i += n;
@@ -118,7 +83,7 @@ s_name_ok(const uint8_t *s, size_t len) {
         return false;
     while (i < len) {
         uint32_t cp;
-        size_t n = s_utf8_next(s + i, len - i, &cp);
+        size_t n = rk_utf8_next(s + i, len - i, &cp);
         if (n == 0 || cp < 0x20 || cp == '+' || s_is_space(cp))
             return false;
         i += n;

@@ -277,32 +277,8 @@ s_check_text(const char *str, size_t max, bool multiline, bool required) {
         return S_TEXT_TOO_LONG;
     while (i < len) {
         uint32_t cp;
-        size_t n;
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            cp = c;
-            n = 1;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            cp = c & 0x1fu;
-            n = 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            cp = c & 0x0fu;
-            n = 3;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            cp = c & 0x07u;
-            n = 4;
-        } else {
-            return S_TEXT_BAD_UTF8;
-        }
-        if (n > len - i)
-            return S_TEXT_BAD_UTF8;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return S_TEXT_BAD_UTF8;
-            cp = (cp << 6) | (s[i + k] & 0x3fu);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        size_t n = rk_utf8_next(s + i, len - i, &cp);
+        if (!n)
             return S_TEXT_BAD_UTF8;
         if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
             bool ws = cp == '\t' || cp == '\n' || cp == '\r';

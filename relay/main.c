@@ -285,6 +285,7 @@ main(int argc, char **argv) {
     uint64_t n;
     int c, status = EXIT_FAIL;
 
+    rk_malloc_keep();
     if (sodium_init() < 0) {
         s_fail("libsodium failed to initialise");
         return EXIT_FAIL;

@@ -722,8 +722,8 @@ s_owe_receipt(relay_t *self, const char *sender, const relay_receipt_t *r) {
         return NULL;
     }
     memset(&self->owed[self->n_owed], 0, sizeof self->owed[0]);
-    snprintf(self->owed[self->n_owed].sender,
-             sizeof self->owed[self->n_owed].sender, "%s", sender);
+    rk_str_copy(self->owed[self->n_owed].sender,
+                sizeof self->owed[self->n_owed].sender, sender);
     self->owed[self->n_owed].r = *r;
     return &self->owed[self->n_owed++];
 }
@@ -772,7 +772,7 @@ s_handle_confirm(relay_t *self, item_t *it) {
     }
     it->appended = 1;
     memcpy(rc.msg_id, c->msg_id, 16);
-    snprintf(rc.recipient, sizeof rc.recipient, "%s", it->node);
+    rk_str_copy(rc.recipient, sizeof rc.recipient, it->node);
     rc.time_ms = rk_now_ms();
     o = s_owe_receipt(self, sender, &rc); /* has its room */
     o->confirm = 1;
@@ -1296,7 +1296,7 @@ s_on_expired(const relay_expiry_t *e, void *arg) {
         memset(&rc, 0, sizeof rc);
         rc.index = index;
         memcpy(rc.msg_id, e->msg_id, 16);
-        snprintf(rc.recipient, sizeof rc.recipient, "%s", e->recipients[i]);
+        rk_str_copy(rc.recipient, sizeof rc.recipient, e->recipients[i]);
         rc.expired = 1;
         rc.time_ms = rk_now_ms();
         s_owe_receipt(self, e->sender, &rc);
@@ -1476,7 +1476,7 @@ s_commit(relay_t *self) {
         }
         s_reply_stored(self, it, h->msg_id, it->index, rk_now_ms());
         self->c.accepted++;
-        {
+        if (rk_log_level <= RK_LOG_DEBUG) { /* no hex for an unseen line */
             char hex[33];
             rk_hex(hex, h->msg_id, 16);
             log_debug("event=stored node=%s msg=%s index=%" PRIu64
@@ -1680,7 +1680,7 @@ s_read_batch(relay_t *self) {
         }
         uid = zmq_msg_gets(&it->body, "User-Id");
         if (uid && envelope_node_id_valid(uid))
-            snprintf(it->node, sizeof it->node, "%s", uid);
+            rk_str_copy(it->node, sizeof it->node, uid);
         self->c.frames_in++;
         self->n_items++;
     }

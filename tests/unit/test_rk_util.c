@@ -136,12 +136,52 @@ test_parse_finite(void **state) {
     assert_true(isnan(rk_parse_finite("1e999")));
 }
 
+/* Copies cut to fit, never inside a character; text for JSON made valid
+ * UTF-8 so that jansson takes it. */
+static void
+test_str_copy_and_utf8(void **state) {
+    char out[8], s[64];
+    (void)state;
+    rk_str_copy(out, sizeof out, "relay.jp");
+    assert_string_equal(out, "relay.j");
+    rk_str_copy(out, sizeof out, "p1");
+    assert_string_equal(out, "p1");
+    /* "ab" + three 2-byte characters: the third does not fit whole. */
+    rk_str_copy(out, sizeof out, "ab\xc3\xa9\xc3\xa9\xc3\xa9");
+    assert_string_equal(out, "ab\xc3\xa9\xc3\xa9");
+    /* A 3-byte character (U+65E5) cut after its first byte is dropped. */
+    rk_str_copy(out, 4, "ab\xe6\x97\xa5");
+    assert_string_equal(out, "ab");
+
+    strcpy(s, "state \xe6\x97\xa5\xe6\x9c\xac ok");
+    assert_int_equal(rk_utf8_scrub(s), 0);
+    assert_string_equal(s, "state \xe6\x97\xa5\xe6\x9c\xac ok");
+    /* What "%.8s" makes of that: a character cut in two. */
+    snprintf(s, 10, "%.8s", "state \xe6\x97\xa5");
+    assert_int_equal(rk_utf8_scrub(s), 2);
+    assert_string_equal(s, "state ??");
+    /* A stray continuation, an overlong '/', a surrogate, past U+10FFFF. */
+    strcpy(s, "a\x80"
+              "b\xc0\xaf"
+              "c\xed\xa0\x80"
+              "d\xf4\x90\x80\x80"
+              "e");
+    assert_int_equal(rk_utf8_scrub(s), 10);
+    assert_string_equal(s, "a?b??c???d????e");
+    /* The largest character is kept. */
+    strcpy(s, "\xf4\x8f\xbf\xbf");
+    assert_int_equal(rk_utf8_scrub(s), 0);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base64_and_hex), cmocka_unit_test(test_times),
-        cmocka_unit_test(test_files),          cmocka_unit_test(test_write_all),
+        cmocka_unit_test(test_base64_and_hex),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_write_all),
         cmocka_unit_test(test_parse_finite),
+        cmocka_unit_test(test_str_copy_and_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
