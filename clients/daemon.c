@@ -38,6 +38,8 @@
  * (and they run again at the next start). */
 #define S_HOOK_STOP_WAIT_MS 2000
 #define S_CTL_MAX (1024u * 1024u)
+#define S_REQUEST_ID_MAX 64 /* a send's request_id, in bytes */
+#define S_REQUESTS 256      /* the latest request ids remembered */
 
 typedef struct {
     pid_t pid;
@@ -88,6 +90,13 @@ struct daemon {
     size_t n_answers, cap_answers;
     uint64_t counters[8];
     struct burst *burst; /* deliveries read together, written together */
+    /* The request ids of the latest sends, a ring: a send repeated with
+     * the same id (its answer was lost) gets the first one's answer. */
+    struct {
+        char id[S_REQUEST_ID_MAX + 1];
+        char hex[33];
+    } requests[S_REQUESTS];
+    size_t next_request;
 };
 
 static int s_answer(daemon_t *self, const char *hex,
@@ -614,13 +623,14 @@ s_on_receipt(daemon_t *self, link_t *l, const frame_receipt_t *r) {
 /* ---- sending ---- */
 
 /* Seals payload p (kind) to targets, puts it in the outbox and the sent
- * records, and submits it. On success hex gets the msg id. */
+ * records (with request_id, when not NULL), and submits it. On success hex
+ * gets the msg id. */
 static int
 s_send_payload(daemon_t *self, const payload_t *p, envelope_kind_t kind,
                const char *const *targets, size_t n_targets,
                uint64_t expires_ms, const char *drill_id,
-               const uint8_t *in_reply_to, char hex[33], char *err,
-               size_t errlen) {
+               const uint8_t *in_reply_to, const char *request_id, char hex[33],
+               char *err, size_t errlen) {
     const char **ids = NULL;
     size_t n_ids = 0, plen = 0;
     envelope_recipient_t *r = NULL;
@@ -717,6 +727,8 @@ s_send_payload(daemon_t *self, const payload_t *p, envelope_kind_t kind,
     json_object_set_new(rec, "state", json_string("queued"));
     if (drill_id)
         json_object_set_new(rec, "drill_id", json_string(drill_id));
+    if (request_id)
+        json_object_set_new(rec, "request_id", json_string(request_id));
     if (p->kind == PAYLOAD_NOTICE)
         json_object_set_new(rec, "title", json_string(p->notice.title));
     json_object_set_new(rec, "recipients", rs);
@@ -1185,8 +1197,8 @@ s_auto_ack(daemon_t *self, const envelope_header_t *h) {
     memcpy(p.ack.ref_msg_id, h->msg_id, 16);
     p.ack.status = PAYLOAD_ACK_RECEIVED;
     if (s_send_payload(self, &p, ENVELOPE_KIND_ACK, to, 1, 0,
-                       h->exercise ? h->drill_id : NULL, h->msg_id, hex, err,
-                       sizeof err) != RK_OK)
+                       h->exercise ? h->drill_id : NULL, h->msg_id, NULL, hex,
+                       err, sizeof err) != RK_OK)
         log_error("event=auto_ack_failed to=%s reason=\"%s\"", h->sender, err);
 }
 
@@ -1626,12 +1638,69 @@ s_resolve(daemon_t *self, node_store_box_t box, const char *prefix,
     return (int)hits;
 }
 
+/* A send's request_id: 1 to S_REQUEST_ID_MAX of [A-Za-z0-9._:-]. */
+static bool
+s_request_id_valid(const char *id) {
+    size_t n = 0;
+    if (!id)
+        return false;
+    for (; id[n]; n++) {
+        char c = id[n];
+        if (n >= S_REQUEST_ID_MAX ||
+            !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+              c == '-'))
+            return false;
+    }
+    return n > 0;
+}
+
+static void
+s_request_remember(daemon_t *self, const char *id, const char *hex) {
+    size_t k = self->next_request++ % S_REQUESTS;
+    rk_str_copy(self->requests[k].id, sizeof self->requests[k].id, id);
+    rk_str_copy(self->requests[k].hex, sizeof self->requests[k].hex, hex);
+}
+
+/* Was a send with request id id taken already? Looks in the ring of the
+ * latest; with search set (the caller says this is a retry), then in
+ * every sent record, for a send taken before a restart. On a hit, hex
+ * gets its msg id. */
+static bool
+s_request_find(daemon_t *self, const char *id, bool search, char hex[33]) {
+    char **names = NULL;
+    size_t n = 0;
+    bool hit = false;
+    for (size_t k = 0; k < S_REQUESTS; k++)
+        if (strcmp(self->requests[k].id, id) == 0) {
+            rk_str_copy(hex, 33, self->requests[k].hex);
+            return true;
+        }
+    if (!search ||
+        node_store_list(self->store, NODE_STORE_SENT, &names, &n) != RK_OK)
+        return false;
+    for (size_t i = 0; i < n && !hit; i++) {
+        json_t *rec = s_sent_get(self, names[i]);
+        const char *r = json_string_value(json_object_get(rec, "request_id"));
+        if (r && strcmp(r, id) == 0 && strlen(names[i]) == 32) {
+            rk_str_copy(hex, 33, names[i]);
+            s_request_remember(self, id, hex);
+            hit = true;
+        }
+        json_decref(rec);
+    }
+    node_store_free_names(names, n);
+    return hit;
+}
+
 static json_t *
 s_cmd_send(daemon_t *self, const json_t *req) {
     const json_t *to = json_object_get(req, "to");
     const json_t *pj = json_object_get(req, "payload");
     const char *kind_name = json_string_value(json_object_get(req, "kind"));
     const char *drill = json_string_value(json_object_get(req, "drill_id"));
+    const json_t *rq = json_object_get(req, "request_id");
+    const char *request = json_string_value(rq);
     json_int_t expires_in =
         json_integer_value(json_object_get(req, "expires_in_s"));
     const char *targets[256];
@@ -1641,6 +1710,24 @@ s_cmd_send(daemon_t *self, const json_t *req) {
     char err[600], hex[33];
     json_t *reply;
 
+    if (rq && !s_request_id_valid(request))
+        return s_error("request_id: 1 to %d characters of A-Z a-z 0-9 . _ : -",
+                       S_REQUEST_ID_MAX);
+    /* The same request again (its answer was lost): the first one's
+     * answer, and nothing sent twice. */
+    if (request &&
+        s_request_find(self, request,
+                       json_is_true(json_object_get(req, "retry")), hex)) {
+        json_t *rec = s_sent_get(self, hex);
+        const char *st = json_string_value(json_object_get(rec, "state"));
+        log_info("event=send_repeated request=%s msg=%s", request, hex);
+        reply = s_ok();
+        json_object_set_new(reply, "msg_id", json_string(hex));
+        json_object_set_new(reply, "state", json_string(st ? st : "queued"));
+        json_object_set_new(reply, "repeat", json_true());
+        json_object_set_new(reply, "record", rec ? rec : json_null());
+        return reply;
+    }
     kind = envelope_kind_from_name(kind_name ? kind_name : "notice");
     if (!kind)
         return s_error("kind: unknown message kind '%s'", kind_name);
@@ -1667,11 +1754,13 @@ s_cmd_send(daemon_t *self, const json_t *req) {
     if (s_send_payload(self, p, kind, targets, n,
                        expires_in ? rk_now_ms() + (uint64_t)expires_in * 1000
                                   : 0,
-                       drill, NULL, hex, err, sizeof err) != RK_OK) {
+                       drill, NULL, request, hex, err, sizeof err) != RK_OK) {
         payload_destroy(&p);
         return s_error("%s", err);
     }
     payload_destroy(&p);
+    if (request)
+        s_request_remember(self, request, hex);
     reply = s_ok();
     json_object_set_new(reply, "msg_id", json_string(hex));
     json_object_set_new(reply, "state", json_string("queued"));
@@ -1730,7 +1819,7 @@ s_answer(daemon_t *self, const char *hex, payload_ack_status_t status,
                  ? ENVELOPE_KIND_STATUS_UPDATE
                  : ENVELOPE_KIND_ACK;
     }
-    rc = s_send_payload(self, &p, ek, to, 1, 0, drill, ref, sent_hex, err,
+    rc = s_send_payload(self, &p, ek, to, 1, 0, drill, ref, NULL, sent_hex, err,
                         errlen);
     if (rc != RK_OK) {
         json_decref(rec);

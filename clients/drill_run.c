@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 #define S_REFRESH_TIMEOUT_MS 5000 /* a show: a busy daemon still answers */
 #define S_CTL_LOST_MS 10000       /* default of ctl_lost_ms */
 #define S_GRACE_MS 5000           /* default of grace_ms */
+#define S_RETRY_PAUSE_MS 250      /* between tries of a send */
 
 typedef struct part {
     const char *id;   /* participant node id (borrowed from the roster) */
@@ -228,17 +230,23 @@ s_plan(run_t *r) {
     return RK_OK;
 }
 
-/* Sends inject in to the participants listed (indexes), one envelope. A
- * control-socket failure is not retried: the daemon may have taken the
- * envelope, and a second copy would split the answers. */
+/* Sends inject in to the participants listed (indexes), one envelope. The
+ * request carries an id of its own: when the control socket fails (no
+ * answer in time: the daemon may have sent it or not), the same request
+ * is tried again, marked a retry, and a daemon that took it the first time
+ * answers with that envelope instead of sending a second one (a second
+ * copy would split the answers). It is tried until the daemon answers or
+ * counts as lost (s_ctl_health) or the run is stopped. */
 static int
 s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     drill_message_t m;
     uint64_t now = rk_now_ms();
     uint64_t dl = drill_deadline_ms(in->inj->within_s, r->scale);
-    json_t *to = json_array(), *req, *reply, *pj;
+    json_t *to = json_array(), *req, *reply = NULL, *pj;
     const char *hex;
-    int rc;
+    uint8_t rnd[12];
+    char request[32];
+    int rc, tries = 0;
     if (drill_inject_message(r->cfg->sc, in->idx, dl ? now + dl : 0, &m) !=
         RK_OK) {
         snprintf(r->err, sizeof r->err, "inject %s: cannot build it",
@@ -257,10 +265,31 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     }
     for (size_t k = 0; k < n; k++)
         json_array_append_new(to, json_string(in->p[which[k]].id));
-    req = json_pack("{s:s,s:s,s:o,s:o,s:s}", "cmd", "send", "kind",
-                    envelope_kind_name(m.kind), "to", to, "payload", pj,
-                    "drill_id", m.drill_id);
-    rc = s_call(r, req, S_CTL_TIMEOUT_MS, &reply);
+    randombytes_buf(rnd, sizeof rnd);
+    memcpy(request, "drill-", 6);
+    rk_hex(request + 6, rnd, sizeof rnd);
+    for (;;) {
+        uint64_t began = rk_now_ms();
+        struct timespec pause = {0, S_RETRY_PAUSE_MS * 1000000L};
+        req = json_pack("{s:s,s:s,s:O,s:O,s:s,s:s,s:b}", "cmd", "send", "kind",
+                        envelope_kind_name(m.kind), "to", to, "payload", pj,
+                        "drill_id", m.drill_id, "request_id", request, "retry",
+                        tries > 0);
+        rc = s_call(r, req, S_CTL_TIMEOUT_MS, &reply);
+        if (rc != RK_ERR_IO)
+            break;
+        s_ctl_health(r, 0, began);
+        if (r->lost || (r->cfg->stop && *r->cfg->stop))
+            break;
+        log_warn("event=inject_send_retry drill=%s inject=%s request=%s "
+                 "try=%d reason=\"%s\"",
+                 drill_scenario_exercise(r->cfg->sc), in->inj->id, request,
+                 tries + 1, r->err);
+        tries++;
+        nanosleep(&pause, NULL);
+    }
+    json_decref(to);
+    json_decref(pj);
     if (rc != RK_OK) {
         char e[sizeof r->err];
         memcpy(e, r->err, sizeof e);
@@ -268,23 +297,35 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
             snprintf(r->err, sizeof r->err,
                      "inject %.40s: renrakud refused to send it: %.500s",
                      in->inj->id, e);
-        else
+        else if (rc == RK_ERR_IO)
             snprintf(r->err, sizeof r->err,
-                     "inject %.40s: not sent: the control socket "
+                     "inject %.40s: unknown whether it was sent (its sent "
+                     "record would have request_id %s): the control socket "
                      "%.300s/control.sock failed: %.200s",
-                     in->inj->id, r->cfg->state_dir, e);
+                     in->inj->id, request, r->cfg->state_dir, e);
+        else
+            snprintf(r->err, sizeof r->err, "inject %.40s: not sent: %.200s",
+                     in->inj->id, e);
         return RK_ERR_IO;
     }
     s_ctl_health(r, 1, now);
     hex = json_string_value(json_object_get(reply, "msg_id"));
+    {
+        /* When the daemon sealed it (a retry may find it sent on the
+         * first try, or send it now). */
+        uint64_t at = s_time(json_object_get(reply, "record"), "created");
+        if (at)
+            now = at;
+    }
     for (size_t k = 0; k < n; k++) {
         part_t *p = &in->p[which[k]];
         p->sent_ms = now;
         snprintf(p->msg, sizeof p->msg, "%s", hex ? hex : "");
     }
-    log_info("event=inject_sent drill=%s inject=%s msg=%s recipients=%zu",
-             drill_scenario_exercise(r->cfg->sc), in->inj->id, hex ? hex : "-",
-             n);
+    log_info(
+        "event=inject_sent drill=%s inject=%s msg=%s recipients=%zu%s",
+        drill_scenario_exercise(r->cfg->sc), in->inj->id, hex ? hex : "-", n,
+        json_is_true(json_object_get(reply, "repeat")) ? " repeat=true" : "");
     json_decref(reply);
     return RK_OK;
 }

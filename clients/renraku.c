@@ -32,7 +32,7 @@ static const char *s_usage =
     "         [--severity S] [--category C] [--type T] [--incident-id ID]\n"
     "         [--indicator TYPE=VALUE]... [--action TEXT] [--sector S]...\n"
     "         [--reference R]... [--contact TEXT] [--purpose P] [--status S]\n"
-    "         [--expires DURATION] [--file NOTICE.json]\n"
+    "         [--expires DURATION] [--file NOTICE.json] [--request-id ID]\n"
     "  alert  like send, an urgent broadcast (default --to all, severity "
     "high)\n"
     "  inbox  [--unread]              received messages\n"
@@ -46,6 +46,9 @@ static const char *s_usage =
     "(JSON\n"
     "                                 for send --file)\n"
     "\n"
+    "send --request-id ID: run again with the same ID (after a timeout, or\n"
+    "a restart of renrakud), the first send's message is shown, not sent\n"
+    "twice.\n"
     "Every command takes --json. DIR: --state, $RENRAKU_STATE or "
     "~/.renraku.\n"
     "TLP: CLEAR, GREEN, AMBER, AMBER+STRICT, RED. Severity: info, low, "
@@ -136,33 +139,24 @@ s_duration(const char *s, long *secs) {
 
 static int
 cmd_send(int argc, char **argv, int alert) {
-    static const struct option opts[] = {{"to", 1, 0, 't'},
-                                         {"title", 1, 0, 'T'},
-                                         {"body", 1, 0, 'b'},
-                                         {"description", 1, 0, 'b'},
-                                         {"tlp", 1, 0, 'l'},
-                                         {"severity", 1, 0, 'v'},
-                                         {"category", 1, 0, 'c'},
-                                         {"type", 1, 0, 'y'},
-                                         {"incident-id", 1, 0, 'i'},
-                                         {"indicator", 1, 0, 'n'},
-                                         {"action", 1, 0, 'a'},
-                                         {"sector", 1, 0, 's'},
-                                         {"reference", 1, 0, 'r'},
-                                         {"contact", 1, 0, 'C'},
-                                         {"purpose", 1, 0, 'p'},
-                                         {"status", 1, 0, 'S'},
-                                         {"expires", 1, 0, 'e'},
-                                         {"file", 1, 0, 'f'},
-                                         {"json", 0, 0, 'j'},
-                                         {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"to", 1, 0, 't'},          {"title", 1, 0, 'T'},
+        {"body", 1, 0, 'b'},        {"description", 1, 0, 'b'},
+        {"tlp", 1, 0, 'l'},         {"severity", 1, 0, 'v'},
+        {"category", 1, 0, 'c'},    {"type", 1, 0, 'y'},
+        {"incident-id", 1, 0, 'i'}, {"indicator", 1, 0, 'n'},
+        {"action", 1, 0, 'a'},      {"sector", 1, 0, 's'},
+        {"reference", 1, 0, 'r'},   {"contact", 1, 0, 'C'},
+        {"purpose", 1, 0, 'p'},     {"status", 1, 0, 'S'},
+        {"expires", 1, 0, 'e'},     {"file", 1, 0, 'f'},
+        {"request-id", 1, 0, 'q'},  {"json", 0, 0, 'j'},
+        {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
     json_t *notice = json_object(), *to = json_array(), *ind = json_array();
     json_t *sectors = json_array(), *refs = json_array(), *payload, *req;
     json_t *reply, *check = NULL, *payload_owned = NULL;
     int rc = 0;
     payload_t *p = NULL;
-    const char *file = NULL;
+    const char *file = NULL, *request = NULL;
     long expires = 0;
     char err[600];
     int c;
@@ -239,6 +233,9 @@ cmd_send(int argc, char **argv, int alert) {
             break;
         case 'S':
             json_object_set_new(notice, "status", json_string(optarg));
+            break;
+        case 'q':
+            request = optarg;
             break;
         case 'e':
             if (s_duration(optarg, &expires) != 0) {
@@ -336,6 +333,12 @@ cmd_send(int argc, char **argv, int alert) {
     json_object_set(req, "payload", payload);
     if (expires)
         json_object_set_new(req, "expires_in_s", json_integer(expires));
+    if (request) {
+        /* The daemon looks in its sent records too: a send run again
+         * after a timeout or a restart is not sent twice. */
+        json_object_set_new(req, "request_id", json_string(request));
+        json_object_set_new(req, "retry", json_true());
+    }
     reply = s_call(req);
     s_check(reply);
     if (s_json)
@@ -344,6 +347,8 @@ cmd_send(int argc, char **argv, int alert) {
         const char *k;
         json_t *v;
         check = json_object_get(json_object_get(reply, "record"), "recipients");
+        if (json_is_true(json_object_get(reply, "repeat")))
+            printf("already sent with --request-id %s: ", request);
         printf("queued %s %s to", s_str(reply, "msg_id"),
                alert ? "alert" : "notice");
         json_object_foreach(check, k, v) printf(" %s", k);

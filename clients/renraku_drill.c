@@ -39,10 +39,13 @@ static const char *s_usage =
     "usage: renraku-drill COMMAND [options]\n"
     "\n"
     "  run SCENARIO.json|MSEL.csv --state DIR [--time-scale N] [--out DIR]\n"
+    "        [--lost-after 10s]\n"
     "        send the injects on schedule through the controller's renrakud\n"
     "        (state folder DIR), follow receipts and answers, write the\n"
-    "        report (report.txt, .json, .csv, .html in --out, default .)\n"
+    "        report (report.txt, .json, .csv, .html in --out, default .);\n"
+    "        its control socket failing for --lost-after stops the run\n"
     "  ping GROUP|NODE... --state DIR [--deadline 2h] [--out DIR]\n"
+    "        [--lost-after 10s]\n"
     "        a communication check of every node named or in the groups\n"
     "  validate SCENARIO.json|MSEL.csv   check a file, print the scenario\n"
     "  report SCENARIO RESULTS.json [--out DIR]   rewrite the report\n"
@@ -181,7 +184,8 @@ s_out_ready(const char *dir) {
 }
 
 static int
-s_run(drill_scenario_t *sc, const char *state, double scale, const char *out) {
+s_run(drill_scenario_t *sc, const char *state, double scale, uint64_t lost_ms,
+      const char *out) {
     drill_run_config_t rc;
     json_t *results = NULL;
     char err[1024];
@@ -194,6 +198,7 @@ s_run(drill_scenario_t *sc, const char *state, double scale, const char *out) {
     rc.state_dir = state;
     rc.sc = sc;
     rc.time_scale = scale;
+    rc.ctl_lost_ms = lost_ms;
     rc.stop = &s_stop;
     rc.progress = isatty(2) ? stderr : NULL;
     s_signals();
@@ -248,14 +253,31 @@ s_load(const char *path, drill_scenario_t **sc) {
     return 0;
 }
 
+static int s_parse_deadline(const char *s, uint64_t *secs);
+
+/* --lost-after: as --deadline. Returns 0 and sets *ms, or prints why and
+ * returns EXIT_USAGE. */
+static int
+s_lost_after(const char *text, uint64_t *ms) {
+    uint64_t secs = 0;
+    if (s_parse_deadline(text, &secs) != 0) {
+        s_fail("--lost-after %s: use 30s, 5m or PT30S, more than 0 and at "
+               "most 30 days",
+               text);
+        return EXIT_USAGE;
+    }
+    *ms = secs * 1000;
+    return 0;
+}
+
 static int
 cmd_run(int argc, char **argv) {
-    static const struct option opts[] = {{"state", 1, 0, 's'},
-                                         {"time-scale", 1, 0, 't'},
-                                         {"out", 1, 0, 'o'},
-                                         {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"state", 1, 0, 's'}, {"time-scale", 1, 0, 't'},
+        {"out", 1, 0, 'o'},   {"lost-after", 1, 0, 'l'},
+        {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     const char *state = NULL, *out = ".";
+    uint64_t lost_ms = 0;
     double scale = 0;
     drill_scenario_t *sc = NULL;
     int c, rc;
@@ -267,6 +289,10 @@ cmd_run(int argc, char **argv) {
             break;
         case 'o':
             out = optarg;
+            break;
+        case 'l':
+            if (s_lost_after(optarg, &lost_ms) != 0)
+                return EXIT_USAGE;
             break;
         case 't':
             scale = strtod(optarg, &end);
@@ -291,7 +317,7 @@ cmd_run(int argc, char **argv) {
     }
     if ((rc = s_load(argv[optind], &sc)) != 0)
         return rc;
-    rc = s_run(sc, state, scale, out);
+    rc = s_run(sc, state, scale, lost_ms, out);
     drill_scenario_destroy(&sc);
     return rc;
 }
@@ -324,14 +350,12 @@ s_parse_deadline(const char *text, uint64_t *secs) {
 
 static int
 cmd_ping(int argc, char **argv) {
-    static const struct option opts[] = {{"state", 1, 0, 's'},
-                                         {"deadline", 1, 0, 'd'},
-                                         {"out", 1, 0, 'o'},
-                                         {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"state", 1, 0, 's'},      {"deadline", 1, 0, 'd'}, {"out", 1, 0, 'o'},
+        {"lost-after", 1, 0, 'l'}, {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
     const char *state = NULL, *out = ".", *deadline = "2h";
     char dur[64], id[64], err[2048], t[40];
-    uint64_t secs = 0;
+    uint64_t secs = 0, lost_ms = 0;
     drill_scenario_t *sc = NULL;
     json_t *j, *parts;
     int c, rc;
@@ -345,6 +369,10 @@ cmd_ping(int argc, char **argv) {
             break;
         case 'd':
             deadline = optarg;
+            break;
+        case 'l':
+            if (s_lost_after(optarg, &lost_ms) != 0)
+                return EXIT_USAGE;
             break;
         case 'h':
             fputs(s_usage, stdout);
@@ -386,7 +414,7 @@ cmd_ping(int argc, char **argv) {
         return EXIT_USAGE;
     }
     json_decref(j);
-    rc = s_run(sc, state, 0, out);
+    rc = s_run(sc, state, 0, lost_ms, out);
     drill_scenario_destroy(&sc);
     return rc;
 }

@@ -5,7 +5,7 @@
 # renraku-drill run / ping, and the report. Real processes on 127.0.0.1,
 # fresh test keys, bounded waits, everything stopped.
 # Usage: drill.sh BUILD_DIR SCENARIO   (scenarios: scripted late ping
-# answers msel scale; scripted, ping and msel each run further checks after
+# answers stall msel scale; scripted, ping and msel each run further checks after
 # their own: see the case at the end)
 set -u
 B=$(realpath "$1") SCENARIO=$2
@@ -69,8 +69,11 @@ setup() {
     PIDS+=($!)
     until_ok 10 grep -q tcp:// ep || { bad "relay starts"; exit 1; }
     EP=$(cat ep)
+    start_ctl
+}
+start_ctl() {
     "$D" --key keys/ctl.test.key --roster roster.signed --coordinator keys/coordinator.pub \
-        --state ctl --relay "$EP" >ctl.log 2>&1 &
+        --state ctl --relay "$EP" >>ctl.log 2>&1 &
     CTL_PID=$!
     PIDS+=($!)
     until_ok 10 test -S ctl/control.sock || bad "controller daemon starts"
@@ -381,6 +384,71 @@ EOF
     is "the open deadline is pending, not missed" "$(field lost p1 l1 outcome)" pending
 }
 
+# The controller's daemon stalls (SIGSTOP) for longer than a send's 10 s
+# timeout just as s2 falls due: the runner cannot tell whether the daemon
+# took the send. It tries the same request again (its request_id), the
+# daemon answers with the envelope it sent, if it did, rather than sending
+# a second, and the drill goes on to its end. It used to stop the run
+# (exit 3) saying s2 was not sent, whether or not it had been.
+check_send_stall() {
+    cat >stall.json <<'EOF'
+{"exercise": "stall-drill", "participants": ["p1"],
+ "injects": [{"id": "s1", "at": "PT0S", "kind": "notice", "title": "Before",
+              "expect": {"status": "acknowledged", "within": "PT1H"}},
+             {"id": "s2", "at": "PT4S", "kind": "notice", "title": "During",
+              "expect": {"status": "acknowledged", "within": "PT1H"}}]}
+EOF
+    "$DRILL" run stall.json --state ctl --out stall --lost-after 60s >stall.out 2>stall.log &
+    local run=$! n
+    PIDS+=($run)
+    until_ok 20 arrived p1 stall-drill s1 || bad "s1 reaches p1"
+    kill -STOP "$CTL_PID"
+    # s2 falls due at 4 s; a send waits 10 s for its answer.
+    until_ok 40 grep -q 'event=inject_send_retry.*inject=s2' stall.log ||
+        bad "the runner tries s2's send again"
+    kill -CONT "$CTL_PID"
+    until_ok 30 arrived p1 stall-drill s2 || bad "s2 reaches p1"
+    answer p1 stall-drill s1 acknowledged
+    answer p1 stall-drill s2 acknowledged
+    wait_exit $run 60
+    is "the drill runs to its end (exit 0)" "$?" 0
+    if grep -q '"partial": true' stall/report.json; then bad "the report is complete"; else ok "the report is complete"; fi
+    is "s2 is met" "$(field stall p1 s2 outcome)" met
+    n=$(grep -l '"inject_id": *"s2"' st.p1/inbox/*.json 2>/dev/null | wc -l)
+    is "p1 got s2 once" "$n" 1
+    n=$(grep -l '"request_id": *"drill-' ctl/sent/*.json 2>/dev/null | wc -l)
+    is "the controller sent two envelopes, each with its request id" "$n" 2
+}
+
+# renraku send --request-id: the same id again is answered with the first
+# send's message and nothing is sent twice, also after the daemon
+# restarted (it looks through its sent records then).
+check_request_id() {
+    local a out before
+    before=$(ls ctl/sent/*.json | wc -l)
+    a=$("$CLI" --state ctl send --to p1 --title "Once" --request-id inc-2026-42 --json |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["msg_id"])')
+    out=$("$CLI" --state ctl send --to p1 --title "Once" --request-id inc-2026-42 2>&1)
+    is "the same --request-id again: exit 0" "$?" 0
+    expect "... says it was sent already, with the first id" <(echo "$out") \
+        "^already sent with --request-id inc-2026-42: queued $a "
+    kill -TERM "$CTL_PID"
+    wait "$CTL_PID" 2>/dev/null
+    rm -f ctl/control.sock
+    start_ctl
+    out=$("$CLI" --state ctl send --to p1 --title "Once" --request-id inc-2026-42 --json)
+    expect "after a restart, found in the sent records" <(echo "$out") "\"msg_id\": \"$a\""
+    expect "... marked a repeat" <(echo "$out") '"repeat": true'
+    is "one envelope was sent" "$(ls ctl/sent/*.json | wc -l)" $((before + 1))
+    until_ok 20 test "$(grep -l '"title": *"Once"' st.p1/inbox/*.json 2>/dev/null | wc -l)" -ge 1 ||
+        bad "p1 gets it"
+    sleep 1
+    is "p1 got it once" "$(grep -l '"title": *"Once"' st.p1/inbox/*.json | wc -l)" 1
+    "$CLI" --state ctl send --to p1 --title "Bad" --request-id 'two words' >bad.out 2>bad.err
+    is "a request id with a space is refused" "$?" 1
+    expect "... naming request_id" bad.err 'request_id: 1 to 64 characters'
+}
+
 # --out is checked before anything is sent; results that cannot be written
 # make the run fail. Needs scenario_ping's setup (simulated answers).
 check_out_dir() {
@@ -426,6 +494,10 @@ EOF
     usage "run --state without a value is named" '--state needs a value' run ok.json --state
     usage "run --time-scale below 1 is refused (no report could be made of it)" \
         '--time-scale 0.5: a number from 1 to 86400' run ok.json --state nodaemon --time-scale 0.5
+    usage "run --lost-after 0 is refused" \
+        '--lost-after 0: use 30s, 5m or PT30S' run ok.json --state nodaemon --lost-after 0
+    usage "ping --lost-after without a unit's number is refused" \
+        '--lost-after soon: ' ping p1 --state nodaemon --lost-after soon
     usage "run --out /nonexistent is refused before the daemon is asked" \
         '--out /nonexistent/dir: ' run ok.json --state nodaemon --out /nonexistent/dir
     usage "ping --deadline that would wrap is refused" \
@@ -470,6 +542,13 @@ late) check_late_answers ;;
 ping)
     scenario_ping
     check_out_dir
+    ;;
+stall)
+    fresh
+    setup 1
+    node p1
+    check_send_stall
+    check_request_id
     ;;
 answers)
     fresh
