@@ -39,7 +39,6 @@
 #define S_HOOK_STOP_WAIT_MS 2000
 #define S_CTL_MAX (1024u * 1024u)
 #define S_REQUEST_ID_MAX 64 /* a send's request_id, in bytes */
-#define S_REQUESTS 256      /* the latest request ids remembered */
 
 typedef struct {
     pid_t pid;
@@ -90,13 +89,16 @@ struct daemon {
     size_t n_answers, cap_answers;
     uint64_t counters[8];
     struct burst *burst; /* deliveries read together, written together */
-    /* The request ids of the latest sends, a ring: a send repeated with
-     * the same id (its answer was lost) gets the first one's answer. */
-    struct {
+    /* The request ids of sends (read from the sent records at the first
+     * send that has one, then kept up to date): a send repeated with the
+     * same id (its answer was lost) gets the first one's answer. */
+    struct request {
         char id[S_REQUEST_ID_MAX + 1];
         char hex[33];
-    } requests[S_REQUESTS];
-    size_t next_request;
+        char fp[33]; /* what was asked: s_request_fp */
+    } * requests;
+    size_t n_requests, cap_requests;
+    int requests_loaded;
 };
 
 static int s_answer(daemon_t *self, const char *hex,
@@ -629,8 +631,8 @@ static int
 s_send_payload(daemon_t *self, const payload_t *p, envelope_kind_t kind,
                const char *const *targets, size_t n_targets,
                uint64_t expires_ms, const char *drill_id,
-               const uint8_t *in_reply_to, const char *request_id, char hex[33],
-               char *err, size_t errlen) {
+               const uint8_t *in_reply_to, const char *request_id,
+               const char *request_fp, char hex[33], char *err, size_t errlen) {
     const char **ids = NULL;
     size_t n_ids = 0, plen = 0;
     envelope_recipient_t *r = NULL;
@@ -727,17 +729,28 @@ s_send_payload(daemon_t *self, const payload_t *p, envelope_kind_t kind,
     json_object_set_new(rec, "state", json_string("queued"));
     if (drill_id)
         json_object_set_new(rec, "drill_id", json_string(drill_id));
-    if (request_id)
+    if (request_id) {
         json_object_set_new(rec, "request_id", json_string(request_id));
+        json_object_set_new(rec, "request_fp", json_string(request_fp));
+    }
     if (p->kind == PAYLOAD_NOTICE)
         json_object_set_new(rec, "title", json_string(p->notice.title));
     json_object_set_new(rec, "recipients", rs);
     for (size_t i = 0; i < n_ids; i++)
         s_set_recipient(rec, ids[i], "queued", now, NULL);
     rc = node_store_put_json(self->store, NODE_STORE_SENT, hex, rec);
-    if (rc == RK_OK)
+    if (rc == RK_OK) {
         rc = node_store_put_env(self->store, NODE_STORE_OUTBOX, hex, env,
                                 env_len);
+        /* Not queued: no record may say it was (a repeat of its request
+         * would find it). If even that fails, its state stays "queued"
+         * with nothing in the outbox, and the log says so. */
+        if (rc != RK_OK &&
+            node_store_remove(self->store, NODE_STORE_SENT, hex) != RK_OK)
+            log_error("event=store_write_failed box=sent msg=%s "
+                      "reason=\"the record of a send that failed stays\"",
+                      hex);
+    }
     if (rc != RK_OK) {
         snprintf(err, errlen, "cannot write the outbox: %s", rk_strerror(rc));
         goto cleanup;
@@ -1197,8 +1210,8 @@ s_auto_ack(daemon_t *self, const envelope_header_t *h) {
     memcpy(p.ack.ref_msg_id, h->msg_id, 16);
     p.ack.status = PAYLOAD_ACK_RECEIVED;
     if (s_send_payload(self, &p, ENVELOPE_KIND_ACK, to, 1, 0,
-                       h->exercise ? h->drill_id : NULL, h->msg_id, NULL, hex,
-                       err, sizeof err) != RK_OK)
+                       h->exercise ? h->drill_id : NULL, h->msg_id, NULL, NULL,
+                       hex, err, sizeof err) != RK_OK)
         log_error("event=auto_ack_failed to=%s reason=\"%s\"", h->sender, err);
 }
 
@@ -1655,42 +1668,78 @@ s_request_id_valid(const char *id) {
     return n > 0;
 }
 
+/* What a send asks for (kind, to, payload, drill_id, expires_in_s), as
+ * 32 hex digits of SHA-256 over its canonical JSON: a request id used
+ * again for a different send is refused, not taken for a repeat. */
 static void
-s_request_remember(daemon_t *self, const char *id, const char *hex) {
-    size_t k = self->next_request++ % S_REQUESTS;
-    rk_str_copy(self->requests[k].id, sizeof self->requests[k].id, id);
-    rk_str_copy(self->requests[k].hex, sizeof self->requests[k].hex, hex);
+s_request_fp(const json_t *req, char fp[33]) {
+    static const char *const keys[] = {"kind", "to", "payload", "drill_id",
+                                       "expires_in_s"};
+    json_t *what = json_object();
+    char *text;
+    uint8_t h[32];
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *v = json_object_get(req, keys[i]);
+        if (v)
+            json_object_set(what, keys[i], v);
+    }
+    text = json_dumps(what, JSON_COMPACT | JSON_SORT_KEYS);
+    crypto_hash_sha256(h, (const uint8_t *)(text ? text : ""),
+                       text ? strlen(text) : 0);
+    rk_hex(fp, h, 16);
+    free(text);
+    json_decref(what);
 }
 
-/* Was a send with request id id taken already? Looks in the ring of the
- * latest; with search set (the caller says this is a retry), then in
- * every sent record, for a send taken before a restart. On a hit, hex
- * gets its msg id. */
-static bool
-s_request_find(daemon_t *self, const char *id, bool search, char hex[33]) {
-    char **names = NULL;
-    size_t n = 0;
-    bool hit = false;
-    for (size_t k = 0; k < S_REQUESTS; k++)
-        if (strcmp(self->requests[k].id, id) == 0) {
-            rk_str_copy(hex, 33, self->requests[k].hex);
-            return true;
-        }
-    if (!search ||
-        node_store_list(self->store, NODE_STORE_SENT, &names, &n) != RK_OK)
-        return false;
-    for (size_t i = 0; i < n && !hit; i++) {
-        json_t *rec = s_sent_get(self, names[i]);
-        const char *r = json_string_value(json_object_get(rec, "request_id"));
-        if (r && strcmp(r, id) == 0 && strlen(names[i]) == 32) {
-            rk_str_copy(hex, 33, names[i]);
-            s_request_remember(self, id, hex);
-            hit = true;
-        }
-        json_decref(rec);
+static int
+s_request_add(daemon_t *self, const char *id, const char *hex, const char *fp) {
+    struct request *r;
+    if (self->n_requests == self->cap_requests) {
+        size_t cap = self->cap_requests ? 2 * self->cap_requests : 64;
+        r = realloc(self->requests, cap * sizeof *r);
+        if (!r)
+            return RK_ERR_NOMEM;
+        self->requests = r;
+        self->cap_requests = cap;
     }
-    node_store_free_names(names, n);
-    return hit;
+    r = &self->requests[self->n_requests++];
+    rk_str_copy(r->id, sizeof r->id, id);
+    rk_str_copy(r->hex, sizeof r->hex, hex);
+    rk_str_copy(r->fp, sizeof r->fp, fp ? fp : "");
+    return RK_OK;
+}
+
+/* The send taken with request id id, or NULL. The first call reads every
+ * sent record (the sends before this start of the daemon). */
+static const struct request *
+s_request_find(daemon_t *self, const char *id) {
+    if (!self->requests_loaded) {
+        char **names = NULL;
+        size_t n = 0;
+        if (node_store_list(self->store, NODE_STORE_SENT, &names, &n) != RK_OK)
+            return NULL; /* read at the next send */
+        for (size_t i = 0; i < n; i++) {
+            json_t *rec = s_sent_get(self, names[i]);
+            const char *r =
+                json_string_value(json_object_get(rec, "request_id"));
+            if (r && strlen(names[i]) == 32 &&
+                s_request_add(self, r, names[i],
+                              json_string_value(
+                                  json_object_get(rec, "request_fp"))) != RK_OK)
+                log_error("event=request_not_kept request=%s msg=%s "
+                          "reason=\"out of memory\"",
+                          r, names[i]);
+            json_decref(rec);
+        }
+        node_store_free_names(names, n);
+        self->requests_loaded = 1;
+        log_info("event=requests_loaded sent_records=%zu request_ids=%zu", n,
+                 self->n_requests);
+    }
+    for (size_t k = self->n_requests; k-- > 0;)
+        if (strcmp(self->requests[k].id, id) == 0)
+            return &self->requests[k];
+    return NULL;
 }
 
 static json_t *
@@ -1707,26 +1756,35 @@ s_cmd_send(daemon_t *self, const json_t *req) {
     size_t n = 0;
     payload_t *p = NULL;
     envelope_kind_t kind;
-    char err[600], hex[33];
+    char err[600], hex[33], fp[33] = "";
     json_t *reply;
 
     if (rq && !s_request_id_valid(request))
         return s_error("request_id: 1 to %d characters of A-Z a-z 0-9 . _ : -",
                        S_REQUEST_ID_MAX);
-    /* The same request again (its answer was lost): the first one's
-     * answer, and nothing sent twice. */
-    if (request &&
-        s_request_find(self, request,
-                       json_is_true(json_object_get(req, "retry")), hex)) {
-        json_t *rec = s_sent_get(self, hex);
-        const char *st = json_string_value(json_object_get(rec, "state"));
-        log_info("event=send_repeated request=%s msg=%s", request, hex);
-        reply = s_ok();
-        json_object_set_new(reply, "msg_id", json_string(hex));
-        json_object_set_new(reply, "state", json_string(st ? st : "queued"));
-        json_object_set_new(reply, "repeat", json_true());
-        json_object_set_new(reply, "record", rec ? rec : json_null());
-        return reply;
+    if (request) {
+        /* The same request again (its answer was lost): the first one's
+         * answer, and nothing sent twice. The same id for another send:
+         * refused, or that send would be lost. */
+        const struct request *was = s_request_find(self, request);
+        s_request_fp(req, fp);
+        if (was && was->fp[0] && strcmp(was->fp, fp) != 0)
+            return s_error("request_id %s was used for another send (msg "
+                           "%s); give each send its own",
+                           request, was->hex);
+        if (was) {
+            json_t *rec = s_sent_get(self, was->hex);
+            const char *st = json_string_value(json_object_get(rec, "state"));
+            log_info("event=send_repeated request=%s msg=%s", request,
+                     was->hex);
+            reply = s_ok();
+            json_object_set_new(reply, "msg_id", json_string(was->hex));
+            json_object_set_new(reply, "state",
+                                json_string(st ? st : "unknown"));
+            json_object_set_new(reply, "repeat", json_true());
+            json_object_set_new(reply, "record", rec ? rec : json_null());
+            return reply;
+        }
     }
     kind = envelope_kind_from_name(kind_name ? kind_name : "notice");
     if (!kind)
@@ -1751,16 +1809,18 @@ s_cmd_send(daemon_t *self, const json_t *req) {
         payload_destroy(&p);
         return s_error("expires_in_s: 0 to one year");
     }
-    if (s_send_payload(self, p, kind, targets, n,
-                       expires_in ? rk_now_ms() + (uint64_t)expires_in * 1000
-                                  : 0,
-                       drill, NULL, request, hex, err, sizeof err) != RK_OK) {
+    if (s_send_payload(
+            self, p, kind, targets, n,
+            expires_in ? rk_now_ms() + (uint64_t)expires_in * 1000 : 0, drill,
+            NULL, request, fp, hex, err, sizeof err) != RK_OK) {
         payload_destroy(&p);
         return s_error("%s", err);
     }
     payload_destroy(&p);
-    if (request)
-        s_request_remember(self, request, hex);
+    if (request && s_request_add(self, request, hex, fp) != RK_OK)
+        log_error("event=request_not_kept request=%s msg=%s reason=\"out of "
+                  "memory; a repeat of it would be sent again\"",
+                  request, hex);
     reply = s_ok();
     json_object_set_new(reply, "msg_id", json_string(hex));
     json_object_set_new(reply, "state", json_string("queued"));
@@ -1819,8 +1879,8 @@ s_answer(daemon_t *self, const char *hex, payload_ack_status_t status,
                  ? ENVELOPE_KIND_STATUS_UPDATE
                  : ENVELOPE_KIND_ACK;
     }
-    rc = s_send_payload(self, &p, ek, to, 1, 0, drill, ref, NULL, sent_hex, err,
-                        errlen);
+    rc = s_send_payload(self, &p, ek, to, 1, 0, drill, ref, NULL, NULL,
+                        sent_hex, err, errlen);
     if (rc != RK_OK) {
         json_decref(rec);
         return rc;
@@ -2389,6 +2449,7 @@ daemon_destroy(daemon_t **self_p) {
     node_store_close(&self->store);
     roster_destroy(&self->roster);
     free(self->answers);
+    free(self->requests);
     /* Never silent: a hook still running, or one that never ran, says so
      * (its marker stays: it runs at the next start). */
     for (size_t i = 0; i < S_MAX_HOOKS; i++)

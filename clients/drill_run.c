@@ -271,12 +271,14 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     for (;;) {
         uint64_t began = rk_now_ms();
         struct timespec pause = {0, S_RETRY_PAUSE_MS * 1000000L};
-        req = json_pack("{s:s,s:s,s:O,s:O,s:s,s:s,s:b}", "cmd", "send", "kind",
+        req = json_pack("{s:s,s:s,s:O,s:O,s:s,s:s}", "cmd", "send", "kind",
                         envelope_kind_name(m.kind), "to", to, "payload", pj,
-                        "drill_id", m.drill_id, "request_id", request, "retry",
-                        tries > 0);
+                        "drill_id", m.drill_id, "request_id", request);
         rc = s_call(r, req, S_CTL_TIMEOUT_MS, &reply);
-        if (rc != RK_ERR_IO)
+        /* After a failed try, any failure of the socket (its file gone
+         * while the daemon restarts, say) leaves it open whether the
+         * first try was taken: try again. */
+        if (rc == RK_OK || rc == RK_ERR_INVALID || (rc != RK_ERR_IO && !tries))
             break;
         s_ctl_health(r, 0, began);
         if (r->lost || (r->cfg->stop && *r->cfg->stop))
@@ -297,7 +299,7 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
             snprintf(r->err, sizeof r->err,
                      "inject %.40s: renrakud refused to send it: %.500s",
                      in->inj->id, e);
-        else if (rc == RK_ERR_IO)
+        else if (rc == RK_ERR_IO || tries)
             snprintf(r->err, sizeof r->err,
                      "inject %.40s: unknown whether it was sent (its sent "
                      "record would have request_id %s): the control socket "
@@ -629,6 +631,7 @@ drill_run(const drill_run_config_t *cfg, json_t **results, char *err,
     run_t r;
     int rc;
     const char *stopped = NULL;
+    char why[1024];
     memset(&r, 0, sizeof r);
     *results = NULL;
     r.cfg = cfg;
@@ -658,8 +661,11 @@ drill_run(const drill_run_config_t *cfg, json_t **results, char *err,
             log_warn("event=drill_send_interrupted drill=%s reason=\"%s\"",
                      drill_scenario_exercise(cfg->sc), r.err);
             rc = RK_OK;
-            stopped = "interrupted (Ctrl-C or SIGTERM) while sending an "
-                      "inject";
+            snprintf(why, sizeof why,
+                     "interrupted (Ctrl-C or SIGTERM) while sending an "
+                     "inject: %.900s",
+                     r.err);
+            stopped = why;
             break;
         }
         if (rc != RK_OK)

@@ -46,9 +46,10 @@ static const char *s_usage =
     "(JSON\n"
     "                                 for send --file)\n"
     "\n"
-    "send --request-id ID: run again with the same ID (after a timeout, or\n"
-    "a restart of renrakud), the first send's message is shown, not sent\n"
-    "twice.\n"
+    "send --request-id ID: run again with the same ID and notice (after a\n"
+    "timeout, or a restart of renrakud), the first send's message is shown,\n"
+    "not sent twice; without --incident-id the incident id is then\n"
+    "req-<8 hex digits of the ID's SHA-256>.\n"
     "Every command takes --json. DIR: --state, $RENRAKU_STATE or "
     "~/.renraku.\n"
     "TLP: CLEAR, GREEN, AMBER, AMBER+STRICT, RED. Severity: info, low, "
@@ -293,12 +294,21 @@ cmd_send(int argc, char **argv, int alert) {
         if (json_array_size(refs))
             json_object_set(notice, "references", refs);
         if (!json_object_get(notice, "incident_id")) {
-            uint8_t r[4];
+            uint8_t r[32];
             char hex[9], t[40];
-            randombytes_buf(r, sizeof r);
-            rk_hex(hex, r, 4);
-            rk_time_format(t, sizeof t, rk_now_ms());
-            snprintf(id, sizeof id, "%.10s-%s", t, hex);
+            if (request) {
+                /* The same on every run of the same request, so that a
+                 * repeat asks for the same notice. */
+                crypto_hash_sha256(r, (const uint8_t *)request,
+                                   strlen(request));
+                rk_hex(hex, r, 4);
+                snprintf(id, sizeof id, "req-%s", hex);
+            } else {
+                randombytes_buf(r, 4);
+                rk_hex(hex, r, 4);
+                rk_time_format(t, sizeof t, rk_now_ms());
+                snprintf(id, sizeof id, "%.10s-%s", t, hex);
+            }
             json_object_set_new(notice, "incident_id", json_string(id));
         }
         if (!json_object_get(notice, "tlp"))
@@ -333,12 +343,8 @@ cmd_send(int argc, char **argv, int alert) {
     json_object_set(req, "payload", payload);
     if (expires)
         json_object_set_new(req, "expires_in_s", json_integer(expires));
-    if (request) {
-        /* The daemon looks in its sent records too: a send run again
-         * after a timeout or a restart is not sent twice. */
+    if (request) /* run again after a timeout: not sent twice */
         json_object_set_new(req, "request_id", json_string(request));
-        json_object_set_new(req, "retry", json_true());
-    }
     reply = s_call(req);
     s_check(reply);
     if (s_json)
@@ -348,7 +354,8 @@ cmd_send(int argc, char **argv, int alert) {
         json_t *v;
         check = json_object_get(json_object_get(reply, "record"), "recipients");
         if (json_is_true(json_object_get(reply, "repeat")))
-            printf("already sent with --request-id %s: ", request);
+            printf("already sent with --request-id %s (now %s): ", request,
+                   s_str(reply, "state"));
         printf("queued %s %s to", s_str(reply, "msg_id"),
                alert ? "alert" : "notice");
         json_object_foreach(check, k, v) printf(" %s", k);

@@ -75,7 +75,8 @@ double rk_parse_finite(const char *text);
 /* Copies src into dst of cap bytes (cap > 0), always terminated: as
  * snprintf(dst, cap, "%s", src) without the format's cost (the relay's
  * per-message paths), except that a cut never splits a UTF-8 character
- * (it ends before the character that does not fit). */
+ * (it ends before the character that does not fit; src is taken to be
+ * UTF-8: stray continuation bytes at the cut go with the byte before). */
 void rk_str_copy(char *dst, size_t cap, const char *src);
 
 /* Decodes one UTF-8 character at s (n > 0 bytes available). Returns its

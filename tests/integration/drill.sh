@@ -18,6 +18,8 @@ CTL_PID=
 pass=0 fail=0
 
 stop_all() {
+    # A daemon left stopped (SIGSTOP) by a check cut short would not end.
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -CONT "$p" 2>/dev/null; done
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null; done
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
     PIDS=()
@@ -395,16 +397,18 @@ check_send_stall() {
 {"exercise": "stall-drill", "participants": ["p1"],
  "injects": [{"id": "s1", "at": "PT0S", "kind": "notice", "title": "Before",
               "expect": {"status": "acknowledged", "within": "PT1H"}},
-             {"id": "s2", "at": "PT4S", "kind": "notice", "title": "During",
+                          {"id": "s2", "at": "PT8S", "kind": "notice", "title": "During",
               "expect": {"status": "acknowledged", "within": "PT1H"}}]}
 EOF
-    "$DRILL" run stall.json --state ctl --out stall --lost-after 60s >stall.out 2>stall.log &
+        RENRAKU_LOG_LEVEL=info "$DRILL" run stall.json --state ctl --out stall --lost-after 60s \
+        >stall.out 2>stall.log &
     local run=$! n
     PIDS+=($run)
-    until_ok 20 arrived p1 stall-drill s1 || bad "s1 reaches p1"
+    # Stopped once s1 went out, well before s2 falls due at 8 s; a send
+    # waits 10 s for its answer.
+    until_ok 20 grep -q 'event=inject_sent.*inject=s1' stall.log || bad "s1 is sent"
     kill -STOP "$CTL_PID"
-    # s2 falls due at 4 s; a send waits 10 s for its answer.
-    until_ok 40 grep -q 'event=inject_send_retry.*inject=s2' stall.log ||
+    until_ok 60 grep -q 'event=inject_send_retry.*inject=s2' stall.log ||
         bad "the runner tries s2's send again"
     kill -CONT "$CTL_PID"
     until_ok 30 arrived p1 stall-drill s2 || bad "s2 reaches p1"
@@ -430,8 +434,12 @@ check_request_id() {
         python3 -c 'import json, sys; print(json.load(sys.stdin)["msg_id"])')
     out=$("$CLI" --state ctl send --to p1 --title "Once" --request-id inc-2026-42 2>&1)
     is "the same --request-id again: exit 0" "$?" 0
-    expect "... says it was sent already, with the first id" <(echo "$out") \
-        "^already sent with --request-id inc-2026-42: queued $a "
+        expect "... says it was sent already, with the first id" <(echo "$out") \
+        "^already sent with --request-id inc-2026-42 \(now [a-z]+\): queued $a "
+    "$CLI" --state ctl send --to p1 --title "Another" --request-id inc-2026-42 >other.out 2>other.err
+    is "the same id for another notice is refused" "$?" 1
+    expect "... saying the id was used for another send" other.err \
+        "request_id inc-2026-42 was used for another send \(msg $a\)"
     kill -TERM "$CTL_PID"
     wait "$CTL_PID" 2>/dev/null
     rm -f ctl/control.sock
