@@ -954,26 +954,6 @@ s_record(s_verify_t *v, const char *file, uint64_t off, const uint8_t *rec,
     s_check_checkpoints(v);
 }
 
-/* Frame check at off: 0 and *rlen, *leaf when it checks, else a static
- * sentence. */
-static const char *
-s_frame(const uint8_t *b, size_t n, size_t off, size_t *rlen,
-        uint8_t leaf[MERKLE_HASH_LEN]) {
-    uint32_t len;
-    if (n - off < 4)
-        return "a partial length field";
-    len = rk_get_be32(b + off);
-    *rlen = len;
-    if (len == 0 || len > RELAY_LOG_MAX_RECORD)
-        return "length out of range";
-    if (n - off - 4 < (uint64_t)len + 4)
-        return "the record runs past the end of the segment";
-    merkle_leaf_hash(b + off + 4, len, leaf);
-    if (memcmp(leaf, b + off + 4 + len, 4) != 0)
-        return "its check bytes do not match the record (damaged or altered)";
-    return NULL;
-}
-
 /* Looks for the first offset > off where a valid frame starts: sets
  * *next to it (n: none) and returns true; or returns false, with *next
  * where it stopped, when hashing the next candidate would exceed the run's
@@ -983,26 +963,12 @@ s_frame(const uint8_t *b, size_t n, size_t off, size_t *rlen,
 static bool
 s_next_valid(s_verify_t *v, const uint8_t *b, size_t n, size_t off,
              size_t *next) {
-    uint8_t leaf[MERKLE_HASH_LEN];
-    size_t rlen;
-    for (size_t o = off + 1; o + RELAY_LOG_FRAME_OVERHEAD < n + 1; o++) {
-        uint32_t len = rk_get_be32(b + o);
-        if (len == 0 || len > RELAY_LOG_MAX_RECORD ||
-            n - o - 4 < (uint64_t)len + 4)
-            continue;
-        if (len > v->scan_left) {
-            *next = o;
-            return false;
-        }
-        v->scan_left -= len;
-        v->sum->scan_bytes += len;
-        if (!s_frame(b, n, o, &rlen, leaf)) {
-            *next = o;
-            return true;
-        }
-    }
-    *next = n;
-    return true;
+    uint64_t left = v->scan_left, at;
+    int found = relay_log_find_frame(b, n, off, &left, &at);
+    v->sum->scan_bytes += v->scan_left - left;
+    v->scan_left = left;
+    *next = (size_t)at;
+    return found >= 0;
 }
 
 static void
@@ -1055,7 +1021,8 @@ s_segment(s_verify_t *v, const char *logdir, const char *name, bool last,
           char *file) {
     const uint8_t *b;
     uint8_t head[RELAY_LOG_HEADER_LEN], leaf[MERKLE_HASH_LEN];
-    size_t n = 0, off, rlen = 0;
+    size_t n = 0, off;
+    uint32_t rlen = 0;
     char *path = s_join(logdir, name);
     uint64_t first = s_name_number(name), pos = v->sum->records;
     int rc;
@@ -1098,7 +1065,7 @@ s_segment(s_verify_t *v, const char *logdir, const char *name, bool last,
                   rk_get_be64(b + 8), first);
     off = RELAY_LOG_HEADER_LEN;
     while (off < n && !s_done(v)) {
-        const char *why = s_frame(b, n, off, &rlen, leaf);
+        const char *why = relay_log_frame_check(b, n, off, &rlen, leaf);
         size_t next;
         if (!why) {
             s_record(v, file, off, b + off + 4, rlen, leaf);

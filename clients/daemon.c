@@ -1458,7 +1458,8 @@ s_finish_delivery(daemon_t *self, burst_t *b, size_t i) {
 }
 
 /* The store's journal is emptied (its files synced) once the node has
- * been idle this long, or once it holds this much. */
+ * been idle this long (unless --checkpoint-idle-ms), or once it holds this
+ * much. */
 #define S_CHECKPOINT_IDLE_MS 1000
 #define S_CHECKPOINT_BYTES (64u * 1024u * 1024u)
 
@@ -1481,7 +1482,10 @@ s_checkpoint(daemon_t *self, int force) {
     if (!force &&
         (self->checkpoint_failing
              ? now - self->last_checkpoint_ms < S_CHECKPOINT_RETRY_MS
-             : now - self->last_burst_ms < S_CHECKPOINT_IDLE_MS &&
+             : now - self->last_burst_ms <
+                       (self->cfg.checkpoint_idle_ms
+                            ? (uint64_t)self->cfg.checkpoint_idle_ms
+                            : S_CHECKPOINT_IDLE_MS) &&
                    node_store_journal_bytes(self->store) < S_CHECKPOINT_BYTES))
         return;
     self->last_checkpoint_ms = now;

@@ -41,7 +41,9 @@ typedef struct {
                                 what it started (0: 30 s) */
     uint32_t credit;         /* deliveries in flight (0: default) */
     int heartbeat_ms;
-    int resubmit_ms; /* resubmit unanswered outbox this often */
+    int resubmit_ms;        /* resubmit unanswered outbox this often */
+    int checkpoint_idle_ms; /* checkpoint after this long without
+                               deliveries (0: 1000) */
 } daemon_config_t;
 
 typedef struct daemon daemon_t;

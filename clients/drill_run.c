@@ -231,12 +231,12 @@ s_plan(run_t *r) {
 }
 
 /* Sends inject in to the participants listed (indexes), one envelope. The
- * request carries an id of its own: when the control socket fails (no
- * answer in time: the daemon may have sent it or not), the same request
- * is tried again, marked a retry, and a daemon that took it the first time
- * answers with that envelope instead of sending a second one (a second
- * copy would split the answers). It is tried until the daemon answers or
- * counts as lost (s_ctl_health) or the run is stopped. */
+ * request carries an id of its own (request_id, docs/NODE.md): when the
+ * control socket fails (no answer in time: the daemon may have sent it or
+ * not), the same request is tried again, and a daemon that took it the
+ * first time answers with that envelope instead of sending a second one (a
+ * second copy would split the answers). It is tried until the daemon
+ * answers or counts as lost (s_ctl_health) or the run is stopped. */
 static int
 s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     drill_message_t m;

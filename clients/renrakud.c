@@ -47,6 +47,9 @@ static const char *s_usage =
     "  --resubmit-ms MS         resubmit, this often, what was queued that "
     "long ago\n"
     "                           and is still unanswered (default 30000)\n"
+    "  --checkpoint-idle-ms MS  sync the inbox's files and empty the journal\n"
+    "                           after this long without deliveries (default\n"
+    "                           1000)\n"
     "  --log-level LEVEL        debug, info, warn, error (default info)\n";
 
 static volatile sig_atomic_t s_stop = 0;
@@ -97,6 +100,7 @@ main(int argc, char **argv) {
                                          {"credit", 1, 0, 'C'},
                                          {"heartbeat-ms", 1, 0, 'B'},
                                          {"resubmit-ms", 1, 0, 'S'},
+                                         {"checkpoint-idle-ms", 1, 0, 'K'},
                                          {"log-level", 1, 0, 'L'},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -187,6 +191,11 @@ main(int argc, char **argv) {
             if (s_int("resubmit-ms", optarg, 100, 3600000, &n))
                 return 2;
             cfg.resubmit_ms = (int)n;
+            break;
+        case 'K':
+            if (s_int("checkpoint-idle-ms", optarg, 100, 3600000, &n))
+                return 2;
+            cfg.checkpoint_idle_ms = (int)n;
             break;
         case 'L':
             if (rk_log_set_level(optarg) != 0) {

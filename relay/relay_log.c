@@ -298,15 +298,15 @@ s_frame_check(relay_log_t *self, const uint8_t *map, uint64_t size,
     uint32_t len;
     *rec_len = 0;
     if (size - off < 4)
-        return "incomplete length field";
+        return "a partial length field";
     len = rk_get_be32(map + off);
     *rec_len = len;
     if (len == 0)
-        return "record length 0";
+        return "a record length of 0";
     if (len > RELAY_LOG_MAX_RECORD)
-        return "record length over the maximum";
+        return "a record length over the maximum";
     if (size - off < (uint64_t)len + RELAY_LOG_FRAME_OVERHEAD)
-        return "record runs past the end of the file";
+        return "the record runs past the end of the segment";
     if (self && self->size < self->n_side &&
         memcmp(self->side + self->size * MERKLE_HASH_LEN, map + off + 4 + len,
                S_CHECK_LEN) == 0) {
@@ -322,8 +322,40 @@ s_frame_check(relay_log_t *self, const uint8_t *map, uint64_t size,
         self->n_side = 0; /* from the first disagreement on, hash all */
     merkle_leaf_hash(map + off + 4, len, leaf);
     if (memcmp(leaf, map + off + 4 + len, S_CHECK_LEN) != 0)
-        return "check bytes differ from the record's leaf hash";
+        return "its check bytes do not match the record (damaged or altered)";
     return NULL;
+}
+
+const char *
+relay_log_frame_check(const uint8_t *buf, uint64_t size, uint64_t off,
+                      uint32_t *rec_len, uint8_t leaf[MERKLE_HASH_LEN]) {
+    return s_frame_check(NULL, buf, size, off, rec_len, leaf);
+}
+
+int
+relay_log_find_frame(const uint8_t *buf, uint64_t size, uint64_t after,
+                     uint64_t *budget, uint64_t *at) {
+    uint8_t leaf[MERKLE_HASH_LEN];
+    uint32_t l;
+    for (uint64_t p = after + 1; p + RELAY_LOG_FRAME_OVERHEAD + 1 <= size;
+         p++) {
+        uint32_t cand = rk_get_be32(buf + p);
+        /* Cheap filters first: most garbage fails on the length alone. */
+        if (cand == 0 || cand > RELAY_LOG_MAX_RECORD ||
+            size - p < (uint64_t)cand + RELAY_LOG_FRAME_OVERHEAD)
+            continue;
+        if (*budget < cand) {
+            *at = p;
+            return -1;
+        }
+        *budget -= cand;
+        if (s_frame_check(NULL, buf, size, p, &l, leaf) == NULL) {
+            *at = p;
+            return 1;
+        }
+    }
+    *at = size;
+    return 0;
 }
 
 /* Whether a valid frame starts anywhere after a bad frame at bad (whose
@@ -335,7 +367,7 @@ static int
 s_valid_after(const uint8_t *map, uint64_t size, uint64_t bad, uint32_t len) {
     uint8_t leaf[MERKLE_HASH_LEN];
     uint32_t l;
-    uint64_t p,
+    uint64_t at,
         budget = RELAY_LOG_SCAN_BASE + RELAY_LOG_SCAN_PER_BYTE * (size - bad);
 
     if (len >= 1 && len <= RELAY_LOG_MAX_RECORD &&
@@ -343,19 +375,7 @@ s_valid_after(const uint8_t *map, uint64_t size, uint64_t bad, uint32_t len) {
         s_frame_check(NULL, map, size, bad + RELAY_LOG_FRAME_OVERHEAD + len, &l,
                       leaf) == NULL)
         return 1;
-    for (p = bad + 1; p + RELAY_LOG_FRAME_OVERHEAD + 1 <= size; p++) {
-        uint32_t cand = rk_get_be32(map + p);
-        /* Cheap filters first: most garbage fails on the length alone. */
-        if (cand == 0 || cand > RELAY_LOG_MAX_RECORD ||
-            size - p < (uint64_t)cand + RELAY_LOG_FRAME_OVERHEAD)
-            continue;
-        if (budget < cand)
-            return -1;
-        budget -= cand;
-        if (s_frame_check(NULL, map, size, p, &l, leaf) == NULL)
-            return 1;
-    }
-    return 0;
+    return relay_log_find_frame(map, size, bad, &budget, &at);
 }
 
 /* Reads segment file number first (the records from self->size on) into

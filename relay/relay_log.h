@@ -28,6 +28,23 @@
  * it covers; honest damage costs a few record lengths per bad frame. */
 #define RELAY_LOG_SCAN_BASE (256u * 1024u * 1024u)
 #define RELAY_LOG_SCAN_PER_BYTE 16u
+
+/* Checks the frame at off of a segment's bytes buf[0 .. size): length
+ * field, length in range, record inside the segment, check bytes equal to
+ * the record's leaf hash. Returns NULL and sets *rec_len and leaf when it
+ * checks; otherwise a sentence saying what is wrong (*rec_len set once the
+ * length field was read, else 0). Shared with renraku-audit verify. */
+const char *relay_log_frame_check(const uint8_t *buf, uint64_t size,
+                                  uint64_t off, uint32_t *rec_len,
+                                  uint8_t leaf[32]);
+
+/* The first offset after `after` where a valid frame starts in
+ * buf[0 .. size). Returns 1 and *at; 0 when there is none (*at = size);
+ * -1 when hashing the next candidate would take more than *budget bytes
+ * (*at = that candidate's offset). Each candidate hashed is taken from
+ * *budget. Most junk fails on the length alone, at no cost. */
+int relay_log_find_frame(const uint8_t *buf, uint64_t size, uint64_t after,
+                         uint64_t *budget, uint64_t *at);
 /* Default segment size at which the log moves to a new segment. */
 #define RELAY_LOG_SEGMENT_DEFAULT (64u * 1024u * 1024u)
 /* Default bytes of appended frames held before they are written out

@@ -397,10 +397,10 @@ check_send_stall() {
 {"exercise": "stall-drill", "participants": ["p1"],
  "injects": [{"id": "s1", "at": "PT0S", "kind": "notice", "title": "Before",
               "expect": {"status": "acknowledged", "within": "PT1H"}},
-                          {"id": "s2", "at": "PT8S", "kind": "notice", "title": "During",
+             {"id": "s2", "at": "PT8S", "kind": "notice", "title": "During",
               "expect": {"status": "acknowledged", "within": "PT1H"}}]}
 EOF
-        RENRAKU_LOG_LEVEL=info "$DRILL" run stall.json --state ctl --out stall --lost-after 60s \
+    RENRAKU_LOG_LEVEL=info "$DRILL" run stall.json --state ctl --out stall --lost-after 60s \
         >stall.out 2>stall.log &
     local run=$! n
     PIDS+=($run)
@@ -434,7 +434,7 @@ check_request_id() {
         python3 -c 'import json, sys; print(json.load(sys.stdin)["msg_id"])')
     out=$("$CLI" --state ctl send --to p1 --title "Once" --request-id inc-2026-42 2>&1)
     is "the same --request-id again: exit 0" "$?" 0
-        expect "... says it was sent already, with the first id" <(echo "$out") \
+    expect "... says it was sent already, with the first id" <(echo "$out") \
         "^already sent with --request-id inc-2026-42 \(now [a-z]+\): queued $a "
     "$CLI" --state ctl send --to p1 --title "Another" --request-id inc-2026-42 >other.out 2>other.err
     is "the same id for another notice is refused" "$?" 1

@@ -476,7 +476,8 @@ inbox_once() {
 }
 
 # The receiving daemon killed (SIGKILL) right after a burst, before its
-# idle checkpoint (1 s), so that its journal still holds the burst; then
+# idle checkpoint (made 60 s here, so that a slow shell cannot miss it), so
+# that its journal still holds the burst; then
 # what a crash of a file system without a journal can leave: one inbox
 # record gone, one envelope cut to 0 bytes. The restart puts them back
 # from the journal. Then a journal of garbage: ignored, nothing lost.
@@ -500,9 +501,9 @@ scenario_journal() {
     for m in "${M[@]}"; do
         until_ok 15 recipient_state jp.nisc "$m" us.cisa stored || bad "$m is stored at the relay"
     done
-    start_node us.cisa
+        start_node us.cisa --checkpoint-idle-ms 60000
     # Frozen (SIGSTOP) as soon as the last record is in the inbox, well
-    # within the second before the idle checkpoint; then SIGKILL.
+    # before the idle checkpoint; then SIGKILL.
     shopt -s nullglob
     local have=()
     until_ok 15 inbox_holds "$in" $n
@@ -647,6 +648,9 @@ scenario_errors() {
     done
     "$D" --key keys/jp.nisc.key >e7.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "renrakud without its flags: exit 2" || bad "renrakud without its flags: exit 2 ($rc)"
+    "$D" --key keys/jp.nisc.key --checkpoint-idle-ms 50 >e9.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "--checkpoint-idle-ms below 100: exit 2" || bad "--checkpoint-idle-ms below 100: exit 2 ($rc)"
+    expect "... naming the flag" e9.out "checkpoint-idle-ms 50: not a number from 100"
     "$D" --key keys/jp.nisc.key --roster roster.signed --coordinator keys/coordinator.pub \
         --state st-jp.nisc --relay "$EP" >e8.out 2>&1; rc=$?
     [ $rc = 1 ] && ok "a second renrakud on one state folder: exit 1" || bad "second renrakud: exit 1 ($rc)"

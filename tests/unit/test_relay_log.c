@@ -629,6 +629,68 @@ test_junk_tail_budget(void **state) {
     free(dir);
 }
 
+/* The frame check and search shared with renraku-audit: what each bad
+ * frame is called, the first valid frame after junk found at its offset,
+ * nothing found said as such, and a search past its budget stopped. */
+static void
+test_frame_search(void **state) {
+    (void)state;
+    char *dir = s_tmpdir(), seg[4096];
+    relay_log_t *log = s_open(dir, NULL);
+    size_t len, junk = 64, off1, n;
+    uint8_t *orig, *d, leaf[32];
+    uint32_t rl;
+    uint64_t budget, at;
+
+    s_append_n(log, 0, 2);
+    assert_int_equal(relay_log_sync(log), 0);
+    relay_log_close(&log);
+    s_seg(seg, sizeof seg, dir, 0);
+    orig = s_slurp(seg, &len);
+    off1 = RELAY_LOG_HEADER_LEN + RELAY_LOG_FRAME_OVERHEAD +
+           rk_get_be32(orig + RELAY_LOG_HEADER_LEN); /* the second frame */
+    assert_null(
+        relay_log_frame_check(orig, len, RELAY_LOG_HEADER_LEN, &rl, leaf));
+    assert_int_equal(RELAY_LOG_HEADER_LEN + RELAY_LOG_FRAME_OVERHEAD + rl,
+                     off1);
+    assert_string_equal(relay_log_frame_check(orig, len, len - 2, &rl, leaf),
+                        "a partial length field");
+    assert_string_equal(relay_log_frame_check(orig, len - 1, off1, &rl, leaf),
+                        "the record runs past the end of the segment");
+    /* Junk, then the two frames: the first is found, after any offset
+     * before it. */
+    n = RELAY_LOG_HEADER_LEN + junk + (len - RELAY_LOG_HEADER_LEN);
+    d = malloc(n);
+    assert_non_null(d);
+    memcpy(d, orig, RELAY_LOG_HEADER_LEN);
+    for (size_t i = 0; i < junk; i += 4)
+        memcpy(d + RELAY_LOG_HEADER_LEN + i, "\x00\x00\x00\x10", 4);
+    memcpy(d + RELAY_LOG_HEADER_LEN + junk, orig + RELAY_LOG_HEADER_LEN,
+           len - RELAY_LOG_HEADER_LEN);
+    assert_string_equal(
+        relay_log_frame_check(d, n, RELAY_LOG_HEADER_LEN, &rl, leaf),
+        "its check bytes do not match the record (damaged or altered)");
+    budget = 1u << 20;
+    assert_int_equal(
+        relay_log_find_frame(d, n, RELAY_LOG_HEADER_LEN, &budget, &at), 1);
+    assert_int_equal(at, RELAY_LOG_HEADER_LEN + junk);
+    assert_true(budget < 1u << 20); /* the junk's lengths were hashed */
+    /* After the last frame: none. */
+    budget = 1u << 20;
+    assert_int_equal(relay_log_find_frame(d, n, n - 20, &budget, &at), 0);
+    assert_int_equal(at, n);
+    /* A budget below one candidate: stopped at it. */
+    budget = 8;
+    assert_int_equal(
+        relay_log_find_frame(d, n, RELAY_LOG_HEADER_LEN, &budget, &at), -1);
+    assert_int_equal(at, RELAY_LOG_HEADER_LEN + 4);
+    assert_int_equal(budget, 8);
+    free(d);
+    free(orig);
+    s_rm_rf(dir);
+    free(dir);
+}
+
 /* The leaves cache: a restart takes the synced records' hashes from
  * DIR/log/leaves (same root, nothing hashed again), a changed record body
  * that the check bytes cannot see is found by the scrub, and a damaged
@@ -1271,6 +1333,7 @@ main(void) {
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_corrupt_middle),
         cmocka_unit_test(test_junk_tail_budget),
+        cmocka_unit_test(test_frame_search),
         cmocka_unit_test(test_leaves_cache),
         cmocka_unit_test(test_checkpoint),
         cmocka_unit_test(test_checkpoint_binds),
