@@ -694,7 +694,9 @@ def limits(res, rows):
             "libzmq 4.3's timer cancellation, a linear scan over every "
             "timer (std::_Rb_tree_increment), so it grows faster than the "
             "number of nodes; a longer --heartbeat-ms divides it.")
-    if result.get("(2)") == "MISSED" or result.get("(3)") == "MISSED":
+    if "mode2" in res:
+        # Said whether met or not: the per-round spread of (2) crosses the
+        # target on this shared machine, so a pass is not the whole story.
         L.append(
             "- (2), (3) With one publisher and its window of submits in "
             "flight, mode 2 is bound by round trips through the group "
