@@ -637,16 +637,33 @@ cmd_simulate(int argc, char **argv) {
         free(specs);
         return EXIT_USAGE;
     }
+    nodes = calloc(n_specs, sizeof *nodes);
+    if (!nodes) {
+        s_fail("out of memory");
+        goto done;
+    }
+    /* ID or ID=DELAY_MS, each checked before anything starts; the nodes
+     * named by --offline are left out (unreachable on purpose). */
     for (size_t i = 0; i < n_specs; i++) {
         char *eq = strchr(specs[i], '=');
-        int ms;
+        int skip = 0, ms = delay;
         if (eq && s_parse_delay(eq + 1, &ms) != 0) {
             s_fail("--node %s: DELAY_MS after '=' is a whole number of "
                    "milliseconds, 0 to %d",
                    specs[i], S_SIM_DELAY_MAX_MS);
-            free(specs);
-            return EXIT_USAGE;
+            status = EXIT_USAGE;
+            goto done;
         }
+        if (eq)
+            *eq = 0;
+        for (size_t k = 0; k < n_off; k++)
+            skip |= strcmp(specs[i], offline[k]) == 0;
+        if (skip)
+            continue;
+        nodes[n].id = specs[i];
+        nodes[n].answer = answer;
+        nodes[n].delay_ms = ms;
+        n++;
     }
     if (!cfg.renrakud) {
         /* renrakud beside this program. */
@@ -661,28 +678,7 @@ cmd_simulate(int argc, char **argv) {
     }
     snprintf(logs, sizeof logs, "%s/logs", cfg.state_root);
     cfg.log_dir = logs;
-    nodes = calloc(n_specs, sizeof *nodes);
-    if (!nodes) {
-        s_fail("out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n_specs; i++) {
-        char *eq = strchr(specs[i], '=');
-        int skip = 0, ms = delay;
-        if (eq) {
-            *eq = 0;
-            if (s_parse_delay(eq + 1, &ms) != 0)
-                ms = delay; /* checked above */
-        }
-        for (size_t k = 0; k < n_off; k++)
-            skip |= strcmp(specs[i], offline[k]) == 0;
-        if (skip)
-            continue; /* unreachable on purpose */
-        nodes[n].id = specs[i];
-        nodes[n].answer = answer;
-        nodes[n].delay_ms = ms;
-        n++;
-    }
+
     if (mkdir(cfg.state_root, 0700) != 0 && errno != EEXIST) {
         s_fail("--state-root %s: %s", cfg.state_root, strerror(errno));
         goto done;
