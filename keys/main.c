@@ -349,39 +349,87 @@ typedef struct {
     size_t n_groups, n_ungroups, n_contacts;
     uint64_t not_before, not_after, held_serial;
     int clear_contacts, json, help;
+    char given[32]; /* the options given, as their getopt values */
 } ropts_t;
+
+static const struct option s_ropts[] = {
+    {"pub", required_argument, 0, 'P'},
+    {"country", required_argument, 0, 'C'},
+    {"org", required_argument, 0, 'O'},
+    {"id", required_argument, 0, 'i'},
+    {"reason", required_argument, 0, 'R'},
+    {"key", required_argument, 0, 'k'},
+    {"out", required_argument, 0, 'o'},
+    {"coordinator", required_argument, 0, 'c'},
+    {"passphrase-file", required_argument, 0, 'p'},
+    {"framework", required_argument, 0, 'f'},
+    {"group", required_argument, 0, 'g'},
+    {"remove-group", required_argument, 0, 'G'},
+    {"contact", required_argument, 0, 'n'},
+    {"clear-contacts", no_argument, 0, 'x'},
+    {"rotate", required_argument, 0, 'r'},
+    {"not-before", required_argument, 0, 'b'},
+    {"not-after", required_argument, 0, 'a'},
+    {"held-serial", required_argument, 0, 's'},
+    {"json", no_argument, 0, 'j'},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0}};
+
+/* The options each roster subcommand takes (getopt values of s_ropts);
+ * any other is refused rather than silently ignored. */
+static const struct {
+    const char *sub, *takes;
+} s_roster_takes[] = {
+    {"init", "f"},     {"add", "PCOgnba"}, {"update", "iCOgGnxrba"},
+    {"suspend", "iR"}, {"revoke", "iR"},   {"activate", "iR"},
+    {"remove", "i"},   {"sign", "kop"},    {"verify", "cs"},
+    {"show", "csj"}};
+
+static const char *
+s_ropt_name(int c) {
+    for (size_t i = 0; s_ropts[i].name; i++)
+        if (s_ropts[i].val == c)
+            return s_ropts[i].name;
+    return "?";
+}
+
+/* Refuses an option that sub does not take, naming it; 0 or -1. An
+ * unknown sub passes: the caller names it. */
+static int
+s_check_ropts(const char *sub, const ropts_t *o) {
+    for (size_t i = 0; i < sizeof s_roster_takes / sizeof *s_roster_takes;
+         i++) {
+        if (strcmp(sub, s_roster_takes[i].sub) != 0)
+            continue;
+        for (const char *g = o->given; *g; g++)
+            if (!strchr(s_roster_takes[i].takes, *g)) {
+                s_fail("roster %s does not take --%s (see roster --help)", sub,
+                       s_ropt_name(*g));
+                return -1;
+            }
+        if (!strcmp(sub, "update") && !o->rotate &&
+            (strchr(o->given, 'b') || strchr(o->given, 'a'))) {
+            s_fail("roster update: --%s applies to the new key set of "
+                   "--rotate ID.pub; without --rotate no key set changes",
+                   strchr(o->given, 'b') ? "not-before" : "not-after");
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static int
 s_parse_ropts(int argc, char **argv, ropts_t *o) {
-    static const struct option opts[] = {
-        {"pub", required_argument, 0, 'P'},
-        {"country", required_argument, 0, 'C'},
-        {"org", required_argument, 0, 'O'},
-        {"id", required_argument, 0, 'i'},
-        {"reason", required_argument, 0, 'R'},
-        {"key", required_argument, 0, 'k'},
-        {"out", required_argument, 0, 'o'},
-        {"coordinator", required_argument, 0, 'c'},
-        {"passphrase-file", required_argument, 0, 'p'},
-        {"framework", required_argument, 0, 'f'},
-        {"group", required_argument, 0, 'g'},
-        {"remove-group", required_argument, 0, 'G'},
-        {"contact", required_argument, 0, 'n'},
-        {"clear-contacts", no_argument, 0, 'x'},
-        {"rotate", required_argument, 0, 'r'},
-        {"not-before", required_argument, 0, 'b'},
-        {"not-after", required_argument, 0, 'a'},
-        {"held-serial", required_argument, 0, 's'},
-        {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
     int c;
     char *end;
 
     memset(o, 0, sizeof *o);
     o->not_after = ROSTER_FOREVER;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", s_ropts, NULL)) != -1) {
+        if (c != 'h' && c != ':' && c != '?' && !strchr(o->given, c) &&
+            strlen(o->given) < sizeof o->given - 1)
+            o->given[strlen(o->given)] = (char)c;
         switch (c) {
         case 'P':
             o->pub = optarg;
@@ -638,6 +686,8 @@ cmd_roster(int argc, char **argv) {
         s_fail("roster %s needs exactly one FILE (see roster --help)", sub);
         return EXIT_USAGE;
     }
+    if (s_check_ropts(sub, &o) != 0)
+        return EXIT_USAGE;
     file = argv[1 + optind];
 
     if (!strcmp(sub, "init")) {

@@ -224,6 +224,22 @@ has "$ERR" "--coordinator"
 fails 2 roster show roster.json --frob
 has "$ERR" "--frob"
 lacks "$ERR" "add:"
+# An option the subcommand does not use is refused, not ignored: a
+# validity without --rotate changed nothing yet said "updated".
+cp roster.json before-opts.json
+fails 2 roster update roster.json --id jp.nisc --not-after 2027-01-01T00:00:00Z
+has "$ERR" "--not-after"
+has "$ERR" "--rotate"
+fails 2 roster update roster.json --id jp.nisc --org X --not-before 2027-01-01T00:00:00Z
+has "$ERR" "--not-before"
+fails 2 roster remove roster.json --id jp.nisc --reason gone
+has "$ERR" "roster remove does not take --reason"
+fails 2 roster sign roster.json --key k/coord.test.key --out z.signed --id jp.nisc
+has "$ERR" "--id"
+if [ -e z.signed ]; then bad "z.signed written"; else ok; fi
+fails 2 roster verify roster.signed --coordinator "$VKEY" --json
+has "$ERR" "--json"
+if cmp -s before-opts.json roster.json; then ok; else bad "a refused option changed roster.json"; fi
 
 # ---- failures of the operation (exit 1) ----
 cp roster.json before.json
