@@ -50,6 +50,7 @@ static const char *s_usage =
     "  roster sign FILE --key COORDINATOR.key --out SIGNED [--passphrase-file "
     "F]\n"
     "             serial + 1, written back to FILE, signed note to SIGNED\n"
+    "             (an existing SIGNED must be a signed roster)\n"
     "  roster verify SIGNED --coordinator VKEY|FILE [--held-serial N]\n"
     "  roster show FILE|SIGNED [--coordinator VKEY|FILE] [--json]\n"
     "\n"
@@ -572,6 +573,24 @@ s_save_roster(const char *path, const roster_t *r) {
     return rc;
 }
 
+/* roster sign replaces --out: only a signed roster from an earlier sign
+ * (or an empty file) may be there, never roster.json, a key or anything
+ * else a slip of the hand names. 0 when path may be written. */
+static int
+s_out_replaceable(const char *path) {
+    char head[sizeof ROSTER_NOTE_HEADER];
+    size_t hl = strlen(ROSTER_NOTE_HEADER), n;
+    FILE *f = fopen(path, "rb");
+
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
+    n = fread(head, 1, hl, f);
+    fclose(f);
+    if (n == 0 || (n == hl && memcmp(head, ROSTER_NOTE_HEADER, hl) == 0))
+        return 0;
+    return -1;
+}
+
 static roster_t *
 s_open_roster(const char *path) {
     roster_t *r = NULL;
@@ -851,6 +870,12 @@ cmd_roster(int argc, char **argv) {
         if (!o.key || !o.out) {
             s_fail("roster sign needs --key and --out");
             return EXIT_USAGE;
+        }
+        if (s_out_replaceable(o.out) != 0) {
+            s_fail("--out %s: exists and is not a signed roster: refusing to "
+                   "overwrite it",
+                   o.out);
+            return EXIT_FAIL;
         }
         if (!(r = s_open_roster(file)))
             return EXIT_FAIL;

@@ -278,6 +278,17 @@ fails 1 show k/link.key
 has "$ERR" "link"
 fails 1 roster sign roster.json --key roster.json --out y.signed
 if [ -e y.signed ]; then bad "y.signed written"; else ok; fi
+# --out replaces only a signed roster: not the coordinator's secret key,
+# not the roster JSON it signs (both were overwritten, exit 0).
+cp k/coord.test.key coord.before
+cp roster.json roster.before
+fails 1 roster sign roster.json --key k/coord.test.key --out k/coord.test.key
+has "$ERR" "refusing to overwrite"
+if cmp -s coord.before k/coord.test.key; then ok; else bad "coord.test.key overwritten"; fi
+fails 1 roster sign roster.json --key k/coord.test.key --out roster.json
+if cmp -s roster.before roster.json; then ok; else bad "roster.json overwritten"; fi
+run 0 roster sign roster.json --key k/coord.test.key --out roster2.signed
+has "$OUT" "serial 3"
 
 # ---- help (exit 0, on stdout) ----
 for cmd in "--help" "help" "gen --help" "show --help" "vkey --help" \
