@@ -811,6 +811,17 @@ cmd_roster(int argc, char **argv) {
                        o.id);
                 goto done;
             }
+            /* A rotation brings new keys: the old .pub again would add a
+             * copy of a set, and the old keys would stay in force. */
+            for (size_t i = 0; i < n.n_keys; i++)
+                if (!memcmp(n.keys[i].sign_pk, pub.sign_pk, 32) ||
+                    !memcmp(n.keys[i].enc_pk, pub.enc_pk, 32) ||
+                    !memcmp(n.keys[i].transport_pk, pub.transport_pk, 32)) {
+                    s_fail("--rotate %s: key set %zu of %s already holds these "
+                           "keys; make new ones with gen --id %s",
+                           o.rotate, i, o.id, o.id);
+                    goto done;
+                }
             if (n.n_keys >= ROSTER_MAX_KEYS) {
                 s_fail("--rotate: %s has %d key sets already; remove one", o.id,
                        ROSTER_MAX_KEYS);

@@ -289,6 +289,16 @@ fails 1 roster sign roster.json --key k/coord.test.key --out roster.json
 if cmp -s roster.before roster.json; then ok; else bad "roster.json overwritten"; fi
 run 0 roster sign roster.json --key k/coord.test.key --out roster2.signed
 has "$OUT" "serial 3"
+# A rotation needs new keys: the node's current .pub again is refused
+# (it said "updated" and left the old keys in force).
+cp roster.json roster.before
+fails 1 roster update roster.json --id jp.nisc --rotate k/jp.nisc.pub
+has "$ERR" "already holds these keys"
+if cmp -s roster.before roster.json; then ok; else bad "a refused rotation changed roster.json"; fi
+run 0 gen --id jp.nisc --role partner --out rot
+run 0 roster update roster.json --id jp.nisc --rotate rot/jp.nisc.pub
+run 0 roster show roster.json --json
+if [ "$(grep -c '"sign"' "$OUT")" -eq 4 ]; then ok; else bad "rotation: want 4 key sets in the roster"; fi
 
 # ---- help (exit 0, on stdout) ----
 for cmd in "--help" "help" "gen --help" "show --help" "vkey --help" \
