@@ -2517,12 +2517,26 @@ s_reload(relay_t *self) {
         return;
     }
     rc = s_install_roster(self, note, len, 0, err, sizeof err);
-    free(note);
-    if (rc == RK_ERR_SERIAL)
-        log_info("event=roster_unchanged reason=\"%s\"", err);
-    else if (rc != RK_OK)
+    if (rc == RK_ERR_SERIAL) {
+        /* Lower, not equal: the file went back (an old copy restored?);
+         * the operator should hear it, as at start. */
+        roster_t *old = NULL;
+        char oerr[300];
+        if (roster_open_signed(note, len, &self->cfg.coordinator, 0, &old, oerr,
+                               sizeof oerr) == RK_OK &&
+            roster_serial(old) < roster_serial(self->roster))
+            log_warn("event=roster_file_older file=%s file_serial=%" PRIu64
+                     " serial=%" PRIu64 " action=\"keeping the installed "
+                     "roster\"",
+                     self->cfg.roster_path, roster_serial(old),
+                     roster_serial(self->roster));
+        else
+            log_info("event=roster_unchanged reason=\"%s\"", err);
+        roster_destroy(&old);
+    } else if (rc != RK_OK)
         log_error("event=roster_reload_failed file=%s error=\"%s\"",
                   self->cfg.roster_path, err);
+    free(note);
     /* Installed: s_activate_roster has pushed it to every node. */
 }
 

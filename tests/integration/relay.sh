@@ -3,7 +3,7 @@
 # ephemeral port, fresh test keys made here (never secrets), bounded waits.
 # Usage: relay.sh RENRAKU_KEYS RENRAKU_RELAY TESTNODE SCENARIO
 # Scenarios: deliver group offline handshake hostile replay expiry kill9
-#            checkpoint revoke verifyat ratelimit state
+#            checkpoint revoke verifyat ratelimit state operator
 set -u
 KEYS=$(realpath "$1") RELAY=$(realpath "$2") T=$(realpath "$3") SCENARIO=$4
 W=$(mktemp -d /tmp/rk-relay-XXXXXX)
@@ -456,6 +456,23 @@ scenario_revoke() {
     expect "a roster altered after signing is refused" p4.out 'rejected code=roster .*signature'
 }
 
+# What the operator is told about the roster: a roster file older than
+# the installed roster is reported on SIGHUP, not "unchanged".
+scenario_operator() {
+    start_relay
+    cp roster.signed roster-serial1.signed
+    mark_log
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    kill -HUP "$RPID"
+    wait_for relay.log 'event=roster_installed serial=2' 10 || bad "SIGHUP installs serial 2"
+    mark_log
+    cp roster-serial1.signed roster.signed
+    kill -HUP "$RPID"
+    wait_for relay.log 'event=roster_(file_older|unchanged)' 10 || bad "SIGHUP reads the older file"
+    expect_new "an older roster file on SIGHUP is a warning" 'level=warn event=roster_file_older file=roster.signed file_serial=1 serial=2'
+    if since_mark | grep -q 'event=roster_unchanged'; then bad "an older file is not called unchanged"; else ok "an older file is not called unchanged"; fi
+}
+
 # Lines of relay.log from the last mark on: what the relay said since.
 mark_log() { MARK=$(wc -l <relay.log); }
 since_mark() { tail -n "+$((MARK + 1))" relay.log; }
@@ -634,7 +651,7 @@ scenario_state() {
 
 setup
 case "$SCENARIO" in
-deliver | group | offline | handshake | hostile | replay | expiry | kill9 | checkpoint | revoke | verifyat | state | ratelimit)
+deliver | group | offline | handshake | hostile | replay | expiry | kill9 | checkpoint | revoke | verifyat | state | ratelimit | operator)
     "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
