@@ -952,6 +952,32 @@ s_reset_if_revoked(relay_t *self) {
     }
 }
 
+/* Says so when the roster in force does not list this relay with a usable
+ * key set holding its transport key: nodes take that key from the roster,
+ * so none of them could connect, and their failed CURVE handshakes never
+ * reach the relay's log. */
+static void
+s_check_own_entry(relay_t *self) {
+    const identity_public_t *me = identity_public(self->cfg.identity);
+    const roster_node_t *n = roster_find(self->roster, me->id);
+    const char *why = NULL;
+
+    if (!n)
+        why = "this relay is not in the roster";
+    else if (n->role != IDENTITY_ROLE_RELAY)
+        why = "this relay's id is not of role relay in the roster";
+    else if (n->status != ROSTER_ACTIVE)
+        why = "this relay is not active in the roster";
+    else if (roster_by_transport_key(self->roster, me->transport_pk,
+                                     rk_now_ms()) != n)
+        why = "no usable key set of this relay in the roster holds the "
+              "transport key of --key";
+    if (why)
+        log_error("event=relay_not_in_roster node=%s roster_serial=%" PRIu64
+                  " reason=\"%s: nodes cannot connect\"",
+                  me->id, roster_serial(self->roster), why);
+}
+
 /* Makes r (with its signed note) the roster the relay routes by. */
 static void
 s_activate_roster(relay_t *self, roster_t *r, uint8_t *note, size_t len) {
@@ -965,6 +991,7 @@ s_activate_roster(relay_t *self, roster_t *r, uint8_t *note, size_t len) {
     self->roster_msg_ok = 0;
     log_info("event=roster_installed serial=%" PRIu64 " nodes=%zu",
              roster_serial(r), roster_count(r));
+    s_check_own_entry(self);
     s_push_roster(self);
     s_reset_if_revoked(self);
 }
@@ -2437,6 +2464,7 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
     }
     free(self->logged_note);
     self->logged_note = NULL;
+    s_check_own_entry(self);
     /* A roster newer than the last one logged is logged now. */
     {
         record_t r;

@@ -456,21 +456,33 @@ scenario_revoke() {
     expect "a roster altered after signing is refused" p4.out 'rejected code=roster .*signature'
 }
 
-# What the operator is told about the roster: a roster file older than
-# the installed roster is reported on SIGHUP, not "unchanged".
+# What the operator is told about the roster: a relay missing from the
+# roster (or with other keys than the roster's) is reported, since nodes
+# could not connect and the relay would never hear of it; a roster file
+# older than the installed roster is reported on SIGHUP, not "unchanged".
 scenario_operator() {
     start_relay
+    if grep -q 'event=relay_not_in_roster' relay.log; then bad "a relay in the roster is not reported"; else ok "a relay in the roster is not reported"; fi
     cp roster.signed roster-serial1.signed
     mark_log
+    "$KEYS" roster remove roster.json --id relay.test >/dev/null
     "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
     kill -HUP "$RPID"
     wait_for relay.log 'event=roster_installed serial=2' 10 || bad "SIGHUP installs serial 2"
+    expect_new "a roster without the relay is reported" 'level=error event=relay_not_in_roster node=relay.test roster_serial=2 reason="this relay is not in the roster'
     mark_log
     cp roster-serial1.signed roster.signed
     kill -HUP "$RPID"
     wait_for relay.log 'event=roster_(file_older|unchanged)' 10 || bad "SIGHUP reads the older file"
     expect_new "an older roster file on SIGHUP is a warning" 'level=warn event=roster_file_older file=roster.signed file_serial=1 serial=2'
     if since_mark | grep -q 'event=roster_unchanged'; then bad "an older file is not called unchanged"; else ok "an older file is not called unchanged"; fi
+    stop_relay
+    # Keys made again for the relay's id: the roster still lists the old.
+    mkdir keys2
+    "$KEYS" gen --id relay.test --role relay --out keys2 >/dev/null
+    mark_log
+    start_relay --key keys2/relay.test.key --data data2
+    expect_new "a relay whose key is not the roster's is reported" 'event=relay_not_in_roster node=relay.test roster_serial=1 reason="no usable key set'
 }
 
 # Lines of relay.log from the last mark on: what the relay said since.
