@@ -157,12 +157,16 @@ cmd_send(int argc, char **argv, int alert) {
     json_t *reply, *check = NULL, *payload_owned = NULL;
     int rc = 0;
     payload_t *p = NULL;
-    const char *file = NULL, *request = NULL;
+    const char *file = NULL, *request = NULL, *field = NULL;
     long expires = 0;
     char err[600];
-    int c;
+    int c, li = 0;
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
+        /* A flag that sets one of the notice's own fields (its letter is
+         * one of these), remembered to refuse it beside --file. */
+        if (strchr("TblvcyinasrCpS", c) && !field)
+            field = opts[li].name;
         switch (c) {
         case 't': {
             char *list = strdup(optarg), *save = NULL;
@@ -264,6 +268,14 @@ cmd_send(int argc, char **argv, int alert) {
         s_fail("unexpected argument \"%s\" (see --help)", argv[optind]);
         goto usage;
     }
+    if (file && field) {
+        /* The file's fields would be sent, not the flag's: a --tlp RED
+         * beside a file saying CLEAR must not go out as CLEAR. */
+        s_fail("--%s: give the notice's fields in --file %s or as flags, "
+               "not both (edit the file)",
+               field, file);
+        goto usage;
+    }
     if (file) {
         json_error_t jerr;
         json_t *f = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
@@ -272,6 +284,14 @@ cmd_send(int argc, char **argv, int alert) {
             goto usage;
         }
         /* {"notice": {...}} or the notice's fields; "to" may come too. */
+        if (json_object_get(f, "to") &&
+            !json_is_array(json_object_get(f, "to"))) {
+            s_fail("--file %s: \"to\" must be a list of node ids or groups, "
+                   "e.g. [\"us.cisa\"]",
+                   file);
+            json_decref(f);
+            goto usage;
+        }
         if (json_object_get(f, "to") && json_array_size(to) == 0) {
             json_decref(to);
             to = json_incref(json_object_get(f, "to"));

@@ -637,13 +637,23 @@ scenario_errors() {
     rk jp.nisc send --to nobody.x --title x >e3.out 2>&1; rc=$?
     [ $rc = 1 ] && ok "unknown node: exit 1" || bad "unknown node: exit 1 ($rc)"
     expect "naming the node" e3.out 'nobody.x: no such node or group'
+    # A notice flag beside --file would be ignored for the file's value:
+    # a --tlp RED must not go out as the file's CLEAR.
+    echo '{"title":"From a file","tlp":"CLEAR","incident_id":"f-1"}' >f1.json
+    rk jp.nisc send --to us.cisa --file f1.json --tlp RED >e10.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "--tlp beside --file: exit 2" || bad "--tlp beside --file: exit 2 ($rc)"
+    expect "naming the flag and the file" e10.out "^renraku: error: --tlp: give the notice's fields in --file f1.json or as flags, not both"
+    echo '{"to":"us.cisa","notice":{"title":"t","tlp":"CLEAR","incident_id":"f-2"}}' >f2.json
+    rk jp.nisc alert --file f2.json >e11.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "a file's \"to\" that is not a list: exit 2" || bad "a file's \"to\" that is not a list: exit 2 ($rc)"
+    expect "naming the file and the key" e11.out '^renraku: error: --file f2.json: "to" must be a list'
     rk jp.nisc ack 0000000000 --status acknowledged >e4.out 2>&1; rc=$?
     [ $rc = 1 ] && ok "ack of an unknown message: exit 1" || bad "ack of an unknown message: exit 1 ($rc)"
     rk jp.nisc ack 00000000 --status maybe >e5.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "bad ack status: exit 2" || bad "bad ack status: exit 2 ($rc)"
     rk jp.nisc frobnicate >e6.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "unknown command: exit 2" || bad "unknown command: exit 2 ($rc)"
-    for f in e1 e2 e3 e4 e5 e6; do
+    for f in e1 e2 e3 e4 e5 e6 e10 e11; do
         [ "$(wc -l <$f.out)" = 1 ] || bad "$f: exactly one line"
     done
     "$D" --key keys/jp.nisc.key >e7.out 2>&1; rc=$?
