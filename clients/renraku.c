@@ -134,8 +134,11 @@ s_duration(const char *s, long *secs) {
         mul = 86400;
     else
         return -1;
+    /* Checked before multiplying: 213503982334602d would wrap to 61184. */
+    if (n > 365L * 86400 / mul)
+        return -1;
     *secs = n * mul;
-    return *secs <= 365L * 86400 ? 0 : -1;
+    return 0;
 }
 
 static int

@@ -647,13 +647,17 @@ scenario_errors() {
     rk jp.nisc alert --file f2.json >e11.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "a file's \"to\" that is not a list: exit 2" || bad "a file's \"to\" that is not a list: exit 2 ($rc)"
     expect "naming the file and the key" e11.out '^renraku: error: --file f2.json: "to" must be a list'
+    # 213503982334602 days times 86400 wraps to 61184 s: refused, not 17 h.
+    rk jp.nisc send --to us.cisa --title x --expires 213503982334602d >e12.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "--expires past a year (wrapping): exit 2" || bad "--expires past a year (wrapping): exit 2 ($rc)"
+    expect "naming the flag" e12.out '^renraku: error: --expires 213503982334602d: use a duration'
     rk jp.nisc ack 0000000000 --status acknowledged >e4.out 2>&1; rc=$?
     [ $rc = 1 ] && ok "ack of an unknown message: exit 1" || bad "ack of an unknown message: exit 1 ($rc)"
     rk jp.nisc ack 00000000 --status maybe >e5.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "bad ack status: exit 2" || bad "bad ack status: exit 2 ($rc)"
     rk jp.nisc frobnicate >e6.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "unknown command: exit 2" || bad "unknown command: exit 2 ($rc)"
-    for f in e1 e2 e3 e4 e5 e6 e10 e11; do
+    for f in e1 e2 e3 e4 e5 e6 e10 e11 e12; do
         [ "$(wc -l <$f.out)" = 1 ] || bad "$f: exactly one line"
     done
     "$D" --key keys/jp.nisc.key >e7.out 2>&1; rc=$?
