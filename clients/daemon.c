@@ -408,9 +408,16 @@ s_on_monitor(daemon_t *self, link_t *l) {
 
 /* ---- sent records ---- */
 
+/* The sent record of hex, or NULL; one that exists but cannot be read is
+ * logged, or a receipt or an answer for it would vanish without a word. */
 static json_t *
 s_sent_get(daemon_t *self, const char *hex) {
-    return node_store_get_json(self->store, NODE_STORE_SENT, hex, NULL);
+    int rc;
+    json_t *rec = node_store_get_json(self->store, NODE_STORE_SENT, hex, &rc);
+    if (!rec && rc != RK_ERR_NOT_FOUND)
+        log_error("event=record_unreadable box=sent msg=%s reason=\"%s\"", hex,
+                  rk_strerror(rc));
+    return rec;
 }
 
 static void
@@ -1938,7 +1945,23 @@ s_cmd_ack(daemon_t *self, const json_t *req) {
     return reply;
 }
 
-/* Lists a box's records (summaries when summary is set). */
+static const char *const s_box_names[NODE_STORE_N_BOXES] = {
+    "outbox", "sent", "inbox", "quarantine", "hooks"};
+
+/* A record that exists but cannot be read, as a listing shows it: its id
+ * and "unreadable" saying why, so that it is not silently missing. */
+static json_t *
+s_unreadable(node_store_box_t box, const char *name, int rc) {
+    char why[400];
+    log_error("event=record_unreadable box=%s msg=%s reason=\"%s\"",
+              s_box_names[box], name, rk_strerror(rc));
+    snprintf(why, sizeof why, "%s/%s.json: %s", s_box_names[box], name,
+             rk_strerror(rc));
+    return json_pack("{s:s,s:s}", "msg_id", name, "unreadable", why);
+}
+
+/* Lists a box's records; one that cannot be read is listed by
+ * s_unreadable. */
 static json_t *
 s_list(daemon_t *self, node_store_box_t box, int unread_only) {
     char **names = NULL;
@@ -1947,7 +1970,10 @@ s_list(daemon_t *self, node_store_box_t box, int unread_only) {
     if (node_store_list(self->store, box, &names, &n) != RK_OK)
         return arr;
     for (size_t i = 0; i < n; i++) {
-        json_t *rec = node_store_get_json(self->store, box, names[i], NULL);
+        int rc;
+        json_t *rec = node_store_get_json(self->store, box, names[i], &rc);
+        if (!rec && rc != RK_ERR_NOT_FOUND) /* gone since the listing: skip */
+            rec = s_unreadable(box, names[i], rc);
         if (!rec)
             continue;
         if (unread_only && json_is_true(json_object_get(rec, "read"))) {
@@ -1970,8 +1996,15 @@ s_cmd_show(daemon_t *self, const json_t *req) {
     if (!id)
         return s_error("msg_id: missing");
     if (s_resolve(self, NODE_STORE_INBOX, id, hex) == 1) {
-        rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, NULL);
-        if (rec && !json_is_true(json_object_get(rec, "read"))) {
+        int rc;
+        rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, &rc);
+        if (!rec) {
+            json_decref(s_unreadable(NODE_STORE_INBOX, hex, rc));
+            return s_error("%s: its inbox record inbox/%s.json cannot be read "
+                           "(%s); the envelope as received is inbox/%s.env",
+                           hex, hex, rk_strerror(rc), hex);
+        }
+        if (!json_is_true(json_object_get(rec, "read"))) {
             json_object_set_new(rec, "read", json_true());
             if (node_store_put_json(self->store, NODE_STORE_INBOX, hex, rec) !=
                 RK_OK)
@@ -1979,13 +2012,21 @@ s_cmd_show(daemon_t *self, const json_t *req) {
         }
         reply = s_ok();
         json_object_set_new(reply, "box", json_string("inbox"));
-        json_object_set_new(reply, "record", rec ? rec : json_null());
+        json_object_set_new(reply, "record", rec);
         return reply;
     }
     if (s_resolve(self, NODE_STORE_SENT, id, hex) == 1) {
+        int rc;
+        rec = node_store_get_json(self->store, NODE_STORE_SENT, hex, &rc);
+        if (!rec) {
+            json_decref(s_unreadable(NODE_STORE_SENT, hex, rc));
+            return s_error("%s: its sent record sent/%s.json cannot be read "
+                           "(%s)",
+                           hex, hex, rk_strerror(rc));
+        }
         reply = s_ok();
         json_object_set_new(reply, "box", json_string("sent"));
-        json_object_set_new(reply, "record", s_sent_get(self, hex));
+        json_object_set_new(reply, "record", rec);
         return reply;
     }
     return s_error("%s: no such message (or the prefix is ambiguous)", id);
@@ -2051,6 +2092,7 @@ s_cmd_export(daemon_t *self, const json_t *req) {
     uint8_t mid[16];
     uint64_t created = 0;
     node_store_box_t box = NODE_STORE_INBOX;
+    int rc;
 
     if (!id)
         return s_error("msg_id: missing");
@@ -2059,9 +2101,15 @@ s_cmd_export(daemon_t *self, const json_t *req) {
                        "inbox)",
                        id);
     }
-    rec = node_store_get_json(self->store, box, hex, NULL);
+    rec = node_store_get_json(self->store, box, hex, &rc);
+    if (!rec) {
+        json_decref(s_unreadable(box, hex, rc));
+        return s_error("%s: its inbox record inbox/%s.json cannot be read "
+                       "(%s)",
+                       hex, hex, rk_strerror(rc));
+    }
     nj = json_object_get(rec, "payload");
-    if (!rec || !json_object_get(nj, "notice")) {
+    if (!json_object_get(nj, "notice")) {
         json_decref(rec);
         return s_error("%s: not a notice or alert", hex);
     }

@@ -321,8 +321,11 @@ node_store_get_json(node_store_t *self, node_store_box_t box, const char *name,
         rc = rk_read_file(path, S_MAX_JSON, &data, &len);
     if (rc == RK_OK) {
         j = json_loadb((const char *)data, len, 0, NULL);
-        if (!j)
+        if (!json_is_object(j)) { /* a record is an object, never [] */
+            json_decref(j);
+            j = NULL;
             rc = RK_ERR_MALFORMED;
+        }
     }
     free(data);
     if (rc_out)

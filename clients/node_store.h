@@ -51,7 +51,8 @@ int node_store_put_json(node_store_t *self, node_store_box_t box,
                         const char *name, const json_t *json) RK_WUR;
 
 /* Reads box/<name>.json; a new reference owned by the caller, or NULL
- * (missing or unreadable: *rc says which when rc is not NULL). */
+ * (missing or unreadable: *rc says which when rc is not NULL, with
+ * RK_ERR_MALFORMED for a file that is not a JSON object). */
 json_t *node_store_get_json(node_store_t *self, node_store_box_t box,
                             const char *name, int *rc);
 

@@ -502,6 +502,11 @@ cmd_inbox(int argc, char **argv) {
             const json_t *m = json_array_get(msgs, i);
             const char *tlp = s_notice_field(m, "tlp");
             const char *sev = s_notice_field(m, "severity");
+            if (json_object_get(m, "unreadable")) {
+                printf("%-12.12s RECORD UNREADABLE: %s\n", s_str(m, "msg_id"),
+                       s_str(m, "unreadable"));
+                continue;
+            }
             printf("%-12.12s %-14s %-13s %-12s %-8s %-20.20s %s%s%s\n",
                    s_str(m, "msg_id"), s_str(m, "from"), s_str(m, "kind"),
                    tlp ? tlp : "-", sev ? sev : "-", s_str(m, "received"),
@@ -634,9 +639,13 @@ cmd_status(int argc, char **argv) {
     if (json_array_size(q)) {
         printf("Quarantine %zu envelope(s) refused on arrival:\n",
                json_array_size(q));
-        for (size_t i = 0; i < json_array_size(q); i++)
-            printf("  %s  %s\n", s_str(json_array_get(q, i), "received"),
-                   s_str(json_array_get(q, i), "reason"));
+        for (size_t i = 0; i < json_array_size(q); i++) {
+            const json_t *e = json_array_get(q, i);
+            if (json_object_get(e, "unreadable"))
+                printf("  RECORD UNREADABLE: %s\n", s_str(e, "unreadable"));
+            else
+                printf("  %s  %s\n", s_str(e, "received"), s_str(e, "reason"));
+        }
     }
     sent = json_object_get(reply, "sent");
     printf("\n%-12s %-13s %-10s %-16s %-14s %s\n", "SENT", "KIND", "STATE",
@@ -646,6 +655,11 @@ cmd_status(int argc, char **argv) {
         const char *k;
         json_t *v;
         int first = 1;
+        if (json_object_get(m, "unreadable")) {
+            printf("%-12.12s RECORD UNREADABLE: %s\n", s_str(m, "msg_id"),
+                   s_str(m, "unreadable"));
+            continue;
+        }
         json_object_foreach(json_object_get(m, "recipients"), k, v) {
             printf("%-12.12s %-13s %-10s %-16s %-14s %s\n",
                    first ? s_str(m, "msg_id") : "",

@@ -129,6 +129,18 @@ scenario_flow() {
     expect "status shows the recipient's state" status.out "us.cisa +acknowledged"
     rk jp.nisc alert --to g7 --title "Exploited VPN vulnerability" >alert.out 2>&1
     expect "a group alert goes to the other members, not back to the sender" alert.out 'alert to us.cisa$'
+    # A record cut short in the state folder is named, never silently left
+    # out of the inbox or shown as an empty message.
+    echo '{"msg_id": "cut sh' >"st-us.cisa/inbox/$MID.json"
+    echo '[]' >"st-jp.nisc/sent/$MID.json"
+    rk us.cisa inbox >cut-inbox.out 2>&1
+    expect "inbox lists an unreadable record by name" cut-inbox.out "^${MID:0:12} RECORD UNREADABLE: inbox/$MID.json: malformed"
+    rk us.cisa show "$MID" >cut-show.out 2>&1 && bad "show of an unreadable record: exit 1" ||
+        ok "show of an unreadable record: exit 1"
+    expect "... naming the file" cut-show.out "^renraku: error: $MID: its inbox record inbox/$MID.json cannot be read"
+    rk jp.nisc status >cut-status.out 2>&1
+    expect "status lists an unreadable sent record" cut-status.out "^${MID:0:12} RECORD UNREADABLE: sent/$MID.json"
+    expect "the daemon logs it at level error" us.cisa.log "level=error event=record_unreadable box=inbox msg=$MID"
 }
 
 scenario_offline() {

@@ -1022,6 +1022,32 @@ test_hostile_journal(void **state) {
     }
 }
 
+/* A record file that is not a JSON object (cut short, or [] / "x" left
+ * by hand) is unreadable, with RK_ERR_MALFORMED, not returned as if it
+ * were a record; a missing one is RK_ERR_NOT_FOUND. */
+static void
+test_get_json_not_an_object(void **state) {
+    fx_t *fx = *state;
+    static const char *const bad[] = {"[]", "\"x\"", "3", "{\"msg_id\": \"tr"};
+    char path[512];
+    int rc = 0;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        FILE *f;
+        snprintf(path, sizeof path,
+                 "%s/inbox/00000000000000000000000000000001.json", fx->dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(bad[i], f);
+        fclose(f);
+        assert_null(node_store_get_json(
+            fx->st, NODE_STORE_INBOX, "00000000000000000000000000000001", &rc));
+        assert_int_equal(rc, RK_ERR_MALFORMED);
+    }
+    assert_null(node_store_get_json(fx->st, NODE_STORE_INBOX,
+                                    "00000000000000000000000000000002", &rc));
+    assert_int_equal(rc, RK_ERR_NOT_FOUND);
+}
+
 #define S_NAMED(f)                                                             \
     { #f " (temporary names)", f, s_setup_named, s_teardown, NULL }
 
@@ -1060,6 +1086,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_sweep_at_open, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_free_uncommitted, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_get_json_not_an_object, s_setup,
                                         s_teardown),
         /* Staged under temporary names, as where O_TMPFILE or /proc is
          * missing. */
