@@ -768,7 +768,7 @@ int
 main(int argc, char **argv) {
     static char state_buf[3000];
     const char *cmd;
-    int i = 1;
+    int i = 1, rc;
 
     if (sodium_init() < 0)
         return EXIT_FAIL;
@@ -805,21 +805,33 @@ main(int argc, char **argv) {
     argv += i;
     optind = 1;
     if (!strcmp(cmd, "send"))
-        return cmd_send(argc, argv, 0);
-    if (!strcmp(cmd, "alert"))
-        return cmd_send(argc, argv, 1);
-    if (!strcmp(cmd, "inbox"))
-        return cmd_inbox(argc, argv);
-    if (!strcmp(cmd, "show"))
-        return cmd_show(argc, argv);
-    if (!strcmp(cmd, "ack"))
-        return cmd_ack(argc, argv);
-    if (!strcmp(cmd, "status"))
-        return cmd_status(argc, argv);
-    if (!strcmp(cmd, "export"))
-        return cmd_export(argc, argv);
-    if (!strcmp(cmd, "import"))
-        return cmd_import(argc, argv);
-    s_fail("unknown command \"%s\" (see --help)", cmd);
-    return EXIT_USAGE;
+        rc = cmd_send(argc, argv, 0);
+    else if (!strcmp(cmd, "alert"))
+        rc = cmd_send(argc, argv, 1);
+    else if (!strcmp(cmd, "inbox"))
+        rc = cmd_inbox(argc, argv);
+    else if (!strcmp(cmd, "show"))
+        rc = cmd_show(argc, argv);
+    else if (!strcmp(cmd, "ack"))
+        rc = cmd_ack(argc, argv);
+    else if (!strcmp(cmd, "status"))
+        rc = cmd_status(argc, argv);
+    else if (!strcmp(cmd, "export"))
+        rc = cmd_export(argc, argv);
+    else if (!strcmp(cmd, "import"))
+        rc = cmd_import(argc, argv);
+    else {
+        s_fail("unknown command \"%s\" (see --help)", cmd);
+        return EXIT_USAGE;
+    }
+    /* What was printed must have reached stdout: an export redirected to
+     * a full disk is a failure, not an empty file and exit 0. Not for
+     * send, alert and ack, which did what was asked: an exit 1 there
+     * would invite sending it again. */
+    if (strcmp(cmd, "send") && strcmp(cmd, "alert") && strcmp(cmd, "ack") &&
+        (fflush(stdout) != 0 || ferror(stdout))) {
+        s_fail("cannot write the output: %s", strerror(errno));
+        return rc ? rc : EXIT_FAIL;
+    }
+    return rc;
 }

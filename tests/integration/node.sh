@@ -663,6 +663,14 @@ scenario_errors() {
     rk jp.nisc send --to us.cisa --title x --expires 213503982334602d >e12.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "--expires past a year (wrapping): exit 2" || bad "--expires past a year (wrapping): exit 2 ($rc)"
     expect "naming the flag" e12.out '^renraku: error: --expires 213503982334602d: use a duration'
+    # Output that cannot be written (a full disk) is a failure, not exit 0.
+    rk jp.nisc status >/dev/full 2>e13.out; rc=$?
+    [ $rc = 1 ] && ok "status to a full disk: exit 1" || bad "status to a full disk: exit 1 ($rc)"
+    expect "... saying so" e13.out '^renraku: error: cannot write the output: No space left'
+    echo '{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[{"type":"incident","spec_version":"2.1","id":"incident--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"A draft"}]}' >b1.json
+    rk jp.nisc import b1.json >e14.json 2>/dev/null && rk jp.nisc import b1.json >/dev/full 2>e14.out; rc=$?
+    [ $rc = 1 ] && ok "import to a full disk: exit 1" || bad "import to a full disk: exit 1 ($rc)"
+    expect "... saying so" e14.out '^renraku: error: cannot write the output'
     rk jp.nisc ack 0000000000 --status acknowledged >e4.out 2>&1; rc=$?
     [ $rc = 1 ] && ok "ack of an unknown message: exit 1" || bad "ack of an unknown message: exit 1 ($rc)"
     rk jp.nisc ack 00000000 --status maybe >e5.out 2>&1; rc=$?
