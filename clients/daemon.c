@@ -528,10 +528,12 @@ s_on_stored(daemon_t *self, link_t *l, const frame_stored_t *s) {
         json_t *v;
         json_object_set_new(rec, "state", json_string("stored"));
         json_object_set_new(rec, "index", json_integer((json_int_t)s->index));
-        /* Recipients still "queued" are now "stored" at the relay. */
+        /* Recipients still "queued" are now "stored" at the relay (one
+         * with no state too: a record edited by hand must not crash us at
+         * every start, as its message is submitted again each time). */
         json_object_foreach(json_object_get(rec, "recipients"), k, v) {
-            if (!strcmp(json_string_value(json_object_get(v, "state")),
-                        "queued"))
+            const char *st = json_string_value(json_object_get(v, "state"));
+            if (!st || !strcmp(st, "queued"))
                 s_set_recipient(rec, k, "stored", s->time_ms, NULL);
         }
         s_relay_answered(self, l, hex, rec, "stored");
