@@ -1772,6 +1772,10 @@ s_cmd_send(daemon_t *self, const json_t *req) {
     char err[600], hex[33], fp[33] = "";
     json_t *reply;
 
+    if (json_object_get(req, "expires_in_s") &&
+        !json_is_integer(json_object_get(req, "expires_in_s")))
+        return s_error("expires_in_s: a whole number of seconds, 0 to one "
+                       "year");
     if (rq && !s_request_id_valid(request))
         return s_error("request_id: 1 to %d characters of A-Z a-z 0-9 . _ : -",
                        S_REQUEST_ID_MAX);

@@ -308,6 +308,10 @@ cmd_send(int argc, char **argv, int alert) {
             json_decref(notice);
             notice = f;
         }
+        /* An alert is urgent: severity high unless the file says. */
+        if (alert && json_is_object(notice) &&
+            !json_object_get(notice, "severity"))
+            json_object_set_new(notice, "severity", json_string("high"));
     } else {
         char id[64];
         if (json_array_size(ind))

@@ -262,6 +262,14 @@ scenario_stix() {
     expect "and the indicators" draft.json 'https://login.bad.example/x'
     rk us.cisa send --to jp.nisc --file draft.json >s2.out 2>&1
     expect "the draft can be sent as it is" s2.out '^queued '
+    # alert --file: a file without a severity goes out as high, the
+    # alert's default (it went out without one).
+    echo '{"title":"Alert from a file","tlp":"AMBER","incident_id":"f-3"}' >a.json
+    rk us.cisa alert --to jp.nisc --file a.json >a.out 2>&1
+    AID=$(queued_ids a.out)
+    until_ok 15 recipient_state us.cisa "$AID" jp.nisc delivered || bad "the alert from a file is delivered"
+    rk jp.nisc show "$AID" --json >a.show 2>&1
+    expect "alert --file without a severity is sent as high" a.show '"severity": "high"'
 }
 
 # send_stored N WORD: jp.nisc sends N notices titled "WORD i" to us.cisa
