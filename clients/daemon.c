@@ -408,16 +408,26 @@ s_on_monitor(daemon_t *self, link_t *l) {
 
 /* ---- sent records ---- */
 
-/* The sent record of hex, or NULL; one that exists but cannot be read is
- * logged, or a receipt or an answer for it would vanish without a word. */
+static const char *const s_box_names[NODE_STORE_N_BOXES] = {
+    "outbox", "sent", "inbox", "quarantine", "hooks"};
+
+/* The record box/name, or NULL (*rc says why: RK_ERR_NOT_FOUND, or why it
+ * cannot be read). One that exists but cannot be read is logged, or a
+ * receipt, an answer or a listing would pass over it without a word. */
+static json_t *
+s_get(daemon_t *self, node_store_box_t box, const char *name, int *rc) {
+    json_t *rec = node_store_get_json(self->store, box, name, rc);
+    if (!rec && *rc != RK_ERR_NOT_FOUND)
+        log_error("event=record_unreadable box=%s msg=%s reason=\"%s\"",
+                  s_box_names[box], name, rk_strerror(*rc));
+    return rec;
+}
+
+/* The sent record of hex, or NULL. */
 static json_t *
 s_sent_get(daemon_t *self, const char *hex) {
     int rc;
-    json_t *rec = node_store_get_json(self->store, NODE_STORE_SENT, hex, &rc);
-    if (!rec && rc != RK_ERR_NOT_FOUND)
-        log_error("event=record_unreadable box=sent msg=%s reason=\"%s\"", hex,
-                  rk_strerror(rc));
-    return rec;
+    return s_get(self, NODE_STORE_SENT, hex, &rc);
 }
 
 static void
@@ -1951,16 +1961,12 @@ s_cmd_ack(daemon_t *self, const json_t *req) {
     return reply;
 }
 
-static const char *const s_box_names[NODE_STORE_N_BOXES] = {
-    "outbox", "sent", "inbox", "quarantine", "hooks"};
-
-/* A record that exists but cannot be read, as a listing shows it: its id
- * and "unreadable" saying why, so that it is not silently missing. */
+/* A record that exists but cannot be read (s_get logged it), as a listing
+ * shows it: its id and "unreadable" saying why, so that it is not silently
+ * missing. */
 static json_t *
 s_unreadable(node_store_box_t box, const char *name, int rc) {
     char why[400];
-    log_error("event=record_unreadable box=%s msg=%s reason=\"%s\"",
-              s_box_names[box], name, rk_strerror(rc));
     snprintf(why, sizeof why, "%s/%s.json: %s", s_box_names[box], name,
              rk_strerror(rc));
     return json_pack("{s:s,s:s}", "msg_id", name, "unreadable", why);
@@ -1977,7 +1983,7 @@ s_list(daemon_t *self, node_store_box_t box, int unread_only) {
         return arr;
     for (size_t i = 0; i < n; i++) {
         int rc;
-        json_t *rec = node_store_get_json(self->store, box, names[i], &rc);
+        json_t *rec = s_get(self, box, names[i], &rc);
         if (!rec && rc != RK_ERR_NOT_FOUND) /* gone since the listing: skip */
             rec = s_unreadable(box, names[i], rc);
         if (!rec)
@@ -2003,13 +2009,11 @@ s_cmd_show(daemon_t *self, const json_t *req) {
         return s_error("msg_id: missing");
     if (s_resolve(self, NODE_STORE_INBOX, id, hex) == 1) {
         int rc;
-        rec = node_store_get_json(self->store, NODE_STORE_INBOX, hex, &rc);
-        if (!rec) {
-            json_decref(s_unreadable(NODE_STORE_INBOX, hex, rc));
+        rec = s_get(self, NODE_STORE_INBOX, hex, &rc);
+        if (!rec)
             return s_error("%s: its inbox record inbox/%s.json cannot be read "
                            "(%s); the envelope as received is inbox/%s.env",
                            hex, hex, rk_strerror(rc), hex);
-        }
         if (!json_is_true(json_object_get(rec, "read"))) {
             json_object_set_new(rec, "read", json_true());
             if (node_store_put_json(self->store, NODE_STORE_INBOX, hex, rec) !=
@@ -2023,13 +2027,11 @@ s_cmd_show(daemon_t *self, const json_t *req) {
     }
     if (s_resolve(self, NODE_STORE_SENT, id, hex) == 1) {
         int rc;
-        rec = node_store_get_json(self->store, NODE_STORE_SENT, hex, &rc);
-        if (!rec) {
-            json_decref(s_unreadable(NODE_STORE_SENT, hex, rc));
+        rec = s_get(self, NODE_STORE_SENT, hex, &rc);
+        if (!rec)
             return s_error("%s: its sent record sent/%s.json cannot be read "
                            "(%s)",
                            hex, hex, rk_strerror(rc));
-        }
         reply = s_ok();
         json_object_set_new(reply, "box", json_string("sent"));
         json_object_set_new(reply, "record", rec);
@@ -2107,13 +2109,11 @@ s_cmd_export(daemon_t *self, const json_t *req) {
                        "inbox)",
                        id);
     }
-    rec = node_store_get_json(self->store, box, hex, &rc);
-    if (!rec) {
-        json_decref(s_unreadable(box, hex, rc));
+    rec = s_get(self, box, hex, &rc);
+    if (!rec)
         return s_error("%s: its inbox record inbox/%s.json cannot be read "
                        "(%s)",
                        hex, hex, rk_strerror(rc));
-    }
     nj = json_object_get(rec, "payload");
     if (!json_object_get(nj, "notice")) {
         json_decref(rec);
