@@ -140,13 +140,6 @@ s_cpu_pid(long pid) {
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Between two polls of a condition no event announces (s_socket). */
-static void
-s_sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void
 s_set_stop(void) {
     pthread_mutex_lock(&s_stop_mu);
@@ -201,10 +194,11 @@ s_load_identity(const char *id) {
  * error only (any other will not clear by itself). */
 static void *
 s_socket(int type) {
+    const struct timespec pause = {0, 5000000L}; /* between two polls */
     uint64_t end = s_ms() + 5000;
     void *s;
     while (!(s = zmq_socket(s_ctx, type)) && errno == EMFILE && s_ms() < end)
-        s_sleep_ms(5);
+        nanosleep(&pause, NULL);
     if (!s)
         s_die("zmq_socket: %s", zmq_strerror(errno));
     return s;
