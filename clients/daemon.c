@@ -89,16 +89,11 @@ struct daemon {
     size_t n_answers, cap_answers;
     uint64_t counters[8];
     struct burst *burst; /* deliveries read together, written together */
-    /* The request ids of sends (read from the sent records at the first
-     * send that has one, then kept up to date): a send repeated with the
-     * same id (its answer was lost) gets the first one's answer. */
-    struct request {
-        char id[S_REQUEST_ID_MAX + 1];
-        char hex[33];
-        char fp[33]; /* what was asked: s_request_fp */
-    } * requests;
-    size_t n_requests, cap_requests;
-    int requests_loaded;
+    /* The request ids of sends, each to {"msg": hex, "fp": what was asked
+     * (s_request_fp)}: read from the sent records at the first send that
+     * has one, then kept up to date. A send repeated with the same id (its
+     * answer was lost) gets the first one's answer. NULL until read. */
+    json_t *requests;
 };
 
 static int s_answer(daemon_t *self, const char *hex,
@@ -1716,31 +1711,38 @@ s_request_fp(const json_t *req, char fp[33]) {
 
 static int
 s_request_add(daemon_t *self, const char *id, const char *hex, const char *fp) {
-    struct request *r;
-    if (self->n_requests == self->cap_requests) {
-        size_t cap = self->cap_requests ? 2 * self->cap_requests : 64;
-        r = realloc(self->requests, cap * sizeof *r);
-        if (!r)
-            return RK_ERR_NOMEM;
-        self->requests = r;
-        self->cap_requests = cap;
-    }
-    r = &self->requests[self->n_requests++];
-    rk_str_copy(r->id, sizeof r->id, id);
-    rk_str_copy(r->hex, sizeof r->hex, hex);
-    rk_str_copy(r->fp, sizeof r->fp, fp ? fp : "");
-    return RK_OK;
+    return json_object_set_new(
+               self->requests, id,
+               json_pack("{s:s, s:s}", "msg", hex, "fp", fp ? fp : "")) == 0
+               ? RK_OK
+               : RK_ERR_NOMEM;
 }
 
-/* The send taken with request id id, or NULL. The first call reads every
- * sent record (the sends before this start of the daemon). */
-static const struct request *
-s_request_find(daemon_t *self, const char *id) {
-    if (!self->requests_loaded) {
+/* The send taken with request id id into *was ({"msg", "fp"}, owned by
+ * the index), or NULL there. The first call reads every sent record (the
+ * sends before this start of the daemon); when the sent folder cannot be
+ * listed it fails with err set, since a repeat could not be told from a
+ * new send. */
+static int
+s_request_find(daemon_t *self, const char *id, const json_t **was, char *err,
+               size_t errlen) {
+    *was = NULL;
+    if (!self->requests) {
         char **names = NULL;
         size_t n = 0;
-        if (node_store_list(self->store, NODE_STORE_SENT, &names, &n) != RK_OK)
-            return NULL; /* read at the next send */
+        int rc = node_store_list(self->store, NODE_STORE_SENT, &names, &n);
+        if (rc != RK_OK) {
+            snprintf(err, errlen,
+                     "request_id %s cannot be checked: the sent folder could "
+                     "not be read (%s); nothing was sent",
+                     id, rc == RK_ERR_IO ? strerror(errno) : rk_strerror(rc));
+            return rc;
+        }
+        if (!(self->requests = json_object())) {
+            node_store_free_names(names, n);
+            snprintf(err, errlen, "out of memory; nothing was sent");
+            return RK_ERR_NOMEM;
+        }
         for (size_t i = 0; i < n; i++) {
             json_t *rec = s_sent_get(self, names[i]);
             const char *r =
@@ -1755,14 +1757,11 @@ s_request_find(daemon_t *self, const char *id) {
             json_decref(rec);
         }
         node_store_free_names(names, n);
-        self->requests_loaded = 1;
         log_info("event=requests_loaded sent_records=%zu request_ids=%zu", n,
-                 self->n_requests);
+                 json_object_size(self->requests));
     }
-    for (size_t k = self->n_requests; k-- > 0;)
-        if (strcmp(self->requests[k].id, id) == 0)
-            return &self->requests[k];
-    return NULL;
+    *was = json_object_get(self->requests, id);
+    return RK_OK;
 }
 
 static json_t *
@@ -1793,19 +1792,23 @@ s_cmd_send(daemon_t *self, const json_t *req) {
         /* The same request again (its answer was lost): the first one's
          * answer, and nothing sent twice. The same id for another send:
          * refused, or that send would be lost. */
-        const struct request *was = s_request_find(self, request);
+        const json_t *was;
+        const char *was_msg, *was_fp;
+        if (s_request_find(self, request, &was, err, sizeof err) != RK_OK)
+            return s_error("%s", err);
+        was_msg = json_string_value(json_object_get(was, "msg"));
+        was_fp = json_string_value(json_object_get(was, "fp"));
         s_request_fp(req, fp);
-        if (was && was->fp[0] && strcmp(was->fp, fp) != 0)
+        if (was && was_fp && was_fp[0] && strcmp(was_fp, fp) != 0)
             return s_error("request_id %s was used for another send (msg "
                            "%s); give each send its own",
-                           request, was->hex);
+                           request, was_msg);
         if (was) {
-            json_t *rec = s_sent_get(self, was->hex);
+            json_t *rec = s_sent_get(self, was_msg);
             const char *st = json_string_value(json_object_get(rec, "state"));
-            log_info("event=send_repeated request=%s msg=%s", request,
-                     was->hex);
+            log_info("event=send_repeated request=%s msg=%s", request, was_msg);
             reply = s_ok();
-            json_object_set_new(reply, "msg_id", json_string(was->hex));
+            json_object_set_new(reply, "msg_id", json_string(was_msg));
             json_object_set_new(reply, "state",
                                 json_string(st ? st : "unknown"));
             json_object_set_new(reply, "repeat", json_true());
@@ -2507,7 +2510,7 @@ daemon_destroy(daemon_t **self_p) {
     node_store_close(&self->store);
     roster_destroy(&self->roster);
     free(self->answers);
-    free(self->requests);
+    json_decref(self->requests);
     /* Never silent: a hook still running, or one that never ran, says so
      * (its marker stays: it runs at the next start). */
     for (size_t i = 0; i < S_MAX_HOOKS; i++)

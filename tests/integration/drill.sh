@@ -447,8 +447,17 @@ check_request_id() {
         "request_id inc-2026-42 was used for another send \(msg $a\)"
     kill -TERM "$CTL_PID"
     wait "$CTL_PID" 2>/dev/null
-    rm -f ctl/control.sock
+        rm -f ctl/control.sock
     start_ctl
+    # The ids are read from the sent records at the first send with one:
+    # when they cannot be, the send is refused rather than risk a second.
+    mv ctl/sent ctl/sent.away
+    "$CLI" --state ctl send --to p1 --title "Once" --request-id inc-2026-42 >gone.out 2>gone.err
+    is "sent records unreadable: a send with a request id is refused" "$?" 1
+    expect "... saying why" gone.err \
+        "request_id inc-2026-42 cannot be checked: the sent folder could not be read \(No such file or directory\); nothing was sent"
+    mv ctl/sent.away ctl/sent
+    is "... and nothing was sent" "$(ls ctl/sent/*.json | wc -l)" $((before + 1))
     out=$("$CLI" --state ctl send --to p1 --title "Once" --request-id inc-2026-42 --json)
     expect "after a restart, found in the sent records" <(echo "$out") "\"msg_id\": \"$a\""
     expect "... marked a repeat" <(echo "$out") '"repeat": true'
