@@ -165,7 +165,8 @@ cmd_send(int argc, char **argv, int alert) {
     char err[600];
     int c, li = 0;
 
-    while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
+    /* ":": a flag without its value comes back as ':', to be named. */
+    while ((c = getopt_long(argc, argv, ":", opts, &li)) != -1) {
         /* A flag that sets one of the notice's own fields (its letter is
          * one of these), remembered to refuse it beside --file. */
         if (strchr("TblvcyinasrCpS", c) && !field)
@@ -262,6 +263,9 @@ cmd_send(int argc, char **argv, int alert) {
         case 'h':
             fputs(s_usage, stdout);
             return 0;
+        case ':':
+            s_fail("%s needs a value (see --help)", argv[optind - 1]);
+            goto usage;
         default:
             s_fail("unknown option %s (see --help)", argv[optind - 1]);
             goto usage;
@@ -405,6 +409,9 @@ done:
 
 /* ---- inbox / show / ack / status ---- */
 
+static const char *const s_ack_statuses =
+    "received, acknowledged, in-progress, resolved or denied";
+
 static int
 s_simple_opts(int argc, char **argv, int *unread, const char **status,
               const char **comment, const char **format, const char **out) {
@@ -412,8 +419,9 @@ s_simple_opts(int argc, char **argv, int *unread, const char **status,
         {"json", 0, 0, 'j'},    {"unread", 0, 0, 'u'}, {"status", 1, 0, 's'},
         {"comment", 1, 0, 'c'}, {"format", 1, 0, 'f'}, {"out", 1, 0, 'o'},
         {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int c, li = -1;
+    /* ":": a flag without its value comes back as ':', to be named. */
+    while ((li = -1, c = getopt_long(argc, argv, ":", opts, &li)) != -1) {
         switch (c) {
         case 'j':
             s_json = 1;
@@ -446,13 +454,30 @@ s_simple_opts(int argc, char **argv, int *unread, const char **status,
         case 'h':
             fputs(s_usage, stdout);
             exit(0);
+        case ':':
+            /* optopt: the flag without its value (one that does not
+             * apply here is named as such). */
+            if ((optopt == 's' && !status) || (optopt == 'c' && !comment) ||
+                (optopt == 'f' && !format) || (optopt == 'o' && !out))
+                goto bad;
+            s_fail("%s needs a value: %s", argv[optind - 1],
+                   optopt == 's'   ? s_ack_statuses
+                   : optopt == 'f' ? "stix"
+                   : optopt == 'c' ? "the comment's text"
+                                   : "a file name");
+            return -1;
         default:
             goto bad;
         }
     }
     return 0;
 bad:
-    s_fail("option %s does not apply here (see --help)", argv[optind - 1]);
+    /* A flag taken with its value is named by its own name, not by the
+     * value that argv[optind - 1] then is. */
+    if (li >= 0)
+        s_fail("option --%s does not apply here (see --help)", opts[li].name);
+    else
+        s_fail("option %s does not apply here (see --help)", argv[optind - 1]);
     return -1;
 }
 
@@ -582,9 +607,7 @@ cmd_ack(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if (!payload_ack_status_from_name(status)) {
-        s_fail("--status %s: use received, acknowledged, in-progress, "
-               "resolved or denied",
-               status);
+        s_fail("--status %s: use %s", status, s_ack_statuses);
         return EXIT_USAGE;
     }
     if (!strcmp(status, "denied") && !comment) {
@@ -783,7 +806,10 @@ main(int argc, char **argv) {
             fputs(s_usage, stdout);
             return 0;
         }
-        if (!strcmp(argv[i], "--state") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--state") && i + 1 >= argc) {
+            s_fail("--state needs a value: the node's state folder");
+            return EXIT_USAGE;
+        } else if (!strcmp(argv[i], "--state")) {
             s_state = argv[i + 1];
             i += 2;
         } else if (!strncmp(argv[i], "--state=", 8)) {

@@ -700,9 +700,23 @@ scenario_errors() {
     [ $rc = 1 ] && ok "ack of an unknown message: exit 1" || bad "ack of an unknown message: exit 1 ($rc)"
     rk jp.nisc ack 00000000 --status maybe >e5.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "bad ack status: exit 2" || bad "bad ack status: exit 2 ($rc)"
+    # A flag without its value is named as such, with what it takes: not
+    # "does not apply here", nor taken for an unknown option.
+    rk jp.nisc ack 00000000 --status >e15.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "ack --status without its value: exit 2" || bad "ack --status without its value: exit 2 ($rc)"
+    expect "... saying it needs one, and which" e15.out '^renraku: error: --status needs a value: received, acknowledged, in-progress, resolved or denied$'
+    rk jp.nisc send --to us.cisa --title >e16.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "send --title without its value: exit 2" || bad "send --title without its value: exit 2 ($rc)"
+    expect "... saying it needs one" e16.out '^renraku: error: --title needs a value'
+    "$R" --state >e17.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "--state without its value: exit 2" || bad "--state without its value: exit 2 ($rc)"
+    expect "... saying it needs one" e17.out '^renraku: error: --state needs a value'
+    rk jp.nisc inbox --comment x >e18.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "a flag that does not apply: exit 2" || bad "a flag that does not apply: exit 2 ($rc)"
+    expect "... naming the flag, not its value" e18.out '^renraku: error: option --comment does not apply here'
     rk jp.nisc frobnicate >e6.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "unknown command: exit 2" || bad "unknown command: exit 2 ($rc)"
-    for f in e1 e2 e3 e4 e5 e6 e10 e11 e12; do
+    for f in e1 e2 e3 e4 e5 e6 e10 e11 e12 e15 e16 e17 e18; do
         [ "$(wc -l <$f.out)" = 1 ] || bad "$f: exactly one line"
     done
     "$D" --key keys/jp.nisc.key >e7.out 2>&1; rc=$?
