@@ -116,6 +116,22 @@ s_str(const json_t *o, const char *k) {
     return v ? v : "";
 }
 
+/* After the flags (getopt puts the other arguments last): exactly want
+ * arguments, need saying what they are. Returns 0, or -1 having said
+ * what is missing or naming the first one too many. */
+static int
+s_args(int argc, char **argv, int want, const char *need) {
+    if (argc - optind < want) {
+        s_fail("%s needs %s", argv[0], need);
+        return -1;
+    }
+    if (argc - optind > want) {
+        s_fail("unexpected argument \"%s\" (see --help)", argv[optind + want]);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- send / alert ---- */
 
 static int
@@ -271,10 +287,8 @@ cmd_send(int argc, char **argv, int alert) {
             goto usage;
         }
     }
-    if (optind != argc) {
-        s_fail("unexpected argument \"%s\" (see --help)", argv[optind]);
+    if (s_args(argc, argv, 0, NULL))
         goto usage;
-    }
     if (file && field) {
         /* The file's fields would be sent, not the flag's: a --tlp RED
          * beside a file saying CLEAR must not go out as CLEAR. */
@@ -513,8 +527,11 @@ static int
 cmd_inbox(int argc, char **argv) {
     int unread = 0;
     json_t *req = json_object(), *reply, *msgs;
-    if (s_simple_opts(argc, argv, &unread, NULL, NULL, NULL, NULL))
+    if (s_simple_opts(argc, argv, &unread, NULL, NULL, NULL, NULL) ||
+        s_args(argc, argv, 0, NULL)) {
+        json_decref(req);
         return EXIT_USAGE;
+    }
     json_object_set_new(req, "cmd", json_string("inbox"));
     json_object_set_new(req, "unread", json_boolean(unread));
     reply = s_call(req);
@@ -552,12 +569,9 @@ cmd_inbox(int argc, char **argv) {
 static int
 cmd_show(int argc, char **argv) {
     json_t *req, *reply, *rec;
-    if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, NULL))
+    if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, NULL) ||
+        s_args(argc, argv, 1, "one message ID"))
         return EXIT_USAGE;
-    if (optind != argc - 1) {
-        s_fail("show needs one message ID");
-        return EXIT_USAGE;
-    }
     req = json_object();
     json_object_set_new(req, "cmd", json_string("show"));
     json_object_set_new(req, "msg_id", json_string(argv[optind]));
@@ -602,12 +616,16 @@ cmd_ack(int argc, char **argv) {
     json_t *req, *reply;
     if (s_simple_opts(argc, argv, NULL, &status, &comment, NULL, NULL))
         return EXIT_USAGE;
-    if (optind != argc - 1 || !status) {
-        s_fail("ack needs one message ID and --status");
+    /* The value first: in "--status --comment x", --comment is the value
+     * and x is left over. */
+    if (status && !payload_ack_status_from_name(status)) {
+        s_fail("--status %s: use %s", status, s_ack_statuses);
         return EXIT_USAGE;
     }
-    if (!payload_ack_status_from_name(status)) {
-        s_fail("--status %s: use %s", status, s_ack_statuses);
+    if (s_args(argc, argv, 1, "one message ID"))
+        return EXIT_USAGE;
+    if (!status) {
+        s_fail("ack needs --status: %s", s_ack_statuses);
         return EXIT_USAGE;
     }
     if (!strcmp(status, "denied") && !comment) {
@@ -634,8 +652,11 @@ cmd_ack(int argc, char **argv) {
 static int
 cmd_status(int argc, char **argv) {
     json_t *req = json_object(), *reply, *relay, *sent, *q;
-    if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, NULL))
+    if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, NULL) ||
+        s_args(argc, argv, 0, NULL)) {
+        json_decref(req);
         return EXIT_USAGE;
+    }
     json_object_set_new(req, "cmd", json_string("status"));
     reply = s_call(req);
     s_check(reply);
@@ -730,12 +751,9 @@ cmd_export(int argc, char **argv) {
     const char *format = NULL, *out = NULL;
     json_t *req, *reply;
     int rc;
-    if (s_simple_opts(argc, argv, NULL, NULL, NULL, &format, &out))
+    if (s_simple_opts(argc, argv, NULL, NULL, NULL, &format, &out) ||
+        s_args(argc, argv, 1, "one message ID"))
         return EXIT_USAGE;
-    if (optind != argc - 1) {
-        s_fail("export needs one message ID");
-        return EXIT_USAGE;
-    }
     if (!format || strcmp(format, "stix") != 0) {
         s_fail("--format %s: the format is stix (STIX 2.1)",
                format ? format : "(missing)");
@@ -758,12 +776,9 @@ cmd_import(int argc, char **argv) {
     payload_t *p = NULL;
     char err[600] = "";
     int rc;
-    if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, &out))
+    if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, &out) ||
+        s_args(argc, argv, 1, "one FILE (a STIX 2.1 bundle)"))
         return EXIT_USAGE;
-    if (optind != argc - 1) {
-        s_fail("import needs one FILE (a STIX 2.1 bundle)");
-        return EXIT_USAGE;
-    }
     if (stix_load(argv[optind], &bundle, err, sizeof err) != RK_OK) {
         s_fail("%s: %s", argv[optind], err);
         return EXIT_FAIL;

@@ -714,6 +714,17 @@ scenario_errors() {
     rk jp.nisc inbox --comment x >e18.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "a flag that does not apply: exit 2" || bad "a flag that does not apply: exit 2 ($rc)"
     expect "... naming the flag, not its value" e18.out '^renraku: error: option --comment does not apply here'
+    # An argument a command does not take is refused, named, never
+    # ignored (inbox and status went on as if it were not there).
+    local args
+    for args in "inbox foo" "inbox --unread foo" "status foo" "show 00000000 foo" \
+        "ack 00000000 foo --status received" "export 00000000 foo --format stix" \
+        "import b1.json foo" "send --to us.cisa --title x foo"; do
+        rk jp.nisc $args >e19.out 2>&1; rc=$?
+        [ $rc = 2 ] && ok "renraku $args: exit 2" || bad "renraku $args: exit 2 ($rc)"
+        expect "... naming it" e19.out '^renraku: error: unexpected argument "foo" \(see --help\)$'
+        [ "$(wc -l <e19.out)" = 1 ] || bad "renraku $args: exactly one line"
+    done
     rk jp.nisc frobnicate >e6.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "unknown command: exit 2" || bad "unknown command: exit 2 ($rc)"
     for f in e1 e2 e3 e4 e5 e6 e10 e11 e12 e15 e16 e17 e18; do
