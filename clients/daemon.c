@@ -271,6 +271,8 @@ s_hello(daemon_t *self, link_t *l) {
 }
 
 static json_t *s_sent_get(daemon_t *self, const char *hex);
+static int s_list_names(daemon_t *self, node_store_box_t box, char ***names,
+                        size_t *n, char *why, size_t whylen);
 
 typedef struct {
     uint64_t created_ms;
@@ -296,7 +298,7 @@ s_resubmit(daemon_t *self, link_t *l) {
     size_t n = 0, sent = 0;
     uint64_t now = rk_now_ms();
     if ((l ? !l->welcomed : !s_any_welcomed(self)) ||
-        node_store_list(self->store, NODE_STORE_OUTBOX, &names, &n) != RK_OK)
+        s_list_names(self, NODE_STORE_OUTBOX, &names, &n, NULL, 0) != RK_OK)
         return;
     outbox_item_t *order = calloc(n ? n : 1, sizeof *order);
     if (!order) {
@@ -416,6 +418,28 @@ s_get(daemon_t *self, node_store_box_t box, const char *name, int *rc) {
         log_error("event=record_unreadable box=%s msg=%s reason=\"%s\"",
                   s_box_names[box], name, rk_strerror(*rc));
     return rec;
+}
+
+/* The names in box, as node_store_list. A folder that cannot be listed is
+ * logged with the OS error, or a listing, a lookup or the outbox's
+ * resubmission would find it empty without a word; why (when not NULL)
+ * gets "box/ cannot be listed: <reason>" for the control socket's reply. */
+static int
+s_list_names(daemon_t *self, node_store_box_t box, char ***names, size_t *n,
+             char *why, size_t whylen) {
+    char reason[200];
+    int rc = node_store_list(self->store, box, names, n);
+    if (rc == RK_OK)
+        return rc;
+    snprintf(reason, sizeof reason, "%s",
+             rc == RK_ERR_IO ? strerror(errno) : rk_strerror(rc));
+    log_error("event=box_unreadable box=%s reason=\"cannot list %s/%s: %s\"",
+              s_box_names[box], node_store_dir(self->store), s_box_names[box],
+              reason);
+    if (why)
+        snprintf(why, whylen, "%s/ cannot be listed: %s", s_box_names[box],
+                 reason);
+    return rc;
 }
 
 /* The sent record of hex, or NULL. */
@@ -1127,7 +1151,7 @@ static void
 s_resume_hooks(daemon_t *self) {
     char **names = NULL;
     size_t n = 0;
-    if (node_store_list(self->store, NODE_STORE_HOOKS, &names, &n) != RK_OK) {
+    if (s_list_names(self, NODE_STORE_HOOKS, &names, &n, NULL, 0) != RK_OK) {
         log_error("event=hook_resume_failed reason=\"cannot list %s/hooks\"",
                   node_store_dir(self->store));
         return;
@@ -1650,15 +1674,18 @@ s_ok(void) {
     return o;
 }
 
-/* Finds a message by full id or unique prefix in a box. */
+/* Finds a message by full id or unique prefix in a box: how many match
+ * (the first in hex), or -1 when the box cannot be listed (why says so:
+ * not "no such message"). */
 static int
 s_resolve(daemon_t *self, node_store_box_t box, const char *prefix,
-          char hex[33]) {
+          char hex[33], char *why, size_t whylen) {
     char **names = NULL;
     size_t n = 0, hits = 0, len = strlen(prefix);
-    if (len < 4 || len > 32 ||
-        node_store_list(self->store, box, &names, &n) != RK_OK)
+    if (len < 4 || len > 32)
         return 0;
+    if (s_list_names(self, box, &names, &n, why, whylen) != RK_OK)
+        return -1;
     for (size_t i = 0; i < n; i++)
         if (strncmp(names[i], prefix, len) == 0 && strlen(names[i]) == 32) {
             if (!hits)
@@ -1730,12 +1757,13 @@ s_request_find(daemon_t *self, const char *id, const json_t **was, char *err,
     if (!self->requests) {
         char **names = NULL;
         size_t n = 0;
-        int rc = node_store_list(self->store, NODE_STORE_SENT, &names, &n);
+        char why[300];
+        int rc =
+            s_list_names(self, NODE_STORE_SENT, &names, &n, why, sizeof why);
         if (rc != RK_OK) {
             snprintf(err, errlen,
-                     "request_id %s cannot be checked: the sent folder could "
-                     "not be read (%s); nothing was sent",
-                     id, rc == RK_ERR_IO ? strerror(errno) : rk_strerror(rc));
+                     "request_id %s cannot be checked: %s; nothing was sent",
+                     id, why);
             return rc;
         }
         if (!(self->requests = json_object())) {
@@ -1939,7 +1967,7 @@ s_cmd_ack(daemon_t *self, const json_t *req) {
     const char *st = json_string_value(json_object_get(req, "status"));
     const char *comment = json_string_value(json_object_get(req, "comment"));
     payload_ack_status_t status = payload_ack_status_from_name(st);
-    char hex[33], sent_hex[33], err[600];
+    char hex[33], sent_hex[33], err[600], why[300];
     json_t *reply;
     int hits;
 
@@ -1949,7 +1977,9 @@ s_cmd_ack(daemon_t *self, const json_t *req) {
         return s_error("status: '%s' is not one of received, acknowledged, "
                        "in-progress, resolved, denied",
                        st ? st : "");
-    hits = s_resolve(self, NODE_STORE_INBOX, id, hex);
+    hits = s_resolve(self, NODE_STORE_INBOX, id, hex, why, sizeof why);
+    if (hits < 0)
+        return s_error("%s: cannot look it up: %s", id, why);
     if (hits != 1)
         return s_error("%s: %s", id,
                        hits ? "matches several messages; give more digits"
@@ -1976,14 +2006,19 @@ s_unreadable(node_store_box_t box, const char *name, int rc) {
 }
 
 /* Lists a box's records; one that cannot be read is listed by
- * s_unreadable. */
+ * s_unreadable. A box that cannot be listed is one entry, "box" and
+ * "unreadable" saying why, not an empty list. */
 static json_t *
 s_list(daemon_t *self, node_store_box_t box, int unread_only) {
-    char **names = NULL;
+    char **names = NULL, why[300];
     size_t n = 0;
     json_t *arr = json_array();
-    if (node_store_list(self->store, box, &names, &n) != RK_OK)
+    if (s_list_names(self, box, &names, &n, why, sizeof why) != RK_OK) {
+        json_array_append_new(
+            arr,
+            json_pack("{s:s,s:s}", "box", s_box_names[box], "unreadable", why));
         return arr;
+    }
     for (size_t i = 0; i < n; i++) {
         int rc;
         json_t *rec = s_get(self, box, names[i], &rc);
@@ -2006,11 +2041,15 @@ s_list(daemon_t *self, node_store_box_t box, int unread_only) {
 static json_t *
 s_cmd_show(daemon_t *self, const json_t *req) {
     const char *id = json_string_value(json_object_get(req, "msg_id"));
-    char hex[33];
+    char hex[33], why[300];
     json_t *rec, *reply;
+    int hits;
     if (!id)
         return s_error("msg_id: missing");
-    if (s_resolve(self, NODE_STORE_INBOX, id, hex) == 1) {
+    hits = s_resolve(self, NODE_STORE_INBOX, id, hex, why, sizeof why);
+    if (hits < 0)
+        return s_error("%s: cannot look it up: %s", id, why);
+    if (hits == 1) {
         int rc;
         rec = s_get(self, NODE_STORE_INBOX, hex, &rc);
         if (!rec)
@@ -2028,7 +2067,10 @@ s_cmd_show(daemon_t *self, const json_t *req) {
         json_object_set_new(reply, "record", rec);
         return reply;
     }
-    if (s_resolve(self, NODE_STORE_SENT, id, hex) == 1) {
+    hits = s_resolve(self, NODE_STORE_SENT, id, hex, why, sizeof why);
+    if (hits < 0)
+        return s_error("%s: cannot look it up: %s", id, why);
+    if (hits == 1) {
         int rc;
         rec = s_get(self, NODE_STORE_SENT, hex, &rc);
         if (!rec)
@@ -2062,7 +2104,7 @@ s_link_json(const link_t *l) {
 static json_t *
 s_cmd_status(daemon_t *self) {
     json_t *reply = s_ok(), *relays = json_array(), *c = json_object();
-    char **names = NULL;
+    char **names = NULL, why[300];
     size_t n = 0;
     static const char *cn[] = {"submitted",    "stored",      "rejected",
                                "received",     "quarantined", "receipts",
@@ -2077,10 +2119,13 @@ s_cmd_status(daemon_t *self) {
     json_object_set_new(reply, "connected", json_boolean(s_any_welcomed(self)));
     json_object_set_new(reply, "roster_serial",
                         json_integer((json_int_t)roster_serial(self->roster)));
-    if (node_store_list(self->store, NODE_STORE_OUTBOX, &names, &n) == RK_OK) {
+    /* An outbox that cannot be listed is not "0 waiting". */
+    if (s_list_names(self, NODE_STORE_OUTBOX, &names, &n, why, sizeof why) ==
+        RK_OK) {
         json_object_set_new(reply, "outbox", json_integer((json_int_t)n));
         node_store_free_names(names, n);
-    }
+    } else
+        json_object_set_new(reply, "outbox_unreadable", json_string(why));
     json_object_set_new(reply, "sent", s_list(self, NODE_STORE_SENT, 0));
     json_object_set_new(reply, "quarantine",
                         s_list(self, NODE_STORE_QUARANTINE, 0));
@@ -2094,7 +2139,7 @@ s_cmd_status(daemon_t *self) {
 static json_t *
 s_cmd_export(daemon_t *self, const json_t *req) {
     const char *id = json_string_value(json_object_get(req, "msg_id"));
-    char hex[33], err[400];
+    char hex[33], err[400], why[300];
     json_t *rec, *bundle = NULL, *reply;
     const json_t *nj;
     payload_t *p = NULL;
@@ -2103,11 +2148,14 @@ s_cmd_export(daemon_t *self, const json_t *req) {
     uint8_t mid[16];
     uint64_t created = 0;
     node_store_box_t box = NODE_STORE_INBOX;
-    int rc;
+    int rc, hits;
 
     if (!id)
         return s_error("msg_id: missing");
-    if (s_resolve(self, NODE_STORE_INBOX, id, hex) != 1) {
+    hits = s_resolve(self, NODE_STORE_INBOX, id, hex, why, sizeof why);
+    if (hits < 0)
+        return s_error("%s: cannot look it up: %s", id, why);
+    if (hits != 1) {
         return s_error("%s: no such received notice (export works on the "
                        "inbox)",
                        id);
@@ -2248,7 +2296,7 @@ static void
 s_sweep_unqueued(daemon_t *self) {
     char **names = NULL;
     size_t n = 0;
-    if (node_store_list(self->store, NODE_STORE_SENT, &names, &n) != RK_OK)
+    if (s_list_names(self, NODE_STORE_SENT, &names, &n, NULL, 0) != RK_OK)
         return;
     for (size_t i = 0; i < n; i++) {
         json_t *rec;

@@ -409,8 +409,9 @@ node_store_list(node_store_t *self, node_store_box_t box, char ***names,
     snprintf(path, sizeof path, "%s/%s", self->dir, s_boxes[box]);
     d = opendir(path);
     if (!d)
-        return RK_ERR_IO;
-    while ((de = readdir(d))) {
+        return RK_ERR_IO; /* errno from opendir */
+    /* readdir's NULL is the end, or an error when it sets errno. */
+    while ((errno = 0, de = readdir(d))) {
         char *dot = strrchr(de->d_name, '.');
         size_t len;
         if (de->d_name[0] == '.' || !dot ||
@@ -434,6 +435,13 @@ node_store_list(node_store_t *self, node_store_box_t box, char ***names,
             return RK_ERR_NOMEM;
         }
         count++;
+    }
+    if (errno) {
+        int e = errno;
+        closedir(d);
+        node_store_free_names(v, count);
+        errno = e;
+        return RK_ERR_IO;
     }
     closedir(d);
     if (count)

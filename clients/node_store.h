@@ -84,7 +84,8 @@ int node_store_forget(node_store_t *self, node_store_box_t box,
 
 /* The names in a box (without extension), sorted, each once. *names is a
  * malloc'd array of malloc'd strings: free with node_store_free_names.
- * Returns 0 or RK_ERR_IO / RK_ERR_NOMEM. */
+ * Returns 0, RK_ERR_NOMEM, or RK_ERR_IO when the folder cannot be opened
+ * or read (not a folder, gone, no permission), with errno saying why. */
 int node_store_list(node_store_t *self, node_store_box_t box, char ***names,
                     size_t *n) RK_WUR;
 void node_store_free_names(char **names, size_t n);

@@ -523,10 +523,28 @@ s_title(const json_t *rec) {
     return "";
 }
 
+/* The entry that stands for a folder the daemon could not list ("box" and
+ * "unreadable": it is then the list's only entry), or NULL. */
+static const json_t *
+s_unlisted(const json_t *list) {
+    const json_t *e = json_array_get(list, 0);
+    return json_object_get(e, "box") ? e : NULL;
+}
+
+/* Says on stderr that a folder could not be listed (why as the daemon
+ * put it, "inbox/ cannot be listed: ...", under the state folder): what
+ * was printed has a hole, so the command does not exit 0. */
+static int
+s_unlisted_fail(const char *why) {
+    s_fail("%s/%s", s_state, why);
+    return EXIT_FAIL;
+}
+
 static int
 cmd_inbox(int argc, char **argv) {
-    int unread = 0;
+    int unread = 0, rc = 0;
     json_t *req = json_object(), *reply, *msgs;
+    const json_t *hole;
     if (s_simple_opts(argc, argv, &unread, NULL, NULL, NULL, NULL) ||
         s_args(argc, argv, 0, NULL)) {
         json_decref(req);
@@ -537,8 +555,11 @@ cmd_inbox(int argc, char **argv) {
     reply = s_call(req);
     s_check(reply);
     msgs = json_object_get(reply, "messages");
+    hole = s_unlisted(msgs);
     if (s_json) {
         s_print_json(msgs);
+    } else if (hole) {
+        printf("FOLDER UNREADABLE: %s\n", s_str(hole, "unreadable"));
     } else if (json_array_size(msgs) == 0) {
         printf("no %smessages\n", unread ? "unread " : "");
     } else {
@@ -562,8 +583,10 @@ cmd_inbox(int argc, char **argv) {
                    json_is_true(json_object_get(m, "read")) ? "" : "  (new)");
         }
     }
+    if (hole)
+        rc = s_unlisted_fail(s_str(hole, "unreadable"));
     json_decref(reply);
-    return 0;
+    return rc;
 }
 
 static int
@@ -652,6 +675,8 @@ cmd_ack(int argc, char **argv) {
 static int
 cmd_status(int argc, char **argv) {
     json_t *req = json_object(), *reply, *relay, *sent, *q;
+    const char *outbox_hole;
+    int rc = 0;
     if (s_simple_opts(argc, argv, NULL, NULL, NULL, NULL, NULL) ||
         s_args(argc, argv, 0, NULL)) {
         json_decref(req);
@@ -660,10 +685,13 @@ cmd_status(int argc, char **argv) {
     json_object_set_new(req, "cmd", json_string("status"));
     reply = s_call(req);
     s_check(reply);
+    outbox_hole =
+        json_string_value(json_object_get(reply, "outbox_unreadable"));
+    q = json_object_get(reply, "quarantine");
+    sent = json_object_get(reply, "sent");
     if (s_json) {
         s_print_json(reply);
-        json_decref(reply);
-        return 0;
+        goto done;
     }
     printf(
         "Node      %s (roster serial %lld)\n", s_str(reply, "node"),
@@ -681,10 +709,15 @@ cmd_status(int argc, char **argv) {
                    json_object_get(relay, "last_error") ? ": " : "",
                    s_str(relay, "last_error"));
     }
-    printf("Outbox    %lld waiting for the relay\n",
-           (long long)json_integer_value(json_object_get(reply, "outbox")));
-    q = json_object_get(reply, "quarantine");
-    if (json_array_size(q)) {
+    if (outbox_hole)
+        printf("Outbox    FOLDER UNREADABLE: %s\n", outbox_hole);
+    else
+        printf("Outbox    %lld waiting for the relay\n",
+               (long long)json_integer_value(json_object_get(reply, "outbox")));
+    if (s_unlisted(q)) {
+        printf("Quarantine FOLDER UNREADABLE: %s\n",
+               s_str(s_unlisted(q), "unreadable"));
+    } else if (json_array_size(q)) {
         printf("Quarantine %zu envelope(s) refused on arrival:\n",
                json_array_size(q));
         for (size_t i = 0; i < json_array_size(q); i++) {
@@ -695,14 +728,18 @@ cmd_status(int argc, char **argv) {
                 printf("  %s  %s\n", s_str(e, "received"), s_str(e, "reason"));
         }
     }
-    sent = json_object_get(reply, "sent");
     printf("\n%-12s %-13s %-10s %-16s %-14s %s\n", "SENT", "KIND", "STATE",
            "RECIPIENT", "RECIPIENT-STATE", "SINCE");
+    if (s_unlisted(sent))
+        printf("FOLDER UNREADABLE: %s\n",
+               s_str(s_unlisted(sent), "unreadable"));
     for (size_t i = 0; i < json_array_size(sent); i++) {
         const json_t *m = json_array_get(sent, i);
         const char *k;
         json_t *v;
         int first = 1;
+        if (json_object_get(m, "box"))
+            continue; /* the folder, said above */
         if (json_object_get(m, "unreadable")) {
             printf("%-12.12s RECORD UNREADABLE: %s\n", s_str(m, "msg_id"),
                    s_str(m, "unreadable"));
@@ -721,8 +758,15 @@ cmd_status(int argc, char **argv) {
                    s_str(json_object_get(m, "last_rejection"), "code"),
                    s_str(json_object_get(m, "last_rejection"), "reason"));
     }
+done:
+    if (outbox_hole)
+        rc = s_unlisted_fail(outbox_hole);
+    if (s_unlisted(sent))
+        rc = s_unlisted_fail(s_str(s_unlisted(sent), "unreadable"));
+    if (s_unlisted(q))
+        rc = s_unlisted_fail(s_str(s_unlisted(q), "unreadable"));
     json_decref(reply);
-    return 0;
+    return rc;
 }
 
 static int

@@ -141,6 +141,42 @@ scenario_flow() {
     rk jp.nisc status >cut-status.out 2>&1
     expect "status lists an unreadable sent record" cut-status.out "^${MID:0:12} RECORD UNREADABLE: sent/$MID.json"
     expect "the daemon logs it at level error" us.cisa.log "level=error event=record_unreadable box=inbox msg=$MID"
+    # A folder that cannot be listed (not a folder; a link to nowhere) is
+    # named with the OS error, never shown as empty: exit 1, and the
+    # daemon logs it. (The alert must have arrived before.)
+    local rc A b
+    A=$(queued_ids alert.out)
+    until_ok 15 recipient_state jp.nisc "$A" us.cisa delivered || bad "the alert is delivered"
+    mv st-us.cisa/inbox st-us.cisa/inbox.away && touch st-us.cisa/inbox
+    rk us.cisa inbox >hole.out 2>hole.err; rc=$?
+    [ $rc = 1 ] && ok "inbox, when inbox/ is not a folder: exit 1" ||
+        bad "inbox, when inbox/ is not a folder: exit 1 ($rc)"
+    expect "... listing the folder as unreadable, with the OS error" hole.out '^FOLDER UNREADABLE: inbox/ cannot be listed: Not a directory$'
+    expect "... and saying so on stderr" hole.err '^renraku: error: st-us.cisa/inbox/ cannot be listed: Not a directory$'
+    rk us.cisa inbox --json >hole-json.out 2>/dev/null; rc=$?
+    [ $rc = 1 ] && ok "inbox --json: exit 1" || bad "inbox --json: exit 1 ($rc)"
+    expect "... an entry with box and unreadable" hole-json.out '"unreadable": "inbox/ cannot be listed: Not a directory"'
+    rk us.cisa show "$MID" >hole-show.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "show: exit 1" || bad "show: exit 1 ($rc)"
+    expect "... naming the folder, not \"no such message\"" hole-show.out "^renraku: error: $MID: cannot look it up: inbox/ cannot be listed: Not a directory$"
+    expect "the daemon logs it at level error" us.cisa.log 'level=error event=box_unreadable box=inbox reason="cannot list st-us.cisa/inbox: Not a directory"'
+    rm st-us.cisa/inbox && ln -s "$W/nowhere" st-us.cisa/inbox
+    rk us.cisa inbox >hole-link.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "inbox, when inbox/ is a link to nowhere: exit 1" ||
+        bad "inbox, when inbox/ is a link to nowhere: exit 1 ($rc)"
+    expect "... saying so" hole-link.out '^FOLDER UNREADABLE: inbox/ cannot be listed: No such file or directory$'
+    rm st-us.cisa/inbox && mv st-us.cisa/inbox.away st-us.cisa/inbox
+    for b in outbox sent quarantine; do mv "st-jp.nisc/$b" "st-jp.nisc/$b.away" && touch "st-jp.nisc/$b"; done
+    rk jp.nisc status >hole-status.out 2>hole-status.err; rc=$?
+    for b in outbox sent quarantine; do rm "st-jp.nisc/$b" && mv "st-jp.nisc/$b.away" "st-jp.nisc/$b"; done
+    [ $rc = 1 ] && ok "status, when outbox/, sent/ and quarantine/ are not folders: exit 1" ||
+        bad "status, when outbox/, sent/ and quarantine/ are not folders: exit 1 ($rc)"
+    expect "... not \"0 waiting\" in the outbox" hole-status.out '^Outbox +FOLDER UNREADABLE: outbox/ cannot be listed: Not a directory$'
+    expect "... nor an empty quarantine" hole-status.out '^Quarantine FOLDER UNREADABLE: quarantine/ cannot be listed: Not a directory$'
+    expect "... nor no sent messages" hole-status.out '^FOLDER UNREADABLE: sent/ cannot be listed: Not a directory$'
+    [ "$(grep -c '^renraku: error: st-jp.nisc/[a-z]*/ cannot be listed: Not a directory$' hole-status.err)" = 3 ] &&
+        ok "... each named on stderr" || { bad "... each named on stderr"; sed 's/^/  err| /' hole-status.err; }
+    expect "the daemon logs it at level error" jp.nisc.log 'level=error event=box_unreadable box=sent reason="cannot list st-jp.nisc/sent: Not a directory"'
 }
 
 scenario_offline() {
