@@ -12,7 +12,9 @@
  * and exits without closing the store): files lost or cut short put back
  * from the journal, a torn append ignored, a cancelled group not put back,
  * a hostile journal refused by name; a forgotten hook marker not put
- * back. */
+ * back. A box that cannot be listed (a file in its place, a read of the
+ * folder failing through -Wl,--wrap=readdir) is RK_ERR_IO with its errno,
+ * never an empty list. */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +59,21 @@ int __wrap_linkat(int olddirfd, const char *oldpath, int newdirfd,
 static int s_syncfs_fails;
 static int s_fdatasync_fails;
 static int s_linkat_fails; /* an errno */
+
+/* Linked with -Wl,--wrap=readdir: reading a folder fails on demand, with
+ * EIO, as a damaged folder's blocks make it. */
+struct dirent *__real_readdir(DIR *d);
+struct dirent *__wrap_readdir(DIR *d);
+static int s_readdir_fails;
+
+struct dirent *
+__wrap_readdir(DIR *d) {
+    if (s_readdir_fails) {
+        errno = EIO;
+        return NULL;
+    }
+    return __real_readdir(d);
+}
 
 int
 __wrap_linkat(int olddirfd, const char *oldpath, int newdirfd,
@@ -125,7 +142,7 @@ static int
 s_teardown(void **state) {
     fx_t *fx = *state;
     char cmd[400];
-    s_syncfs_fails = s_fdatasync_fails = s_linkat_fails = 0;
+    s_syncfs_fails = s_fdatasync_fails = s_linkat_fails = s_readdir_fails = 0;
     node_store_close(&fx->st);
     snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(strlen(fx->dir) - 3),
              fx->dir);
@@ -1048,6 +1065,47 @@ test_get_json_not_an_object(void **state) {
     assert_int_equal(rc, RK_ERR_NOT_FOUND);
 }
 
+/* A box that cannot be listed is RK_ERR_IO with errno saying why, which
+ * renrakud reports (a listing's "FOLDER UNREADABLE"): a read of the folder
+ * that fails is not the end of an empty folder, and a file in the folder's
+ * place is ENOTDIR. */
+static void
+test_list_unreadable(void **state) {
+    fx_t *fx = *state;
+    char path[512];
+    char **names = NULL;
+    size_t n = 0;
+    json_t *rec = json_pack("{s:s}", "msg_id", "x");
+    FILE *f;
+    assert_int_equal(node_store_put_json(fx->st, NODE_STORE_SENT,
+                                         "00000000000000000000000000000001",
+                                         rec),
+                     RK_OK);
+    json_decref(rec);
+    s_readdir_fails = 1;
+    errno = 0;
+    assert_int_equal(node_store_list(fx->st, NODE_STORE_SENT, &names, &n),
+                     RK_ERR_IO);
+    assert_int_equal(errno, EIO);
+    s_readdir_fails = 0;
+    assert_int_equal(node_store_list(fx->st, NODE_STORE_SENT, &names, &n),
+                     RK_OK);
+    assert_int_equal(n, 1);
+    node_store_free_names(names, n);
+
+    snprintf(path, sizeof path, "%s/quarantine", fx->dir);
+    assert_int_equal(rmdir(path), 0);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    errno = 0;
+    assert_int_equal(node_store_list(fx->st, NODE_STORE_QUARANTINE, &names, &n),
+                     RK_ERR_IO);
+    assert_int_equal(errno, ENOTDIR);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0700), 0);
+}
+
 #define S_NAMED(f)                                                             \
     { #f " (temporary names)", f, s_setup_named, s_teardown, NULL }
 
@@ -1088,6 +1146,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_free_uncommitted, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_get_json_not_an_object, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_list_unreadable, s_setup,
                                         s_teardown),
         /* Staged under temporary names, as where O_TMPFILE or /proc is
          * missing. */
