@@ -455,7 +455,7 @@ check_request_id() {
     "$CLI" --state ctl send --to p1 --title "Once" --request-id inc-2026-42 >gone.out 2>gone.err
     is "sent records unreadable: a send with a request id is refused" "$?" 1
     expect "... saying why" gone.err \
-        "request_id inc-2026-42 cannot be checked: the sent folder could not be read \(No such file or directory\); nothing was sent"
+        "request_id inc-2026-42 cannot be checked: sent/ cannot be listed: No such file or directory; nothing was sent"
     mv ctl/sent.away ctl/sent
     is "... and nothing was sent" "$(ls ctl/sent/*.json | wc -l)" $((before + 1))
     out=$("$CLI" --state ctl send --to p1 --title "Once" --request-id inc-2026-42 --json)
