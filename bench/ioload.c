@@ -9,7 +9,10 @@
  *       1000), a new 4 KiB file in DIR (written, not synced, as an inbox
  *       file) and a 4 KiB append to DIR/journal, then fdatasync of the
  *       journal.
- * One JSON line on stdout: {"mode":..,"secs":..,"ops":N,"rate":..}.
+ * One JSON line on stdout: {"mode":..,"secs":..,"ops":N,"rate":..}; disk
+ * adds how long the journal's fdatasync took (p50, p99, p99.9, the longest,
+ * and how many took over 2 ms): beside `ioload spin`, which does no I/O,
+ * that shows whether a busy CPU slows the disk.
  * Errors name what failed, exit 1; bad arguments exit 2. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,11 +46,29 @@ s_spin(double secs) {
     return 0;
 }
 
+/* fdatasync latencies, in 10 us steps up to 100 ms (the last step holds
+ * everything longer; the longest is kept exactly). */
+#define S_STEPS 10000
+static uint32_t s_hist[S_STEPS + 1];
+
+/* The latency, in ms, below which a share q of the n samples fall. */
+static double
+s_quantile(uint64_t n, double q) {
+    uint64_t want = (uint64_t)ceil(q * (double)n), seen = 0;
+    for (int i = 0; i <= S_STEPS; i++) {
+        seen += s_hist[i];
+        if (seen >= want && want)
+            return (i + 1) / 100.0;
+    }
+    return 0;
+}
+
 static int
 s_disk(const char *dir, double secs, double rate) {
     char path[PATH_MAX];
     static char block[4096];
     uint64_t t0 = rk_mono_us(), end = t0 + (uint64_t)(secs * 1e6), ops = 0;
+    uint64_t slow = 0, longest = 0;
     int jfd;
 
     memset(block, 'x', sizeof block);
@@ -80,17 +101,34 @@ s_disk(const char *dir, double secs, double rate) {
             return 1;
         }
         close(fd);
-        if (rk_write_all(jfd, block, sizeof block) != 0 ||
-            fdatasync(jfd) != 0) {
+        if (rk_write_all(jfd, block, sizeof block) != 0) {
             fprintf(stderr, "ioload: %s/journal: %s\n", dir, strerror(errno));
             close(jfd);
             return 1;
         }
+        {
+            uint64_t a = rk_mono_us(), took;
+            if (fdatasync(jfd) != 0) {
+                fprintf(stderr, "ioload: %s/journal: fdatasync: %s\n", dir,
+                        strerror(errno));
+                close(jfd);
+                return 1;
+            }
+            took = rk_mono_us() - a;
+            s_hist[took / 10 < S_STEPS ? took / 10 : S_STEPS]++;
+            slow += took > 2000;
+            if (took > longest)
+                longest = took;
+        }
         ops++;
     }
     close(jfd);
-    printf("{\"mode\":\"disk\",\"secs\":%.1f,\"ops\":%llu,\"rate\":%.0f}\n",
-           secs, (unsigned long long)ops, (double)ops / secs);
+    printf("{\"mode\":\"disk\",\"secs\":%.1f,\"ops\":%llu,\"rate\":%.0f,"
+           "\"sync_p50_ms\":%.2f,\"sync_p99_ms\":%.2f,\"sync_p999_ms\":%.2f,"
+           "\"sync_max_ms\":%.2f,\"sync_over_2ms\":%llu}\n",
+           secs, (unsigned long long)ops, (double)ops / secs,
+           s_quantile(ops, 0.5), s_quantile(ops, 0.99), s_quantile(ops, 0.999),
+           longest / 1000.0, (unsigned long long)slow);
     return 0;
 }
 
