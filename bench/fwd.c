@@ -197,7 +197,7 @@ main(int argc, char **argv) {
     }
     if (sodium_init() < 0)
         return 1;
-    if (unlock_identity(key, NULL, &me, err, sizeof err) != RK_OK) {
+    if (unlock_identity(key, NULL, &me, NULL, 0, err, sizeof err) != RK_OK) {
         fprintf(stderr, "fwd: %s\n", err);
         return 1;
     }

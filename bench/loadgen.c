@@ -133,7 +133,7 @@ s_load_conn(conn_t *c, const char *id) {
     const roster_keyset_t *ks = NULL;
     snprintf(c->id, sizeof c->id, "%s", id);
     snprintf(path, sizeof path, "%s/%s.key", o.keys, id);
-    if (unlock_identity(path, NULL, &c->me, err, sizeof err) != RK_OK)
+    if (unlock_identity(path, NULL, &c->me, NULL, 0, err, sizeof err) != RK_OK)
         s_die("%s", err);
     if (roster_usable_keys(s_roster, id, NULL, rk_now_ms(), &ks) != RK_OK)
         s_die("%s is not usable in the roster", id);

@@ -159,8 +159,9 @@ main(int argc, char **argv) {
     rk_log_level = RK_LOG_WARN;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     snprintf(path, sizeof path, "%s/%s.key", keys, s_sender);
-    if (unlock_identity(relay_key, NULL, &relay, err, sizeof err) != RK_OK ||
-        unlock_identity(path, NULL, &s_me, err, sizeof err) != RK_OK ||
+    if (unlock_identity(relay_key, NULL, &relay, NULL, 0, err, sizeof err) !=
+            RK_OK ||
+        unlock_identity(path, NULL, &s_me, NULL, 0, err, sizeof err) != RK_OK ||
         unlock_verifier(coord, &v, err, sizeof err) != RK_OK ||
         roster_load_signed(roster, &v, 0, &ros, err, sizeof err) != RK_OK) {
         fprintf(stderr, "mklog: %s\n", err);

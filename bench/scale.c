@@ -672,8 +672,8 @@ cmd_run(void) {
         char path[4096];
         s_node_id(i, s_nodes[i].id, sizeof s_nodes[i].id);
         snprintf(path, sizeof path, "%s/%s.key", o.keys, s_nodes[i].id);
-        if (unlock_identity(path, NULL, &s_nodes[i].me, err, sizeof err) !=
-            RK_OK)
+        if (unlock_identity(path, NULL, &s_nodes[i].me, NULL, 0, err,
+                            sizeof err) != RK_OK)
             s_die("%s", err);
     }
     keys_s = ((double)s_ns() - tb) / 1e9;

@@ -111,7 +111,7 @@ main(int argc, char **argv) {
     const char *key = NULL, *pass = NULL, *coord = NULL;
     identity_t *ident = NULL;
     daemon_t *d = NULL;
-    char err[600];
+    char err[600], warn[600];
     long n;
     int c, status = 1;
 
@@ -236,10 +236,13 @@ main(int argc, char **argv) {
         s_fail("--coordinator %s", err);
         return 2;
     }
-    if (unlock_identity(key, pass, &ident, err, sizeof err) != RK_OK) {
+    if (unlock_identity(key, pass, &ident, warn, sizeof warn, err,
+                        sizeof err) != RK_OK) {
         s_fail("%s", err);
         return 1;
     }
+    if (warn[0])
+        log_warn("event=key_not_encrypted key=%s reason=\"%s\"", key, warn);
     cfg.identity = ident;
     d = daemon_new(&cfg, err, sizeof err);
     if (!d) {

@@ -70,6 +70,19 @@ s_fail(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+/* A line on stderr about something done that may not be what was meant;
+ * the command goes on. */
+static void s_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+s_warn(const char *fmt, ...) {
+    va_list ap;
+    fputs("renraku-keys: warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 /* Reports a getopt failure in our own words: with opterr on, getopt
  * would print it under the subcommand's name ("gen: ..."). */
 static void
@@ -107,11 +120,14 @@ s_passphrase_prompt(const char *prompt, int confirm) {
 static identity_t *
 s_load_identity(const char *path, const char *pass_file) {
     identity_t *id = NULL;
-    char err[600];
-    if (unlock_identity(path, pass_file, &id, err, sizeof err) != RK_OK) {
+    char err[600], warn[600];
+    if (unlock_identity(path, pass_file, &id, warn, sizeof warn, err,
+                        sizeof err) != RK_OK) {
         s_fail("%s", err);
         return NULL;
     }
+    if (warn[0])
+        s_warn("%s", warn);
     return id;
 }
 

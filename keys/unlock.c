@@ -1,6 +1,7 @@
 /* unlock: passphrases, key files and pinned verifier keys for the CLIs. */
 #include "unlock.h"
 
+#include <assert.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,10 +94,13 @@ fail:
 
 int
 unlock_identity(const char *path, const char *pass_file, identity_t **out,
-                char *err, size_t errlen) {
+                char *warn, size_t warnlen, char *err, size_t errlen) {
     char *pass = NULL;
     int enc = identity_file_encrypted(path), rc;
 
+    assert(warn || !pass_file);
+    if (warn && warnlen)
+        warn[0] = 0;
     if (enc < 0) {
         snprintf(err, errlen, "key file %s: %s%s", path, rk_strerror(enc),
                  enc == RK_ERR_PERMISSION
@@ -117,6 +121,14 @@ unlock_identity(const char *path, const char *pass_file, identity_t **out,
     sodium_free(pass);
     if (rc != RK_OK)
         snprintf(err, errlen, "key file %s: %s", path, rk_strerror(rc));
+    else if (!enc && pass_file)
+        /* Believing a plain key file protected is the risk: a passphrase
+         * given was meant to protect it, so say it went unused. */
+        snprintf(warn, warnlen,
+                 "key file %s is not encrypted, so the passphrase in %s was "
+                 "not used: its secret keys are protected only by the file's "
+                 "permissions",
+                 path, pass_file);
     return rc;
 }
 

@@ -24,9 +24,14 @@ char *unlock_passphrase_prompt(const char *prompt, int confirm, char *err,
 
 /* Loads a secret key file; when it is encrypted the passphrase comes from
  * pass_file (may be NULL: then the terminal is asked). *out is the
- * caller's. Returns 0 or an rk_err_t, with err naming file and reason. */
+ * caller's. Returns 0 or an rk_err_t, with err naming file and reason.
+ * A pass_file given for a key file that is not encrypted is not an error
+ * (the key loads), but it is never passed over in silence: warn (warnlen
+ * bytes) then gets a line naming both files, for the caller to show; it
+ * is "" otherwise. warn may be NULL only when pass_file is. */
 int unlock_identity(const char *path, const char *pass_file, identity_t **out,
-                    char *err, size_t errlen) RK_WUR;
+                    char *warn, size_t warnlen, char *err,
+                    size_t errlen) RK_WUR;
 
 /* Pins a key from arg: a verifier key "name+hash+base64", or the path of a
  * .pub file (its id is the key name, its signing key the key). Returns 0,

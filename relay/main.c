@@ -281,7 +281,7 @@ main(int argc, char **argv) {
     identity_t *ident = NULL;
     relay_t *relay = NULL;
     json_t *conf = NULL;
-    char err[512];
+    char err[512], warn[600];
     uint64_t n;
     int c, status = EXIT_FAIL;
 
@@ -339,11 +339,14 @@ main(int argc, char **argv) {
         s_fail("--key is required (the relay's secret key file)");
         goto done_usage;
     }
-    if (unlock_identity(s_val("key"), s_val("passphrase-file"), &ident, err,
-                        sizeof err) != RK_OK) {
+    if (unlock_identity(s_val("key"), s_val("passphrase-file"), &ident, warn,
+                        sizeof warn, err, sizeof err) != RK_OK) {
         s_fail("%s", err);
         goto done;
     }
+    if (warn[0])
+        log_warn("event=key_not_encrypted key=%s reason=\"%s\"", s_val("key"),
+                 warn);
     if (identity_role(ident) != IDENTITY_ROLE_RELAY) {
         s_fail("--key %s: a %s key; the relay needs a key of role relay",
                s_val("key"), identity_role_name(identity_role(ident)));

@@ -183,7 +183,7 @@ s_load_identity(const char *id) {
     char path[4096], err[512];
     identity_t *me = NULL;
     snprintf(path, sizeof path, "%s/%s.key", o.keys, id);
-    if (unlock_identity(path, NULL, &me, err, sizeof err) != RK_OK)
+    if (unlock_identity(path, NULL, &me, NULL, 0, err, sizeof err) != RK_OK)
         s_die("%s", err);
     return me;
 }

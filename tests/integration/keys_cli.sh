@@ -149,6 +149,17 @@ fails 1 roster sign roster.json --key k/sg.csa.key --out x.signed \
 has "$ERR" "k/sg.csa.key"
 if [ -e x.signed ]; then bad "x.signed written"; else ok; fi
 
+# A passphrase file for a key file that is not encrypted is not used:
+# said on stderr (the key is not protected as its owner may believe), and
+# the signing goes on. An encrypted key with its passphrase says nothing.
+cp roster.json plain-key.json
+run 0 roster sign plain-key.json --key k/coord.test.key --out plain-key.signed \
+    --passphrase-file pass.txt
+has "$ERR" "renraku-keys: warning: key file k/coord.test.key is not encrypted"
+has "$ERR" "pass.txt was not used"
+if [ "$(wc -l <"$ERR")" -eq 1 ]; then ok; else bad "[$LAST] want one warning line"; fi
+run 0 roster verify plain-key.signed --coordinator "$VKEY"
+
 # ---- revoke and re-sign ----
 run 0 roster revoke roster.json --id us.cisa --reason "key compromised"
 run 0 roster sign roster.json --key k/coord.test.key --out roster2.signed

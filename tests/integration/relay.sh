@@ -461,7 +461,16 @@ scenario_revoke() {
 # could not connect and the relay would never hear of it; a roster file
 # older than the installed roster is reported on SIGHUP, not "unchanged".
 scenario_operator() {
-    start_relay
+    # A passphrase file given for a key file that is not encrypted is not
+    # used; the relay starts and says so, naming both files (the operator
+    # may believe the key protected). An encrypted key says nothing.
+    printf 'relay passphrase\n' >pass.txt
+    start_relay --passphrase-file pass.txt
+    expect "a passphrase file for a plain key file is a warning naming both" relay.log 'level=warn event=key_not_encrypted key=keys/relay.test.key reason="key file keys/relay.test.key is not encrypted, so the passphrase in pass.txt was not used'
+    "$KEYS" gen --id relay.enc --role relay --out keys3 --passphrase-file pass.txt >/dev/null
+    "$RELAY" --print-vkey --key keys3/relay.enc.key --passphrase-file pass.txt >pe.out 2>pe.err
+    expect "an encrypted key opens with its passphrase file" pe.out '^renraku/relay.enc\+'
+    if grep -q key_not_encrypted pe.err; then bad "an encrypted key gives no warning"; else ok "an encrypted key gives no warning"; fi
     if grep -q 'event=relay_not_in_roster' relay.log; then bad "a relay in the roster is not reported"; else ok "a relay in the roster is not reported"; fi
     cp roster.signed roster-serial1.signed
     mark_log

@@ -250,7 +250,7 @@ s_load(const opts_t *o) {
     char err[512];
     if (!o->key || !o->roster || !o->coordinator || !o->relay || !o->relay_pub)
         s_die("need --key --roster --coordinator --relay --relay-pub");
-    if (unlock_identity(o->key, NULL, &s_me, err, sizeof err) != RK_OK)
+    if (unlock_identity(o->key, NULL, &s_me, NULL, 0, err, sizeof err) != RK_OK)
         s_die("%s", err);
     if (unlock_verifier(o->coordinator, &v, err, sizeof err) != RK_OK)
         s_die("--coordinator %s", err);
