@@ -32,9 +32,11 @@ static const char *s_usage =
     "      make three key pairs (signing, encryption, transport); writes\n"
     "      DIR/ID.key (secret, 0600) and DIR/ID.pub (public, for the roster)\n"
     "      ROLE: partner, controller, auditor, relay or coordinator\n"
-    "  show FILE                 print ids, key ids and public keys of a\n"
+    "  show FILE [--passphrase-file F]\n"
+    "                            print ids, key ids and public keys of a\n"
     "                            .key or .pub file\n"
-    "  vkey FILE                 print the signed-note verifier key of a\n"
+    "  vkey FILE [--passphrase-file F]\n"
+    "                            print the signed-note verifier key of a\n"
     "                            .key or .pub file (what nodes pin)\n"
     "\n"
     "The roster (contact directory)\n"
@@ -132,9 +134,11 @@ s_load_identity(const char *path, const char *pass_file) {
 }
 
 /* Reads a .key or .pub file's public half: a public file is JSON, so
- * anything that does not start with '{' is taken for a secret key file. */
+ * anything that does not start with '{' is taken for a secret key file,
+ * opened with the passphrase in pass_file when it is encrypted (may be
+ * NULL: then the terminal is asked). */
 static int
-s_load_public(const char *path, identity_public_t *pub) {
+s_load_public(const char *path, const char *pass_file, identity_public_t *pub) {
     char err[256];
     FILE *f = fopen(path, "rb");
     int first;
@@ -151,9 +155,13 @@ s_load_public(const char *path, identity_public_t *pub) {
             s_fail("public key file %s: %s", path, err);
             return -1;
         }
+        if (pass_file)
+            s_warn("%s is a public key file, never encrypted, so the "
+                   "passphrase in %s was not used",
+                   path, pass_file);
         return 0;
     }
-    identity_t *id = s_load_identity(path, NULL);
+    identity_t *id = s_load_identity(path, pass_file);
     if (!id)
         return -1;
     *pub = *identity_public(id);
@@ -177,7 +185,7 @@ s_coordinator(const char *arg, note_verifier_t *v) {
                arg);
         return -1;
     }
-    if (s_load_public(arg, &pub) != 0)
+    if (s_load_public(arg, NULL, &pub) != 0)
         return -1;
     rc = note_vkey_format(pub.id, pub.sign_pk, &vkey);
     if (rc == RK_OK)
@@ -289,22 +297,58 @@ cmd_gen(int argc, char **argv) {
     return 0;
 }
 
+/* Parses "FILE [--passphrase-file F]" for show and vkey. Returns 0 with
+ * *file and *pass_file (NULL when not given) set, 1 when --help was
+ * printed, or EXIT_USAGE after saying what is wrong. */
+static int
+s_parse_file_opts(const char *cmd, const char *help, int argc, char **argv,
+                  const char **file, const char **pass_file) {
+    static const struct option opts[] = {
+        {"passphrase-file", required_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+
+    *pass_file = NULL;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            *pass_file = optarg;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return 1;
+        default:
+            s_bad_option(c, argv);
+            return EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        s_fail("%s needs exactly one FILE (see --help)", cmd);
+        return EXIT_USAGE;
+    }
+    *file = argv[optind];
+    return 0;
+}
+
 static int
 cmd_show(int argc, char **argv) {
     identity_public_t pub;
     uint8_t kid[8];
     char hex[17], z85[41], *b, *vkey = NULL;
+    const char *file, *pfile;
+    int rc = s_parse_file_opts(
+        "show",
+        "usage: renraku-keys show FILE [--passphrase-file F]\n"
+        "Prints the id, role, key ids and public keys of a .key or .pub "
+        "file.\nAn encrypted .key file is opened with the passphrase in F "
+        "(without it,\nasked on the terminal).\n",
+        argc, argv, &file, &pfile);
 
-    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: renraku-keys show FILE\nPrints the id, role, key ids "
-               "and public keys of a .key or .pub file.\n");
-        return 0;
-    }
-    if (argc != 2) {
-        s_fail("show needs exactly one FILE (see --help)");
-        return EXIT_USAGE;
-    }
-    if (s_load_public(argv[1], &pub) != 0)
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (s_load_public(file, pfile, &pub) != 0)
         return EXIT_FAIL;
     printf("id          %s\nrole        %s\n", pub.id,
            identity_role_name(pub.role));
@@ -333,21 +377,22 @@ static int
 cmd_vkey(int argc, char **argv) {
     identity_public_t pub;
     char *vkey = NULL;
-    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: renraku-keys vkey FILE\nPrints the signed-note "
-               "verifier key (name+hash+key) of a .key or .pub file: what "
-               "nodes pin for the coordinator, and what auditors use for a "
-               "relay.\n");
-        return 0;
-    }
-    if (argc != 2) {
-        s_fail("vkey needs exactly one FILE (see --help)");
-        return EXIT_USAGE;
-    }
-    if (s_load_public(argv[1], &pub) != 0)
+    const char *file, *pfile;
+    int rc = s_parse_file_opts(
+        "vkey",
+        "usage: renraku-keys vkey FILE [--passphrase-file F]\n"
+        "Prints the signed-note verifier key (name+hash+key) of a .key or "
+        ".pub file:\nwhat nodes pin for the coordinator, and what auditors "
+        "use for a relay.\nAn encrypted .key file is opened with the "
+        "passphrase in F (without it,\nasked on the terminal).\n",
+        argc, argv, &file, &pfile);
+
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (s_load_public(file, pfile, &pub) != 0)
         return EXIT_FAIL;
     if (note_vkey_format(pub.id, pub.sign_pk, &vkey) != RK_OK) {
-        s_fail("%s: cannot format a verifier key", argv[1]);
+        s_fail("%s: cannot format a verifier key", file);
         return EXIT_FAIL;
     }
     printf("%s\n", vkey);

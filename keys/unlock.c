@@ -114,8 +114,12 @@ unlock_identity(const char *path, const char *pass_file, identity_t **out,
         pass = pass_file
                    ? unlock_passphrase_file(pass_file, err, errlen)
                    : unlock_passphrase_prompt("passphrase", 0, err, errlen);
-        if (!pass)
+        if (!pass) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", err);
+            snprintf(err, errlen, "key file %s is encrypted: %s", path, why);
             return RK_ERR_PASSPHRASE;
+        }
     }
     rc = identity_load(path, pass, out);
     sodium_free(pass);

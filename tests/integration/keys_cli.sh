@@ -97,6 +97,37 @@ coord.test+????????+*) ok ;;
 esac
 run 0 vkey k/coord.test.key
 has "$OUT" "$VKEY"
+# An encrypted key file opens with --passphrase-file, as in every command
+# that reads a secret key; it gives the same keys as its .pub file.
+run 0 vkey k/sg.csa.pub
+cp "$OUT" sg-vkey.txt
+run 0 vkey k/sg.csa.key --passphrase-file pass.txt
+quiet
+if cmp -s "$OUT" sg-vkey.txt; then ok; else bad "vkey of the encrypted .key differs from its .pub"; fi
+run 0 show k/sg.csa.pub
+cp "$OUT" sg-show.txt
+run 0 show --passphrase-file pass.txt k/sg.csa.key
+quiet
+if cmp -s "$OUT" sg-show.txt; then ok; else bad "show of the encrypted .key differs from its .pub"; fi
+fails 1 vkey k/sg.csa.key --passphrase-file missing.txt
+has "$ERR" "key file k/sg.csa.key is encrypted: passphrase file missing.txt"
+# Without a terminal the error names the key file and the option to use,
+# which vkey and show take.
+if command -v setsid >/dev/null; then
+    for cmd in vkey show; do
+        setsid -w "$KEYS" $cmd k/sg.csa.key </dev/null >"$OUT" 2>"$ERR"
+        got=$?
+        LAST="setsid -w $cmd k/sg.csa.key"
+        if [ $got -eq 1 ]; then ok; else bad "[$LAST] exit $got, want 1"; fi
+        has "$ERR" "key file k/sg.csa.key is encrypted"
+        has "$ERR" "use --passphrase-file"
+    done
+fi
+# A .pub file is never encrypted: a passphrase for it is not used, and
+# that is said.
+run 0 vkey k/sg.csa.pub --passphrase-file pass.txt
+has "$ERR" "renraku-keys: warning: k/sg.csa.pub is a public key file"
+has "$OUT" "sg.csa+"
 
 # ---- the roster ----
 run 0 roster init roster.json --framework test-framework
@@ -208,6 +239,10 @@ has "$ERR" "--id"
 fails 2 show
 fails 2 show a b
 fails 2 vkey
+fails 2 vkey k/sg.csa.key --passphrase-file
+has "$ERR" "--passphrase-file needs a value"
+fails 2 show k/sg.csa.key --frob
+has "$ERR" "--frob"
 fails 2 roster
 fails 2 roster frob roster.json
 has "$ERR" "frob"
