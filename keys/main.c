@@ -55,6 +55,7 @@ static const char *s_usage =
     "             (an existing SIGNED must be a signed roster)\n"
     "  roster verify SIGNED --coordinator VKEY|FILE [--held-serial N]\n"
     "  roster show FILE|SIGNED [--coordinator VKEY|FILE] [--json]\n"
+    "             a SIGNED roster is shown only verified, with --coordinator\n"
     "\n"
     "SPEC: \"name=Duty desk;email=soc@example.org;phone=+81-3-0000;"
     "hours=24/7;tz=Asia/Tokyo;lang=ja,en\"\n"
@@ -634,22 +635,31 @@ s_save_roster(const char *path, const roster_t *r) {
     return rc;
 }
 
-/* roster sign replaces --out: only a signed roster from an earlier sign
- * (or an empty file) may be there, never roster.json, a key or anything
- * else a slip of the hand names. 0 when path may be written. */
+/* What path holds, by its first line: S_SIGNED a signed roster (not
+ * verified), S_EMPTY nothing, S_MISSING no such file, S_OTHER anything
+ * else or unreadable. */
+enum { S_SIGNED, S_EMPTY, S_MISSING, S_OTHER };
 static int
-s_out_replaceable(const char *path) {
+s_file_kind(const char *path) {
     char head[sizeof ROSTER_NOTE_HEADER];
     size_t hl = strlen(ROSTER_NOTE_HEADER), n;
     FILE *f = fopen(path, "rb");
 
     if (!f)
-        return errno == ENOENT ? 0 : -1;
+        return errno == ENOENT ? S_MISSING : S_OTHER;
     n = fread(head, 1, hl, f);
     fclose(f);
-    if (n == 0 || (n == hl && memcmp(head, ROSTER_NOTE_HEADER, hl) == 0))
-        return 0;
-    return -1;
+    return n == 0                                                 ? S_EMPTY
+           : n == hl && memcmp(head, ROSTER_NOTE_HEADER, hl) == 0 ? S_SIGNED
+                                                                  : S_OTHER;
+}
+
+/* roster sign replaces --out: only a signed roster from an earlier sign
+ * (or an empty file) may be there, never roster.json, a key or anything
+ * else a slip of the hand names. 0 when path may be written. */
+static int
+s_out_replaceable(const char *path) {
+    return s_file_kind(path) == S_OTHER ? -1 : 0;
 }
 
 static roster_t *
@@ -736,6 +746,7 @@ static const char *s_roster_help =
     "  sign FILE --key COORDINATOR.key --out SIGNED [--passphrase-file F]\n"
     "  verify SIGNED --coordinator VKEY|FILE [--held-serial N]\n"
     "  show FILE|SIGNED [--coordinator VKEY|FILE] [--json]\n"
+    "           a SIGNED roster is shown only verified, with --coordinator\n"
     "SPEC: \"name=Duty desk;email=soc@example.org;phone=+81-3-0000;"
     "hours=24/7;tz=Asia/Tokyo;lang=ja,en\"\n";
 
@@ -993,6 +1004,13 @@ cmd_roster(int argc, char **argv) {
                 return EXIT_USAGE;
             rc = roster_load_signed(file, &v, o.held_serial, &r, err,
                                     sizeof err);
+        } else if (s_file_kind(file) == S_SIGNED) {
+            /* Shown only once verified: unverified, its contacts and
+             * keys could be anyone's. */
+            s_fail("roster %s: a signed roster: show it with --coordinator "
+                   "VKEY|FILE (the pinned coordinator key), which verifies it",
+                   file);
+            return EXIT_USAGE;
         } else {
             rc = roster_load_json(file, &r, err, sizeof err);
         }

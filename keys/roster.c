@@ -748,6 +748,14 @@ roster_from_json(const char *text, size_t len, roster_t **out, char *err,
         return RK_ERR_TOO_LARGE;
     }
     o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o && len >= strlen(ROSTER_NOTE_HEADER) &&
+        memcmp(text, ROSTER_NOTE_HEADER, strlen(ROSTER_NOTE_HEADER)) == 0) {
+        /* "not valid JSON" would send its reader looking for a typo. */
+        s_err(err, errlen,
+              "a signed roster (first line \"renraku roster v1\"), not "
+              "roster JSON: edit the roster JSON it was signed from");
+        return RK_ERR_MALFORMED;
+    }
     if (!o) {
         s_err(err, errlen, "not valid JSON (line %d, column %d: %s)", jerr.line,
               jerr.column, jerr.text);

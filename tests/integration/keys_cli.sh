@@ -166,6 +166,17 @@ has "$OUT" "soc@nisc.example"
 has "$OUT" "g7,quad"
 run 0 roster show roster.json
 has "$OUT" "serial 1"
+# A signed roster is shown only verified: without --coordinator it is
+# recognised and the option named (it was "not valid JSON").
+fails 2 roster show roster.signed
+has "$ERR" "roster roster.signed: a signed roster"
+has "$ERR" "--coordinator"
+lacks "$ERR" "not valid JSON"
+cp roster.signed edit.signed
+fails 1 roster add edit.signed --pub k/jp.nisc.pub --country JP --org X
+has "$ERR" "edit.signed: a signed roster"
+lacks "$ERR" "not valid JSON"
+if cmp -s edit.signed roster.signed; then ok; else bad "a refused add changed the signed roster"; fi
 run 0 roster show roster.signed --coordinator "$VKEY" --json
 cp "$OUT" shown.json
 if cmp -s shown.json roster.json; then ok; else bad "show --json differs from roster.json"; fi

@@ -592,6 +592,12 @@ test_malformed_json_names_line_and_column(void **state) {
     assert_err_names(err, "not a JSON object");
     assert_int_equal(roster_from_json(dup, strlen(dup), &out, err, sizeof err),
                      RK_ERR_MALFORMED);
+    /* A signed roster where JSON is wanted is named for what it is. */
+    static const char signed_text[] = ROSTER_NOTE_HEADER "{}\n\n";
+    assert_int_equal(roster_from_json(signed_text, strlen(signed_text), &out,
+                                      err, sizeof err),
+                     RK_ERR_MALFORMED);
+    assert_err_names(err, "a signed roster");
     assert_int_equal(
         roster_from_json("{}", ROSTER_MAX_BYTES + 1, &out, err, sizeof err),
         RK_ERR_TOO_LARGE);
