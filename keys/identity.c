@@ -469,12 +469,16 @@ identity_public_load(const char *path, identity_public_t *out, char *err,
                      size_t errlen) {
     uint8_t *data = NULL;
     size_t len = 0;
+    char why[256];
     int rc = rk_read_file(path, IDENTITY_PUBFILE_MAX, &data, &len);
     if (rc != RK_OK) {
         snprintf(err, errlen, "%s: %s", path, rk_strerror(rc));
         return rc;
     }
-    rc = identity_public_from_json((const char *)data, len, out, err, errlen);
+    rc = identity_public_from_json((const char *)data, len, out, why,
+                                   sizeof why);
     free(data);
+    if (rc != RK_OK)
+        snprintf(err, errlen, "%s: %s", path, why);
     return rc;
 }

@@ -81,8 +81,9 @@ int identity_public_from_json(const char *text, size_t len,
                               identity_public_t *out, char *err,
                               size_t errlen) RK_WUR;
 
-/* Reads and parses a .pub file. Returns as above, or RK_ERR_NOT_FOUND,
- * RK_ERR_TOO_LARGE, RK_ERR_IO. */
+/* Reads and parses a .pub file. Every error in err starts with path
+ * ("keys/jp.nisc.pub: sign: not 32 bytes of base64"). Returns as above,
+ * or RK_ERR_NOT_FOUND, RK_ERR_TOO_LARGE, RK_ERR_IO. */
 int identity_public_load(const char *path, identity_public_t *out, char *err,
                          size_t errlen) RK_WUR;
 

@@ -153,7 +153,7 @@ s_load_public(const char *path, const char *pass_file, identity_public_t *pub) {
     fclose(f);
     if (first == '{') {
         if (identity_public_load(path, pub, err, sizeof err) != RK_OK) {
-            s_fail("public key file %s: %s", path, err);
+            s_fail("public key file %s", err); /* err names path */
             return -1;
         }
         if (pass_file)

@@ -155,7 +155,7 @@ unlock_verifier(const char *arg, note_verifier_t *out, char *err,
     }
     rc = identity_public_load(arg, &pub, perr, sizeof perr);
     if (rc != RK_OK) {
-        snprintf(err, errlen, "%s: %s", arg, perr);
+        snprintf(err, errlen, "%s", perr); /* it names arg */
         return rc;
     }
     rc = note_vkey_format(pub.id, pub.sign_pk, &vkey);

@@ -307,6 +307,22 @@ has "$ERR" "country"
 if cmp -s before.json roster.json; then ok; else bad "refused add changed roster.json"; fi
 fails 1 roster add roster.json --pub missing.pub --country JP --org X
 has "$ERR" "missing.pub"
+# Every error about a .pub file names it, whatever is wrong inside.
+printf '{"renraku_public_key":1,"id":"x.y"}\n' >norole.pub
+printf '{\n' >broken.pub
+sed 's/"sign": "[^"]*"/"sign": "short"/' k/jp.nisc.pub >badkey.pub
+for f in norole.pub broken.pub badkey.pub; do
+    fails 1 roster add roster.json --pub $f --country JP --org X
+    has "$ERR" "--pub $f: "
+    fails 1 roster update roster.json --id jp.nisc --rotate $f
+    has "$ERR" "--rotate $f: "
+    fails 1 show $f
+    has "$ERR" "public key file $f: "
+    lacks "$ERR" "$f: $f"
+    fails 2 roster verify roster.signed --coordinator $f
+    has "$ERR" "$f: "
+done
+has "$ERR" "sign: not 32 bytes of base64"
 fails 1 roster show missing.json
 has "$ERR" "missing.json"
 fails 1 roster verify missing.signed --coordinator "$VKEY"

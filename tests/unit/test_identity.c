@@ -483,6 +483,13 @@ test_public_file_round_trip(void **state) {
     assert_int_equal(identity_public_load(ppath, &back, err, sizeof err),
                      RK_ERR_NOT_FOUND);
     assert_non_null(strstr(err, "nobody.pub"));
+    /* A parse error names the file too, then the field. */
+    path_of(ppath, sizeof ppath, f, "bad.pub");
+    assert_int_equal(rk_write_file(ppath, "{\"id\":1}", 8, 0644, 0), RK_OK);
+    assert_int_equal(identity_public_load(ppath, &back, err, sizeof err),
+                     RK_ERR_VERSION);
+    assert_int_equal(strncmp(err, ppath, strlen(ppath)), 0);
+    assert_non_null(strstr(err, ": renraku_public_key: must be 1"));
     free(again);
     free(text);
     identity_destroy(&ident);
