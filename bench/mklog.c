@@ -170,7 +170,8 @@ main(int argc, char **argv) {
     if (roster_usable_keys(ros, s_sender, NULL, rk_now_ms(), &s_mine) !=
             RK_OK ||
         roster_usable_keys(ros, s_to, NULL, rk_now_ms(), &s_theirs) != RK_OK ||
-        rk_read_file(roster, ROSTER_MAX_BYTES, &note, &note_len) != RK_OK) {
+        rk_read_file(roster, ROSTER_SIGNED_MAX_BYTES, &note, &note_len) !=
+            RK_OK) {
         fprintf(stderr, "mklog: sender or recipient not usable\n");
         return 1;
     }

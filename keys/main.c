@@ -974,6 +974,14 @@ cmd_roster(int argc, char **argv) {
         rc = roster_sign(r, identity_id(coord), identity_sign_sk(coord),
                          rk_now_ms(), &note, &len);
         identity_destroy(&coord);
+        if (rc == RK_ERR_TOO_LARGE) {
+            s_fail("roster %s: signed it would be %zu bytes, more than the %u "
+                   "bytes a signed roster may have (relays and nodes would "
+                   "refuse it); nothing written: take nodes, contacts or key "
+                   "sets out",
+                   file, len, ROSTER_SIGNED_MAX_BYTES);
+            goto done;
+        }
         if (rc != RK_OK) {
             s_fail("signing: %s", rk_strerror(rc));
             goto done;

@@ -985,6 +985,14 @@ roster_sign(roster_t *self, const char *name, const uint8_t sk[64],
     memcpy(text, ROSTER_NOTE_HEADER, hl);
     memcpy(text + hl, json, jl + 1);
     free(json);
+    /* The JSON may be edited up to ROSTER_MAX_BYTES; what is signed must
+     * fit the reader's cap, or the coordinator ships what all refuse. */
+    if (note_signed_len(hl + jl, name) > ROSTER_SIGNED_MAX_BYTES) {
+        *note_len = note_signed_len(hl + jl, name);
+        free(text);
+        rc = RK_ERR_TOO_LARGE;
+        goto undo;
+    }
     rc = note_sign(text, hl + jl, name, sk, note, note_len);
     free(text);
     if (rc == RK_OK)
@@ -1004,9 +1012,11 @@ roster_open_signed(const uint8_t *note, size_t len,
     roster_t *r = NULL;
     int rc;
 
-    if (len > ROSTER_MAX_BYTES) {
-        s_err(err, errlen, "signed roster larger than %u bytes",
-              ROSTER_MAX_BYTES);
+    if (len > ROSTER_SIGNED_MAX_BYTES) {
+        s_err(err, errlen,
+              "signed roster of %zu bytes: more than the %u bytes a signed "
+              "roster may have",
+              len, ROSTER_SIGNED_MAX_BYTES);
         return RK_ERR_TOO_LARGE;
     }
     rc = note_verify(note, len, coordinator, &text, &text_len);
@@ -1047,7 +1057,12 @@ roster_load_signed(const char *path, const note_verifier_t *coordinator,
                    size_t errlen) {
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = rk_read_file(path, ROSTER_MAX_BYTES, &data, &len);
+    int rc = rk_read_file(path, ROSTER_SIGNED_MAX_BYTES, &data, &len);
+    if (rc == RK_ERR_TOO_LARGE) {
+        s_err(err, errlen, "more than the %u bytes a signed roster may have",
+              ROSTER_SIGNED_MAX_BYTES);
+        return rc;
+    }
     if (rc != RK_OK) {
         s_err(err, errlen, "%s", rk_strerror(rc));
         return rc;

@@ -16,7 +16,10 @@
 #include "rk_error.h"
 
 #define ROSTER_VERSION 1
-#define ROSTER_MAX_BYTES (4u * 1024u * 1024u) /* JSON text or signed note */
+#define ROSTER_MAX_BYTES (4u * 1024u * 1024u) /* roster JSON text */
+/* A signed roster is a signed note: note.h's cap is its cap, for the
+ * reader (roster_open_signed) and the signer (roster_sign) alike. */
+#define ROSTER_SIGNED_MAX_BYTES NOTE_MAX_BYTES
 #define ROSTER_MAX_NODES 10000
 #define ROSTER_MAX_KEYS 8 /* key sets per node */
 #define ROSTER_MAX_CONTACTS 16
@@ -124,7 +127,11 @@ int roster_remove(roster_t *self, const char *id) RK_WUR;
 /* Signs the roster: serial + 1, issued = now_ms, then the note text
  * ROSTER_NOTE_HEADER + JSON, signed as key name `name` with the 64-byte
  * Ed25519 key sk. *note is malloc'd and the caller's. The roster keeps the
- * new serial (save it back). Returns 0, RK_ERR_INVALID or RK_ERR_NOMEM. */
+ * new serial (save it back). Returns 0, RK_ERR_INVALID, RK_ERR_TOO_LARGE
+ * (the signed note would be over ROSTER_SIGNED_MAX_BYTES, which every
+ * reader refuses; *note_len is then the size it would have had) or
+ * RK_ERR_NOMEM; on an error the serial and issued time stay as they were.
+ */
 int roster_sign(roster_t *self, const char *name, const uint8_t sk[64],
                 uint64_t now_ms, char **note, size_t *note_len) RK_WUR;
 

@@ -334,6 +334,17 @@ note_verify(const uint8_t *note, size_t note_len, const note_verifier_t *v,
     return RK_OK;
 }
 
+/* Bytes of one Ed25519 signature line by name: "— name base64\n". */
+static size_t
+s_sig_line_len(const char *name) {
+    return S_SIG_PREFIX_LEN + strlen(name) + 1 + S_ED25519_B64_LEN + 1;
+}
+
+size_t
+note_signed_len(size_t text_len, const char *name) {
+    return text_len + 1 + s_sig_line_len(name);
+}
+
 /* Writes head (head_len bytes), a '\n' when blank is set, and a signature
  * line by name over text. *out is malloc'd. */
 static int
@@ -342,7 +353,7 @@ s_build(const uint8_t *head, size_t head_len, bool blank, const uint8_t *text,
         size_t *out_len) {
     uint8_t raw[4 + crypto_sign_BYTES];
     size_t name_len = strlen(name);
-    size_t line_len = S_SIG_PREFIX_LEN + name_len + 1 + S_ED25519_B64_LEN + 1;
+    size_t line_len = s_sig_line_len(name);
     size_t total = head_len + (blank ? 1 : 0) + line_len;
     char *b64, *buf, *p;
 

@@ -49,6 +49,12 @@ int note_vkey_format(const char *name, const uint8_t pk[32],
  * key id disagrees). */
 int note_vkey_parse(const char *vkey, note_verifier_t *out) RK_WUR;
 
+/* Bytes of the note note_sign makes of text_len bytes of text signed as
+ * name: the text, a blank line and one Ed25519 signature line. Lets a
+ * caller check the note against NOTE_MAX_BYTES (or a cap of its own)
+ * before it signs. */
+size_t note_signed_len(size_t text_len, const char *name);
+
 /* Signs text (text_len bytes: valid UTF-8, non-empty, ending in '\n', no
  * blank line, no control characters but '\n') as key name with the 64-byte
  * Ed25519 secret key sk. *note is malloc'd (text, a blank line, one

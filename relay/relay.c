@@ -2055,11 +2055,11 @@ s_state_load(relay_t *self) {
     int rc;
 
     s_state_path(self, path, sizeof path);
-    /* Bounded by what a snapshot of this log can hold: a roster, and a
+    /* Bounded by what a snapshot of this log can hold: a signed roster, and a
      * few hundred bytes per record at most (msg id, replay entry, a live
      * message's recipients, a receipt). */
     rc = rk_read_file(path,
-                      (size_t)(ROSTER_MAX_BYTES + (1u << 20) +
+                      (size_t)(ROSTER_SIGNED_MAX_BYTES + (1u << 20) +
                                1024 * relay_log_size(self->log)),
                       &data, &len);
     if (rc == RK_ERR_NOT_FOUND)
@@ -2371,7 +2371,14 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
                  identity_id(cfg->identity));
 
     /* The roster first: without it nobody can be admitted. */
-    rc = rk_read_file(cfg->roster_path, ROSTER_MAX_BYTES, &note, &note_len);
+    rc = rk_read_file(cfg->roster_path, ROSTER_SIGNED_MAX_BYTES, &note,
+                      &note_len);
+    if (rc == RK_ERR_TOO_LARGE) {
+        snprintf(err, errlen,
+                 "roster %s: more than the %u bytes a signed roster may have",
+                 cfg->roster_path, ROSTER_SIGNED_MAX_BYTES);
+        goto fail;
+    }
     if (rc != RK_OK) {
         snprintf(err, errlen, "roster %s: %s", cfg->roster_path,
                  rk_strerror(rc));
@@ -2538,7 +2545,14 @@ s_reload(relay_t *self) {
     uint8_t *note = NULL;
     size_t len = 0;
     char err[300];
-    int rc = rk_read_file(self->cfg.roster_path, ROSTER_MAX_BYTES, &note, &len);
+    int rc = rk_read_file(self->cfg.roster_path, ROSTER_SIGNED_MAX_BYTES, &note,
+                          &len);
+    if (rc == RK_ERR_TOO_LARGE) {
+        log_error("event=roster_reload_failed file=%s error=\"more than the "
+                  "%u bytes a signed roster may have\"",
+                  self->cfg.roster_path, ROSTER_SIGNED_MAX_BYTES);
+        return;
+    }
     if (rc != RK_OK) {
         log_error("event=roster_reload_failed file=%s error=\"%s\"",
                   self->cfg.roster_path, rk_strerror(rc));

@@ -124,8 +124,8 @@ s_forge_log(char **argv) {
         return s_fail(argv[4], rc);
     if ((rc = unlock_verifier(argv[2], &coord, err, sizeof err)) != RK_OK)
         return s_fail(err, rc);
-    if ((rc = rk_read_file(argv[3], ROSTER_MAX_BYTES, &note, &note_len)) !=
-            RK_OK ||
+    if ((rc = rk_read_file(argv[3], ROSTER_SIGNED_MAX_BYTES, &note,
+                           &note_len)) != RK_OK ||
         (rc = roster_open_signed(note, note_len, &coord, 0, &roster, err,
                                  sizeof err)) != RK_OK)
         return s_fail(argv[3], rc);

@@ -373,6 +373,42 @@ run 0 roster update roster.json --id jp.nisc --rotate rot/jp.nisc.pub
 run 0 roster show roster.json --json
 if [ "$(grep -c '"sign"' "$OUT")" -eq 4 ]; then ok; else bad "rotation: want 4 key sets in the roster"; fi
 
+# ---- a roster too big to sign ----
+# The JSON may be edited up to 4 MiB, but a signed roster is a signed note
+# of at most 1 MiB, which relays and nodes refuse above: roster sign says
+# so, with both sizes, and writes nothing (it said "input exceeds the size
+# limit").
+mkdir big
+run 0 roster init big/roster.json --framework big
+L=$(printf '%0500d' 0 | tr 0 a)
+SPEC="name=$L;email=${L:0:400}@example.org;phone=$L;hours=$L;tz=$L"
+CONTACTS=()
+for ((i = 0; i < 16; i++)); do CONTACTS+=(--contact "$SPEC"); done
+for ((i = 0; i < 30; i++)); do
+    "$KEYS" gen --id n$i.big --role partner --out big >/dev/null 2>&1 &&
+        "$KEYS" roster add big/roster.json --pub big/n$i.big.pub --country JP \
+            --org Big "${CONTACTS[@]}" >/dev/null 2>&1 || break
+done
+if [ "$i" -eq 30 ] && [ "$(stat -c %s big/roster.json)" -gt 1100000 ]; then ok; else
+    bad "big/roster.json: 30 nodes, over 1.1 MB (got $i nodes)"
+fi
+cp big/roster.json big/before.json
+fails 1 roster sign big/roster.json --key k/coord.test.key --out big/roster.signed
+has "$ERR" "roster big/roster.json: signed it would be"
+has "$ERR" "more than the 1048576 bytes a signed roster may have"
+if [ -e big/roster.signed ]; then bad "big/roster.signed written"; else ok; fi
+if cmp -s big/before.json big/roster.json; then ok; else bad "a refused sign changed big/roster.json"; fi
+# A signed file over the cap is refused for its size, not as "not a
+# well-formed signed note".
+{
+    printf 'renraku roster v1\n'
+    head -c 1100000 /dev/zero | tr '\0' a
+    printf '\n'
+} >big/huge.signed
+fails 1 roster verify big/huge.signed --coordinator "$VKEY"
+has "$ERR" "more than the 1048576 bytes a signed roster may have"
+lacks "$ERR" "well-formed"
+
 # ---- help (exit 0, on stdout) ----
 for cmd in "--help" "help" "gen --help" "show --help" "vkey --help" \
     "roster --help" "roster add --help" "roster sign --help" \

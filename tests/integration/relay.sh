@@ -471,6 +471,13 @@ scenario_operator() {
     "$RELAY" --print-vkey --key keys3/relay.enc.key --passphrase-file pass.txt >pe.out 2>pe.err
     expect "an encrypted key opens with its passphrase file" pe.out '^renraku/relay.enc\+'
     if grep -q key_not_encrypted pe.err; then bad "an encrypted key gives no warning"; else ok "an encrypted key gives no warning"; fi
+    # A signed roster file over the 1 MiB of a signed note is refused for
+    # its size (it was "not a well-formed signed note").
+    { printf 'renraku roster v1\n'; head -c 1100000 /dev/zero | tr '\0' a; printf '\n'; } >huge.signed
+    "$RELAY" --key keys/relay.test.key --roster huge.signed \
+        --coordinator keys/coordinator.pub --data data-huge >huge.out 2>&1
+    [ $? -eq 1 ] && ok "a roster file over the size limit: exit 1" || bad "a roster file over the size limit: exit 1"
+    expect "and the error names the file and the limit" huge.out 'roster huge.signed: more than the 1048576 bytes a signed roster may have'
     if grep -q 'event=relay_not_in_roster' relay.log; then bad "a relay in the roster is not reported"; else ok "a relay in the roster is not reported"; fi
     cp roster.signed roster-serial1.signed
     mark_log

@@ -578,7 +578,7 @@ cmd_push_roster(const opts_t *o) {
     uint8_t *note = NULL, *buf = NULL;
     size_t len = 0, blen = 0;
     if (!o->file ||
-        rk_read_file(o->file, ROSTER_MAX_BYTES, &note, &len) != RK_OK)
+        rk_read_file(o->file, ROSTER_SIGNED_MAX_BYTES, &note, &len) != RK_OK)
         s_die("push-roster needs a readable --file");
     s_connect(o);
     s_await_handshake(o);

@@ -476,6 +476,31 @@ test_oversize(void **state) {
         note_sign((const char *)buf + 1, big - 1, "size.test", sk, &note, &len),
         RK_ERR_TOO_LARGE);
     assert_null(note);
+    /* note_signed_len is exact: a text that makes a note of the cap signs
+     * and verifies, one byte more is refused (what roster_sign relies on
+     * to refuse before signing). */
+    {
+        size_t fit = NOTE_MAX_BYTES - note_signed_len(0, "size.test");
+        note_verifier_t v;
+        memset(&v, 0, sizeof v);
+        snprintf(v.name, sizeof v.name, "size.test");
+        memcpy(v.pk, pk, 32);
+        v.key_id = note_key_id("size.test", pk);
+        assert_int_equal(note_signed_len(fit, "size.test"), NOTE_MAX_BYTES);
+        assert_int_equal(note_sign((const char *)buf + big - fit, fit,
+                                   "size.test", sk, &note, &len),
+                         RK_OK);
+        assert_int_equal(len, NOTE_MAX_BYTES);
+        assert_int_equal(note_verify((const uint8_t *)note, len, &v, &t, &tl),
+                         RK_OK);
+        assert_int_equal(tl, fit);
+        free(note);
+        note = NULL;
+        assert_int_equal(note_sign((const char *)buf + big - fit - 1, fit + 1,
+                                   "size.test", sk, &note, &len),
+                         RK_ERR_TOO_LARGE);
+        assert_null(note);
+    }
     free(buf);
 }
 
