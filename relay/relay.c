@@ -45,6 +45,13 @@
  * than the decoding it would take over. */
 #define S_INLINE_DECODE_MAX 32
 #define S_REPLAY_MAX_ENTRIES 1000000
+/* A batch that logged only confirms (delivered, expired or refused records:
+ * nothing a sender waits on for `stored`) is not synced at once: its
+ * records become durable with the next batch's sync, or after this long.
+ * At 1,000 submits a second each confirm otherwise took an fdatasync of
+ * its own, and the next submit, or a node's own sync on the same disk,
+ * waited behind it. */
+#define S_CONFIRM_SYNC_DEFER_MS 5
 
 /* One connected (or once connected) node. */
 typedef struct {
@@ -165,7 +172,8 @@ struct relay {
     int sync_begin_rc;
     uint64_t sync_pending, sync_t0;
     relay_log_sync_t sync_job;
-    owed_t *owed;
+    owed_t *owed;         /* receipts and confirms waiting for the sync */
+    uint64_t deferred_ms; /* since when confirm records wait for a sync */
     size_t n_owed, cap_owed;
     counters_t c;
     uint64_t last_expiry_ms, last_checkpoint_ms;
@@ -1371,21 +1379,17 @@ s_sync_main(void *arg) {
     return NULL;
 }
 
-/* Starts making what the current batch appended durable (on the sync
- * thread, so the next batch is read and verified meanwhile) and makes the
- * batch the one s_commit answers; without a sync thread, or with nothing
- * to sync, it is done here. */
+/* Starts making what the log holds beyond its durable size durable (on the
+ * sync thread, so the next batch is read and verified meanwhile); s_commit
+ * then answers pitems and applies what is owed. Without a sync thread, or
+ * with nothing to sync, it is done here. */
 static void
-s_sync_start(relay_t *self) {
-    item_t *t = self->pitems;
+s_sync_begin(relay_t *self) {
+    self->deferred_ms = 0; /* this sync covers them */
     self->sync_pending =
         relay_log_size(self->log) - relay_log_durable(self->log);
     self->sync_t0 = rk_mono_us();
     self->sync_begin_rc = relay_log_sync_begin(self->log, &self->sync_job);
-    self->pitems = self->items;
-    self->n_pitems = self->n_items;
-    self->items = t;
-    self->n_items = 0;
     self->sync_ready = 1;
     if (self->sync_begin_rc != RK_OK || !self->sync_job.needed)
         return;
@@ -1414,6 +1418,24 @@ s_sync_start(relay_t *self) {
     self->sync_inflight = 1;
 }
 
+/* Makes the batch just handled the batch before (pitems, empty here). */
+static void
+s_swap_batch(relay_t *self) {
+    item_t *t = self->pitems;
+    self->pitems = self->items;
+    self->n_pitems = self->n_items;
+    self->items = t;
+    self->n_items = 0;
+}
+
+/* Makes the batch just handled the one s_commit answers, and starts its
+ * sync. */
+static void
+s_sync_start(relay_t *self) {
+    s_swap_batch(self);
+    s_sync_begin(self);
+}
+
 /* Waits for the sync s_sync_start began and finishes it in the log. */
 static int
 s_sync_finish(relay_t *self) {
@@ -1437,6 +1459,47 @@ static void
 s_settle(relay_t *self) {
     s_commit(self);
     s_release_batch(self);
+}
+
+/* Whether the batch just handled may leave its records to a later sync:
+ * it logged only confirms (delivered records, and refused or expired
+ * ones), so no sender waits on it for `stored`. A confirm's record then
+ * becomes durable with the next submits, which usually come within the
+ * deferral: one fdatasync instead of two. A crash meanwhile loses only
+ * that the delivery was confirmed: it is sent again after the restart,
+ * as when the relay stops before any sync, and the node drops the second
+ * copy. */
+static int
+s_may_defer(relay_t *self, uint64_t now) {
+    if (!self->storage_ok || self->pending_roster ||
+        relay_log_size(self->log) == relay_log_durable(self->log) ||
+        (self->deferred_ms &&
+         now - self->deferred_ms >= S_CONFIRM_SYNC_DEFER_MS))
+        return 0;
+    for (size_t i = 0; i < self->n_items; i++) {
+        const item_t *it = &self->items[i];
+        if (it->appended == 2 || it->dup_of)
+            return 0;
+        /* A confirm that frees credit for deliveries held back waits for
+         * nothing: the recipient is draining a backlog. */
+        if (it->appended && it->f && it->f->type == FRAME_CONFIRM &&
+            relay_queue_credit_full(self->queue, it->node))
+            return 0;
+    }
+    return 1;
+}
+
+/* Answers the batch before, makes the records of deferred batches
+ * durable and applies them (the queue, the receipts), before whatever
+ * needs the queue to agree with the durable log: the expiry scan, a state
+ * snapshot, a checkpoint, a roster reload, the stop. */
+static void
+s_flush(relay_t *self) {
+    s_settle(self);
+    if (!self->deferred_ms)
+        return;
+    s_sync_begin(self); /* pitems is empty: nothing to answer, only owed */
+    s_settle(self);
 }
 
 /* Makes the batch durable, then answers it. On a failed sync nothing of
@@ -1784,14 +1847,17 @@ s_turn(relay_t *self) {
         if (grown >= self->cfg.snapshot_records &&
             now - self->state_ms >= self->cfg.snapshot_ms &&
             (now - self->last_busy_ms >= 1000 ||
-             grown >= 10 * self->cfg.snapshot_records))
+             grown >= 10 * self->cfg.snapshot_records)) {
+            s_flush(self);
             s_state_save(self, 1);
+        }
     }
     s_state_reap(self, 0);
     if (now - self->last_checkpoint_ms >= self->cfg.checkpoint_ms) {
         char *note = NULL;
         size_t len = 0;
         self->last_checkpoint_ms = now;
+        s_flush(self);
         if (relay_log_durable(self->log) > 0 &&
             relay_log_checkpoint(self->log, now, &note, &len) != RK_OK)
             log_error("event=checkpoint_failed");
@@ -1804,6 +1870,7 @@ s_turn(relay_t *self) {
      * expires here finds it gone and is ignored, as a late one is. */
     if (now - self->last_expiry_ms >= S_EXPIRY_SCAN_MS) {
         self->last_expiry_ms = now;
+        s_flush(self); /* deferred confirms applied first */
         relay_queue_expire(self->queue, now, s_on_expired, self);
         relay_queue_resend_due(self->queue, rk_mono_us() / 1000,
                                self->cfg.redeliver_ms, s_on_resend, self);
@@ -1816,9 +1883,17 @@ s_turn(relay_t *self) {
             c->last_seen_ms = rk_now_ms();
         s_handle(self, &self->items[i]);
     }
-    s_sync_start(self);
-    if (!self->sync_inflight)
-        s_settle(self); /* nothing to wait for: answer now */
+    if (s_may_defer(self, now)) {
+        /* Nothing to answer after a sync: let the batch go now. */
+        if (!self->deferred_ms)
+            self->deferred_ms = now;
+        s_swap_batch(self);
+        s_release_batch(self);
+    } else {
+        s_sync_start(self);
+        if (!self->sync_inflight)
+            s_settle(self); /* nothing to wait for: answer now */
+    }
     relay_map_each(self->conns, s_deliver_one, self);
 }
 
@@ -2582,6 +2657,20 @@ s_reload(relay_t *self) {
     /* Installed: s_activate_roster has pushed it to every node. */
 }
 
+/* How long the loop may sleep in zmq_poll, in ms. */
+static long
+s_poll_wait(const relay_t *self) {
+    uint64_t gone;
+    if (self->sync_inflight)
+        return 0; /* its batch waits for an answer */
+    if (!self->deferred_ms)
+        return 200;
+    gone = rk_now_ms() - self->deferred_ms;
+    return gone >= S_CONFIRM_SYNC_DEFER_MS
+               ? 0
+               : (long)(S_CONFIRM_SYNC_DEFER_MS - gone);
+}
+
 int
 relay_run(relay_t *self, volatile sig_atomic_t *stop,
           volatile sig_atomic_t *reload) {
@@ -2593,12 +2682,10 @@ relay_run(relay_t *self, volatile sig_atomic_t *stop,
         };
         if (reload && *reload) {
             *reload = 0;
-            s_settle(self); /* no sync in flight while it logs a roster */
+            s_flush(self); /* no sync in flight while it logs a roster */
             s_reload(self);
         }
-        /* A sync in flight: do not sleep, its batch waits for an answer. */
-        if (zmq_poll(items, 3, self->sync_inflight ? 0 : 200) < 0 &&
-            errno != EINTR) {
+        if (zmq_poll(items, 3, s_poll_wait(self)) < 0 && errno != EINTR) {
             log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
             return RK_ERR_IO;
         }
@@ -2624,7 +2711,7 @@ relay_destroy(relay_t **self_p) {
         return;
     self = *self_p;
     if (self->log)
-        s_settle(self); /* the last batch gets its answers */
+        s_flush(self); /* the last batch gets its answers */
     if (self->sync_started) {
         pthread_mutex_lock(&self->sync_lock);
         self->sync_quit = 1;

@@ -438,6 +438,12 @@ relay_queue_pending(const relay_queue_t *self, const char *node) {
     return n ? n->pending : 0;
 }
 
+int
+relay_queue_credit_full(const relay_queue_t *self, const char *node) {
+    node_t *n = relay_map_get(self->nodes, node, strnlen(node, 63));
+    return n && n->pending > n->in_flight && n->in_flight >= n->credit;
+}
+
 static void
 s_count_live(void *value, void *arg) {
     *(size_t *)arg += ((msg_t *)value)->remaining > 0;

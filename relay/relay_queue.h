@@ -105,6 +105,10 @@ size_t relay_queue_resend_due(relay_queue_t *self, uint64_t now_ms,
 /* Deliveries owed to node (pending + in flight). */
 size_t relay_queue_pending(const relay_queue_t *self, const char *node);
 
+/* Whether node has deliveries waiting that its credit window holds back
+ * (every slot in flight): a confirm from it would let the next ones go. */
+int relay_queue_credit_full(const relay_queue_t *self, const char *node);
+
 /* Bytes of the envelopes the queue holds (until every recipient confirmed
  * or they expired) that sender sent; NULL: of every sender. */
 uint64_t relay_queue_held(const relay_queue_t *self, const char *sender);
