@@ -480,6 +480,18 @@ s_simple_opts(int argc, char **argv, int *unread, const char **status,
                    : optopt == 'c' ? "the comment's text"
                                    : "a file name");
             return -1;
+        case '?': {
+            /* Not an option of renraku at all, or --flag=value for a
+             * flag that takes none. */
+            const char *a = argv[optind - 1], *eq = strchr(a, '=');
+            if (strncmp(a, "--", 2) != 0)
+                s_fail("unknown option -%c (see --help)", optopt);
+            else if (eq && optopt)
+                s_fail("%.*s takes no value (see --help)", (int)(eq - a), a);
+            else
+                s_fail("unknown option %s (see --help)", a);
+            return -1;
+        }
         default:
             goto bad;
         }

@@ -749,7 +749,14 @@ scenario_errors() {
     expect "... saying it needs one" e17.out '^renraku: error: --state needs a value'
     rk jp.nisc inbox --comment x >e18.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "a flag that does not apply: exit 2" || bad "a flag that does not apply: exit 2 ($rc)"
-    expect "... naming the flag, not its value" e18.out '^renraku: error: option --comment does not apply here'
+        expect "... naming the flag, not its value" e18.out '^renraku: error: option --comment does not apply here'
+    rk jp.nisc inbox --bogus >e20.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "an unknown flag: exit 2" || bad "an unknown flag: exit 2 ($rc)"
+    expect "... called unknown, not one that does not apply" e20.out '^renraku: error: unknown option --bogus '
+    rk jp.nisc status -x >e21.out 2>&1; rc=$?
+        expect "... a short one too" e21.out '^renraku: error: unknown option -x '
+    rk jp.nisc inbox --json=1 >e22.out 2>&1
+    expect "a value for a flag that takes none is named as such" e22.out '^renraku: error: --json takes no value '
     # An argument a command does not take is refused, named, never
     # ignored (inbox and status went on as if it were not there).
     local args
