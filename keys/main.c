@@ -55,7 +55,9 @@ static const char *s_usage =
     "             (an existing SIGNED must be a signed roster)\n"
     "  roster verify SIGNED --coordinator VKEY|FILE [--held-serial N]\n"
     "  roster show FILE|SIGNED [--coordinator VKEY|FILE] [--json]\n"
-    "             a SIGNED roster is shown only verified, with --coordinator\n"
+    "             a SIGNED roster is shown only verified, with --coordinator;\n"
+    "             a --coordinator key file that is encrypted takes\n"
+    "             --passphrase-file F\n"
     "\n"
     "SPEC: \"name=Duty desk;email=soc@example.org;phone=+81-3-0000;"
     "hours=24/7;tz=Asia/Tokyo;lang=ja,en\"\n"
@@ -172,21 +174,26 @@ s_load_public(const char *path, const char *pass_file, identity_public_t *pub) {
 
 /* The pinned coordinator key: a vkey string, or a .pub/.key file. */
 static int
-s_coordinator(const char *arg, note_verifier_t *v) {
+s_coordinator(const char *arg, const char *pass_file, note_verifier_t *v) {
     identity_public_t pub;
     char *vkey = NULL;
     struct stat st;
     int rc;
 
     if (stat(arg, &st) != 0) {
-        if (note_vkey_parse(arg, v) == RK_OK)
+        if (note_vkey_parse(arg, v) == RK_OK) {
+            if (pass_file)
+                s_warn("--coordinator is a verifier key, not a key file, so "
+                       "the passphrase in %s was not used",
+                       pass_file);
             return 0;
+        }
         s_fail("--coordinator %s: neither a file nor a verifier key "
                "(name+hash+key)",
                arg);
         return -1;
     }
-    if (s_load_public(arg, NULL, &pub) != 0)
+    if (s_load_public(arg, pass_file, &pub) != 0)
         return -1;
     rc = note_vkey_format(pub.id, pub.sign_pk, &vkey);
     if (rc == RK_OK)
@@ -445,8 +452,8 @@ static const struct {
 } s_roster_takes[] = {
     {"init", "f"},     {"add", "PCOgnba"}, {"update", "iCOgGnxrba"},
     {"suspend", "iR"}, {"revoke", "iR"},   {"activate", "iR"},
-    {"remove", "i"},   {"sign", "kop"},    {"verify", "cs"},
-    {"show", "csj"}};
+    {"remove", "i"},   {"sign", "kop"},    {"verify", "csp"},
+    {"show", "csjp"}};
 
 static const char *
 s_ropt_name(int c) {
@@ -746,7 +753,9 @@ static const char *s_roster_help =
     "  sign FILE --key COORDINATOR.key --out SIGNED [--passphrase-file F]\n"
     "  verify SIGNED --coordinator VKEY|FILE [--held-serial N]\n"
     "  show FILE|SIGNED [--coordinator VKEY|FILE] [--json]\n"
-    "           a SIGNED roster is shown only verified, with --coordinator\n"
+    "           a SIGNED roster is shown only verified, with --coordinator;\n"
+    "           a --coordinator key file that is encrypted takes\n"
+    "           --passphrase-file F\n"
     "SPEC: \"name=Duty desk;email=soc@example.org;phone=+81-3-0000;"
     "hours=24/7;tz=Asia/Tokyo;lang=ja,en\"\n";
 
@@ -1007,8 +1016,13 @@ cmd_roster(int argc, char **argv) {
                    "coordinator key)");
             return EXIT_USAGE;
         }
+        if (o.pass_file && !o.coordinator) {
+            s_fail("roster show: --passphrase-file is for an encrypted "
+                   "--coordinator key file, and there is none");
+            return EXIT_USAGE;
+        }
         if (o.coordinator) {
-            if (s_coordinator(o.coordinator, &v) != 0)
+            if (s_coordinator(o.coordinator, o.pass_file, &v) != 0)
                 return EXIT_USAGE;
             rc = roster_load_signed(file, &v, o.held_serial, &r, err,
                                     sizeof err);

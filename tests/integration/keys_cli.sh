@@ -202,6 +202,26 @@ has "$ERR" "pass.txt was not used"
 if [ "$(wc -l <"$ERR")" -eq 1 ]; then ok; else bad "[$LAST] want one warning line"; fi
 run 0 roster verify plain-key.signed --coordinator "$VKEY"
 
+# An encrypted coordinator key file as --coordinator of verify and show
+# opens with --passphrase-file (without a terminal their hint said to use
+# it, and both refused it); a passphrase with nothing to open is named.
+run 0 gen --id coord.enc --role coordinator --out k --encrypt --passphrase-file pass.txt
+cp roster.json enc.json
+run 0 roster sign enc.json --key k/coord.enc.key --out enc.signed --passphrase-file pass.txt
+run 0 roster verify enc.signed --coordinator k/coord.enc.key --passphrase-file pass.txt
+has "$OUT" "signed by coord.enc"
+run 0 roster show enc.signed --coordinator k/coord.enc.key --passphrase-file pass.txt
+has "$OUT" "jp.nisc"
+if command -v setsid >/dev/null; then
+    setsid -w "$KEYS" roster verify enc.signed --coordinator k/coord.enc.key </dev/null >"$OUT" 2>"$ERR"
+    [ $? = 2 ] && ok || bad "verify with an encrypted --coordinator, no terminal: exit 2"
+    has "$ERR" "key file k/coord.enc.key is encrypted"
+fi
+fails 2 roster show roster.json --passphrase-file pass.txt
+has "$ERR" "--passphrase-file is for an encrypted --coordinator key file"
+run 0 roster verify enc.signed --coordinator "$("$KEYS" vkey k/coord.enc.pub)" --passphrase-file pass.txt
+has "$ERR" "--coordinator is a verifier key, not a key file, so the passphrase in pass.txt was not used"
+
 # ---- revoke and re-sign ----
 run 0 roster revoke roster.json --id us.cisa --reason "key compromised"
 run 0 roster sign roster.json --key k/coord.test.key --out roster2.signed
