@@ -93,7 +93,8 @@ typedef struct item {
     frame_reject_t verdict; /* 0: passes every check */
     char reason[200];
     uint64_t index; /* accepted record's index */
-    int appended;   /* a record of it is in the batch */
+    int appended;   /* a record of it is in the batch: 1 delivered, 2
+                     * accepted (answered after the sync), 3 refused */
     int answered;
     struct item *dup_of; /* the same envelope earlier in the batch */
     conn_t *conn;        /* its node's connection state, or NULL */
@@ -174,6 +175,7 @@ struct relay {
     relay_log_sync_t sync_job;
     owed_t *owed;         /* receipts and confirms waiting for the sync */
     uint64_t deferred_ms; /* since when confirm records wait for a sync */
+    int expired_logged;   /* expired records since the last sync */
     size_t n_owed, cap_owed;
     counters_t c;
     uint64_t last_expiry_ms, last_checkpoint_ms;
@@ -185,6 +187,11 @@ struct relay {
     uint8_t *pending_note;
     size_t pending_note_len;
     int storage_ok; /* the last sync worked */
+    /* A write or sync failed: records the queue had already applied (an
+     * expiry drops its message at once) may have been cut, so memory and
+     * the durable log can differ. No state snapshot is written from then
+     * on: the next start rebuilds from the last one and the log. */
+    int snapshots_off;
     /* The log's records whose hashes recovery took from its cache, hashed
      * again on a thread of their own after the relay serves. */
     relay_log_scrub_t *scrub;
@@ -375,6 +382,18 @@ s_reply_stored(relay_t *self, item_t *it, const uint8_t *msg_id, uint64_t index,
 
 /* ---- records ---- */
 
+/* See snapshots_off. */
+static void
+s_snapshots_off(relay_t *self) {
+    if (self->snapshots_off)
+        return;
+    self->snapshots_off = 1;
+    log_warn("event=state_snapshots_off reason=\"a write or sync of the log "
+             "failed: what was cut may differ from what the queue applied "
+             "(an expiry); the next start rebuilds from the last snapshot "
+             "and the log\"");
+}
+
 /* Encodes and appends one record with the next index. */
 static int
 s_append(relay_t *self, record_t *r, uint64_t *index) {
@@ -420,7 +439,7 @@ s_log_refused(relay_t *self, item_t *it, const uint8_t *msg_id,
     r.refused.has_digest = true;
     memcpy(r.refused.digest, digest, sizeof digest);
     if (s_append(self, &r, NULL) == RK_OK)
-        it->appended = 1;
+        it->appended = 3;
     self->c.refused++;
     self->c.refused_by[code]++;
     log_warn("event=refused node=%s code=%s reason=\"%s\"", it->node,
@@ -696,6 +715,7 @@ s_handle_submit(relay_t *self, item_t *it) {
                       "action=\"refusing submissions until the log can be "
                       "written\"");
         self->storage_ok = 0;
+        s_snapshots_off(self);
         self->c.refused++;
         self->c.refused_by[FRAME_REJECT_STORAGE]++;
         s_reply_rejected(self, it, mid, FRAME_REJECT_STORAGE,
@@ -1324,8 +1344,12 @@ s_on_expired(const relay_expiry_t *e, void *arg) {
     memcpy(r.expired.msg_id, e->msg_id, ENVELOPE_MSG_ID_LEN);
     r.expired.recipients = e->recipients;
     r.expired.n_recipients = e->n_recipients;
-    if (s_append(self, &r, &index) != RK_OK)
+    if (s_append(self, &r, &index) != RK_OK) {
+        /* The queue drops the message all the same. */
+        s_snapshots_off(self);
         return;
+    }
+    self->expired_logged = 1;
     for (size_t i = 0; i < e->n_recipients; i++) {
         relay_receipt_t rc;
         memset(&rc, 0, sizeof rc);
@@ -1386,6 +1410,7 @@ s_sync_main(void *arg) {
 static void
 s_sync_begin(relay_t *self) {
     self->deferred_ms = 0; /* this sync covers them */
+    self->expired_logged = 0;
     self->sync_pending =
         relay_log_size(self->log) - relay_log_durable(self->log);
     self->sync_t0 = rk_mono_us();
@@ -1471,19 +1496,24 @@ s_settle(relay_t *self) {
  * copy. */
 static int
 s_may_defer(relay_t *self, uint64_t now) {
-    if (!self->storage_ok || self->pending_roster ||
+    if (!self->storage_ok || self->pending_roster || self->expired_logged ||
         relay_log_size(self->log) == relay_log_durable(self->log) ||
         (self->deferred_ms &&
          now - self->deferred_ms >= S_CONFIRM_SYNC_DEFER_MS))
         return 0;
     for (size_t i = 0; i < self->n_items; i++) {
         const item_t *it = &self->items[i];
-        if (it->appended == 2 || it->dup_of)
+        if (it->dup_of)
+            return 0;
+        if (!it->appended)
+            continue; /* logged nothing */
+        /* Only delivered records: a refusal's record (answered at once)
+         * would be lost from the audit trail by a crash meanwhile. */
+        if (it->appended != 1)
             return 0;
         /* A confirm that frees credit for deliveries held back waits for
          * nothing: the recipient is draining a backlog. */
-        if (it->appended && it->f && it->f->type == FRAME_CONFIRM &&
-            relay_queue_credit_full(self->queue, it->node))
+        if (relay_queue_credit_full(self->queue, it->node))
             return 0;
     }
     return 1;
@@ -1531,6 +1561,7 @@ s_commit(relay_t *self) {
                           "be written\"",
                           rk_strerror(rc), errno);
             self->storage_ok = 0;
+            s_snapshots_off(self);
         } else if (!self->storage_ok) {
             log_info("event=storage_recovered");
             self->storage_ok = 1;
@@ -2058,7 +2089,8 @@ s_state_save(relay_t *self, int background) {
     uint64_t size = relay_log_size(self->log);
     pid_t pid;
     self->state_ms = rk_now_ms();
-    if (size != relay_log_durable(self->log) || !self->storage_ok)
+    if (size != relay_log_durable(self->log) || !self->storage_ok ||
+        self->snapshots_off)
         return;
     if (!background) {
         s_state_reap(self, 1);
