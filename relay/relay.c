@@ -2431,11 +2431,15 @@ s_bind(relay_t *self, char *err, size_t errlen) {
     }
     {
         /* Draft option of libzmq 4.3 (Debian's headers hide it): tells us
-         * when a peer disconnects. Without it, a send failing says so. */
+         * when a peer disconnects. Without it, a send failing says so.
+         * Debian's libzmq has no draft API: the usual case, not a fault. */
         int notify = 2; /* ZMQ_NOTIFY_DISCONNECT */
         if (zmq_setsockopt(self->router, 97 /* ZMQ_ROUTER_NOTIFY */, &notify,
                            sizeof notify) != 0)
-            log_warn("event=router_notify_unavailable reason=\"%s\"",
+            log_info("event=router_notify_unavailable reason=\"libzmq without "
+                     "its draft API (%s): a node's disconnect is seen when a "
+                     "send to it fails, so stats count it as connected until "
+                     "then\"",
                      zmq_strerror(errno));
     }
     if (zmq_bind(self->router, self->cfg.bind) != 0) {
