@@ -34,6 +34,10 @@
 #define S_CP_MAX_BYTES (64u * 1024u)
 #define S_RECENT 8        /* node ids remembered as already counted */
 #define S_OPEN UINT64_MAX /* a recipient neither delivered nor expired yet */
+/* The relay scans for expired messages once a second, before it handles a
+ * batch: a record of a batch logged this long after a message's expiry
+ * means a scan has passed it. */
+#define S_EXPIRY_SLACK_MS 5000
 
 /* ---- small hash map: 16-byte keys to a value --------------------------- */
 
@@ -190,6 +194,16 @@ typedef struct {
      * -> S_OPEN, then the first delivered or expired record naming it:
      * 2 * position, + 1 when expired */
     s_map_t rcpts;
+    /* Messages accepted with an expiry, in log order; their recipients'
+     * rcpts slots point here (position + 1) to count them closed. */
+    struct s_expiring {
+        uint64_t index, expires_ms;
+        size_t open; /* recipients neither delivered nor expired */
+        uint8_t msg_id[ENVELOPE_MSG_ID_LEN];
+    } * exp;
+    size_t n_exp, cap_exp;
+    uint64_t last_turn_ms; /* of the last accepted, delivered, expired or
+                              refused record: logged after a scan */
     char recent[S_RECENT][ENVELOPE_NODE_ID_MAX + 1]; /* ids put last */
     size_t next_recent;                              /* next to replace */
     unsigned threads;
@@ -671,13 +685,61 @@ s_recipient_key(uint8_t k[16], uint64_t accepted_index, const char *id) {
     s_key_text(k, text);
 }
 
-/* Remembers that the record at accepted_index is addressed to id. */
+/* Remembers that the record at accepted_index is addressed to id; exp:
+ * the message's entry in v->exp (position + 1), or NULL without expiry. */
 static void
-s_recipient(s_verify_t *v, uint64_t accepted_index, const char *id) {
+s_recipient(s_verify_t *v, uint64_t accepted_index, const char *id, void *exp) {
     uint8_t k[16];
     s_recipient_key(k, accepted_index, id);
-    if (s_map_put(&v->rcpts, k, S_OPEN, NULL, NULL) == RK_ERR_NOMEM)
+    if (s_map_put(&v->rcpts, k, S_OPEN, exp, NULL) == RK_ERR_NOMEM)
         v->err = RK_ERR_NOMEM; /* EXISTS: envelopes refuse a repeated id */
+}
+
+/* Notes a message accepted at index with an expiry, for s_open_expired;
+ * returns what its recipients' slots point to, or NULL (no memory: err). */
+static void *
+s_expiring(s_verify_t *v, uint64_t index, const envelope_header_t *h) {
+    struct s_expiring *e;
+    if (v->n_exp == v->cap_exp) {
+        size_t cap = v->cap_exp ? 2 * v->cap_exp : 256;
+        e = realloc(v->exp, cap * sizeof *e);
+        if (!e) {
+            v->err = RK_ERR_NOMEM;
+            return NULL;
+        }
+        v->exp = e;
+        v->cap_exp = cap;
+    }
+    e = &v->exp[v->n_exp++];
+    e->index = index;
+    e->expires_ms = h->expires_ms;
+    e->open = h->n_recipients;
+    memcpy(e->msg_id, h->msg_id, sizeof e->msg_id);
+    return (void *)(uintptr_t)v->n_exp;
+}
+
+/* Messages whose expiry a scan has passed (records were logged well after
+ * it) with recipients neither delivered nor expired: the relay dropped
+ * the expiry (it was cut by a failed sync, say), and the sender was never
+ * told. Each is a problem at its accepted record. */
+static void
+s_open_expired(s_verify_t *v) {
+    for (size_t i = 0; i < v->n_exp; i++) {
+        const struct s_expiring *e = &v->exp[i];
+        char msg[2 * ENVELOPE_MSG_ID_LEN + 1], at[40], until[40];
+        if (!e->open || e->expires_ms + S_EXPIRY_SLACK_MS >= v->last_turn_ms)
+            continue;
+        rk_hex(msg, e->msg_id, sizeof e->msg_id);
+        rk_time_format(at, sizeof at, e->expires_ms);
+        rk_time_format(until, sizeof until, v->last_turn_ms);
+        s_problem(v, e->index * 2 + 1, "log/", -1, (int64_t)e->index,
+                  "msg %s (accepted at index %" PRIu64 ") expired at %s, "
+                  "but %zu of its recipients have neither a delivered nor "
+                  "an expired record, though the relay logged records until "
+                  "%s: an expiry the relay lost, whose receipt its sender "
+                  "never got (renraku-audit export --msg %s)",
+                  msg, e->index, at, e->open, until, msg);
+    }
 }
 
 static void
@@ -713,9 +775,11 @@ s_accepted(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
                   msg, slot->val);
     else if (rc != RK_OK)
         v->err = rc;
-    else
+    else {
+        void *exp = h->expires_ms ? s_expiring(v, r->index, h) : NULL;
         for (size_t i = 0; i < h->n_recipients; i++)
-            s_recipient(v, r->index, h->recipients[i]);
+            s_recipient(v, r->index, h->recipients[i], exp);
+    }
     if (strcmp(h->sender, r->accepted.sender) != 0) {
         s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
                   "the envelope names sender %s but the relay logged %s",
@@ -817,6 +881,8 @@ s_closed(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
     }
     if (slot->val == S_OPEN) {
         slot->val = pos * 2 + expired;
+        if (slot->ptr)
+            v->exp[(uintptr_t)slot->ptr - 1].open--;
         return;
     }
     first = slot->val / 2;
@@ -919,6 +985,10 @@ s_record(s_verify_t *v, const char *file, uint64_t off, const uint8_t *rec,
     v->sum->last_ms = r->time_ms;
     if (r->type >= RECORD_ACCEPTED && r->type <= RECORD_RELAY)
         v->sum->by_type[r->type - RECORD_ACCEPTED]++;
+    if ((r->type == RECORD_ACCEPTED || r->type == RECORD_DELIVERED ||
+         r->type == RECORD_EXPIRED || r->type == RECORD_REFUSED) &&
+        r->time_ms > v->last_turn_ms)
+        v->last_turn_ms = r->time_ms;
     switch (r->type) {
     case RECORD_ACCEPTED:
         s_accepted(v, file, off, pos, r);
@@ -1222,6 +1292,7 @@ audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum, char *err,
                           c->size, sum->records);
         }
     }
+    s_open_expired(&v);
     if (!v.err && !v.have_good_cp && sum->records &&
         (cfg->all || !sum->problems)) {
         /* Framing, decoding and signatures hold without a checkpoint, but
@@ -1279,6 +1350,7 @@ cleanup:
     s_map_free(&v.msgs, NULL);
     s_map_free(&v.nodes, NULL);
     s_map_free(&v.rcpts, NULL);
+    free(v.exp);
     merkle_tree_destroy(&v.tree);
     s_free_names(segs, n_segs);
     free(files);

@@ -404,8 +404,17 @@ scenario_tamper() {
     for what in delivered expired; do
         rm -rf forged
         "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa $what-other sg.csa || bad "forge a log"
-        verify_fails "$what to a node that is not a recipient" forged "^problem: log/$SEG offset [0-9]+ record 3: $what record names sg.csa, which is not a recipient of msg [0-9a-f]{32} accepted at index 2"
+                verify_fails "$what to a node that is not a recipient" forged "^problem: log/$SEG offset [0-9]+ record 3: $what record names sg.csa, which is not a recipient of msg [0-9a-f]{32} accepted at index 2"
     done
+    # A message past its expiry, with the relay logging on long after,
+    # and no expired record for its recipient: the expiry was lost (as a
+    # cut expired record left it), and the sender never told.
+    rm -rf forged
+    "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa expiry-lost || bad "forge a log"
+    verify_fails "an expiry the relay lost" forged "record 2: msg [0-9a-f]{32} \\(accepted at index 2\\) expired at [0-9T:.-]+Z, but 1 of its recipients have neither a delivered nor an expired record, though the relay logged records until [0-9T:.-]+Z: an expiry the relay lost"
+    rm -rf forged
+    "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa expiry-logged || bad "forge a log"
+    audit_verify forged v.out && ok "the same with its expired record verifies" || { bad "the same with its expired record verifies"; cat v.out; }
     # A roster record not signed by the pinned coordinator.
     "$AUDIT" verify data --vkey "$VKEY" --coordinator keys2/jp.nisc.pub >v.out 2>&1
     [ $? = 1 ] && grep -q 'record 0: roster record (serial 1) refused' v.out && ok "a roster not signed by the pinned coordinator" || { bad "a roster not signed by the pinned coordinator"; cat v.out; }

@@ -13,6 +13,12 @@
  *     delivered-twice  RECIPIENT_ID delivered (3) and delivered again (4)
  *     delivered-other  OTHER_ID, not a recipient, delivered (3)
  *     expired-other    the message expired (3) for OTHER_ID, not a recipient
+ *     expiry-lost      the message expires 1 s after it was sent, and
+ *                      another message is accepted (3) 10 s after that,
+ *                      with no expired record in between (the expiry lost)
+ *   and one a relay does write, to show the check is not fooled:
+ *     expiry-logged    as expiry-lost, but expired (3) a second after its
+ *                      expiry, before the other message (4)
  *   All under a checkpoint signed by RELAY_KEY.
  * Exit: 0 done, 1 failed, 2 usage. */
 #include <sodium.h>
@@ -70,7 +76,8 @@ s_append(relay_log_t *log, record_t *r) {
     int rc;
     r->version = RECORD_VERSION;
     r->index = relay_log_size(log);
-    r->time_ms = rk_now_ms();
+    if (!r->time_ms)
+        r->time_ms = rk_now_ms();
     rc = record_encode(r, &buf, &len);
     if (rc == RK_OK)
         rc = relay_log_append(log, buf, len, NULL);
@@ -116,6 +123,9 @@ s_forge_log(char **argv) {
     record_t r;
     uint8_t msg_id[ENVELOPE_MSG_ID_LEN];
     uint64_t acc_index;
+    const char *mode = argv[6];
+    bool expiry = mode && (!strcmp(mode, "expiry-lost") ||
+                           !strcmp(mode, "expiry-logged"));
     int rc;
 
     if ((rc = identity_load(argv[1], NULL, &relay)) != RK_OK)
@@ -160,6 +170,7 @@ s_forge_log(char **argv) {
     p.sign_key_id = kid;
     p.kind = ENVELOPE_KIND_NOTICE;
     p.created_ms = rk_now_ms();
+    p.expires_ms = expiry ? p.created_ms + 1000 : 0;
     rcpt.id = to->id;
     rcpt.enc_pk = to->keys[0].enc_pk;
     rc = envelope_seal(&p, &rcpt, 1, (const uint8_t *)"forged", 6, &env,
@@ -174,8 +185,35 @@ s_forge_log(char **argv) {
     acc_index = relay_log_size(log);
     if ((rc = s_append(log, &r)) != RK_OK)
         return s_fail("accepted record", rc);
-    if (argv[6]) {
-        const char *mode = argv[6];
+    if (expiry) {
+        const char *ids[1] = {to->id};
+        if (!strcmp(mode, "expiry-logged")) {
+            memset(&r, 0, sizeof r);
+            r.type = RECORD_EXPIRED;
+            r.time_ms = p.expires_ms + 1000;
+            r.expired.accepted_index = acc_index;
+            memcpy(r.expired.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
+            r.expired.recipients = ids;
+            r.expired.n_recipients = 1;
+            if ((rc = s_append(log, &r)) != RK_OK)
+                return s_fail("expired record", rc);
+        }
+        /* Another message, long after the first one's expiry: the
+         * relay's scan (once a second) has passed it by then. */
+        free(env);
+        p.expires_ms = 0;
+        if ((rc = envelope_seal(&p, &rcpt, 1, (const uint8_t *)"later", 5, &env,
+                                &env_len, msg_id)) != RK_OK)
+            return s_fail("seal", rc);
+        memset(&r, 0, sizeof r);
+        r.type = RECORD_ACCEPTED;
+        r.time_ms = p.created_ms + 1000 + 10000;
+        r.accepted.sender = identity_id(signer);
+        r.accepted.envelope = env;
+        r.accepted.envelope_len = env_len;
+        if ((rc = s_append(log, &r)) != RK_OK)
+            return s_fail("second accepted record", rc);
+    } else if (mode) {
         bool other =
             !strcmp(mode, "delivered-other") || !strcmp(mode, "expired-other");
         const char *ids[1] = {other ? argv[7] : to->id};
@@ -216,7 +254,9 @@ main(int argc, char **argv) {
     if (argc >= 8 && !strcmp(argv[1], "forge-log") &&
         (argc == 8 ||
          (argc == 9 && (!strcmp(argv[8], "closed-twice") ||
-                        !strcmp(argv[8], "delivered-twice"))) ||
+                        !strcmp(argv[8], "delivered-twice") ||
+                        !strcmp(argv[8], "expiry-lost") ||
+                        !strcmp(argv[8], "expiry-logged"))) ||
          (argc == 10 && (!strcmp(argv[8], "delivered-other") ||
                          !strcmp(argv[8], "expired-other")))))
         return s_forge_log(argv + 2);
@@ -225,6 +265,7 @@ main(int argc, char **argv) {
             "ROOT_B64\n       audit_forge forge-log DIR RELAY_KEY "
             "COORDINATOR_PUB ROSTER_SIGNED SIGNER_KEY RECIPIENT_ID\n"
             "           [closed-twice | delivered-twice | delivered-other "
-            "OTHER_ID | expired-other OTHER_ID]\n");
+            "OTHER_ID | expired-other OTHER_ID | expiry-lost |\n"
+            "            expiry-logged]\n");
     return 2;
 }
