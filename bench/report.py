@@ -236,6 +236,7 @@ def load_pause_text(res):
         t += ("Writes with busy CPUs, as in a node run, bring more pauses "
               "than a busy CPU alone. ")
     alone, busy = lp["disk"][1] or {}, lp["both"][1] or {}
+    rate = res["meta"][0]["data"].get("lat_rate", 1000)
     if alone.get("ops") and busy.get("ops"):
         share = {k: 100 * d["sync_over_2ms"] / d["ops"]
                  for k, d in (("alone", alone), ("busy", busy))}
@@ -251,7 +252,12 @@ def load_pause_text(res):
                   "In a node run the relay, the node and the load "
                   "generator keep the CPUs busy, and the node's fdatasync "
                   "before each burst's confirms is a step every notice "
-                  "waits for. ")
+                  "waits for: a sync stalled for "
+                  f"{busy['sync_max_ms']:.0f} ms holds up every notice that "
+                  "arrives meanwhile, about "
+                  f"{rate * busy['sync_max_ms'] / 1000:.0f} "
+                  f"at {rate:,} a second, so a few such stalls in a run are "
+                  "more than 1% of its notices. ")
         else:
             t += ("A busy CPU did not slow the disk in these runs: "
                   "`ioload disk`'s journal fdatasync took over 2 ms in "
