@@ -5,7 +5,9 @@
  * genuine signed, sealed envelopes (1 KiB payload, fresh msg ids, created
  * now) from --sender to --to, each but the last --pending followed by a
  * delivered record of an earlier one. So the relay, restarted on it, has
- * --pending deliveries to rebuild and every msg id in its replay set.
+ * --pending deliveries to rebuild and every msg id in its replay set. It
+ * ends with a checkpoint signed with the relay key, as a relay's stop
+ * does, so that renraku-audit verify finds the log vouched for.
  *
  *   mklog --data DIR --relay-key RELAY.key --keys DIR --roster R.signed
  *         --coordinator C.pub --records N --pending P
@@ -249,6 +251,15 @@ main(int argc, char **argv) {
             fprintf(stderr, "mklog: sync failed\n");
             return 1;
         }
+    }
+    {
+        char *cp = NULL;
+        size_t cp_len = 0;
+        if (relay_log_checkpoint(log, rk_now_ms(), &cp, &cp_len) != RK_OK) {
+            fprintf(stderr, "mklog: cannot sign a checkpoint\n");
+            return 1;
+        }
+        free(cp);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("{\"records\":%llu,\"accepted\":%ld,\"delivered\":%ld,"
