@@ -323,12 +323,41 @@ s_tamper(uint8_t *buf, size_t len, const char *what) {
     if (!strcmp(what, "ciphertext"))
         buf[len - 1] ^= 1; /* the ciphertext is the last field */
     else if (!strcmp(what, "signature")) {
-        /* Field 2 (signature): tag 0x12, length 0x40. */
-        for (size_t i = 0; i + 2 < len; i++)
-            if (buf[i] == 0x12 && buf[i + 1] == 0x40) {
-                buf[i + 10] ^= 1;
+        /* Walks the envelope's top-level fields to field 2 (signature, 64
+         * bytes): a search for its tag bytes could find them inside the
+         * header first (about one run in 500). */
+        size_t i = 0;
+        while (i < len) {
+            uint64_t tag = 0, n = 0;
+            unsigned shift = 0;
+            while (i < len && shift < 64) { /* the tag's varint */
+                tag |= (uint64_t)(buf[i] & 0x7f) << shift;
+                shift += 7;
+                if (!(buf[i++] & 0x80))
+                    break;
+            }
+            shift = 0;
+            if ((tag & 7) == 0) { /* a varint field: skip it */
+                while (i < len && (buf[i++] & 0x80))
+                    ;
+                continue;
+            }
+            if ((tag & 7) != 2)
+                break;
+            while (i < len && shift < 64) { /* the length's varint */
+                n |= (uint64_t)(buf[i] & 0x7f) << shift;
+                shift += 7;
+                if (!(buf[i++] & 0x80))
+                    break;
+            }
+            if (n > len - i)
+                break;
+            if (tag >> 3 == 2 && n == 64) {
+                buf[i + 8] ^= 1;
                 return;
             }
+            i += n;
+        }
         s_die("no signature field found");
     } else
         s_die("--tamper: signature or ciphertext");
