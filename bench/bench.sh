@@ -64,9 +64,9 @@ done
 "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null || die "sign"
 say "keys: $(ls keys/*.key | wc -l) key files, roster signed"
 
-start_relay() { # DATA_DIR: starts the relay, sets RPID and EP
+start_relay() { # DATA_DIR [PRELOAD]: starts the relay, sets RPID and EP
     rm -f "$W/ep"
-    "$RELAY" --key keys/relay.bench.key --roster roster.signed \
+    ${2:+env LD_PRELOAD="$2"} "$RELAY" --key keys/relay.bench.key --roster roster.signed \
         --coordinator keys/coordinator.pub --data "$1" --bind tcp://127.0.0.1:0 \
         --endpoint-file "$W/ep" --rate-limit 0 >>"$W/relay.log" 2>&1 &
     RPID=$!
@@ -303,6 +303,18 @@ for what in idle spin disk both; do
     emit "{\"figure\":\"load_pauses_$what\",\"run\":0,\"data\":$j,\"load\":$(cat "$io.out" 2>/dev/null || echo null)}"
     say "pauses beside ioload $what: $j"
 done
+# What sets (4c)'s tail (row 4h, a diagnostic, never a figure): one more
+# run as (4c)'s with the relay's fsync, fdatasync and syncfs made no-ops
+# (bench/nosync.c, preloaded), so that only the node syncs the disk, as
+# with the relay on a machine of its own. The relay then guarantees
+# nothing; it is restarted as it was right after.
+stop_relay
+start_relay "$W/data" "$B/bench/libnosync.so"
+await_relay
+node_run node_relay_nosync 0 "$LAT_RATE" "$NODE_FAST_SECS"
+stop_relay
+start_relay "$W/data"
+await_relay
 # One more slow run under perf trace, not counted above: what limits (4c).
 # Not in the quick run, which must stay under 2 minutes.
 if [ $MODE = quick ]; then

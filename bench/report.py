@@ -97,6 +97,42 @@ def node_rows(res, meta, rows):
             "the node's own write path, without queueing"))
 
 
+def nosync_row(res, rows):
+    """Row (4h): one more (4c) run with the relay's syncs made no-ops."""
+    if "node_relay_nosync" not in res:
+        return
+    d = res["node_relay_nosync"][0]["data"]
+    rows.append((
+        "(4h) what sets (4c)'s tail, a diagnostic (never a figure): one "
+        f"more run as (4c)'s with the relay's fsync, fdatasync and syncfs "
+        "made no-ops (`bench/nosync.c`, preloaded), p50 / p99 / p99.9",
+        f"{d['inbox_p50_ms']:.2f} / {d['inbox_p99_ms']:.2f} / "
+        f"{d['inbox_p999_ms']:.2f} ms", "–", "–", "(info)", "",
+        "only the node syncs the disk, as with the relay on a machine of "
+        "its own; the relay guarantees nothing in this run"))
+
+
+def nosync_text(res):
+    """What row (4h) says, for the (4c) paragraph; empty without it."""
+    if "node_relay_nosync" not in res or "node_fast" not in res:
+        return ""
+    d = res["node_relay_nosync"][0]["data"]
+    p99 = med([r["data"]["inbox_p99_ms"] for r in res["node_fast"]])[0]
+    t = (f"With the relay's syncs taken off the disk for one more run (row "
+         f"4h), the node's p99 was {d['inbox_p99_ms']:.2f} ms, against "
+         f"{p99:.2f} ms in (4c): ")
+    if d["inbox_p99_ms"] < 5.0 <= p99:
+        return t + ("the target is met once the node is the only process "
+                    "syncing the disk. On this one machine the relay's and "
+                    "the node's fdatasyncs share one disk and wait for each "
+                    "other; a relay and a node on machines of their own "
+                    "do not. ")
+    if d["inbox_p99_ms"] < 0.7 * p99:
+        return t + ("the relay's syncs on the same disk are a large part "
+                    "of the tail. ")
+    return t + "the relay's syncs are not what sets the tail here. "
+
+
 def steal_text(pct):
     """A steal share, or what is known of it (hiccup says -1: unknown)."""
     return ("steal unknown" if pct < 0 else
@@ -408,7 +444,8 @@ def node_limits(res, meta, L):
            "of the machine's CPU time (steal, median over these runs; see "
            "(4b)). "
            if any(r.get("jiffies") for r in res["node_fast"]) else "")
-        + node_pause_text(res) + load_pause_text(res)
+        + nosync_text(res) + node_pause_text(res)
+        + load_pause_text(res)
         + "Each burst of deliveries (up to 64 read together, fewer when "
         "checking them took 3 ms) costs two new files a notice (created "
         "unnamed, written, linked into the inbox) and one append to the node's journal with one "
@@ -861,6 +898,7 @@ def main():
     node_rows(res, meta, rows)
     node_pause_row(res, rows)
     load_pause_row(res, rows)
+    nosync_row(res, rows)
 
     fo = res["fanout"][0]["data"]
     last = fo["last_delivered_ms"]
