@@ -13,3 +13,16 @@ until_ok() {
     while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
     return 1
 }
+# skip_unless_preloads WHAT CMD...: runs CMD --help (CMD starting with env
+# LD_PRELOAD=SHIM ...); when the shim cannot be loaded (or ASan refuses
+# it), says so naming WHAT and exits 77 (CTest: skipped), not a pass.
+skip_unless_preloads() {
+    local what=$1
+    shift
+    if ! "$@" --help >preload.out 2>&1 ||
+        grep -qiE 'cannot be preloaded|ERROR: AddressSanitizer' preload.out; then
+        echo "SKIP: the $what cannot be preloaded here:"
+        sed 's/^/  | /' preload.out | head -5
+        exit 77
+    fi
+}

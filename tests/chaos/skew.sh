@@ -33,12 +33,7 @@ expect() { if grep -Eq -- "$3" "$2"; then ok "$1"; else bad "$1"; sed 's/^/  out
 
 cd "$W" || exit 1
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0"
-if ! env LD_PRELOAD="$SHIM" SKEW_MS=1000 "$D" --help >pre.out 2>&1 ||
-    grep -q AddressSanitizer pre.out; then
-    echo "SKIP: the clock shim cannot be preloaded into renrakud here:"
-    sed 's/^/  | /' pre.out | head -5
-    exit 77
-fi
+skip_unless_preloads "clock shim (into renrakud)" env LD_PRELOAD="$SHIM" SKEW_MS=1000 "$D"
 shifted=$(env LD_PRELOAD="$SHIM" SKEW_MS=-3600000 date +%s) now=$(date +%s)
 [ "$((now - shifted))" -ge 3590 ] && [ "$((now - shifted))" -le 3610 ] &&
     ok "the clock shim moves the wall clock (an hour back)" ||

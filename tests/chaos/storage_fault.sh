@@ -55,12 +55,7 @@ FDIR=$W/data/
 [ "$MODE" = once ] && FDIR=$W/data/log/
 PRE=(env LD_PRELOAD="$SHIM" FAILSYNC_DIR="$FDIR" FAILSYNC_TRIGGER="$W/fault"
     FAILSYNC_COUNT="$W/faults.txt")
-if ! "${PRE[@]}" "$RELAY" --help >preload.out 2>&1 ||
-    grep -qiE 'cannot be preloaded|ERROR: AddressSanitizer' preload.out; then
-    echo "SKIP: the fault shim cannot be preloaded into the relay here:"
-    sed 's/^/  | /' preload.out | head -5
-    exit 77
-fi
+skip_unless_preloads "fault shim (into the relay)" "${PRE[@]}" "$RELAY"
 
 nb="--not-before 2020-01-01T00:00:00Z"
 "$KEYS" gen --id coordinator --role coordinator --out keys >/dev/null
