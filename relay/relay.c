@@ -45,6 +45,13 @@
  * than the decoding it would take over. */
 #define S_INLINE_DECODE_MAX 32
 #define S_REPLAY_MAX_ENTRIES 1000000
+/* A connection closed (the socket monitor says which file descriptor):
+ * each node whose hello came on that descriptor is probed this long after,
+ * once libzmq has let go of the connection, and again at this pace while
+ * libzmq still holds its pipe, at most S_PROBE_TRIES times. */
+#define S_PROBE_DELAY_MS 100
+#define S_PROBE_TRIES 50
+#define S_MONITOR_EP "inproc://renraku-relay-monitor"
 /* A batch that logged only confirms (delivered, expired or refused records:
  * nothing a sender waits on for `stored`) is not synced at once: its
  * records become durable with the next batch's sync, or after this long.
@@ -59,6 +66,11 @@ typedef struct {
     uint8_t rid[S_ROUTING_ID_MAX]; /* current connection's routing id */
     size_t rid_len;
     int hello; /* said hello on this connection */
+    /* The connection's file descriptor in libzmq (ZMQ_SRCFD of its hello;
+     * -1 unknown), and a probe planned since a connection on it closed. */
+    int fd;
+    uint64_t probe_ms; /* 0: none planned */
+    int probe_tries;
     int dirty; /* may have deliveries to send */
     uint64_t last_seen_ms;
     /* Rate limit: a token bucket refilled on the relay's thread before a
@@ -136,6 +148,9 @@ struct relay {
     void *ctx;
     void *router;
     void *control;
+    void *monitor;         /* the router's disconnect events */
+    size_t probes_planned; /* conns with a probe_ms */
+    uint64_t probe_next_ms;
     relay_zap_t *zap;
     relay_log_t *log;
     relay_queue_t *queue;
@@ -251,6 +266,7 @@ s_conn(relay_t *self, const char *node, int create) {
     if (!c)
         return NULL;
     memcpy(c->id, node, len);
+    c->fd = -1;
     if (relay_map_put(self->conns, c->id, len, c) != RK_OK) {
         free(c);
         return NULL;
@@ -873,6 +889,11 @@ s_handle_hello(relay_t *self, item_t *it) {
                      : S_ROUTING_ID_MAX;
     memcpy(c->rid, zmq_msg_data(&it->rid), c->rid_len);
     c->hello = 1;
+    c->fd = zmq_msg_get(&it->body, ZMQ_SRCFD); /* -1 where libzmq has none */
+    if (c->probe_ms) { /* a new connection: nothing to probe */
+        c->probe_ms = 0;
+        self->probes_planned--;
+    }
     c->dirty = 1;
     c->receipts_from = 0; /* the node says below what it has */
     relay_queue_set_credit(self->queue, it->node,
@@ -1756,6 +1777,130 @@ s_forget_rid(relay_t *self, const void *rid, size_t len) {
     relay_map_each(self->conns, s_forget_one, &m);
 }
 
+/* ---- disconnects ----
+ * Debian's libzmq has no ZMQ_ROUTER_NOTIFY: the router never says which
+ * routing id left. Its socket monitor says which file descriptor closed,
+ * and the relay keeps each node's descriptor from its hello. A descriptor
+ * is reused by the next connection, so that only says whom to ask: the
+ * probe is a send to the node's routing id (ZMQ_ROUTER_MANDATORY), which
+ * fails with EHOSTUNREACH once libzmq has dropped that connection, and
+ * otherwise delivers a pong (nonce 0) that nodes ignore. */
+
+typedef struct {
+    relay_t *self;
+    int fd;
+    uint64_t now;
+} s_plan_t;
+
+static void
+s_plan_probe(void *value, void *arg) {
+    conn_t *c = value;
+    s_plan_t *p = arg;
+    if (!c->hello || c->fd != p->fd || c->probe_ms)
+        return;
+    c->probe_ms = p->now + S_PROBE_DELAY_MS;
+    c->probe_tries = 0;
+    if (!p->self->probes_planned++ || c->probe_ms < p->self->probe_next_ms)
+        p->self->probe_next_ms = c->probe_ms;
+}
+
+/* Reads the monitor's events: a connection that closed plans a probe of
+ * the nodes whose hello came on its descriptor. */
+static void
+s_monitor(relay_t *self) {
+    for (;;) {
+        zmq_msg_t ev, addr;
+        uint16_t event = 0;
+        uint32_t value = 0;
+        int got;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        got = zmq_msg_size(&ev) >= 6;
+        if (got) {
+            memcpy(&event, zmq_msg_data(&ev), 2);
+            memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
+        }
+        if (zmq_msg_more(&ev)) { /* the endpoint, not needed */
+            zmq_msg_init(&addr);
+            zmq_msg_recv(&addr, self->monitor, 0);
+            zmq_msg_close(&addr);
+        }
+        zmq_msg_close(&ev);
+        if (got && event == ZMQ_EVENT_DISCONNECTED) {
+            s_plan_t p = {self, (int)value, rk_now_ms()};
+            relay_map_each(self->conns, s_plan_probe, &p);
+        }
+    }
+}
+
+static void
+s_probe_one(void *value, void *arg) {
+    conn_t *c = value;
+    s_plan_t *p = arg;
+    relay_t *self = p->self;
+    int rc;
+    if (!c->probe_ms)
+        return;
+    if (c->probe_ms > p->now) {
+        if (c->probe_ms < self->probe_next_ms)
+            self->probe_next_ms = c->probe_ms;
+        return;
+    }
+    if (!c->hello) { /* already gone (a send failed) */
+        c->probe_ms = 0;
+        self->probes_planned--;
+        return;
+    }
+    rc = zmq_send(self->router, c->rid, c->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0) {
+        /* Still there (the descriptor went to its new connection): a pong
+         * completes the message. */
+        frame_t f = {.type = FRAME_PONG};
+        f.pong.has_nonce = true;
+        f.pong.nonce = 0;
+        if (s_encode(self, &f) != RK_OK ||
+            zmq_send(self->router, self->out_buf.p, self->out_buf.len,
+                     ZMQ_DONTWAIT) < 0)
+            zmq_send(self->router, "", 0, ZMQ_DONTWAIT);
+        c->probe_ms = 0;
+        self->probes_planned--;
+        return;
+    }
+    if (errno == EHOSTUNREACH) {
+        c->probe_ms = 0;
+        self->probes_planned--;
+        c->hello = 0;
+        relay_queue_requeue(self->queue, c->id);
+        log_info("event=peer_disconnected node=%s", c->id);
+        return;
+    }
+    /* EAGAIN: libzmq still holds the pipe (closing, or a full one). */
+    if (++c->probe_tries >= S_PROBE_TRIES) {
+        c->probe_ms = 0;
+        self->probes_planned--;
+        log_info("event=peer_probe_inconclusive node=%s error=\"%s\" "
+                 "action=\"counted as connected until a send to it fails\"",
+                 c->id, zmq_strerror(errno));
+        return;
+    }
+    c->probe_ms = p->now + S_PROBE_DELAY_MS;
+    if (c->probe_ms < self->probe_next_ms)
+        self->probe_next_ms = c->probe_ms;
+}
+
+/* Sends the probes that are due. */
+static void
+s_probes(relay_t *self) {
+    s_plan_t p = {self, -1, rk_now_ms()};
+    if (!self->probes_planned || p.now < self->probe_next_ms)
+        return;
+    self->probe_next_ms = UINT64_MAX;
+    relay_map_each(self->conns, s_probe_one, &p);
+}
+
 /* Reads up to batch_max frames without waiting. Each must be exactly
  * [routing id][body]. */
 static void
@@ -2410,7 +2555,7 @@ s_rebuild_one(void *arg, uint64_t index, const uint8_t *rec, size_t len) {
 
 static int
 s_bind(relay_t *self, char *err, size_t errlen) {
-    int one = 1, linger = 2000, backlog = 4096;
+    int one = 1, linger = 2000, backlog = 4096, monitor_hwm = 100000;
     size_t len = sizeof self->endpoint;
     self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
     if (!self->router ||
@@ -2430,17 +2575,29 @@ s_bind(relay_t *self, char *err, size_t errlen) {
         return -1;
     }
     {
-        /* Draft option of libzmq 4.3 (Debian's headers hide it): tells us
-         * when a peer disconnects. Without it, a send failing says so.
-         * Debian's libzmq has no draft API: the usual case, not a fault. */
+        /* A node's disconnect. ZMQ_ROUTER_NOTIFY, a draft option of libzmq
+         * 4.3 that Debian's lacks, names its routing id; the socket
+         * monitor names its descriptor (see s_monitor). */
         int notify = 2; /* ZMQ_NOTIFY_DISCONNECT */
-        if (zmq_setsockopt(self->router, 97 /* ZMQ_ROUTER_NOTIFY */, &notify,
-                           sizeof notify) != 0)
-            log_info("event=router_notify_unavailable reason=\"libzmq without "
-                     "its draft API (%s): a node's disconnect is seen when a "
-                     "send to it fails, so stats count it as connected until "
-                     "then\"",
-                     zmq_strerror(errno));
+        (void)zmq_setsockopt(self->router, 97 /* ZMQ_ROUTER_NOTIFY */, &notify,
+                             sizeof notify);
+    }
+    /* Room for the events of every connection closing at once (libzmq
+     * drops monitor events past the pipe's high-water mark). */
+    if (zmq_socket_monitor(self->router, S_MONITOR_EP,
+                           ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(self->monitor = zmq_socket(self->ctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(self->monitor, ZMQ_RCVHWM, &monitor_hwm,
+                       sizeof monitor_hwm) != 0 ||
+        zmq_connect(self->monitor, S_MONITOR_EP) != 0) {
+        log_warn("event=disconnect_monitor_unavailable error=\"%s\" "
+                 "action=\"a node that disconnects is seen gone when a send "
+                 "to it fails: stats count it as connected until then\"",
+                 zmq_strerror(errno));
+        if (self->monitor)
+            zmq_close(self->monitor);
+        self->monitor = NULL;
+        zmq_socket_monitor(self->router, NULL, 0);
     }
     if (zmq_bind(self->router, self->cfg.bind) != 0) {
         snprintf(err, errlen, "cannot bind %s: %s", self->cfg.bind,
@@ -2696,15 +2853,25 @@ s_reload(relay_t *self) {
 /* How long the loop may sleep in zmq_poll, in ms. */
 static long
 s_poll_wait(const relay_t *self) {
-    uint64_t gone;
+    uint64_t now, gone;
+    long wait = 200;
     if (self->sync_inflight)
         return 0; /* its batch waits for an answer */
+    now = rk_now_ms();
+    if (self->probes_planned) { /* until the next probe is due */
+        if (self->probe_next_ms <= now)
+            return 0;
+        if (self->probe_next_ms - now < (uint64_t)wait)
+            wait = (long)(self->probe_next_ms - now);
+    }
     if (!self->deferred_ms)
-        return 200;
-    gone = rk_now_ms() - self->deferred_ms;
-    return gone >= S_CONFIRM_SYNC_DEFER_MS
-               ? 0
-               : (long)(S_CONFIRM_SYNC_DEFER_MS - gone);
+        return wait;
+    gone = now - self->deferred_ms;
+    if (gone >= S_CONFIRM_SYNC_DEFER_MS)
+        return 0;
+    return (long)(S_CONFIRM_SYNC_DEFER_MS - gone) < wait
+               ? (long)(S_CONFIRM_SYNC_DEFER_MS - gone)
+               : wait;
 }
 
 int
@@ -2715,13 +2882,15 @@ relay_run(relay_t *self, volatile sig_atomic_t *stop,
             {self->router, 0, ZMQ_POLLIN, 0},
             {relay_zap_socket(self->zap), 0, ZMQ_POLLIN, 0},
             {self->control, 0, ZMQ_POLLIN, 0},
+            {self->monitor, 0, ZMQ_POLLIN, 0},
         };
         if (reload && *reload) {
             *reload = 0;
             s_flush(self); /* no sync in flight while it logs a roster */
             s_reload(self);
         }
-        if (zmq_poll(items, 3, s_poll_wait(self)) < 0 && errno != EINTR) {
+        if (zmq_poll(items, self->monitor ? 4 : 3, s_poll_wait(self)) < 0 &&
+            errno != EINTR) {
             log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
             return RK_ERR_IO;
         }
@@ -2729,7 +2898,10 @@ relay_run(relay_t *self, volatile sig_atomic_t *stop,
             relay_zap_handle(self->zap, self->roster, rk_now_ms());
         if (items[2].revents & ZMQ_POLLIN)
             s_control(self);
+        if (items[3].revents & ZMQ_POLLIN)
+            s_monitor(self);
         s_turn(self);
+        s_probes(self);
         s_scrub_poll(self);
     }
     return self->fatal ? RK_ERR_IO : RK_OK;
@@ -2782,6 +2954,10 @@ relay_destroy(relay_t **self_p) {
                      relay_log_durable(self->log));
         }
         free(note);
+    }
+    if (self->monitor) {
+        zmq_socket_monitor(self->router, NULL, 0);
+        zmq_close(self->monitor);
     }
     if (self->router)
         zmq_close(self->router);

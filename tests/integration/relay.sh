@@ -3,7 +3,7 @@
 # ephemeral port, fresh test keys made here (never secrets), bounded waits.
 # Usage: relay.sh RENRAKU_KEYS RENRAKU_RELAY TESTNODE SCENARIO
 # Scenarios: deliver group offline handshake hostile replay expiry kill9
-#            checkpoint revoke verifyat ratelimit state operator
+#            checkpoint revoke verifyat ratelimit state operator disconnect
 set -u
 KEYS=$(realpath "$1") RELAY=$(realpath "$2") T=$(realpath "$3") SCENARIO=$4
 W=$(mktemp -d /tmp/rk-relay-XXXXXX)
@@ -677,9 +677,46 @@ scenario_state() {
     else ok "no sanitizer report from any of the relays"; fi
 }
 
+# A node that disconnects is seen gone without a send to it failing (the
+# router's socket monitor names the closed descriptor, a probe to the
+# node's routing id confirms it); a node still connected is not.
+scenario_disconnect() {
+    start_relay
+    node jp.nisc recv --expect 1 --timeout-ms 30000 >a.out 2>&1 &
+    local pa=$!
+    node us.cisa recv --expect 1 --timeout-ms 30000 >b.out 2>&1 &
+    local pb=$!
+    wait_for a.out welcome 10 && wait_for b.out welcome 10 || bad "two nodes connect"
+    "$RELAY" stats --data data >s0.out 2>&1
+    expect "stats count both connected" s0.out '"connected":2,'
+    # The testnode (a child of the function's subshell) dies: its TCP
+    # connection closes, nothing is said.
+    kill -9 $(pgrep -P "$pb") "$pb"
+    wait "$pb" 2>/dev/null
+    if wait_for relay.log "event=peer_disconnected node=us.cisa" 10; then
+        ok "the relay logs us.cisa's disconnect by itself"
+    else bad "the relay logs us.cisa's disconnect by itself"; fi
+    "$RELAY" stats --data data >s1.out 2>&1
+    expect "stats then count one connected: jp.nisc, still there" s1.out '"connected":1,'
+    # A notice to the gone node waits in the queue: no send is tried.
+    node sg.csa send --to us.cisa --text "to the gone node" >s.out 2>&1
+    expect "a notice to the gone node is stored" s.out '^stored index='
+    "$RELAY" stats --data data >s2.out 2>&1
+    expect "and waits, with no send to it failing" s2.out '"send_failures":0,'
+    expect "it counts as live in the queue" s2.out '"live_messages":1,'
+    # jp.nisc, still connected, was not taken for gone: it gets a notice.
+    node sg.csa send --to jp.nisc --text "to the live node" --receipts 1 >s3.out 2>&1
+    wait "$pa"
+    expect "the node still connected gets its notice" a.out 'from=sg.csa text="to the live node #0"'
+    expect "and its receipt reaches the sender" s3.out 'recipient=jp.nisc status=delivered'
+    # us.cisa comes back and gets what waited for it.
+    node us.cisa recv --expect 1 >b2.out 2>&1
+    expect "us.cisa, back, gets the notice that waited" b2.out 'from=sg.csa text="to the gone node #0"'
+}
+
 setup
 case "$SCENARIO" in
-deliver | group | offline | handshake | hostile | replay | expiry | kill9 | checkpoint | revoke | verifyat | state | ratelimit | operator)
+deliver | group | offline | handshake | hostile | replay | expiry | kill9 | checkpoint | revoke | verifyat | state | ratelimit | operator | disconnect)
     "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
