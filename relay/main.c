@@ -1,8 +1,8 @@
 /* renraku-relay: parse flags (and an optional JSON config file), load the
  * relay's key and the pinned coordinator key, run the relay until SIGINT or
  * SIGTERM, re-read the roster on SIGHUP. `renraku-relay stats` asks a
- * running relay for its counters. Exit codes: 0 stopped cleanly, 1 could
- * not start or failed, 2 usage error. */
+ * running relay for its counters, `renraku-relay nodes` for its nodes. Exit
+ * codes: 0 stopped cleanly, 1 could not start or failed, 2 usage error. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -31,6 +31,7 @@ static const char *s_usage =
     "[options]\n"
     "       renraku-relay --print-vkey --key RELAY.key [--origin NAME]\n"
     "       renraku-relay stats --data DIR | --control ENDPOINT\n"
+    "       renraku-relay nodes --data DIR | --control ENDPOINT [--json]\n"
     "\n"
     "Relays signed, end-to-end encrypted envelopes between the nodes of the\n"
     "roster over CurveZMQ, keeping every accepted message, delivery, expiry\n"
@@ -223,33 +224,98 @@ s_num(const char *name, uint64_t lo, uint64_t hi, uint64_t *out) {
     return 0;
 }
 
+/* Prints `nodes`' answer as a table: one line a node of the roster. */
 static int
-s_stats(int argc, char **argv) {
+s_print_nodes(const char *reply, size_t len) {
+    json_error_t jerr;
+    json_t *root = json_loadb(reply, len, 0, &jerr), *nodes, *n;
+    size_t i, connected = 0, others = 0;
+    if (!root || !json_is_array(nodes = json_object_get(root, "nodes"))) {
+        s_fail("the relay's answer is not a node list: %s",
+               root ? "no \"nodes\" array" : jerr.text);
+        json_decref(root);
+        return EXIT_FAIL;
+    }
+    printf("%-24s %-10s %-10s %-9s %-24s %-24s %s\n", "NODE", "ROLE", "STATUS",
+           "CONNECTED", "HELLO", "LAST SEEN", "QUEUED");
+    json_array_foreach(nodes, i, n) {
+        const char *hello = json_string_value(json_object_get(n, "hello"));
+        const char *seen = json_string_value(json_object_get(n, "last_seen"));
+        int conn = json_is_true(json_object_get(n, "connected"));
+        int me = json_is_true(json_object_get(n, "this_relay"));
+        connected += conn;
+        others += !me;
+        printf("%-24s %-10s %-10s %-9s %-24s %-24s %" JSON_INTEGER_FORMAT "\n",
+               json_string_value(json_object_get(n, "id")),
+               json_string_value(json_object_get(n, "role")),
+               json_string_value(json_object_get(n, "status")),
+               me      ? "self"
+               : conn  ? "yes"
+               : hello ? "no"
+                       : "never",
+               hello ? hello : "-", seen ? seen : "-",
+               json_integer_value(json_object_get(n, "queued")));
+    }
+    printf("%zu of %zu nodes connected (roster serial %" JSON_INTEGER_FORMAT
+           ")\n",
+           connected, others,
+           json_integer_value(json_object_get(root, "roster_serial")));
+    json_decref(root);
+    return 0;
+}
+
+/* `renraku-relay stats|nodes`: asks the running relay on its control
+ * socket and prints the answer, whatever its size. */
+static int
+s_query(const char *cmd, int argc, char **argv) {
     static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                          {"control", required_argument, 0, 'c'},
+                                         {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *data = NULL, *control = NULL;
-    char ep[600], reply[8192];
+    int nodes = strcmp(cmd, "nodes") == 0, as_json = !nodes;
+    char ep[600];
     void *ctx, *req;
-    int c, n, timeout = 3000, linger = 0;
+    zmq_msg_t reply;
+    int c, rc = 0, timeout = 3000, linger = 0;
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (c == 'd')
             data = optarg;
         else if (c == 'c')
             control = optarg;
+        else if (c == 'j' && nodes)
+            as_json = 1;
         else if (c == 'h') {
-            printf("usage: renraku-relay stats --data DIR | --control "
-                   "ENDPOINT\nPrints the running relay's counters as JSON: "
-                   "accepted, refused by reason, delivered, queued per "
-                   "node, fsync batch size and latency.\n");
+            if (nodes)
+                printf("usage: renraku-relay nodes --data DIR | --control "
+                       "ENDPOINT [--json]\nLists every node of the roster "
+                       "in force: role, status, whether it is connected now "
+                       "(yes; no: it was, and left; never: not since the "
+                       "relay started), its last hello, the last frame "
+                       "read from it, and the messages waiting for it.\n");
+            else
+                printf("usage: renraku-relay stats --data DIR | --control "
+                       "ENDPOINT\nPrints the running relay's counters as "
+                       "JSON: accepted, refused by reason, delivered, "
+                       "queued per node, fsync batch size and latency.\n");
             return 0;
-        } else
+        } else if (c == ':') {
+            s_fail("%s: %s needs a value", cmd, argv[optind - 1]);
             return EXIT_USAGE;
+        } else {
+            s_fail("%s: unknown option %s", cmd, argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        s_fail("%s: unexpected argument %s", cmd, argv[optind]);
+        return EXIT_USAGE;
     }
     if (!data && !control) {
-        s_fail("stats needs --data DIR or --control ENDPOINT");
+        s_fail("%s needs --data DIR or --control ENDPOINT", cmd);
         return EXIT_USAGE;
     }
     if (control)
@@ -260,18 +326,25 @@ s_stats(int argc, char **argv) {
     req = zmq_socket(ctx, ZMQ_REQ);
     zmq_setsockopt(req, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
     zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(req, ep) != 0 || zmq_send(req, "stats", 5, 0) < 0 ||
-        (n = zmq_recv(req, reply, sizeof reply - 1, 0)) < 0) {
+    zmq_msg_init(&reply);
+    if (zmq_connect(req, ep) != 0 || zmq_send(req, cmd, strlen(cmd), 0) < 0 ||
+        zmq_msg_recv(&reply, req, 0) < 0) {
         s_fail("no relay answers on %s: %s", ep, zmq_strerror(errno));
-        zmq_close(req);
-        zmq_ctx_term(ctx);
-        return EXIT_FAIL;
-    }
-    reply[n < (int)sizeof reply ? n : (int)sizeof reply - 1] = 0;
-    printf("%s\n", reply);
+        rc = EXIT_FAIL;
+    } else if (zmq_msg_size(&reply) > 9 &&
+               memcmp(zmq_msg_data(&reply), "{\"error\":", 9) == 0) {
+        s_fail("the relay on %s refused `%s`: %.*s", ep, cmd,
+               (int)zmq_msg_size(&reply), (const char *)zmq_msg_data(&reply));
+        rc = EXIT_FAIL;
+    } else if (as_json)
+        printf("%.*s\n", (int)zmq_msg_size(&reply),
+               (const char *)zmq_msg_data(&reply));
+    else
+        rc = s_print_nodes(zmq_msg_data(&reply), zmq_msg_size(&reply));
+    zmq_msg_close(&reply);
     zmq_close(req);
     zmq_ctx_term(ctx);
-    return 0;
+    return rc;
 }
 
 int
@@ -290,8 +363,9 @@ main(int argc, char **argv) {
         s_fail("libsodium failed to initialise");
         return EXIT_FAIL;
     }
-    if (argc > 1 && strcmp(argv[1], "stats") == 0)
-        return s_stats(argc - 1, argv + 1);
+    if (argc > 1 &&
+        (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "nodes") == 0))
+        return s_query(argv[1], argc - 1, argv + 1);
     for (size_t i = 0; i < N_OPTS; i++) {
         longopts[i].name = s_opts[i].name;
         longopts[i].has_arg = (strcmp(s_opts[i].name, "print-vkey") &&

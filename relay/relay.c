@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,8 +72,9 @@ typedef struct {
     int fd;
     uint64_t probe_ms; /* 0: none planned */
     int probe_tries;
-    int dirty; /* may have deliveries to send */
-    uint64_t last_seen_ms;
+    int dirty;             /* may have deliveries to send */
+    uint64_t last_seen_ms; /* the last frame read from it */
+    uint64_t hello_ms;     /* its last hello */
     /* Rate limit: a token bucket refilled on the relay's thread before a
      * batch is checked, spent by the workers. */
     atomic_long tokens;
@@ -889,6 +891,7 @@ s_handle_hello(relay_t *self, item_t *it) {
                      : S_ROUTING_ID_MAX;
     memcpy(c->rid, zmq_msg_data(&it->rid), c->rid_len);
     c->hello = 1;
+    c->hello_ms = rk_now_ms();
     c->fd = zmq_msg_get(&it->body, ZMQ_SRCFD); /* -1 where libzmq has none */
     if (c->probe_ms) { /* a new connection: nothing to probe */
         c->probe_ms = 0;
@@ -2081,21 +2084,31 @@ s_count_conn(void *value, void *arg) {
     n[0] += ((conn_t *)value)->hello != 0;
 }
 
+/* Appends printf-style text to b (b->failed when memory runs out). */
+static void s_bprintf(rk_wbuf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void
-s_control(relay_t *self) {
-    char req[64], out[4096];
-    int n = zmq_recv(self->control, req, sizeof req - 1, ZMQ_DONTWAIT);
-    size_t connected = 0, off = 0;
-    if (n < 0)
+s_bprintf(rk_wbuf_t *b, const char *fmt, ...) {
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || rk_wbuf_reserve(b, (size_t)n + 1) != RK_OK)
         return;
-    req[n < (int)sizeof req ? n : (int)sizeof req - 1] = 0;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* `stats`: the counters, one JSON object, every node's queue in it. */
+static void
+s_stats_json(relay_t *self, rk_wbuf_t *b) {
+    size_t connected = 0;
     relay_map_each(self->conns, s_count_conn, &connected);
-    if (strcmp(req, "stats") != 0) {
-        zmq_send(self->control, "{\"error\":\"unknown command\"}", 27, 0);
-        return;
-    }
-    off += (size_t)snprintf(
-        out + off, sizeof out - off,
+    s_bprintf(
+        b,
         "{\"uptime_s\":%" PRIu64 ",\"log_size\":%" PRIu64
         ",\"accepted\":%" PRIu64 ",\"duplicates\":%" PRIu64
         ",\"refused\":%" PRIu64 ",\"delivered\":%" PRIu64
@@ -2124,26 +2137,79 @@ s_control(relay_t *self) {
     for (int code = 1, first = 1; code <= FRAME_REJECT_MAX; code++) {
         if (!self->c.refused_by[code])
             continue;
-        off += (size_t)snprintf(
-            out + off, sizeof out - off, "%s\"%s\":%" PRIu64, first ? "" : ",",
-            frame_reject_name((frame_reject_t)code), self->c.refused_by[code]);
+        s_bprintf(b, "%s\"%s\":%" PRIu64, first ? "" : ",",
+                  frame_reject_name((frame_reject_t)code),
+                  self->c.refused_by[code]);
         first = 0;
     }
-    off += (size_t)snprintf(out + off, sizeof out - off, "},\"queued\":{");
-    {
-        int first = 1;
-        for (size_t i = 0; i < roster_count(self->roster); i++) {
-            const roster_node_t *nd = roster_node_at(self->roster, i);
-            size_t q = relay_queue_pending(self->queue, nd->id);
-            if (!q || off >= sizeof out - 100)
-                continue;
-            off += (size_t)snprintf(out + off, sizeof out - off, "%s\"%s\":%zu",
-                                    first ? "" : ",", nd->id, q);
-            first = 0;
-        }
+    s_bprintf(b, "},\"queued\":{");
+    for (size_t i = 0, first = 1; i < roster_count(self->roster); i++) {
+        const roster_node_t *nd = roster_node_at(self->roster, i);
+        size_t q = relay_queue_pending(self->queue, nd->id);
+        if (!q)
+            continue;
+        s_bprintf(b, "%s\"%s\":%zu", first ? "" : ",", nd->id, q);
+        first = 0;
     }
-    off += (size_t)snprintf(out + off, sizeof out - off, "}}");
-    zmq_send(self->control, out, off < sizeof out ? off : sizeof out - 1, 0);
+    s_bprintf(b, "}}");
+}
+
+/* `nodes`: every node of the roster in force, whether it is connected
+ * (said hello on a connection still open), since when, when the relay
+ * last read a frame from it, and what waits for it. */
+static void
+s_nodes_json(relay_t *self, rk_wbuf_t *b) {
+    char t1[40], t2[40];
+    s_bprintf(b, "{\"roster_serial\":%" PRIu64 ",\"nodes\":[",
+              roster_serial(self->roster));
+    for (size_t i = 0; i < roster_count(self->roster); i++) {
+        const roster_node_t *nd = roster_node_at(self->roster, i);
+        const conn_t *c = s_conn(self, nd->id, 0);
+        if (c && c->hello_ms)
+            rk_time_format(t1, sizeof t1, c->hello_ms);
+        if (c && c->last_seen_ms)
+            rk_time_format(t2, sizeof t2, c->last_seen_ms);
+        s_bprintf(
+            b,
+            "%s{\"id\":\"%s\",\"role\":\"%s\",\"status\":\"%s\","
+            "\"this_relay\":%s,\"connected\":%s,\"hello\":%s%s%s,\"last_seen\":"
+            "%s%s%s,"
+            "\"queued\":%zu}",
+            i ? "," : "", nd->id, identity_role_name(nd->role),
+            roster_status_name(nd->status),
+            strcmp(nd->id, identity_id(self->cfg.identity)) == 0 ? "true"
+                                                                 : "false",
+            c && c->hello ? "true" : "false", c && c->hello_ms ? "\"" : "",
+            c && c->hello_ms ? t1 : "null", c && c->hello_ms ? "\"" : "",
+            c && c->last_seen_ms ? "\"" : "",
+            c && c->last_seen_ms ? t2 : "null",
+            c && c->last_seen_ms ? "\"" : "",
+            relay_queue_pending(self->queue, nd->id));
+    }
+    s_bprintf(b, "]}");
+}
+
+static void
+s_control(relay_t *self) {
+    char req[64];
+    int n = zmq_recv(self->control, req, sizeof req - 1, ZMQ_DONTWAIT);
+    rk_wbuf_t b = {0};
+    if (n < 0)
+        return;
+    req[n < (int)sizeof req ? n : (int)sizeof req - 1] = 0;
+    if (strcmp(req, "stats") == 0)
+        s_stats_json(self, &b);
+    else if (strcmp(req, "nodes") == 0)
+        s_nodes_json(self, &b);
+    else {
+        zmq_send(self->control, "{\"error\":\"unknown command\"}", 27, 0);
+        return;
+    }
+    if (b.failed)
+        zmq_send(self->control, "{\"error\":\"out of memory\"}", 25, 0);
+    else
+        zmq_send(self->control, b.p, b.len, 0);
+    rk_wbuf_free(&b);
 }
 
 /* ---- the state snapshot: DIR/state ----

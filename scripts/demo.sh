@@ -85,7 +85,9 @@ done
 PIDS+=($!)
 connected() { "$R" --state "state-$1" status --json | tr -d ' \n' | grep -q '"connected":true'; }
 for n in jp.nisc us.cisa sg.csa ctl.exercise; do wait_until 15 "$n to connect" connected $n; done
-say "jp.nisc, us.cisa, sg.csa and the exercise controller ctl.exercise are connected"
+say "jp.nisc, us.cisa, sg.csa and the exercise controller ctl.exercise are connected."
+say "The relay's operator sees the same (renraku-relay nodes):"
+run "$RELAY" nodes --data relay-data
 
 bold "4. jp.nisc notifies us.cisa of an incident"
 run "$R" --state state-jp.nisc send --to us.cisa \

@@ -704,6 +704,31 @@ scenario_disconnect() {
     "$RELAY" stats --data data >s2.out 2>&1
     expect "and waits, with no send to it failing" s2.out '"send_failures":0,'
     expect "it counts as live in the queue" s2.out '"live_messages":1,'
+    # sg.csa's testnode left after its send, closing its socket.
+    if wait_for relay.log "event=peer_disconnected node=sg.csa" 10; then
+        ok "a node that closes its connection is seen gone too"
+    else bad "a node that closes its connection is seen gone too"; fi
+    # renraku-relay nodes: who is connected now, who left, who never came.
+    "$RELAY" nodes --data data >n1.out 2>&1
+    expect "nodes: jp.nisc connected" n1.out '^jp\.nisc +partner +active +yes +20[0-9-]+T'
+    expect "nodes: us.cisa left, one notice waits for it" n1.out '^us\.cisa +partner +active +no +20[0-9-]+T[^ ]+ +20[0-9-]+T[^ ]+ +1$'
+    expect "nodes: sg.csa not connected now (its send is done)" n1.out '^sg\.csa +partner +active +no '
+    expect "nodes: the relay's own entry" n1.out '^relay\.test +relay +active +self +- +- +0$'
+    expect "nodes: the count, the relay aside" n1.out '^1 of 3 nodes connected \(roster serial 1\)$'
+    "$RELAY" nodes --data data --json >n2.out 2>&1
+    if python3 - n2.out s2.out <<'PY'
+import json, sys
+n = json.load(open(sys.argv[1]))
+s = json.load(open(sys.argv[2]))
+by = {x["id"]: x for x in n["nodes"]}
+assert by["us.cisa"]["connected"] is False and by["us.cisa"]["queued"] == 1, by
+assert by["jp.nisc"]["connected"] is True and by["jp.nisc"]["queued"] == 0, by
+assert s["queued"] == {"us.cisa": 1}, s["queued"]
+PY
+    then ok "nodes --json and stats are JSON and agree on the queue"; else bad "nodes --json and stats are JSON and agree on the queue"; fi
+    "$RELAY" nodes --data data --bogus >n3.out 2>&1
+    rc=$?
+    [ "$rc" -eq 2 ] && grep -q "nodes: unknown option --bogus" n3.out && ok "nodes: an unknown option is named (exit 2)" || { bad "nodes: an unknown option is named (exit 2, got $rc)"; cat n3.out; }
     # jp.nisc, still connected, was not taken for gone: it gets a notice.
     node sg.csa send --to jp.nisc --text "to the live node" --receipts 1 >s3.out 2>&1
     wait "$pa"
