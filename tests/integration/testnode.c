@@ -18,6 +18,10 @@
  *   testnode COMMON prove --msg HEX --relay-vkey VKEY
  *   testnode COMMON consistency --size1 N --root1 HEX --relay-vkey VKEY
  *   testnode COMMON wait --receipts N --receipts-after INDEX
+ *   (--stamp, any command: each line ends with mono_ms=T, the time it was
+ *   printed on CLOCK_MONOTONIC, which the test's processes share; recv
+ *   then also prints a "confirm index=N msg=HEX" line just before each
+ *   confirm is sent)
  *   (send also takes --msg-id HEX to reuse an id; it seals all N envelopes
  *   first, then submits them back to back, each R times: frames that
  *   arrive together, which the relay reads into one batch)
@@ -56,9 +60,18 @@ typedef struct {
     int no_confirm, parts;
 } opts_t;
 
+static int s_stamp; /* --stamp: each line ends with mono_ms=T */
+
 static identity_t *s_me;
 static roster_t *s_roster;
 static void *s_ctx, *s_sock, *s_mon;
+
+static uint64_t
+s_mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void s_die(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
@@ -81,15 +94,10 @@ s_say(const char *fmt, ...) {
     va_start(ap, fmt);
     vfprintf(stdout, fmt, ap);
     va_end(ap);
+    if (s_stamp)
+        fprintf(stdout, " mono_ms=%llu", (unsigned long long)s_mono_ms());
     fputc('\n', stdout);
     fflush(stdout);
-}
-
-static uint64_t
-s_mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Connects a CURVE DEALER to the relay, watching the handshake. */
@@ -527,6 +535,9 @@ cmd_recv(const opts_t *o) {
                     held_len[n_held++] = blen;
                     buf = NULL;
                 } else {
+                    if (s_stamp) /* stamped as it leaves */
+                        s_say("confirm index=%llu msg=%s",
+                              (unsigned long long)f->deliver.index, hex);
                     s_send(buf, blen);
                 }
             }
@@ -813,6 +824,7 @@ main(int argc, char **argv) {
                                          {"receipts-after", 1, 0, 'A'},
                                          {"size1", 1, 0, '1'},
                                          {"root1", 1, 0, '2'},
+                                         {"stamp", 0, 0, 'Z'},
                                          {0, 0, 0, 0}};
     opts_t o;
     const char *cmd;
@@ -919,6 +931,9 @@ main(int argc, char **argv) {
             break;
         case '2':
             o.root1 = optarg;
+            break;
+        case 'Z':
+            s_stamp = 1;
             break;
         default:
             return 2;
