@@ -70,7 +70,7 @@ typedef struct {
     /* The connection's file descriptor in libzmq (ZMQ_SRCFD of its hello;
      * -1 unknown), and a probe planned since a connection on it closed. */
     int fd;
-    uint64_t probe_ms; /* 0: none planned */
+    uint64_t probe_ms; /* 0: none planned; else when (monotonic ms) */
     int probe_tries;
     int dirty;             /* may have deliveries to send */
     uint64_t last_seen_ms; /* the last frame read from it */
@@ -150,9 +150,9 @@ struct relay {
     void *ctx;
     void *router;
     void *control;
-    void *monitor;         /* the router's disconnect events */
-    size_t probes_planned; /* conns with a probe_ms */
-    uint64_t probe_next_ms;
+    void *monitor;          /* the router's disconnect events */
+    size_t probes_planned;  /* conns with a probe_ms */
+    uint64_t probe_next_ms; /* the earliest probe_ms (monotonic) */
     relay_zap_t *zap;
     relay_log_t *log;
     relay_queue_t *queue;
@@ -1833,7 +1833,7 @@ s_monitor(relay_t *self) {
         }
         zmq_msg_close(&ev);
         if (got && event == ZMQ_EVENT_DISCONNECTED) {
-            s_plan_t p = {self, (int)value, rk_now_ms()};
+            s_plan_t p = {self, (int)value, rk_mono_us() / 1000};
             relay_map_each(self->conns, s_plan_probe, &p);
         }
     }
@@ -1897,7 +1897,7 @@ s_probe_one(void *value, void *arg) {
 /* Sends the probes that are due. */
 static void
 s_probes(relay_t *self) {
-    s_plan_t p = {self, -1, rk_now_ms()};
+    s_plan_t p = {self, -1, rk_mono_us() / 1000};
     if (!self->probes_planned || p.now < self->probe_next_ms)
         return;
     self->probe_next_ms = UINT64_MAX;
@@ -2922,14 +2922,15 @@ s_poll_wait(const relay_t *self) {
     uint64_t now, gone;
     long wait = 200;
     if (self->sync_inflight)
-        return 0; /* its batch waits for an answer */
-    now = rk_now_ms();
+        return 0;               /* its batch waits for an answer */
     if (self->probes_planned) { /* until the next probe is due */
-        if (self->probe_next_ms <= now)
+        uint64_t mono = rk_mono_us() / 1000;
+        if (self->probe_next_ms <= mono)
             return 0;
-        if (self->probe_next_ms - now < (uint64_t)wait)
-            wait = (long)(self->probe_next_ms - now);
+        if (self->probe_next_ms - mono < (uint64_t)wait)
+            wait = (long)(self->probe_next_ms - mono);
     }
+    now = rk_now_ms();
     if (!self->deferred_ms)
         return wait;
     gone = now - self->deferred_ms;
