@@ -642,6 +642,55 @@ s_save_roster(const char *path, const roster_t *r) {
     return rc;
 }
 
+/* *len: the most the roster r can be once signed, whoever signs it and
+ * when (roster_signed_len, computed as roster sign does); 0 when its
+ * serial can no longer grow, which roster sign reports. Returns 0, or -1
+ * after saying what failed. */
+static int
+s_signed_bound(const char *path, const roster_t *r, size_t *len) {
+    int rc = roster_signed_len(r, NULL, rk_now_ms(), len);
+    if (rc == RK_ERR_INVALID) {
+        *len = 0;
+        return 0;
+    }
+    if (rc != RK_OK) {
+        s_fail("roster %s: %s", path, rk_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes the edited roster r to path, unless the edit made it too large
+ * to sign: roster sign would refuse it, and the coordinator would find
+ * out only then. before is the bound of the roster as read (0 for a new
+ * one). An edit that leaves a roster over the cap no larger (remove,
+ * a shorter field) is written, with a warning, so that it can be cut
+ * down. Returns what s_save_roster does, or RK_ERR_TOO_LARGE. */
+static int
+s_save_edit(const char *path, const roster_t *r, size_t before) {
+    size_t after;
+    int rc;
+
+    if (s_signed_bound(path, r, &after) != 0)
+        return RK_ERR_NOMEM;
+    if (after > ROSTER_SIGNED_MAX_BYTES && after > before) {
+        s_fail("roster %s: not changed: with this edit, signed it would be up "
+               "to %zu bytes, more than the %u bytes a signed roster may "
+               "have (relays and nodes refuse a larger one, and roster sign "
+               "would too); remove nodes or shorten fields (contacts, key "
+               "sets, groups, reasons) first",
+               path, after, ROSTER_SIGNED_MAX_BYTES);
+        return RK_ERR_TOO_LARGE;
+    }
+    rc = s_save_roster(path, r);
+    if (rc == RK_OK && after > ROSTER_SIGNED_MAX_BYTES)
+        s_warn("roster %s: signed it would still be up to %zu bytes, more "
+               "than the %u bytes a signed roster may have: remove nodes or "
+               "shorten fields before roster sign",
+               path, after, ROSTER_SIGNED_MAX_BYTES);
+    return rc;
+}
+
 /* What path holds, by its first line: S_SIGNED a signed roster (not
  * verified), S_EMPTY nothing, S_MISSING no such file, S_OTHER anything
  * else or unreadable. */
@@ -765,6 +814,7 @@ cmd_roster(int argc, char **argv) {
     roster_t *r = NULL;
     ropts_t o;
     char err[512];
+    size_t before = 0; /* bound of the roster as read (s_signed_bound) */
     int rc, status = EXIT_FAIL;
 
     if (argc < 2) {
@@ -805,7 +855,7 @@ cmd_roster(int argc, char **argv) {
             s_fail("--framework: empty or has control characters");
             return EXIT_USAGE;
         }
-        status = s_save_roster(file, r) == RK_OK ? 0 : EXIT_FAIL;
+        status = s_save_edit(file, r, 0) == RK_OK ? 0 : EXIT_FAIL;
         if (!status)
             printf("%s: new roster of %s, serial 0\n", file, o.framework);
     } else if (!strcmp(sub, "add")) {
@@ -829,6 +879,8 @@ cmd_roster(int argc, char **argv) {
         }
         if (!(r = s_open_roster(file)))
             return EXIT_FAIL;
+        if (s_signed_bound(file, r, &before) != 0)
+            goto done;
         memset(&n, 0, sizeof n);
         memset(&ks, 0, sizeof ks);
         memcpy(ks.sign_pk, pub.sign_pk, 32);
@@ -850,7 +902,7 @@ cmd_roster(int argc, char **argv) {
             rc = roster_add(r, &n, err, sizeof err);
             if (rc != RK_OK)
                 s_fail("roster add %s: %s", pub.id, err);
-            else if (s_save_roster(file, r) == RK_OK) {
+            else if (s_save_edit(file, r, before) == RK_OK) {
                 printf("%s: added %s (%s, %s)\n", file, pub.id,
                        identity_role_name(pub.role), n.country);
                 status = 0;
@@ -868,6 +920,8 @@ cmd_roster(int argc, char **argv) {
         }
         if (!(r = s_open_roster(file)))
             return EXIT_FAIL;
+        if (s_signed_bound(file, r, &before) != 0)
+            goto done;
         if (!(cur = roster_find(r, o.id))) {
             s_fail("roster update: %s is not in %s", o.id, file);
             goto done;
@@ -926,7 +980,7 @@ cmd_roster(int argc, char **argv) {
             rc = roster_update(r, &n, err, sizeof err);
             if (rc != RK_OK)
                 s_fail("roster update %s: %s", o.id, err);
-            else if (s_save_roster(file, r) == RK_OK) {
+            else if (s_save_edit(file, r, before) == RK_OK) {
                 printf("%s: updated %s\n", file, o.id);
                 status = 0;
             }
@@ -944,13 +998,15 @@ cmd_roster(int argc, char **argv) {
         }
         if (!(r = s_open_roster(file)))
             return EXIT_FAIL;
+        if (s_signed_bound(file, r, &before) != 0)
+            goto done;
         rc = !strcmp(sub, "remove") ? roster_remove(r, o.id)
                                     : roster_set_status(r, o.id, st, o.reason);
         if (rc != RK_OK)
             s_fail("roster %s %s: %s", sub, o.id,
                    rc == RK_ERR_NOT_FOUND ? "not in the roster"
                                           : rk_strerror(rc));
-        else if (s_save_roster(file, r) == RK_OK) {
+        else if (s_save_edit(file, r, before) == RK_OK) {
             printf("%s: %s %s\n", file, o.id,
                    !strcmp(sub, "remove") ? "removed" : roster_status_name(st));
             status = 0;

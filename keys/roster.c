@@ -957,50 +957,81 @@ roster_load_json(const char *path, roster_t **out, char *err, size_t errlen) {
 
 /* ---- signing ---- */
 
+/* The JSON roster_sign signs: the roster with serial + 1, issued at
+ * issued_ms; the roster itself is not changed. malloc'd, NULL when out of
+ * memory. */
+static char *
+s_next_json(const roster_t *self, uint64_t issued_ms) {
+    roster_t next = *self; /* shallow: roster_to_json only reads */
+    next.serial++;
+    next.issued_ms = issued_ms;
+    return roster_to_json(&next);
+}
+
+/* The signed note of ROSTER_NOTE_HEADER + json_len bytes of JSON, signed
+ * as key name `name`: what is held against ROSTER_SIGNED_MAX_BYTES. */
+static size_t
+s_note_len(size_t json_len, const char *name) {
+    return note_signed_len(strlen(ROSTER_NOTE_HEADER) + json_len, name);
+}
+
+int
+roster_signed_len(const roster_t *self, const char *name, uint64_t now_ms,
+                  size_t *len) {
+    char longest[ENVELOPE_NODE_ID_MAX + 1], *json;
+
+    if (self->serial >= INT64_MAX)
+        return RK_ERR_INVALID;
+    /* Signer and time not known: the longest name roster_sign is given
+     * (a coordinator's id is a node id), and an issued time with
+     * milliseconds (".123Z"), 4 bytes longer than a whole second. */
+    memset(longest, 'c', ENVELOPE_NODE_ID_MAX);
+    longest[ENVELOPE_NODE_ID_MAX] = 0;
+    json = s_next_json(self, name ? now_ms : now_ms | 1u);
+    if (!json)
+        return RK_ERR_NOMEM;
+    *len = s_note_len(strlen(json), name ? name : longest);
+    free(json);
+    return RK_OK;
+}
+
 int
 roster_sign(roster_t *self, const char *name, const uint8_t sk[64],
             uint64_t now_ms, char **note, size_t *note_len) {
     size_t hl = strlen(ROSTER_NOTE_HEADER), jl;
-    uint64_t old_serial = self->serial, old_issued = self->issued_ms;
     char *json, *text;
     int rc;
 
     /* The JSON serial is a signed 64-bit integer: one more would wrap. */
     if (self->serial >= INT64_MAX)
         return RK_ERR_INVALID;
-    self->serial++;
-    self->issued_ms = now_ms;
-    json = roster_to_json(self);
-    if (!json) {
-        rc = RK_ERR_NOMEM;
-        goto undo;
-    }
+    json = s_next_json(self, now_ms);
+    if (!json)
+        return RK_ERR_NOMEM;
     jl = strlen(json);
+    /* The JSON may be edited up to ROSTER_MAX_BYTES; what is signed must
+     * fit the reader's cap, or the coordinator ships what all refuse. */
+    if (s_note_len(jl, name) > ROSTER_SIGNED_MAX_BYTES) {
+        *note_len = s_note_len(jl, name);
+        free(json);
+        return RK_ERR_TOO_LARGE;
+    }
     text = malloc(hl + jl + 1);
     if (!text) {
         free(json);
-        rc = RK_ERR_NOMEM;
-        goto undo;
+        return RK_ERR_NOMEM;
     }
     memcpy(text, ROSTER_NOTE_HEADER, hl);
     memcpy(text + hl, json, jl + 1);
     free(json);
-    /* The JSON may be edited up to ROSTER_MAX_BYTES; what is signed must
-     * fit the reader's cap, or the coordinator ships what all refuse. */
-    if (note_signed_len(hl + jl, name) > ROSTER_SIGNED_MAX_BYTES) {
-        *note_len = note_signed_len(hl + jl, name);
-        free(text);
-        rc = RK_ERR_TOO_LARGE;
-        goto undo;
-    }
     rc = note_sign(text, hl + jl, name, sk, note, note_len);
     free(text);
-    if (rc == RK_OK)
-        return RK_OK;
-undo:
-    self->serial = old_serial;
-    self->issued_ms = old_issued;
-    return rc;
+    if (rc != RK_OK)
+        return rc;
+    /* Signed: the roster now holds what was signed. */
+    self->serial++;
+    self->issued_ms = now_ms;
+    return RK_OK;
 }
 
 int

@@ -135,6 +135,18 @@ int roster_remove(roster_t *self, const char *id) RK_WUR;
 int roster_sign(roster_t *self, const char *name, const uint8_t sk[64],
                 uint64_t now_ms, char **note, size_t *note_len) RK_WUR;
 
+/* The size in bytes of the note roster_sign(self, name, now_ms, ...) would
+ * make of the roster as it is: the figure roster_sign holds against
+ * ROSTER_SIGNED_MAX_BYTES, computed the same way. With name NULL, signer
+ * and time are not known (an edit, before any signing): *len is then the
+ * most it can be, for a key name of ENVELOPE_NODE_ID_MAX bytes (a
+ * coordinator's id) and an issued time with milliseconds; a roster whose
+ * bound fits can be signed by any coordinator at any time. The roster is
+ * not changed. Returns 0, RK_ERR_INVALID (the serial cannot grow) or
+ * RK_ERR_NOMEM. */
+int roster_signed_len(const roster_t *self, const char *name, uint64_t now_ms,
+                      size_t *len) RK_WUR;
+
 /* Verifies a signed roster (untrusted) with the pinned coordinator key and
  * parses it. It must be newer than the roster the node holds: serial >
  * held_serial (pass 0 when holding none). err names the problem. Returns 0,

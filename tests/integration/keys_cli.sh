@@ -393,39 +393,177 @@ run 0 roster update roster.json --id jp.nisc --rotate rot/jp.nisc.pub
 run 0 roster show roster.json --json
 if [ "$(grep -c '"sign"' "$OUT")" -eq 4 ]; then ok; else bad "rotation: want 4 key sets in the roster"; fi
 
-# ---- a roster too big to sign ----
+# ---- rosters near and over the size a signed roster may have ----
 # The JSON may be edited up to 4 MiB, but a signed roster is a signed note
-# of at most 1 MiB, which relays and nodes refuse above: roster sign says
-# so, with both sizes, and writes nothing (it said "input exceeds the size
-# limit").
-mkdir big
-run 0 roster init big/roster.json --framework big
-L=$(printf '%0500d' 0 | tr 0 a)
-SPEC="name=$L;email=${L:0:400}@example.org;phone=$L;hours=$L;tz=$L"
-CONTACTS=()
-for ((i = 0; i < 16; i++)); do CONTACTS+=(--contact "$SPEC"); done
-for ((i = 0; i < 30; i++)); do
-    "$KEYS" gen --id n$i.big --role partner --out big >/dev/null 2>&1 &&
-        "$KEYS" roster add big/roster.json --pub big/n$i.big.pub --country JP \
-            --org Big "${CONTACTS[@]}" >/dev/null 2>&1 || break
-done
-if [ "$i" -eq 30 ] && [ "$(stat -c %s big/roster.json)" -gt 1100000 ]; then ok; else
-    bad "big/roster.json: 30 nodes, over 1.1 MB (got $i nodes)"
+# of at most 1 MiB, which relays and nodes refuse above: roster add,
+# update, suspend, revoke and activate refuse an edit that would take the
+# roster over it, and write nothing. Rosters this big are written here
+# directly as JSON (a gen and an add per node would take seconds).
+CAP=1048576
+mkdir cap
+A37=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+# pad LEN: LEN bytes of text.
+pad() {
+    local p
+    printf -v p '%*s' "$1" ''
+    printf '%s' "${p// /p}"
+}
+L500=$(pad 500)
+BIG_CONTACTS='['
+for ((i = 0; i < 16; i++)); do BIG_CONTACTS+="{\"name\": \"$L500\"}, "; done
+BIG_CONTACTS="${BIG_CONTACTS%, }]"
+# roster_json NB NS ORG: a roster of NB big filler nodes (16 contacts,
+# about 10 KB each), NS small ones, then pad.cap with organisation ORG.
+# Every key differs: s/e/t, the node's number, 37 A's and '=' (base64
+# of 32 bytes).
+roster_json() {
+    local nb=$1 ns=$2 i id o c
+    printf '{"renraku_roster": 1, "framework": "cap", "serial": 0, '
+    printf '"nodes": [\n'
+    for ((i = 0; i <= nb + ns; i++)); do
+        if [ "$i" -lt "$nb" ]; then
+            printf -v id 'b%05d.cap' "$i"
+            o=$L500 c=$BIG_CONTACTS
+        elif [ "$i" -lt $((nb + ns)) ]; then
+            printf -v id 's%05d.cap' "$i"
+            o=Filler c='[]'
+        else
+            id=pad.cap o=$3 c='[]'
+        fi
+        printf '{"id": "%s", "country": "JP", "organisation": "%s", ' "$id" "$o"
+        printf '"role": "partner", "groups": [], "contacts": %s, ' "$c"
+        printf '"keys": [{"sign": "s%05d%s=", "enc": "e%05d%s=", ' \
+            "$i" "$A37" "$i" "$A37"
+        printf '"transport": "t%05d%s=", ' "$i" "$A37"
+        printf '"not_before": "2026-01-01T00:00:00Z"}]}'
+        if [ "$i" -lt $((nb + ns)) ]; then printf ',\n'; fi
+    done
+    printf '\n]}\n'
+}
+# bound FILE: the most FILE can be once signed, worked out here from a
+# real signing by coord.test (10 bytes of key name): + 53 for a
+# coordinator id of 63 bytes, + 4 when the signing fell on a whole
+# second (an issued time without ".123"). 0 when it does not sign.
+# The signed copy is left in cap/m.signed.
+bound() {
+    local s
+    cp "$1" cap/m.json
+    "$KEYS" roster sign cap/m.json --key k/coord.test.key --out cap/m.signed \
+        >/dev/null 2>&1 || {
+        echo 0
+        return
+    }
+    s=$(stat -c %s cap/m.signed)
+    grep -q '^  "issued": "[^"]*\.[0-9][0-9][0-9]Z",$' cap/m.signed || s=$((s + 4))
+    echo $((s + 63 - 10))
+}
+# add_last FILE: adds last.cap (fixed not-before: its width is fixed).
+add_last() {
+    "$KEYS" roster add "$1" --pub cap/last.cap.pub --country JP --org Last \
+        --not-before 2026-01-01T00:00:00Z
+}
+"$KEYS" gen --id last.cap --role partner --out cap >/dev/null
+# B0: the bound with no filler, last.cap in; a big filler adds DB bytes,
+# a small one DS. NB big and NS small ones leave a rest R under 512 bytes,
+# which pad.cap's organisation takes up.
+roster_json 0 0 p >cap/m00.json && add_last cap/m00.json >/dev/null
+roster_json 1 0 p >cap/m10.json && add_last cap/m10.json >/dev/null
+roster_json 0 1 p >cap/m01.json && add_last cap/m01.json >/dev/null
+B0=$(bound cap/m00.json)
+DB=$(($(bound cap/m10.json) - B0))
+DS=$(($(bound cap/m01.json) - B0))
+if [ "$B0" -gt 0 ] && [ "$DS" -gt 0 ] && [ "$DB" -gt "$DS" ]; then ok; else
+    bad "cap: no filler sizes (base $B0, fillers of $DB and $DS bytes)"
+    DB=10000 DS=500 # go on, failing below rather than looping
 fi
-cp big/roster.json big/before.json
-fails 1 roster sign big/roster.json --key k/coord.test.key --out big/roster.signed
-has "$ERR" "roster big/roster.json: signed it would be"
-has "$ERR" "more than the 1048576 bytes a signed roster may have"
-if [ -e big/roster.signed ]; then bad "big/roster.signed written"; else ok; fi
-if cmp -s big/before.json big/roster.json; then ok; else bad "a refused sign changed big/roster.json"; fi
+NB=$(((CAP - B0) / DB))
+NS=$(((CAP - B0 - NB * DB) / DS))
+R=$((CAP - B0 - NB * DB - NS * DS))
+if [ "$R" -ge 0 ] && [ "$R" -lt 511 ]; then ok; else
+    bad "cap: fillers of $DB and $DS bytes leave $R: want < 511"
+    R=0
+fi
+# at.json: with last.cap added it is exactly at the cap; over.json one
+# byte longer.
+roster_json "$NB" "$NS" "$(pad $((1 + R)))" >cap/at.json
+roster_json "$NB" "$NS" "$(pad $((2 + R)))" >cap/over.json
+B=$(bound cap/over.json)
+if [ "$B" -gt 0 ] && [ "$B" -le "$CAP" ]; then ok; else
+    bad "cap/over.json: signs before the add (bound $B)"
+fi
+
+# One node more than can be signed: refused before anything is written,
+# naming the file, the size, the cap and what to do.
+sum=$(sha256sum <cap/over.json)
+fails 1 roster add cap/over.json --pub cap/last.cap.pub --country JP \
+    --org Last --not-before 2026-01-01T00:00:00Z
+has "$ERR" "roster cap/over.json: not changed"
+has "$ERR" "signed it would be up to $((CAP + 1)) bytes"
+has "$ERR" "more than the $CAP bytes a signed roster may have"
+has "$ERR" "relays and nodes refuse a larger one"
+has "$ERR" "remove nodes or shorten fields"
+if [ "$(sha256sum <cap/over.json)" = "$sum" ]; then ok; else
+    bad "a refused add changed cap/over.json"
+fi
+# Exactly at the cap it goes in, and signs (for a 10-byte coordinator id,
+# 53 bytes under the cap), and verifies.
+run 0 roster add cap/at.json --pub cap/last.cap.pub --country JP \
+    --org Last --not-before 2026-01-01T00:00:00Z
+quiet
+B=$(bound cap/at.json)
+if [ "$B" -eq "$CAP" ]; then ok; else bad "cap/at.json: bound $B, want $CAP"; fi
+run 0 roster verify cap/m.signed --coordinator "$VKEY"
+has "$OUT" "$((NB + NS + 2)) nodes"
+# update, revoke and suspend that grow a roster at the cap are refused
+# the same way; an edit that does not grow it, or shrinks it, is not.
+sum=$(sha256sum <cap/at.json)
+fails 1 roster update cap/at.json --id last.cap --org Lastt
+has "$ERR" "roster cap/at.json: not changed"
+has "$ERR" "signed it would be up to $((CAP + 1)) bytes"
+fails 1 roster revoke cap/at.json --id b00000.cap --reason compromised
+has "$ERR" "roster cap/at.json: not changed"
+fails 1 roster suspend cap/at.json --id b00000.cap
+has "$ERR" "roster cap/at.json: not changed"
+if [ "$(sha256sum <cap/at.json)" = "$sum" ]; then ok; else
+    bad "a refused update, revoke or suspend changed cap/at.json"
+fi
+run 0 roster update cap/at.json --id last.cap --org Tsal
+quiet
+has cap/at.json '"organisation": "Tsal"'
+run 0 roster remove cap/at.json --id b00000.cap
+quiet
+run 0 roster revoke cap/at.json --id b00001.cap --reason compromised
+quiet
+
+# A roster already over the cap (edited by hand) is not signed: roster
+# sign says so, with both sizes, and writes nothing (it said "input
+# exceeds the size limit"). An edit may make it smaller, with a warning
+# that it is still too big, but not larger.
+roster_json $((NB + 10)) 0 p >cap/big.json
+cp cap/big.json cap/big-before.json
+fails 1 roster sign cap/big.json --key k/coord.test.key --out cap/big.signed
+has "$ERR" "roster cap/big.json: signed it would be"
+has "$ERR" "more than the $CAP bytes a signed roster may have"
+if [ -e cap/big.signed ]; then bad "cap/big.signed written"; else ok; fi
+if cmp -s cap/big-before.json cap/big.json; then ok; else bad "a refused sign changed cap/big.json"; fi
+fails 1 roster add cap/big.json --pub cap/last.cap.pub --country JP --org Last
+has "$ERR" "roster cap/big.json: not changed"
+if cmp -s cap/big-before.json cap/big.json; then ok; else bad "a refused add changed cap/big.json"; fi
+run 0 roster remove cap/big.json --id b00000.cap
+has "$OUT" "b00000.cap removed"
+has "$ERR" "renraku-keys: warning: roster cap/big.json: signed it would still be up to"
+lacks cap/big.json '"b00000.cap"'
+run 0 roster update cap/big.json --id b00001.cap --org "$(pad 499)q"
+has "$ERR" "renraku-keys: warning: roster cap/big.json: signed it would still be up to"
+has cap/big.json "$(pad 499)q"
 # A signed file over the cap is refused for its size, not as "not a
 # well-formed signed note".
 {
     printf 'renraku roster v1\n'
     head -c 1100000 /dev/zero | tr '\0' a
     printf '\n'
-} >big/huge.signed
-fails 1 roster verify big/huge.signed --coordinator "$VKEY"
+} >cap/huge.signed
+fails 1 roster verify cap/huge.signed --coordinator "$VKEY"
 has "$ERR" "more than the 1048576 bytes a signed roster may have"
 lacks "$ERR" "well-formed"
 

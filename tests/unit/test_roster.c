@@ -727,6 +727,105 @@ test_sign_increments_serial_by_one(void **state) {
     roster_destroy(&r);
 }
 
+/* roster_signed_len is roster_sign's own figure: exact for a known
+ * signer and time, and with neither (an edit) the most any coordinator
+ * can make of it at any time. */
+static void
+test_signed_len_is_what_sign_makes(void **state) {
+    roster_t *r = build();
+    char *note = NULL, longest[ENVELOPE_NODE_ID_MAX + 1];
+    size_t exact = 0, whole = 0, bound = 0, bound_whole = 0, len = 0;
+    (void)state;
+
+    memset(longest, 'x', ENVELOPE_NODE_ID_MAX);
+    longest[ENVELOPE_NODE_ID_MAX] = 0;
+    assert_int_equal(roster_signed_len(r, COORD, NOW, &exact), RK_OK);
+    assert_int_equal(roster_signed_len(r, COORD, T0, &whole), RK_OK);
+    assert_int_equal(roster_signed_len(r, NULL, NOW, &bound), RK_OK);
+    assert_int_equal(roster_signed_len(r, NULL, T0, &bound_whole), RK_OK);
+    /* Nothing changes until it is signed. */
+    assert_int_equal(roster_serial(r), 0);
+    assert_int_equal(roster_issued_ms(r), 0);
+    /* An issued time on a whole second has no ".123": 4 bytes fewer. The
+     * bound takes the longest name and the longer time, whatever now is. */
+    assert_int_equal(whole + 4, exact);
+    assert_int_equal(bound, exact + ENVELOPE_NODE_ID_MAX - strlen(COORD));
+    assert_int_equal(bound_whole, bound);
+
+    assert_int_equal(
+        roster_sign(r, COORD, identity_sign_sk(s_coord), NOW, &note, &len),
+        RK_OK);
+    assert_int_equal(len, exact);
+    free(note);
+    note = NULL;
+    /* Signed by a coordinator with the longest id, it is the bound. */
+    assert_int_equal(roster_signed_len(r, NULL, T0, &bound), RK_OK);
+    assert_int_equal(
+        roster_sign(r, longest, identity_sign_sk(s_coord), NOW, &note, &len),
+        RK_OK);
+    assert_int_equal(len, bound);
+    free(note);
+    roster_destroy(&r);
+}
+
+/* A roster over the cap: roster_sign refuses it, giving the size that
+ * roster_signed_len gives, and the serial stays. */
+static void
+test_sign_refuses_too_large(void **state) {
+    enum { NODES = 130, CONTACTS = 16 };
+    char name[501], *json, *p, err[256] = "";
+    size_t cap = (size_t)NODES * 12000 + 200, len = 0, want = 0;
+    roster_t *r = NULL;
+    char *note = NULL;
+    (void)state;
+
+    memset(name, 'n', 500);
+    name[500] = 0;
+    p = json = malloc(cap);
+    assert_non_null(json);
+    p += sprintf(p, "{\"renraku_roster\": 1, \"framework\": \"big\", "
+                    "\"serial\": 7, \"nodes\": [");
+    for (int i = 0; i < NODES; i++) {
+        uint8_t k[32] = {0};
+        char *b64[3];
+        for (int j = 0; j < 3; j++) {
+            k[0] = (uint8_t)j;
+            k[1] = (uint8_t)i;
+            b64[j] = rk_b64(k, 32);
+            assert_non_null(b64[j]);
+        }
+        p += sprintf(p,
+                     "%s{\"id\": \"n%03d.big\", \"country\": \"JP\", "
+                     "\"organisation\": \"%s\", \"role\": \"partner\", "
+                     "\"contacts\": [",
+                     i ? ", " : "", i, name);
+        for (int c = 0; c < CONTACTS; c++)
+            p += sprintf(p, "%s{\"name\": \"%s\"}", c ? ", " : "", name);
+        p += sprintf(p,
+                     "], \"keys\": [{\"sign\": \"%s\", \"enc\": \"%s\", "
+                     "\"transport\": \"%s\"}]}",
+                     b64[0], b64[1], b64[2]);
+        for (int j = 0; j < 3; j++)
+            free(b64[j]);
+    }
+    p += sprintf(p, "]}");
+    assert_true((size_t)(p - json) < cap);
+    assert_int_equal(
+        roster_from_json(json, (size_t)(p - json), &r, err, sizeof err), RK_OK);
+    free(json);
+
+    assert_int_equal(roster_signed_len(r, COORD, NOW, &want), RK_OK);
+    assert_true(want > ROSTER_SIGNED_MAX_BYTES);
+    assert_int_equal(
+        roster_sign(r, COORD, identity_sign_sk(s_coord), NOW, &note, &len),
+        RK_ERR_TOO_LARGE);
+    assert_null(note);
+    assert_int_equal(len, want);
+    assert_int_equal(roster_serial(r), 7);
+    assert_int_equal(roster_issued_ms(r), 0);
+    roster_destroy(&r);
+}
+
 /* JSON integers stop at INT64_MAX: a roster there cannot be signed again,
  * or its note would carry a serial no node can read. */
 static void
@@ -1244,6 +1343,8 @@ main(void) {
         cmocka_unit_test(test_add_refusals),
         cmocka_unit_test(test_sign_and_open),
         cmocka_unit_test(test_sign_increments_serial_by_one),
+        cmocka_unit_test(test_signed_len_is_what_sign_makes),
+        cmocka_unit_test(test_sign_refuses_too_large),
         cmocka_unit_test(test_last_serial_cannot_be_signed),
         cmocka_unit_test(test_old_serial_refused),
         cmocka_unit_test(test_every_flipped_byte_refused),
