@@ -1,7 +1,8 @@
 /* renraku-relay: parse flags (and an optional JSON config file), load the
  * relay's key and the pinned coordinator key, run the relay until SIGINT or
  * SIGTERM, re-read the roster on SIGHUP. `renraku-relay stats` asks a
- * running relay for its counters, `renraku-relay nodes` for its nodes. Exit
+ * running relay for its counters, `renraku-relay nodes` for its nodes,
+ * `renraku-relay probe NODE` whether one is connected. Exit
  * codes: 0 stopped cleanly, 1 could not start or failed, 2 usage error. */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +25,7 @@
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+#define EXIT_NOT_CONNECTED 3 /* renraku-relay probe */
 
 static const char *s_usage =
     "usage: renraku-relay --key RELAY.key --roster ROSTER.signed\n"
@@ -32,6 +34,8 @@ static const char *s_usage =
     "       renraku-relay --print-vkey --key RELAY.key [--origin NAME]\n"
     "       renraku-relay stats --data DIR | --control ENDPOINT\n"
     "       renraku-relay nodes --data DIR | --control ENDPOINT [--json]\n"
+    "       renraku-relay probe NODE --data DIR | --control ENDPOINT "
+    "[--json]\n"
     "\n"
     "Relays signed, end-to-end encrypted envelopes between the nodes of the\n"
     "roster over CurveZMQ, keeping every accepted message, delivery, expiry\n"
@@ -230,6 +234,7 @@ s_print_nodes(const char *reply, size_t len) {
     json_error_t jerr;
     json_t *root = json_loadb(reply, len, 0, &jerr), *nodes, *n;
     size_t i, connected = 0, others = 0;
+    int selfconn = 0;
     if (!root || !json_is_array(nodes = json_object_get(root, "nodes"))) {
         s_fail("the relay's answer is not a node list: %s",
                root ? "no \"nodes\" array" : jerr.text);
@@ -243,16 +248,18 @@ s_print_nodes(const char *reply, size_t len) {
         const char *seen = json_string_value(json_object_get(n, "last_seen"));
         int conn = json_is_true(json_object_get(n, "connected"));
         int me = json_is_true(json_object_get(n, "this_relay"));
-        connected += conn;
+        connected += conn && !me;
         others += !me;
+        selfconn |= conn && me;
         printf("%-24s %-10s %-10s %-9s %-24s %-24s %" JSON_INTEGER_FORMAT "\n",
                json_string_value(json_object_get(n, "id")),
                json_string_value(json_object_get(n, "role")),
                json_string_value(json_object_get(n, "status")),
-               me      ? "self"
-               : conn  ? "yes"
-               : hello ? "no"
-                       : "never",
+               me && conn ? "SELF!"
+               : me       ? "self"
+               : conn     ? "yes"
+               : hello    ? "no"
+                          : "never",
                hello ? hello : "-", seen ? seen : "-",
                json_integer_value(json_object_get(n, "queued")));
     }
@@ -260,11 +267,77 @@ s_print_nodes(const char *reply, size_t len) {
            ")\n",
            connected, others,
            json_integer_value(json_object_get(root, "roster_serial")));
+    if (selfconn)
+        printf("warning: a node is connected with this relay's own key "
+               "(SELF! above): the relay never connects to itself; if no "
+               "one here did this, treat the relay's key as stolen\n");
     json_decref(root);
     return 0;
 }
 
-/* `renraku-relay stats|nodes`: asks the running relay on its control
+/* Prints `probe`'s answer (unless quiet); returns 0 when the node is
+ * connected, EXIT_NOT_CONNECTED when not. */
+static int
+s_print_probe(const char *reply, size_t len, int quiet) {
+    json_error_t jerr;
+    json_t *root = json_loadb(reply, len, 0, &jerr);
+    const char *node = json_string_value(json_object_get(root, "node"));
+    const char *r = json_string_value(json_object_get(root, "result"));
+    int rc = EXIT_NOT_CONNECTED;
+    if (!node || !r) {
+        s_fail("the relay's answer is not a probe result: %s",
+               root ? "no \"node\" and \"result\"" : jerr.text);
+        json_decref(root);
+        return EXIT_FAIL;
+    }
+    if (quiet)
+        rc = strcmp(r, "connected") == 0 || strcmp(r, "full") == 0
+                 ? 0
+                 : EXIT_NOT_CONNECTED;
+    else if (strcmp(r, "connected") == 0) {
+        printf("%s: connected (its connection took a pong just now)\n", node);
+        rc = 0;
+    } else if (strcmp(r, "full") == 0) {
+        printf("%s: connected, but its queue in the relay is full (it reads "
+               "too slowly)\n",
+               node);
+        rc = 0;
+    } else if (strcmp(r, "gone") == 0)
+        printf("%s: gone (its connection had closed; now counted as "
+               "disconnected)\n",
+               node);
+    else
+        printf("%s: not connected\n", node);
+    json_decref(root);
+    return rc;
+}
+
+/* Names an option getopt_long refused: the short option, or the long one
+ * without its "=value" (and says when it takes no value). */
+static void
+s_bad_option(const char *cmd, char **argv, const struct option *opts,
+             int missing) {
+    const char *arg = argv[optind - 1];
+    size_t n;
+    if (optopt && !(arg[0] == '-' && arg[1] == '-')) {
+        s_fail("%s: %s -%c", cmd,
+               missing ? "a value is missing after" : "unknown option", optopt);
+        return;
+    }
+    n = strcspn(arg, "=");
+    for (const struct option *o = opts; o->name; o++)
+        if (arg[n] == '=' && o->has_arg == no_argument &&
+            strlen(o->name) == n - 2 && strncmp(arg + 2, o->name, n - 2) == 0) {
+            s_fail("%s: --%s takes no value", cmd, o->name);
+            return;
+        }
+    if (missing)
+        s_fail("%s: %.*s needs a value", cmd, (int)n, arg);
+    else
+        s_fail("%s: unknown option %.*s", cmd, (int)n, arg);
+}
+
+/* `renraku-relay stats|nodes|probe`: asks the running relay on its control
  * socket and prints the answer, whatever its size. */
 static int
 s_query(const char *cmd, int argc, char **argv) {
@@ -273,10 +346,11 @@ s_query(const char *cmd, int argc, char **argv) {
                                          {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *data = NULL, *control = NULL;
-    int nodes = strcmp(cmd, "nodes") == 0, as_json = !nodes;
-    char ep[600];
-    void *ctx, *req;
+    const char *data = NULL, *control = NULL, *node = NULL;
+    int nodes = strcmp(cmd, "nodes") == 0, probe = strcmp(cmd, "probe") == 0;
+    int as_json = !nodes && !probe;
+    char ep[600], req[128];
+    void *ctx, *sock;
     zmq_msg_t reply;
     int c, rc = 0, timeout = 3000, linger = 0;
 
@@ -286,32 +360,46 @@ s_query(const char *cmd, int argc, char **argv) {
             data = optarg;
         else if (c == 'c')
             control = optarg;
-        else if (c == 'j' && nodes)
-            as_json = 1;
+        else if (c == 'j')
+            as_json = 1; /* stats: JSON anyway */
         else if (c == 'h') {
             if (nodes)
                 printf("usage: renraku-relay nodes --data DIR | --control "
                        "ENDPOINT [--json]\nLists every node of the roster "
                        "in force: role, status, whether it is connected now "
                        "(yes; no: it was, and left; never: not since the "
-                       "relay started), its last hello, the last frame "
-                       "read from it, and the messages waiting for it.\n");
+                       "relay started; self: this relay's own entry), its "
+                       "last hello, the last frame read from it, and the "
+                       "messages waiting for it.\n");
+            else if (probe)
+                printf("usage: renraku-relay probe NODE --data DIR | "
+                       "--control ENDPOINT [--json]\nAsks whether NODE is "
+                       "connected right now: the relay sends its connection "
+                       "a pong (which nodes ignore) or finds it gone. Exit 0 "
+                       "connected, 3 not connected, 1 no answer.\n");
             else
                 printf("usage: renraku-relay stats --data DIR | --control "
                        "ENDPOINT\nPrints the running relay's counters as "
                        "JSON: accepted, refused by reason, delivered, "
                        "queued per node, fsync batch size and latency.\n");
             return 0;
-        } else if (c == ':') {
-            s_fail("%s: %s needs a value", cmd, argv[optind - 1]);
-            return EXIT_USAGE;
         } else {
-            s_fail("%s: unknown option %s", cmd, argv[optind - 1]);
+            s_bad_option(cmd, argv, opts, c == ':');
             return EXIT_USAGE;
         }
     }
+    if (probe && optind < argc)
+        node = argv[optind++];
     if (optind < argc) {
         s_fail("%s: unexpected argument %s", cmd, argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (probe && !node) {
+        s_fail("probe needs the NODE to ask about");
+        return EXIT_USAGE;
+    }
+    if (node && strlen(node) > 100) {
+        s_fail("probe: %s is not a node id", node);
         return EXIT_USAGE;
     }
     if (!data && !control) {
@@ -322,27 +410,32 @@ s_query(const char *cmd, int argc, char **argv) {
         snprintf(ep, sizeof ep, "%s", control);
     else
         snprintf(ep, sizeof ep, "ipc://%s/control.sock", data);
+    snprintf(req, sizeof req, "%s%s%s", cmd, node ? " " : "", node ? node : "");
     ctx = zmq_ctx_new();
-    req = zmq_socket(ctx, ZMQ_REQ);
-    zmq_setsockopt(req, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger);
+    sock = zmq_socket(ctx, ZMQ_REQ);
+    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_msg_init(&reply);
-    if (zmq_connect(req, ep) != 0 || zmq_send(req, cmd, strlen(cmd), 0) < 0 ||
-        zmq_msg_recv(&reply, req, 0) < 0) {
+    if (zmq_connect(sock, ep) != 0 || zmq_send(sock, req, strlen(req), 0) < 0 ||
+        zmq_msg_recv(&reply, sock, 0) < 0) {
         s_fail("no relay answers on %s: %s", ep, zmq_strerror(errno));
         rc = EXIT_FAIL;
     } else if (zmq_msg_size(&reply) > 9 &&
                memcmp(zmq_msg_data(&reply), "{\"error\":", 9) == 0) {
-        s_fail("the relay on %s refused `%s`: %.*s", ep, cmd,
+        s_fail("the relay on %s refused `%s`: %.*s", ep, req,
                (int)zmq_msg_size(&reply), (const char *)zmq_msg_data(&reply));
         rc = EXIT_FAIL;
-    } else if (as_json)
+    } else if (as_json) {
         printf("%.*s\n", (int)zmq_msg_size(&reply),
                (const char *)zmq_msg_data(&reply));
+        if (probe)
+            rc = s_print_probe(zmq_msg_data(&reply), zmq_msg_size(&reply), 1);
+    } else if (probe)
+        rc = s_print_probe(zmq_msg_data(&reply), zmq_msg_size(&reply), 0);
     else
         rc = s_print_nodes(zmq_msg_data(&reply), zmq_msg_size(&reply));
     zmq_msg_close(&reply);
-    zmq_close(req);
+    zmq_close(sock);
     zmq_ctx_term(ctx);
     return rc;
 }
@@ -364,7 +457,8 @@ main(int argc, char **argv) {
         return EXIT_FAIL;
     }
     if (argc > 1 &&
-        (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "nodes") == 0))
+        (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "nodes") == 0 ||
+         strcmp(argv[1], "probe") == 0))
         return s_query(argv[1], argc - 1, argv + 1);
     for (size_t i = 0; i < N_OPTS; i++) {
         longopts[i].name = s_opts[i].name;

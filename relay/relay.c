@@ -46,11 +46,13 @@
  * than the decoding it would take over. */
 #define S_INLINE_DECODE_MAX 32
 #define S_REPLAY_MAX_ENTRIES 1000000
-/* A connection closed (the socket monitor says which file descriptor):
- * each node whose hello came on that descriptor is probed this long after,
- * once libzmq has let go of the connection, and again at this pace while
- * libzmq still holds its pipe, at most S_PROBE_TRIES times. */
+/* A connection closed (the socket monitor says which file descriptor): the
+ * node whose hello came on that descriptor is probed this long after, once
+ * libzmq has let go of the connection; a probe that gets through is made
+ * again after S_PROBE_CONFIRM_MS; a full queue is tried at the first pace,
+ * at most S_PROBE_TRIES times (see s_monitor). */
 #define S_PROBE_DELAY_MS 100
+#define S_PROBE_CONFIRM_MS 1000
 #define S_PROBE_TRIES 50
 #define S_MONITOR_EP "inproc://renraku-relay-monitor"
 /* A batch that logged only confirms (delivered, expired or refused records:
@@ -70,8 +72,9 @@ typedef struct {
     /* The connection's file descriptor in libzmq (ZMQ_SRCFD of its hello;
      * -1 unknown), and a probe planned since a connection on it closed. */
     int fd;
-    uint64_t probe_ms; /* 0: none planned; else when (monotonic ms) */
-    int probe_tries;
+    uint64_t probe_ms;     /* 0: none planned; else when (monotonic ms) */
+    int probe_tries;       /* probes that found its queue full */
+    int probe_seen;        /* probes that got through */
     int dirty;             /* may have deliveries to send */
     uint64_t last_seen_ms; /* the last frame read from it */
     uint64_t hello_ms;     /* its last hello */
@@ -150,8 +153,10 @@ struct relay {
     void *ctx;
     void *router;
     void *control;
-    void *monitor;          /* the router's disconnect events */
-    size_t probes_planned;  /* conns with a probe_ms */
+    void *monitor;         /* the router's disconnect events */
+    size_t probes_planned; /* conns with a probe_ms */
+    conn_t **by_fd;        /* descriptor -> the node whose hello came on it */
+    size_t n_by_fd;
     uint64_t probe_next_ms; /* the earliest probe_ms (monotonic) */
     relay_zap_t *zap;
     relay_log_t *log;
@@ -257,6 +262,9 @@ relay_endpoint(const relay_t *self) {
 }
 
 /* ---- connections ---- */
+
+static void s_unplan(relay_t *self, conn_t *c);
+static void s_fd_set(relay_t *self, conn_t *c, int fd);
 
 static conn_t *
 s_conn(relay_t *self, const char *node, int create) {
@@ -892,11 +900,8 @@ s_handle_hello(relay_t *self, item_t *it) {
     memcpy(c->rid, zmq_msg_data(&it->rid), c->rid_len);
     c->hello = 1;
     c->hello_ms = rk_now_ms();
-    c->fd = zmq_msg_get(&it->body, ZMQ_SRCFD); /* -1 where libzmq has none */
-    if (c->probe_ms) { /* a new connection: nothing to probe */
-        c->probe_ms = 0;
-        self->probes_planned--;
-    }
+    s_unplan(self, c); /* a new connection: nothing to probe */
+    s_fd_set(self, c, zmq_msg_get(&it->body, ZMQ_SRCFD)); /* -1: none */
     c->dirty = 1;
     c->receipts_from = 0; /* the node says below what it has */
     relay_queue_set_credit(self->queue, it->node,
@@ -1783,32 +1788,71 @@ s_forget_rid(relay_t *self, const void *rid, size_t len) {
 /* ---- disconnects ----
  * Debian's libzmq has no ZMQ_ROUTER_NOTIFY: the router never says which
  * routing id left. Its socket monitor says which file descriptor closed,
- * and the relay keeps each node's descriptor from its hello. A descriptor
- * is reused by the next connection, so that only says whom to ask: the
- * probe is a send to the node's routing id (ZMQ_ROUTER_MANDATORY), which
- * fails with EHOSTUNREACH once libzmq has dropped that connection, and
- * otherwise delivers a pong (nonce 0) that nodes ignore. */
+ * and the relay keeps, per descriptor, the node whose hello came on it
+ * (by_fd). A descriptor is reused by the next connection, so that only
+ * says whom to ask: the probe is a send to the node's routing id
+ * (ZMQ_ROUTER_MANDATORY), which fails with EHOSTUNREACH once libzmq has
+ * dropped that connection, and otherwise delivers a pong (nonce 0) that
+ * nodes ignore. libzmq drops the connection a few ms after the event, so
+ * the probe waits S_PROBE_DELAY_MS; one that gets through is made once
+ * more S_PROBE_CONFIRM_MS later before the node is taken as still there.
+ * EAGAIN means its queue in libzmq is full: tried again, at most
+ * S_PROBE_TRIES times. */
 
-typedef struct {
-    relay_t *self;
-    int fd;
-    uint64_t now;
-} s_plan_t;
+/* Plans a probe of c (now: monotonic ms), unless one is planned. */
+static void
+s_plan(relay_t *self, conn_t *c, uint64_t now, uint64_t delay) {
+    if (!c->hello || c->probe_ms)
+        return;
+    c->probe_ms = now + delay;
+    c->probe_tries = 0;
+    c->probe_seen = 0;
+    if (!self->probes_planned++ || c->probe_ms < self->probe_next_ms)
+        self->probe_next_ms = c->probe_ms;
+}
 
 static void
-s_plan_probe(void *value, void *arg) {
-    conn_t *c = value;
-    s_plan_t *p = arg;
-    if (!c->hello || c->fd != p->fd || c->probe_ms)
+s_unplan(relay_t *self, conn_t *c) {
+    if (!c->probe_ms)
         return;
-    c->probe_ms = p->now + S_PROBE_DELAY_MS;
-    c->probe_tries = 0;
-    if (!p->self->probes_planned++ || c->probe_ms < p->self->probe_next_ms)
-        p->self->probe_next_ms = c->probe_ms;
+    c->probe_ms = 0;
+    self->probes_planned--;
+}
+
+/* c said hello on descriptor fd (-1: unknown). A node that said hello on
+ * the same descriptor before can no longer hold it: its connection closed,
+ * perhaps before the monitor told; it is probed. */
+static void
+s_fd_set(relay_t *self, conn_t *c, int fd) {
+    conn_t *old;
+    if (c->fd >= 0 && (size_t)c->fd < self->n_by_fd && self->by_fd[c->fd] == c)
+        self->by_fd[c->fd] = NULL;
+    c->fd = -1;
+    if (fd < 0)
+        return;
+    if ((size_t)fd >= self->n_by_fd) {
+        size_t n = self->n_by_fd ? self->n_by_fd : 1024;
+        conn_t **p;
+        while (n <= (size_t)fd)
+            n *= 2;
+        p = realloc(self->by_fd, n * sizeof *p);
+        if (!p)
+            return; /* not indexed: seen gone when a send fails */
+        memset(p + self->n_by_fd, 0, (n - self->n_by_fd) * sizeof *p);
+        self->by_fd = p;
+        self->n_by_fd = n;
+    }
+    old = self->by_fd[fd];
+    if (old && old != c && old->fd == fd) {
+        old->fd = -1;
+        s_plan(self, old, rk_mono_us() / 1000, S_PROBE_DELAY_MS);
+    }
+    self->by_fd[fd] = c;
+    c->fd = fd;
 }
 
 /* Reads the monitor's events: a connection that closed plans a probe of
- * the nodes whose hello came on its descriptor. */
+ * the node whose hello came on its descriptor. */
 static void
 s_monitor(relay_t *self) {
     for (;;) {
@@ -1832,64 +1876,81 @@ s_monitor(relay_t *self) {
             zmq_msg_close(&addr);
         }
         zmq_msg_close(&ev);
-        if (got && event == ZMQ_EVENT_DISCONNECTED) {
-            s_plan_t p = {self, (int)value, rk_mono_us() / 1000};
-            relay_map_each(self->conns, s_plan_probe, &p);
-        }
+        if (got && event == ZMQ_EVENT_DISCONNECTED && value < self->n_by_fd &&
+            self->by_fd[value])
+            s_plan(self, self->by_fd[value], rk_mono_us() / 1000,
+                   S_PROBE_DELAY_MS);
     }
 }
 
+typedef enum { S_PROBE_THERE, S_PROBE_GONE, S_PROBE_FULL } s_probe_t;
+
+/* Sends c's connection a pong now: still there (it got the pong), gone
+ * (then forgotten: its deliveries wait for its next hello), or its queue
+ * in libzmq full. */
+static s_probe_t
+s_probe_now(relay_t *self, conn_t *c) {
+    frame_t f = {.type = FRAME_PONG};
+    if (zmq_send(self->router, c->rid, c->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+        0) {
+        if (errno != EHOSTUNREACH)
+            return S_PROBE_FULL;
+        s_unplan(self, c);
+        s_fd_set(self, c, -1);
+        c->hello = 0;
+        relay_queue_requeue(self->queue, c->id);
+        log_info("event=peer_disconnected node=%s", c->id);
+        return S_PROBE_GONE;
+    }
+    /* The routing id went through: the body must follow. */
+    f.pong.has_nonce = true;
+    f.pong.nonce = 0;
+    if (s_encode(self, &f) != RK_OK ||
+        zmq_send(self->router, self->out_buf.p, self->out_buf.len,
+                 ZMQ_DONTWAIT) < 0)
+        zmq_send(self->router, "", 0, ZMQ_DONTWAIT);
+    return S_PROBE_THERE;
+}
+
 static void
-s_probe_one(void *value, void *arg) {
+s_probe_due(void *value, void *arg) {
     conn_t *c = value;
-    s_plan_t *p = arg;
-    relay_t *self = p->self;
-    int rc;
+    relay_t *self = arg;
+    uint64_t now = rk_mono_us() / 1000;
     if (!c->probe_ms)
         return;
-    if (c->probe_ms > p->now) {
+    if (c->probe_ms > now) {
         if (c->probe_ms < self->probe_next_ms)
             self->probe_next_ms = c->probe_ms;
         return;
     }
     if (!c->hello) { /* already gone (a send failed) */
-        c->probe_ms = 0;
-        self->probes_planned--;
+        s_unplan(self, c);
         return;
     }
-    rc = zmq_send(self->router, c->rid, c->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    if (rc >= 0) {
-        /* Still there (the descriptor went to its new connection): a pong
-         * completes the message. */
-        frame_t f = {.type = FRAME_PONG};
-        f.pong.has_nonce = true;
-        f.pong.nonce = 0;
-        if (s_encode(self, &f) != RK_OK ||
-            zmq_send(self->router, self->out_buf.p, self->out_buf.len,
-                     ZMQ_DONTWAIT) < 0)
-            zmq_send(self->router, "", 0, ZMQ_DONTWAIT);
-        c->probe_ms = 0;
-        self->probes_planned--;
+    switch (s_probe_now(self, c)) {
+    case S_PROBE_GONE:
         return;
+    case S_PROBE_THERE:
+        if (c->probe_seen++) {
+            s_unplan(self, c); /* twice: still there */
+            return;
+        }
+        c->probe_ms = now + S_PROBE_CONFIRM_MS;
+        break;
+    case S_PROBE_FULL:
+        if (++c->probe_tries >= S_PROBE_TRIES) {
+            s_unplan(self, c);
+            log_info("event=peer_probe_inconclusive node=%s "
+                     "reason=\"its queue in libzmq stayed full\" "
+                     "action=\"counted as connected until a send to it "
+                     "fails\"",
+                     c->id);
+            return;
+        }
+        c->probe_ms = now + S_PROBE_DELAY_MS;
+        break;
     }
-    if (errno == EHOSTUNREACH) {
-        c->probe_ms = 0;
-        self->probes_planned--;
-        c->hello = 0;
-        relay_queue_requeue(self->queue, c->id);
-        log_info("event=peer_disconnected node=%s", c->id);
-        return;
-    }
-    /* EAGAIN: libzmq still holds the pipe (closing, or a full one). */
-    if (++c->probe_tries >= S_PROBE_TRIES) {
-        c->probe_ms = 0;
-        self->probes_planned--;
-        log_info("event=peer_probe_inconclusive node=%s error=\"%s\" "
-                 "action=\"counted as connected until a send to it fails\"",
-                 c->id, zmq_strerror(errno));
-        return;
-    }
-    c->probe_ms = p->now + S_PROBE_DELAY_MS;
     if (c->probe_ms < self->probe_next_ms)
         self->probe_next_ms = c->probe_ms;
 }
@@ -1897,11 +1958,10 @@ s_probe_one(void *value, void *arg) {
 /* Sends the probes that are due. */
 static void
 s_probes(relay_t *self) {
-    s_plan_t p = {self, -1, rk_mono_us() / 1000};
-    if (!self->probes_planned || p.now < self->probe_next_ms)
+    if (!self->probes_planned || rk_mono_us() / 1000 < self->probe_next_ms)
         return;
     self->probe_next_ms = UINT64_MAX;
-    relay_map_each(self->conns, s_probe_one, &p);
+    relay_map_each(self->conns, s_probe_due, self);
 }
 
 /* Reads up to batch_max frames without waiting. Each must be exactly
@@ -2189,9 +2249,36 @@ s_nodes_json(relay_t *self, rk_wbuf_t *b) {
     s_bprintf(b, "]}");
 }
 
+/* `probe ID`: is that node connected right now? Its connection gets a
+ * pong (nonce 0, which nodes ignore) or is found gone. */
+static void
+s_probe_json(relay_t *self, const char *id, rk_wbuf_t *b) {
+    conn_t *c;
+    const char *result;
+    if (!envelope_node_id_valid(id) || !roster_find(self->roster, id)) {
+        s_bprintf(b, "{\"error\":\"no node of that id in the roster\"}");
+        return;
+    }
+    c = s_conn(self, id, 0);
+    if (!c || !c->hello)
+        result = "not-connected";
+    else
+        switch (s_probe_now(self, c)) {
+        case S_PROBE_THERE:
+            result = "connected";
+            break;
+        case S_PROBE_GONE:
+            result = "gone";
+            break;
+        default:
+            result = "full";
+        }
+    s_bprintf(b, "{\"node\":\"%s\",\"result\":\"%s\"}", id, result);
+}
+
 static void
 s_control(relay_t *self) {
-    char req[64];
+    char req[128];
     int n = zmq_recv(self->control, req, sizeof req - 1, ZMQ_DONTWAIT);
     rk_wbuf_t b = {0};
     if (n < 0)
@@ -2201,6 +2288,8 @@ s_control(relay_t *self) {
         s_stats_json(self, &b);
     else if (strcmp(req, "nodes") == 0)
         s_nodes_json(self, &b);
+    else if (strncmp(req, "probe ", 6) == 0)
+        s_probe_json(self, req + 6, &b);
     else {
         zmq_send(self->control, "{\"error\":\"unknown command\"}", 27, 0);
         return;
@@ -2621,7 +2710,7 @@ s_rebuild_one(void *arg, uint64_t index, const uint8_t *rec, size_t len) {
 
 static int
 s_bind(relay_t *self, char *err, size_t errlen) {
-    int one = 1, linger = 2000, backlog = 4096, monitor_hwm = 100000;
+    int one = 1, linger = 2000, backlog = 4096, monitor_hwm = 0;
     size_t len = sizeof self->endpoint;
     self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
     if (!self->router ||
@@ -2648,8 +2737,10 @@ s_bind(relay_t *self, char *err, size_t errlen) {
         (void)zmq_setsockopt(self->router, 97 /* ZMQ_ROUTER_NOTIFY */, &notify,
                              sizeof notify);
     }
-    /* Room for the events of every connection closing at once (libzmq
-     * drops monitor events past the pipe's high-water mark). */
+    /* No high-water mark on the monitor's pipe: libzmq's I/O thread sends
+     * each event blocking, holding the monitor's lock, so a full pipe
+     * (a connection flood while this thread is busy) would stall every
+     * connection, and the stop, which takes that lock, would hang. */
     if (zmq_socket_monitor(self->router, S_MONITOR_EP,
                            ZMQ_EVENT_DISCONNECTED) != 0 ||
         !(self->monitor = zmq_socket(self->ctx, ZMQ_PAIR)) ||
@@ -3051,6 +3142,7 @@ relay_destroy(relay_t **self_p) {
     free(self->pitems);
     free(self->batch_ids);
     free(self->owed);
+    free(self->by_fd);
     free(self);
     *self_p = NULL;
 }

@@ -12,6 +12,8 @@ pass=0 fail=0
 
 cleanup() {
     [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null
+    # A background `node` is a subshell: its testnode first.
+    for p in $(jobs -p); do pkill -9 -P "$p" 2>/dev/null; done
     jobs -p | xargs -r kill -9 2>/dev/null
     rm -rf "$W"
 }
@@ -729,6 +731,20 @@ PY
     "$RELAY" nodes --data data --bogus >n3.out 2>&1
     rc=$?
     [ "$rc" -eq 2 ] && grep -q "nodes: unknown option --bogus" n3.out && ok "nodes: an unknown option is named (exit 2)" || { bad "nodes: an unknown option is named (exit 2, got $rc)"; cat n3.out; }
+    # renraku-relay probe: asked about a node, the relay sends its connection
+    # a pong (the node ignores it; testnode prints it) or finds it gone.
+    "$RELAY" probe jp.nisc --data data >p1.out 2>&1
+    rc=$?
+    [ "$rc" -eq 0 ] && grep -q '^jp.nisc: connected' p1.out && ok "probe: jp.nisc connected (exit 0)" || { bad "probe: jp.nisc connected (exit 0, got $rc)"; cat p1.out; }
+    wait_for a.out '^pong$' 5 && ok "and its connection got the pong" || bad "and its connection got the pong"
+    "$RELAY" probe us.cisa --data data >p2.out 2>&1
+    rc=$?
+    [ "$rc" -eq 3 ] && grep -q '^us.cisa: not connected' p2.out && ok "probe: us.cisa not connected (exit 3)" || { bad "probe: us.cisa not connected (exit 3, got $rc)"; cat p2.out; }
+    "$RELAY" probe no.such --data data >p3.out 2>&1
+    rc=$?
+    [ "$rc" -eq 1 ] && grep -q 'no node of that id in the roster' p3.out && ok "probe: an unknown node is named an error (exit 1)" || { bad "probe: an unknown node is an error (exit 1, got $rc)"; cat p3.out; }
+    "$RELAY" stats --data data >s3.out 2>&1
+    expect "after the probe jp.nisc still counts as connected" s3.out '"connected":1,'
     # jp.nisc, still connected, was not taken for gone: it gets a notice.
     node sg.csa send --to jp.nisc --text "to the live node" --receipts 1 >s3.out 2>&1
     wait "$pa"
@@ -737,6 +753,21 @@ PY
     # us.cisa comes back and gets what waited for it.
     node us.cisa recv --expect 1 >b2.out 2>&1
     expect "us.cisa, back, gets the notice that waited" b2.out 'from=sg.csa text="to the gone node #0"'
+    # Someone connects with the relay's own key: nodes says so.
+    node relay.test recv --expect 1 --timeout-ms 30000 >r.out 2>&1 &
+    local pr=$!
+    wait_for r.out welcome 10 || bad "a client with the relay's key connects"
+    # Once the partners' testnodes, done, are seen gone: only it is left.
+    for ((i = 0; i < 100; i++)); do
+        "$RELAY" stats --data data 2>&1 | grep -q '"connected":1,' && break
+        sleep 0.05
+    done
+    "$RELAY" nodes --data data >n4.out 2>&1
+    expect "nodes: the relay's own key in use is flagged" n4.out '^relay\.test +relay +active +SELF! '
+    expect "nodes: and warned about, not counted" n4.out '^warning: a node is connected with this relay.s own key'
+    expect "nodes: the count leaves it out" n4.out '^0 of 3 nodes connected'
+    kill -9 $(pgrep -P "$pr") "$pr" 2>/dev/null
+    wait "$pr" 2>/dev/null
 }
 
 setup
