@@ -303,18 +303,22 @@ for what in idle spin disk both; do
     emit "{\"figure\":\"load_pauses_$what\",\"run\":0,\"data\":$j,\"load\":$(cat "$io.out" 2>/dev/null || echo null)}"
     say "pauses beside ioload $what: $j"
 done
-# What sets (4c)'s tail (row 4h, a diagnostic, never a figure): one more
-# run as (4c)'s with the relay's fsync, fdatasync and syncfs made no-ops
+# What sets (4c)'s tail (row 4h, a diagnostic, never a figure): runs as
+# (4c)'s with the relay's fsync, fdatasync and syncfs made no-ops
 # (bench/nosync.c, preloaded), so that only the node syncs the disk, as
-# with the relay on a machine of its own. The relay then guarantees
-# nothing; it is restarted as it was right after.
-stop_relay
-start_relay "$W/data" "$B/bench/libnosync.so"
-await_relay
-node_run node_relay_nosync 0 "$LAT_RATE" "$NODE_FAST_SECS"
-stop_relay
-start_relay "$W/data"
-await_relay
+# with the relay on a machine of its own (the relay then guarantees
+# nothing), each paired with a run right after it with the relay as it is,
+# so that both see the same machine; NODE_RUNS pairs.
+for ((r = 0; r < NODE_RUNS; r++)); do
+    stop_relay
+    start_relay "$W/data" "$B/bench/libnosync.so"
+    await_relay
+    node_run node_relay_nosync "$r" "$LAT_RATE" "$NODE_FAST_SECS"
+    stop_relay
+    start_relay "$W/data"
+    await_relay
+    node_run node_relay_sync "$r" "$LAT_RATE" "$NODE_FAST_SECS"
+done
 # One more slow run under perf trace, not counted above: what limits (4c).
 # Not in the quick run, which must stay under 2 minutes.
 if [ $MODE = quick ]; then
