@@ -88,6 +88,17 @@ stop_relay() {
     wait "$RPID" 2>/dev/null
     RPID=
 }
+await_scrub() { # N: after a restart, until its background scrub is done
+    # (the N+1-th event=log_scrubbed), so that it does not compete with a
+    # measured run; none runs when the start reused no hashes. At most 60 s.
+    local i
+    grep 'event=log_open' "$W/relay.log" | tail -1 | grep -q 'hashes_reused=0 ' && return 0
+    for ((i = 0; i < 1200; i++)); do
+        [ "$(grep -c 'event=log_scrubbed' "$W/relay.log")" -gt "$1" ] && return 0
+        sleep 0.05
+    done
+    die "the relay's scrub did not end within 60 s"
+}
 lg() { # loadgen with the common options
     "$LG" --keys keys --roster roster.signed --coordinator keys/coordinator.pub \
         --relay-pub keys/relay.bench.pub "$@"
@@ -309,14 +320,20 @@ done
 # with the relay on a machine of its own (the relay then guarantees
 # nothing), each paired with a run right after it with the relay as it is,
 # so that both see the same machine; NODE_RUNS pairs.
+# Each restart waits for the relay's background scrub (the log hashed
+# again) before the run.
 for ((r = 0; r < NODE_RUNS; r++)); do
     stop_relay
+    n=$(grep -c 'event=log_scrubbed' "$W/relay.log")
     start_relay "$W/data" "$B/bench/libnosync.so"
     await_relay
+    await_scrub "$n"
     node_run node_relay_nosync "$r" "$LAT_RATE" "$NODE_FAST_SECS"
     stop_relay
+    n=$(grep -c 'event=log_scrubbed' "$W/relay.log")
     start_relay "$W/data"
     await_relay
+    await_scrub "$n"
     node_run node_relay_sync "$r" "$LAT_RATE" "$NODE_FAST_SECS"
 done
 # One more slow run under perf trace, not counted above: what limits (4c).
