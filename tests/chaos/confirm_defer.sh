@@ -35,19 +35,9 @@ set -u
 B=$(realpath "$1") FAILSYNC=$(realpath "$2") SKEW=$(realpath "$3") MODE=$4
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
 T=$B/tests/testnode AUDIT=$B/clients/renraku-audit
-W=$(mktemp -d /tmp/rk-defer-XXXXXX)
-W=$(realpath "$W")
-PIDS=() RPID=
-pass=0 fail=0
-cleanup() {
-    for p in "${PIDS[@]:-}" $RPID; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-    if [ -n "${KEEP:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' TERM INT
 # shellcheck source=tests/lib.sh
 . "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../lib.sh"
-count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
+chaos_workdir defer
 
 cd "$W" || exit 1
 # The shims are built without sanitizers: under ASan the runtime's

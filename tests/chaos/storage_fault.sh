@@ -22,20 +22,9 @@ set -u
 B=$(realpath "$1") SHIM=$(realpath "$2") MODE=$3 CYCLES=${4:-3}
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
 D=$B/clients/renrakud R=$B/clients/renraku AUDIT=$B/clients/renraku-audit
-W=$(mktemp -d /tmp/rk-storage-XXXXXX)
-W=$(realpath "$W")
-PIDS=() LOAD=
-pass=0 fail=0
-cleanup() {
-    [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-    if [ -n "${KEEP:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' TERM INT
 # shellcheck source=tests/lib.sh
 . "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../lib.sh"
-count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
+chaos_workdir storage
 grew() { [ "$(count "$1" "$2")" -gt "$3" ]; } # PATTERN FILE N: more than N now
 case "$MODE" in
 sync) FAULT="sync" ;;
