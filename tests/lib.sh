@@ -7,7 +7,11 @@
 ok() { pass=$((pass + 1)); echo "ok: $1"; }
 # count PATTERN FILE: lines of FILE matching PATTERN (0 without any, or
 # without the file).
-count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
+count() {
+    local n
+    n=$(grep -c -- "$1" "$2" 2>/dev/null)
+    echo "${n:-0}"
+}
 # chaos_workdir NAME: makes W (/tmp/rk-NAME-XXXXXX, its real path) and
 # sets PIDS=() RPID= LOAD= pass=0 fail=0. At exit (or TERM, INT) it stops
 # LOAD, kills every PIDS and RPID, and removes W, or keeps it with KEEP=1
