@@ -141,8 +141,10 @@ int roster_sign(roster_t *self, const char *name, const uint8_t sk[64],
  * and time are not known (an edit, before any signing): *len is then the
  * most it can be, for a key name of ENVELOPE_NODE_ID_MAX bytes (a
  * coordinator's id) and an issued time with milliseconds; a roster whose
- * bound fits can be signed by any coordinator at any time. The roster is
- * not changed. Returns 0, RK_ERR_INVALID (the serial cannot grow) or
+ * bound fits can be signed next (serial + 1) by any coordinator at any
+ * time before the year 10000; a later signing of the same roster, one
+ * serial on, can be a byte longer when the serial gains a digit. The
+ * roster is not changed. Returns 0, RK_ERR_INVALID (the serial cannot grow) or
  * RK_ERR_NOMEM. */
 int roster_signed_len(const roster_t *self, const char *name, uint64_t now_ms,
                       size_t *len) RK_WUR;
