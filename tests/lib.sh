@@ -50,3 +50,37 @@ skip_unless_preloads() {
         exit 77
     fi
 }
+# chaos_start_relay [PRELOAD...]: starts $RELAY in the background, as
+# PRELOAD... says (e.g. env LD_PRELOAD=...), with the test keys in keys/,
+# roster.signed, data dir data, relay.log, and RELAY_FLAGS; on BIND
+# (tcp://127.0.0.1:0 at first, then the port it got, so that nodes find a
+# restarted relay). Sets RPID and EP; 1 without an endpoint within 20 s.
+chaos_start_relay() {
+    rm -f ep
+    # shellcheck disable=SC2086 # RELAY_FLAGS: several flags
+    "$@" "$RELAY" --key keys/relay.test.key --roster roster.signed \
+        --coordinator keys/coordinator.pub --data data \
+        --bind "${BIND:-tcp://127.0.0.1:0}" --endpoint-file ep \
+        ${RELAY_FLAGS:-} >>relay.log 2>&1 &
+    RPID=$!
+    until_ok 20 grep -q tcp:// ep || return 1
+    EP=$(cat ep)
+    BIND=$EP
+}
+relay_gone() { ! kill -0 "$RPID" 2>/dev/null; }
+# chaos_stop_relay: SIGTERM; the relay is gone within 20 s with status 0
+# (under ASan a report makes it nonzero): a check.
+chaos_stop_relay() {
+    local rc
+    kill -TERM "$RPID"
+    if until_ok 20 relay_gone; then
+        wait "$RPID"
+        rc=$?
+        [ "$rc" = 0 ] && ok "the relay exits 0 after SIGTERM" ||
+            { bad "the relay exits 0 after SIGTERM (it exited $rc)"; tail -20 relay.log; }
+    else
+        bad "the relay stops within 20 s of SIGTERM"
+        kill -9 "$RPID"
+    fi
+    RPID=
+}

@@ -74,36 +74,8 @@ done
 "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null || exit 1
 VKEY=$("$RELAY" --print-vkey --key keys/relay.test.key) || exit 1
 
-# start_relay [PRELOAD...]: on the port of the first start after that. No
-# periodic checkpoint during the test (each one syncs waiting records).
-BIND=tcp://127.0.0.1:0
-start_relay() {
-    rm -f ep
-    "$@" "$RELAY" --key keys/relay.test.key --roster roster.signed \
-        --coordinator keys/coordinator.pub --data data --bind "$BIND" \
-        --endpoint-file ep --checkpoint-every 3600 >>relay.log 2>&1 &
-    RPID=$!
-    until_ok 20 grep -q tcp:// ep || return 1
-    EP=$(cat ep)
-    BIND=$EP
-}
-# stop_relay: SIGTERM; the relay is gone within 20 s with status 0 (under
-# ASan a report makes it nonzero), or FAIL.
-relay_gone() { ! kill -0 "$RPID" 2>/dev/null; }
-stop_relay() {
-    local rc
-    kill -TERM "$RPID"
-    if until_ok 20 relay_gone; then
-        wait "$RPID"
-        rc=$?
-        [ "$rc" = 0 ] && ok "the relay exits 0 after SIGTERM" ||
-            { bad "the relay exits 0 after SIGTERM (it exited $rc)"; tail -20 relay.log; }
-    else
-        bad "the relay stops within 20 s of SIGTERM"
-        kill -9 "$RPID"
-    fi
-    RPID=
-}
+# No periodic checkpoint during the test (each one syncs waiting records).
+RELAY_FLAGS="--checkpoint-every 3600"
 # node ID COMMAND [ARGS]: testnode as node ID, every line stamped.
 node() {
     local id=$1 cmd=$2
@@ -142,7 +114,7 @@ start_recipient() { # EXPECT
 
 mode_timer() {
     local k=5 i m rc tc tr gap nsync gaps=()
-    start_relay || { bad "the relay starts"; cat relay.log; exit 1; }
+    chaos_start_relay || { bad "the relay starts"; cat relay.log; exit 1; }
     start_recipient $((k + 1))
     # One notice at a time: after the recipient's confirm nothing reaches
     # the relay until the sender has its receipt (stats is asked before
@@ -186,7 +158,7 @@ mode_timer() {
             bad "the receipt follows the confirm soon: median $median ms (< 150), max $max ms"
     fi
     kill "$RECV" 2>/dev/null
-    stop_relay
+    chaos_stop_relay
     verify_log
     if [ "${#gaps[@]}" = "$k" ]; then
         grep -q "^records .*delivered $k," verify.out &&
@@ -197,7 +169,7 @@ mode_timer() {
 
 mode_fault() {
     local m idx n2 t2 tr order
-    start_relay "${PRE[@]}" || { bad "the relay starts"; cat relay.log; exit 1; }
+    chaos_start_relay "${PRE[@]}" || { bad "the relay starts"; cat relay.log; exit 1; }
     # Stored while its recipient is away.
     node jp.nisc send --to us.cisa --text "confirmed into a failed sync" >s.out 2>&1 ||
         { bad "the notice is stored"; cat s.out; }
@@ -249,21 +221,21 @@ mode_fault() {
     [ "$(count '^receipt ' w.out)" = 1 ] && ok "the sender got one receipt, not two" ||
         { bad "the sender got one receipt, not two"; cat w.out; }
     kill "$wpid" 2>/dev/null
-    stop_relay
+    chaos_stop_relay
     [ "$(audit_counts "$m")" = "accepted 1 delivered 1" ] &&
         ok "the log holds the notice accepted once and delivered once" ||
         bad "the log holds the notice accepted once and delivered once: $(audit_counts "$m")"
     verify_log
-    start_relay || { bad "the relay restarts"; cat relay.log; exit 1; }
+    chaos_start_relay || { bad "the relay restarts"; cat relay.log; exit 1; }
     snap st2.json
     grep -q '"queued":{}' st2.json && ok "after a restart nothing is owed to anyone" ||
         { bad "after a restart nothing is owed to anyone"; cat st2.json; }
-    stop_relay
+    chaos_stop_relay
 }
 
 mode_stop() {
     local a c b ia ic l0 f0 r0
-    start_relay "${PRE[@]}" || { bad "the relay starts"; cat relay.log; exit 1; }
+    chaos_start_relay "${PRE[@]}" || { bad "the relay starts"; cat relay.log; exit 1; }
     start_recipient 3
     : >freeze # the relay's wall clock stands still from its next reading
     snap st0.json
@@ -308,7 +280,7 @@ mode_stop() {
         [ "$(field fsyncs st.json)" = $((f0 + 3)) ] &&
         ok "us.cisa confirms the second one; its record waits unsynced" ||
         { bad "us.cisa confirms the second one; its record waits unsynced"; cat st.json; }
-    stop_relay
+    chaos_stop_relay
     rm -f freeze
     kill "$RECV" 2>/dev/null
     [ "$(audit_counts "$c")" = "accepted 1 delivered 1" ] &&
@@ -319,7 +291,7 @@ mode_stop() {
         ok "the log holds the first notice delivered once, sg.csa's accepted" ||
         bad "the log holds the first notice delivered once, sg.csa's accepted"
     verify_log
-    start_relay || { bad "the relay restarts"; cat relay.log; exit 1; }
+    chaos_start_relay || { bad "the relay restarts"; cat relay.log; exit 1; }
     snap st3.json
     grep -q '"queued":{"kr.krcert":1}' st3.json &&
         ok "after the restart nothing is owed to us.cisa (only sg.csa's notice to kr.krcert waits)" ||
@@ -328,7 +300,7 @@ mode_stop() {
     grep -q "$(receipt_re "$c")" w.out &&
         ok "after the restart the sender gets its receipt for the second notice" ||
         { bad "after the restart the sender gets its receipt for the second notice"; cat w.out; }
-    stop_relay
+    chaos_stop_relay
 }
 
 "mode_$MODE"

@@ -53,35 +53,7 @@ for n in relay.test jp.nisc kr.krcert; do
 done
 "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
 
-# start_relay [PRELOAD...]: on the port of the first start after that.
-BIND=tcp://127.0.0.1:0
-start_relay() {
-    rm -f ep
-    "$@" "$RELAY" --key keys/relay.test.key --roster roster.signed \
-        --coordinator keys/coordinator.pub --data data --bind "$BIND" \
-        --endpoint-file ep >>relay.log 2>&1 &
-    RPID=$!
-    until_ok 20 grep -q tcp:// ep || return 1
-    EP=$(cat ep)
-    BIND=$EP
-}
-# stop_relay: SIGTERM, and the relay is gone within 20 s with status 0
-# (under ASan a report makes it nonzero), or FAIL.
-relay_gone() { ! kill -0 "$RPID" 2>/dev/null; }
-stop_relay() {
-    local rc
-    kill -TERM "$RPID"
-    if until_ok 20 relay_gone; then
-        wait "$RPID"
-        rc=$?
-        [ "$rc" = 0 ] || { bad "the relay exits 0 after SIGTERM (it exited $rc)"; tail -20 relay.log; }
-    else
-        bad "the relay stops within 20 s of SIGTERM"
-        kill -9 "$RPID"
-    fi
-    RPID=
-}
-start_relay "${PRE[@]}" || { bad "relay starts"; cat relay.log; exit 1; }
+chaos_start_relay "${PRE[@]}" || { bad "relay starts"; cat relay.log; exit 1; }
 "$D" --key keys/jp.nisc.key --roster roster.signed --coordinator keys/coordinator.pub \
     --state st-jp.nisc --relay "$EP" --resubmit-ms 500 >>jp.nisc.log 2>&1 &
 PIDS+=($!)
@@ -103,13 +75,13 @@ state_is() { # MSG STATE: jp.nisc's record of MSG says STATE for kr.krcert
 # holds it. The restart after the fault must start from this one.
 keep1=$(send "before the snapshot")
 until_ok 20 state_is "$keep1" stored || bad "the first notice is stored"
-stop_relay
+chaos_stop_relay
 [ "$(count 'event=state_saved' relay.log)" = 1 ] && [ -s data/state ] &&
     ok "a clean stop before the fault writes a state snapshot" ||
     bad "a clean stop before the fault writes a state snapshot"
 snap_size=$(sed -n 's/.*event=state_saved log_size=\([0-9]*\).*/\1/p' relay.log)
 snap_sum=$(sha256sum <data/state)
-start_relay "${PRE[@]}" || { bad "relay restarts"; cat relay.log; exit 1; }
+chaos_start_relay "${PRE[@]}" || { bad "relay restarts"; cat relay.log; exit 1; }
 welcomed() { [ "$(count 'event=welcome' jp.nisc.log)" -ge 2 ]; }
 until_ok 20 welcomed || bad "jp.nisc is welcomed again after the restart"
 
@@ -152,13 +124,13 @@ state_is "$msg" stored &&
     bad "before the restart the sender does not see it expired (receipt cut)"
 
 # The clean stop the defect needed. No snapshot may be written.
-stop_relay
+chaos_stop_relay
 grep -q 'event=stopped' relay.log || bad "the relay logs stopped"
 [ "$(count 'event=state_saved' relay.log)" = 1 ] && [ "$(sha256sum <data/state)" = "$snap_sum" ] &&
     ok "the clean stop after the fault writes no state snapshot" ||
     bad "the clean stop after the fault writes no state snapshot"
 n0=$(count 'event=state_loaded' relay.log)
-start_relay || { bad "relay restarts without the fault"; cat relay.log; exit 1; }
+chaos_start_relay || { bad "relay restarts without the fault"; cat relay.log; exit 1; }
 [ "$(count 'event=state_loaded' relay.log)" -gt "$n0" ] &&
     grep 'event=state_loaded' relay.log | tail -1 | grep -q "log_size=$snap_size " &&
     ok "the restart loads the snapshot from before the fault (log_size=$snap_size)" ||
@@ -191,7 +163,7 @@ grep -q "\"msg_id\": \"$msg\"" kr-inbox.json &&
 for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 PIDS=()
-stop_relay
+chaos_stop_relay
 
 # The relay's log: the accepted record and one expired record naming
 # kr.krcert for it, and nothing delivered.
