@@ -14,8 +14,8 @@ count() {
 }
 # chaos_workdir NAME: makes W (/tmp/rk-NAME-XXXXXX, its real path) and
 # sets PIDS=() RPID= LOAD= pass=0 fail=0. At exit (or TERM, INT) it stops
-# LOAD, kills every PIDS and RPID, and removes W, or keeps it with KEEP=1
-# (and says where).
+# LOAD, kills every PIDS and RPID with their children, and removes W, or
+# keeps it with KEEP=1 (and says where).
 chaos_workdir() {
     W=$(mktemp -d "/tmp/rk-$1-XXXXXX") || exit 1
     W=$(realpath "$W")
@@ -23,9 +23,22 @@ chaos_workdir() {
     trap chaos_cleanup EXIT
     trap 'exit 1' TERM INT
 }
+# kill_tree PID: ends PID and its children (SIGTERM). A shell function run
+# with & is a subshell: ended alone, it leaves the program it runs behind.
+kill_tree() {
+    pkill -TERM -P "$1" 2>/dev/null
+    kill -TERM "$1" 2>/dev/null
+}
 chaos_cleanup() {
+    local p
     [ -n "${LOAD:-}" ] && kill "$LOAD" 2>/dev/null
-    for p in "${PIDS[@]:-}" ${RPID:-}; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+    # A PID may be a subshell (a shell function run with &): its children
+    # first, or they outlive the test.
+    for p in "${PIDS[@]:-}" ${RPID:-}; do
+        [ -n "$p" ] || continue
+        pkill -9 -P "$p" 2>/dev/null
+        kill -9 "$p" 2>/dev/null
+    done
     if [ -n "${KEEP:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
 }
 bad() { fail=$((fail + 1)); echo "FAIL: $1"; }

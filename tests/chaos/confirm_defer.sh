@@ -157,7 +157,7 @@ mode_timer() {
             ok "the receipt follows the confirm soon: median $median ms (< 150), max $max ms" ||
             bad "the receipt follows the confirm soon: median $median ms (< 150), max $max ms"
     fi
-    kill "$RECV" 2>/dev/null
+    kill_tree "$RECV"
     chaos_stop_relay
     verify_log
     if [ "${#gaps[@]}" = "$k" ]; then
@@ -210,7 +210,7 @@ mode_fault() {
     [ -n "$t2" ] && [ -n "$tr" ] && [ "$tr" -ge "$t2" ] &&
         ok "the receipt came after the second confirm (first receipt $((tr - t2)) ms after it)" ||
         { bad "the receipt came after the second confirm (${tr:-none} vs ${t2:-none})"; cat w.out r.out; }
-    kill "$RECV" 2>/dev/null
+    kill_tree "$RECV"
     # Any other receipt would have been sent before this stats answer, to
     # the sender still connected.
     snap st.json
@@ -220,7 +220,7 @@ mode_fault() {
         { bad "stats: one receipt sent, one delivery confirmed, one failed sync, storage ok"; cat st.json; }
     [ "$(count '^receipt ' w.out)" = 1 ] && ok "the sender got one receipt, not two" ||
         { bad "the sender got one receipt, not two"; cat w.out; }
-    kill "$wpid" 2>/dev/null
+    kill_tree "$wpid"
     chaos_stop_relay
     [ "$(audit_counts "$m")" = "accepted 1 delivered 1" ] &&
         ok "the log holds the notice accepted once and delivered once" ||
@@ -282,7 +282,7 @@ mode_stop() {
         { bad "us.cisa confirms the second one; its record waits unsynced"; cat st.json; }
     chaos_stop_relay
     rm -f freeze
-    kill "$RECV" 2>/dev/null
+    kill_tree "$RECV"
     [ "$(audit_counts "$c")" = "accepted 1 delivered 1" ] &&
         ok "after the stop the log holds its delivered record" ||
         bad "after the stop the log holds its delivered record: $(audit_counts "$c")"
