@@ -1,5 +1,5 @@
 # tests/lib.sh: sourced by the chaos and hostile scripts (tests/chaos/,
-# tests/hostile/). Counting checks, and polling an event in a bounded loop
+# tests/hostile/) and by tests/integration/relay.sh. Counting checks, and polling an event in a bounded loop
 # rather than sleeping a guess; a work dir cleaned up at exit. The script
 # sets pass=0 fail=0 (chaos_workdir does too) and ends with
 # its own summary.

@@ -18,6 +18,9 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
+# until_ok (bounded polls), kill_tree; ok and bad are this script's own.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../lib.sh"
 
 ok() { pass=$((pass + 1)); echo "ok: $1"; }
 bad() {
@@ -28,11 +31,7 @@ bad() {
 # expect DESC FILE REGEX: FILE has a line matching REGEX.
 expect() { if grep -Eq "$3" "$2"; then ok "$1"; else bad "$1"; sed 's/^/  out| /' "$2"; fi; }
 # wait_for FILE REGEX SECONDS: poll (bounded) until FILE matches.
-wait_for() {
-    local i
-    for ((i = 0; i < $3 * 20; i++)); do grep -Eq "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-    return 1
-}
+wait_for() { until_ok "$3" grep -Eq "$2" "$1"; }
 
 setup() {
     cd "$W" || exit 1
@@ -430,7 +429,7 @@ scenario_revoke() {
     wait_for relay.log 'event=roster_installed serial=2' 10 && ok "SIGHUP installs the newer roster" || bad "SIGHUP installs the newer roster"
     wait_for relay.log 'event=connections_reset nodes=jp.nisc' 10 &&
         ok "the revoked node, connected, is cut off" || bad "the revoked node, connected, is cut off"
-    kill "$rjp" 2>/dev/null
+    kill_tree "$rjp"
     wait "$rjp"
     node jp.nisc send --to us.cisa >s2.out 2>&1
     expect "after: the revoked node is refused" s2.out 'handshake refused|rejected code=sender-inactive'
@@ -644,7 +643,7 @@ scenario_state() {
     start_relay
     ok "the relay starts on the cached hashes"
     t0=$SECONDS
-    for ((i = 0; i < 300; i++)); do kill -0 "$RPID" 2>/dev/null || break; sleep 0.05; done
+    until_ok 15 relay_gone
     if kill -0 "$RPID" 2>/dev/null; then
         bad "the relay stops by itself within 15 s"
         kill9_relay
@@ -662,7 +661,7 @@ scenario_state() {
         --coordinator keys/coordinator.pub --data data --bind tcp://127.0.0.1:0 \
         --log-level debug >>relay.log 2>&1 &
     RPID=$!
-    for ((i = 0; i < 300; i++)); do kill -0 "$RPID" 2>/dev/null || break; sleep 0.05; done
+    until_ok 15 relay_gone
     if kill -0 "$RPID" 2>/dev/null; then
         bad "without DIR/log/leaves the damaged log is refused at start"
         kill9_relay
@@ -693,7 +692,7 @@ scenario_disconnect() {
     expect "stats count both connected" s0.out '"connected":2,'
     # The testnode (a child of the function's subshell) dies: its TCP
     # connection closes, nothing is said.
-    kill -9 $(pgrep -P "$pb") "$pb"
+    pkill -9 -P "$pb"
     wait "$pb" 2>/dev/null
     if wait_for relay.log "event=peer_disconnected node=us.cisa" 10; then
         ok "the relay logs us.cisa's disconnect by itself"
@@ -757,16 +756,16 @@ PY
     node relay.test recv --expect 1 --timeout-ms 30000 >r.out 2>&1 &
     local pr=$!
     wait_for r.out welcome 10 || bad "a client with the relay's key connects"
-    # Once the partners' testnodes, done, are seen gone: only it is left.
-    for ((i = 0; i < 100; i++)); do
-        "$RELAY" stats --data data 2>&1 | grep -q '"connected":1,' && break
-        sleep 0.05
-    done
+    # Once the partners' testnodes, done, are seen gone (jp.nisc's, and
+    # us.cisa's second connection): only it is left.
+    gone_twice() { [ "$(grep -c 'event=peer_disconnected node=us.cisa' relay.log)" -ge 2 ]; }
+    wait_for relay.log 'event=peer_disconnected node=jp\.nisc' 10 && until_ok 10 gone_twice ||
+        bad "the partners' testnodes, done, are seen gone"
     "$RELAY" nodes --data data >n4.out 2>&1
     expect "nodes: the relay's own key in use is flagged" n4.out '^relay\.test +relay +active +SELF! '
     expect "nodes: and warned about, not counted" n4.out '^warning: a node is connected with this relay.s own key'
     expect "nodes: the count leaves it out" n4.out '^0 of 3 nodes connected'
-    kill -9 $(pgrep -P "$pr") "$pr" 2>/dev/null
+    kill_tree "$pr"
     wait "$pr" 2>/dev/null
 }
 
