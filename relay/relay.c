@@ -1053,6 +1053,22 @@ s_activate_roster(relay_t *self, roster_t *r, uint8_t *note, size_t len) {
     s_reset_if_revoked(self);
 }
 
+/* Whether two signed rosters hold the same roster text; their signature
+ * lines may differ (a cosigned copy is the same roster). A note that does
+ * not verify with the coordinator key counts as different. */
+static bool
+s_same_roster(const note_verifier_t *coordinator, const uint8_t *a,
+              size_t a_len, const uint8_t *b, size_t b_len) {
+    const uint8_t *ta, *tb;
+    size_t la, lb;
+    if (a_len == b_len && memcmp(a, b, a_len) == 0)
+        return true;
+    if (note_verify(a, a_len, coordinator, &ta, &la) != RK_OK ||
+        note_verify(b, b_len, coordinator, &tb, &lb) != RK_OK)
+        return false;
+    return la == lb && memcmp(ta, tb, la) == 0;
+}
+
 /* Verifies a newer signed roster (from a push, SIGHUP or the log) and logs
  * it. Outside a batch (in_batch 0) it is made durable and active at once;
  * inside one it becomes active in s_commit once the batch's sync has made
@@ -2868,9 +2884,15 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
     log_info("event=queue_rebuilt live_messages=%zu",
              relay_queue_live(self->queue));
     /* The roster file older than the newest logged roster? Then the logged
-     * one wins: a stale file must not undo a revocation. */
+     * one wins: a stale file must not undo a revocation. A file with the
+     * logged serial but other content (two rosters signed with one serial)
+     * loses too: the nodes and the log's auditors have the logged one. */
     if (self->logged_note &&
-        self->logged_roster > roster_serial(self->roster)) {
+        (self->logged_roster > roster_serial(self->roster) ||
+         (self->logged_roster == roster_serial(self->roster) &&
+          !s_same_roster(&cfg->coordinator, self->logged_note,
+                         self->logged_note_len, self->roster_note,
+                         self->roster_note_len)))) {
         roster_t *newer = NULL;
         char rerr[300];
         if (roster_open_signed(self->logged_note, self->logged_note_len,
@@ -2878,15 +2900,27 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
                                sizeof rerr) != RK_OK) {
             snprintf(err, errlen,
                      "the newest roster in the log (serial %" PRIu64
-                     ") does not verify: %s",
-                     self->logged_roster, rerr);
+                     ") does not verify: %s%s",
+                     self->logged_roster, rerr,
+                     self->logged_roster == roster_serial(self->roster)
+                         ? "; the roster file has its serial but other "
+                           "content: sign it with a higher serial"
+                         : "");
             goto fail;
         }
-        log_warn("event=roster_file_older file=%s file_serial=%" PRIu64
-                 " logged_serial=%" PRIu64 " action=\"using the logged "
-                 "roster\"",
-                 cfg->roster_path, roster_serial(self->roster),
-                 self->logged_roster);
+        if (self->logged_roster > roster_serial(self->roster))
+            log_warn("event=roster_file_older file=%s file_serial=%" PRIu64
+                     " logged_serial=%" PRIu64 " action=\"using the logged "
+                     "roster\"",
+                     cfg->roster_path, roster_serial(self->roster),
+                     self->logged_roster);
+        else
+            log_error("event=roster_serial_conflict file=%s serial=%" PRIu64
+                      " action=\"using the logged roster\" reason=\"the "
+                      "file holds another roster signed with the serial of "
+                      "the newest logged one; sign the roster meant to be "
+                      "in force with a higher serial\"",
+                      cfg->roster_path, self->logged_roster);
         roster_destroy(&self->roster);
         free(self->roster_note);
         self->roster = newer;
@@ -2997,6 +3031,15 @@ s_reload(relay_t *self) {
                      "roster\"",
                      self->cfg.roster_path, roster_serial(old),
                      roster_serial(self->roster));
+        else if (old && roster_serial(old) == roster_serial(self->roster) &&
+                 !s_same_roster(&self->cfg.coordinator, note, len,
+                                self->roster_note, self->roster_note_len))
+            log_error("event=roster_serial_conflict file=%s serial=%" PRIu64
+                      " action=\"keeping the installed roster\" "
+                      "reason=\"the file holds another roster signed with "
+                      "the serial of the one in force; sign the roster "
+                      "meant to be in force with a higher serial\"",
+                      self->cfg.roster_path, roster_serial(old));
         else
             log_info("event=roster_unchanged reason=\"%s\"", err);
         roster_destroy(&old);

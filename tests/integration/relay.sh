@@ -417,6 +417,7 @@ scenario_checkpoint() {
 scenario_revoke() {
     start_relay
     cp roster.signed roster-serial1.signed
+    cp roster.json roster-serial1.json
     node jp.nisc send --to us.cisa >s.out 2>&1
     expect "before: accepted" s.out '^stored index='
     # Connected until the relay cuts it off (killed once that is seen).
@@ -425,6 +426,7 @@ scenario_revoke() {
     wait_for rj.out welcome 10 || bad "jp.nisc connects before its revocation"
     "$KEYS" roster revoke roster.json --id jp.nisc --reason test >/dev/null
     "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    cp roster.signed roster-serial2.signed
     kill -HUP "$RPID"
     wait_for relay.log 'event=roster_installed serial=2' 10 && ok "SIGHUP installs the newer roster" || bad "SIGHUP installs the newer roster"
     wait_for relay.log 'event=connections_reset nodes=jp.nisc' 10 &&
@@ -442,6 +444,35 @@ scenario_revoke() {
     expect "an older roster file is overruled by the logged one" relay.log 'event=roster_file_older .*logged_serial=2'
     node jp.nisc send --to us.cisa >s4.out 2>&1
     expect "the revoked node stays refused after the restart" s4.out 'handshake refused'
+    # Another roster signed with serial 2 (from serial 1, sg.csa suspended
+    # instead of jp.nisc revoked): the logged serial 2 stays in force, at
+    # start and on SIGHUP, and the operator is told.
+    "$KEYS" roster suspend roster-serial1.json --id sg.csa --reason test >/dev/null
+    "$KEYS" roster sign roster-serial1.json --key keys/coordinator.key --out other2.signed >/dev/null
+    grep -q '"serial": 2' other2.signed && ok "a second roster signed with serial 2" || bad "a second roster signed with serial 2"
+    mark_log
+    cp other2.signed roster.signed
+    kill -HUP "$RPID"
+    wait_for relay.log 'event=roster_(serial_conflict|unchanged|installed)' 10 || bad "SIGHUP reads the other serial-2 roster"
+    expect_new "another roster with the serial in force is an error on SIGHUP" 'level=error event=roster_serial_conflict file=roster.signed serial=2 action="keeping the installed roster"'
+    if since_mark | grep -q 'event=roster_unchanged'; then bad "the other roster is not called unchanged"; else ok "the other roster is not called unchanged"; fi
+    stop_relay
+    mark_log
+    start_relay
+    expect_new "and at start: the logged roster is used" 'level=error event=roster_serial_conflict file=roster.signed serial=2 action="using the logged roster"'
+    node jp.nisc send --to us.cisa >s6.out 2>&1
+    expect "the revoked node stays refused" s6.out 'handshake refused'
+    node sg.csa send --to us.cisa --roster roster-serial2.signed >s7.out 2>&1
+    expect "the node the other roster suspends still sends" s7.out '^stored index='
+    # The logged roster with one more signature line (by another key, so
+    # not checked) is the same roster, not a conflict.
+    stop_relay
+    { cat roster-serial2.signed; printf '\xe2\x80\x94 witness.test %s\n' "$(head -c 68 /dev/urandom | base64 -w0)"; } >roster.signed
+    mark_log
+    start_relay
+    node jp.nisc send --to us.cisa >s8.out 2>&1
+    expect "the logged roster in force with a second signature" s8.out 'handshake refused'
+    if since_mark | grep -q 'roster_serial_conflict'; then bad "a second signature line is no conflict"; else ok "a second signature line is no conflict"; fi
     # A newer roster pushed over the wire (serial 3: us.cisa suspended).
     "$KEYS" roster suspend roster.json --id us.cisa --reason test >/dev/null
     "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster3.signed >/dev/null
