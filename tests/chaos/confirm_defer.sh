@@ -25,8 +25,9 @@
 #         submit, whose one fdatasync covers both; then a clean stop
 #         (SIGTERM) while another confirm waits: its delivered record is in
 #         the log (renraku-audit), and after the restart the recipient is
-#         owed nothing and the sender gets the receipt. (The deferral counts
-#         on rk_now_ms, the wall clock. Were it to count on a monotonic
+#         owed nothing and the sender gets the receipt; last, a roster
+#         reload (SIGHUP) while a confirm waits: the receipt still comes.
+#         (The deferral counts on rk_now_ms, the wall clock. Were it to count on a monotonic
 #         clock, the first check here would fail, and this mode would need
 #         another way to hold the wait open.)
 # Usage: confirm_defer.sh BUILD_DIR FAILSYNC.so SKEWCLOCK.so timer|fault|stop
@@ -301,6 +302,41 @@ mode_stop() {
         ok "after the restart the sender gets its receipt for the second notice" ||
         { bad "after the restart the sender gets its receipt for the second notice"; cat w.out; }
     chaos_stop_relay
+    # A roster reload (SIGHUP) while a confirm waits, the clock held and no
+    # submit to carry the sync: the confirm's receipt still comes, and the
+    # log stays whole.
+    chaos_start_relay "${PRE[@]}" || { bad "the relay restarts"; cat relay.log; exit 1; }
+    start_recipient 2
+    : >freeze
+    snap st0.json
+    l0=$(field log_size st0.json)
+    node jp.nisc send --to us.cisa --text "confirmed before a reload" --receipts 1 \
+        --timeout-ms 30000 >d.out 2>&1 &
+    PIDS+=($!)
+    until_ok 20 grep -q '^stored ' d.out || { bad "the third notice is stored"; cat d.out; }
+    local d id f1
+    d=$(stored_msg d.out) id=$(stored_index d.out)
+    until_ok 20 grep -q "^confirm index=$id msg=$d " r.out &&
+        until_ok 20 logged $((l0 + 2)) || { bad "us.cisa confirms the third notice"; cat r.out st.json; }
+    f1=$(field fsyncs st.json)
+    for ((i = 0; i < 10; i++)); do snap st4.json; done
+    [ "$(field fsyncs st4.json)" = "$f1" ] && ! grep -q '^receipt ' d.out &&
+        ok "its record waits unsynced, no receipt yet" ||
+        { bad "its record waits unsynced, no receipt yet"; cat st4.json d.out; }
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    kill -HUP "$RPID"
+    until_ok 20 grep -q 'event=roster_installed serial=2' relay.log ||
+        bad "SIGHUP installs roster serial 2"
+    until_ok 20 grep -q "$(receipt_re "$d")" d.out &&
+        ok "a roster reload syncs the waiting confirm: the sender gets its receipt" ||
+        { bad "a roster reload syncs the waiting confirm: the sender gets its receipt"; cat d.out; }
+    chaos_stop_relay
+    rm -f freeze
+    kill_tree "$RECV"
+    [ "$(audit_counts "$d")" = "accepted 1 delivered 1" ] &&
+        ok "the log holds the third notice delivered once" ||
+        bad "the log holds the third notice delivered once: $(audit_counts "$d")"
+    verify_log
 }
 
 "mode_$MODE"
