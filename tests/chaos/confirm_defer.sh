@@ -27,9 +27,9 @@
 #         the log (renraku-audit), and after the restart the recipient is
 #         owed nothing and the sender gets the receipt; last, a roster
 #         reload (SIGHUP) while a confirm waits: the receipt still comes.
-#         (The deferral counts on rk_now_ms, the wall clock. Were it to count on a monotonic
-#         clock, the first check here would fail, and this mode would need
-#         another way to hold the wait open.)
+#         (The deferral counts on rk_now_ms, the wall clock. Were it to
+#         count on a monotonic clock, the first check here would fail, and
+#         this mode would need another way to hold the wait open.)
 # Usage: confirm_defer.sh BUILD_DIR FAILSYNC.so SKEWCLOCK.so timer|fault|stop
 # Exit 77 (CTest: skipped) when a shim cannot be preloaded, with why.
 set -u
