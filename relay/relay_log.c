@@ -1368,9 +1368,12 @@ relay_log_sync_end(relay_log_t *self, relay_log_sync_t *job) {
      * refused and cut, never trusted. A failed write is refused the same
      * way: its batch, written in part or not at all, is cut whole. */
     saved = errno;
-    log_error("event=%s dropped=%" PRIu64 " error=\"%s\"",
-              job->write_failed ? "log_write_failed" : "log_sync_failed",
-              self->size - self->durable, strerror(saved));
+    if (job->write_failed)
+        log_error("event=log_write_failed dropped=%" PRIu64 " error=\"%s\"",
+                  self->size - self->durable, strerror(saved));
+    else
+        log_error("event=log_sync_failed dropped=%" PRIu64 " error=\"%s\"",
+                  self->size - self->durable, strerror(saved));
     self->werr = 0;
     self->size = self->durable;
     if (s_tree_truncate(self, self->durable) != RK_OK) {
