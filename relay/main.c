@@ -319,10 +319,19 @@ s_bad_option(const char *cmd, char **argv, const struct option *opts,
              int missing) {
     const char *arg = argv[optind - 1];
     size_t n;
-    if (optopt && !(arg[0] == '-' && arg[1] == '-')) {
-        s_fail("%s: %s -%c", cmd,
-               missing ? "a value is missing after" : "unknown option", optopt);
-        return;
+    /* A short option: getopt is in the cluster that holds it, which is
+     * argv[optind] while more letters follow (optind - 1 is then the
+     * argument before, perhaps a long option), else argv[optind - 1]. A
+     * long option that lacks its value sets optopt too (its val). */
+    if (optopt) {
+        const char *c = argv[optind];
+        for (int k = 0; k < 2; k++, c = argv[optind - 1])
+            if (c && c[0] == '-' && c[1] != '-' && strchr(c + 1, optopt)) {
+                s_fail("%s: %s -%c", cmd,
+                       missing ? "a value is missing after" : "unknown option",
+                       optopt);
+                return;
+            }
     }
     n = strcspn(arg, "=");
     for (const struct option *o = opts; o->name; o++)

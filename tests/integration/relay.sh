@@ -761,6 +761,13 @@ PY
     "$RELAY" nodes --data data --bogus >n3.out 2>&1
     rc=$?
     [ "$rc" -eq 2 ] && grep -q "nodes: unknown option --bogus" n3.out && ok "nodes: an unknown option is named (exit 2)" || { bad "nodes: an unknown option is named (exit 2, got $rc)"; cat n3.out; }
+    # A bad short option after a long one with its value is the one named.
+    "$RELAY" nodes --data=data -xj >n5.out 2>&1
+    rc=$?
+    [ "$rc" -eq 2 ] && grep -q "nodes: unknown option -x" n5.out && ok "nodes: -x in -xj after --data=DIR is named, not --data (exit 2)" || { bad "nodes: -x in -xj after --data=DIR is named, not --data (exit 2, got $rc)"; cat n5.out; }
+    "$RELAY" nodes --data >n7.out 2>&1
+    rc=$?
+    [ "$rc" -eq 2 ] && grep -q "nodes: --data needs a value" n7.out && ok "nodes: --data without its value is named (exit 2)" || { bad "nodes: --data without its value is named (exit 2, got $rc)"; cat n7.out; }
     # renraku-relay probe: asked about a node, the relay sends its connection
     # a pong (the node ignores it; testnode prints it) or finds it gone.
     "$RELAY" probe jp.nisc --data data >p1.out 2>&1
