@@ -446,25 +446,23 @@ s_simple_opts(int argc, char **argv, int *unread, const char **status,
             *unread = 1;
             break;
         case 's':
-            if (!status)
-                goto bad;
-            *status = optarg;
-            break;
         case 'c':
-            if (!comment)
-                goto bad;
-            *comment = optarg;
-            break;
         case 'f':
-            if (!format)
+        case 'o': {
+            const char **value = c == 's'   ? status
+                                 : c == 'c' ? comment
+                                 : c == 'f' ? format
+                                            : out;
+            if (!value)
                 goto bad;
-            *format = optarg;
+            /* "--status=" is no value, and neither is the next flag in
+             * "--status --comment x" (no status or format starts with
+             * "-"; a comment or a file name may). */
+            if (!optarg[0] || (strchr("sf", c) && optarg[0] == '-'))
+                goto missing;
+            *value = optarg;
             break;
-        case 'o':
-            if (!out)
-                goto bad;
-            *out = optarg;
-            break;
+        }
         case 'h':
             fputs(s_usage, stdout);
             exit(0);
@@ -474,11 +472,17 @@ s_simple_opts(int argc, char **argv, int *unread, const char **status,
             if ((optopt == 's' && !status) || (optopt == 'c' && !comment) ||
                 (optopt == 'f' && !format) || (optopt == 'o' && !out))
                 goto bad;
-            s_fail("%s needs a value: %s", argv[optind - 1],
-                   optopt == 's'   ? s_ack_statuses
-                   : optopt == 'f' ? "stix"
-                   : optopt == 'c' ? "the comment's text"
-                                   : "a file name");
+            c = optopt;
+        missing: /* c: the flag */
+            s_fail("--%s needs a value: %s",
+                   c == 's'   ? "status"
+                   : c == 'f' ? "format"
+                   : c == 'c' ? "comment"
+                              : "out",
+                   c == 's'   ? s_ack_statuses
+                   : c == 'f' ? "stix"
+                   : c == 'c' ? "the comment's text"
+                              : "a file name");
             return -1;
         case '?': {
             /* Not an option of renraku at all, or --flag=value for a
@@ -651,8 +655,8 @@ cmd_ack(int argc, char **argv) {
     json_t *req, *reply;
     if (s_simple_opts(argc, argv, NULL, &status, &comment, NULL, NULL))
         return EXIT_USAGE;
-    /* The value first: in "--status --comment x", --comment is the value
-     * and x is left over. */
+    /* The value first: in "--status bogus x", the value is named, not
+     * the x left over. */
     if (status && !payload_ack_status_from_name(status)) {
         s_fail("--status %s: use %s", status, s_ack_statuses);
         return EXIT_USAGE;
@@ -810,9 +814,12 @@ cmd_export(int argc, char **argv) {
     if (s_simple_opts(argc, argv, NULL, NULL, NULL, &format, &out) ||
         s_args(argc, argv, 1, "one message ID"))
         return EXIT_USAGE;
-    if (!format || strcmp(format, "stix") != 0) {
-        s_fail("--format %s: the format is stix (STIX 2.1)",
-               format ? format : "(missing)");
+    if (!format) {
+        s_fail("export needs --format stix (STIX 2.1)");
+        return EXIT_USAGE;
+    }
+    if (strcmp(format, "stix") != 0) {
+        s_fail("--format %s: the format is stix (STIX 2.1)", format);
         return EXIT_USAGE;
     }
     req = json_object();

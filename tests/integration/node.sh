@@ -738,9 +738,26 @@ scenario_errors() {
     [ $rc = 2 ] && ok "bad ack status: exit 2" || bad "bad ack status: exit 2 ($rc)"
     # A flag without its value is named as such, with what it takes: not
     # "does not apply here", nor taken for an unknown option.
+    local args
     rk jp.nisc ack 00000000 --status >e15.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "ack --status without its value: exit 2" || bad "ack --status without its value: exit 2 ($rc)"
     expect "... saying it needs one, and which" e15.out '^renraku: error: --status needs a value: received, acknowledged, in-progress, resolved or denied$'
+    # Nor is an empty value, or the next flag taken for the status: that
+    # said "--status : use ..." and "--status --comment: use ...".
+    for args in "ack 00000000 --status=" "ack 00000000 --status --comment x" \
+        "ack 00000000 --comment x --status -y"; do
+        rk jp.nisc $args >e23.out 2>&1; rc=$?
+        [ $rc = 2 ] && ok "renraku $args: exit 2" || bad "renraku $args: exit 2 ($rc)"
+        expect "... saying --status needs a value, and which" e23.out \
+            '^renraku: error: --status needs a value: received, acknowledged, in-progress, resolved or denied$'
+        [ "$(wc -l <e23.out)" = 1 ] || bad "renraku $args: exactly one line"
+    done
+    rk jp.nisc export 00000000 --format= >e24.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "export --format= (empty): exit 2" || bad "export --format= (empty): exit 2 ($rc)"
+    expect "... saying it needs a value" e24.out '^renraku: error: --format needs a value: stix$'
+    rk jp.nisc export 00000000 >e25.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "export without --format: exit 2" || bad "export without --format: exit 2 ($rc)"
+    expect "... saying it needs one" e25.out '^renraku: error: export needs --format stix'
     rk jp.nisc send --to us.cisa --title >e16.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "send --title without its value: exit 2" || bad "send --title without its value: exit 2 ($rc)"
     expect "... saying it needs one" e16.out '^renraku: error: --title needs a value'
@@ -759,7 +776,6 @@ scenario_errors() {
     expect "a value for a flag that takes none is named as such" e22.out '^renraku: error: --json takes no value '
     # An argument a command does not take is refused, named, never
     # ignored (inbox and status went on as if it were not there).
-    local args
     for args in "inbox foo" "inbox --unread foo" "status foo" "show 00000000 foo" \
         "ack 00000000 foo --status received" "export 00000000 foo --format stix" \
         "import b1.json foo" "send --to us.cisa --title x foo"; do
