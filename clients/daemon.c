@@ -39,6 +39,9 @@
 #define S_HOOK_STOP_WAIT_MS 2000
 #define S_CTL_MAX (1024u * 1024u)
 #define S_REQUEST_ID_MAX 64 /* a send's request_id, in bytes */
+/* A box that stays unlistable is logged again after this many
+ * --resubmit-ms periods (10 minutes by default). */
+#define S_BOX_RELOG_PERIODS 20
 
 typedef struct {
     pid_t pid;
@@ -62,6 +65,18 @@ typedef struct {
     uint64_t reconnect_at_ms; /* recreate the socket (refused handshake) */
     uint64_t backoff_ms;
 } link_t;
+
+/* A box that cannot be listed, logged when it starts failing (or fails
+ * for another reason), at most every S_BOX_RELOG_PERIODS resubmission
+ * periods while it lasts, and when it can be listed again: the outbox is
+ * retried every period, and that must not be a line each time. */
+typedef struct {
+    char reason[200];   /* why the last listing failed; "" if it did not */
+    uint64_t since_ms;  /* its first failure (wall clock) */
+    uint64_t logged_ms; /* the last line about it (monotonic) */
+    uint64_t repeats;   /* failed listings since that line */
+    uint64_t failures;  /* failed listings since the first */
+} unlisted_t;
 
 struct daemon {
     daemon_config_t cfg;
@@ -94,6 +109,8 @@ struct daemon {
      * has one, then kept up to date. A send repeated with the same id (its
      * answer was lost) gets the first one's answer. NULL until read. */
     json_t *requests;
+    /* Each box's listing failures, for its log lines (s_unlisted_note). */
+    unlisted_t unlisted[NODE_STORE_N_BOXES];
 };
 
 static int s_answer(daemon_t *self, const char *hex,
@@ -297,9 +314,13 @@ s_resubmit(daemon_t *self, link_t *l) {
     char **names = NULL;
     size_t n = 0, sent = 0;
     uint64_t now = rk_now_ms();
-    if ((l ? !l->welcomed : !s_any_welcomed(self)) ||
-        s_list_names(self, NODE_STORE_OUTBOX, &names, &n, NULL, 0) != RK_OK)
+    if (l ? !l->welcomed : !s_any_welcomed(self))
         return;
+    if (s_list_names(self, NODE_STORE_OUTBOX, &names, &n, NULL, 0) != RK_OK) {
+        /* Tried again in a period, not at the next turn of the loop. */
+        self->last_resubmit_ms = now;
+        return;
+    }
     outbox_item_t *order = calloc(n ? n : 1, sizeof *order);
     if (!order) {
         node_store_free_names(names, n);
@@ -420,22 +441,65 @@ s_get(daemon_t *self, node_store_box_t box, const char *name, int *rc) {
     return rec;
 }
 
+/* Logs a listing of box that failed (reason) or succeeded (NULL), as
+ * unlisted_t says: box_unreadable, box_still_unreadable, box_recovered. */
+static void
+s_unlisted_note(daemon_t *self, node_store_box_t box, const char *reason) {
+    unlisted_t *u = &self->unlisted[box];
+    uint64_t now = rk_mono_us() / 1000, wall = rk_now_ms();
+    uint64_t relog_ms = (uint64_t)self->cfg.resubmit_ms * S_BOX_RELOG_PERIODS;
+    char t[40];
+    if (!reason) {
+        if (u->reason[0])
+            log_info("event=box_recovered box=%s unreadable_for_ms=%" PRIu64
+                     " failed_listings=%" PRIu64,
+                     s_box_names[box],
+                     wall > u->since_ms ? wall - u->since_ms : 0, u->failures);
+        memset(u, 0, sizeof *u);
+        return;
+    }
+    u->failures++;
+    if (u->reason[0] && !strcmp(u->reason, reason)) {
+        /* The same failure again: a reminder now and then, with how many
+         * listings failed since the last line. */
+        u->repeats++;
+        if (now - u->logged_ms < relog_ms)
+            return;
+        rk_time_format(t, sizeof t, u->since_ms);
+        log_error("event=box_still_unreadable box=%s reason=\"cannot list "
+                  "%s/%s: %s\" since=%s repeats=%" PRIu64,
+                  s_box_names[box], node_store_dir(self->store),
+                  s_box_names[box], reason, t, u->repeats);
+    } else {
+        log_error("event=box_unreadable box=%s reason=\"cannot list %s/%s: "
+                  "%s\"",
+                  s_box_names[box], node_store_dir(self->store),
+                  s_box_names[box], reason);
+        if (!u->reason[0])
+            u->since_ms = wall;
+        snprintf(u->reason, sizeof u->reason, "%s", reason);
+    }
+    u->logged_ms = now;
+    u->repeats = 0;
+}
+
 /* The names in box, as node_store_list. A folder that cannot be listed is
- * logged with the OS error, or a listing, a lookup or the outbox's
- * resubmission would find it empty without a word; why (when not NULL)
- * gets "box/ cannot be listed: <reason>" for the control socket's reply. */
+ * logged with the OS error (s_unlisted_note), or a listing, a lookup or
+ * the outbox's resubmission would find it empty without a word; why (when
+ * not NULL) gets "box/ cannot be listed: <reason>" for the control
+ * socket's reply. */
 static int
 s_list_names(daemon_t *self, node_store_box_t box, char ***names, size_t *n,
              char *why, size_t whylen) {
     char reason[200];
     int rc = node_store_list(self->store, box, names, n);
-    if (rc == RK_OK)
+    if (rc == RK_OK) {
+        s_unlisted_note(self, box, NULL);
         return rc;
+    }
     snprintf(reason, sizeof reason, "%s",
              rc == RK_ERR_IO ? strerror(errno) : rk_strerror(rc));
-    log_error("event=box_unreadable box=%s reason=\"cannot list %s/%s: %s\"",
-              s_box_names[box], node_store_dir(self->store), s_box_names[box],
-              reason);
+    s_unlisted_note(self, box, reason);
     if (why)
         snprintf(why, whylen, "%s/ cannot be listed: %s", s_box_names[box],
                  reason);

@@ -4,7 +4,7 @@
 # fresh test keys made here, bounded waits, and everything stopped at the
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
-# tworelays redeliver receipts
+# tworelays redeliver receipts unlisted
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -800,9 +800,58 @@ scenario_errors() {
     expect "says another is running" e8.out 'another renrakud'
 }
 
+# An outbox that cannot be listed is logged when it starts failing, then
+# only as a reminder (every 20 resubmission periods: 2 s here) while it
+# lasts, again at once for another reason, and when it is back: not a
+# line at every resubmission (it was one every 200 ms, each turn of the
+# loop), which buried every other event.
+# unlisted_lines REASON: how many box_unreadable lines jp.nisc logged for
+# its outbox with REASON; unlisted_more REASON N: more than N.
+unlisted_lines() { grep -c "event=box_unreadable box=outbox $1" jp.nisc.log; }
+unlisted_more() { [ "$(unlisted_lines "$1")" -gt "$2" ]; }
+scenario_unlisted() {
+    local rc n n0 notdir='reason="cannot list st-jp.nisc/outbox: Not a directory"'
+    local noent='reason="cannot list st-jp.nisc/outbox: No such file or directory"'
+    start_relay
+    start_node jp.nisc --resubmit-ms 100
+    until_ok 10 connected jp.nisc || bad "jp.nisc connects"
+    # (A listing between the mv and the touch logs "No such file or
+    # directory" first: the counts below are per reason.)
+    mv st-jp.nisc/outbox st-jp.nisc/outbox.away && touch st-jp.nisc/outbox
+    until_ok 15 grep -q 'event=box_still_unreadable box=outbox' jp.nisc.log &&
+        ok "a reminder while the outbox cannot be listed" ||
+        bad "a reminder while the outbox cannot be listed"
+    expect "... at level error, with the reason, since when and how many retries failed" jp.nisc.log \
+        "level=error event=box_still_unreadable box=outbox $notdir since=[0-9T:.-]+Z repeats=[1-9][0-9]*\$"
+    n=$(unlisted_lines "$notdir")
+    [ "$n" = 1 ] && ok "box_unreadable logged once, not at every resubmission" ||
+        bad "box_unreadable logged once, not at every resubmission ($n times)"
+    expect "... at level error, with the reason" jp.nisc.log "level=error event=box_unreadable box=outbox $notdir\$"
+    # The operator still sees it, whatever the log says.
+    rk jp.nisc status >unl-status.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "status meanwhile: exit 1" || bad "status meanwhile: exit 1 ($rc)"
+    expect "... naming the outbox" unl-status.out '^Outbox +FOLDER UNREADABLE: outbox/ cannot be listed: Not a directory$'
+    # Another reason is a new line at once.
+    n0=$(unlisted_lines "$noent")
+    rm st-jp.nisc/outbox && ln -s "$W/nowhere" st-jp.nisc/outbox
+    until_ok 10 unlisted_more "$noent" "$n0" &&
+        ok "another reason is logged at once" || bad "another reason is logged at once"
+    rm st-jp.nisc/outbox && mv st-jp.nisc/outbox.away st-jp.nisc/outbox
+    until_ok 10 grep -q 'event=box_recovered box=outbox' jp.nisc.log &&
+        ok "the recovery is logged" || bad "the recovery is logged"
+    expect "... at level info, with how long and how many listings failed" jp.nisc.log \
+        'level=info event=box_recovered box=outbox unreadable_for_ms=[0-9]+ failed_listings=[1-9][0-9]*$'
+    n=$(unlisted_lines "$noent")
+    [ "$n" = $((n0 + 1)) ] && ok "the new reason logged once" || bad "the new reason logged once ($((n - n0)) times)"
+    rk jp.nisc send --to us.cisa --title "After the outbox is back" >unl-send.out 2>&1
+    MID=$(queued_ids unl-send.out)
+    until_ok 15 recipient_state jp.nisc "$MID" us.cisa stored &&
+        ok "a notice sent then is stored at the relay" || bad "a notice sent then is stored at the relay"
+}
+
 setup
 case "$SCENARIO" in
-flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | redeliver | receipts) "scenario_$SCENARIO" ;;
+flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | redeliver | receipts | unlisted) "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 for id in "${!DPID[@]}"; do stop_node "$id"; done
