@@ -73,6 +73,7 @@ check() {
 }
 
 check docs/OPERATIONS.md relay/*.c
+check docs/NODE.md clients/daemon.c clients/node_store.c clients/renrakud.c
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
