@@ -391,23 +391,92 @@ identity_public_to_json(const identity_public_t *pub) {
     return withnl;
 }
 
-/* Decodes a base64 32-byte key from o[field]. */
+/* Decodes a base64 32-byte key from o[field]. The error says which of
+ * the two it is not: base64, or 32 bytes (then how many it holds), so
+ * that a key cut or pasted twice is told from a garbled one. */
 static int
 s_key32(const json_t *o, const char *field, uint8_t out[32], char *err,
         size_t errlen) {
     const json_t *v = json_object_get(o, field);
+    uint8_t buf[64]; /* room to count a key that is too long */
     size_t n = 0;
+    int rc;
     if (!json_is_string(v)) {
         snprintf(err, errlen, "%s: missing or not a string", field);
         return RK_ERR_MALFORMED;
     }
-    if (rk_unb64(out, 32, &n, json_string_value(v), json_string_length(v)) !=
-            RK_OK ||
-        n != 32) {
-        snprintf(err, errlen, "%s: not 32 bytes of base64", field);
+    rc = rk_unb64(buf, sizeof buf, &n, json_string_value(v),
+                  json_string_length(v));
+    if (rc == RK_ERR_TOO_LARGE || (rc == RK_OK && n != 32)) {
+        char got[40];
+        if (rc == RK_OK)
+            snprintf(got, sizeof got, "%zu", n);
+        else
+            snprintf(got, sizeof got, "more than %zu", sizeof buf);
+        snprintf(err, errlen,
+                 "%s: not 32 bytes of base64: it decodes to %s bytes (a key "
+                 "is 32 bytes, 44 characters of base64)",
+                 field, got);
         return RK_ERR_MALFORMED;
     }
+    if (rc != RK_OK) {
+        snprintf(err, errlen,
+                 "%s: not 32 bytes of base64: not base64 at all (characters "
+                 "other than A-Z a-z 0-9 + /, or a bad length or '=' padding)",
+                 field);
+        return RK_ERR_MALFORMED;
+    }
+    memcpy(out, buf, 32);
     return RK_OK;
+}
+
+/* True when text holds nothing but white space (or nothing). */
+static int
+s_blank(const char *text, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (!strchr(" \t\r\n", text[i]) || text[i] == 0)
+            return 0;
+    return 1;
+}
+
+/* What a file's first len bytes say it is; see identity_file_kind. */
+static int
+s_kind(const uint8_t *head, size_t len) {
+    size_t i = 0;
+    if (len >= S_MAGIC_LEN && memcmp(head, S_MAGIC, S_MAGIC_LEN) == 0)
+        return IDENTITY_FILE_SECRET;
+    while (i < len && head[i] && strchr(" \t\r\n", head[i]))
+        i++;
+    if (i == len)
+        return IDENTITY_FILE_EMPTY;
+    return head[i] == '{' ? IDENTITY_FILE_PUBLIC : IDENTITY_FILE_OTHER;
+}
+
+int
+identity_file_kind(const char *path) {
+    uint8_t head[S_MAGIC_LEN];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int c = EOF, kind, saved;
+
+    if (!f)
+        return errno == ENOENT ? RK_ERR_NOT_FOUND : RK_ERR_IO;
+    n = fread(head, 1, sizeof head, f);
+    kind = s_kind(head, n);
+    if (kind == IDENTITY_FILE_EMPTY && n == sizeof head) {
+        /* White space so far: the first byte past it tells. */
+        while ((c = fgetc(f)) != EOF && c && strchr(" \t\r\n", c))
+            ;
+        kind = c == EOF   ? IDENTITY_FILE_EMPTY
+               : c == '{' ? IDENTITY_FILE_PUBLIC
+                          : IDENTITY_FILE_OTHER;
+    }
+    if (ferror(f))
+        kind = RK_ERR_IO; /* a directory, say: errno tells the caller */
+    saved = errno;
+    fclose(f);
+    errno = saved;
+    return kind;
 }
 
 int
@@ -420,6 +489,13 @@ identity_public_from_json(const char *text, size_t len, identity_public_t *out,
     int rc = RK_ERR_MALFORMED;
 
     memset(out, 0, sizeof *out);
+    if (s_blank(text, len)) {
+        /* jansson's "'[' or '{' expected near end of file" hides this. */
+        snprintf(err, errlen,
+                 "empty: no public key in it (a .pub file is "
+                 "the JSON that renraku-keys gen writes)");
+        goto cleanup;
+    }
     if (!o || !json_is_object(o)) {
         snprintf(err, errlen, "not a JSON object (line %d: %s)", jerr.line,
                  o ? "top level is not an object" : jerr.text);
@@ -475,8 +551,16 @@ identity_public_load(const char *path, identity_public_t *out, char *err,
         snprintf(err, errlen, "%s: %s", path, rk_strerror(rc));
         return rc;
     }
-    rc = identity_public_from_json((const char *)data, len, out, why,
-                                   sizeof why);
+    if (s_kind(data, len) == IDENTITY_FILE_SECRET) {
+        /* Its bytes make no JSON error worth reading. */
+        snprintf(why, sizeof why,
+                 "a secret key file (.key), not a public key file (.pub): "
+                 "give the .pub file that renraku-keys gen wrote beside it");
+        rc = RK_ERR_MALFORMED;
+    } else {
+        rc = identity_public_from_json((const char *)data, len, out, why,
+                                       sizeof why);
+    }
     free(data);
     if (rc != RK_OK)
         snprintf(err, errlen, "%s: %s", path, why);

@@ -64,6 +64,19 @@ int identity_load(const char *path, const char *passphrase,
  * negative rk_err_t when it cannot be read as a key file. */
 int identity_file_encrypted(const char *path);
 
+/* What the file at path holds, by its first bytes: a secret key file
+ * (its magic), a public key file (JSON: '{' after any white space),
+ * nothing but white space, or something else. It says what to try, not
+ * that the file is valid: the loaders check the rest. Returns one of
+ * these, or RK_ERR_NOT_FOUND or RK_ERR_IO when it cannot be read. */
+enum {
+    IDENTITY_FILE_SECRET = 1,
+    IDENTITY_FILE_PUBLIC = 2,
+    IDENTITY_FILE_EMPTY = 3,
+    IDENTITY_FILE_OTHER = 4,
+};
+int identity_file_kind(const char *path);
+
 /* Borrowed accessors; valid while the identity lives. */
 const char *identity_id(const identity_t *self);
 identity_role_t identity_role(const identity_t *self);
@@ -81,9 +94,11 @@ int identity_public_from_json(const char *text, size_t len,
                               identity_public_t *out, char *err,
                               size_t errlen) RK_WUR;
 
-/* Reads and parses a .pub file. Every error in err starts with path
- * ("keys/jp.nisc.pub: sign: not 32 bytes of base64"). Returns as above,
- * or RK_ERR_NOT_FOUND, RK_ERR_TOO_LARGE, RK_ERR_IO. */
+/* Reads and parses a .pub file. Every error in err starts with path, then
+ * the problem ("keys/jp.nisc.pub: sign: not 32 bytes of base64: ...",
+ * "...: empty: ...", "...: a secret key file (.key), not a public key
+ * file (.pub): ..."). Returns as above, or RK_ERR_NOT_FOUND,
+ * RK_ERR_TOO_LARGE, RK_ERR_IO. */
 int identity_public_load(const char *path, identity_public_t *out, char *err,
                          size_t errlen) RK_WUR;
 

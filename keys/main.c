@@ -136,24 +136,28 @@ s_load_identity(const char *path, const char *pass_file) {
     return id;
 }
 
-/* Reads a .key or .pub file's public half: a public file is JSON, so
- * anything that does not start with '{' is taken for a secret key file,
- * opened with the passphrase in pass_file when it is encrypted (may be
- * NULL: then the terminal is asked). */
+/* Reads a .key or .pub file's public half, by what the file holds (not
+ * its name): a secret key file is opened with the passphrase in pass_file
+ * when it is encrypted (may be NULL: then the terminal is asked). */
 static int
 s_load_public(const char *path, const char *pass_file, identity_public_t *pub) {
-    char err[256];
-    FILE *f = fopen(path, "rb");
-    int first;
+    char err[512];
+    int kind = identity_file_kind(path);
 
-    if (!f) {
-        s_fail("%s: %s", path, strerror(errno));
+    if (kind < 0) {
+        s_fail("%s: %s", path,
+               strerror(kind == RK_ERR_NOT_FOUND ? ENOENT : errno));
         return -1;
     }
-    while ((first = fgetc(f)) == ' ' || first == '\n' || first == '\t')
-        ;
-    fclose(f);
-    if (first == '{') {
+    if (kind == IDENTITY_FILE_EMPTY || kind == IDENTITY_FILE_OTHER) {
+        /* Not handed to the secret key loader: it would refuse the file
+         * for its mode (a .pub is 0644), not for what is wrong with it. */
+        s_fail("%s: %sneither a public key file (.pub, JSON) nor a "
+               "renraku secret key file (.key)",
+               path, kind == IDENTITY_FILE_EMPTY ? "empty: " : "");
+        return -1;
+    }
+    if (kind == IDENTITY_FILE_PUBLIC) {
         if (identity_public_load(path, pub, err, sizeof err) != RK_OK) {
             s_fail("public key file %s", err); /* err names path */
             return -1;

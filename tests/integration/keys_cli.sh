@@ -343,6 +343,51 @@ for f in norole.pub broken.pub badkey.pub; do
     has "$ERR" "$f: "
 done
 has "$ERR" "sign: not 32 bytes of base64"
+# ... and says what is wrong with it. An empty file was "'[' or '{'
+# expected near end of file" (and for show, vkey and --coordinator "unsafe
+# file permissions"), a secret key file given for a .pub "'[' or '{'
+# expected near 'RNRKSEC'", any bad key "not 32 bytes of base64".
+: >empty.pub
+printf '  \n\n' >blank.pub
+sed 's/"sign": "[^"]*"/"sign": "AAAA"/' k/jp.nisc.pub >short.pub
+sed 's/"enc": "\([^"]*\)="/"enc": "\1AAAAA"/' k/jp.nisc.pub >long.pub
+sed 's/"transport": "[^"]*"/"transport": "not base64!"/' k/jp.nisc.pub >garbled.pub
+printf 'jp.nisc+0efb76d4+AQUJ\n' >vkey.txt
+# pub_refused FILE PROBLEM: every command that reads FILE as a .pub says
+# "FILE: PROBLEM"; exit 1, or 2 for --coordinator (a usage error).
+pub_refused() {
+    fails 1 roster add roster.json --pub "$1" --country JP --org X
+    has "$ERR" "--pub $1: $2"
+    fails 1 roster update roster.json --id jp.nisc --rotate "$1"
+    has "$ERR" "--rotate $1: $2"
+}
+pub_refused empty.pub "empty: no public key in it"
+pub_refused blank.pub "empty: no public key in it"
+pub_refused short.pub "sign: not 32 bytes of base64: it decodes to 3 bytes (a key is 32 bytes"
+pub_refused long.pub "enc: not 32 bytes of base64: it decodes to 36 bytes"
+pub_refused garbled.pub "transport: not 32 bytes of base64: not base64 at all"
+pub_refused k/jp.nisc.key "a secret key file (.key), not a public key file (.pub)"
+# show, vkey and --coordinator read a .key or a .pub, by what is in it;
+# anything else is named as neither, not refused for its mode.
+for f in empty.pub blank.pub vkey.txt; do
+    for cmd in show vkey; do
+        fails 1 $cmd $f
+        has "$ERR" "$f: "
+        has "$ERR" "neither a public key file (.pub, JSON) nor a renraku secret key file (.key)"
+        lacks "$ERR" "permissions"
+    done
+    fails 2 roster verify roster.signed --coordinator $f
+    has "$ERR" "$f: "
+    has "$ERR" "neither a public key file"
+done
+has "$ERR" "vkey.txt: neither"
+fails 1 show empty.pub
+has "$ERR" "empty.pub: empty: neither"
+for f in short.pub long.pub garbled.pub; do
+    fails 1 show $f
+    has "$ERR" "public key file $f: "
+    has "$ERR" ": not 32 bytes of base64: "
+done
 fails 1 roster show missing.json
 has "$ERR" "missing.json"
 fails 1 roster verify missing.signed --coordinator "$VKEY"

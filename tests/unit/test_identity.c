@@ -534,6 +534,13 @@ e_short_key(json_t *o) {
     json_object_set_new(o, "sign", json_string("AAAA"));
 }
 static void
+e_long_key(json_t *o) {
+    /* 48 characters of base64: 36 bytes, a key and 4 bytes more. */
+    json_object_set_new(
+        o, "transport",
+        json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+}
+static void
 e_missing_key(json_t *o) {
     json_object_del(o, "transport");
 }
@@ -578,8 +585,15 @@ test_public_file_refusals(void **state) {
     (void)state;
 
     expect_public_refused(e_unknown, RK_ERR_MALFORMED, "colour: unknown field");
-    expect_public_refused(e_bad_b64, RK_ERR_MALFORMED, "enc:");
-    expect_public_refused(e_short_key, RK_ERR_MALFORMED, "sign:");
+    /* A key says which it is not: base64, or 32 bytes (and how many). */
+    expect_public_refused(e_bad_b64, RK_ERR_MALFORMED,
+                          "enc: not 32 bytes of base64: not base64 at all");
+    expect_public_refused(e_short_key, RK_ERR_MALFORMED,
+                          "sign: not 32 bytes of base64: it decodes to 3 "
+                          "bytes (a key is 32 bytes");
+    expect_public_refused(e_long_key, RK_ERR_MALFORMED,
+                          "transport: not 32 bytes of base64: it decodes to "
+                          "36 bytes");
     expect_public_refused(e_missing_key, RK_ERR_MALFORMED, "transport:");
     expect_public_refused(e_version, RK_ERR_VERSION, "renraku_public_key");
     expect_public_refused(e_version_string, RK_ERR_VERSION,
@@ -601,6 +615,89 @@ test_public_file_refusals(void **state) {
     assert_int_equal(
         identity_public_from_json(dup, strlen(dup), &out, err, sizeof err),
         RK_ERR_MALFORMED);
+    /* Nothing, or white space: said so, not jansson's "'[' or '{'
+     * expected near end of file". */
+    assert_int_equal(identity_public_from_json("", 0, &out, err, sizeof err),
+                     RK_ERR_MALFORMED);
+    assert_non_null(strstr(err, "empty: no public key in it"));
+    assert_int_equal(
+        identity_public_from_json(" \n\t\r\n", 5, &out, err, sizeof err),
+        RK_ERR_MALFORMED);
+    assert_non_null(strstr(err, "empty: no public key in it"));
+    /* A NUL is not white space. */
+    assert_int_equal(
+        identity_public_from_json(" \0 ", 3, &out, err, sizeof err),
+        RK_ERR_MALFORMED);
+    assert_null(strstr(err, "empty"));
+}
+
+/* identity_public_load names the file first, then what it is: an empty
+ * file, or a secret key file given for a public one (its bytes made a
+ * JSON error: "'[' or '{' expected near 'RNRKSEC'"). */
+static void
+test_public_load_names_file_and_problem(void **state) {
+    fixture_t *f = *state;
+    char ppath[128], err[512] = "";
+    identity_t *ident = make_saved(f, "jp.nisc", IDENTITY_ROLE_PARTNER, PASS);
+    identity_public_t back;
+
+    path_of(ppath, sizeof ppath, f, "jp.nisc.key");
+    assert_int_equal(identity_public_load(ppath, &back, err, sizeof err),
+                     RK_ERR_MALFORMED);
+    assert_int_equal(strncmp(err, ppath, strlen(ppath)), 0);
+    assert_non_null(strstr(err, ": a secret key file (.key), not a public "
+                                "key file (.pub)"));
+    assert_null(strstr(err, "JSON"));
+
+    path_of(ppath, sizeof ppath, f, "empty.pub");
+    write_bytes(ppath, "", 0, 0644);
+    assert_int_equal(identity_public_load(ppath, &back, err, sizeof err),
+                     RK_ERR_MALFORMED);
+    assert_int_equal(strncmp(err, ppath, strlen(ppath)), 0);
+    assert_non_null(strstr(err, ": empty: no public key in it"));
+    identity_destroy(&ident);
+}
+
+/* identity_file_kind: what renraku-keys show and vkey go by. */
+static void
+test_file_kind(void **state) {
+    fixture_t *f = *state;
+    char path[128], text[300];
+    identity_t *ident = make_saved(f, "jp.nisc", IDENTITY_ROLE_PARTNER, NULL);
+
+    path_of(path, sizeof path, f, "jp.nisc.key");
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_SECRET);
+    /* Mode and links are the loader's to refuse: the kind is the same. */
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_SECRET);
+    path_of(path, sizeof path, f, "jp.nisc.pub");
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_PUBLIC);
+
+    path_of(path, sizeof path, f, "x");
+    write_bytes(path, "", 0, 0600);
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_EMPTY);
+    write_bytes(path, " \n\t\r\n", 5, 0600);
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_EMPTY);
+    /* White space longer than the magic, then JSON, then nothing else. */
+    memset(text, ' ', sizeof text);
+    text[sizeof text - 1] = '{';
+    write_bytes(path, text, sizeof text, 0600);
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_PUBLIC);
+    write_bytes(path, text, sizeof text - 1, 0600);
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_EMPTY);
+    write_bytes(path, "RNRKSEC", 7, 0600); /* the magic cut short */
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_OTHER);
+    write_bytes(path, "  RNRKSEC1", 10, 0600); /* only at the start */
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_OTHER);
+    write_bytes(path, " \0{", 3, 0600);
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_OTHER);
+    write_bytes(path, "jp.nisc+0efb76d4+AQUJ\n", 22, 0600);
+    assert_int_equal(identity_file_kind(path), IDENTITY_FILE_OTHER);
+
+    path_of(path, sizeof path, f, "nobody.pub");
+    assert_int_equal(identity_file_kind(path), RK_ERR_NOT_FOUND);
+    assert_int_equal(identity_file_kind(f->dir), RK_ERR_IO);
+    identity_destroy(&ident);
 }
 
 int
@@ -624,6 +721,9 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_public_file_round_trip, setup,
                                         teardown),
         cmocka_unit_test(test_public_file_refusals),
+        cmocka_unit_test_setup_teardown(test_public_load_names_file_and_problem,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_kind, setup, teardown),
     };
     if (sodium_init() < 0)
         return 1;
