@@ -439,6 +439,22 @@ run 0 roster show roster.json --json
 if [ "$(grep -c '"sign"' "$OUT")" -eq 4 ]; then ok; else bad "rotation: want 4 key sets in the roster"; fi
 
 # ---- rosters near and over the size a signed roster may have ----
+# Well under the cap, an edit says nothing about size: its one line on
+# stdout, nothing on stderr, whichever subcommand.
+cp roster.json small.json
+run 0 roster update small.json --id sg.csa --org "CSA Singapore" --group g20
+quiet
+run 0 roster suspend small.json --id sg.csa --reason "audit"
+quiet
+run 0 roster activate small.json --id sg.csa --reason "audit passed"
+quiet
+has small.json '"status_reason": "audit passed"'
+run 0 roster revoke small.json --id jp.nisc --reason "keys lost"
+quiet
+run 0 roster remove small.json --id jp.nisc
+quiet
+run 0 roster add small.json --pub k/jp.nisc.pub --country JP --org NISC
+quiet
 # The JSON may be edited up to 4 MiB, but a signed roster is a signed note
 # of at most 1 MiB, which relays and nodes refuse above: roster add,
 # update, suspend, revoke and activate refuse an edit that would take the
@@ -569,8 +585,21 @@ fails 1 roster revoke cap/at.json --id b00000.cap --reason compromised
 has "$ERR" "roster cap/at.json: not changed"
 fails 1 roster suspend cap/at.json --id b00000.cap
 has "$ERR" "roster cap/at.json: not changed"
+# activate grows a roster by its --reason (and from revoked or suspended
+# to active shrinks it by a few bytes): an active node at the cap given a
+# reason is refused as well: by 42 bytes, the line
+# '      "status_reason": "back in service",' and its newline.
+fails 1 roster activate cap/at.json --id b00000.cap --reason "back in service"
+has "$ERR" "roster cap/at.json: not changed"
+has "$ERR" "signed it would be up to $((CAP + 42)) bytes"
+has "$ERR" "more than the $CAP bytes a signed roster may have"
 if [ "$(sha256sum <cap/at.json)" = "$sum" ]; then ok; else
-    bad "a refused update, revoke or suspend changed cap/at.json"
+    bad "a refused update, revoke, suspend or activate changed cap/at.json"
+fi
+run 0 roster activate cap/at.json --id b00000.cap
+quiet
+if [ "$(sha256sum <cap/at.json)" = "$sum" ]; then ok; else
+    bad "activate of an active node changed cap/at.json"
 fi
 run 0 roster update cap/at.json --id last.cap --org Tsal
 quiet
