@@ -696,22 +696,26 @@ s_save_edit(const char *path, const roster_t *r, size_t before) {
 }
 
 /* What path holds, by its first line: S_SIGNED a signed roster (not
- * verified), S_EMPTY nothing, S_MISSING no such file, S_OTHER anything
- * else or unreadable. */
-enum { S_SIGNED, S_EMPTY, S_MISSING, S_OTHER };
+ * verified), S_SIGNED_CRLF one whose line ends were changed to CRLF (it
+ * cannot verify), S_EMPTY nothing, S_MISSING no such file, S_OTHER
+ * anything else or unreadable. */
+enum { S_SIGNED, S_SIGNED_CRLF, S_EMPTY, S_MISSING, S_OTHER };
 static int
 s_file_kind(const char *path) {
-    char head[sizeof ROSTER_NOTE_HEADER];
-    size_t hl = strlen(ROSTER_NOTE_HEADER), n;
+    uint8_t head[sizeof ROSTER_NOTE_HEADER + 1];
     FILE *f = fopen(path, "rb");
+    size_t n;
+    int crlf = 0;
 
     if (!f)
         return errno == ENOENT ? S_MISSING : S_OTHER;
-    n = fread(head, 1, hl, f);
+    n = fread(head, 1, sizeof head, f);
     fclose(f);
-    return n == 0                                                 ? S_EMPTY
-           : n == hl && memcmp(head, ROSTER_NOTE_HEADER, hl) == 0 ? S_SIGNED
-                                                                  : S_OTHER;
+    if (n == 0)
+        return S_EMPTY;
+    if (!roster_text_is_signed(head, n, &crlf))
+        return S_OTHER;
+    return crlf ? S_SIGNED_CRLF : S_SIGNED;
 }
 
 /* roster sign replaces --out: only a signed roster from an earlier sign
@@ -1093,6 +1097,13 @@ cmd_roster(int argc, char **argv) {
                    "VKEY|FILE (the pinned coordinator key), which verifies it",
                    file);
             return EXIT_USAGE;
+        } else if (s_file_kind(file) == S_SIGNED_CRLF) {
+            s_fail("roster %s: a signed roster whose line ends were changed "
+                   "to CRLF (copied as text, by mail or an editor?): it "
+                   "cannot verify, so it is not shown; use the signed roster "
+                   "exactly as it was signed",
+                   file);
+            return EXIT_FAIL;
         } else {
             rc = roster_load_json(file, &r, err, sizeof err);
         }

@@ -740,7 +740,7 @@ roster_from_json(const char *text, size_t len, roster_t **out, char *err,
     char *framework = NULL;
     roster_node_t node;
     char p[48];
-    int rc = RK_ERR_MALFORMED;
+    int rc = RK_ERR_MALFORMED, crlf = 0;
 
     memset(&node, 0, sizeof node);
     if (len > ROSTER_MAX_BYTES) {
@@ -748,12 +748,14 @@ roster_from_json(const char *text, size_t len, roster_t **out, char *err,
         return RK_ERR_TOO_LARGE;
     }
     o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!o && len >= strlen(ROSTER_NOTE_HEADER) &&
-        memcmp(text, ROSTER_NOTE_HEADER, strlen(ROSTER_NOTE_HEADER)) == 0) {
+    if (!o && roster_text_is_signed((const uint8_t *)text, len, &crlf)) {
         /* "not valid JSON" would send its reader looking for a typo. */
         s_err(err, errlen,
               "a signed roster (first line \"renraku roster v1\"), not "
-              "roster JSON: edit the roster JSON it was signed from");
+              "roster JSON: edit the roster JSON it was signed from%s",
+              crlf ? " (and its line ends were changed to CRLF, so it does "
+                     "not verify either)"
+                   : "");
         return RK_ERR_MALFORMED;
     }
     if (!o) {
@@ -1052,6 +1054,18 @@ roster_open_signed(const uint8_t *note, size_t len,
     }
     rc = note_verify(note, len, coordinator, &text, &text_len);
     if (rc != RK_OK) {
+        int crlf = 0;
+        /* A roster copied as text is the likely cause, and the fix is to
+         * fetch it again, not to look for forgery. */
+        if (rc == RK_ERR_MALFORMED && roster_text_is_signed(note, len, &crlf) &&
+            crlf) {
+            s_err(err, errlen,
+                  "signature: not a well-formed signed note: its line ends "
+                  "were changed to CRLF (copied as text, by mail or an "
+                  "editor?): use the signed roster exactly as it was "
+                  "signed");
+            return rc;
+        }
         s_err(err, errlen, "signature: %s",
               rc == RK_ERR_UNKNOWN_KEY
                   ? "not signed by the pinned coordinator key"
@@ -1080,6 +1094,17 @@ roster_open_signed(const uint8_t *note, size_t len,
     }
     *out = r;
     return RK_OK;
+}
+
+int
+roster_text_is_signed(const uint8_t *text, size_t len, int *crlf) {
+    size_t hl = strlen(ROSTER_NOTE_HEADER) - 1; /* without its '\n' */
+    int head = len > hl && memcmp(text, ROSTER_NOTE_HEADER, hl) == 0;
+    int cr = head && len > hl + 1 && text[hl] == '\r' && text[hl + 1] == '\n';
+
+    if (crlf)
+        *crlf = cr;
+    return head && (text[hl] == '\n' || cr);
 }
 
 int

@@ -159,6 +159,13 @@ int roster_open_signed(const uint8_t *note, size_t len,
                        const note_verifier_t *coordinator, uint64_t held_serial,
                        roster_t **out, char *err, size_t errlen) RK_WUR;
 
+/* True (1) when text (len bytes, untrusted) starts as a signed roster
+ * does: its first line ROSTER_NOTE_HEADER, ending in "\n" or in "\r\n"
+ * (a copy as text, by mail or an editor, that changed every line end:
+ * then *crlf is 1, and the note no longer verifies). It says what the
+ * text was meant to be, not that it verifies. crlf may be NULL. */
+int roster_text_is_signed(const uint8_t *text, size_t len, int *crlf);
+
 /* Reads a signed roster file and opens it (roster_open_signed rules). */
 int roster_load_signed(const char *path, const note_verifier_t *coordinator,
                        uint64_t held_serial, roster_t **out, char *err,

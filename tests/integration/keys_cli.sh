@@ -177,6 +177,22 @@ fails 1 roster add edit.signed --pub k/jp.nisc.pub --country JP --org X
 has "$ERR" "edit.signed: a signed roster"
 lacks "$ERR" "not valid JSON"
 if cmp -s edit.signed roster.signed; then ok; else bad "a refused add changed the signed roster"; fi
+# A signed roster copied as text (mail, an editor: every line end made
+# CRLF) does not verify; each command says so (show said "not valid
+# JSON", verify only "not a well-formed signed note").
+sed 's/$/\r/' roster.signed >crlf.signed
+fails 1 roster show crlf.signed
+has "$ERR" "roster crlf.signed: a signed roster whose line ends were changed to CRLF"
+lacks "$ERR" "not valid JSON"
+for cmd in verify show; do
+    fails 1 roster $cmd crlf.signed --coordinator "$VKEY"
+    has "$ERR" "roster crlf.signed: refused: signature: not a well-formed signed note: its line ends were changed to CRLF"
+done
+cp crlf.signed crlf-before.signed
+fails 1 roster add crlf.signed --pub k/jp.nisc.pub --country JP --org X
+has "$ERR" "crlf.signed: a signed roster"
+has "$ERR" "line ends were changed to CRLF"
+if cmp -s crlf.signed crlf-before.signed; then ok; else bad "a refused add changed crlf.signed"; fi
 run 0 roster show roster.signed --coordinator "$VKEY" --json
 cp "$OUT" shown.json
 if cmp -s shown.json roster.json; then ok; else bad "show --json differs from roster.json"; fi

@@ -598,6 +598,15 @@ test_malformed_json_names_line_and_column(void **state) {
                                       err, sizeof err),
                      RK_ERR_MALFORMED);
     assert_err_names(err, "a signed roster");
+    assert_null(strstr(err, "CRLF"));
+    /* ... also when copied as text, every "\n" made "\r\n" (it was "not
+     * valid JSON"), and that is said. */
+    static const char crlf_text[] = "renraku roster v1\r\n{}\r\n\r\n";
+    assert_int_equal(
+        roster_from_json(crlf_text, strlen(crlf_text), &out, err, sizeof err),
+        RK_ERR_MALFORMED);
+    assert_err_names(err, "a signed roster");
+    assert_err_names(err, "line ends were changed to CRLF");
     assert_int_equal(
         roster_from_json("{}", ROSTER_MAX_BYTES + 1, &out, err, sizeof err),
         RK_ERR_TOO_LARGE);
@@ -689,6 +698,59 @@ test_sign_and_open(void **state) {
     roster_destroy(&back);
     free(t1);
     free(t2);
+    free(note);
+    roster_destroy(&r);
+}
+
+/* A signed roster copied as text (every "\n" made "\r\n") no longer
+ * verifies; the error says why, not only "not a well-formed signed
+ * note". */
+static void
+test_crlf_copy_named(void **state) {
+    roster_t *r = build(), *back = NULL;
+    char *note = NULL, *crlf, err[512] = "";
+    size_t len = 0, n = 0;
+    int cr = -1;
+    (void)state;
+
+    sign(r, s_coord, &note, &len);
+    assert_int_equal(roster_text_is_signed((const uint8_t *)note, len, &cr), 1);
+    assert_int_equal(cr, 0);
+    crlf = malloc(2 * len);
+    assert_non_null(crlf);
+    for (size_t i = 0; i < len; i++) {
+        if (note[i] == '\n')
+            crlf[n++] = '\r';
+        crlf[n++] = note[i];
+    }
+    assert_int_equal(roster_text_is_signed((const uint8_t *)crlf, n, &cr), 1);
+    assert_int_equal(cr, 1);
+    assert_int_equal(roster_open_signed((const uint8_t *)crlf, n, &s_verifier,
+                                        0, &back, err, sizeof err),
+                     RK_ERR_MALFORMED);
+    assert_null(back);
+    assert_err_names(err, "not a well-formed signed note: its line ends "
+                          "were changed to CRLF");
+    /* Other damage says nothing of CRLF. */
+    note[len - 2] ^= 1;
+    assert_int_not_equal(roster_open_signed((const uint8_t *)note, len,
+                                            &s_verifier, 0, &back, err,
+                                            sizeof err),
+                         RK_OK);
+    assert_null(strstr(err, "CRLF"));
+    /* Not a signed roster at all: a header cut short, another one, JSON. */
+    assert_int_equal(
+        roster_text_is_signed((const uint8_t *)"renraku roster v1", 17, &cr),
+        0);
+    assert_int_equal(cr, 0);
+    assert_int_equal(
+        roster_text_is_signed((const uint8_t *)"renraku roster v1\r", 18, &cr),
+        0);
+    assert_int_equal(
+        roster_text_is_signed((const uint8_t *)"renraku roster v2\n", 18, NULL),
+        0);
+    assert_int_equal(roster_text_is_signed((const uint8_t *)"{}", 2, NULL), 0);
+    free(crlf);
     free(note);
     roster_destroy(&r);
 }
@@ -1342,6 +1404,7 @@ main(void) {
         cmocka_unit_test(test_malformed_json_names_line_and_column),
         cmocka_unit_test(test_add_refusals),
         cmocka_unit_test(test_sign_and_open),
+        cmocka_unit_test(test_crlf_copy_named),
         cmocka_unit_test(test_sign_increments_serial_by_one),
         cmocka_unit_test(test_signed_len_is_what_sign_makes),
         cmocka_unit_test(test_sign_refuses_too_large),
