@@ -14,14 +14,23 @@
 int
 ctl_call(const char *dir, const json_t *req, int timeout_ms, json_t **reply,
          char *err, size_t errlen) {
+    int taken;
+    return ctl_call_taken(dir, req, timeout_ms, reply, &taken, err, errlen);
+}
+
+int
+ctl_call_taken(const char *dir, const json_t *req, int timeout_ms,
+               json_t **reply, int *taken, char *err, size_t errlen) {
     char ep[3200], sock_path[3200];
     void *ctx = NULL, *s = NULL;
-    int linger = 0, rc = RK_OK;
+    int linger = 0, immediate = 1, rc = RK_OK, sent = 0;
     char *text = json_dumps(req, JSON_COMPACT);
     struct stat st;
     zmq_msg_t m;
     json_error_t jerr;
 
+    if (taken)
+        *taken = 0;
     zmq_msg_init(&m);
     if (!text) {
         snprintf(err, errlen, "out of memory");
@@ -48,10 +57,25 @@ ctl_call(const char *dir, const json_t *req, int timeout_ms, json_t **reply,
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
     zmq_setsockopt(s, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(s, ep) != 0 || zmq_send(s, text, strlen(text), 0) < 0 ||
-        zmq_msg_recv(&m, s, 0) < 0) {
-        snprintf(err, errlen, "renrakud does not answer on %s: %s", ep,
-                 errno == EAGAIN ? "timed out" : zmq_strerror(errno));
+    /* The request is queued only on a connection made to the daemon (its
+     * handshake done), so a send that times out never reached it; by
+     * default it would wait in a queue of our own, and a lost answer could
+     * not be told from a request that never went out. */
+    zmq_setsockopt(s, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
+    if (zmq_connect(s, ep) != 0 || zmq_send(s, text, strlen(text), 0) < 0) {
+        snprintf(err, errlen,
+                 "renrakud does not answer on %s: %s before it took the "
+                 "request (the request was not sent to it)",
+                 ep, errno == EAGAIN ? "timed out" : zmq_strerror(errno));
+        rc = RK_ERR_IO;
+        goto cleanup;
+    }
+    sent = 1;
+    if (zmq_msg_recv(&m, s, 0) < 0) {
+        snprintf(err, errlen,
+                 "renrakud does not answer on %s: %s after it was sent the "
+                 "request (it may have carried it out)",
+                 ep, errno == EAGAIN ? "timed out" : zmq_strerror(errno));
         rc = RK_ERR_IO;
         goto cleanup;
     }
@@ -61,6 +85,8 @@ ctl_call(const char *dir, const json_t *req, int timeout_ms, json_t **reply,
         rc = RK_ERR_MALFORMED;
     }
 cleanup:
+    if (taken)
+        *taken = sent;
     zmq_msg_close(&m);
     if (s)
         zmq_close(s);

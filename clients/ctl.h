@@ -18,4 +18,18 @@
 int ctl_call(const char *dir, const json_t *req, int timeout_ms, json_t **reply,
              char *err, size_t errlen) RK_WUR;
 
+/* As ctl_call, and *taken (not NULL) tells the two failures apart that
+ * matter for a request with an effect, such as a send:
+ *   0  the request never reached the daemon: no control socket, or no
+ *      connection to it was made within timeout_ms (a daemon that is
+ *      stopped or gone), or the socket failed before the request went out;
+ *      the daemon cannot have acted on it;
+ *   1  the request went out on a connection to the daemon. Then an
+ *      RK_ERR_IO (no answer within timeout_ms) says nothing of whether the
+ *      daemon acted on it: it may have, and only lost or not yet sent
+ *      its answer.
+ * Returns and err as ctl_call; err says which of the two it was. */
+int ctl_call_taken(const char *dir, const json_t *req, int timeout_ms,
+                   json_t **reply, int *taken, char *err, size_t errlen) RK_WUR;
+
 #endif
