@@ -735,15 +735,24 @@ s_scen(const drill_report_t *r, uint64_t ms) {
     return (uint64_t)llround((double)ms * r->scale);
 }
 
-/* Text for a terminal: control characters become '?'. */
+/* Text for a terminal: control characters become '?'; at most max bytes,
+ * cut between two characters and marked with an ellipsis. */
 static void
 s_put_plain(s_sb_t *b, const char *s, size_t max) {
-    size_t n = 0;
-    for (; *s && n < max; s++, n++) {
-        unsigned char ch = (unsigned char)*s;
+    size_t n = strlen(s), keep = n;
+    if (n > max) {
+        /* Between two characters: a split one is not UTF-8. */
+        keep = max;
+        while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
+            keep--;
+    }
+    for (size_t i = 0; i < keep; i++) {
+        unsigned char ch = (unsigned char)s[i];
         char c1 = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
         s_putn(b, &c1, 1);
     }
+    if (keep < n)
+        s_putn(b, "\xE2\x80\xA6", 3); /* the whole of it is in the JSON */
 }
 
 /* ---- Text ---- */

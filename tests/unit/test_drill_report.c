@@ -2,7 +2,8 @@
  * computed delivery and answer times, deadlines met or missed, medians and
  * 90th percentiles match hand-computed values; a participant with no
  * delivery is unreachable; a partial report keeps open deadlines pending;
- * CSV quoting, HTML escaping and bad observed input. */
+ * CSV quoting, HTML escaping and bad observed input; a long reason in a
+ * terminal table is cut between characters. */
 /* cmocka.h needs these first. */
 /* clang-format off */
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 
 #include "drill.h"
 #include "drill_report.h"
+#include "rk_util.h"
 
 /* Time scale 60: PT30M is a 30 s real deadline, PT1H 60 s, PT10M 10 s. */
 static const char s_scenario[] =
@@ -537,6 +539,43 @@ s_bad(const char *observed, const char *want) {
     drill_scenario_destroy(&sc);
 }
 
+/* A stop reason longer than the table shows, all two-byte characters
+ * after one ASCII byte: the table cuts it between two characters and
+ * marks the cut (300 bytes split the 150th); the JSON keeps all of it. */
+static void
+test_long_reason_cut(void **state) {
+    drill_scenario_t *sc = s_scenario_new();
+    char reason[1 + 400 * 2 + 1], observed[1200], want[400];
+    drill_report_t *r;
+    json_t *rep;
+    char *text;
+    (void)state;
+    reason[0] = 'x';
+    for (size_t i = 0; i < 400; i++)
+        memcpy(reason + 1 + 2 * i, "\xC3\xA9", 2); /* é */
+    reason[sizeof reason - 1] = '\0';
+    snprintf(observed, sizeof observed,
+             "{\"started\":\"2026-11-22T07:00:00Z\","
+             "\"finished\":\"2026-11-22T07:00:20Z\",\"stopped\":true,"
+             "\"stop_reason\":\"%s\"}",
+             reason);
+    r = s_report(sc, observed);
+    rep = s_report_json(r);
+    text = drill_report_text(r);
+    assert_string_equal(json_string_value(json_object_get(rep, "stop_reason")),
+                        reason);
+    assert_non_null(text);
+    assert_true(rk_utf8_valid(text, strlen(text)));
+    /* 'x' and 149 whole characters (299 bytes), then the mark. */
+    snprintf(want, sizeof want, "(partial report: %.299s\xE2\x80\xA6), time",
+             reason);
+    assert_non_null(strstr(text, want));
+    free(text);
+    json_decref(rep);
+    drill_report_destroy(&r);
+    drill_scenario_destroy(&sc);
+}
+
 static void
 test_bad_observed(void **state) {
     (void)state;
@@ -578,6 +617,7 @@ main(void) {
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_csv_injection),
         cmocka_unit_test(test_html),
+        cmocka_unit_test(test_long_reason_cut),
         cmocka_unit_test(test_bad_observed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
