@@ -20,10 +20,12 @@ typedef enum {
     S_LATE,
     S_WRONG_STATUS,
     S_NO_ANSWER,
+    S_UNKNOWN, /* not known whether it was sent */
 } s_outcome_t;
 
 static const char *const s_outcome_names[] = {
-    "not-sent", "pending", "met", "late", "wrong-status", "no-answer"};
+    "not-sent",     "pending",   "met",    "late",
+    "wrong-status", "no-answer", "unknown"};
 
 /* One participant x inject. Times are Unix ms, 0: did not happen. */
 typedef struct {
@@ -36,6 +38,8 @@ typedef struct {
     const char *comment;            /* of the first answer, borrowed */
     const char *msg_id;             /* borrowed, may be NULL */
     const char *error;              /* borrowed, may be NULL */
+    const char *unknown;            /* why it is not known whether it was sent,
+                                       borrowed, or NULL */
     uint64_t deadline;              /* real ms after sent, 0: none */
     s_outcome_t outcome;
 } s_row_t;
@@ -44,7 +48,7 @@ typedef struct {
     char *id;
     const char *reason; /* from "unreachable", borrowed; NULL */
     bool listed_unreachable;
-    size_t rows, sent, delivered, answered, met, missed, pending;
+    size_t rows, sent, delivered, answered, met, missed, pending, unknown;
     bool has_times;
     uint64_t median, p90; /* real ms */
 } s_part_t;
@@ -317,7 +321,7 @@ static void
 s_outcome(const drill_report_t *r, s_row_t *row) {
     bool over;
     if (!row->sent) {
-        row->outcome = S_NOT_SENT;
+        row->outcome = row->unknown ? S_UNKNOWN : S_NOT_SENT;
         return;
     }
     if (row->ok_at) {
@@ -368,6 +372,7 @@ s_compute(drill_report_t *r) {
             pt->met += row->outcome == S_MET;
             pt->missed += s_is_missed(row->outcome);
             pt->pending += row->outcome == S_PENDING;
+            pt->unknown += row->outcome == S_UNKNOWN;
             if (row->sent && row->answered) {
                 pt->answered++;
                 mine[n++] = s_after(row->answered, row->sent);
@@ -398,8 +403,8 @@ static const char *const s_top_keys[] = {
 static const char *const s_inj_keys[] = {"id", "msg_id", "sent", "recipients",
                                          NULL};
 static const char *const s_rec_keys[] = {
-    "sent",   "msg_id",  "stored",  "delivered", "answered",
-    "answer", "comment", "answers", "error",     NULL};
+    "sent",    "msg_id",  "stored", "delivered",    "answered", "answer",
+    "comment", "answers", "error",  "send_unknown", NULL};
 
 static int
 s_parse(drill_report_t *r, const s_ctx_t *c) {
@@ -570,10 +575,19 @@ s_parse(drill_report_t *r, const s_ctx_t *c) {
                     (rc = s_time(c, rec, "delivered", rp, &row.delivered)) !=
                         RK_OK)
                     return rc;
-                if ((rc = s_opt_str(c, rec, "error", rp, &row.error)) != RK_OK)
+                if ((rc = s_opt_str(c, rec, "error", rp, &row.error)) !=
+                        RK_OK ||
+                    (rc = s_opt_str(c, rec, "send_unknown", rp,
+                                    &row.unknown)) != RK_OK)
                     return rc;
-                /* An error without its own "sent": it never went out. */
-                if (!row.sent && !row.error)
+                if (row.unknown && (row.sent || row.error))
+                    return s_fail(c, rp,
+                                  "\"send_unknown\" beside \"sent\" or "
+                                  "\"error\": whether it was sent is "
+                                  "known or not");
+                /* An error without its own "sent": it never went out; an
+                 * unknown: no one knows. */
+                if (!row.sent && !row.error && !row.unknown)
                     row.sent = inj_sent;
                 if ((rc = s_opt_str(c, rec, "msg_id", rp, &s)) != RK_OK)
                     return rc;
@@ -809,6 +823,9 @@ drill_report_text(const drill_report_t *r) {
         case S_NOT_SENT:
             s_put(&b, "not sent");
             break;
+        case S_UNKNOWN:
+            s_put(&b, "UNKNOWN whether sent");
+            break;
         default:
             s_put(&b, "MISSED (%s)", s_outcome_names[row->outcome]);
         }
@@ -822,6 +839,10 @@ drill_report_text(const drill_report_t *r) {
         if (row->deadline) {
             s_dur(t2, sizeof t2, row->deadline);
             s_put(&b, ", %s %s", payload_ack_status_name(in->expect), t2);
+        }
+        if (!row->sent && (row->unknown || row->error)) {
+            s_put(&b, "\n%20s ", "");
+            s_put_plain(&b, row->unknown ? row->unknown : row->error, 300);
         }
         s_put(&b, "\n");
     }
@@ -888,7 +909,7 @@ s_report_json(const drill_report_t *r) {
     json_t *j = json_object(), *sum = json_object(), *parts = json_array(),
            *injs = json_array(), *res = json_array(), *never = json_array();
     size_t n_sent = 0, del = 0, ans = 0, met = 0, missed = 0, pending = 0,
-           not_sent = 0, reach = 0;
+           not_sent = 0, unknown = 0, reach = 0;
     char dur[32];
     if (!j || !sum || !parts || !injs || !res || !never)
         goto fail;
@@ -955,8 +976,10 @@ s_report_json(const drill_report_t *r) {
                                                         : json_null());
         json_object_set_new(o, "outcome",
                             json_string(s_outcome_names[row->outcome]));
-        if (row->error)
-            json_object_set_new(o, "error", json_string(row->error));
+        if (row->error || row->unknown)
+            json_object_set_new(
+                o, "error",
+                json_string(row->unknown ? row->unknown : row->error));
         json_array_append_new(res, o);
         del += s && row->delivered;
         ans += s && row->answered;
@@ -964,6 +987,7 @@ s_report_json(const drill_report_t *r) {
         missed += s_is_missed(row->outcome);
         pending += row->outcome == S_PENDING;
         not_sent += row->outcome == S_NOT_SENT;
+        unknown += row->outcome == S_UNKNOWN;
     }
     for (size_t p = 0; p < r->n_parts; p++) {
         const s_part_t *pt = &r->parts[p];
@@ -986,6 +1010,8 @@ s_report_json(const drill_report_t *r) {
         json_object_set_new(o, "missed", json_integer((json_int_t)pt->missed));
         json_object_set_new(o, "pending",
                             json_integer((json_int_t)pt->pending));
+        json_object_set_new(o, "unknown",
+                            json_integer((json_int_t)pt->unknown));
         json_object_set_new(o, "median_answer_ms",
                             s_jms(pt->has_times, pt->median));
         json_object_set_new(o, "p90_answer_ms", s_jms(pt->has_times, pt->p90));
@@ -1038,6 +1064,7 @@ s_report_json(const drill_report_t *r) {
     json_object_set_new(sum, "missed", json_integer((json_int_t)missed));
     json_object_set_new(sum, "pending", json_integer((json_int_t)pending));
     json_object_set_new(sum, "not_sent", json_integer((json_int_t)not_sent));
+    json_object_set_new(sum, "unknown", json_integer((json_int_t)unknown));
     json_object_set_new(sum, "median_answer_ms",
                         s_jms(r->has_times, r->median));
     json_object_set_new(sum, "p90_answer_ms", s_jms(r->has_times, r->p90));
@@ -1211,6 +1238,8 @@ s_outcome_color(s_outcome_t o) {
         return "#9a6700";
     case S_NOT_SENT:
         return "#8c959f";
+    case S_UNKNOWN:
+        return "#bc4c00";
     default:
         return "#cf222e";
     }
@@ -1235,7 +1264,7 @@ static const char s_css[] =
     "vertical-align:top}th{background:#f6f8fa}"
     "td.num{text-align:right;font-variant-numeric:tabular-nums}"
     ".o{font-weight:600}.met{color:#1a7f37}.missed{color:#cf222e}"
-    ".pending{color:#9a6700}.notsent{color:#8c959f}"
+    ".pending{color:#9a6700}.notsent{color:#8c959f}.unknown{color:#bc4c00}"
     ".legend span{margin-right:16px}svg text{font:12px system-ui,sans-serif}"
     "svg{max-width:100%;height:auto}"
     ".never{background:#ffebe9;border:1px solid #cf222e;border-radius:8px;"
@@ -1418,6 +1447,7 @@ drill_report_html(const drill_report_t *r) {
     s_sb_t b = {0};
     char t1[32], t2[32], d[48];
     size_t reach = 0, met = 0, missed = 0, pending = 0, answered = 0;
+    size_t unknown = 0;
     bool whole = s_ran_to_end(r); /* "never" only then */
 
     for (size_t p = 0; p < r->n_parts; p++)
@@ -1426,6 +1456,7 @@ drill_report_html(const drill_report_t *r) {
         met += r->rows[i].outcome == S_MET;
         missed += s_is_missed(r->rows[i].outcome);
         pending += r->rows[i].outcome == S_PENDING;
+        unknown += r->rows[i].outcome == S_UNKNOWN;
         answered += r->rows[i].sent && r->rows[i].answered;
     }
     s_put(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
@@ -1470,6 +1501,11 @@ drill_report_html(const drill_report_t *r) {
           reach == r->n_parts ? "" : "bad", r->n_parts - reach,
           whole ? "never" : "not yet", met, missed ? "bad" : "", missed,
           pending);
+    if (unknown)
+        s_put(&b,
+              "<div class=\"card bad\"><b>%zu</b>unknown whether "
+              "sent</div>",
+              unknown);
     if (r->has_times) {
         s_dur2(r, d, sizeof d, r->median);
         s_put(&b, "<div class=\"card\"><b>%s</b>median answer</div>", d);
@@ -1544,6 +1580,7 @@ drill_report_html(const drill_report_t *r) {
         const char *cls = row->outcome == S_MET       ? "met"
                           : s_is_missed(row->outcome) ? "missed"
                           : row->outcome == S_PENDING ? "pending"
+                          : row->outcome == S_UNKNOWN ? "unknown"
                                                       : "notsent";
         if (row->sent) {
             s_dur(t1, sizeof t1, s_after(row->sent, r->started));
@@ -1574,9 +1611,10 @@ drill_report_html(const drill_report_t *r) {
               s_outcome_names[row->outcome]);
         if (row->comment)
             s_esc(&b, row->comment);
-        if (row->error) {
-            s_put(&b, "<span class=\"missed\">");
-            s_esc(&b, row->error);
+        if (row->error || row->unknown) {
+            s_put(&b, "<span class=\"%s\">",
+                  row->unknown ? "unknown" : "missed");
+            s_esc(&b, row->unknown ? row->unknown : row->error);
             s_put(&b, "</span>");
         }
         s_put(&b, "</td></tr>\n");

@@ -47,6 +47,11 @@
  *                                    answer, in any order
  *         "error": "..."             optional: why it was not sent (then
  *                                    the inject's "sent" does not apply)
+ *         "send_unknown": "..."      optional: why it is not known whether
+ *                                    it was sent (the daemon took the send
+ *                                    and never answered); not with "sent"
+ *                                    or "error", and the inject's "sent"
+ *                                    does not apply
  *       }}}],
  *   "unreachable": ["x", {"id": "y", "reason": "no key in roster"}]
  *                                    optional: nodes the runner could not
@@ -73,6 +78,7 @@
  *                (finished, else the latest time in the input) and the
  *                drill did not run to its end
  *   not-sent     the inject never went to this participant
+ *   unknown      it is not known whether it went ("send_unknown")
  * Per participant: reachable (at least one inject delivered); median and
  * 90th percentile of its answer times by the nearest-rank method (the
  * ceil(p/100 x n)-th smallest; the median of 2 values is the lower). */

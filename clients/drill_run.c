@@ -6,11 +6,14 @@
  * expected or the drill ends, never less. */
 #include "drill_run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "ctl.h"
@@ -19,11 +22,14 @@
 #include "roster.h"
 
 #define S_TICK_MS 250
-#define S_CTL_TIMEOUT_MS 10000    /* a send */
-#define S_REFRESH_TIMEOUT_MS 5000 /* a show: a busy daemon still answers */
-#define S_CTL_LOST_MS 10000       /* default of ctl_lost_ms */
-#define S_GRACE_MS 5000           /* default of grace_ms */
-#define S_RETRY_PAUSE_MS 250      /* between tries of a send */
+#define S_CTL_TIMEOUT_MS 10000       /* a send */
+#define S_REFRESH_TIMEOUT_MS 5000    /* a show: a busy daemon still answers */
+#define S_CTL_LOST_MS 10000          /* default of ctl_lost_ms */
+#define S_GRACE_MS 5000              /* default of grace_ms */
+#define S_RETRY_PAUSE_MS 250         /* between tries of a send */
+#define S_SENT_RECORD_MAX (1u << 20) /* bytes of a sent record read back */
+#define S_NOT_SENT 1                 /* part_t.unsent */
+#define S_SEND_UNKNOWN 2
 
 typedef struct part {
     const char *id;   /* participant node id (borrowed from the roster) */
@@ -31,7 +37,11 @@ typedef struct part {
     uint64_t sent_ms; /* absolute; 0: not sent */
     char msg[33];     /* the envelope that carried it */
     json_t *obs;      /* the daemon's recipient entry, or NULL */
-    int final;        /* answered as expected, or expired: no more to see */
+    /* Of a send that failed: 0 none, S_NOT_SENT, S_SEND_UNKNOWN (whether
+     * it was sent is not known), and why (malloc'd; NULL out of memory). */
+    int unsent;
+    char *why;
+    int final;   /* answered as expected, or expired: no more to see */
     int settled; /* the drill need not wait for it (recomputed each tick) */
     /* Of a follow-up ("after"): the same participant in the trigger, or
      * NULL when the trigger does not go to it (found once, in s_plan). */
@@ -58,6 +68,28 @@ typedef struct {
     char err[1024];
 } run_t;
 
+/* Sets r->err from fmt. The errors and paths it quotes may hold any
+ * UTF-8: a cut, where it does not fit, falls between two characters (a
+ * split one would make the report's JSON refuse the whole reason). */
+static void s_set_err(run_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+s_set_err(run_t *r, const char *fmt, ...) {
+    char buf[4 * sizeof r->err];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    rk_str_copy(r->err, sizeof r->err, buf);
+}
+
+/* s cut to at most cap - 1 bytes, between two characters, in out. */
+static const char *
+s_cut(char *out, size_t cap, const char *s) {
+    rk_str_copy(out, cap, s);
+    return out;
+}
+
 static uint64_t
 s_ms_scaled(const run_t *r, uint64_t scenario_s) {
     return (uint64_t)((double)scenario_s * 1000.0 / r->scale + 0.5);
@@ -75,17 +107,20 @@ s_time(const json_t *o, const char *k) {
 /* One request (stolen) to the daemon. Returns 0 and *reply (the
  * caller's); RK_ERR_IO (or what ctl_call returned) when the control socket
  * failed: no answer, no socket; RK_ERR_INVALID when the daemon answered
- * "ok": false. r->err says which. */
+ * "ok": false. r->err says which. *taken (ctl_call_taken; taken may be
+ * NULL) says whether the request reached the daemon. */
 static int
-s_call(run_t *r, json_t *req, int timeout_ms, json_t **reply) {
+s_call(run_t *r, json_t *req, int timeout_ms, json_t **reply, int *taken) {
     int rc;
     *reply = NULL;
+    if (taken)
+        *taken = 0;
     if (!req) {
         snprintf(r->err, sizeof r->err, "out of memory");
         return RK_ERR_NOMEM;
     }
-    rc = ctl_call(r->cfg->state_dir, req, timeout_ms, reply, r->err,
-                  sizeof r->err);
+    rc = ctl_call_taken(r->cfg->state_dir, req, timeout_ms, reply, taken,
+                        r->err, sizeof r->err);
     json_decref(req);
     if (rc != RK_OK)
         return rc;
@@ -124,13 +159,14 @@ s_ctl_health(run_t *r, int ok, uint64_t began) {
                  r->err);
     }
     if (r->ctl_fails >= 2 && now - r->ctl_fail_since >= lost_ms) {
+        char dir[301];
         memcpy(e, r->err, sizeof e);
-        snprintf(r->err, sizeof r->err,
-                 "lost the controller's renrakud: its control socket "
-                 "%.300s/control.sock failed %u times in a row over %" PRIu64
-                 " s (last: %.200s)",
-                 r->cfg->state_dir, r->ctl_fails,
-                 (now - r->ctl_fail_since) / 1000, e);
+        s_set_err(r,
+                  "lost the controller's renrakud: its control socket "
+                  "%s/control.sock failed %u times in a row over %" PRIu64
+                  " s (last: %s)",
+                  s_cut(dir, sizeof dir, r->cfg->state_dir), r->ctl_fails,
+                  (now - r->ctl_fail_since) / 1000, e);
         r->lost = 1;
     }
 }
@@ -141,7 +177,7 @@ s_load_roster(run_t *r) {
     json_t *reply;
     char *text;
     int rc = s_call(r, json_pack("{s:s}", "cmd", "roster"), S_CTL_TIMEOUT_MS,
-                    &reply);
+                    &reply, NULL);
     if (rc != RK_OK)
         return rc;
     text = json_dumps(json_object_get(reply, "roster"), 0);
@@ -230,23 +266,121 @@ s_plan(run_t *r) {
     return RK_OK;
 }
 
+/* The controller's sent record of the send with request id request, read
+ * from its state folder (DIR/sent/ID.json, docs/NODE.md) into *rec (a new
+ * reference, the caller's), or NULL when no record has that id. For a
+ * send the daemon took but never answered while it is not answering: its
+ * files are then the only witness. The daemon writes a record whole (a
+ * temporary file renamed into place), and before the envelope can go out,
+ * so one is seen whole or not at all, and a send without one has not left
+ * the controller yet. Returns 0, or RK_ERR_IO with why set when the folder
+ * cannot be read. */
+static int
+s_find_sent(const run_t *r, const char *request, json_t **rec, char *why,
+            size_t whylen) {
+    char dir[4200], path[4300], shown[301];
+    DIR *d;
+    struct dirent *e;
+    int rc = RK_OK;
+    *rec = NULL;
+    s_cut(shown, sizeof shown, r->cfg->state_dir);
+    if ((size_t)snprintf(dir, sizeof dir, "%s/sent", r->cfg->state_dir) >=
+        sizeof dir) {
+        snprintf(why, whylen, "%s/sent cannot be listed: path too long", shown);
+        return RK_ERR_IO;
+    }
+    if (!(d = opendir(dir))) {
+        snprintf(why, whylen, "%s/sent cannot be listed: %s", shown,
+                 strerror(errno));
+        return RK_ERR_IO;
+    }
+    for (errno = 0; !*rec && (e = readdir(d)); errno = 0) {
+        uint8_t *text = NULL;
+        size_t len = 0;
+        json_t *j;
+        const char *id;
+        /* <msg id: 32 hex digits>.json; temporary files have other names. */
+        if (strlen(e->d_name) != 37 || strcmp(e->d_name + 32, ".json") != 0)
+            continue;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >=
+                sizeof path ||
+            rk_read_file(path, S_SENT_RECORD_MAX, &text, &len) != RK_OK)
+            continue; /* gone since the listing, or not a record */
+        j = json_loadb((const char *)text, len, 0, NULL);
+        free(text);
+        id = json_string_value(json_object_get(j, "msg_id"));
+        if (id && strlen(id) == 32 && strncmp(id, e->d_name, 32) == 0 &&
+            json_is_string(json_object_get(j, "request_id")) &&
+            strcmp(json_string_value(json_object_get(j, "request_id")),
+                   request) == 0)
+            *rec = j;
+        else
+            json_decref(j);
+    }
+    if (!*rec && errno) {
+        snprintf(why, whylen, "%s/sent cannot be read: %s", shown,
+                 strerror(errno));
+        rc = RK_ERR_IO;
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Records inject in as sent to the participants listed, in envelope hex,
+ * when record (the daemon's sent record, borrowed; may be NULL) says it
+ * was created, else at now; with what record says of each recipient. */
+static void
+s_mark_sent(inj_t *in, const size_t *which, size_t n, const char *hex,
+            const json_t *record, uint64_t now) {
+    uint64_t at = s_time(record, "created");
+    const json_t *rs = json_object_get(record, "recipients");
+    for (size_t k = 0; k < n; k++) {
+        part_t *p = &in->p[which[k]];
+        const json_t *o = json_object_get(rs, p->id);
+        p->sent_ms = at ? at : now;
+        p->unsent = 0;
+        snprintf(p->msg, sizeof p->msg, "%s", hex ? hex : "");
+        if (json_is_object(o)) {
+            json_decref(p->obs);
+            p->obs = json_deep_copy(o);
+        }
+    }
+}
+
+/* Records that inject in was not sent (S_NOT_SENT) or that it is not
+ * known whether it was (S_SEND_UNKNOWN) to the participants listed, and
+ * why. */
+static void
+s_mark_unsent(inj_t *in, const size_t *which, size_t n, int unsent,
+              const char *why) {
+    for (size_t k = 0; k < n; k++) {
+        part_t *p = &in->p[which[k]];
+        p->unsent = unsent;
+        free(p->why);
+        p->why = strdup(why);
+    }
+}
+
 /* Sends inject in to the participants listed (indexes), one envelope. The
  * request carries an id of its own (request_id, docs/NODE.md): when the
  * control socket fails (no answer in time: the daemon may have sent it or
  * not), the same request is tried again, and a daemon that took it the
  * first time answers with that envelope instead of sending a second one (a
  * second copy would split the answers). It is tried until the daemon
- * answers or counts as lost (s_ctl_health) or the run is stopped. */
+ * answers or counts as lost (s_ctl_health) or the run is stopped. Then
+ * what became of it is what can be known: not sent, when no try reached
+ * the daemon or it refused; sent, when the daemon's sent records hold the
+ * request id; otherwise unknown, and the results say so. */
 static int
 s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     drill_message_t m;
     uint64_t now = rk_now_ms();
     uint64_t dl = drill_deadline_ms(in->inj->within_s, r->scale);
-    json_t *to = json_array(), *req, *reply = NULL, *pj;
+    json_t *to = json_array(), *req, *reply = NULL, *pj, *found = NULL;
     const char *hex;
     uint8_t rnd[12];
-    char request[32];
-    int rc, tries = 0;
+    char request[32], e[sizeof r->err], why[600], dir[301];
+    int rc, tries = 0, taken, unanswered = 0;
     if (drill_inject_message(r->cfg->sc, in->idx, dl ? now + dl : 0, &m) !=
         RK_OK) {
         snprintf(r->err, sizeof r->err, "inject %s: cannot build it",
@@ -274,7 +408,10 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
         req = json_pack("{s:s,s:s,s:O,s:O,s:s,s:s}", "cmd", "send", "kind",
                         envelope_kind_name(m.kind), "to", to, "payload", pj,
                         "drill_id", m.drill_id, "request_id", request);
-        rc = s_call(r, req, S_CTL_TIMEOUT_MS, &reply);
+        rc = s_call(r, req, S_CTL_TIMEOUT_MS, &reply, &taken);
+        /* The daemon got this try and may have sent it, but said nothing
+         * (a refusal is an answer: that try sent nothing). */
+        unanswered |= taken && rc != RK_OK && rc != RK_ERR_INVALID;
         /* After a failed try, any failure of the socket (its file gone
          * while the daemon restarts, say) leaves it open whether the
          * first try was taken: try again. */
@@ -292,44 +429,73 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     }
     json_decref(to);
     json_decref(pj);
-    if (rc != RK_OK) {
-        char e[sizeof r->err];
-        memcpy(e, r->err, sizeof e);
-        if (rc == RK_ERR_INVALID)
-            snprintf(r->err, sizeof r->err,
-                     "inject %.40s: renrakud refused to send it: %.500s",
-                     in->inj->id, e);
-        else if (rc == RK_ERR_IO || tries)
-            snprintf(r->err, sizeof r->err,
-                     "inject %.40s: unknown whether it was sent (its sent "
-                     "record would have request_id %s): the control socket "
-                     "%.300s/control.sock failed: %.200s",
-                     in->inj->id, request, r->cfg->state_dir, e);
-        else
-            snprintf(r->err, sizeof r->err, "inject %.40s: not sent: %.200s",
-                     in->inj->id, e);
+    if (rc == RK_OK) {
+        s_ctl_health(r, 1, now);
+        hex = json_string_value(json_object_get(reply, "msg_id"));
+        /* Sent when the daemon sealed it (a retry may find it sent on the
+         * first try, or send it now). */
+        s_mark_sent(in, which, n, hex, json_object_get(reply, "record"), now);
+        log_info("event=inject_sent drill=%s inject=%s msg=%s "
+                 "recipients=%zu%s",
+                 drill_scenario_exercise(r->cfg->sc), in->inj->id,
+                 hex ? hex : "-", n,
+                 json_is_true(json_object_get(reply, "repeat")) ? " repeat=true"
+                                                                : "");
+        json_decref(reply);
+        return RK_OK;
+    }
+    memcpy(e, r->err, sizeof e);
+    s_cut(dir, sizeof dir, r->cfg->state_dir);
+    if (!unanswered) {
+        /* No try reached the daemon, or it refused: nothing was sent. */
+        if (rc == RK_ERR_INVALID) {
+            s_set_err(r, "renrakud refused to send it: %s", e);
+            s_mark_unsent(in, which, n, S_NOT_SENT, r->err);
+            s_set_err(r, "inject %s: renrakud refused to send it: %s",
+                      in->inj->id, e);
+        } else {
+            s_mark_unsent(in, which, n, S_NOT_SENT,
+                          "not sent: the controller's renrakud never took "
+                          "the request (its control socket failed)");
+            s_set_err(r,
+                      "inject %s: not sent: renrakud never took the "
+                      "request: %s",
+                      in->inj->id, e);
+        }
         return RK_ERR_IO;
     }
-    s_ctl_health(r, 1, now);
-    hex = json_string_value(json_object_get(reply, "msg_id"));
-    {
-        /* When the daemon sealed it (a retry may find it sent on the
-         * first try, or send it now). */
-        uint64_t at = s_time(json_object_get(reply, "record"), "created");
-        if (at)
-            now = at;
+    why[0] = '\0';
+    if (s_find_sent(r, request, &found, why, sizeof why) == RK_OK && found) {
+        hex = json_string_value(json_object_get(found, "msg_id"));
+        s_mark_sent(in, which, n, hex, found, now);
+        log_warn("event=inject_sent drill=%s inject=%s msg=%s recipients=%zu "
+                 "found=sent_record request=%s",
+                 drill_scenario_exercise(r->cfg->sc), in->inj->id, hex, n,
+                 request);
+        s_set_err(r,
+                  "inject %s was sent (msg %s, found by its request_id %s "
+                  "in %s/sent), but renrakud did not answer: %s",
+                  in->inj->id, hex, request, dir, e);
+        json_decref(found);
+        return RK_ERR_IO;
     }
-    for (size_t k = 0; k < n; k++) {
-        part_t *p = &in->p[which[k]];
-        p->sent_ms = now;
-        snprintf(p->msg, sizeof p->msg, "%s", hex ? hex : "");
-    }
-    log_info(
-        "event=inject_sent drill=%s inject=%s msg=%s recipients=%zu%s",
-        drill_scenario_exercise(r->cfg->sc), in->inj->id, hex ? hex : "-", n,
-        json_is_true(json_object_get(reply, "repeat")) ? " repeat=true" : "");
-    json_decref(reply);
-    return RK_OK;
+    if (!why[0])
+        snprintf(why, sizeof why,
+                 "no record in %s/sent has that request_id yet", dir);
+    log_warn("event=inject_send_unknown drill=%s inject=%s request=%s "
+             "reason=\"%s\"",
+             drill_scenario_exercise(r->cfg->sc), in->inj->id, request, why);
+    s_set_err(r,
+              "renrakud took the send (request_id %s) but did not answer, "
+              "and %s: it may have sent it, or may still",
+              request, why);
+    s_mark_unsent(in, which, n, S_SEND_UNKNOWN, r->err);
+    s_set_err(r,
+              "inject %s: unknown whether it was sent: renrakud took the "
+              "request (request_id %s) but did not answer, and %s (it may "
+              "still send it): %s",
+              in->inj->id, request, why, e);
+    return RK_ERR_IO;
 }
 
 /* How many answers obs holds: its "answers" list, else 1 for the one a
@@ -364,7 +530,7 @@ s_refresh(run_t *r) {
                 rec = NULL;
                 rc = s_call(
                     r, json_pack("{s:s,s:s}", "cmd", "show", "msg_id", p->msg),
-                    S_REFRESH_TIMEOUT_MS, &reply);
+                    S_REFRESH_TIMEOUT_MS, &reply, NULL);
                 if (rc == RK_OK) {
                     s_ctl_health(r, 1, began);
                     rec = json_incref(json_object_get(reply, "record"));
@@ -520,6 +686,17 @@ s_progress(const run_t *r, uint64_t rel) {
     fflush(r->cfg->progress);
 }
 
+/* Sets o's key k to text, scrubbed to valid UTF-8: JSON takes nothing
+ * else, and jansson would drop the whole string (a state folder named in
+ * another encoding, say; our own cuts fall between characters). */
+static void
+s_set_text(json_t *o, const char *k, const char *text) {
+    char buf[1024];
+    rk_str_copy(buf, sizeof buf, text);
+    rk_utf8_scrub(buf);
+    json_object_set_new(o, k, json_string(buf));
+}
+
 static void
 s_set_time(json_t *o, const char *k, uint64_t ms) {
     char t[40];
@@ -574,13 +751,8 @@ s_results(const run_t *r, uint64_t end, const char *stop_reason) {
     s_set_time(res, "started", r->start_ms);
     s_set_time(res, "finished", end);
     if (stop_reason) {
-        /* The reason quotes paths and errors cut to fit ("%.300s"), which
-         * can split a character; JSON takes valid UTF-8 only. */
-        char why[1024];
-        rk_str_copy(why, sizeof why, stop_reason);
-        rk_utf8_scrub(why);
         json_object_set_new(res, "stopped", json_true());
-        json_object_set_new(res, "stop_reason", json_string(why));
+        s_set_text(res, "stop_reason", stop_reason);
         log_warn("event=drill_stopped drill=%s reason=\"%s\" "
                  "report=partial",
                  drill_scenario_exercise(r->cfg->sc), stop_reason);
@@ -601,6 +773,15 @@ s_results(const run_t *r, uint64_t end, const char *stop_reason) {
             s_set_time(x, "stored", s_time(p->obs, "stored"));
             s_set_time(x, "delivered", s_time(p->obs, "delivered"));
             s_answers(x, p->obs);
+            /* Never "not sent" for a send that may have gone out. */
+            if (!p->sent_ms && p->unsent == S_SEND_UNKNOWN)
+                s_set_text(x, "send_unknown",
+                           p->why ? p->why
+                                  : "not known whether it was sent (see "
+                                    "stop_reason)");
+            else if (!p->sent_ms && p->unsent == S_NOT_SENT)
+                s_set_text(x, "error",
+                           p->why ? p->why : "not sent (see stop_reason)");
             json_object_set_new(rcpt, p->id, x);
         }
         json_object_set_new(o, "recipients", rcpt);
@@ -632,6 +813,7 @@ drill_run(const drill_run_config_t *cfg, json_t **results, char *err,
     int rc;
     const char *stopped = NULL;
     char why[1024];
+    uint64_t end;
     memset(&r, 0, sizeof r);
     *results = NULL;
     r.cfg = cfg;
@@ -663,8 +845,8 @@ drill_run(const drill_run_config_t *cfg, json_t **results, char *err,
             rc = RK_OK;
             snprintf(why, sizeof why,
                      "interrupted (Ctrl-C or SIGTERM) while sending an "
-                     "inject: %.900s",
-                     r.err);
+                     "inject: ");
+            rk_str_copy(why + strlen(why), sizeof why - strlen(why), r.err);
             stopped = why;
             break;
         }
@@ -686,16 +868,22 @@ drill_run(const drill_run_config_t *cfg, json_t **results, char *err,
         fputc('\n', cfg->progress);
     /* Whatever stopped it, what was seen so far is reported: as of the
      * last time the daemon answered, when it was lost (a deadline that
-     * passed while the runner was blind is still open, not missed). */
-    *results = s_results(
-        &r, r.lost && r.ctl_fail_since ? r.ctl_fail_since : rk_now_ms(),
-        rc != RK_OK ? r.err : stopped);
+     * passed while the runner was blind is still open, not missed), or of
+     * a send found in its records since (s_send). */
+    end = r.lost && r.ctl_fail_since ? r.ctl_fail_since : rk_now_ms();
+    for (size_t i = 0; i < r.n_inj; i++)
+        for (size_t k = 0; k < r.inj[i].n; k++)
+            if (r.inj[i].p[k].sent_ms > end)
+                end = r.inj[i].p[k].sent_ms;
+    *results = s_results(&r, end, rc != RK_OK ? r.err : stopped);
 done:
     if (rc != RK_OK)
-        snprintf(err, errlen, "%s", r.err);
+        rk_str_copy(err, errlen, r.err);
     for (size_t i = 0; i < r.n_inj; i++) {
-        for (size_t k = 0; k < r.inj[i].n; k++)
+        for (size_t k = 0; k < r.inj[i].n; k++) {
             json_decref(r.inj[i].p[k].obs);
+            free(r.inj[i].p[k].why);
+        }
         free(r.inj[i].p);
     }
     free(r.inj);

@@ -40,7 +40,12 @@ typedef struct {
  *   RK_ERR_IO    it started but could not go on: the controller's daemon
  *                stopped answering on its control socket for ctl_lost_ms,
  *                or a send failed; *results is set and marked stopped
- *                (partial), and err names the socket or the inject;
+ *                (partial), and err names the socket or the inject. An
+ *                inject whose send failed is, per recipient: not sent
+ *                ("error") when no try reached the daemon or it refused;
+ *                sent, when a try reached it unanswered and its sent
+ *                records (STATE/sent) hold the send's request id; else
+ *                "send_unknown", never "not sent";
  *   other codes  it could not start (no daemon, an unknown participant):
  *                *results stays NULL, err says why. */
 int drill_run(const drill_run_config_t *cfg, json_t **results, char *err,

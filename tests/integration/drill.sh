@@ -5,8 +5,8 @@
 # renraku-drill run / ping, and the report. Real processes on 127.0.0.1,
 # fresh test keys, bounded waits, everything stopped.
 # Usage: drill.sh BUILD_DIR SCENARIO   (scenarios: scripted late ping
-# answers stall msel scale; scripted, ping and msel each run further checks after
-# their own: see the case at the end)
+# answers stall unknown refused msel scale; scripted, ping and msel each run
+# further checks after their own: see the case at the end)
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -15,6 +15,7 @@ ROOT=$(mktemp -d /tmp/rk-drill-XXXXXX)
 W=$ROOT
 PIDS=()
 CTL_PID=
+PROXY=
 pass=0 fail=0
 
 stop_all() {
@@ -429,6 +430,154 @@ EOF
     is "the controller sent two envelopes, each with its request id" "$n" 2
 }
 
+# proxy_start MODE [TEXT]: ctlproxy in front of the controller's daemon
+# (its control socket moved aside), losing, holding or refusing its sends;
+# proxy_stop puts the daemon's socket back.
+proxy_start() {
+    mv ctl/control.sock ctl/daemon.sock
+    "$B/tests/ctlproxy" ctl ipc://ctl/daemon.sock "$@" >proxy.out 2>proxy.log &
+    PROXY=$!
+    PIDS+=($!)
+    until_ok 10 test -S ctl/control.sock || bad "the control-socket proxy starts"
+}
+proxy_stop() {
+    kill -TERM "$PROXY" 2>/dev/null
+    wait "$PROXY" 2>/dev/null
+    rm -f ctl/control.sock
+    mv ctl/daemon.sock ctl/control.sock
+}
+# one_inject NAME INJECT: NAME.json, drill NAME-drill of one inject to p1
+# at once, acknowledged expected within the hour.
+one_inject() {
+    cat >"$1.json" <<EOF
+{"exercise": "$1-drill", "participants": ["p1"],
+ "injects": [{"id": "$2", "at": "PT0S", "kind": "notice", "title": "$1",
+              "expect": {"status": "acknowledged", "within": "PT1H"}}]}
+EOF
+}
+# sent_with DRILL: how many of the controller's sent records belong to DRILL.
+sent_with() { grep -l "\"drill_id\": *\"$1\"" ctl/sent/*.json 2>/dev/null | wc -l; }
+# report_value DIR EXPR: a value of DIR/report.json (EXPR in Python, on r).
+report_value() {
+    python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+        "$1/report.json" "$2"
+}
+
+# The daemon takes a send and carries it out, but its answer is lost
+# (ctlproxy lose-answer), every try, until the runner counts the daemon as
+# lost. The runner finds the send in the daemon's sent records by its
+# request id and reports it sent, with its message, pending. It used to
+# report it not-sent, which p1, who got it, would contradict.
+check_answer_lost() {
+    local msg
+    proxy_start lose-answer
+    one_inject lostans a1
+    "$DRILL" run lostans.json --state ctl --out lostans --lost-after 1s >lostans.out 2>lostans.log &
+    local run=$!
+    PIDS+=($run)
+    wait_exit $run 90
+    is "a send whose answers are lost stops the run with exit 3" "$?" 3
+    proxy_stop
+    msg=$(sed -n 's/^send lose-answer request=drill-[0-9a-f]* msg=\([0-9a-f]*\)$/\1/p' proxy.out | head -1)
+    [ -n "$msg" ] && ok "the daemon took the send (msg $msg)" || bad "the daemon took the send"
+    is "the inject is reported sent, its deadline open: pending (not not-sent)" \
+        "$(field lostans p1 a1 outcome)" pending
+    is "... with the message the daemon sent" "$(field lostans p1 a1 msg_id)" "$msg"
+    expect "the stop reason says it was sent, found by its request id" lostans/report.json \
+        "\"stop_reason\": \"inject a1 was sent \(msg $msg, found by its request_id drill-[0-9a-f]{24} in ctl/sent\)"
+    until_ok 20 arrived p1 lostans-drill a1 || bad "p1 got a1"
+    is "the daemon sent it once" "$(sent_with lostans-drill)" 1
+}
+
+# The send reaches something that never answers and never passes it on
+# (ctlproxy hold): whether the daemon sent it cannot be known. The report
+# says so (outcome unknown, and why) instead of not-sent.
+check_send_held() {
+    proxy_start hold
+    one_inject held h1
+    "$DRILL" run held.json --state ctl --out held --lost-after 1s >held.out 2>held.log &
+    local run=$!
+    PIDS+=($run)
+    wait_exit $run 90
+    is "a send that is never answered stops the run with exit 3" "$?" 3
+    proxy_stop
+    expect "the send was tried again with its request id" proxy.out \
+        '^send hold request=(drill-[0-9a-f]{24})$'
+    is "the outcome is unknown, not not-sent" "$(field held p1 h1 outcome)" unknown
+    expect "... saying why, with the request id to look for" held/report.json \
+        '"error": "renrakud took the send \(request_id drill-[0-9a-f]{24}\) but did not answer, and no record in ctl/sent has that request_id yet'
+    is "the summary counts it unknown" "$(report_value held "r['summary']['unknown']")" 1
+    is "... and not among the not sent" "$(report_value held "r['summary']['not_sent']")" 0
+    expect "the table says it plainly" held/report.txt '^p1 +h1 .*UNKNOWN whether sent'
+    expect "the stop reason says it is unknown whether it was sent" held/report.json \
+        '"stop_reason": "inject h1: unknown whether it was sent: renrakud took the request \(request_id drill-[0-9a-f]{24}\) but did not answer, and no record in ctl/sent has that request_id yet'
+    is "(the daemon never got it)" "$(sent_with held-drill)" 0
+}
+
+# renrakud refuses a send with a long reason in Japanese: the stop reason
+# in the report keeps it, cut between characters, and report.txt is valid
+# UTF-8. A cut inside a character ended in '?' in the JSON and split the
+# character in the text.
+check_send_refused_utf8() {
+    local why
+    why=$(python3 -c 'print("送信を拒否しました。" * 40)')
+    proxy_start refuse "$why"
+    one_inject refused r1
+    timeout 60 "$DRILL" run refused.json --state ctl --out refused >refused.out 2>refused.log
+    is "a refused send stops the run with exit 3" "$?" 3
+    proxy_stop
+    python3 - refused "$why" >refused.check 2>&1 <<'PY'
+import json, sys
+d, why = sys.argv[1], sys.argv[2]
+r = json.load(open(d + '/report.json'))
+reason = r['stop_reason']
+head = 'inject r1: renrakud refused to send it: '
+print('reason_head', reason.startswith(head))
+cut = reason[len(head):]
+print('reason_cut_whole', len(cut) > 100 and why.startswith(cut) and '?' not in reason)
+row = [x for x in r['results'] if x['inject'] == 'r1'][0]
+print('row_error', row['outcome'], (row.get('error') or '').startswith('renrakud refused to send it: 送信'))
+try:
+    open(d + '/report.txt', encoding='utf-8', errors='strict').read()
+    print('txt_utf8 True')
+except UnicodeDecodeError as e:
+    print('txt_utf8 False', e)
+PY
+    expect "the stop reason names the inject and the refusal" refused.check '^reason_head True$'
+    expect "... and keeps the reason, cut between characters" refused.check '^reason_cut_whole True$'
+    expect "the row is not-sent with the refusal as its error" refused.check '^row_error not-sent True$'
+    expect "report.txt is valid UTF-8" refused.check '^txt_utf8 True$'
+    is "nothing was sent" "$(sent_with refused-drill)" 0
+}
+
+# The controller's daemon is stopped (SIGSTOP) before an inject's send: it
+# never takes the request (no connection completes), so the inject was
+# not sent, and the report says so with the reason.
+check_send_not_taken() {
+    cat >untaken.json <<'EOF'
+{"exercise": "untaken-drill", "participants": ["p1"],
+ "injects": [{"id": "n1", "at": "PT2S", "kind": "notice", "title": "untaken",
+              "expect": {"status": "acknowledged", "within": "PT1H"}}]}
+EOF
+    RENRAKU_LOG_LEVEL=info "$DRILL" run untaken.json --state ctl --out untaken --lost-after 1s \
+        >untaken.out 2>untaken.log &
+    local run=$!
+    PIDS+=($run)
+    until_ok 20 grep -q 'event=drill_started' untaken.log || bad "the drill starts"
+    kill -STOP "$CTL_PID"
+    wait_exit $run 90
+    is "a daemon that never takes the send stops the run with exit 3" "$?" 3
+    kill -CONT "$CTL_PID"
+    is "the inject is not-sent" "$(field untaken p1 n1 outcome)" not-sent
+    expect "... saying the daemon never took it" untaken/report.json \
+        '"error": "not sent: the controller.s renrakud never took the request'
+    expect "the stop reason says so" untaken/report.json \
+        '"stop_reason": "inject n1: not sent: renrakud never took the request'
+    # Once the daemon answers again, it has not sent it either.
+    until_ok 20 "$CLI" --state ctl status || bad "the daemon answers again"
+    is "(the daemon never sent it)" "$(sent_with untaken-drill)" 0
+}
+
 # renraku send --request-id: the same id again is answered with the first
 # send's message and nothing is sent twice, also after the daemon
 # restarted (it looks through its sent records then).
@@ -571,6 +720,20 @@ stall)
     node p1
     check_send_stall
     check_request_id
+    ;;
+unknown)
+    fresh
+    setup 1
+    node p1
+    check_answer_lost
+    check_send_held
+    ;;
+refused)
+    fresh
+    setup 1
+    node p1
+    check_send_refused_utf8
+    check_send_not_taken
     ;;
 answers)
     fresh

@@ -2,8 +2,9 @@
  * computed delivery and answer times, deadlines met or missed, medians and
  * 90th percentiles match hand-computed values; a participant with no
  * delivery is unreachable; a partial report keeps open deadlines pending;
- * CSV quoting, HTML escaping and bad observed input; a long reason in a
- * terminal table is cut between characters. */
+ * CSV quoting, HTML escaping and bad observed input; a send whose fate is
+ * unknown is reported so, never as not sent; a long reason in a terminal
+ * table is cut between characters. */
 /* cmocka.h needs these first. */
 /* clang-format off */
 #include <setjmp.h>
@@ -539,6 +540,59 @@ s_bad(const char *observed, const char *want) {
     drill_scenario_destroy(&sc);
 }
 
+/* The runner lost its daemon after the daemon took a send it never
+ * answered, and found no record of it: the row is "unknown", with why, in
+ * every rendering; never "not-sent", which would claim what no one knows. */
+static void
+test_send_unknown(void **state) {
+    drill_scenario_t *sc = s_scenario_new();
+    drill_report_t *r = s_report(
+        sc, "{\"started\":\"2026-11-22T07:00:00Z\","
+            "\"finished\":\"2026-11-22T07:00:20Z\",\"stopped\":true,"
+            "\"stop_reason\":\"inject i1: unknown whether it was sent\","
+            "\"injects\":[{\"id\":\"i1\",\"sent\":\"2026-11-22T07:00:00Z\","
+            "\"recipients\":{\"a.cert\":{},"
+            "\"b.cert\":{\"send_unknown\":\"renrakud took the send "
+            "(request_id drill-1) but did not answer\"},"
+            "\"c.cert\":{\"error\":\"not sent: renrakud never took it\"},"
+            "\"d.cert\":{}}}]}");
+    json_t *rep = s_report_json(r), *row;
+    char *text = drill_report_text(r), *csv = drill_report_csv(r),
+         *html = drill_report_html(r);
+    (void)state;
+    row = s_row(rep, "b.cert", "i1");
+    assert_string_equal(json_string_value(json_object_get(row, "outcome")),
+                        "unknown");
+    assert_true(json_is_null(json_object_get(row, "sent")));
+    assert_true(json_is_null(json_object_get(row, "deadline_met")));
+    assert_string_equal(
+        json_string_value(json_object_get(row, "error")),
+        "renrakud took the send (request_id drill-1) but did not answer");
+    /* The inject's "sent" is a.cert's and d.cert's, not b.cert's. */
+    s_expect_row(rep, "a.cert", "i1", -1, -1, "pending", -1);
+    s_expect_row(rep, "d.cert", "i1", -1, -1, "pending", -1);
+    s_expect_row(rep, "c.cert", "i1", -1, -1, "not-sent", -1);
+    assert_int_equal(s_int(json_object_get(rep, "summary"), "unknown"), 1);
+    assert_int_equal(s_int(s_part(rep, "b.cert"), "unknown"), 1);
+    assert_int_equal(s_int(s_part(rep, "c.cert"), "unknown"), 0);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "UNKNOWN whether sent"));
+    assert_non_null(strstr(text, "renrakud took the send (request_id "
+                                 "drill-1) but did not answer"));
+    assert_non_null(strstr(text, "not sent: renrakud never took it"));
+    assert_non_null(csv);
+    assert_non_null(strstr(csv, ",unknown,"));
+    assert_non_null(html);
+    assert_non_null(strstr(html, "unknown whether sent"));
+    assert_non_null(strstr(html, "<td class=\"o unknown\">unknown</td>"));
+    free(text);
+    free(csv);
+    free(html);
+    json_decref(rep);
+    drill_report_destroy(&r);
+    drill_scenario_destroy(&sc);
+}
+
 /* A stop reason longer than the table shows, all two-byte characters
  * after one ASCII byte: the table cuts it between two characters and
  * marks the cut (300 bytes split the 150th); the JSON keeps all of it. */
@@ -604,6 +658,11 @@ test_bad_observed(void **state) {
     s_bad("{\"started\":\"2026-11-22T07:00:00Z\",\"injects\":[{\"id\":"
           "\"i1\",\"recipients\":{\"A B\":{}}}]}",
           "observed: injects[0].recipients: 'A B' is not a node id");
+    s_bad("{\"started\":\"2026-11-22T07:00:00Z\",\"injects\":[{\"id\":"
+          "\"i1\",\"recipients\":{\"a.cert\":{\"sent\":"
+          "\"2026-11-22T07:00:00Z\",\"send_unknown\":\"lost\"}}}]}",
+          "observed: injects[0].recipients.a.cert: \"send_unknown\" beside "
+          "\"sent\" or \"error\"");
 }
 
 int
@@ -617,6 +676,7 @@ main(void) {
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_csv_injection),
         cmocka_unit_test(test_html),
+        cmocka_unit_test(test_send_unknown),
         cmocka_unit_test(test_long_reason_cut),
         cmocka_unit_test(test_bad_observed),
     };
