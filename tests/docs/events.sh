@@ -74,6 +74,7 @@ check() {
 
 check docs/OPERATIONS.md relay/*.c
 check docs/NODE.md clients/daemon.c clients/node_store.c clients/renrakud.c
+check docs/DRILLS.md clients/drill_run.c clients/drill_sim.c
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
