@@ -1020,6 +1020,9 @@ s_record(s_verify_t *v, const char *file, uint64_t off, const uint8_t *rec,
     case RECORD_RELAY:
         break;
     }
+    if (v->cfg->record && !v->err &&
+        (rc = v->cfg->record(v->cfg->record_arg, pos, r)) != RK_OK)
+        v->err = rc;
     record_destroy(&r);
     s_check_checkpoints(v);
 }

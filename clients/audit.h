@@ -48,6 +48,14 @@ typedef void (*audit_problem_fn)(void *arg, const audit_problem_t *p);
 typedef void (*audit_progress_fn)(void *arg, uint64_t done, uint64_t total,
                                   uint64_t records);
 
+/* Called for each record that decoded, in log order, on the thread that
+ * called audit_verify: pos is its position in the log, r is borrowed for
+ * the call. It sees exactly the records verify checks (a torn tail is not
+ * one), but a problem may still be found after it: trust what it saw only
+ * once audit_verify returned 0. Returns 0 to go on, or an rk_err_t that
+ * stops audit_verify, which then returns it. */
+typedef int (*audit_record_fn)(void *arg, uint64_t pos, const record_t *r);
+
 typedef struct {
     const char *dir; /* LOGDIR: DIR/log/ and DIR/checkpoints/ (borrowed) */
     const note_verifier_t *relay;       /* pinned relay vkey (borrowed) */
@@ -58,6 +66,8 @@ typedef struct {
     void *problem_arg;
     audit_progress_fn progress; /* NULL: none */
     void *progress_arg;
+    audit_record_fn record; /* NULL: none; e.g. renraku-audit compare */
+    void *record_arg;
 } audit_verify_config_t;
 
 /* What audit_verify saw. by_type is indexed by type - RECORD_ACCEPTED. */
@@ -100,10 +110,11 @@ typedef struct {
  * earlier accepted record with the same msg id and one of its recipients,
  * each recipient at most once (delivered once, or expired once). Problems
  * go to cfg->problem in log order: only the first unless cfg->all. *sum
- * (may be NULL) is filled. Returns 0 (nothing wrong), RK_ERR_MISMATCH
- * (problems found), RK_ERR_INVALID (bad config), RK_ERR_NOT_FOUND (no
- * DIR/log), RK_ERR_IO or RK_ERR_NOMEM, with err naming the cause for the
- * last four. */
+ * (may be NULL) is filled. cfg->record (may be NULL) sees each record
+ * that decoded. Returns 0 (nothing wrong), RK_ERR_MISMATCH (problems
+ * found), RK_ERR_INVALID (bad config), RK_ERR_NOT_FOUND (no DIR/log),
+ * RK_ERR_IO, RK_ERR_NOMEM or what cfg->record returned, with err naming
+ * the cause for all but the first two. */
 int audit_verify(const audit_verify_config_t *cfg, audit_summary_t *sum,
                  char *err, size_t errlen) RK_WUR;
 
