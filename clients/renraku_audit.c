@@ -1,7 +1,8 @@
 /* renraku-audit: the auditor's program. Thin: parse arguments, pin keys,
- * call audit.h, print. It reads a copy of the relay's log and never writes
- * it. Exit codes: 0 verified or done, 1 a problem was found or the
- * operation failed, 2 usage error. */
+ * call audit.h and audit_compare.h, print. It reads copies of relays'
+ * logs and never writes them. Exit codes: 0 verified, done or the logs
+ * agree, 1 a problem was found or the operation failed, 2 usage error,
+ * 3 (compare) the logs differ without contradicting each other. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -14,13 +15,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "audit.h"
+#include "audit_compare.h"
 #include "rk_log.h"
 #include "rk_util.h"
 #include "unlock.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+#define EXIT_DIFFER 3
 /* Bytes of segments from which verify shows progress on a terminal. */
 #define S_LONG_LOG (16u * 1024u * 1024u)
 
@@ -39,13 +44,17 @@ static const char *s_usage =
     "         prove from the log that the newer checkpoint extends the older\n"
     "  replay LOGDIR [--speed 10x|max] [--since T]   the records as JSON\n"
     "         Lines, at their original pace times the speed\n"
+    "  compare LOGDIR_A LOGDIR_B --vkey A_VKEY --vkey B_VKEY\n"
+    "         --coordinator VKEY|FILE [--json] [--since T] [--until T]\n"
+    "         [--threads N]   verify two relays' logs, then compare them\n"
     "\n"
     "LOGDIR: a copy of the relay's data folder (log/ and checkpoints/).\n"
     "RELAY_VKEY: what 'renraku-relay --print-vkey' prints, or a file with "
     "it.\n"
     "T: RFC 3339 UTC time (2027-01-01T00:00:00Z) or Unix milliseconds.\n"
-    "Exit: 0 verified/done, 1 a problem was found or the operation failed, "
-    "2 usage.\n"
+    "Exit: 0 verified/done (compare: the logs agree), 1 a problem was found "
+    "or the\noperation failed, 2 usage, 3 (compare) the logs differ without "
+    "contradiction.\n"
     "Run 'renraku-audit COMMAND --help' for one command. docs/AUDIT.md "
     "explains what each check proves.\n";
 
@@ -148,19 +157,26 @@ typedef struct {
     uint64_t shown;
 } s_vstate_t;
 
+/* "FILE offset O record R" of a problem into where (may be ""). */
+static void
+s_problem_where(char *where, size_t cap, const audit_problem_t *p) {
+    int n = 0;
+    where[0] = 0;
+    if (p->file)
+        n = snprintf(where, cap, "%s", p->file);
+    if (p->offset >= 0 && n >= 0 && (size_t)n < cap)
+        n +=
+            snprintf(where + n, cap - (size_t)n, " offset %" PRId64, p->offset);
+    if (p->index >= 0 && n >= 0 && (size_t)n < cap)
+        snprintf(where + n, cap - (size_t)n, "%srecord %" PRId64, n ? " " : "",
+                 p->index);
+}
+
 static void
 s_print_problem(void *arg, const audit_problem_t *p) {
     s_vstate_t *st = arg;
-    char where[160] = "";
-    int n = 0;
-    if (p->file)
-        n = snprintf(where, sizeof where, "%s", p->file);
-    if (p->offset >= 0 && n >= 0 && (size_t)n < sizeof where)
-        n += snprintf(where + n, sizeof where - (size_t)n, " offset %" PRId64,
-                      p->offset);
-    if (p->index >= 0 && n >= 0 && (size_t)n < sizeof where)
-        snprintf(where + n, sizeof where - (size_t)n, "%srecord %" PRId64,
-                 n ? " " : "", p->index);
+    char where[160];
+    s_problem_where(where, sizeof where, p);
     printf("problem: %s: %s\n", where[0] ? where : "log", p->reason);
     st->shown++;
 }
@@ -736,6 +752,462 @@ s_cmd_consistency(int argc, char **argv) {
     return 0;
 }
 
+/* ---- compare ------------------------------------------------------------ */
+
+/* One log of a comparison, as verify saw it. */
+typedef struct {
+    const char *name; /* "A" or "B" */
+    const char *dir;
+    note_verifier_t relay;
+    audit_summary_t sum;
+    int rc;        /* audit_verify's */
+    char *problem; /* the first problem verify found, malloc'd, or NULL */
+    char err[512]; /* why verify could not run, or "" */
+} s_clog_t;
+
+typedef struct {
+    audit_compare_t *cmp;
+    int log;
+} s_feed_t;
+
+static int
+s_feed(void *arg, uint64_t pos, const record_t *r) {
+    const s_feed_t *f = arg;
+    return audit_compare_add(f->cmp, f->log, pos, r);
+}
+
+static void
+s_keep_problem(void *arg, const audit_problem_t *p) {
+    s_clog_t *l = arg;
+    char where[160];
+    if (l->problem)
+        return;
+    s_problem_where(where, sizeof where, p);
+    if (asprintf(&l->problem, "%s: %s", where[0] ? where : "log", p->reason) <
+        0)
+        l->problem = NULL;
+}
+
+/* Verifies one log as verify does, handing every record it checks to the
+ * comparison. */
+static void
+s_compare_verify(s_clog_t *l, int log, const note_verifier_t *coordinator,
+                 unsigned threads, audit_compare_t *cmp) {
+    audit_verify_config_t cfg;
+    s_feed_t feed = {cmp, log};
+    memset(&cfg, 0, sizeof cfg);
+    cfg.dir = l->dir;
+    cfg.relay = &l->relay;
+    cfg.coordinator = coordinator;
+    cfg.threads = threads;
+    cfg.problem = s_keep_problem;
+    cfg.problem_arg = l;
+    cfg.record = s_feed;
+    cfg.record_arg = &feed;
+    if (isatty(STDERR_FILENO))
+        cfg.progress = s_progress;
+    l->rc = audit_verify(&cfg, &l->sum, l->err, sizeof l->err);
+}
+
+static json_t *
+s_json_time(uint64_t ms) {
+    char t[40];
+    rk_time_format(t, sizeof t, ms);
+    return json_string(t);
+}
+
+/* The log as a JSON object (what verify said of it). */
+static json_t *
+s_clog_json(const s_clog_t *l) {
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "dir", json_string(l->dir));
+    json_object_set_new(o, "relay", json_string(l->relay.name));
+    json_object_set_new(o, "verified", json_boolean(l->rc == RK_OK));
+    if (l->rc == RK_OK || l->rc == RK_ERR_MISMATCH) {
+        json_object_set_new(o, "records",
+                            json_integer((json_int_t)l->sum.records));
+        json_object_set_new(o, "checkpoint_size",
+                            json_integer((json_int_t)l->sum.checkpoint_size));
+        if (l->sum.records) {
+            json_object_set_new(o, "first", s_json_time(l->sum.first_ms));
+            json_object_set_new(o, "last", s_json_time(l->sum.last_ms));
+        }
+    }
+    if (l->rc == RK_ERR_MISMATCH)
+        json_object_set_new(
+            o, "problem",
+            json_string(l->problem ? l->problem : "a problem was found"));
+    else if (l->rc != RK_OK)
+        json_object_set_new(o, "error", json_string(l->err));
+    return o;
+}
+
+/* Prints json's text but for its closing brace, so that more members can
+ * follow. Returns 0 or EXIT_FAIL (out of memory). */
+static int
+s_json_open(json_t *json) {
+    char *text =
+        json ? json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    size_t n;
+    if (!text) {
+        s_err("out of memory");
+        return EXIT_FAIL;
+    }
+    n = strlen(text);
+    fwrite(text, 1, n - 1, stdout); /* an object's text ends with '}' */
+    free(text);
+    return 0;
+}
+
+typedef struct {
+    bool json;
+    uint64_t n; /* findings printed */
+    int err;    /* RK_ERR_NOMEM met */
+} s_cout_t;
+
+static int
+s_print_finding(void *arg, const audit_compare_finding_t *f) {
+    s_cout_t *o = arg;
+    char *s = o->json ? audit_compare_json(f) : audit_compare_line(f);
+    if (!s)
+        return o->err = RK_ERR_NOMEM;
+    printf("%s%s%s", o->json && o->n ? "," : "", s, o->json ? "" : "\n");
+    free(s);
+    o->n++;
+    return 0;
+}
+
+static json_t *
+s_counts_json(const audit_compare_counts_t *c) {
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+#define S_SET(k, v) json_object_set_new(o, k, json_integer((json_int_t)(v)))
+    S_SET("messages_a", c->messages[0]);
+    S_SET("messages_b", c->messages[1]);
+    S_SET("in_both", c->both);
+    S_SET("only_in_a", c->only[0]);
+    S_SET("only_in_b", c->only[1]);
+    S_SET("only_in_a_outside_b", c->only_ends[0]);
+    S_SET("only_in_b_outside_a", c->only_ends[1]);
+    S_SET("contradictions", c->contradictions);
+    S_SET("not_reached", c->not_reached);
+    S_SET("not_reached_expired", c->not_reached_expired);
+    S_SET("rosters_in_both", c->rosters_both);
+    S_SET("rosters_in_one", c->rosters_one);
+    S_SET("info", c->info);
+#undef S_SET
+    return o;
+}
+
+static void
+s_clog_line(const s_clog_t *l) {
+    char t1[40], t2[40];
+    rk_time_format(t1, sizeof t1, l->sum.first_ms);
+    rk_time_format(t2, sizeof t2, l->sum.last_ms);
+    printf("log %s: %s: verified, %" PRIu64 " records (%" PRIu64
+           " under a checkpoint), relay %s",
+           l->name, l->dir, l->sum.records, l->sum.checkpoint_size,
+           l->relay.name);
+    if (l->sum.records)
+        printf(", %s .. %s", t1, t2);
+    printf("\n");
+}
+
+/* The summary, the hints and the verdict line, after the findings. */
+static void
+s_compare_summary(const s_clog_t *logs, const audit_compare_counts_t *c,
+                  uint64_t since, uint64_t until, const char *verdict) {
+    char t[40];
+    s_clog_line(&logs[0]);
+    s_clog_line(&logs[1]);
+    if (since || until) {
+        printf("window: messages accepted");
+        if (since) {
+            rk_time_format(t, sizeof t, since);
+            printf(" from %s", t);
+        }
+        if (until) {
+            rk_time_format(t, sizeof t, until);
+            printf(" before %s", t);
+        }
+        printf(" (relay clock; rosters are compared whatever the window)\n");
+    }
+    printf("messages: %" PRIu64 " in both, %" PRIu64 " only in A, %" PRIu64
+           " only in B\n",
+           c->both, c->only[0], c->only[1]);
+    printf("recipients not reached: %" PRIu64 " (%" PRIu64 " expired, %" PRIu64
+           " still open at the logs' ends)\n",
+           c->not_reached, c->not_reached_expired,
+           c->not_reached - c->not_reached_expired);
+    printf("rosters: %" PRIu64 " serial%s in both, %" PRIu64
+           " in one log only\n",
+           c->rosters_both, c->rosters_both == 1 ? "" : "s", c->rosters_one);
+    printf("contradictions: %" PRIu64 "\n", c->contradictions);
+    for (int i = 0; i < 2; i++) {
+        const s_clog_t *o = &logs[!i];
+        char t2[40];
+        if (!c->only_ends[i])
+            continue;
+        rk_time_format(t, sizeof t, o->sum.first_ms);
+        rk_time_format(t2, sizeof t2, o->sum.last_ms + 1);
+        printf("note: %" PRIu64 " message%s only in %s fall%s outside the "
+               "time log %s covers; --since %s --until %s compares only "
+               "that time\n",
+               c->only_ends[i], c->only_ends[i] == 1 ? "" : "s", logs[i].name,
+               c->only_ends[i] == 1 ? "s" : "", o->name, t, t2);
+    }
+    if (!strcmp(verdict, "agree"))
+        printf("agree: every message is in both logs with the same bytes, "
+               "every recipient was delivered by a relay, no "
+               "contradiction%s\n",
+               c->info ? " (informational findings above)" : "");
+    else if (!strcmp(verdict, "differ"))
+        printf("DIFFER: %" PRIu64 " message%s in one log only, %" PRIu64
+               " recipient%s not reached; no contradiction\n",
+               c->only[0] + c->only[1], c->only[0] + c->only[1] == 1 ? "" : "s",
+               c->not_reached, c->not_reached == 1 ? "" : "s");
+    else
+        printf("CONTRADICTION: %" PRIu64 " contradiction%s between the "
+               "logs\n",
+               c->contradictions, c->contradictions == 1 ? "" : "s");
+}
+
+/* The verdict of unverified logs: each one that failed, and why. */
+static int
+s_compare_unverified(const s_clog_t *logs, bool json) {
+    if (json) {
+        json_t *o = json_object(), *ls = json_object();
+        char *text;
+        if (!o || !ls) {
+            json_decref(o);
+            json_decref(ls);
+            s_err("out of memory");
+            return EXIT_FAIL;
+        }
+        json_object_set_new(o, "verdict", json_string("unverified"));
+        json_object_set_new(ls, "a", s_clog_json(&logs[0]));
+        json_object_set_new(ls, "b", s_clog_json(&logs[1]));
+        json_object_set_new(o, "logs", ls);
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        if (text)
+            printf("%s\n", text);
+        free(text);
+    }
+    for (int i = 0; i < 2; i++) {
+        const s_clog_t *l = &logs[i];
+        if (l->rc == RK_OK)
+            continue;
+        if (l->rc != RK_ERR_MISMATCH) {
+            s_err("log %s (%s): %s", l->name, l->dir, l->err);
+            continue;
+        }
+        if (!json)
+            printf("log %s (%s) does not verify: %s\n", l->name, l->dir,
+                   l->problem ? l->problem : "a problem was found");
+    }
+    if (!json)
+        for (int i = 0; i < 2; i++)
+            if (logs[i].rc != RK_OK)
+                printf("NOT COMPARED: log %s (%s) %s; an unverified log "
+                       "proves nothing ('renraku-audit verify %s --all' "
+                       "lists every problem)\n",
+                       logs[i].name, logs[i].dir,
+                       logs[i].rc == RK_ERR_MISMATCH ? "does not verify"
+                                                     : "could not be read",
+                       logs[i].dir);
+    return EXIT_FAIL;
+}
+
+static int
+s_cmd_compare(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"vkey", required_argument, NULL, 'v'},
+        {"coordinator", required_argument, NULL, 'c'},
+        {"coordinator-pub", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"since", required_argument, NULL, 's'},
+        {"until", required_argument, NULL, 'u'},
+        {"threads", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *vkeys[2] = {NULL, NULL}, *coord = NULL, *verdict;
+    s_clog_t logs[2];
+    note_verifier_t coordinator;
+    audit_compare_t *cmp = NULL;
+    audit_compare_counts_t counts;
+    s_cout_t out = {false, 0, 0};
+    uint64_t since = 0, until = 0;
+    unsigned threads = 0;
+    size_t n_vkeys = 0;
+    char err[512];
+    int c, rc = EXIT_FAIL;
+
+    memset(logs, 0, sizeof logs);
+    while ((c = s_getopt(argc, argv, opts)) != -1) {
+        switch (c) {
+        case 'v':
+            if (n_vkeys == 2) {
+                s_err("--vkey given a third time: compare takes two, the "
+                      "first for LOGDIR_A and the second for LOGDIR_B");
+                return EXIT_USAGE;
+            }
+            vkeys[n_vkeys++] = optarg;
+            break;
+        case 'c':
+            coord = optarg;
+            break;
+        case 'j':
+            out.json = true;
+            break;
+        case 's':
+        case 'u':
+            if (audit_time_parse(optarg, c == 's' ? &since : &until) != RK_OK) {
+                s_err("--%s %s: use an RFC 3339 UTC time "
+                      "(2027-01-01T00:00:00Z) or Unix milliseconds",
+                      c == 's' ? "since" : "until", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 't': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > 64) {
+                s_err("--threads %s: a number from 1 to 64", optarg);
+                return EXIT_USAGE;
+            }
+            threads = (unsigned)n;
+            break;
+        }
+        case 'h':
+            puts("usage: renraku-audit compare LOGDIR_A LOGDIR_B --vkey "
+                 "A_VKEY --vkey B_VKEY\n       --coordinator VKEY|FILE "
+                 "[--json] [--since T] [--until T] [--threads N]\n"
+                 "Verifies both logs as verify does (the first --vkey is "
+                 "LOGDIR_A's relay key,\nthe second LOGDIR_B's); a log that "
+                 "does not verify is named and nothing is\ncompared. Then "
+                 "compares them by msg id: the same envelope bytes in both, "
+                 "or a\nmessage in one log only (and why: the other log ends "
+                 "before it, begins after\nit, refused it, or ran past it "
+                 "without storing it); recipients neither relay\ndelivered; "
+                 "rosters with one serial and different text. One line per "
+                 "finding\nin time order, then a summary (--json: one JSON "
+                 "object). --since/--until\nselect messages by the time a "
+                 "relay accepted them.\nExit: 0 the logs agree, 1 a "
+                 "contradiction, a log that does not verify or a\nfailure, "
+                 "2 usage, 3 differences without contradiction.");
+            return 0;
+        default:
+            return EXIT_USAGE;
+        }
+    }
+    if (s_positionals(argc, argv, 2, "compare needs LOGDIR_A and LOGDIR_B") !=
+        0)
+        return EXIT_USAGE;
+    logs[0].name = "A";
+    logs[1].name = "B";
+    logs[0].dir = argv[optind];
+    logs[1].dir = argv[optind + 1];
+    {
+        char *ra = realpath(logs[0].dir, NULL),
+             *rb = realpath(logs[1].dir, NULL);
+        bool same = ra && rb && !strcmp(ra, rb);
+        free(ra);
+        free(rb);
+        if (same) {
+            s_err("LOGDIR_A and LOGDIR_B are the same folder (%s): compare "
+                  "takes the logs of two relays",
+                  logs[0].dir);
+            return EXIT_USAGE;
+        }
+    }
+    if (n_vkeys != 2) {
+        s_err("compare needs two --vkey, each relay's checkpoint key: the "
+              "first for LOGDIR_A, the second for LOGDIR_B (%zu given)",
+              n_vkeys);
+        return EXIT_USAGE;
+    }
+    if (!coord) {
+        s_err("--coordinator is required (the coordinator's vkey or .pub "
+              "file)");
+        return EXIT_USAGE;
+    }
+    if (until && until <= since) {
+        s_err("--until must come after --since: nothing to compare");
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < 2; i++)
+        if ((rc = s_relay_vkey(vkeys[i], &logs[i].relay)) != 0)
+            return rc;
+    if (unlock_verifier(coord, &coordinator, err, sizeof err) != RK_OK) {
+        s_err("--coordinator %s", err);
+        return EXIT_FAIL;
+    }
+    if (!(cmp = audit_compare_new())) {
+        s_err("out of memory");
+        return EXIT_FAIL;
+    }
+    /* Both, even when the first fails: the auditor learns of each. */
+    for (int i = 0; i < 2; i++)
+        s_compare_verify(&logs[i], i, &coordinator, threads, cmp);
+    if (logs[0].rc != RK_OK || logs[1].rc != RK_OK) {
+        rc = s_compare_unverified(logs, out.json);
+        goto cleanup;
+    }
+    if (audit_compare_finish(cmp, since, until, &counts) != RK_OK) {
+        s_err("comparing: out of memory");
+        rc = EXIT_FAIL;
+        goto cleanup;
+    }
+    verdict = counts.contradictions ? "contradiction"
+              : counts.only[0] || counts.only[1] || counts.not_reached
+                  ? "differ"
+                  : "agree";
+    rc = counts.contradictions        ? EXIT_FAIL
+         : !strcmp(verdict, "differ") ? EXIT_DIFFER
+                                      : 0;
+    if (out.json) {
+        json_t *o = json_object(), *ls = json_object();
+        if (o && ls) {
+            json_object_set_new(o, "verdict", json_string(verdict));
+            json_object_set_new(ls, "a", s_clog_json(&logs[0]));
+            json_object_set_new(ls, "b", s_clog_json(&logs[1]));
+            json_object_set_new(o, "logs", ls);
+            ls = NULL;
+            json_object_set_new(o, "since",
+                                since ? s_json_time(since) : json_null());
+            json_object_set_new(o, "until",
+                                until ? s_json_time(until) : json_null());
+            json_object_set_new(o, "counts", s_counts_json(&counts));
+        }
+        json_decref(ls);
+        c = s_json_open(o);
+        json_decref(o);
+        if (c != 0) {
+            rc = c;
+            goto cleanup;
+        }
+        printf(",\"findings\":[");
+    }
+    if (audit_compare_foreach(cmp, s_print_finding, &out) != RK_OK) {
+        s_err("comparing: out of memory");
+        rc = EXIT_FAIL;
+        goto cleanup;
+    }
+    if (out.json)
+        printf("]}\n");
+    else
+        s_compare_summary(logs, &counts, since, until, verdict);
+cleanup:
+    audit_compare_destroy(&cmp);
+    free(logs[0].problem);
+    free(logs[1].problem);
+    return rc;
+}
+
 /* Runs one command. */
 static int
 s_run(int argc, char **argv) {
@@ -759,6 +1231,8 @@ s_run(int argc, char **argv) {
         return s_cmd_check_proof(argc, argv);
     if (!strcmp(cmd, "consistency"))
         return s_cmd_consistency(argc, argv);
+    if (!strcmp(cmd, "compare"))
+        return s_cmd_compare(argc, argv);
     s_err("unknown command %s (see --help)", cmd);
     return EXIT_USAGE;
 }
@@ -772,8 +1246,9 @@ main(int argc, char **argv) {
     }
     rc = s_run(argc, argv);
     /* Every command's verdict or data went to stdout: a verdict that was
-     * not written is a failure (a usage error stays exit 2). */
-    if (s_stdout_check(0) != 0 && rc == 0)
+     * not written is a failure (a usage error stays exit 2; compare's
+     * "the logs differ", 3, is a verdict too). */
+    if (s_stdout_check(0) != 0 && rc != EXIT_USAGE)
         rc = EXIT_FAIL;
     return rc;
 }
