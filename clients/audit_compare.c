@@ -64,9 +64,12 @@ typedef struct {
     uint8_t state;   /* S_OPEN, S_DELIVERED, S_EXPIRED */
 } s_rcpt_t;
 
-/* The first refusal that names a msg id. */
+/* A refusal of a node's own submission (the header names the peer the
+ * relay authenticated as its sender): per msg id and sender, the first
+ * refusal for good, else the first one a node retries. key first: the
+ * refusal table keys on it. */
 typedef struct {
-    uint8_t msg_id[ENVELOPE_MSG_ID_LEN];
+    uint8_t key[16]; /* s_refusal_key(msg id, sender) */
     uint64_t index, time_ms;
     uint32_t code; /* frame_reject_t */
 } s_refusal_t;
@@ -78,7 +81,9 @@ typedef struct {
 
 typedef struct {
     uint64_t index, time_ms;
-    bool started; /* else stopped */
+    uint64_t max_ms; /* the latest time of the events up to this one */
+    uint32_t back;   /* the next "started" after it, or S_NONE */
+    bool started;    /* else stopped */
 } s_event_t;
 
 /* An open-addressing table of item numbers + 1 (0: empty slot), keyed by
@@ -97,7 +102,7 @@ typedef struct {
     size_t n_rcpts, cap_rcpts;
     s_refusal_t *refusals;
     size_t n_refusals, cap_refusals;
-    s_tab_t refused; /* msg id -> refusals */
+    s_tab_t refused; /* s_refusal_key -> refusals */
     s_roster_t *rosters;
     size_t n_rosters, cap_rosters;
     s_event_t *events;
@@ -407,6 +412,35 @@ s_note_text_len(const uint8_t *note, size_t len) {
     return len;
 }
 
+/* The refusal table's key of a msg id and a sender. */
+static void
+s_refusal_key(uint8_t key[16], const uint8_t msg_id[ENVELOPE_MSG_ID_LEN],
+              const char *sender) {
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 16);
+    crypto_generichash_update(&st, msg_id, ENVELOPE_MSG_ID_LEN);
+    crypto_generichash_update(&st, (const uint8_t *)sender, strlen(sender));
+    crypto_generichash_final(&st, key, 16);
+}
+
+/* A refusal the sender's node retries (renrakud's s_on_rejected): the
+ * message stays in its outbox until that relay stores it. */
+static bool
+s_transient(uint32_t code) {
+    return code == FRAME_REJECT_STORAGE || code == FRAME_REJECT_BUSY ||
+           code == FRAME_REJECT_RATE_LIMITED || code == FRAME_REJECT_INTERNAL;
+}
+
+/* Log l's refusal of the sender's own submission of m, or NULL. */
+static const s_refusal_t *
+s_refusal_of(const audit_compare_t *self, const s_log_t *l, const s_msg_t *m) {
+    uint8_t key[16];
+    uint32_t n;
+    s_refusal_key(key, m->msg_id, self->names[m->sender]);
+    n = s_tab_find(self, &l->refused, l->refusals, sizeof *l->refusals, key);
+    return n == S_NONE ? NULL : &l->refusals[n];
+}
+
 int
 audit_compare_add(audit_compare_t *self, int log, uint64_t pos,
                   const record_t *r) {
@@ -435,17 +469,35 @@ audit_compare_add(audit_compare_t *self, int log, uint64_t pos,
                      r->expired.recipients[i], S_EXPIRED);
         break;
     case RECORD_REFUSED: {
+        const char *peer = r->refused.peer;
+        const char *claimed = r->refused.claimed_sender;
+        uint8_t key[16];
+        uint32_t n;
         s_refusal_t *f;
-        if (!r->refused.has_msg_id ||
-            s_tab_find(self, &l->refused, l->refusals, sizeof *l->refusals,
-                       r->refused.msg_id) != S_NONE)
+        /* Another node's submission that reuses the msg id (or names
+         * another sender) says nothing of what the sender's node got. */
+        if (!r->refused.has_msg_id || !peer ||
+            (claimed && strcmp(claimed, peer) != 0))
             break;
+        s_refusal_key(key, r->refused.msg_id, peer);
+        n = s_tab_find(self, &l->refused, l->refusals, sizeof *l->refusals,
+                       key);
+        if (n != S_NONE) {
+            f = &l->refusals[n];
+            if (s_transient(f->code) &&
+                !s_transient((uint32_t)r->refused.code)) {
+                f->index = pos;
+                f->time_ms = r->time_ms;
+                f->code = (uint32_t)r->refused.code;
+            }
+            break;
+        }
         if (l->n_refusals >= S_NONE - 1 ||
             (rc = s_grow((void **)&l->refusals, l->n_refusals, &l->cap_refusals,
                          sizeof *l->refusals)) != RK_OK)
             return RK_ERR_NOMEM;
         f = &l->refusals[l->n_refusals];
-        memcpy(f->msg_id, r->refused.msg_id, sizeof f->msg_id);
+        memcpy(f->key, key, sizeof f->key);
         f->index = pos;
         f->time_ms = r->time_ms;
         f->code = (uint32_t)r->refused.code;
@@ -473,14 +525,20 @@ audit_compare_add(audit_compare_t *self, int log, uint64_t pos,
     }
     case RECORD_RELAY: {
         bool started = r->relay.event && !strcmp(r->relay.event, "started");
+        s_event_t *e;
         if (!started && !(r->relay.event && !strcmp(r->relay.event, "stopped")))
             break;
-        if ((rc = s_grow((void **)&l->events, l->n_events, &l->cap_events,
+        if (l->n_events >= S_NONE - 1 ||
+            (rc = s_grow((void **)&l->events, l->n_events, &l->cap_events,
                          sizeof *l->events)) != RK_OK)
-            return rc;
-        l->events[l->n_events].index = pos;
-        l->events[l->n_events].time_ms = r->time_ms;
-        l->events[l->n_events].started = started;
+            return RK_ERR_NOMEM;
+        e = &l->events[l->n_events];
+        e->index = pos;
+        e->time_ms = r->time_ms;
+        e->max_ms = l->n_events && e[-1].max_ms > r->time_ms ? e[-1].max_ms
+                                                             : r->time_ms;
+        e->back = S_NONE;
+        e->started = started;
         l->n_events++;
         break;
     }
@@ -512,8 +570,8 @@ s_find(audit_compare_t *self, uint8_t kind, uint8_t cls, uint64_t time_ms,
 static uint8_t
 s_classify(const audit_compare_t *self, int side, const s_msg_t *m) {
     const s_log_t *l = &self->log[side], *o = &self->log[!side];
-    if (s_tab_find(self, &o->refused, o->refusals, sizeof *o->refusals,
-                   m->msg_id) != S_NONE)
+    const s_refusal_t *x = s_refusal_of(self, o, m);
+    if (x && !s_transient(x->code))
         return S_CLS_REFUSED;
     if (!o->records)
         return S_CLS_EMPTY;
@@ -665,6 +723,15 @@ audit_compare_finish(audit_compare_t *self, uint64_t since_ms,
     b = &self->log[1];
     c->last_ms[0] = a->records ? a->last_ms : 0;
     c->last_ms[1] = b->records ? b->last_ms : 0;
+    for (int s = 0; s < 2; s++) {
+        s_log_t *l = &self->log[s];
+        uint32_t next = S_NONE;
+        for (size_t i = l->n_events; i-- > 0;) {
+            l->events[i].back = next;
+            if (l->events[i].started)
+                next = (uint32_t)i;
+        }
+    }
     /* Pair the messages both logs hold (window or not: evidence of when
      * each relay was logging). */
     for (size_t i = 0; i < a->n_msgs; i++) {
@@ -695,21 +762,26 @@ audit_compare_finish(audit_compare_t *self, uint64_t since_ms,
         uint64_t t;
         if (m->other == S_NONE)
             continue;
+        bool in;
         o = &b->msgs[m->other];
         t = m->time_ms < o->time_ms ? m->time_ms : o->time_ms;
-        if (!s_in_window(t, since_ms, until_ms))
-            continue;
-        c->messages[0]++;
-        c->messages[1]++;
+        in = s_in_window(t, since_ms, until_ms);
+        if (in) {
+            c->messages[0]++;
+            c->messages[1]++;
+        }
         if (sodium_memcmp(m->hash, o->hash, sizeof m->hash) != 0) {
             /* Different bytes: their recipients need not match, and the
-             * contradiction says more than any outcome would. */
+             * contradiction says more than any outcome would. Like two
+             * rosters with one serial, it stands whatever the window. */
             c->contradictions++;
             if (s_find(self, AUDIT_COMPARE_ENVELOPES, S_CLS_NONE, t,
                        (uint32_t)i, m->other, S_NONE) != RK_OK)
                 return RK_ERR_NOMEM;
             continue;
         }
+        if (!in)
+            continue;
         c->both++;
         if (s_recipients(self, c, (uint32_t)i, m->other, t) != RK_OK)
             return RK_ERR_NOMEM;
@@ -752,21 +824,27 @@ s_side(int side) {
     return side ? "B" : "A";
 }
 
-/* The relay's stop that covers time t in log l: the last "stopped" record
- * at or before t, and the "started" after it (or NULL). */
+/* The relay's stop that covers time t in log l: of the events before the
+ * first one later than t, the last, when it is a "stopped" record; and
+ * the "started" after it (or NULL). A binary search on the events' running
+ * maximum time: one per finding, whatever the number of events. */
 static const s_event_t *
 s_stopped_at(const s_log_t *l, uint64_t t, const s_event_t **back) {
-    const s_event_t *stop = NULL;
+    size_t lo = 0, hi = l->n_events;
+    const s_event_t *stop;
     *back = NULL;
-    for (size_t i = 0; i < l->n_events && l->events[i].time_ms <= t; i++)
-        stop = l->events[i].started ? NULL : &l->events[i];
-    if (!stop)
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->events[mid].max_ms <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!lo || l->events[lo - 1].started)
         return NULL;
-    for (const s_event_t *e = stop + 1; e < l->events + l->n_events; e++)
-        if (e->started) {
-            *back = e;
-            break;
-        }
+    stop = &l->events[lo - 1];
+    if (stop->back != S_NONE)
+        *back = &l->events[stop->back];
     return stop;
 }
 
@@ -780,8 +858,7 @@ s_text_one_log(const audit_compare_t *self, const s_find_t *f, s_buf_t *b) {
     bool inflight;
     switch (f->cls) {
     case S_CLS_REFUSED: {
-        const s_refusal_t *x = &o->refusals[s_tab_find(
-            self, &o->refused, o->refusals, sizeof *o->refusals, m->msg_id)];
+        const s_refusal_t *x = s_refusal_of(self, o, m);
         rk_time_format(t1, sizeof t1, x->time_ms);
         s_put(b,
               "not in %s's log: relay %s refused it (record %" PRIu64
@@ -844,6 +921,17 @@ s_text_one_log(const audit_compare_t *self, const s_find_t *f, s_buf_t *b) {
               ": relay %s never stored it, though the sender's node keeps a "
               "message in its outbox until every relay stored or refused it",
               other);
+    {
+        const s_refusal_t *x = s_refusal_of(self, o, m);
+        if (x) {
+            rk_time_format(t1, sizeof t1, x->time_ms);
+            s_put(b,
+                  "; relay %s refused it for now (record %" PRIu64
+                  " at %s, code=%s), a refusal its node retries",
+                  other, x->index, t1,
+                  frame_reject_name((frame_reject_t)x->code));
+        }
+    }
     {
         const s_event_t *back, *stop = s_stopped_at(o, m->time_ms, &back);
         if (stop && back) {

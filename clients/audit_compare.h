@@ -88,20 +88,22 @@ void audit_compare_destroy(audit_compare_t **self_p);
  * at position pos; r is borrowed for the call. Keeps per accepted
  * message its msg id, the SHA-256 of its envelope bytes, sender, kind,
  * index, times and each recipient's outcome; per roster its serial and
- * the SHA-256 of its text; refusals that name a msg id; relay stops and
- * starts. Records that a verified log cannot hold (an envelope that does
- * not decode, a repeated msg id, a receipt for an unknown message) are
- * skipped: audit_verify reports them. Returns 0, RK_ERR_INVALID (a bad
- * log number, or a record after audit_compare_finish) or RK_ERR_NOMEM. */
+ * the SHA-256 of its text; refusals of a node's own submission that name
+ * a msg id (per msg id and sender, the first for good, else the first a
+ * node retries); relay stops and starts. Records that a verified log
+ * cannot hold (an envelope that does not decode, a repeated msg id, a
+ * receipt for an unknown message) are skipped: audit_verify reports
+ * them. Returns 0, RK_ERR_INVALID (a bad log number, or a record after
+ * audit_compare_finish) or RK_ERR_NOMEM. */
 int audit_compare_add(audit_compare_t *self, int log, uint64_t pos,
                       const record_t *r) RK_WUR;
 
 /* Compares what was added: messages accepted (by the relay clock of the
  * log that holds them, the earlier when both do) in [since_ms, until_ms)
- * (until_ms 0: no bound); rosters always, whatever the window. Fills
- * *counts and prepares the findings in time order. Call once, after every
- * record of both logs. Returns 0, RK_ERR_INVALID (called twice) or
- * RK_ERR_NOMEM. */
+ * (until_ms 0: no bound); contradictions (rosters, and msg ids with two
+ * envelopes) whatever the window. Fills *counts and prepares the findings
+ * in time order. Call once, after every record of both logs. Returns 0,
+ * RK_ERR_INVALID (called twice) or RK_ERR_NOMEM. */
 int audit_compare_finish(audit_compare_t *self, uint64_t since_ms,
                          uint64_t until_ms,
                          audit_compare_counts_t *counts) RK_WUR;

@@ -933,7 +933,8 @@ s_compare_summary(const s_clog_t *logs, const audit_compare_counts_t *c,
             rk_time_format(t, sizeof t, until);
             printf(" before %s", t);
         }
-        printf(" (relay clock; rosters are compared whatever the window)\n");
+        printf(" (relay clock; contradictions are found whatever the "
+               "window)\n");
     }
     printf("messages: %" PRIu64 " in both, %" PRIu64 " only in A, %" PRIu64
            " only in B\n",

@@ -159,22 +159,31 @@ s_roster(audit_compare_t *c, int log, uint64_t pos, uint64_t t, uint64_t serial,
     assert_int_equal(audit_compare_add(c, log, pos, &r), RK_OK);
 }
 
+/* A refusal of a submission by peer (the node the relay authenticated),
+ * whose header names that peer as its sender. */
 static void
-s_refused(audit_compare_t *c, int log, uint64_t pos, uint64_t t,
-          const uint8_t *msg_id, frame_reject_t code) {
+s_refused_by(audit_compare_t *c, int log, uint64_t pos, uint64_t t,
+             const uint8_t *msg_id, frame_reject_t code, const char *peer) {
     record_t r;
     memset(&r, 0, sizeof r);
     r.version = RECORD_VERSION;
     r.index = pos;
     r.time_ms = t;
     r.type = RECORD_REFUSED;
-    r.refused.peer = "jp.nisc";
+    r.refused.peer = peer;
+    r.refused.claimed_sender = peer;
     r.refused.has_msg_id = true;
     memcpy(r.refused.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
     r.refused.code = code;
     r.refused.reason = "refused";
     r.refused.size = 100;
     assert_int_equal(audit_compare_add(c, log, pos, &r), RK_OK);
+}
+
+static void
+s_refused(audit_compare_t *c, int log, uint64_t pos, uint64_t t,
+          const uint8_t *msg_id, frame_reject_t code) {
+    s_refused_by(c, log, pos, t, msg_id, code, "jp.nisc");
 }
 
 static int
@@ -618,6 +627,125 @@ test_misuse(void **state) {
     audit_compare_destroy(&c);
 }
 
+/* Only a refusal for good of the sender's own submission makes a message
+ * "refused": a node retries after busy, storage, rate-limited and
+ * internal, so a relay that logged one of those and ran on without ever
+ * storing the message is the notable case; and a refusal of another
+ * node's submission that reuses the msg id says nothing of the sender's. */
+static void
+test_refusal_kinds(void **state) {
+    audit_compare_t *c = audit_compare_new();
+    audit_compare_counts_t n;
+    s_seen_t s;
+    uint8_t *e[3] = {0}, id[3][16];
+    size_t len[3];
+    int i;
+    (void)state;
+    for (int k = 0; k < 3; k++)
+        len[k] = s_seal("jp.nisc", s_to_us, 1, NULL, "x", 0, &e[k], id[k]);
+    s_relay(c, 1, 0, T0, "started");
+    s_accepted(c, 0, 0, T0 + 1000, "jp.nisc", e[0], len[0]);
+    s_refused(c, 1, 1, T0 + 1001, id[0], FRAME_REJECT_BUSY);
+    s_accepted(c, 0, 1, T0 + 2000, "jp.nisc", e[1], len[1]);
+    s_refused_by(c, 1, 2, T0 + 2001, id[1], FRAME_REJECT_RECIPIENT_INACTIVE,
+                 "us.cisa");
+    /* Busy first, then refused for good: refused, at the later record. */
+    s_accepted(c, 0, 2, T0 + 3000, "jp.nisc", e[2], len[2]);
+    s_refused(c, 1, 3, T0 + 3001, id[2], FRAME_REJECT_BUSY);
+    s_refused(c, 1, 4, T0 + 3500, id[2], FRAME_REJECT_STALE);
+    s_relay(c, 1, 5, T0 + 600000, "stopped");
+    s_finish(c, 0, 0, &n, &s);
+    assert_int_equal(n.only[0], 3);
+    i = s_which(&s, AUDIT_COMPARE_ONE_LOG, id[0]);
+    assert_string_equal(s.cls[i], "runs-past");
+    assert_non_null(strstr(s.text[i], "relay B never stored it"));
+    assert_non_null(strstr(s.text[i], "relay B refused it for now (record 1 "));
+    assert_non_null(strstr(s.text[i], "code=busy"));
+    i = s_which(&s, AUDIT_COMPARE_ONE_LOG, id[1]);
+    assert_string_equal(s.cls[i], "runs-past");
+    assert_null(strstr(s.text[i], "relay B refused"));
+    i = s_which(&s, AUDIT_COMPARE_ONE_LOG, id[2]);
+    assert_string_equal(s.cls[i], "refused");
+    assert_non_null(strstr(s.text[i], "relay B refused it (record 4 at "));
+    assert_non_null(strstr(s.text[i], "code=stale"));
+    for (int k = 0; k < 3; k++)
+        free(e[k]);
+    audit_compare_destroy(&c);
+}
+
+/* Two envelopes under one msg id contradict each other whenever they
+ * were accepted: a window that leaves them out still counts them, as it
+ * does two rosters with one serial. */
+static void
+test_window_contradiction(void **state) {
+    audit_compare_t *c = audit_compare_new();
+    audit_compare_counts_t n;
+    s_seen_t s;
+    uint8_t *e1 = NULL, *e2 = NULL, *e3 = NULL, id[16], id3[16];
+    size_t l1 = s_seal("jp.nisc", s_to_us, 1, NULL, "version A", 0, &e1, id);
+    size_t l2 = s_seal("jp.nisc", s_to_us, 1, id, "version B", 0, &e2, NULL);
+    size_t l3 =
+        s_seal("jp.nisc", s_to_us, 1, NULL, "in the window", 0, &e3, id3);
+    int i;
+    (void)state;
+    s_accepted(c, 0, 0, T0 + 100, "jp.nisc", e1, l1);
+    s_accepted(c, 1, 0, T0 + 101, "jp.nisc", e2, l2);
+    s_accepted(c, 0, 1, T0 + 5000, "jp.nisc", e3, l3);
+    s_accepted(c, 1, 1, T0 + 5001, "jp.nisc", e3, l3);
+    s_receipt(c, 0, 2, T0 + 5002, 1, id3, "us.cisa", false);
+    s_receipt(c, 1, 2, T0 + 5003, 1, id3, "us.cisa", false);
+    s_finish(c, T0 + 1000, T0 + 9000, &n, &s);
+    assert_int_equal(n.contradictions, 1);
+    assert_int_equal(n.both, 1);
+    assert_int_equal(n.messages[0], 1); /* the window's */
+    i = s_which(&s, AUDIT_COMPARE_ENVELOPES, id);
+    assert_true(i >= 0);
+    assert_int_equal(s.sev[i], AUDIT_COMPARE_CONTRADICTION);
+    free(e1);
+    free(e2);
+    free(e3);
+    audit_compare_destroy(&c);
+}
+
+/* The stop that covers a message: the last relay event at or before it,
+ * when that is a stop, and the start after it; events in log order even
+ * when the relay clock went back. */
+static void
+test_stops(void **state) {
+    audit_compare_t *c = audit_compare_new();
+    audit_compare_counts_t n;
+    s_seen_t s;
+    uint8_t *e[3] = {0}, id[3][16];
+    size_t len[3];
+    int i;
+    (void)state;
+    for (int k = 0; k < 3; k++)
+        len[k] = s_seal("jp.nisc", s_to_us, 1, NULL, "x", 0, &e[k], id[k]);
+    s_relay(c, 1, 0, T0, "started");
+    s_relay(c, 1, 1, T0 + 100, "stopped");
+    s_relay(c, 1, 2, T0 + 200, "started");
+    s_relay(c, 1, 3, T0 + 300, "stopped");
+    s_relay(c, 1, 4, T0 + 250, "stopped"); /* the clock went back */
+    s_relay(c, 1, 5, T0 + 900, "started");
+    s_relay(c, 1, 6, T0 + 950, "stopped");
+    s_relay(c, 1, 7, T0 + 5000000, "stopped");
+    s_accepted(c, 0, 0, T0 + 150, "jp.nisc", e[0], len[0]);
+    s_accepted(c, 0, 1, T0 + 400, "jp.nisc", e[1], len[1]);
+    s_accepted(c, 0, 2, T0 + 960, "jp.nisc", e[2], len[2]);
+    s_finish(c, 0, 0, &n, &s);
+    i = s_which(&s, AUDIT_COMPARE_ONE_LOG, id[0]);
+    assert_non_null(strstr(s.text[i], "stopped then (record 1 at "));
+    assert_non_null(strstr(s.text[i], "(record 2)"));
+    i = s_which(&s, AUDIT_COMPARE_ONE_LOG, id[1]);
+    assert_non_null(strstr(s.text[i], "stopped then (record 4 at "));
+    assert_non_null(strstr(s.text[i], "(record 5)"));
+    i = s_which(&s, AUDIT_COMPARE_ONE_LOG, id[2]);
+    assert_null(strstr(s.text[i], "stopped then")); /* never back */
+    for (int k = 0; k < 3; k++)
+        free(e[k]);
+    audit_compare_destroy(&c);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -630,6 +758,9 @@ main(void) {
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_misuse),
+        cmocka_unit_test(test_refusal_kinds),
+        cmocka_unit_test(test_window_contradiction),
+        cmocka_unit_test(test_stops),
     };
     return cmocka_run_group_tests(tests, s_group_setup, NULL);
 }
