@@ -960,7 +960,12 @@ s_compare_summary(const s_clog_t *logs, const audit_compare_counts_t *c,
                c->only_ends[i], c->only_ends[i] == 1 ? "" : "s", logs[i].name,
                c->only_ends[i] == 1 ? "s" : "", o->name, t, t2);
     }
-    if (!strcmp(verdict, "agree"))
+    if (!strcmp(verdict, "agree") && !c->messages[0] && !c->messages[1])
+        printf("agree: no message to compare (neither log holds one%s), "
+               "no contradiction%s\n",
+               since || until ? " in the window" : "",
+               c->info ? " (informational findings above)" : "");
+    else if (!strcmp(verdict, "agree"))
         printf("agree: every message is in both logs with the same bytes, "
                "every recipient was delivered by a relay, no "
                "contradiction%s\n",
@@ -1143,6 +1148,14 @@ s_cmd_compare(int argc, char **argv) {
     for (int i = 0; i < 2; i++)
         if ((rc = s_relay_vkey(vkeys[i], &logs[i].relay)) != 0)
             return rc;
+    /* One relay's key twice: two copies of one relay's log (or one log
+     * under two paths) would agree by construction. */
+    if (!memcmp(logs[0].relay.pk, logs[1].relay.pk, sizeof logs[0].relay.pk)) {
+        s_err("the two --vkey are one key (relay %s): compare takes the "
+              "logs of two relays, each with its own key",
+              logs[0].relay.name);
+        return EXIT_USAGE;
+    }
     if (unlock_verifier(coord, &coordinator, err, sizeof err) != RK_OK) {
         s_err("--coordinator %s", err);
         return EXIT_FAIL;

@@ -197,6 +197,13 @@ assert o["logs"]["a"]["verified"] and o["logs"]["b"]["verified"]
 assert all(f["severity"] == "info" for f in o["findings"]), o["findings"]
 PY
 
+    # A window that holds no message: the verdict says nothing was compared.
+    cmp_run c.out data-a data-b --since 2099-01-01T00:00:00Z
+    rc=$?
+    exit_is "a window without a message" 0 "$rc" c.out
+    expect "the verdict says there was no message to compare" c.out '^agree: no message to compare \(neither log holds one in the window\), no contradiction'
+    refute "and claims nothing of messages" c.out '^agree: every message'
+
     # Keys in the wrong order: neither log verifies, each is named.
     "$AUDIT" compare data-a data-b --vkey "$VB" --vkey "$VA" --coordinator keys/coordinator.pub >c.out 2>&1
     rc=$?
@@ -251,6 +258,11 @@ PY
     usage "one LOGDIR" "compare needs LOGDIR_A and LOGDIR_B" data-a --vkey "$VA" --vkey "$VB" $co
     usage "three LOGDIRs" "compare needs LOGDIR_A and LOGDIR_B" data-a data-b data-a --vkey "$VA" --vkey "$VB" $co
     usage "the same folder twice" "LOGDIR_A and LOGDIR_B are the same folder" data-a ./data-a --vkey "$VA" --vkey "$VB" $co
+    ln -sfn data-a link-a
+    usage "the same folder through a symlink" "LOGDIR_A and LOGDIR_B are the same folder" data-a link-a --vkey "$VA" --vkey "$VB" $co
+    # A copy of relay A's log held against itself would agree by construction.
+    copy_log data-a copy-a
+    usage "one relay key twice" "the two --vkey are one key \\(relay ${VA%%+*}\\)" data-a copy-a --vkey "$VA" --vkey "$VA" $co
     usage "a bad --since" "--since yesterday: use an RFC 3339" data-a data-b --vkey "$VA" --vkey "$VB" $co --since yesterday
     usage "--until before --since" "--until must come after --since" data-a data-b --vkey "$VA" --vkey "$VB" $co --since 2000 --until 1000
     usage "a bad --threads" "--threads 0: a number from 1 to 64" data-a data-b --vkey "$VA" --vkey "$VB" $co --threads 0
