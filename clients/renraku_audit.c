@@ -822,7 +822,15 @@ s_clog_json(const s_clog_t *l) {
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_object_set_new(o, "dir", json_string(l->dir));
+    {
+        /* A folder name need not be UTF-8; JSON must be (json_string
+         * would return NULL and the key would go missing). */
+        char *dir = strdup(l->dir);
+        if (dir)
+            rk_utf8_scrub(dir);
+        json_object_set_new(o, "dir", json_string(dir ? dir : "?"));
+        free(dir);
+    }
     json_object_set_new(o, "relay", json_string(l->relay.name));
     json_object_set_new(o, "verified", json_boolean(l->rc == RK_OK));
     if (l->rc == RK_OK || l->rc == RK_ERR_MISMATCH) {
@@ -1075,6 +1083,14 @@ s_cmd_compare(int argc, char **argv) {
                 s_err("--%s %s: use an RFC 3339 UTC time "
                       "(2027-01-01T00:00:00Z) or Unix milliseconds",
                       c == 's' ? "since" : "until", optarg);
+                return EXIT_USAGE;
+            }
+            /* 0 stands for "no bound" below: an --until at the epoch
+             * would silently compare everything. */
+            if (c == 'u' && until == 0) {
+                s_err("--until %s: the epoch (1970-01-01T00:00:00Z) is "
+                      "before every log: nothing to compare",
+                      optarg);
                 return EXIT_USAGE;
             }
             break;

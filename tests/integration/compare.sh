@@ -197,6 +197,14 @@ assert o["logs"]["a"]["verified"] and o["logs"]["b"]["verified"]
 assert all(f["severity"] == "info" for f in o["findings"]), o["findings"]
 PY
 
+    # A folder name that is not UTF-8 still appears in --json (escaped).
+    copy_log data-b "$(printf 'data-\377')"
+    "$AUDIT" compare data-a "$(printf 'data-\377')" --vkey "$VA" --vkey "$VB" --coordinator keys/coordinator.pub --json >j.out 2>&1
+    rc=$?
+    exit_is "--json, log B in a folder whose name is not UTF-8" 0 "$rc" j.out
+    python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["logs"]["b"]["dir"].startswith("data-"), o["logs"]["b"]' j.out &&
+        ok "--json still names that folder" || { bad "--json still names that folder"; cat j.out; }
+
     # A window that holds no message: the verdict says nothing was compared.
     cmp_run c.out data-a data-b --since 2099-01-01T00:00:00Z
     rc=$?
@@ -265,6 +273,7 @@ PY
     usage "one relay key twice" "the two --vkey are one key \\(relay ${VA%%+*}\\)" data-a copy-a --vkey "$VA" --vkey "$VA" $co
     usage "a bad --since" "--since yesterday: use an RFC 3339" data-a data-b --vkey "$VA" --vkey "$VB" $co --since yesterday
     usage "--until before --since" "--until must come after --since" data-a data-b --vkey "$VA" --vkey "$VB" $co --since 2000 --until 1000
+    usage "--until at the epoch" "--until 0: the epoch" data-a data-b --vkey "$VA" --vkey "$VB" $co --until 0
     usage "a bad --threads" "--threads 0: a number from 1 to 64" data-a data-b --vkey "$VA" --vkey "$VB" $co --threads 0
     usage "an unknown option" "unknown option --all" data-a data-b --vkey "$VA" --vkey "$VB" $co --all
     usage "--json with a value" "option '--json' doesn't allow|unknown option --json=" data-a data-b --vkey "$VA" --vkey "$VB" $co --json=yes
