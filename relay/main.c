@@ -313,48 +313,54 @@ s_print_probe(const char *reply, size_t len, int quiet) {
 }
 
 /* Names an option getopt_long refused: the short option, or the long one
- * without its "=value" (and says when it takes no value). */
+ * (and says when it takes no value). The long options' vals are 256 and
+ * up (S_Q_*), so optopt tells the two apart: a short one is below 256
+ * (negative for a byte above 127), a long one without its value, or with
+ * one it does not take, is its val, and an unknown long one is 0. Where
+ * it stands in argv could not tell: after "--json=x", an argument "-j"
+ * looks like the cluster getopt is still reading. */
 static void
 s_bad_option(const char *cmd, char **argv, const struct option *opts,
              int missing) {
     const char *arg = argv[optind - 1];
-    size_t n;
-    /* A short option: getopt is in the cluster that holds it, which is
-     * argv[optind] while more letters follow (optind - 1 is then the
-     * argument before, perhaps a long option), else argv[optind - 1]. A
-     * long option that lacks its value sets optopt too (its val). */
-    if (optopt) {
+    if (optopt && optopt < 256) {
         const char *c = argv[optind];
-        for (int k = 0; k < 2; k++, c = argv[optind - 1])
-            if (c && c[0] == '-' && c[1] != '-' && strchr(c + 1, optopt)) {
-                s_fail("%s: %s -%c", cmd,
-                       missing ? "a value is missing after" : "unknown option",
-                       optopt);
-                return;
-            }
-    }
-    n = strcspn(arg, "=");
-    for (const struct option *o = opts; o->name; o++)
-        if (arg[n] == '=' && o->has_arg == no_argument &&
-            strlen(o->name) == n - 2 && strncmp(arg + 2, o->name, n - 2) == 0) {
-            s_fail("%s: --%s takes no value", cmd, o->name);
+        if (optopt > ' ' && optopt < 0x7f) {
+            s_fail("%s: %s -%c", cmd,
+                   missing ? "a value is missing after" : "unknown option",
+                   optopt);
             return;
         }
-    if (missing)
-        s_fail("%s: %.*s needs a value", cmd, (int)n, arg);
-    else
-        s_fail("%s: unknown option %.*s", cmd, (int)n, arg);
+        /* A byte of a character beyond ASCII (getopt reads a char, so
+         * optopt is negative): name the argument that holds it, the
+         * cluster getopt is in (argv[optind]) or the one it finished. */
+        if (!c || c[0] != '-' || !strchr(c + 1, optopt))
+            c = arg;
+        s_fail("%s: unknown option in %s", cmd, c);
+        return;
+    }
+    for (const struct option *o = opts; optopt && o->name; o++)
+        if (o->val == optopt) {
+            /* Named in full: "--js=1" is --json, abbreviated. */
+            s_fail("%s: --%s %s", cmd, o->name,
+                   missing ? "needs a value" : "takes no value");
+            return;
+        }
+    s_fail("%s: unknown option %.*s", cmd, (int)strcspn(arg, "="), arg);
 }
 
 /* `renraku-relay stats|nodes|probe`: asks the running relay on its control
  * socket and prints the answer, whatever its size. */
 static int
 s_query(const char *cmd, int argc, char **argv) {
-    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
-                                         {"control", required_argument, 0, 'c'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    /* Long options only, with vals no short option has (s_bad_option). */
+    enum { S_Q_DATA = 256, S_Q_CONTROL, S_Q_JSON, S_Q_HELP };
+    static const struct option opts[] = {
+        {"data", required_argument, 0, S_Q_DATA},
+        {"control", required_argument, 0, S_Q_CONTROL},
+        {"json", no_argument, 0, S_Q_JSON},
+        {"help", no_argument, 0, S_Q_HELP},
+        {0, 0, 0, 0}};
     const char *data = NULL, *control = NULL, *node = NULL;
     int nodes = strcmp(cmd, "nodes") == 0, probe = strcmp(cmd, "probe") == 0;
     int as_json = !nodes && !probe;
@@ -365,13 +371,13 @@ s_query(const char *cmd, int argc, char **argv) {
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (c == 'd')
+        if (c == S_Q_DATA)
             data = optarg;
-        else if (c == 'c')
+        else if (c == S_Q_CONTROL)
             control = optarg;
-        else if (c == 'j')
+        else if (c == S_Q_JSON)
             as_json = 1; /* stats: JSON anyway */
-        else if (c == 'h') {
+        else if (c == S_Q_HELP) {
             if (nodes)
                 printf("usage: renraku-relay nodes --data DIR | --control "
                        "ENDPOINT [--json]\nLists every node of the roster "

@@ -765,6 +765,14 @@ PY
     "$RELAY" nodes --data=data -xj >n5.out 2>&1
     rc=$?
     [ "$rc" -eq 2 ] && grep -q "nodes: unknown option -x" n5.out && ok "nodes: -x in -xj after --data=DIR is named, not --data (exit 2)" || { bad "nodes: -x in -xj after --data=DIR is named, not --data (exit 2, got $rc)"; cat n5.out; }
+    # A value for --json, even followed by a -j: the --json named (optopt
+    # alone told a cluster "-j" from --json's val 'j'); abbreviated too.
+    "$RELAY" nodes --data data --json=x -j >n8.out 2>&1
+    rc=$?
+    [ "$rc" -eq 2 ] && grep -q "nodes: --json takes no value" n8.out && ok "nodes: --json=x before -j is named (exit 2)" || { bad "nodes: --json=x before -j is named (exit 2, got $rc)"; cat n8.out; }
+    "$RELAY" nodes --data data --js=1 >n9.out 2>&1
+    rc=$?
+    [ "$rc" -eq 2 ] && grep -q "nodes: --json takes no value" n9.out && ok "nodes: --js=1 is named as --json (exit 2)" || { bad "nodes: --js=1 is named as --json (exit 2, got $rc)"; cat n9.out; }
     "$RELAY" nodes --data >n7.out 2>&1
     rc=$?
     [ "$rc" -eq 2 ] && grep -q "nodes: --data needs a value" n7.out && ok "nodes: --data without its value is named (exit 2)" || { bad "nodes: --data without its value is named (exit 2, got $rc)"; cat n7.out; }
