@@ -10,6 +10,11 @@
  *                dropped, so the client never gets one
  *   hold         never passed on, never answered
  *   refuse TEXT  answered {"ok": false, "error": TEXT}
+ *   freeze       passed on and answered, as every other request; but once
+ *                it has answered a "roster" (the drill's first request)
+ *                and seen that client leave, it stops itself (SIGSTOP,
+ *                after printing "frozen"): a daemon that is stopped, its
+ *                socket file there, on which no connection completes
  * Prints one line per send on stdout ("send MODE request=R msg=M"), flushed,
  * and runs until SIGTERM or SIGINT. */
 #include <jansson.h>
@@ -20,6 +25,7 @@
 #include <zmq.h>
 
 #define S_TIMEOUT_MS 10000
+#define S_MONITOR_EP "inproc://ctlproxy-monitor"
 
 static volatile sig_atomic_t s_stop = 0;
 
@@ -64,16 +70,16 @@ int
 main(int argc, char **argv) {
     const char *mode = argc > 3 ? argv[3] : "";
     char ep[4200];
-    void *ctx, *router;
+    void *ctx, *router, *mon = NULL;
     struct sigaction sa;
-    int linger = 0;
+    int linger = 0, freeze = 0;
 
     if (argc < 4 ||
         (strcmp(mode, "lose-answer") && strcmp(mode, "hold") &&
-         strcmp(mode, "refuse")) ||
+         strcmp(mode, "refuse") && strcmp(mode, "freeze")) ||
         (!strcmp(mode, "refuse") && argc != 5)) {
         fprintf(stderr, "usage: ctlproxy DIR DAEMON_EP "
-                        "lose-answer|hold|refuse TEXT\n");
+                        "lose-answer|hold|refuse TEXT|freeze\n");
         return 2;
     }
     memset(&sa, 0, sizeof sa);
@@ -89,13 +95,41 @@ main(int argc, char **argv) {
                 zmq_strerror(zmq_errno()));
         return 1;
     }
+    /* freeze: the client that got the roster has left once its
+     * connection is gone, so its answer went out before the stop. */
+    if (!strcmp(mode, "freeze") &&
+        (zmq_socket_monitor(router, S_MONITOR_EP, ZMQ_EVENT_DISCONNECTED) !=
+             0 ||
+         !(mon = zmq_socket(ctx, ZMQ_PAIR)) ||
+         zmq_connect(mon, S_MONITOR_EP) != 0)) {
+        fprintf(stderr, "ctlproxy: cannot monitor %s: %s\n", ep,
+                zmq_strerror(zmq_errno()));
+        return 1;
+    }
     while (!s_stop) {
-        zmq_pollitem_t it = {router, 0, ZMQ_POLLIN, 0};
+        zmq_pollitem_t it[2] = {{router, 0, ZMQ_POLLIN, 0},
+                                {mon, 0, ZMQ_POLLIN, 0}};
         zmq_msg_t id, empty, body;
         json_t *req;
         const char *cmd, *request;
         char *text, *answer;
-        if (zmq_poll(&it, 1, 200) <= 0)
+        if (zmq_poll(it, mon ? 2 : 1, 200) <= 0)
+            continue;
+        if (it[1].revents & ZMQ_POLLIN) {
+            zmq_msg_t ev;
+            zmq_msg_init(&ev);
+            while (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) >= 0 &&
+                   zmq_msg_more(&ev))
+                ; /* the event and its endpoint */
+            zmq_msg_close(&ev);
+            if (freeze == 1) {
+                freeze = 2;
+                printf("frozen\n");
+                fflush(stdout);
+                raise(SIGSTOP);
+            }
+        }
+        if (!(it[0].revents & ZMQ_POLLIN))
             continue;
         zmq_msg_init(&id);
         zmq_msg_init(&empty);
@@ -121,7 +155,8 @@ main(int argc, char **argv) {
             printf("send refuse request=%s\n", request ? request : "-");
             free(t);
             json_decref(j);
-        } else if (cmd && !strcmp(cmd, "send")) {
+        } else if (cmd && !strcmp(cmd, "send") &&
+                   !strcmp(mode, "lose-answer")) {
             json_t *a;
             answer = s_forward(ctx, argv[2], text, strlen(text));
             a = answer ? json_loads(answer, 0, NULL) : NULL;
@@ -136,6 +171,10 @@ main(int argc, char **argv) {
                    (answer = s_forward(ctx, argv[2], text, strlen(text)))) {
             s_reply(router, &id, answer);
             free(answer);
+            if (cmd && !strcmp(cmd, "send"))
+                printf("send %s request=%s\n", mode, request ? request : "-");
+            if (cmd && !strcmp(cmd, "roster") && mon && !freeze)
+                freeze = 1;
         }
         fflush(stdout);
         json_decref(req);
@@ -144,6 +183,8 @@ main(int argc, char **argv) {
         zmq_msg_close(&empty);
         zmq_msg_close(&body);
     }
+    if (mon)
+        zmq_close(mon);
     zmq_close(router);
     zmq_ctx_term(ctx);
     return 0;

@@ -431,8 +431,9 @@ EOF
 }
 
 # proxy_start MODE [TEXT]: ctlproxy in front of the controller's daemon
-# (its control socket moved aside), losing, holding or refusing its sends;
-# proxy_stop puts the daemon's socket back.
+# (its control socket moved aside), losing, holding or refusing its sends,
+# or stopping itself after the roster (freeze); proxy_stop puts the
+# daemon's socket back.
 proxy_start() {
     mv ctl/control.sock ctl/daemon.sock
     "$B/tests/ctlproxy" ctl ipc://ctl/daemon.sock "$@" >proxy.out 2>proxy.log &
@@ -550,30 +551,34 @@ PY
     is "nothing was sent" "$(sent_with refused-drill)" 0
 }
 
-# The controller's daemon is stopped (SIGSTOP) before an inject's send: it
-# never takes the request (no connection completes), so the inject was
-# not sent, and the report says so with the reason.
+# The controller's daemon stops (SIGSTOP) between the drill's roster
+# request and its inject's send: it never takes the request (no connection
+# completes), so the inject was not sent, and the report says so with the
+# reason. The stop is ctlproxy freeze's own, right after the roster's
+# answer: a SIGSTOP sent by the test when it saw drill_started lost the
+# race with the inject 2 s later whenever the test was that slow.
 check_send_not_taken() {
     cat >untaken.json <<'EOF'
 {"exercise": "untaken-drill", "participants": ["p1"],
- "injects": [{"id": "n1", "at": "PT2S", "kind": "notice", "title": "untaken",
+ "injects": [{"id": "n1", "at": "PT0S", "kind": "notice", "title": "untaken",
               "expect": {"status": "acknowledged", "within": "PT1H"}}]}
 EOF
-    RENRAKU_LOG_LEVEL=info "$DRILL" run untaken.json --state ctl --out untaken --lost-after 1s \
+    proxy_start freeze
+    "$DRILL" run untaken.json --state ctl --out untaken --lost-after 1s \
         >untaken.out 2>untaken.log &
     local run=$!
     PIDS+=($run)
-    until_ok 20 grep -q 'event=drill_started' untaken.log || bad "the drill starts"
-    kill -STOP "$CTL_PID"
     wait_exit $run 90
     is "a daemon that never takes the send stops the run with exit 3" "$?" 3
-    kill -CONT "$CTL_PID"
+    expect "the stand-in daemon stopped after the roster" proxy.out '^frozen$'
+    kill -CONT "$PROXY"
+    proxy_stop
+    if grep -q '^send' proxy.out; then bad "no try of the send reached it"; else ok "no try of the send reached it"; fi
     is "the inject is not-sent" "$(field untaken p1 n1 outcome)" not-sent
     expect "... saying the daemon never took it" untaken/report.json \
         '"error": "not sent: the controller.s renrakud never took the request'
     expect "the stop reason says so" untaken/report.json \
         '"stop_reason": "inject n1: not sent: renrakud never took the request'
-    # Once the daemon answers again, it has not sent it either.
     until_ok 20 "$CLI" --state ctl status || bad "the daemon answers again"
     is "(the daemon never sent it)" "$(sent_with untaken-drill)" 0
 }
