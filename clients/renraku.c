@@ -132,6 +132,56 @@ s_args(int argc, char **argv, int want, const char *need) {
     return 0;
 }
 
+/* Names the flag getopt_long refused with '?' (missing 0) or ':' (1).
+ * renraku has long flags only; their vals are letters, so optopt alone
+ * cannot tell "--json=x" (val 'j') from "-j", and argv[optind - 1] is not
+ * always the culprit: inside a cluster ("-xy" after "--title t") it is
+ * "t". A long flag is named when argv[optind - 1] is one that getopt
+ * refuses by itself (unknown, a value it does not take, or no value at
+ * the end); any other refusal is of the short option optopt. */
+static void
+s_bad_option(char **argv, const struct option *opts, int missing) {
+    const char *a = argv[optind - 1];
+    size_t n = strcspn(a, "=");
+    if (a[0] == '-' && a[1] == '-' && a[2]) {
+        const struct option *hit = NULL;
+        size_t hits = 0;
+        for (const struct option *o = opts; o->name; o++)
+            if (strncmp(a + 2, o->name, n - 2) == 0) {
+                if (strlen(o->name) == n - 2) {
+                    hit = o; /* exact: wins over longer names */
+                    hits = 1;
+                    break;
+                }
+                hit = o;
+                hits++;
+            }
+        if (!optopt) {
+            s_fail("unknown option %.*s (see --help)", (int)n, a);
+            return;
+        }
+        if (hits == 1 && hit->val == optopt) {
+            if (missing && hit->has_arg == required_argument && !a[n]) {
+                s_fail("--%s needs a value (see --help)", hit->name);
+                return;
+            }
+            if (!missing && a[n] == '=' && hit->has_arg == no_argument) {
+                s_fail("--%s takes no value (see --help)", hit->name);
+                return;
+            }
+        }
+    }
+    if (missing) /* only long flags take values */
+        s_fail("%.*s needs a value (see --help)", (int)n, a);
+    else if (!optopt)
+        s_fail("unknown option %.*s (see --help)", (int)n, a);
+    else if (optopt > ' ' && optopt < 0x7f)
+        s_fail("unknown option -%c (see --help)", optopt);
+    else /* a byte of a character beyond ASCII */
+        s_fail("unknown option in %s (see --help)",
+               argv[optind] && argv[optind][0] == '-' ? argv[optind] : a);
+}
+
 /* ---- send / alert ---- */
 
 static int
@@ -280,7 +330,8 @@ cmd_send(int argc, char **argv, int alert) {
             fputs(s_usage, stdout);
             return 0;
         case ':':
-            s_fail("%s needs a value (see --help)", argv[optind - 1]);
+        case '?':
+            s_bad_option(argv, opts, c == ':');
             goto usage;
         default:
             s_fail("unknown option %s (see --help)", argv[optind - 1]);
@@ -484,18 +535,11 @@ s_simple_opts(int argc, char **argv, int *unread, const char **status,
                    : c == 'c' ? "the comment's text"
                               : "a file name");
             return -1;
-        case '?': {
+        case '?':
             /* Not an option of renraku at all, or --flag=value for a
              * flag that takes none. */
-            const char *a = argv[optind - 1], *eq = strchr(a, '=');
-            if (strncmp(a, "--", 2) != 0)
-                s_fail("unknown option -%c (see --help)", optopt);
-            else if (eq && optopt)
-                s_fail("%.*s takes no value (see --help)", (int)(eq - a), a);
-            else
-                s_fail("unknown option %s (see --help)", a);
+            s_bad_option(argv, opts, 0);
             return -1;
-        }
         default:
             goto bad;
         }

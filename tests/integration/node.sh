@@ -774,6 +774,17 @@ scenario_errors() {
         expect "... a short one too" e21.out '^renraku: error: unknown option -x '
     rk jp.nisc inbox --json=1 >e22.out 2>&1
     expect "a value for a flag that takes none is named as such" e22.out '^renraku: error: --json takes no value '
+    # A bad short flag inside a cluster after a long flag is the one named:
+    # not the long flag ("unknown option --json"), nor its value ("unknown
+    # option t"). And send names a value given to --json as such.
+    for args in "inbox --json -xy" "inbox --unread -xy" "send --to us.cisa --title t -xy"; do
+        rk jp.nisc $args >e26.out 2>&1; rc=$?
+        [ $rc = 2 ] && ok "renraku $args: exit 2" || bad "renraku $args: exit 2 ($rc)"
+        expect "... naming -x" e26.out '^renraku: error: unknown option -x \(see --help\)$'
+    done
+    rk jp.nisc send --to us.cisa --title t --json=1 >e27.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "send --json=1: exit 2" || bad "send --json=1: exit 2 ($rc)"
+    expect "... saying --json takes no value" e27.out '^renraku: error: --json takes no value \(see --help\)$'
     # An argument a command does not take is refused, named, never
     # ignored (inbox and status went on as if it were not there).
     for args in "inbox foo" "inbox --unread foo" "status foo" "show 00000000 foo" \
