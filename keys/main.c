@@ -89,15 +89,28 @@ s_warn(const char *fmt, ...) {
 }
 
 /* Reports a getopt failure in our own words: with opterr on, getopt
- * would print it under the subcommand's name ("gen: ..."). */
+ * would print it under the subcommand's name ("gen: ..."). opts: the
+ * loop's options. "--encrypt=1" comes back with optopt 'e', as an unknown
+ * "-e" would: the argument tells them apart. */
 static void
-s_bad_option(int c, char **argv) {
-    if (c == ':')
-        s_fail("%s needs a value (see --help)", argv[optind - 1]);
-    else if (optopt)
+s_bad_option(int c, char **argv, const struct option *opts) {
+    const char *a = argv[optind - 1];
+    size_t n = strcspn(a, "=");
+    if (c == ':') {
+        s_fail("%s needs a value (see --help)", a);
+        return;
+    }
+    if (optopt && a[0] == '-' && a[1] == '-' && a[n] == '=')
+        for (const struct option *o = opts; o->name; o++)
+            if (o->val == optopt && o->has_arg == no_argument &&
+                strncmp(a + 2, o->name, n - 2) == 0) {
+                s_fail("--%s takes no value (see --help)", o->name);
+                return;
+            }
+    if (optopt)
         s_fail("unknown option -%c (see --help)", optopt);
     else
-        s_fail("unknown option %s (see --help)", argv[optind - 1]);
+        s_fail("unknown option %s (see --help)", a);
 }
 
 /* ---- passphrases ---- */
@@ -255,7 +268,7 @@ cmd_gen(int argc, char **argv) {
                    "argon2id passphrase) and DIR/ID.pub.\n");
             return 0;
         default:
-            s_bad_option(c, argv);
+            s_bad_option(c, argv, opts);
             return EXIT_USAGE;
         }
     }
@@ -332,7 +345,7 @@ s_parse_file_opts(const char *cmd, const char *help, int argc, char **argv,
             fputs(help, stdout);
             return 1;
         default:
-            s_bad_option(c, argv);
+            s_bad_option(c, argv, opts);
             return EXIT_USAGE;
         }
     }
@@ -584,7 +597,7 @@ s_parse_ropts(int argc, char **argv, ropts_t *o) {
             }
             break;
         default:
-            s_bad_option(c, argv);
+            s_bad_option(c, argv, s_ropts);
             return -1;
         }
     }

@@ -281,6 +281,14 @@ has "$ERR" "--id JP.NISC"
 fails 2 gen --id "" --role partner --out k
 fails 2 gen --id x.y --role partner --out k --bogus
 has "$ERR" "--bogus"
+# A value for a flag that takes none is named as such: optopt alone made
+# "--encrypt=1" an unknown "-e".
+fails 2 gen --id x.y --role partner --out k --encrypt=1
+has "$ERR" "--encrypt takes no value"
+fails 2 roster show roster.json --json=1
+has "$ERR" "--json takes no value"
+fails 2 gen --id x.y --role partner --out k -ey
+has "$ERR" "unknown option -e"
 fails 2 gen --id
 has "$ERR" "--id"
 fails 2 show
