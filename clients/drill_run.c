@@ -273,8 +273,11 @@ s_plan(run_t *r) {
  * files are then the only witness. The daemon writes a record whole (a
  * temporary file renamed into place), and before the envelope can go out,
  * so one is seen whole or not at all, and a send without one has not left
- * the controller yet. Returns 0, or RK_ERR_IO with why set when the folder
- * cannot be read. */
+ * the controller yet. The converse needs the outbox: a record still
+ * "queued" whose envelope is not in DIR/outbox (the daemon stopped
+ * between the two writes) may never go out, so it is no proof (*rec
+ * NULL, why says so). Returns 0, or RK_ERR_IO with why set when the
+ * folder cannot be read. */
 static int
 s_find_sent(const run_t *r, const char *request, json_t **rec, char *why,
             size_t whylen) {
@@ -323,6 +326,23 @@ s_find_sent(const run_t *r, const char *request, json_t **rec, char *why,
         rc = RK_ERR_IO;
     }
     closedir(d);
+    if (*rec) {
+        const char *id = json_string_value(json_object_get(*rec, "msg_id"));
+        const char *st = json_string_value(json_object_get(*rec, "state"));
+        struct stat sb;
+        if ((!st || !strcmp(st, "queued")) &&
+            ((size_t)snprintf(path, sizeof path, "%s/outbox/%s.env",
+                              r->cfg->state_dir, id) >= sizeof path ||
+             stat(path, &sb) != 0)) {
+            snprintf(why, whylen,
+                     "its sent record (msg %s) says queued, but %s/outbox "
+                     "holds no envelope %s.env (the daemon stopped between "
+                     "writing the two?)",
+                     id, shown, id);
+            json_decref(*rec);
+            *rec = NULL;
+        }
+    }
     return rc;
 }
 

@@ -583,6 +583,31 @@ EOF
     is "(the daemon never sent it)" "$(sent_with untaken-drill)" 0
 }
 
+# What a daemon stopped between its two writes of a send leaves: the sent
+# record, "queued" and with the request id, but no envelope in the outbox
+# (it never goes out). The record alone is no proof: the outcome is
+# unknown, saying why, not sent. (The record is put there while the
+# runner's tries of the held send time out, 10 s each.)
+check_record_without_envelope() {
+    local req msg=0123456789abcdef0123456789abcdef
+    proxy_start hold
+    one_inject halfway w1
+    "$DRILL" run halfway.json --state ctl --out halfway --lost-after 1s >halfway.out 2>halfway.log &
+    local run=$!
+    PIDS+=($run)
+    until_ok 20 grep -q '^send hold request=' proxy.out || bad "the held send reaches the proxy"
+    req=$(sed -n 's/^send hold request=//p' proxy.out | head -1)
+    printf '{"msg_id": "%s", "kind": "drill-inject", "to": ["p1"], "created": "%s", "state": "queued", "drill_id": "halfway-drill", "request_id": "%s", "recipients": {"p1": {"state": "queued"}}}\n' \
+        "$msg" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$req" >"ctl/sent/$msg.json"
+    wait_exit $run 90
+    is "a send whose record has no envelope stops the run with exit 3" "$?" 3
+    proxy_stop
+    rm -f "ctl/sent/$msg.json"
+    is "the outcome is unknown, not sent" "$(field halfway p1 w1 outcome)" unknown
+    expect "... saying the record has no envelope" halfway/report.json \
+        "\"error\": \"renrakud took the send \\(request_id $req\\) but did not answer, and its sent record \\(msg $msg\\) says queued, but ctl/outbox holds no envelope $msg.env"
+}
+
 # renraku send --request-id: the same id again is answered with the first
 # send's message and nothing is sent twice, also after the daemon
 # restarted (it looks through its sent records then).
@@ -732,6 +757,7 @@ unknown)
     node p1
     check_answer_lost
     check_send_held
+    check_record_without_envelope
     ;;
 refused)
     fresh
