@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every event a program logs (log_LEVEL("event=NAME ...") in its C
 # sources) has a row in the "Log lines" table of its page, at the levels
-# the code logs it, and every row there names an event the code still
-# logs. Operators grep and alert on these names and levels, so a new event
-# must not go unexplained and a stale row must not promise one.
+# the code logs it and with the fields it logs, and every row there names
+# an event, a level and fields the code still logs. Operators grep and
+# alert on these, so a new event or field must not go unexplained and a
+# stale row must not promise one.
 # Usage: events.sh SOURCE_DIR
 set -u
 cd "$1" || exit 1 # the sources' globs below expand here
@@ -11,42 +12,79 @@ pass=0 fail=0
 ok() { echo "ok: $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
 
-# code_events SOURCE...: "NAME LEVEL" for each log call, also when the
-# format string starts the line after `log_LEVEL(`.
+# code_events SOURCE...: "NAME LEVEL FIELD..." for each log call: the
+# key=value keys in its string literals from the event name to the end of
+# the call (a format split over lines, also after `log_LEVEL(` alone on
+# its line, and a field an argument adds: h->exercise ? " exercise=1" : "").
 code_events() {
     awk '
-        match($0, /log_(debug|info|warn|error)\("event=[a-z][a-z0-9_]*/) {
-            s = substr($0, RSTART + 4, RLENGTH - 4)
-            split(s, a, /\("event=/)
-            print a[2], a[1]
+        function emit() {
+            out = name " " level
+            t = text
+            while (match(t, /[ "][a-z][a-z0-9_]*=/)) {
+                out = out " " substr(t, RSTART + 1, RLENGTH - 2)
+                t = substr(t, RSTART + RLENGTH)
+            }
+            print out
+            name = ""
         }
-        prev ~ /log_(debug|info|warn|error)\($/ && match($0, /^ *"event=[a-z][a-z0-9_]*/) {
-            lv = prev
-            sub(/.*log_/, "", lv)
-            sub(/\($/, "", lv)
-            s = substr($0, RSTART, RLENGTH)
-            sub(/^ *"event=/, "", s)
-            print s, lv
-        }
-        { prev = $0 }' "$@" | sort -u
+        {
+            line = $0
+            if (name != "") {
+                text = text " " line
+            } else if (match(line, /log_(debug|info|warn|error)\("event=[a-z][a-z0-9_]*/)) {
+                s = substr(line, RSTART + 4, RLENGTH - 4)
+                split(s, a, /\("event=/)
+                name = a[2]
+                level = a[1]
+                text = substr(line, RSTART + RLENGTH)
+            } else if (prev ~ /log_(debug|info|warn|error)\($/ &&
+                       match(line, /^ *"event=[a-z][a-z0-9_]*/)) {
+                level = prev
+                sub(/.*log_/, "", level)
+                sub(/\($/, "", level)
+                s = substr(line, RSTART, RLENGTH)
+                sub(/^ *"event=/, "", s)
+                name = s
+                text = substr(line, RSTART + RLENGTH)
+            }
+            if (name != "" && line ~ /\);/)
+                emit()
+            prev = line
+        }' "$@"
 }
 # doc_rows PAGE: "NAME LEVEL_CELL" for each row of its Log lines table.
 doc_rows() {
     awk '/^## Log lines/ { on = 1; next } /^## / { on = 0 } on' "$1" |
         sed -n 's/^| `\([a-z][a-z0-9_]*\)` | \([^|]*\)|.*/\1 \2/p'
 }
+# doc_fields PAGE: "NAME FIELD..." for each row: the words inside
+# backquotes in its fields cell.
+doc_fields() {
+    awk '/^## Log lines/ { on = 1; next } /^## / { on = 0 } on' "$1" |
+        awk -F'|' '/^\| `[a-z]/ {
+            n = $2; gsub(/[ `]/, "", n); c = $4; out = ""
+            while (match(c, /`[^`]*`/)) {
+                out = out " " substr(c, RSTART + 1, RLENGTH - 2)
+                c = substr(c, RSTART + RLENGTH)
+            }
+            gsub(/[^a-z0-9_ ]/, " ", out)
+            print n, out
+        }'
+}
 
 # check PAGE SOURCE...: the page's "## Log lines" table against the sources.
 check() {
-    local page=$1 pairs names rows missing stale dyn n lv cell wrong=""
+    local page=$1 calls pairs names rows fields missing stale dyn n lv f k cell all wrong=""
     shift
     [ -f "$page" ] || { bad "$page exists"; return; }
     # A name built at run time (event=%s) cannot be checked: spell it out.
     dyn=$(grep -nE '(^|[^a-z_])event=%' "$@")
     [ -z "$dyn" ] && ok "$page: every event name in the code is spelled out" ||
         bad "$page: event names built at run time: $dyn"
-    pairs=$(code_events "$@")
-    [ -n "$pairs" ] || { bad "$page: the sources log events ($*)"; return; }
+    calls=$(code_events "$@")
+    [ -n "$calls" ] || { bad "$page: the sources log events ($*)"; return; }
+    pairs=$(echo "$calls" | cut -d' ' -f1,2 | sort -u)
     names=$(echo "$pairs" | cut -d' ' -f1 | sort -u)
     rows=$(doc_rows "$page")
     missing=$(comm -23 <(echo "$names") <(echo "$rows" | cut -d' ' -f1 | sort -u) | tr '\n' ' ')
@@ -70,6 +108,25 @@ check() {
     done <<<"$rows"
     [ -z "$wrong" ] && ok "$page: each row gives the levels the code logs its event at" ||
         bad "$page: levels differ:$wrong"
+    # Fields: each key a call logs is in its row's fields, and each field
+    # a row names is logged by some call of that event.
+    fields=$(doc_fields "$page")
+    wrong=""
+    while read -r n lv f; do
+        cell=" $(echo "$fields" | awk -v n="$n" '$1 == n { $1 = ""; print }' | tr '\n' ' ') "
+        echo "$rows" | grep -q "^$n " || continue
+        for k in $f; do
+            case "$cell" in *" $k "*) ;; *) wrong="$wrong $n:$k (logged, not in the row)" ;; esac
+        done
+    done <<<"$calls"
+    while read -r n f; do
+        all=" $(echo "$calls" | awk -v n="$n" '$1 == n { $1 = ""; $2 = ""; print }' | tr '\n' ' ') "
+        for k in $f; do
+            case "$all" in *" $k "*) ;; *) wrong="$wrong $n:$k (in the row, never logged)" ;; esac
+        done
+    done <<<"$fields"
+    [ -z "$wrong" ] && ok "$page: each row gives the fields the code logs its event with" ||
+        bad "$page: fields differ:$wrong"
 }
 
 check docs/OPERATIONS.md relay/*.c
