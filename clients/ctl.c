@@ -3,13 +3,59 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "daemon.h"
+
+/* Whether anything listens on the socket file at path: a connect that
+ * does not block. Returns 0 when something does, or when it cannot be
+ * told (a path longer than sun_path, a backlog full: a daemon alive but
+ * busy); then the call goes on and gets its full wait. Returns
+ * RK_ERR_NOT_FOUND when nothing does (ECONNREFUSED: a socket file a
+ * killed daemon left, or not a socket at all; ENOENT: removed since),
+ * RK_ERR_IO when it may not be connected to (EACCES), with err set. */
+static int
+s_probe(const char *dir, const char *path, char *err, size_t errlen) {
+    struct sockaddr_un sa;
+    int fd, rc = 0, e;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa.sun_path)
+        return 0; /* libzmq has the same limit: it will say so */
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        e = errno;
+        if (e == ECONNREFUSED || e == ENOENT) {
+            snprintf(err, errlen,
+                     "renrakud is not running for %s (nothing listens on "
+                     "%s: a daemon that was killed leaves it behind); start "
+                     "it, or give --state",
+                     dir, path);
+            rc = RK_ERR_NOT_FOUND;
+        } else if (e == EACCES || e == EPERM) {
+            snprintf(err, errlen,
+                     "cannot connect to renrakud's control socket %s: %s "
+                     "(it runs as another user?)",
+                     path, strerror(e));
+            rc = RK_ERR_IO;
+        }
+        /* EAGAIN (its backlog full), EINTR, ...: let ZeroMQ wait. */
+    }
+    close(fd);
+    return rc;
+}
 
 int
 ctl_call(const char *dir, const json_t *req, int timeout_ms, json_t **reply,
@@ -44,6 +90,12 @@ ctl_call_taken(const char *dir, const json_t *req, int timeout_ms,
                  dir, sock_path);
         free(text);
         return RK_ERR_NOT_FOUND;
+    }
+    /* ZeroMQ would retry a socket nobody listens on until the timeout and
+     * then blame a slow daemon: ask the kernel first, at once. */
+    if ((rc = s_probe(dir, sock_path, err, errlen)) != RK_OK) {
+        free(text);
+        return rc;
     }
     daemon_control_endpoint(dir, ep, sizeof ep);
     ctx = zmq_ctx_new();

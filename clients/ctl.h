@@ -11,8 +11,10 @@
 
 /* Sends req (borrowed) to the daemon of state folder dir and waits up to
  * timeout_ms for the answer. *reply is a new reference, the caller's.
- * Returns 0; RK_ERR_NOT_FOUND (no daemon: no control socket in dir);
- * RK_ERR_IO (no answer in time, or the socket failed); RK_ERR_MALFORMED
+ * Returns 0; RK_ERR_NOT_FOUND at once when no daemon runs: no control
+ * socket in dir, or nothing listens on it (a killed daemon's file);
+ * RK_ERR_IO (no answer in time, or the socket failed, or it may not be
+ * connected to: another user's); RK_ERR_MALFORMED
  * (the answer is not JSON); err says which. An answer with "ok": false
  * is still 0: the caller reads its "error". */
 int ctl_call(const char *dir, const json_t *req, int timeout_ms, json_t **reply,
@@ -20,10 +22,10 @@ int ctl_call(const char *dir, const json_t *req, int timeout_ms, json_t **reply,
 
 /* As ctl_call, and *taken (not NULL) tells the two failures apart that
  * matter for a request with an effect, such as a send:
- *   0  the request never reached the daemon: no control socket, or no
- *      connection to it was made within timeout_ms (a daemon that is
- *      stopped or gone), or the socket failed before the request went out;
- *      the daemon cannot have acted on it;
+ *   0  the request never reached the daemon: no control socket, nothing
+ *      listening on it, or no connection to it was made within timeout_ms
+ *      (a daemon that is stopped or gone), or the socket failed before
+ *      the request went out; the daemon cannot have acted on it;
  *   1  the request went out on a connection to the daemon. Then an
  *      RK_ERR_IO (no answer within timeout_ms) says nothing of whether the
  *      daemon acted on it: it may have, and only lost or not yet sent

@@ -98,6 +98,25 @@ recipient_state() {
         rk "$1" show "$2" --json | tr -d ' \n' | grep -q "\"$3\":{\"state\":\"$4\""
 }
 connected() { rk "$1" status --json | tr -d ' \n' | grep -q '"connected":true'; }
+# no_daemon_fast DIR WHAT: with no renrakud on DIR (WHAT: how), renraku
+# status exits 3 and renraku-drill ping exits 1, each within 3 s (not the
+# control socket's 10 s wait), saying renrakud is not running for DIR.
+no_daemon_fast() {
+    local t0 ms rc
+    t0=$(date +%s%N)
+    "$R" --state "$1" status >nd.out 2>&1; rc=$?
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    [ $rc = 3 ] && [ $ms -lt 3000 ] && ok "$2: renraku status exits 3 at once (${ms} ms)" ||
+        bad "$2: renraku status exits 3 at once (exit $rc after ${ms} ms)"
+    expect "... saying renrakud is not running for that folder" nd.out \
+        "^renraku: error: renrakud is not running for $1 "
+    t0=$(date +%s%N)
+    "$B/clients/renraku-drill" ping us.cisa --state "$1" --out nd-drill >nd.out 2>&1; rc=$?
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    [ $rc = 1 ] && [ $ms -lt 3000 ] && ok "$2: renraku-drill ping exits 1 at once (${ms} ms)" ||
+        bad "$2: renraku-drill ping exits 1 at once (exit $rc after ${ms} ms)"
+    expect "... saying so too" nd.out "error: renrakud is not running for $1 "
+}
 
 scenario_flow() {
     start_relay
@@ -238,6 +257,10 @@ scenario_kill9() {
     rk jp.nisc send --to us.cisa --title "first, killed at once" >s1.out 2>&1
     kill9_node jp.nisc
     expect "queued before the kill" s1.out '^queued '
+    # Its control socket file stays behind, and nothing listens on it.
+    [ -S st-jp.nisc/control.sock ] && ok "the killed daemon left its control socket" ||
+        bad "the killed daemon left its control socket"
+    no_daemon_fast st-jp.nisc "a killed daemon's socket file"
     # 2. relay down: it cannot have left; only the outbox on disk has it.
     stop_relay
     start_node jp.nisc
@@ -702,6 +725,8 @@ scenario_errors() {
     "$R" --state "$W/nowhere" status >e1.out 2>&1; rc=$?
     [ $rc = 3 ] && ok "daemon not running: exit 3" || bad "daemon not running: exit 3 ($rc)"
     expect "and says so" e1.out '^renraku: error: renrakud is not running'
+    mkdir -p nosock
+    no_daemon_fast nosock "no control socket file"
     start_relay
     start_node jp.nisc
     rk jp.nisc send --to us.cisa --title x --tlp AMBR >e2.out 2>&1; rc=$?
