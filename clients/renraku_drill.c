@@ -665,6 +665,17 @@ cmd_simulate(int argc, char **argv) {
         nodes[n].delay_ms = ms;
         n++;
     }
+    {
+        /* Every simulated renrakud would refuse it, each in its own log,
+         * and simulate would wait 60 s for them to connect: say it now. */
+        note_verifier_t v;
+        char cerr[400];
+        if (unlock_verifier(cfg.coordinator, &v, cerr, sizeof cerr) != RK_OK) {
+            s_fail("--coordinator %s", cerr);
+            status = EXIT_USAGE;
+            goto done;
+        }
+    }
     if (!cfg.renrakud) {
         /* renrakud beside this program. */
         ssize_t len = readlink("/proc/self/exe", self_dir, sizeof self_dir - 1);

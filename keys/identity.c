@@ -548,7 +548,25 @@ identity_public_load(const char *path, identity_public_t *out, char *err,
     char why[256];
     int rc = rk_read_file(path, IDENTITY_PUBFILE_MAX, &data, &len);
     if (rc != RK_OK) {
-        snprintf(err, errlen, "%s: %s", path, rk_strerror(rc));
+        int e = errno;
+        struct stat st;
+        /* Name the problem: rk_read_file's RK_ERR_IO covers a folder, a
+         * device and a failed read alike. */
+        if (rc == RK_ERR_NOT_FOUND)
+            snprintf(err, errlen, "%s: no such file", path);
+        else if (rc == RK_ERR_IO && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            snprintf(err, errlen,
+                     "%s: is a directory, not a public key file (.pub)", path);
+        else if (rc == RK_ERR_IO && stat(path, &st) == 0 &&
+                 !S_ISREG(st.st_mode))
+            snprintf(err, errlen,
+                     "%s: not a regular file, so not a public key file "
+                     "(.pub)",
+                     path);
+        else if (rc == RK_ERR_IO)
+            snprintf(err, errlen, "%s: cannot be read: %s", path, strerror(e));
+        else
+            snprintf(err, errlen, "%s: %s", path, rk_strerror(rc));
         return rc;
     }
     if (s_kind(data, len) == IDENTITY_FILE_SECRET) {

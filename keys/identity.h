@@ -97,7 +97,8 @@ int identity_public_from_json(const char *text, size_t len,
 /* Reads and parses a .pub file. Every error in err starts with path, then
  * the problem ("keys/jp.nisc.pub: sign: not 32 bytes of base64: ...",
  * "...: empty: ...", "...: a secret key file (.key), not a public key
- * file (.pub): ..."). Returns as above, or RK_ERR_NOT_FOUND,
+ * file (.pub): ...", "...: no such file", "...: is a directory, not a
+ * public key file (.pub)"). Returns as above, or RK_ERR_NOT_FOUND,
  * RK_ERR_TOO_LARGE, RK_ERR_IO. */
 int identity_public_load(const char *path, identity_public_t *out, char *err,
                          size_t errlen) RK_WUR;

@@ -198,6 +198,7 @@ s_coordinator(const char *arg, const char *pass_file, note_verifier_t *v) {
     int rc;
 
     if (stat(arg, &st) != 0) {
+        int e = errno;
         if (note_vkey_parse(arg, v) == RK_OK) {
             if (pass_file)
                 s_warn("--coordinator is a verifier key, not a key file, so "
@@ -205,9 +206,13 @@ s_coordinator(const char *arg, const char *pass_file, note_verifier_t *v) {
                        pass_file);
             return 0;
         }
-        s_fail("--coordinator %s: neither a file nor a verifier key "
-               "(name+hash+key)",
-               arg);
+        s_fail("--coordinator %s: %s, and not a verifier key "
+               "(name+hash+key) either",
+               arg, e == ENOENT || e == ENOTDIR ? "no such file" : strerror(e));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        s_fail("--coordinator %s: is a directory, not a key file (.pub)", arg);
         return -1;
     }
     if (s_load_public(arg, pass_file, &pub) != 0)

@@ -2,6 +2,7 @@
 #include "unlock.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,13 +146,21 @@ unlock_verifier(const char *arg, note_verifier_t *out, char *err,
     int rc;
 
     if (stat(arg, &st) != 0) {
+        int e = errno;
         if (note_vkey_parse(arg, out) == RK_OK)
             return RK_OK;
+        /* The file's problem first: a path mistyped is the likely case. */
+        if (e == ENOENT || e == ENOTDIR) {
+            snprintf(err, errlen,
+                     "%s: no such file, and not a verifier key "
+                     "(name+hash+key) either",
+                     arg);
+            return RK_ERR_NOT_FOUND;
+        }
         snprintf(err, errlen,
-                 "%s: neither a .pub file nor a verifier key "
-                 "(name+hash+key)",
-                 arg);
-        return RK_ERR_MALFORMED;
+                 "%s: %s, and not a verifier key (name+hash+key) either", arg,
+                 strerror(e));
+        return RK_ERR_IO;
     }
     rc = identity_public_load(arg, &pub, perr, sizeof perr);
     if (rc != RK_OK) {

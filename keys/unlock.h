@@ -35,7 +35,9 @@ int unlock_identity(const char *path, const char *pass_file, identity_t **out,
 
 /* Pins a key from arg: a verifier key "name+hash+base64", or the path of a
  * .pub file (its id is the key name, its signing key the key). Returns 0,
- * RK_ERR_MALFORMED or the errors of identity_public_load, with err set. */
+ * RK_ERR_MALFORMED or the errors of identity_public_load, with err set:
+ * it starts with arg, then the problem ("no such file, and not a verifier
+ * key ...", "is a directory, not a public key file (.pub)", ...). */
 int unlock_verifier(const char *arg, note_verifier_t *out, char *err,
                     size_t errlen) RK_WUR;
 

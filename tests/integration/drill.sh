@@ -713,6 +713,10 @@ EOF
     usage "simulate --answer maybe is refused" '--answer maybe' "${sim[@]}" --node p1 --answer maybe
     usage "simulate names what is missing" 'missing --roster --relay' simulate --keys k --coordinator c \
         --state-root sr --node p1
+    # Each simulated renrakud refused it in its own log, and simulate
+    # waited 60 s for them to connect.
+    usage "simulate names a --coordinator that is no file, at once" \
+        '^renraku-drill: error: --coordinator c: no such file, and not a verifier key' "${sim[@]}" --node p1
 }
 
 # A 200-participant drill on this 2-core machine.

@@ -266,6 +266,15 @@ fails 1 roster verify other.signed --coordinator "$VKEY"
 has "$ERR" "signature"
 fails 1 roster verify roster2.signed --coordinator other/coord.test.pub
 has "$ERR" "signature"
+# A --coordinator that is no file, or a folder, is named as that (it said
+# "neither a file nor a verifier key", and for a folder of renraku-keys
+# show only the OS's "Is a directory" without the flag).
+fails 2 roster verify roster.signed --coordinator k/nosuch.pub
+has "$ERR" "--coordinator k/nosuch.pub: no such file, and not a verifier key (name+hash+key) either"
+fails 2 roster verify roster.signed --coordinator other
+has "$ERR" "--coordinator other: is a directory, not a key file (.pub)"
+fails 2 roster show roster.signed --coordinator other
+has "$ERR" "--coordinator other: is a directory"
 
 # ---- usage errors (exit 2) ----
 fails 2

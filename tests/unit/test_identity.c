@@ -1,6 +1,7 @@
 /* Unit tests for keys/identity: key generation, the secret key file (plain
  * and passphrase-encrypted), its refusals (corruption, truncation, unsafe
- * modes, links, overwrites) and the public key file's JSON. */
+ * modes, links, overwrites) and the public key file's JSON; and what
+ * unlock_verifier says of a --coordinator argument it cannot use. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 
 #include "identity.h"
 #include "rk_util.h"
+#include "unlock.h"
 
 #define PASS "correct horse battery staple"
 
@@ -658,6 +660,43 @@ test_public_load_names_file_and_problem(void **state) {
     identity_destroy(&ident);
 }
 
+/* A .pub path that does not exist, or names a folder: the error says so
+ * after the path, in identity_public_load and in unlock_verifier (what
+ * renraku-relay, renrakud, renraku-audit and renraku-drill do with
+ * --coordinator), not "input/output error", nor only that it is not a
+ * verifier key. */
+static void
+test_public_load_missing_or_directory(void **state) {
+    fixture_t *f = *state;
+    char path[128], want[256], err[512] = "";
+    identity_public_t back;
+    note_verifier_t v;
+
+    path_of(path, sizeof path, f, "missing.pub");
+    assert_int_equal(identity_public_load(path, &back, err, sizeof err),
+                     RK_ERR_NOT_FOUND);
+    snprintf(want, sizeof want, "%s: no such file", path);
+    assert_string_equal(err, want);
+    assert_int_equal(unlock_verifier(path, &v, err, sizeof err),
+                     RK_ERR_NOT_FOUND);
+    snprintf(want, sizeof want,
+             "%s: no such file, and not a verifier key (name+hash+key) "
+             "either",
+             path);
+    assert_string_equal(err, want);
+
+    path_of(path, sizeof path, f, "keys.d");
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(identity_public_load(path, &back, err, sizeof err),
+                     RK_ERR_IO);
+    snprintf(want, sizeof want,
+             "%s: is a directory, not a public key file (.pub)", path);
+    assert_string_equal(err, want);
+    assert_int_equal(unlock_verifier(path, &v, err, sizeof err), RK_ERR_IO);
+    assert_string_equal(err, want);
+    assert_int_equal(rmdir(path), 0);
+}
+
 /* identity_file_kind: what renraku-keys show and vkey go by. */
 static void
 test_file_kind(void **state) {
@@ -722,6 +761,8 @@ main(void) {
                                         teardown),
         cmocka_unit_test(test_public_file_refusals),
         cmocka_unit_test_setup_teardown(test_public_load_names_file_and_problem,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_public_load_missing_or_directory,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_kind, setup, teardown),
     };
