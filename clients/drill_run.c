@@ -276,16 +276,21 @@ s_plan(run_t *r) {
  * the controller yet. The converse needs the outbox: a record still
  * "queued" whose envelope is not in DIR/outbox (the daemon stopped
  * between the two writes) may never go out, so it is no proof (*rec
- * NULL, why says so). Returns 0, or RK_ERR_IO with why set when the
- * folder cannot be read. */
+ * NULL, why says so). A record that cannot be read, or is not JSON, or
+ * names another msg id than its file may be the one: *unreadable counts
+ * them, and bad (badlen bytes) gets the first one's name and why.
+ * Returns 0, or RK_ERR_IO with why set when the folder cannot be read. */
 static int
-s_find_sent(const run_t *r, const char *request, json_t **rec, char *why,
+s_find_sent(const run_t *r, const char *request, json_t **rec,
+            size_t *unreadable, char *bad, size_t badlen, char *why,
             size_t whylen) {
     char dir[4200], path[4300], shown[301];
     DIR *d;
     struct dirent *e;
     int rc = RK_OK;
     *rec = NULL;
+    *unreadable = 0;
+    bad[0] = '\0';
     s_cut(shown, sizeof shown, r->cfg->state_dir);
     if ((size_t)snprintf(dir, sizeof dir, "%s/sent", r->cfg->state_dir) >=
         sizeof dir) {
@@ -301,19 +306,38 @@ s_find_sent(const run_t *r, const char *request, json_t **rec, char *why,
         uint8_t *text = NULL;
         size_t len = 0;
         json_t *j;
-        const char *id;
+        const char *id, *fault = NULL;
+        int frc;
         /* <msg id: 32 hex digits>.json; temporary files have other names. */
-        if (strlen(e->d_name) != 37 || strcmp(e->d_name + 32, ".json") != 0)
+        if (strlen(e->d_name) != 37 || strcmp(e->d_name + 32, ".json") != 0 ||
+            strspn(e->d_name, "0123456789abcdef") != 32)
             continue;
         if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >=
-                sizeof path ||
-            rk_read_file(path, S_SENT_RECORD_MAX, &text, &len) != RK_OK)
-            continue; /* gone since the listing, or not a record */
-        j = json_loadb((const char *)text, len, 0, NULL);
+            sizeof path) {
+            fault = "path too long";
+        } else if ((frc = rk_read_file(path, S_SENT_RECORD_MAX, &text, &len)) !=
+                   RK_OK) {
+            if (frc == RK_ERR_NOT_FOUND)
+                continue; /* removed since the listing */
+            fault = frc == RK_ERR_IO ? strerror(errno) : rk_strerror(frc);
+        }
+        j = fault ? NULL : json_loadb((const char *)text, len, 0, NULL);
         free(text);
+        if (!fault && !j)
+            fault = "not JSON";
         id = json_string_value(json_object_get(j, "msg_id"));
-        if (id && strlen(id) == 32 && strncmp(id, e->d_name, 32) == 0 &&
-            json_is_string(json_object_get(j, "request_id")) &&
+        if (!fault &&
+            (!id || strlen(id) != 32 || strncmp(id, e->d_name, 32) != 0))
+            fault = "its msg_id is not its file's name";
+        if (fault) {
+            /* It may be the record looked for: say so, never skip it in
+             * silence (the reason would claim there is no record). */
+            if (!(*unreadable)++)
+                snprintf(bad, badlen, "%s: %s", e->d_name, fault);
+            json_decref(j);
+            continue;
+        }
+        if (json_is_string(json_object_get(j, "request_id")) &&
             strcmp(json_string_value(json_object_get(j, "request_id")),
                    request) == 0)
             *rec = j;
@@ -399,7 +423,8 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
     json_t *to = json_array(), *req, *reply = NULL, *pj, *found = NULL;
     const char *hex;
     uint8_t rnd[12];
-    char request[32], e[sizeof r->err], why[600], dir[301];
+    char request[32], e[sizeof r->err], why[600], dir[301], bad[200];
+    size_t unreadable = 0;
     int rc, tries = 0, taken, unanswered = 0;
     if (drill_inject_message(r->cfg->sc, in->idx, dl ? now + dl : 0, &m) !=
         RK_OK) {
@@ -485,7 +510,9 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
         return RK_ERR_IO;
     }
     why[0] = '\0';
-    if (s_find_sent(r, request, &found, why, sizeof why) == RK_OK && found) {
+    if (s_find_sent(r, request, &found, &unreadable, bad, sizeof bad, why,
+                    sizeof why) == RK_OK &&
+        found) {
         hex = json_string_value(json_object_get(found, "msg_id"));
         s_mark_sent(in, which, n, hex, found, now);
         log_warn("event=inject_sent drill=%s inject=%s msg=%s recipients=%zu "
@@ -499,7 +526,12 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
         json_decref(found);
         return RK_ERR_IO;
     }
-    if (!why[0])
+    if (!why[0] && unreadable)
+        snprintf(why, sizeof why,
+                 "no record in %s/sent has that request_id yet, and %zu "
+                 "record%s there could not be read (first: %s)",
+                 dir, unreadable, unreadable == 1 ? "" : "s", bad);
+    else if (!why[0])
         snprintf(why, sizeof why,
                  "no record in %s/sent has that request_id yet", dir);
     log_warn("event=inject_send_unknown drill=%s inject=%s request=%s "

@@ -608,6 +608,34 @@ check_record_without_envelope() {
         "\"error\": \"renrakud took the send \\(request_id $req\\) but did not answer, and its sent record \\(msg $msg\\) says queued, but ctl/outbox holds no envelope $msg.env"
 }
 
+# As check_send_held, with two sent records the runner cannot use: one
+# not JSON, one whose msg_id is not its file's name. Either may be the
+# send's, so "no record has that request_id" is not the whole truth: the
+# reason counts them and names the first (it skipped them in silence).
+check_send_held_unreadable() {
+    local a=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+    proxy_start hold
+    one_inject unread u1
+    "$DRILL" run unread.json --state ctl --out unread --lost-after 1s >unread.out 2>unread.log &
+    local run=$!
+    PIDS+=($run)
+    until_ok 20 grep -q '^send hold request=' proxy.out || bad "the held send reaches the proxy"
+    printf '{"msg_id": "%s", "request_id": ' "$a" >"ctl/sent/$a.json"
+    printf '{"msg_id": "%s", "state": "queued"}\n' "$a" >"ctl/sent/$b.json"
+    wait_exit $run 90
+    is "a held send stops the run with exit 3" "$?" 3
+    proxy_stop
+    rm -f "ctl/sent/$a.json" "ctl/sent/$b.json"
+    is "the outcome is unknown" "$(field unread p1 u1 outcome)" unknown
+    expect "... and the reason counts the records that could not be read, naming the first" \
+        unread/report.json \
+        "\"error\": \"renrakud took the send \\(request_id drill-[0-9a-f]{24}\\) but did not answer, and no record in ctl/sent has that request_id yet, and 2 records there could not be read \\(first: ($a.json: not JSON|$b.json: its msg_id is not its file's name)\\)"
+    expect "... in the stop reason too" unread/report.json \
+        '"stop_reason": "inject u1: unknown whether it was sent: .* and 2 records there could not be read \(first: '
+    expect "... and in the log" unread.log \
+        'event=inject_send_unknown drill=unread-drill inject=u1 request=drill-[0-9a-f]{24} reason=".* and 2 records there could not be read'
+}
+
 # renraku send --request-id: the same id again is answered with the first
 # send's message and nothing is sent twice, also after the daemon
 # restarted (it looks through its sent records then).
@@ -761,6 +789,7 @@ unknown)
     node p1
     check_answer_lost
     check_send_held
+    check_send_held_unreadable
     check_record_without_envelope
     ;;
 refused)
