@@ -109,6 +109,12 @@ struct daemon {
      * has one, then kept up to date. A send repeated with the same id (its
      * answer was lost) gets the first one's answer. NULL until read. */
     json_t *requests;
+    /* Outbox entries with no readable sent record (deleted, or corrupt and
+     * left as it is): msg hex to {relay id: "stored"|"rejected"}, what
+     * each relay answered for good, so the entry stays until every relay
+     * has (s_orphan_answered). In memory only: after a restart every
+     * relay is asked again. NULL until the first. */
+    json_t *orphans;
     /* Each box's listing failures, for its log lines (s_unlisted_note). */
     unlisted_t unlisted[NODE_STORE_N_BOXES];
 };
@@ -610,12 +616,69 @@ s_relay_answered(daemon_t *self, link_t *l, const char *hex, json_t *rec,
         log_error("event=store_write_failed box=outbox msg=%s", hex);
 }
 
+/* As s_relay_answered, for a message in the outbox whose sent record
+ * cannot be read (get_rc: RK_ERR_NOT_FOUND, deleted; else corrupt or
+ * unreadable). Its relays' answers are kept in self->orphans, not in a
+ * record made up for it (a corrupt one may be evidence: it is not
+ * overwritten), and the entry leaves the outbox once every relay has
+ * answered for good (answer: "stored" or "rejected"). An answer for a
+ * message no longer in the outbox (a repeat, late) changes nothing. */
+static void
+s_orphan_answered(daemon_t *self, link_t *l, const char *hex,
+                  const char *answer, int get_rc) {
+    const char *record = get_rc == RK_ERR_NOT_FOUND ? "missing" : "unreadable";
+    json_t *o = NULL;
+    const char *prev;
+    uint8_t *env = NULL;
+    size_t answered = 0, len = 0;
+    int is_new, rc = node_store_get_env(self->store, NODE_STORE_OUTBOX, hex,
+                                        &env, &len);
+
+    free(env);
+    if (rc == RK_ERR_NOT_FOUND)
+        return;
+    if (!self->orphans)
+        self->orphans = json_object();
+    if (self->orphans && !(o = json_object_get(self->orphans, hex))) {
+        o = json_object();
+        if (o && json_object_set_new(self->orphans, hex, o) != 0)
+            o = NULL; /* set_new freed it */
+    }
+    prev = json_string_value(json_object_get(o, l->id));
+    is_new = !prev || strcmp(prev, answer) != 0;
+    if (o)
+        json_object_set_new(o, l->id, json_string(answer));
+    for (size_t i = 0; i < self->n_links; i++)
+        /* Out of memory (o NULL): only this answer is known. */
+        answered += o ? json_object_get(o, self->links[i].id) != NULL
+                      : &self->links[i] == l;
+    if (answered < self->n_links) {
+        /* Each relay's first answer, not every repeat of it. */
+        if (is_new)
+            log_warn("event=outbox_without_record msg=%s relay_id=%s "
+                     "answer=%s record=%s answered=%zu relays=%zu "
+                     "action=\"kept in the outbox until every relay "
+                     "answered\"",
+                     hex, l->id, answer, record, answered, self->n_links);
+        return;
+    }
+    log_warn("event=outbox_without_record msg=%s relay_id=%s answer=%s "
+             "record=%s answered=%zu relays=%zu action=\"removed from the "
+             "outbox\"",
+             hex, l->id, answer, record, answered, self->n_links);
+    if (node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
+        log_error("event=store_write_failed box=outbox msg=%s", hex);
+    if (self->orphans)
+        json_object_del(self->orphans, hex);
+}
+
 static void
 s_on_stored(daemon_t *self, link_t *l, const frame_stored_t *s) {
     char hex[33];
     json_t *rec;
+    int get_rc;
     s_hex(hex, s->msg_id);
-    rec = s_sent_get(self, hex);
+    rec = s_get(self, NODE_STORE_SENT, hex, &get_rc);
     if (rec) {
         const char *k;
         json_t *v;
@@ -631,8 +694,9 @@ s_on_stored(daemon_t *self, link_t *l, const frame_stored_t *s) {
         }
         s_relay_answered(self, l, hex, rec, "stored");
         json_decref(rec);
-    } else if (node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
-        log_error("event=store_write_failed box=outbox msg=%s", hex);
+    } else {
+        s_orphan_answered(self, l, hex, "stored", get_rc);
+    }
     self->counters[C_STORED]++;
     log_info("event=stored msg=%s relay_id=%s index=%" PRIu64, hex, l->id,
              s->index);
@@ -642,6 +706,7 @@ static void
 s_on_rejected(daemon_t *self, link_t *l, const frame_rejected_t *r) {
     char hex[33];
     json_t *rec;
+    int get_rc;
     int transient = r->code == FRAME_REJECT_STORAGE ||
                     r->code == FRAME_REJECT_BUSY ||
                     r->code == FRAME_REJECT_RATE_LIMITED ||
@@ -664,11 +729,11 @@ s_on_rejected(daemon_t *self, link_t *l, const frame_rejected_t *r) {
         log_error("event=rejected msg=%s relay_id=%s code=%s reason=\"%s\"",
                   hex, l->id, frame_reject_name(r->code), r->reason);
     }
-    rec = s_sent_get(self, hex);
+    rec = s_get(self, NODE_STORE_SENT, hex, &get_rc);
     if (!rec) {
-        if (!transient &&
-            node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
-            log_error("event=store_write_failed box=outbox msg=%s", hex);
+        /* Refused for good by this relay; another may still store it. */
+        if (!transient)
+            s_orphan_answered(self, l, hex, "rejected", get_rc);
         return;
     }
     {
@@ -2623,6 +2688,7 @@ daemon_destroy(daemon_t **self_p) {
     roster_destroy(&self->roster);
     free(self->answers);
     json_decref(self->requests);
+    json_decref(self->orphans);
     /* Never silent: a hook still running, or one that never ran, says so
      * (its marker stays: it runs at the next start). */
     for (size_t i = 0; i < S_MAX_HOOKS; i++)

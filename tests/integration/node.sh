@@ -542,6 +542,46 @@ scenario_tworelays() {
     [ "$(grep -c "\"msg_id\": \"$M1\"" inbox.json)" = 1 ] &&
         [ "$(grep -c "\"msg_id\": \"$M2\"" inbox.json)" = 1 ] &&
         ok "each notice is in the inbox exactly once" || bad "each notice is in the inbox exactly once"
+    # Two sends whose sent records are gone when relay B stores them: one
+    # deleted, one corrupt (evidence: never rewritten). Each stays in the
+    # outbox until relay A stored it too; it used to leave at relay B's
+    # stored, and relay A never got it.
+    kill -9 "$RPID"; wait "$RPID" 2>/dev/null; RPID=
+    kill -TERM "$rb"; wait "$rb" 2>/dev/null
+    rk jp.nisc send --to us.cisa --title "its record deleted" >s3.out 2>&1
+    rk jp.nisc send --to us.cisa --title "its record corrupt" >s4.out 2>&1
+    local m3 m4 n
+    m3=$(queued_ids s3.out)
+    m4=$(queued_ids s4.out)
+    rm -f "st-jp.nisc/sent/$m3.json"
+    printf '{"msg_id": "%s", "state": ' "$m4" >"st-jp.nisc/sent/$m4.json"
+    cp "st-jp.nisc/sent/$m4.json" corrupt.copy
+    "$RELAY" --key keys/relay.b.key --roster roster.signed --coordinator keys/coordinator.pub \
+        --data relaydata-b --bind "$epb" >>relay-b.log 2>&1 &
+    rb=$!
+    until_ok 20 grep -q "event=stored msg=$m3 relay_id=relay.b" jp.nisc.log &&
+        until_ok 20 grep -q "event=stored msg=$m4 relay_id=relay.b" jp.nisc.log &&
+        ok "relay B stores both" || bad "relay B stores both"
+    [ -f "st-jp.nisc/outbox/$m3.env" ] && [ -f "st-jp.nisc/outbox/$m4.env" ] &&
+        ok "without their records, both stay in the outbox for relay A" ||
+        bad "without their records, both stay in the outbox for relay A"
+    expect "... and the daemon says so (record deleted)" jp.nisc.log \
+        "level=warn event=outbox_without_record msg=$m3 relay_id=relay.b answer=stored record=missing answered=1 relays=2 action=\"kept in the outbox until every relay answered\""
+    expect "... (record corrupt)" jp.nisc.log \
+        "level=warn event=outbox_without_record msg=$m4 relay_id=relay.b answer=stored record=unreadable answered=1 relays=2 action="
+    start_relay
+    outbox_gone() { [ ! -e "st-jp.nisc/outbox/$m3.env" ] && [ ! -e "st-jp.nisc/outbox/$m4.env" ]; }
+    until_ok 20 outbox_gone && ok "once relay A stored them too, they leave the outbox" ||
+        bad "once relay A stored them too, they leave the outbox"
+    expect "... and the daemon says so" jp.nisc.log \
+        "level=warn event=outbox_without_record msg=$m3 relay_id=relay.test answer=stored record=missing answered=2 relays=2 action=\"removed from the outbox\""
+    n=$(grep -c "event=outbox_without_record msg=$m3 relay_id=relay.b" jp.nisc.log)
+    [ "$n" = 1 ] && ok "relay B's answer is logged once, not at each resubmission" ||
+        bad "relay B's answer is logged once, not at each resubmission ($n times)"
+    [ ! -e "st-jp.nisc/sent/$m3.json" ] && ok "no record is made up for the deleted one" ||
+        bad "no record is made up for the deleted one"
+    cmp -s corrupt.copy "st-jp.nisc/sent/$m4.json" && ok "the corrupt record is left as it was" ||
+        bad "the corrupt record is left as it was"
     kill -TERM "$rb"; wait "$rb" 2>/dev/null
 }
 
