@@ -459,8 +459,12 @@ s_send(run_t *r, inj_t *in, const size_t *which, size_t n) {
         unanswered |= taken && rc != RK_OK && rc != RK_ERR_INVALID;
         /* After a failed try, any failure of the socket (its file gone
          * while the daemon restarts, say) leaves it open whether the
-         * first try was taken: try again. */
-        if (rc == RK_OK || rc == RK_ERR_INVALID || (rc != RK_ERR_IO && !tries))
+         * first try was taken: try again. A daemon not running (no socket
+         * file, or nothing listens on it: killed, being restarted) is
+         * tried for --lost-after, as a silent one is, from the first try:
+         * s_ctl_health decides when it is lost. */
+        if (rc == RK_OK || rc == RK_ERR_INVALID ||
+            (rc != RK_ERR_IO && rc != RK_ERR_NOT_FOUND && !tries))
             break;
         s_ctl_health(r, 0, began);
         if (r->lost || (r->cfg->stop && *r->cfg->stop))

@@ -430,6 +430,39 @@ EOF
     is "the controller sent two envelopes, each with its request id" "$n" 2
 }
 
+# The controller's renrakud killed (its control socket file left behind)
+# and started again while an inject falls due, well within --lost-after:
+# the runner tries the send until the daemon is back, and the drill goes
+# on. A socket file nothing listens on was taken for "not running" and
+# stopped the run at the send's first try (exit 3, "not sent").
+check_ctl_restarted() {
+    cat >restart.json <<'EOF'
+{"exercise": "restart-drill", "participants": ["p1"],
+ "injects": [{"id": "r1", "at": "PT0S", "kind": "notice", "title": "Before",
+              "expect": {"status": "acknowledged", "within": "PT1H"}},
+             {"id": "r2", "at": "PT5S", "kind": "notice", "title": "During",
+              "expect": {"status": "acknowledged", "within": "PT1H"}}]}
+EOF
+    RENRAKU_LOG_LEVEL=info "$DRILL" run restart.json --state ctl --out restart --lost-after 60s \
+        >restart.out 2>restart.log &
+    local run=$!
+    PIDS+=($run)
+    until_ok 20 grep -q 'event=inject_sent.*inject=r1' restart.log || bad "r1 is sent"
+    kill -KILL "$CTL_PID"
+    wait "$CTL_PID" 2>/dev/null
+    [ -S ctl/control.sock ] && ok "the killed daemon left its control socket" ||
+        bad "the killed daemon left its control socket"
+    until_ok 20 grep -q 'event=inject_send_retry.*inject=r2' restart.log ||
+        bad "r2 falls due with renrakud down: its send is tried again"
+    start_ctl
+    until_ok 30 arrived p1 restart-drill r2 || bad "r2 reaches p1 once renrakud is back"
+    answer p1 restart-drill r1 acknowledged
+    answer p1 restart-drill r2 acknowledged
+    wait_exit $run 60
+    is "the drill runs to its end (exit 0)" "$?" 0
+    is "r2 is met" "$(field restart p1 r2 outcome)" met
+}
+
 # proxy_start MODE [TEXT]: ctlproxy in front of the controller's daemon
 # (its control socket moved aside), losing, holding or refusing its sends,
 # or stopping itself after the roster (freeze); proxy_stop puts the
@@ -781,6 +814,7 @@ stall)
     setup 1
     node p1
     check_send_stall
+    check_ctl_restarted
     check_request_id
     ;;
 unknown)
