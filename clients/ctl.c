@@ -84,11 +84,21 @@ ctl_call_taken(const char *dir, const json_t *req, int timeout_ms,
     }
     snprintf(sock_path, sizeof sock_path, "%s/control.sock", dir);
     if (stat(sock_path, &st) != 0) {
+        int e = errno;
+        free(text);
+        if (e != ENOENT && e != ENOTDIR) {
+            /* Its state folder is 0700: another user cannot even see
+             * whether the socket is there, let alone whether it runs. */
+            snprintf(err, errlen,
+                     "cannot reach renrakud's control socket %s: %s (it "
+                     "runs as another user?)",
+                     sock_path, strerror(e));
+            return RK_ERR_IO;
+        }
         snprintf(err, errlen,
                  "renrakud is not running for %s (no %s); start it, or give "
                  "--state",
                  dir, sock_path);
-        free(text);
         return RK_ERR_NOT_FOUND;
     }
     /* ZeroMQ would retry a socket nobody listens on until the timeout and

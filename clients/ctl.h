@@ -14,7 +14,7 @@
  * Returns 0; RK_ERR_NOT_FOUND at once when no daemon runs: no control
  * socket in dir, or nothing listens on it (a killed daemon's file);
  * RK_ERR_IO (no answer in time, or the socket failed, or it may not be
- * connected to: another user's); RK_ERR_MALFORMED
+ * looked at or connected to: another user's); RK_ERR_MALFORMED
  * (the answer is not JSON); err says which. An answer with "ok": false
  * is still 0: the caller reads its "error". */
 int ctl_call(const char *dir, const json_t *req, int timeout_ms, json_t **reply,

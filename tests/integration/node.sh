@@ -769,6 +769,20 @@ scenario_errors() {
     no_daemon_fast nosock "no control socket file"
     start_relay
     start_node jp.nisc
+    # Another user: the state folder is 0700, so the socket cannot even be
+    # looked at. renrakud runs: not "not running", but the permission. It
+    # needs root to act as another user.
+    if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+        chmod o+x "$W"
+        setpriv --reuid=65534 --regid=65534 --clear-groups \
+            "$R" --state "$W/st-jp.nisc" status >e0.out 2>&1; rc=$?
+        chmod o-x "$W"
+        [ $rc = 3 ] && ok "another user's daemon: exit 3" || bad "another user's daemon: exit 3 ($rc)"
+        expect "... naming the permission, not a daemon not running" e0.out \
+            "^renraku: error: cannot reach renrakud's control socket $W/st-jp.nisc/control.sock: Permission denied"
+    else
+        echo "skip: another user's daemon (needs root and setpriv)"
+    fi
     rk jp.nisc send --to us.cisa --title x --tlp AMBR >e2.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "misspelt TLP: exit 2" || bad "misspelt TLP: exit 2 ($rc)"
     expect "naming the field and the choices" e2.out "notice.tlp: unknown value 'AMBR'"
