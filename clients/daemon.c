@@ -115,6 +115,10 @@ struct daemon {
      * has (s_orphan_answered). In memory only: after a restart every
      * relay is asked again. NULL until the first. */
     json_t *orphans;
+    /* Sent records found unreadable and logged so (record_unreadable),
+     * msg hex to true: each is looked up again at every resubmission,
+     * answer and receipt, and said once a run. NULL until the first. */
+    json_t *unreadable_sent;
     /* Each box's listing failures, for its log lines (s_unlisted_note). */
     unlisted_t unlisted[NODE_STORE_N_BOXES];
 };
@@ -441,9 +445,21 @@ static const char *const s_box_names[NODE_STORE_N_BOXES] = {
 static json_t *
 s_get(daemon_t *self, node_store_box_t box, const char *name, int *rc) {
     json_t *rec = node_store_get_json(self->store, box, name, rc);
-    if (!rec && *rc != RK_ERR_NOT_FOUND)
-        log_error("event=record_unreadable box=%s msg=%s reason=\"%s\"",
-                  s_box_names[box], name, rk_strerror(*rc));
+    if (rec || *rc == RK_ERR_NOT_FOUND)
+        return rec;
+    /* A sent record is looked up again at every resubmission, answer and
+     * receipt of its message: said once a run, not each time. */
+    if (box == NODE_STORE_SENT) {
+        if (self->unreadable_sent &&
+            json_object_get(self->unreadable_sent, name))
+            return NULL;
+        if (!self->unreadable_sent)
+            self->unreadable_sent = json_object();
+        if (self->unreadable_sent)
+            json_object_set_new(self->unreadable_sent, name, json_true());
+    }
+    log_error("event=record_unreadable box=%s msg=%s reason=\"%s\"",
+              s_box_names[box], name, rk_strerror(*rc));
     return rec;
 }
 
@@ -614,6 +630,9 @@ s_relay_answered(daemon_t *self, link_t *l, const char *hex, json_t *rec,
     s_sent_save(self, hex, rec);
     if (done && node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
         log_error("event=store_write_failed box=outbox msg=%s", hex);
+    /* Answers kept while its record was unreadable (restored since). */
+    if (done && self->orphans)
+        json_object_del(self->orphans, hex);
 }
 
 /* As s_relay_answered, for a message in the outbox whose sent record
@@ -635,8 +654,13 @@ s_orphan_answered(daemon_t *self, link_t *l, const char *hex,
                                         &env, &len);
 
     free(env);
-    if (rc == RK_ERR_NOT_FOUND)
+    if (rc == RK_ERR_NOT_FOUND) {
+        /* Gone from the outbox by another way (its record restored, or
+         * removed by hand): nothing more to keep for it. */
+        if (self->orphans)
+            json_object_del(self->orphans, hex);
         return;
+    }
     if (!self->orphans)
         self->orphans = json_object();
     if (self->orphans && !(o = json_object_get(self->orphans, hex))) {
@@ -2689,6 +2713,7 @@ daemon_destroy(daemon_t **self_p) {
     free(self->answers);
     json_decref(self->requests);
     json_decref(self->orphans);
+    json_decref(self->unreadable_sent);
     /* Never silent: a hook still running, or one that never ran, says so
      * (its marker stays: it runs at the next start). */
     for (size_t i = 0; i < S_MAX_HOOKS; i++)

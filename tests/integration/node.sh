@@ -582,6 +582,9 @@ scenario_tworelays() {
         bad "no record is made up for the deleted one"
     cmp -s corrupt.copy "st-jp.nisc/sent/$m4.json" && ok "the corrupt record is left as it was" ||
         bad "the corrupt record is left as it was"
+    n=$(grep -c "event=record_unreadable box=sent msg=$m4" jp.nisc.log)
+    [ "$n" = 1 ] && ok "the corrupt record is logged once, not at each resubmission and answer" ||
+        bad "the corrupt record is logged once, not at each resubmission and answer ($n times)"
     kill -TERM "$rb"; wait "$rb" 2>/dev/null
 }
 
