@@ -132,54 +132,13 @@ s_args(int argc, char **argv, int want, const char *need) {
     return 0;
 }
 
-/* Names the flag getopt_long refused with '?' (missing 0) or ':' (1).
- * renraku has long flags only; their vals are letters, so optopt alone
- * cannot tell "--json=x" (val 'j') from "-j", and argv[optind - 1] is not
- * always the culprit: inside a cluster ("-xy" after "--title t") it is
- * "t". A long flag is named when argv[optind - 1] is one that getopt
- * refuses by itself (unknown, a value it does not take, or no value at
- * the end); any other refusal is of the short option optopt. */
+/* Names the flag getopt_long refused with '?' (missing 0) or ':' (1):
+ * rk_opt_refused. */
 static void
 s_bad_option(char **argv, const struct option *opts, int missing) {
-    const char *a = argv[optind - 1];
-    size_t n = strcspn(a, "=");
-    if (a[0] == '-' && a[1] == '-' && a[2]) {
-        const struct option *hit = NULL;
-        size_t hits = 0;
-        for (const struct option *o = opts; o->name; o++)
-            if (strncmp(a + 2, o->name, n - 2) == 0) {
-                if (strlen(o->name) == n - 2) {
-                    hit = o; /* exact: wins over longer names */
-                    hits = 1;
-                    break;
-                }
-                hit = o;
-                hits++;
-            }
-        if (!optopt) {
-            s_fail("unknown option %.*s (see --help)", (int)n, a);
-            return;
-        }
-        if (hits == 1 && hit->val == optopt) {
-            if (missing && hit->has_arg == required_argument && !a[n]) {
-                s_fail("--%s needs a value (see --help)", hit->name);
-                return;
-            }
-            if (!missing && a[n] == '=' && hit->has_arg == no_argument) {
-                s_fail("--%s takes no value (see --help)", hit->name);
-                return;
-            }
-        }
-    }
-    if (missing) /* only long flags take values */
-        s_fail("%.*s needs a value (see --help)", (int)n, a);
-    else if (!optopt)
-        s_fail("unknown option %.*s (see --help)", (int)n, a);
-    else if (optopt > ' ' && optopt < 0x7f)
-        s_fail("unknown option -%c (see --help)", optopt);
-    else /* a byte of a character beyond ASCII */
-        s_fail("unknown option in %s (see --help)",
-               argv[optind] && argv[optind][0] == '-' ? argv[optind] : a);
+    char why[300];
+    rk_opt_refused(why, sizeof why, argv, opts, missing);
+    s_fail("%s (see --help)", why);
 }
 
 /* ---- send / alert ---- */

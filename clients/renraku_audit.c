@@ -92,11 +92,13 @@ s_stdout_check(int seen) {
 static int
 s_getopt(int argc, char **argv, const struct option *opts) {
     int c = getopt_long(argc, argv, ":", opts, NULL);
-    if (c == ':')
-        s_err("%s needs a value (see --help)", argv[optind - 1]);
-    else if (c == '?')
-        s_err("unknown option %s (see --help)", argv[optind - 1]);
-    return c == ':' || c == '?' ? -2 : c;
+    if (c == ':' || c == '?') {
+        char why[300];
+        rk_opt_refused(why, sizeof why, argv, opts, c == ':');
+        s_err("%s (see --help)", why);
+        return -2;
+    }
+    return c;
 }
 
 /* The relay's checkpoint key: a vkey, or a file whose first line is one. */

@@ -84,17 +84,13 @@ s_fail(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
-/* One line for a bad option of command cmd (getopt_long with ":" first):
- * an unknown one, or one missing its value. Returns EXIT_USAGE. */
+/* One line for a bad option of command cmd (getopt_long with ":" first;
+ * rk_opt_refused). Returns EXIT_USAGE. */
 static int
-s_bad_option(const char *cmd, int c, char **argv) {
-    const char *arg = optind > 0 ? argv[optind - 1] : "?";
-    if (c == ':')
-        s_fail("%s: %s needs a value (see --help)", cmd, arg);
-    else if (optopt)
-        s_fail("%s: unknown option -%c (see --help)", cmd, optopt);
-    else
-        s_fail("%s: unknown or ambiguous option %s (see --help)", cmd, arg);
+s_bad_option(const char *cmd, int c, char **argv, const struct option *opts) {
+    char why[300];
+    rk_opt_refused(why, sizeof why, argv, opts, c == ':');
+    s_fail("%s: %s (see --help)", cmd, why);
     return EXIT_USAGE;
 }
 
@@ -307,7 +303,7 @@ cmd_run(int argc, char **argv) {
             fputs(s_usage, stdout);
             return 0;
         default:
-            return s_bad_option("run", c, argv);
+            return s_bad_option("run", c, argv, opts);
         }
     }
     if (optind != argc - 1 || !state) {
@@ -378,7 +374,7 @@ cmd_ping(int argc, char **argv) {
             fputs(s_usage, stdout);
             return 0;
         default:
-            return s_bad_option("ping", c, argv);
+            return s_bad_option("ping", c, argv, opts);
         }
     }
     if (optind >= argc || !state) {
@@ -462,7 +458,7 @@ cmd_report(int argc, char **argv) {
             fputs(s_usage, stdout);
             return 0;
         } else
-            return s_bad_option("report", c, argv);
+            return s_bad_option("report", c, argv, opts);
     }
     if (optind != argc - 2) {
         s_fail("report needs SCENARIO and RESULTS.json");
@@ -592,7 +588,7 @@ cmd_simulate(int argc, char **argv) {
             return 0;
         default:
             free(specs);
-            return s_bad_option("simulate", c, argv);
+            return s_bad_option("simulate", c, argv, opts);
         }
     }
     if (optind < argc) {

@@ -356,3 +356,56 @@ rk_parse_finite(const char *text) {
     double v = strtod(text, &end);
     return end != text && *end == '\0' && isfinite(v) ? v : NAN;
 }
+
+void
+rk_opt_refused(char *out, size_t len, char *const *argv,
+               const struct option *opts, int missing) {
+    const char *a = optind > 0 ? argv[optind - 1] : "";
+    const char *c;
+    /* The argument just finished, when it is a long option that explains
+     * the refusal; otherwise getopt is in (or just left) a cluster of
+     * short options, and optopt is the letter. */
+    if (a[0] == '-' && a[1] == '-' && a[2]) {
+        const struct option *hit = NULL;
+        size_t n = strcspn(a, "="), hits = 0;
+        for (const struct option *o = opts; o->name; o++)
+            if (strncmp(a + 2, o->name, n - 2) == 0) {
+                hit = o;
+                if (strlen(o->name) == n - 2) { /* exact: wins */
+                    hits = 1;
+                    break;
+                }
+                hits++;
+            }
+        if (!optopt) {
+            snprintf(out, len, "%s option %.*s",
+                     hits > 1 ? "ambiguous" : "unknown", (int)n, a);
+            return;
+        }
+        if (hits == 1 && hit->val == optopt) {
+            if (missing && hit->has_arg == required_argument && !a[n]) {
+                snprintf(out, len, "--%s needs a value", hit->name);
+                return;
+            }
+            if (!missing && hit->has_arg == no_argument && a[n] == '=') {
+                snprintf(out, len, "--%s takes no value", hit->name);
+                return;
+            }
+        }
+    }
+    if (missing) { /* only long options take values */
+        snprintf(out, len, "%.*s needs a value", (int)strcspn(a, "="), a);
+        return;
+    }
+    if (optopt > ' ' && optopt < 0x7f) {
+        snprintf(out, len, "unknown option -%c", optopt);
+        return;
+    }
+    /* A byte of a character beyond ASCII (optopt negative): name the
+     * argument that holds it, the cluster getopt is in or the one it
+     * finished. */
+    c = argv[optind];
+    if (!optopt || !c || c[0] != '-' || !strchr(c + 1, optopt))
+        c = a;
+    snprintf(out, len, "unknown option in %s", c);
+}

@@ -4,6 +4,7 @@
 #ifndef RK_UTIL_H
 #define RK_UTIL_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,17 @@ bool rk_utf8_valid(const char *s, size_t n);
  * refuses invalid UTF-8 (jansson's json_string returns NULL): a message
  * cut with "%.200s" would otherwise vanish from a report. */
 size_t rk_utf8_scrub(char *s);
+
+/* Why getopt_long refused the argument it just read, for a one-line
+ * usage error: "unknown option --bogus", "ambiguous option --d",
+ * "--data needs a value", "--json takes no value" (a long option named in
+ * full, also when abbreviated), "unknown option -x" (a letter of a
+ * cluster: argv[optind - 1] is then not always its argument), "unknown
+ * option in ARG" (a byte beyond ASCII). For the programs' option loops:
+ * optstring ":" first, long options only. missing: getopt returned ':'.
+ * Reads optind and optopt. */
+void rk_opt_refused(char *out, size_t len, char *const *argv,
+                    const struct option *opts, int missing);
 
 /* For the long-running servers (relay, renrakud), called once at the
  * start: glibc keeps up to 32 MiB of freed memory at the top of each

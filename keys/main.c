@@ -88,29 +88,14 @@ s_warn(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
-/* Reports a getopt failure in our own words: with opterr on, getopt
- * would print it under the subcommand's name ("gen: ..."). opts: the
- * loop's options. "--encrypt=1" comes back with optopt 'e', as an unknown
- * "-e" would: the argument tells them apart. */
+/* Reports a getopt failure in our own words (rk_opt_refused): with
+ * opterr on, getopt would print it under the subcommand's name
+ * ("gen: ..."). opts: the loop's options. */
 static void
 s_bad_option(int c, char **argv, const struct option *opts) {
-    const char *a = argv[optind - 1];
-    size_t n = strcspn(a, "=");
-    if (c == ':') {
-        s_fail("%s needs a value (see --help)", a);
-        return;
-    }
-    if (optopt && a[0] == '-' && a[1] == '-' && a[n] == '=')
-        for (const struct option *o = opts; o->name; o++)
-            if (o->val == optopt && o->has_arg == no_argument &&
-                strncmp(a + 2, o->name, n - 2) == 0) {
-                s_fail("--%s takes no value (see --help)", o->name);
-                return;
-            }
-    if (optopt)
-        s_fail("unknown option -%c (see --help)", optopt);
-    else
-        s_fail("unknown option %s (see --help)", a);
+    char why[300];
+    rk_opt_refused(why, sizeof why, argv, opts, c == ':');
+    s_fail("%s (see --help)", why);
 }
 
 /* ---- passphrases ---- */

@@ -312,48 +312,19 @@ s_print_probe(const char *reply, size_t len, int quiet) {
     return rc;
 }
 
-/* Names an option getopt_long refused: the short option, or the long one
- * (and says when it takes no value). The long options' vals are 256 and
- * up (S_Q_*), so optopt tells the two apart: a short one is below 256
- * (negative for a byte above 127), a long one without its value, or with
- * one it does not take, is its val, and an unknown long one is 0. Where
- * it stands in argv could not tell: after "--json=x", an argument "-j"
- * looks like the cluster getopt is still reading. */
+/* Names an option getopt_long refused (rk_opt_refused). */
 static void
 s_bad_option(const char *cmd, char **argv, const struct option *opts,
              int missing) {
-    const char *arg = argv[optind - 1];
-    if (optopt && optopt < 256) {
-        const char *c = argv[optind];
-        if (optopt > ' ' && optopt < 0x7f) {
-            s_fail("%s: %s -%c", cmd,
-                   missing ? "a value is missing after" : "unknown option",
-                   optopt);
-            return;
-        }
-        /* A byte of a character beyond ASCII (getopt reads a char, so
-         * optopt is negative): name the argument that holds it, the
-         * cluster getopt is in (argv[optind]) or the one it finished. */
-        if (!c || c[0] != '-' || !strchr(c + 1, optopt))
-            c = arg;
-        s_fail("%s: unknown option in %s", cmd, c);
-        return;
-    }
-    for (const struct option *o = opts; optopt && o->name; o++)
-        if (o->val == optopt) {
-            /* Named in full: "--js=1" is --json, abbreviated. */
-            s_fail("%s: --%s %s", cmd, o->name,
-                   missing ? "needs a value" : "takes no value");
-            return;
-        }
-    s_fail("%s: unknown option %.*s", cmd, (int)strcspn(arg, "="), arg);
+    char why[300];
+    rk_opt_refused(why, sizeof why, argv, opts, missing);
+    s_fail("%s: %s", cmd, why);
 }
 
 /* `renraku-relay stats|nodes|probe`: asks the running relay on its control
  * socket and prints the answer, whatever its size. */
 static int
 s_query(const char *cmd, int argc, char **argv) {
-    /* Long options only, with vals no short option has (s_bad_option). */
     enum { S_Q_DATA = 256, S_Q_CONTROL, S_Q_JSON, S_Q_HELP };
     static const struct option opts[] = {
         {"data", required_argument, 0, S_Q_DATA},

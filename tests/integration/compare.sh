@@ -276,7 +276,7 @@ PY
     usage "--until at the epoch" "--until 0: the epoch" data-a data-b --vkey "$VA" --vkey "$VB" $co --until 0
     usage "a bad --threads" "--threads 0: a number from 1 to 64" data-a data-b --vkey "$VA" --vkey "$VB" $co --threads 0
     usage "an unknown option" "unknown option --all" data-a data-b --vkey "$VA" --vkey "$VB" $co --all
-    usage "--json with a value" "option '--json' doesn't allow|unknown option --json=" data-a data-b --vkey "$VA" --vkey "$VB" $co --json=yes
+    usage "--json with a value" "--json takes no value" data-a data-b --vkey "$VA" --vkey "$VB" $co --json=yes
     "$AUDIT" compare --help >h.out 2>&1 && grep -q '^usage: renraku-audit compare LOGDIR_A LOGDIR_B' h.out &&
         grep -q '3 differences without contradiction' h.out && ok "compare --help shows usage and exit codes" || bad "compare --help"
     "$AUDIT" --help | grep -q '^  compare LOGDIR_A LOGDIR_B' && ok "the command list names compare" || bad "the command list names compare"

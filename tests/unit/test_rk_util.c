@@ -173,6 +173,52 @@ test_str_copy_and_utf8(void **state) {
     assert_int_equal(rk_utf8_scrub(s), 0);
 }
 
+/* The refusal text for argv, after getopt_long runs over it as the
+ * programs do (":" first, long options only). */
+static const char *
+s_refused(int argc, char **argv) {
+    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+                                         {"drill", required_argument, 0, 'r'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"title", required_argument, 0, 't'},
+                                         {0, 0, 0, 0}};
+    static char why[300];
+    int c;
+    optind = 0; /* glibc: start over */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+        if (c == '?' || c == ':') {
+            rk_opt_refused(why, sizeof why, argv, opts, c == ':');
+            return why;
+        }
+    return "(accepted)";
+}
+
+/* Each refusal names the option at fault, also where argv[optind - 1]
+ * is another argument (a cluster after a long option and its value). */
+static void
+test_opt_refused(void **state) {
+    char *a1[] = {"p", "--bogus", NULL};
+    char *a2[] = {"p", "--d", "x", NULL};
+    char *a3[] = {"p", "--data", NULL};
+    char *a4[] = {"p", "--js=1", NULL};
+    char *a5[] = {"p", "--data=d", "-xy", NULL};
+    char *a6[] = {"p", "--json=x", "-j", NULL};
+    char *a7[] = {"p", "--title", "t", "-xy", NULL};
+    char *a8[] = {"p", "--json", "-q", NULL};
+    char *a9[] = {"p", "--dat", NULL};
+    (void)state;
+    assert_string_equal(s_refused(2, a1), "unknown option --bogus");
+    assert_string_equal(s_refused(3, a2), "ambiguous option --d");
+    assert_string_equal(s_refused(2, a3), "--data needs a value");
+    assert_string_equal(s_refused(2, a4), "--json takes no value");
+    assert_string_equal(s_refused(3, a5), "unknown option -x");
+    assert_string_equal(s_refused(3, a6), "--json takes no value");
+    assert_string_equal(s_refused(4, a7), "unknown option -x");
+    assert_string_equal(s_refused(3, a8), "unknown option -q");
+    assert_string_equal(s_refused(2, a9), "--data needs a value");
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -182,6 +228,7 @@ main(void) {
         cmocka_unit_test(test_write_all),
         cmocka_unit_test(test_parse_finite),
         cmocka_unit_test(test_str_copy_and_utf8),
+        cmocka_unit_test(test_opt_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
