@@ -777,6 +777,14 @@ drill_report_text(const drill_report_t *r) {
     s_sb_t b = {0};
     char t1[32], t2[32], d[64];
     size_t never = 0;
+    /* Columns as wide as the longest participant and inject id. */
+    int pw = 20, iw = 8;
+    for (size_t p = 0; p < r->n_parts; p++)
+        if (strlen(r->parts[p].id) > (size_t)pw)
+            pw = (int)strlen(r->parts[p].id);
+    for (size_t i = 0; i < drill_scenario_n_injects(sc); i++)
+        if (strlen(drill_scenario_inject(sc, i)->id) > (size_t)iw)
+            iw = (int)strlen(drill_scenario_inject(sc, i)->id);
 
     s_put(&b, "EXERCISE %s: ", drill_scenario_exercise(sc));
     s_put_plain(&b, drill_scenario_name(sc), 200);
@@ -795,8 +803,8 @@ drill_report_text(const drill_report_t *r) {
     s_put(&b, ", time scale %g: times are real", r->scale);
     if (r->scale != 1)
         s_put(&b, " (scenario time in parentheses)");
-    s_put(&b, "\n\n%-20s %-8s %-9s %-18s %-18s %-13s %s\n", "participant",
-          "inject", "sent", "delivered after", "answered after", "answer",
+    s_put(&b, "\n\n%-*s %-*s %-9s %-18s %-18s %-13s %s\n", pw, "participant",
+          iw, "inject", "sent", "delivered after", "answered after", "answer",
           "deadline");
     for (size_t i = 0; i < r->n_rows; i++) {
         const s_row_t *row = &r->rows[i];
@@ -810,8 +818,8 @@ drill_report_text(const drill_report_t *r) {
             s_dur2(r, del, sizeof del, s_after(row->delivered, row->sent));
         if (row->sent && row->answered)
             s_dur2(r, ans, sizeof ans, s_after(row->answered, row->sent));
-        s_put(&b, "%-20s %-8s %-9s %-18s %-18s %-13s ", r->parts[row->part].id,
-              in->id, sent, del, ans,
+        s_put(&b, "%-*s %-*s %-9s %-18s %-18s %-13s ", pw,
+              r->parts[row->part].id, iw, in->id, sent, del, ans,
               row->answered ? payload_ack_status_name(row->answer) : "-");
         switch (row->outcome) {
         case S_MET:
@@ -841,12 +849,12 @@ drill_report_text(const drill_report_t *r) {
             s_put(&b, ", %s %s", payload_ack_status_name(in->expect), t2);
         }
         if (!row->sent && (row->unknown || row->error)) {
-            s_put(&b, "\n%20s ", "");
+            s_put(&b, "\n%*s ", pw, "");
             s_put_plain(&b, row->unknown ? row->unknown : row->error, 300);
         }
         s_put(&b, "\n");
     }
-    s_put(&b, "\n%-20s %-10s %-9s %-9s %-7s %-7s %-18s %s\n", "participant",
+    s_put(&b, "\n%-*s %-10s %-9s %-9s %-7s %-7s %-18s %s\n", pw, "participant",
           "reachable", "delivered", "answered", "met", "missed",
           "median answer", "p90 answer");
     for (size_t p = 0; p < r->n_parts; p++) {
@@ -858,7 +866,7 @@ drill_report_text(const drill_report_t *r) {
         }
         snprintf(dl, sizeof dl, "%zu/%zu", pt->delivered, pt->rows);
         snprintf(an, sizeof an, "%zu/%zu", pt->answered, pt->rows);
-        s_put(&b, "%-20s %-10s %-9s %-9s %-7zu %-7zu %-18s %s\n", pt->id,
+        s_put(&b, "%-*s %-10s %-9s %-9s %-7zu %-7zu %-18s %s\n", pw, pt->id,
               pt->delivered ? "yes" : "NO", dl, an, pt->met, pt->missed, med,
               p90);
         never += pt->delivered == 0;

@@ -665,6 +665,72 @@ test_bad_observed(void **state) {
           "\"sent\" or \"error\"");
 }
 
+/* The terminal tables stay aligned with ids longer than their default
+ * columns (20 characters for a participant, 8 for an inject): every row's
+ * "sent" and "reachable" fields start under their header. */
+static void
+test_columns_fit_ids(void **state) {
+    static const char scen[] =
+        "{\"exercise\":\"cs26\",\"name\":\"Long ids\","
+        "\"participants\":[\"a.cert\","
+        "\"ministry-of-digital-affairs.cert\"],\"injects\":["
+        "{\"id\":\"check\",\"at\":0,\"kind\":\"comm-check\","
+        "\"title\":\"Ping\",\"expect\":{\"status\":\"received\","
+        "\"within\":\"PT10M\"}},"
+        "{\"id\":\"ransomware-wave-2\",\"at\":0,\"kind\":\"alert\","
+        "\"title\":\"Wave\",\"expect\":{\"status\":\"acknowledged\","
+        "\"within\":\"PT10M\"}}]}";
+    drill_scenario_t *sc = NULL;
+    drill_report_t *r;
+    char err[256] = "", *text, *line, *save = NULL;
+    size_t sent_col = 0, reach_col = 0, rows = 0, sums = 0;
+    int table = 0;
+    (void)state;
+    if (drill_scenario_parse(scen, strlen(scen), "s.json", &sc, err,
+                             sizeof err))
+        fail_msg("%s", err);
+    r = s_report(sc, "{\"started\":\"2026-11-22T07:00:00Z\","
+                     "\"finished\":\"2026-11-22T07:05:00Z\",\"injects\":["
+                     "{\"id\":\"check\",\"sent\":\"2026-11-22T07:00:00Z\","
+                     "\"recipients\":{\"a.cert\":{},"
+                     "\"ministry-of-digital-affairs.cert\":{}}},"
+                     "{\"id\":\"ransomware-wave-2\","
+                     "\"sent\":\"2026-11-22T07:00:00Z\",\"recipients\":{"
+                     "\"a.cert\":{},\"ministry-of-digital-affairs.cert\":{}}}"
+                     "]}");
+    text = drill_report_text(r);
+    assert_non_null(text);
+    for (line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "participant", 11) == 0) {
+            char *s = strstr(line, " sent "), *re = strstr(line, " reachable ");
+            table = s ? 1 : re ? 2 : 0;
+            if (s)
+                sent_col = (size_t)(s - line) + 1;
+            if (re)
+                reach_col = (size_t)(re - line) + 1;
+            continue;
+        }
+        if (table == 1 && (strncmp(line, "a.cert ", 7) == 0 ||
+                           strncmp(line, "ministry-", 9) == 0)) {
+            assert_true(strlen(line) > sent_col);
+            assert_memory_equal(line + sent_col, "T+", 2);
+            assert_int_equal(line[sent_col - 1], ' ');
+            rows++;
+        } else if (table == 2 && (strncmp(line, "a.cert ", 7) == 0 ||
+                                  strncmp(line, "ministry-", 9) == 0)) {
+            assert_true(strlen(line) > reach_col);
+            assert_memory_equal(line + reach_col, "NO", 2);
+            sums++;
+        }
+    }
+    assert_int_equal(rows, 4);
+    assert_int_equal(sums, 2);
+    free(text);
+    drill_report_destroy(&r);
+    drill_scenario_destroy(&sc);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -678,6 +744,7 @@ main(void) {
         cmocka_unit_test(test_html),
         cmocka_unit_test(test_send_unknown),
         cmocka_unit_test(test_long_reason_cut),
+        cmocka_unit_test(test_columns_fit_ids),
         cmocka_unit_test(test_bad_observed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
