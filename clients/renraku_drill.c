@@ -600,9 +600,13 @@ cmd_simulate(int argc, char **argv) {
         /* Every active partner of the roster whose key file is here. */
         note_verifier_t v;
         char rerr[400];
-        if (unlock_verifier(cfg.coordinator, &v, rerr, sizeof rerr) != RK_OK ||
-            roster_load_signed(cfg.roster, &v, 0, &roster, rerr, sizeof rerr) !=
-                RK_OK) {
+        if (unlock_verifier(cfg.coordinator, &v, rerr, sizeof rerr) != RK_OK) {
+            s_fail("--coordinator %s", rerr);
+            free(specs);
+            return EXIT_USAGE;
+        }
+        if (roster_load_signed(cfg.roster, &v, 0, &roster, rerr, sizeof rerr) !=
+            RK_OK) {
             s_fail("--nodes-from-roster: %s", rerr);
             free(specs);
             return EXIT_USAGE;

@@ -174,11 +174,12 @@ s_load_public(const char *path, const char *pass_file, identity_public_t *pub) {
     return 0;
 }
 
-/* The pinned coordinator key: a vkey string, or a .pub/.key file. */
+/* The pinned coordinator key: a vkey string, or a .pub/.key file of role
+ * coordinator. */
 static int
 s_coordinator(const char *arg, const char *pass_file, note_verifier_t *v) {
     identity_public_t pub;
-    char *vkey = NULL;
+    char *vkey = NULL, err[512];
     struct stat st;
     int rc;
 
@@ -202,6 +203,10 @@ s_coordinator(const char *arg, const char *pass_file, note_verifier_t *v) {
     }
     if (s_load_public(arg, pass_file, &pub) != 0)
         return -1;
+    if (unlock_coordinator_role(arg, &pub, err, sizeof err) != RK_OK) {
+        s_fail("--coordinator %s", err);
+        return -1;
+    }
     rc = note_vkey_format(pub.id, pub.sign_pk, &vkey);
     if (rc == RK_OK)
         rc = note_vkey_parse(vkey, v);

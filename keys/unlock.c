@@ -138,6 +138,19 @@ unlock_identity(const char *path, const char *pass_file, identity_t **out,
 }
 
 int
+unlock_coordinator_role(const char *path, const identity_public_t *pub,
+                        char *err, size_t errlen) {
+    assert(path && pub);
+    if (pub->role == IDENTITY_ROLE_COORDINATOR)
+        return RK_OK;
+    snprintf(err, errlen,
+             "%s: the key of '%s', role %s; --coordinator needs the "
+             "coordinator's key (role coordinator), which signs the roster",
+             path, pub->id, identity_role_name(pub->role));
+    return RK_ERR_INVALID;
+}
+
+int
 unlock_verifier(const char *arg, note_verifier_t *out, char *err,
                 size_t errlen) {
     identity_public_t pub;
@@ -167,6 +180,9 @@ unlock_verifier(const char *arg, note_verifier_t *out, char *err,
         snprintf(err, errlen, "%s", perr); /* it names arg */
         return rc;
     }
+    rc = unlock_coordinator_role(arg, &pub, err, errlen);
+    if (rc != RK_OK)
+        return rc;
     rc = note_vkey_format(pub.id, pub.sign_pk, &vkey);
     if (rc == RK_OK)
         rc = note_vkey_parse(vkey, out);

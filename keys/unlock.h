@@ -33,11 +33,24 @@ int unlock_identity(const char *path, const char *pass_file, identity_t **out,
                     char *warn, size_t warnlen, char *err,
                     size_t errlen) RK_WUR;
 
+/* Refuses pub, read from the key file at path, as the pinned coordinator
+ * key unless its role is coordinator: only the coordinator signs rosters
+ * (docs/PROTOCOL.md 4.1), so a node's or a relay's key pinned instead
+ * would have every roster refused later as not signed by it, which reads
+ * as tampering rather than the slip it is. Returns 0, or RK_ERR_INVALID
+ * with err starting with path, then the key's id and role and the role
+ * needed. */
+int unlock_coordinator_role(const char *path, const identity_public_t *pub,
+                            char *err, size_t errlen) RK_WUR;
+
 /* Pins a key from arg: a verifier key "name+hash+base64", or the path of a
- * .pub file (its id is the key name, its signing key the key). Returns 0,
- * RK_ERR_MALFORMED or the errors of identity_public_load, with err set:
- * it starts with arg, then the problem ("no such file, and not a verifier
- * key ...", "is a directory, not a public key file (.pub)", ...). */
+ * .pub file (its id is the key name, its signing key the key) whose role
+ * is coordinator. A verifier key has no role and is taken as it is.
+ * Returns 0, RK_ERR_MALFORMED, RK_ERR_INVALID (a .pub of another role,
+ * see unlock_coordinator_role) or the errors of identity_public_load,
+ * with err set: it starts with arg, then the problem ("no such file, and
+ * not a verifier key ...", "is a directory, not a public key file (.pub)",
+ * "the key of 'relay.a', role relay; ...", ...). */
 int unlock_verifier(const char *arg, note_verifier_t *out, char *err,
                     size_t errlen) RK_WUR;
 

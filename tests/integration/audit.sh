@@ -42,6 +42,7 @@ setup() {
     "$KEYS" gen --id relay.test --role relay --out keys >/dev/null || exit 1
     "$KEYS" gen --id relay.test --role relay --out keys2 >/dev/null || exit 1
     "$KEYS" gen --id jp.nisc --role partner --out keys2 >/dev/null || exit 1
+    "$KEYS" gen --id coordinator --role coordinator --out keys2 >/dev/null || exit 1
     for n in jp.nisc us.cisa sg.csa; do
         "$KEYS" gen --id $n --role partner --out keys >/dev/null || exit 1
     done
@@ -415,9 +416,24 @@ scenario_tamper() {
     rm -rf forged
     "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa expiry-logged || bad "forge a log"
     audit_verify forged v.out && ok "the same with its expired record verifies" || { bad "the same with its expired record verifies"; cat v.out; }
-    # A roster record not signed by the pinned coordinator.
-    "$AUDIT" verify data --vkey "$VKEY" --coordinator keys2/jp.nisc.pub >v.out 2>&1
+    # A roster record not signed by the pinned coordinator (another
+    # coordinator key of the same name).
+    "$AUDIT" verify data --vkey "$VKEY" --coordinator keys2/coordinator.pub >v.out 2>&1
     [ $? = 1 ] && grep -q 'record 0: roster record (serial 1) refused' v.out && ok "a roster not signed by the pinned coordinator" || { bad "a roster not signed by the pinned coordinator"; cat v.out; }
+    # A key of another role as --coordinator is named at once, not taken
+    # and every roster record then called not signed by it (tampering).
+    local f rc id role
+    for f in keys2/jp.nisc.pub keys/relay.test.pub; do
+        "$AUDIT" verify data --vkey "$VKEY" --coordinator $f >v.out 2>&1
+        rc=$? id=$(basename $f .pub) role=partner
+        [ "$id" = relay.test ] && role=relay
+        if [ $rc = 1 ] && [ "$(wc -l <v.out)" = 1 ] &&
+            grep -q "^renraku-audit: error: --coordinator $f: the key of '$id', role $role; --coordinator needs the coordinator's key (role coordinator)" v.out; then
+            ok "a $role's .pub as --coordinator: exit 1, named as the wrong role"
+        else
+            bad "a $role's .pub as --coordinator: exit 1, named as the wrong role (exit $rc)"; sed 's/^/  out| /' v.out
+        fi
+    done
     # More envelopes than one chunk of the signature pool (256): one
     # altered deep in the log with its check bytes redone, as a relay
     # rewriting it would. Every thread count names that record first.

@@ -248,6 +248,15 @@ PY
     rc=$?
     exit_is "a missing log" 1 "$rc" c.out
     expect "the error names log A and the folder" c.out '^renraku-audit: error: log A \(nowhere\): nowhere/log: no such folder'
+    # A relay's .pub as --coordinator: named at once as the wrong role (exit
+    # 1, as any --coordinator it cannot use), not as rosters refused for
+    # their signature in both logs, which reads as tampering.
+    "$AUDIT" compare data-a data-b --vkey "$VA" --vkey "$VB" --coordinator keys/relay.b.pub >c.out 2>&1
+    rc=$?
+    exit_is "a relay's .pub as --coordinator" 1 "$rc" c.out
+    expect "the error names the file, its role and the role needed" c.out \
+        "^renraku-audit: error: --coordinator keys/relay.b.pub: the key of 'relay.b', role relay; --coordinator needs the coordinator's key \\(role coordinator\\)"
+    [ "$(wc -l <c.out)" = 1 ] && ok "... in one line, nothing compared" || { bad "... in one line, nothing compared"; sed 's/^/  out| /' c.out; }
 
     # Usage: each bad option or argument is named, exit 2.
     usage() {

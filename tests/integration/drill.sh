@@ -778,6 +778,15 @@ EOF
     # waited 60 s for them to connect.
     usage "simulate names a --coordinator that is no file, at once" \
         '^renraku-drill: error: --coordinator c: no such file, and not a verifier key' "${sim[@]}" --node p1
+    # A relay's .pub as --coordinator: every renrakud would refuse each
+    # roster as not signed by it; named at once as the wrong role, also
+    # when it reads the roster itself (--nodes-from-roster).
+    "$KEYS" gen --id relay.x --role relay --out ck >/dev/null || bad "gen relay.x"
+    local role="^renraku-drill: error: --coordinator ck/relay.x.pub: the key of 'relay.x', role relay; --coordinator needs the coordinator's key \\(role coordinator\\)"
+    usage "simulate names a --coordinator of role relay, at once" "$role" \
+        simulate --keys k --roster r --coordinator ck/relay.x.pub --relay tcp://127.0.0.1:1 --state-root sr --node p1
+    usage "simulate --nodes-from-roster names it the same" "$role" \
+        simulate --keys k --roster r --coordinator ck/relay.x.pub --relay tcp://127.0.0.1:1 --state-root sr --nodes-from-roster
 }
 
 # A 200-participant drill on this 2-core machine.

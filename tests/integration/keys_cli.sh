@@ -275,6 +275,19 @@ fails 2 roster verify roster.signed --coordinator other
 has "$ERR" "--coordinator other: is a directory, not a key file (.pub)"
 fails 2 roster show roster.signed --coordinator other
 has "$ERR" "--coordinator other: is a directory"
+# A key file of another role is named as that, at once: it was taken, and
+# the roster then refused for its signature, which reads as tampering.
+# Only the coordinator signs rosters.
+fails 2 roster verify roster.signed --coordinator k/jp.nisc.pub
+has "$ERR" "--coordinator k/jp.nisc.pub: the key of 'jp.nisc', role partner; --coordinator needs the coordinator's key (role coordinator), which signs the roster"
+lacks "$ERR" "signature"
+fails 2 roster show roster.signed --coordinator k/us.cisa.key
+has "$ERR" "--coordinator k/us.cisa.key: the key of 'us.cisa', role partner; --coordinator needs the coordinator's key (role coordinator)"
+# A verifier key has no role: it is pinned as it is, and the roster is
+# refused for its signature.
+fails 1 roster verify roster.signed --coordinator "$("$KEYS" vkey k/jp.nisc.pub)"
+has "$ERR" "signature"
+lacks "$ERR" "role"
 
 # ---- usage errors (exit 2) ----
 fails 2

@@ -887,6 +887,14 @@ scenario_errors() {
     "$D" --key keys/jp.nisc.key --checkpoint-idle-ms 50 >e9.out 2>&1; rc=$?
     [ $rc = 2 ] && ok "--checkpoint-idle-ms below 100: exit 2" || bad "--checkpoint-idle-ms below 100: exit 2 ($rc)"
     expect "... naming the flag" e9.out "checkpoint-idle-ms 50: not a number from 100"
+    # A partner's .pub as --coordinator is named at start as a key of the
+    # wrong role, not later as a roster not signed by the pinned key.
+    "$D" --key keys/us.cisa.key --roster roster.signed --coordinator keys/jp.nisc.pub \
+        --state st-role --relay "$EP" >e20.out 2>&1; rc=$?
+    [ $rc = 2 ] && ok "a partner's .pub as --coordinator: exit 2" || bad "a partner's .pub as --coordinator: exit 2 ($rc)"
+    expect "... naming the file, its role and the role needed" e20.out \
+        "^renrakud: error: --coordinator keys/jp.nisc.pub: the key of 'jp.nisc', role partner; --coordinator needs the coordinator's key \\(role coordinator\\)"
+    [ "$(wc -l <e20.out)" = 1 ] && ok "... in one line" || bad "... in one line"
     "$D" --key keys/jp.nisc.key --roster roster.signed --coordinator keys/coordinator.pub \
         --state st-jp.nisc --relay "$EP" >e8.out 2>&1; rc=$?
     [ $rc = 1 ] && ok "a second renrakud on one state folder: exit 1" || bad "second renrakud: exit 1 ($rc)"

@@ -510,6 +510,16 @@ scenario_operator() {
         --coordinator keys/coordinator.pub --data data-huge >huge.out 2>&1
     [ $? -eq 1 ] && ok "a roster file over the size limit: exit 1" || bad "a roster file over the size limit: exit 1"
     expect "and the error names the file and the limit" huge.out 'roster huge.signed: more than the 1048576 bytes a signed roster may have'
+    # The relay's own .pub as --coordinator: named at start as a key of
+    # the wrong role, not later as a roster "not signed by the pinned
+    # coordinator key", which reads as tampering.
+    "$RELAY" --key keys/relay.test.key --roster roster.signed \
+        --coordinator keys/relay.test.pub --data data-role >role.out 2>&1
+    [ $? -eq 2 ] && ok "a relay's .pub as --coordinator: exit 2" || bad "a relay's .pub as --coordinator: exit 2"
+    expect "and the error names the file, its role and the role needed" role.out \
+        "^renraku-relay: error: --coordinator keys/relay.test.pub: the key of 'relay.test', role relay; --coordinator needs the coordinator's key \\(role coordinator\\)"
+    if grep -q 'signed by' role.out; then bad "it is not called a roster not signed by the coordinator"; else ok "it is not called a roster not signed by the coordinator"; fi
+    [ -e data-role ] && bad "nothing is created for a refused --coordinator" || ok "nothing is created for a refused --coordinator"
     if grep -q 'event=relay_not_in_roster' relay.log; then bad "a relay in the roster is not reported"; else ok "a relay in the roster is not reported"; fi
     cp roster.signed roster-serial1.signed
     mark_log

@@ -697,6 +697,62 @@ test_public_load_missing_or_directory(void **state) {
     assert_int_equal(rmdir(path), 0);
 }
 
+/* unlock_verifier pins only a coordinator's .pub: the .pub of a node or a
+ * relay is named with its id and role, not taken (every roster would then
+ * be refused as not signed by it, which reads as tampering). A verifier
+ * key has no role and is taken as it is. */
+static void
+test_verifier_needs_coordinator_role(void **state) {
+    static const identity_role_t others[] = {
+        IDENTITY_ROLE_PARTNER, IDENTITY_ROLE_CONTROLLER, IDENTITY_ROLE_AUDITOR,
+        IDENTITY_ROLE_RELAY};
+    fixture_t *f = *state;
+    char path[128], want[512], err[512] = "", id[32], *vkey = NULL;
+    identity_t *ident;
+    note_verifier_t v;
+
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        const char *role = identity_role_name(others[i]);
+        snprintf(id, sizeof id, "%s.x", role);
+        ident = make_saved(f, id, others[i], NULL);
+        snprintf(want, sizeof want, "%s.pub", id);
+        path_of(path, sizeof path, f, want);
+        memset(&v, 0, sizeof v);
+        assert_int_equal(unlock_verifier(path, &v, err, sizeof err),
+                         RK_ERR_INVALID);
+        snprintf(want, sizeof want,
+                 "%s: the key of '%s', role %s; --coordinator needs the "
+                 "coordinator's key (role coordinator), which signs the "
+                 "roster",
+                 path, id, role);
+        assert_string_equal(err, want);
+        assert_string_equal(v.name, ""); /* nothing pinned */
+        assert_int_equal(unlock_coordinator_role(path, identity_public(ident),
+                                                 err, sizeof err),
+                         RK_ERR_INVALID);
+        assert_string_equal(err, want);
+        /* Its verifier key, given as text, has no role to check. */
+        assert_int_equal(
+            note_vkey_format(id, identity_public(ident)->sign_pk, &vkey),
+            RK_OK);
+        assert_int_equal(unlock_verifier(vkey, &v, err, sizeof err), RK_OK);
+        assert_string_equal(v.name, id);
+        free(vkey);
+        vkey = NULL;
+        identity_destroy(&ident);
+    }
+
+    ident = make_saved(f, "coord.x", IDENTITY_ROLE_COORDINATOR, NULL);
+    path_of(path, sizeof path, f, "coord.x.pub");
+    assert_int_equal(unlock_verifier(path, &v, err, sizeof err), RK_OK);
+    assert_string_equal(v.name, "coord.x");
+    assert_memory_equal(v.pk, identity_public(ident)->sign_pk, 32);
+    assert_int_equal(
+        unlock_coordinator_role(path, identity_public(ident), err, sizeof err),
+        RK_OK);
+    identity_destroy(&ident);
+}
+
 /* identity_file_kind: what renraku-keys show and vkey go by. */
 static void
 test_file_kind(void **state) {
@@ -763,6 +819,8 @@ main(void) {
         cmocka_unit_test_setup_teardown(test_public_load_names_file_and_problem,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_public_load_missing_or_directory,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verifier_needs_coordinator_role,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_kind, setup, teardown),
     };
