@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,34 +102,67 @@ s_getopt(int argc, char **argv, const struct option *opts) {
     return c;
 }
 
-/* The relay's checkpoint key: a vkey, or a file whose first line is one. */
+/* The relay's checkpoint key: a vkey, or a file whose first line is one.
+ * When it is neither, says which problem: of the text (taken for a vkey
+ * when it has a '+', which paths seldom have), of the file, or of the
+ * vkey in the file. */
 static int
 s_relay_vkey(const char *arg, note_verifier_t *v) {
     uint8_t *text = NULL;
     size_t len = 0;
+    char why[200], *nl;
+    struct stat st;
     int rc;
     if (!arg) {
         s_err("--vkey is required (what 'renraku-relay --print-vkey' "
               "prints)");
         return EXIT_USAGE;
     }
-    if (note_vkey_parse(arg, v) == RK_OK)
+    if (note_vkey_parse_why(arg, v, why, sizeof why) == RK_OK)
         return 0;
-    rc = rk_read_file(arg, 4096, &text, &len);
-    if (rc == RK_OK) {
-        char *nl = memchr(text, '\n', len);
-        if (nl)
-            *nl = 0;
-        rc = note_vkey_parse((const char *)text, v);
-        free(text);
-        if (rc == RK_OK)
-            return 0;
-        s_err("--vkey %s: the file does not hold a verifier key", arg);
+    if (stat(arg, &st) != 0) {
+        int e = errno;
+        if (strchr(arg, '+'))
+            s_err("--vkey %s: not a verifier key: %s (and no file of that "
+                  "name)",
+                  arg, why);
+        else
+            s_err("--vkey %s: %s, and not a verifier key (name+hash+key) "
+                  "either",
+                  arg,
+                  e == ENOENT || e == ENOTDIR ? "no such file" : strerror(e));
         return EXIT_FAIL;
     }
-    s_err("--vkey %s: not a verifier key (name+hash+key) nor a readable "
-          "file",
-          arg);
+    if (S_ISDIR(st.st_mode)) {
+        s_err("--vkey %s: is a directory, not a verifier key file", arg);
+        return EXIT_FAIL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        /* Not opened: a FIFO would block until a writer came. */
+        s_err("--vkey %s: not a regular file, not a verifier key file", arg);
+        return EXIT_FAIL;
+    }
+    rc = rk_read_file(arg, 4096, &text, &len);
+    if (rc != RK_OK) {
+        s_err("--vkey %s: %s", arg,
+              rc == RK_ERR_TOO_LARGE ? "more than 4096 bytes: not a verifier "
+                                       "key file"
+              : rc == RK_ERR_IO      ? strerror(errno)
+                                     : rk_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if ((nl = memchr(text, '\n', len)))
+        *nl = 0;
+    rc = note_vkey_parse_why((const char *)text, v, why, sizeof why);
+    free(text);
+    if (rc == RK_OK)
+        return 0;
+    if (!len)
+        s_err("--vkey %s: the file is empty, not a verifier key", arg);
+    else
+        s_err("--vkey %s: the file does not hold a verifier key on its "
+              "first line: %s",
+              arg, why);
     return EXIT_FAIL;
 }
 

@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,48 +158,132 @@ s_hex_digit(char c) {
     return -1;
 }
 
+/* Writes why (may be NULL) and returns rc: each refusal of
+ * note_vkey_parse_why in one statement. */
+static int s_vkey_refused(int rc, char *why, size_t whylen, const char *fmt,
+                          ...) __attribute__((format(printf, 4, 5)));
+static int
+s_vkey_refused(int rc, char *why, size_t whylen, const char *fmt, ...) {
+    va_list ap;
+    if (!why || !whylen)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* The first character of s (len bytes) outside the base64 alphabet, as
+ * the text of a message: 'c' when printable ASCII, else its byte. */
+static void
+s_bad_b64_char(const char *s, size_t len, char *out, size_t cap) {
+    size_t i = 0;
+    while (i < len && s_b64_alphabet(s + i, 1))
+        i++;
+    if (s[i] == '\r') /* i < len: the caller found one */
+        snprintf(out, cap, "a carriage return (a CRLF line end?)");
+    else if (s[i] == ' ' || s[i] == '\t')
+        snprintf(out, cap, "a space");
+    else if (s[i] > ' ' && s[i] < 0x7f)
+        snprintf(out, cap, "'%c'", s[i]);
+    else
+        snprintf(out, cap, "byte 0x%02x", (unsigned)(uint8_t)s[i]);
+}
+
 int
 note_vkey_parse(const char *vkey, note_verifier_t *out) {
+    return note_vkey_parse_why(vkey, out, NULL, 0);
+}
+
+int
+note_vkey_parse_why(const char *vkey, note_verifier_t *out, char *why,
+                    size_t whylen) {
     const char *plus, *hex, *b64;
     uint8_t head[3], key[33];
     size_t name_len, b64_len, got = 0;
     uint32_t id = 0;
+    char bad[48];
 
-    if (!vkey || !out)
+    if (!out)
         return RK_ERR_MALFORMED;
+    if (!vkey || !*vkey)
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen, "empty");
     /* name '+' hex8 '+' base64; the name has no '+', the base64 may. */
     plus = strchr(vkey, '+');
     if (!plus)
-        return RK_ERR_MALFORMED;
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "no '+': a verifier key is name+hash+key");
+    if (!strchr(plus + 1, '+'))
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "one '+', not two: a verifier key is "
+                              "name+hash+key");
     name_len = (size_t)(plus - vkey);
-    if (name_len > NOTE_NAME_MAX || !s_name_ok((const uint8_t *)vkey, name_len))
-        return RK_ERR_MALFORMED;
+    if (name_len == 0)
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "no name before the first '+'");
+    if (name_len > NOTE_NAME_MAX)
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "the name (before the first '+') is %zu bytes, "
+                              "more than %d",
+                              name_len, NOTE_NAME_MAX);
+    if (!s_name_ok((const uint8_t *)vkey, name_len))
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "the name (before the first '+') has a space, a "
+                              "control character or bytes that are not UTF-8");
     hex = plus + 1;
     for (int i = 0; i < 8; i++) {
         int d = s_hex_digit(hex[i]); /* stops at the NUL: -1 */
         if (d < 0)
-            return RK_ERR_MALFORMED;
+            return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                                  "the hash (after the first '+') is not 8 "
+                                  "hex digits");
         id = (id << 4) | (uint32_t)d;
     }
     if (hex[8] != '+')
-        return RK_ERR_MALFORMED;
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "the hash (after the first '+') is not 8 hex "
+                              "digits");
     b64 = hex + 9;
     b64_len = strlen(b64);
-    if (!s_b64_alphabet(b64, b64_len))
-        return RK_ERR_MALFORMED;
+    if (!s_b64_alphabet(b64, b64_len)) {
+        s_bad_b64_char(b64, b64_len, bad, sizeof bad);
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "the key (after the second '+') is not base64: "
+                              "it has %s",
+                              bad);
+    }
     /* The first 4 characters give the algorithm byte: an unknown algorithm
      * is a version problem, whatever its key looks like. */
-    if (b64_len < 4 || rk_unb64(head, sizeof head, &got, b64, 4) != RK_OK ||
-        got < 1)
-        return RK_ERR_MALFORMED;
+    if (b64_len < 4)
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "the key (after the second '+') is %zu "
+                              "characters of base64, not %d (the type byte "
+                              "0x01 and a 32-byte Ed25519 key)",
+                              b64_len, S_VKEY_B64_LEN);
+    if (rk_unb64(head, sizeof head, &got, b64, 4) != RK_OK || got < 1)
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "the key (after the second '+') is not base64: "
+                              "padding at its start");
     if (head[0] != NOTE_ALG_ED25519)
-        return RK_ERR_VERSION;
-    if (b64_len != S_VKEY_B64_LEN ||
-        rk_unb64(key, sizeof key, &got, b64, b64_len) != RK_OK ||
+        return s_vkey_refused(RK_ERR_VERSION, why, whylen,
+                              "key type 0x%02x, not 0x01 (Ed25519)", head[0]);
+    if (b64_len != S_VKEY_B64_LEN)
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "the key (after the second '+') is %zu "
+                              "characters of base64, not %d (the type byte "
+                              "0x01 and a 32-byte Ed25519 key)",
+                              b64_len, S_VKEY_B64_LEN);
+    if (rk_unb64(key, sizeof key, &got, b64, b64_len) != RK_OK ||
         got != sizeof key)
-        return RK_ERR_MALFORMED;
+        return s_vkey_refused(RK_ERR_MALFORMED, why, whylen,
+                              "the key (after the second '+') is not base64: "
+                              "bad padding");
     if (s_key_id((const uint8_t *)vkey, name_len, key + 1) != id)
-        return RK_ERR_MISMATCH;
+        return s_vkey_refused(RK_ERR_MISMATCH, why, whylen,
+                              "the hash %08x is not the key id of this name "
+                              "and key: one of the three was changed or "
+                              "mistyped",
+                              (unsigned)id);
     memset(out, 0, sizeof *out);
     memcpy(out->name, vkey, name_len);
     out->key_id = id;

@@ -49,6 +49,16 @@ int note_vkey_format(const char *name, const uint8_t pk[32],
  * key id disagrees). */
 int note_vkey_parse(const char *vkey, note_verifier_t *out) RK_WUR;
 
+/* As note_vkey_parse; on an error, why (whylen bytes; may be NULL) says
+ * what is wrong, for a person who typed or copied the key: "empty", "no
+ * '+': a verifier key is name+hash+key", "the hash (after the first '+')
+ * is not 8 hex digits", "the key (after the second '+') is not base64:
+ * it has '!'", "key type 0x02, not 0x01 (Ed25519)", "the key is 40
+ * characters of base64, not 44 ...", "the hash 0123abcd is not the key id
+ * of this name and key ...". It does not repeat vkey. */
+int note_vkey_parse_why(const char *vkey, note_verifier_t *out, char *why,
+                        size_t whylen) RK_WUR;
+
 /* Bytes of the note note_sign makes of text_len bytes of text signed as
  * name: the text, a blank line and one Ed25519 signature line. Lets a
  * caller check the note against NOTE_MAX_BYTES (or a cap of its own)

@@ -239,6 +239,38 @@ scenario_clean() {
     expect "names the folder" u.out 'error: nowhere/log: no such folder'
     "$AUDIT" verify data --vkey garbage --coordinator keys/coordinator.pub >u.out 2>&1
     [ $? = 1 ] && ok "a bad vkey: exit 1" || bad "a bad vkey: exit 1"
+    # A --vkey that is neither a verifier key nor a file holding one is
+    # named with what is wrong: the file's problem, or the key's (it said
+    # "not a verifier key (name+hash+key) nor a readable file" for all).
+    local vn=${VKEY%%+*} vh vk
+    vh=${VKEY#*+} vh=${vh%%+*} vk=${VKEY#*+*+}
+    mkdir -p vkey.d
+    : >empty.vkey
+    printf '%s\r\n' "$VKEY" >crlf.vkey
+    printf '%s\n' "$vn+$vh+${vk%?}" >short.vkey
+    bad_vkey() {
+        local desc=$1 arg=$2 want=$3 rc
+        "$AUDIT" verify data --vkey "$arg" --coordinator keys/coordinator.pub >u.out 2>&1
+        rc=$?
+        if [ $rc = 1 ] && [ "$(wc -l <u.out)" = 1 ] && grep -qF -- "renraku-audit: error: --vkey $arg: $want" u.out; then
+            ok "--vkey $desc: exit 1, named"
+        else
+            bad "--vkey $desc: exit 1, named (exit $rc)"; sed 's/^/  out| /' u.out
+        fi
+    }
+    bad_vkey "no such file" garbage "no such file, and not a verifier key (name+hash+key) either"
+    bad_vkey "a folder" vkey.d "is a directory, not a verifier key file"
+    bad_vkey "an empty file" empty.vkey "the file is empty, not a verifier key"
+    bad_vkey "a file with CRLF" crlf.vkey "the file does not hold a verifier key on its first line: the key (after the second '+') is not base64: it has a carriage return (a CRLF line end?)"
+    bad_vkey "a file with a key cut short" short.vkey "the file does not hold a verifier key on its first line: the key (after the second '+') is 43 characters of base64, not 44"
+    # (A fixed key: base64 with a '+' in it would make the hash look
+    # present but not hex.)
+    bad_vkey "without its hash" PeterNeumann+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW \
+        "not a verifier key: one '+', not two: a verifier key is name+hash+key (and no file of that name)"
+    bad_vkey "a hash not hex" "$vn+xyz+$vk" "not a verifier key: the hash (after the first '+') is not 8 hex digits"
+    bad_vkey "a hash of another key" "$vn+00000000+$vk" "not a verifier key: the hash 00000000 is not the key id of this name and key"
+    bad_vkey "not base64" "$vn+$vh+${vk%?}!" "not a verifier key: the key (after the second '+') is not base64: it has '!'"
+    bad_vkey "another key type" "$vn+$vh+Z${vk#?}" "not a verifier key: key type 0x65, not 0x01 (Ed25519)"
     "$AUDIT" frobnicate >u.out 2>&1
     [ $? = 2 ] && ok "an unknown command: exit 2" || bad "an unknown command: exit 2"
     for c in verify timeline export prove check-proof consistency replay; do

@@ -627,6 +627,79 @@ test_vkey_refused(void **state) {
     }
 }
 
+/* note_vkey_parse_why says what is wrong with a vkey (renraku-audit
+ * --vkey shows it), with the codes of note_vkey_parse, and writes nothing
+ * when why is NULL. */
+static void
+test_vkey_why(void **state) {
+    static const struct {
+        const char *vkey;
+        int rc;
+        const char *why;
+    } cases[] = {
+        {"", RK_ERR_MALFORMED, "empty"},
+        {"PeterNeumann", RK_ERR_MALFORMED,
+         "no '+': a verifier key is name+hash+key"},
+        {"PeterNeumann+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+         RK_ERR_MALFORMED, "one '+', not two: a verifier key is name+hash+key"},
+        {"+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+         RK_ERR_MALFORMED, "no name before the first '+'"},
+        {"Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+         RK_ERR_MALFORMED,
+         "the name (before the first '+') has a space, a control character "
+         "or bytes that are not UTF-8"},
+        {"PeterNeumann+c74f20+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+         RK_ERR_MALFORMED,
+         "the hash (after the first '+') is not 8 hex digits"},
+        {"PeterNeumann+c74f20a3x+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+         RK_ERR_MALFORMED,
+         "the hash (after the first '+') is not 8 hex digits"},
+        {"PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10T!",
+         RK_ERR_MALFORMED,
+         "the key (after the second '+') is not base64: it has '!'"},
+        {"PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW\r",
+         RK_ERR_MALFORMED,
+         "the key (after the second '+') is not base64: it has a carriage "
+         "return (a CRLF line end?)"},
+        {"PeterNeumann+c74f20a3+AR", RK_ERR_MALFORMED,
+         "the key (after the second '+') is 2 characters of base64, not 44 "
+         "(the type byte 0x01 and a 32-byte Ed25519 key)"},
+        {"PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10",
+         RK_ERR_MALFORMED,
+         "the key (after the second '+') is 42 characters of base64, not 44 "
+         "(the type byte 0x01 and a 32-byte Ed25519 key)"},
+        {"PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+         RK_ERR_VERSION, "key type 0x65, not 0x01 (Ed25519)"},
+        {"PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+         RK_ERR_MISMATCH,
+         "the hash c74f20a4 is not the key id of this name and key: one of "
+         "the three was changed or mistyped"},
+    };
+    note_verifier_t v;
+    char why[200];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        strcpy(why, "untouched");
+        assert_int_equal(note_vkey_parse_why(cases[i].vkey, &v, NULL, 0),
+                         cases[i].rc);
+        assert_int_equal(note_vkey_parse(cases[i].vkey, &v), cases[i].rc);
+        assert_int_equal(
+            note_vkey_parse_why(cases[i].vkey, &v, why, sizeof why),
+            cases[i].rc);
+        assert_string_equal(why, cases[i].why);
+    }
+    strcpy(why, "untouched");
+    assert_int_equal(note_vkey_parse_why(PETER_VKEY, &v, why, sizeof why),
+                     RK_OK);
+    assert_string_equal(why, "untouched");
+    assert_string_equal(v.name, "PeterNeumann");
+    /* A short buffer is cut, never overrun. */
+    assert_int_equal(note_vkey_parse_why("PeterNeumann", &v, why, 6),
+                     RK_ERR_MALFORMED);
+    assert_string_equal(why, "no '+");
+}
+
 static void
 test_add_signature(void **state) {
     uint8_t pk_a[32], sk_a[64], pk_b[32], sk_b[64], seed[32], sk_p[64];
@@ -710,6 +783,7 @@ main(void) {
         cmocka_unit_test(test_sign_refuses),
         cmocka_unit_test(test_name_valid),
         cmocka_unit_test(test_vkey_refused),
+        cmocka_unit_test(test_vkey_why),
         cmocka_unit_test(test_add_signature),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
