@@ -848,13 +848,35 @@ s_stopped_at(const s_log_t *l, uint64_t t, const s_event_t **back) {
     return stop;
 }
 
+/* "; relay X was stopped then (...) until T (...)[, and the message
+ * expired at T, before it was back]" when log o has the relay stopped at
+ * m's time and started again later; nothing otherwise. */
+static void
+s_put_stopped(s_buf_t *b, const s_log_t *o, const s_msg_t *m,
+              const char *other) {
+    char t1[40], t2[40];
+    const s_event_t *back, *stop = s_stopped_at(o, m->time_ms, &back);
+    if (!stop || !back)
+        return;
+    rk_time_format(t1, sizeof t1, stop->time_ms);
+    rk_time_format(t2, sizeof t2, back->time_ms);
+    s_put(b,
+          "; relay %s was stopped then (record %" PRIu64 " at %s) until %s "
+          "(record %" PRIu64 ")",
+          other, stop->index, t1, t2, back->index);
+    if (m->expires_ms && m->expires_ms <= back->time_ms) {
+        rk_time_format(t1, sizeof t1, m->expires_ms);
+        s_put(b, ", and the message expired at %s, before it was back", t1);
+    }
+}
+
 static void
 s_text_one_log(const audit_compare_t *self, const s_find_t *f, s_buf_t *b) {
     int side = f->ref[0] != S_NONE ? 0 : 1;
     const s_log_t *l = &self->log[side], *o = &self->log[!side];
     const s_msg_t *m = &l->msgs[f->ref[side]];
     const char *me = s_side(side), *other = s_side(!side);
-    char t1[40], t2[40];
+    char t1[40];
     bool inflight;
     switch (f->cls) {
     case S_CLS_REFUSED: {
@@ -866,6 +888,8 @@ s_text_one_log(const audit_compare_t *self, const s_find_t *f, s_buf_t *b) {
               "relay stored or refused it",
               other, other, x->index, t1,
               frame_reject_name((frame_reject_t)x->code));
+        /* A refusal after a stop (code=expired, say) has its cause there. */
+        s_put_stopped(b, o, m, other);
         return;
     }
     case S_CLS_EMPTY:
@@ -932,22 +956,7 @@ s_text_one_log(const audit_compare_t *self, const s_find_t *f, s_buf_t *b) {
                   frame_reject_name((frame_reject_t)x->code));
         }
     }
-    {
-        const s_event_t *back, *stop = s_stopped_at(o, m->time_ms, &back);
-        if (stop && back) {
-            rk_time_format(t1, sizeof t1, stop->time_ms);
-            rk_time_format(t2, sizeof t2, back->time_ms);
-            s_put(b,
-                  "; relay %s was stopped then (record %" PRIu64
-                  " at %s) until %s (record %" PRIu64 ")",
-                  other, stop->index, t1, t2, back->index);
-            if (m->expires_ms && m->expires_ms <= back->time_ms) {
-                rk_time_format(t1, sizeof t1, m->expires_ms);
-                s_put(b, ", and the message expired at %s, before it was back",
-                      t1);
-            }
-        }
-    }
+    s_put_stopped(b, o, m, other);
 }
 
 /* "delivered (record N)", "expired (record N)", "still open at the end
@@ -1052,7 +1061,20 @@ s_text(const audit_compare_t *self, const s_find_t *f, s_buf_t *b) {
                   "roster serial %" PRIu64 " is in %s's log only; %s's "
                   "log holds no roster",
                   r->serial, s_side(side), s_side(!side));
-        else if (r->serial > newest)
+        else if (r->serial > newest && o->last_ms > r->time_ms) {
+            /* Not an older copy: that relay logged on with the old one. */
+            char t[40];
+            rk_time_format(t, sizeof t, o->last_ms);
+            s_put(b,
+                  "roster serial %" PRIu64 " is in %s's log only, newer "
+                  "than %s's newest (serial %" PRIu64 "), though relay %s "
+                  "logged on past it (until %s, index %" PRIu64 "): relay "
+                  "%s had not installed it (a SIGHUP with the new roster "
+                  "file, or a node's push, installs it) and judged keys by "
+                  "serial %" PRIu64 " meanwhile",
+                  r->serial, s_side(side), s_side(!side), newest, s_side(!side),
+                  t, o->last_index, s_side(!side), newest);
+        } else if (r->serial > newest)
             s_put(b,
                   "roster serial %" PRIu64 " is in %s's log only, newer "
                   "than %s's newest (serial %" PRIu64 "): %s's copy is "

@@ -746,6 +746,66 @@ test_stops(void **state) {
     audit_compare_destroy(&c);
 }
 
+/* A serial in A only, while B logged on past it: not an older copy of
+ * B, a relay that went on with the roster it had. */
+static void
+test_roster_not_installed(void **state) {
+    audit_compare_t *c = audit_compare_new();
+    audit_compare_counts_t n;
+    s_seen_t s;
+    int i;
+    (void)state;
+    s_roster(c, 0, 0, T0, 1, "serial 1\nnodes a\n\n- coordinator S\n");
+    s_roster(c, 1, 0, T0 + 1, 1, "serial 1\nnodes a\n\n- coordinator S\n");
+    s_roster(c, 0, 1, T0 + 100, 2, "serial 2\nnodes a b\n\n- coordinator T\n");
+    s_relay(c, 1, 1, T0 + 500, "stopped");
+    s_finish(c, 0, 0, &n, &s);
+    assert_int_equal(n.rosters_both, 1);
+    assert_int_equal(n.rosters_one, 1);
+    i = s_which(&s, AUDIT_COMPARE_ROSTER_ONE, NULL);
+    assert_true(i >= 0);
+    assert_int_equal(s.sev[i], AUDIT_COMPARE_INFO);
+    assert_int_equal(s.index[i][0], 1);
+    assert_int_equal(s.index[i][1], -1);
+    assert_non_null(strstr(s.text[i], "newer than B's newest (serial 1), "
+                                      "though relay B logged on past it "
+                                      "(until "));
+    assert_non_null(strstr(s.text[i], ", index 1): relay B had not "
+                                      "installed it"));
+    assert_non_null(strstr(s.text[i], "judged keys by serial 1 meanwhile"));
+    assert_null(strstr(s.text[i], "copy is older"));
+    audit_compare_destroy(&c);
+}
+
+/* Refused for good by B after B was stopped: the text names the stop,
+ * and that the message expired before B was back. */
+static void
+test_refused_after_stop(void **state) {
+    audit_compare_t *c = audit_compare_new();
+    audit_compare_counts_t n;
+    s_seen_t s;
+    uint8_t *e = NULL, id[16];
+    size_t len = s_seal("jp.nisc", s_to_us, 1, NULL, "x", T0 + 1500, &e, id);
+    int i;
+    (void)state;
+    s_relay(c, 1, 0, T0, "started");
+    s_relay(c, 1, 1, T0 + 500, "stopped");
+    s_accepted(c, 0, 0, T0 + 1000, "jp.nisc", e, len);
+    s_relay(c, 1, 2, T0 + 2000, "started");
+    s_refused(c, 1, 3, T0 + 2001, id, FRAME_REJECT_EXPIRED);
+    s_finish(c, 0, 0, &n, &s);
+    i = s_which(&s, AUDIT_COMPARE_ONE_LOG, id);
+    assert_string_equal(s.cls[i], "refused");
+    assert_non_null(strstr(s.text[i], "relay B refused it (record 3 at "));
+    assert_non_null(strstr(s.text[i], "code=expired"));
+    assert_non_null(strstr(s.text[i], "; relay B was stopped then (record 1 "
+                                      "at "));
+    assert_non_null(strstr(s.text[i], "(record 2), and the message expired "
+                                      "at "));
+    free(e);
+    audit_compare_destroy(&c);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -761,6 +821,8 @@ main(void) {
         cmocka_unit_test(test_refusal_kinds),
         cmocka_unit_test(test_window_contradiction),
         cmocka_unit_test(test_stops),
+        cmocka_unit_test(test_roster_not_installed),
+        cmocka_unit_test(test_refused_after_stop),
     };
     return cmocka_run_group_tests(tests, s_group_setup, NULL);
 }
