@@ -14,6 +14,16 @@
 #               --since/--until; --json
 #   contradict  one msg id with two envelopes (one per relay), and two
 #               rosters with one serial (one per relay): exit 1
+#   late        relay B started (a new data folder) after relay A stored a
+#               message (starts after); a recipient whose renrakud uses
+#               relay A only (delivered by one, info): exit 3, and exit 0
+#               in the window B covers
+#   refused     a roster (serial 2, a new partner) installed by SIGHUP at
+#               relay A only (roster in one); relay B refuses the notice to
+#               that partner (unknown-recipient), and, stopped meanwhile,
+#               one that expired before it was back (expired, with the
+#               stop named); a notice sent to A alone while B was stopped
+#               (runs past, the stop named): exit 3
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay AUDIT=$B/clients/renraku-audit
@@ -85,12 +95,14 @@ stop_relay() {
         kill -9 "$p"
     fi
 }
-# start_node ID: renrakud submitting to both relays.
+# start_node ID [a]: renrakud submitting to both relays (a: to relay A
+# only, and taking its messages from A only).
 start_node() {
-    local id=$1
+    local id=$1 relays=(--relay "relay.test=${EP[a]}")
+    [ "${2:-}" = a ] || relays+=(--relay "relay.b=${EP[b]}")
     rm -f "st-$id/control.sock"
     "$D" --key "keys/$id.key" --roster roster.signed --coordinator keys/coordinator.pub \
-        --state "st-$id" --relay "relay.test=${EP[a]}" --relay "relay.b=${EP[b]}" \
+        --state "st-$id" "${relays[@]}" \
         --resubmit-ms 500 >>"$id.log" 2>&1 &
     DPID[$id]=$!
     PIDS+=("${DPID[$id]}")
@@ -445,9 +457,146 @@ assert len(r) == 1 and r[0]["serial"] == 2 and r[0]["severity"] == "contradictio
 PY
 }
 
+scenario_late() {
+    local m0 m1 rc win
+    start_relay a
+    # Stored by relay A before relay B ever ran: B's data folder is new.
+    tn sg.csa a send --to us.cisa --text "before relay B existed" >m0.out 2>&1
+    m0=$(sed -n 's/^stored index=[0-9]* msg=//p' m0.out)
+    [ -n "$m0" ] && ok "relay A stored a notice before relay B started" ||
+        { bad "relay A stored a notice before relay B started"; cat m0.out; }
+    start_relay b
+    # jp.nisc submits to both relays; us.cisa takes its messages from A only.
+    start_node jp.nisc
+    start_node us.cisa a
+    until_ok 15 both_up jp.nisc && ok "jp.nisc is connected to both relays" || bad "jp.nisc is connected to both relays"
+    m1=$(sent us.cisa "via both relays, to a node on relay A only")
+    until_ok 20 in_log data-a "delivered .* -> us\\.cisa .* msg=$m1 " || bad "relay A delivers it to us.cisa"
+    until_ok 20 in_log data-b "accepted .* msg=$m1 " || bad "relay B stores it too"
+    until_ok 20 in_log data-a "delivered .* msg=$m0 " || bad "relay A delivers the first notice"
+    stop_node jp.nisc
+    stop_node us.cisa
+    stop_relay a
+    stop_relay b
+    if in_log data-b "delivered .* msg=$m1 "; then bad "relay B holds it undelivered"; else ok "relay B holds it undelivered"; fi
+
+    cmp_run c.out data-a data-b
+    rc=$?
+    exit_is "a message stored before relay B started" 3 "$rc" c.out
+    expect "the finding: only in A, B starts after it" c.out \
+        "^[0-9T:.-]+Z difference only-in-a starts-after msg=$m0 sg\\.csa -> us\\.cisa kind=notice a\\.index=[0-9]+ b\\.index=-: not in B's log, which begins after it \\(its first record at [0-9T:.-]+Z\\): relay B was not logging yet, so this says nothing against it$"
+    expect "the recipient on relay A only: delivered by one, info" c.out \
+        "^[0-9T:.-]+Z info delivered-by-one msg=$m1 jp\\.nisc -> us\\.cisa kind=notice a\\.index=[0-9]+ b\\.index=[0-9]+: us\\.cisa confirmed only one relay's copy: in A delivered \\(record [0-9]+\\), in B still open at the end of the log$"
+    refute "it is not counted as not reached" c.out "not-reached .*msg=$m1 "
+    expect "summary: 1 in both, 1 only in A" c.out '^messages: 1 in both, 1 only in A, 0 only in B$'
+    expect "a note on the time B covers" c.out '^note: 1 message only in A falls outside the time log B covers; --since [0-9T:.-]+Z --until [0-9T:.-]+Z compares only that time$'
+    expect "verdict DIFFER, the message in A only" c.out '^DIFFER: 1 message in one log only, 0 recipients not reached; no contradiction$'
+    "$AUDIT" compare data-a data-b --vkey "$VA" --vkey "$VB" --coordinator keys/coordinator.pub --json >j.out 2>&1
+    rc=$?
+    exit_is "--json, relay B started late" 3 "$rc" j.out
+    python3 - j.out "$m0" "$m1" <<'PY' && ok "--json: starts-after outside B, delivered-by-one as info" || { bad "--json late"; cat j.out; }
+import json, sys
+o = json.load(open(sys.argv[1])); m0, m1 = sys.argv[2:4]
+assert o["verdict"] == "differ", o["verdict"]
+c = o["counts"]
+assert c["only_in_a"] == 1 and c["only_in_a_outside_b"] == 1 and c["in_both"] == 1, c
+assert c["info"] == 1 and c["not_reached"] == 0, c
+f = {(x["finding"], x["msg_id"]): x for x in o["findings"]}
+x = f[("only-in-a", m0)]
+assert x["class"] == "starts-after" and x["severity"] == "difference" and x["b_index"] is None, x
+x = f[("delivered-by-one", m1)]
+assert x["severity"] == "info" and x["to"] == ["us.cisa"] and x["from"] == "jp.nisc", x
+assert isinstance(x["a_index"], int) and isinstance(x["b_index"], int), x
+PY
+    # The window the note gives: only m1; an info finding leaves it agreed.
+    win=$(sed -n 's/^note: .*; \(--since [^ ]* --until [^ ]*\) compares only that time$/\1/p' c.out)
+    # shellcheck disable=SC2086 # two options and their values
+    cmp_run c.out data-a data-b $win
+    rc=$?
+    exit_is "the window B covers (${win:-no note})" 0 "$rc" c.out
+    expect "there the logs agree" c.out '^agree: every message is in both logs with the same bytes, every recipient was delivered by a relay, no contradiction'
+    expect "the info finding is still shown" c.out "^[0-9T:.-]+Z info delivered-by-one msg=$m1 "
+    refute "and the message before B is left out" c.out "msg=$m0"
+}
+
+scenario_refused() {
+    local m1 m2 m3 m4 rc
+    start_all
+    # The coordinator adds kr.kisa (serial 2); relay A's operator installs
+    # it (SIGHUP), relay B's does not. Relay A pushes it to the nodes.
+    "$KEYS" gen --id kr.kisa --role partner --out keys >/dev/null &&
+        "$KEYS" roster add roster.json --pub keys/kr.kisa.pub --country KR --org KISA \
+            --not-before 2020-01-01T00:00:00Z >/dev/null &&
+        "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster-a.signed >/dev/null ||
+        bad "roster serial 2 with kr.kisa"
+    kill -HUP "${RP[a]}"
+    until_ok 10 grep -q 'event=roster_installed serial=2' relay-a.log || bad "relay A installs serial 2"
+    until_ok 10 grep -q 'event=roster_installed serial=2' jp.nisc.log || bad "jp.nisc gets serial 2 from relay A"
+    m1=$(sent kr.kisa "to the new partner")
+    until_ok 20 in_log data-a "accepted .* msg=$m1 " || bad "relay A stores the notice to kr.kisa"
+    until_ok 20 in_log data-b "refused jp\\.nisc .* msg=$m1 .*code=unknown-recipient" &&
+        ok "relay B refuses it: kr.kisa is not in its roster" || bad "relay B refuses it: kr.kisa is not in its roster"
+    m2=$(sent us.cisa "after the new roster")
+    everywhere "$m2" us.cisa
+    # Relay B stopped: a notice to sg.csa (no daemon runs for it) expires
+    # at relay A meanwhile; sg.csa's testnode sends to relay A alone.
+    stop_relay b
+    m3=$(sent sg.csa "while relay B is stopped" --expires 1s)
+    until_ok 20 in_log data-a "expired .* -> sg\\.csa .* msg=$m3 " || bad "relay A expires it"
+    tn sg.csa a send --to us.cisa --text "to relay A only, relay B stopped" >m4.out 2>&1
+    m4=$(sed -n 's/^stored index=[0-9]* msg=//p' m4.out)
+    [ -n "$m4" ] && ok "relay A alone stored a notice while B was stopped" ||
+        { bad "relay A alone stored a notice while B was stopped"; cat m4.out; }
+    until_ok 20 in_log data-a "delivered .* msg=$m4 " || bad "relay A delivers it"
+    # Back, relay B gets jp.nisc's outbox: the notice expired meanwhile.
+    start_relay b
+    until_ok 20 in_log data-b "refused jp\\.nisc .* msg=$m3 .*code=expired" &&
+        ok "relay B, back, refuses the expired notice" || bad "relay B, back, refuses the expired notice"
+    stop_node jp.nisc
+    stop_node us.cisa
+    stop_relay a
+    stop_relay b
+
+    cmp_run c.out data-a data-b
+    rc=$?
+    exit_is "refusals for good by relay B, a roster at relay A only" 3 "$rc" c.out
+    expect "the notice to the new partner: only in A, refused, with B's record and code" c.out \
+        "^[0-9T:.-]+Z difference only-in-a refused msg=$m1 jp\\.nisc -> kr\\.kisa kind=notice a\\.index=[0-9]+ b\\.index=-: not in B's log: relay B refused it \\(record [0-9]+ at [0-9T:.-]+Z, code=unknown-recipient\\); a node keeps resubmitting only until each relay stored or refused it$"
+    expect "the roster B never installed: in one log, B logged on past it" c.out \
+        "^[0-9T:.-]+Z info roster-in-one serial=2 a\\.index=[0-9]+ b\\.index=-: roster serial 2 is in A's log only, newer than B's newest \\(serial 1\\), though relay B logged on past it \\(until [0-9T:.-]+Z, index [0-9]+\\): relay B had not installed it .* judged keys by serial 1 meanwhile$"
+    refute "it is not put down to an older copy of B" c.out "roster-in-one .*copy is older"
+    expect "the expired notice: refused, the stop named, expired before B was back" c.out \
+        "^[0-9T:.-]+Z difference only-in-a refused msg=$m3 jp\\.nisc -> sg\\.csa kind=notice a\\.index=[0-9]+ b\\.index=-: not in B's log: relay B refused it \\(record [0-9]+ at [0-9T:.-]+Z, code=expired\\); .*; relay B was stopped then \\(record [0-9]+ at [0-9T:.-]+Z\\) until [0-9T:.-]+Z \\(record [0-9]+\\), and the message expired at [0-9T:.-]+Z, before it was back$"
+    expect "the notice to A alone: runs past, the stop named" c.out \
+        "^[0-9T:.-]+Z difference only-in-a runs-past msg=$m4 sg\\.csa -> us\\.cisa kind=notice a\\.index=[0-9]+ b\\.index=-: not in B's log, though relay B logged on past it .*; relay B was stopped then \\(record [0-9]+ at [0-9T:.-]+Z\\) until [0-9T:.-]+Z \\(record [0-9]+\\)$"
+    expect "summary: 1 in both, 3 only in A" c.out '^messages: 1 in both, 3 only in A, 0 only in B$'
+    expect "summary: 2 not reached (kr.kisa open, sg.csa expired)" c.out '^recipients not reached: 2 \(1 expired, 1 still open'
+    expect "summary: a roster serial in one log only" c.out '^rosters: 1 serial in both, 1 in one log only$'
+    expect "verdict DIFFER" c.out '^DIFFER: 3 messages in one log only, 2 recipients not reached; no contradiction$'
+    "$AUDIT" compare data-a data-b --vkey "$VA" --vkey "$VB" --coordinator keys/coordinator.pub --json >j.out 2>&1
+    rc=$?
+    exit_is "--json, refusals and a roster in one log" 3 "$rc" j.out
+    python3 - j.out "$m1" "$m3" "$m4" <<'PY' && ok "--json: refused twice, runs-past, roster-in-one serial 2 as info" || { bad "--json refused"; cat j.out; }
+import json, sys
+o = json.load(open(sys.argv[1])); m1, m3, m4 = sys.argv[2:5]
+assert o["verdict"] == "differ", o["verdict"]
+c = o["counts"]
+assert c["only_in_a"] == 3 and c["only_in_a_outside_b"] == 0, c
+assert c["rosters_in_both"] == 1 and c["rosters_in_one"] == 1 and c["contradictions"] == 0, c
+f = {(x["finding"], x["msg_id"]): x for x in o["findings"]}
+assert f[("only-in-a", m1)]["class"] == "refused" and "code=unknown-recipient" in f[("only-in-a", m1)]["text"]
+assert f[("only-in-a", m1)]["to"] == ["kr.kisa"]
+assert f[("only-in-a", m3)]["class"] == "refused" and "code=expired" in f[("only-in-a", m3)]["text"]
+assert f[("only-in-a", m4)]["class"] == "runs-past"
+r = [x for x in o["findings"] if x["finding"] == "roster-in-one"]
+assert len(r) == 1 and r[0]["serial"] == 2 and r[0]["severity"] == "info", r
+assert isinstance(r[0]["a_index"], int) and r[0]["b_index"] is None and r[0]["msg_id"] == "", r
+PY
+}
+
 setup
 case "$SCENARIO" in
-agree | differ | contradict) "scenario_$SCENARIO" ;;
+agree | differ | contradict | late | refused) "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 echo "$pass passed, $fail failed"
