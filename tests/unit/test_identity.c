@@ -707,7 +707,7 @@ test_verifier_needs_coordinator_role(void **state) {
         IDENTITY_ROLE_PARTNER, IDENTITY_ROLE_CONTROLLER, IDENTITY_ROLE_AUDITOR,
         IDENTITY_ROLE_RELAY};
     fixture_t *f = *state;
-    char path[128], want[512], err[512] = "", id[32], *vkey = NULL;
+    char path[128], name[48], want[512], err[512] = "", id[32], *vkey = NULL;
     identity_t *ident;
     note_verifier_t v;
 
@@ -715,8 +715,8 @@ test_verifier_needs_coordinator_role(void **state) {
         const char *role = identity_role_name(others[i]);
         snprintf(id, sizeof id, "%s.x", role);
         ident = make_saved(f, id, others[i], NULL);
-        snprintf(want, sizeof want, "%s.pub", id);
-        path_of(path, sizeof path, f, want);
+        snprintf(name, sizeof name, "%s.pub", id);
+        path_of(path, sizeof path, f, name);
         memset(&v, 0, sizeof v);
         assert_int_equal(unlock_verifier(path, &v, err, sizeof err),
                          RK_ERR_INVALID);
