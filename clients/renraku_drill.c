@@ -34,6 +34,9 @@
 #define EXIT_STOPPED 3
 #define S_SIM_DELAY_MAX_MS 3600000 /* an hour: --delay-ms, --node ID=MS */
 #define S_SIM_OFFLINE_MAX 256
+#define S_SIM_EXITS_SHOWN 10 /* exited participants named one by one */
+#define S_SIM_TAILS_SHOWN 3  /* ... with the end of their log */
+#define S_SIM_TAIL_LINES 3   /* ... that many lines of it */
 
 static const char *s_usage =
     "usage: renraku-drill COMMAND [options]\n"
@@ -495,6 +498,72 @@ s_parse_delay(const char *text, int *ms) {
     return 0;
 }
 
+/* Prints the last (at most S_SIM_TAIL_LINES) lines of log, each cut at
+ * 300 bytes, as "  | line": what a renrakud that exited said last (why it
+ * refused to start). Nothing for a log that cannot be read. */
+static void
+s_print_log_tail(const char *log) {
+    char buf[4096], *start, *lines[S_SIM_TAIL_LINES];
+    size_t got, nl = 0;
+    long size = 0;
+    FILE *f = fopen(log, "rb");
+    if (!f)
+        return;
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 &&
+        size > (long)sizeof buf - 1)
+        fseek(f, size - (long)sizeof buf + 1, SEEK_SET);
+    else
+        rewind(f);
+    got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[got] = 0;
+    start = buf;
+    if (size > (long)sizeof buf - 1) {
+        /* Read from the middle of a line: skip to the next. */
+        char *eol = strchr(buf, '\n');
+        start = eol ? eol + 1 : buf + got;
+    }
+    while (got && buf + got > start &&
+           (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
+        buf[--got] = 0;
+    /* The starts of the last lines, from the end back. */
+    for (char *q = buf + got; q > start && nl < S_SIM_TAIL_LINES; q--)
+        if (q[-1] == '\n') {
+            q[-1] = 0;
+            lines[nl++] = q;
+        }
+    if (nl < S_SIM_TAIL_LINES && buf + got > start)
+        lines[nl++] = start;
+    while (nl--)
+        fprintf(stderr, "  | %.300s\n", lines[nl]);
+}
+
+/* Names every simulated participant that exited by itself (up to
+ * S_SIM_EXITS_SHOWN, then how many more), with how it ended and its log;
+ * the first few with their log's last lines. Returns how many exited. */
+static size_t
+s_report_exits(const drill_sim_t *sim, const char *logs) {
+    size_t count = 0;
+    for (size_t i = 0; i < drill_sim_count(sim); i++) {
+        const char *id, *log;
+        int ws;
+        char how[200];
+        if (!drill_sim_node(sim, i, &id, &log, &ws))
+            continue;
+        if (++count > S_SIM_EXITS_SHOWN)
+            continue;
+        drill_sim_status_text(ws, how, sizeof how);
+        s_fail("simulated participant %s: its renrakud %s (log: %s)", id, how,
+               log);
+        if (count <= S_SIM_TAILS_SHOWN)
+            s_print_log_tail(log);
+    }
+    if (count > S_SIM_EXITS_SHOWN)
+        s_fail("... and %zu more simulated participants exited (see %s)",
+               count - S_SIM_EXITS_SHOWN, logs);
+    return count;
+}
+
 static int
 cmd_simulate(int argc, char **argv) {
     static const struct option opts[] = {{"keys", 1, 0, 'k'},
@@ -514,7 +583,7 @@ cmd_simulate(int argc, char **argv) {
     drill_sim_node_t *nodes = NULL;
     size_t n = 0;
     const char *answer = "acknowledged", *offline[S_SIM_OFFLINE_MAX];
-    size_t n_off = 0, connected;
+    size_t n_off = 0, connected, exits;
     int delay = 1000;
     char **specs = NULL, self_dir[4096], renrakud[4200], logs[4200], err[600];
     size_t n_specs = 0;
@@ -703,7 +772,33 @@ cmd_simulate(int argc, char **argv) {
             "renraku-drill: %zu simulated participant(s) starting "
             "(%zu offline on purpose); Ctrl-C stops them\n",
             n, n_off);
-    connected = drill_sim_wait_connected(sim, 60000);
+    connected = drill_sim_wait_connected(sim, 60000, &s_stop);
+    if (s_stop) {
+        /* Asked to stop before they were all up: what the terminal's
+         * Ctrl-C also told the daemons (same process group) is no failure
+         * of theirs. */
+        fprintf(stderr,
+                "renraku-drill: stopped before the simulated participants "
+                "were ready (%zu of %zu connected)\n",
+                connected, n);
+        status = 0;
+        goto done;
+    }
+    exits = s_report_exits(sim, logs);
+    if (exits) {
+        /* A rehearsal with a participant down measures nothing true of
+         * it, and it was not left out on purpose (that is --offline). */
+        if (exits < n)
+            s_fail("%zu of %zu simulated participants exited while "
+                   "starting; the rest (%zu) were stopped (every log is in "
+                   "%s)",
+                   exits, n, n - exits, logs);
+        else
+            s_fail("all %zu simulated participants exited while starting "
+                   "(every log is in %s)",
+                   n, logs);
+        goto done;
+    }
     fprintf(stderr, "renraku-drill: %zu connected to the relay\n", connected);
     if (n && !connected) {
         s_fail("none of the %zu simulated participants connected to the "
@@ -721,6 +816,9 @@ cmd_simulate(int argc, char **argv) {
     while (!s_stop) {
         struct timespec ts = {0, 200 * 1000000L};
         nanosleep(&ts, NULL);
+        /* Ctrl-C on a terminal reaches the daemons too: not a failure. */
+        if (s_stop)
+            break;
         if (drill_sim_running(sim) == 0) {
             s_fail("every simulated participant has stopped (see %s)", logs);
             goto done;

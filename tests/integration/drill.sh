@@ -5,8 +5,8 @@
 # renraku-drill run / ping, and the report. Real processes on 127.0.0.1,
 # fresh test keys, bounded waits, everything stopped.
 # Usage: drill.sh BUILD_DIR SCENARIO   (scenarios: scripted late ping
-# answers stall unknown refused msel scale; scripted, ping and msel each run
-# further checks after their own: see the case at the end)
+# answers stall unknown refused msel sim_exit scale; scripted, ping and
+# msel each run further checks after their own: see the case at the end)
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -789,6 +789,85 @@ EOF
         simulate --keys k --roster r --coordinator ck/relay.x.pub --relay tcp://127.0.0.1:1 --state-root sr --nodes-from-roster
 }
 
+# sim_run ARGS...: renraku-drill simulate (keys, coordinator, state root
+# sim) under timeout 30 (then KILL 5 s later: timeout signals the whole
+# process group, so the daemons stop too); sets rc and ms (how long it
+# took).
+sim_run() {
+    local t0
+    t0=$(date +%s%N)
+    timeout -k 5 30 "$DRILL" simulate --keys keys --coordinator keys/coordinator.pub \
+        --state-root sim "$@" >sim.out 2>sim.err
+    rc=$?
+    ms=$((($(date +%s%N) - t0) / 1000000))
+}
+# not_running NODE: renraku says NODE's simulated renrakud is not running.
+not_running() {
+    "$CLI" --state "sim/$1" status >/dev/null 2>&1
+    [ $? = 3 ]
+}
+
+# Simulated participants that exit while starting: simulate notices at
+# once (it used to wait its full 60 s for them to connect), names each
+# with how it ended and its log, and stops; Ctrl-C while they start stops
+# it at once too.
+check_sim_exits() {
+    fresh
+    setup 2
+    # Every renrakud refuses the roster: all of them exit at once.
+    echo "not a signed roster" >bad.signed
+    sim_run --roster bad.signed --relay "$EP" --node p1 --node p2
+    is "simulate fails when every simulated renrakud exits" "$rc" 1
+    [ "$ms" -lt 15000 ] && ok "... within 15 s, not after its 60 s wait ($ms ms)" ||
+        bad "... within 15 s, not after its 60 s wait ($ms ms)"
+    for p in p1 p2; do
+        expect "... naming $p, its exit status and its log" sim.err \
+            "^renraku-drill: error: simulated participant $p: its renrakud exited with status 1 \(log: sim/logs/$p.log\)$"
+    done
+    expect "... with what renrakud said in its log" sim.err '^  \| renrakud: error: roster bad.signed'
+    expect "... and that all of them exited" sim.err \
+        '^renraku-drill: error: all 2 simulated participants exited while starting \(every log is in sim/logs\)$'
+    if grep -q '^ready' sim.out; then bad "... and never says ready"; else ok "... and never says ready"; fi
+
+    # One of three has no key file: the drill would measure nothing true
+    # of it, so simulate fails at once too, and stops the two others.
+    rm -rf sim
+    sim_run --roster roster.signed --relay "$EP" --node p1 --node p2 --node ghost
+    is "simulate fails when one simulated renrakud exits" "$rc" 1
+    [ "$ms" -lt 15000 ] && ok "... within 15 s ($ms ms)" || bad "... within 15 s ($ms ms)"
+    expect "... naming it, its exit status and its log" sim.err \
+        '^renraku-drill: error: simulated participant ghost: its renrakud exited with status 1 \(log: sim/logs/ghost.log\)$'
+    expect "... with what renrakud said (no key file)" sim.err '^  \| renrakud: error: key file keys/ghost.key'
+    expect "... and that the others were stopped" sim.err \
+        '^renraku-drill: error: 1 of 3 simulated participants exited while starting; the rest \(2\) were stopped'
+    if grep -Eq 'participant p[12]:' sim.err; then bad "... not naming those it stopped"; else ok "... not naming those it stopped"; fi
+    until_ok 10 not_running p1 && until_ok 10 not_running p2 &&
+        ok "... whose daemons are no longer running" || bad "... whose daemons are no longer running"
+
+    # Ctrl-C while the participants wait for a relay that is not there.
+    rm -rf sim
+    "$DRILL" simulate --keys keys --coordinator keys/coordinator.pub --state-root sim \
+        --roster roster.signed --relay tcp://127.0.0.1:1 --node p1 --node p2 >sim.out 2>sim.err &
+    local pid=$!
+    PIDS+=("$pid")
+    until_ok 10 grep -q 'starting' sim.err || bad "simulate starts its participants"
+    until_ok 10 test -S sim/p1/control.sock || bad "p1's renrakud starts"
+    kill -INT "$pid"
+    if until_ok 10 gone "$pid"; then
+        wait "$pid"
+        is "Ctrl-C while the participants start stops simulate at once, exit 0" "$?" 0
+    else
+        bad "Ctrl-C while the participants start stops simulate at once (within 10 s)"
+        # Its daemons first: they would outlive it.
+        pkill -TERM -P "$pid"
+        kill -KILL "$pid"
+        wait "$pid" 2>/dev/null
+    fi
+    expect "... saying so" sim.err '^renraku-drill: stopped before the simulated participants were ready \(0 of 2 connected\)'
+    until_ok 10 not_running p1 && until_ok 10 not_running p2 &&
+        ok "... and its daemons" || bad "... and its daemons"
+}
+
 # A 200-participant drill on this 2-core machine.
 scenario_scale() {
     local n=${RK_DRILL_SCALE_N:-200} nodes=()
@@ -854,6 +933,7 @@ msel)
     scenario_msel
     check_cli
     ;;
+sim_exit) check_sim_exits ;;
 scale) scenario_scale ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
