@@ -115,6 +115,12 @@ struct daemon {
      * has (s_orphan_answered). In memory only: after a restart every
      * relay is asked again. NULL until the first. */
     json_t *orphans;
+    /* Final refusals logged at level error this run: msg hex to {relay
+     * id: true}. A message kept in the outbox for another relay is
+     * resubmitted to every relay, and the one that refused it refuses
+     * each copy: said once, not every --resubmit-ms. Dropped when the
+     * entry leaves the outbox. NULL until the first. */
+    json_t *refusals;
     /* Sent records found unreadable and logged so (record_unreadable),
      * msg hex to true: each is looked up again at every resubmission,
      * answer and receipt, and said once a run. NULL until the first. */
@@ -633,6 +639,8 @@ s_relay_answered(daemon_t *self, link_t *l, const char *hex, json_t *rec,
     /* Answers kept while its record was unreadable (restored since). */
     if (done && self->orphans)
         json_object_del(self->orphans, hex);
+    if (done && self->refusals)
+        json_object_del(self->refusals, hex);
 }
 
 /* As s_relay_answered, for a message in the outbox whose sent record
@@ -650,6 +658,7 @@ s_orphan_answered(daemon_t *self, link_t *l, const char *hex,
     const char *prev;
     uint8_t *env = NULL;
     size_t answered = 0, len = 0;
+    int stored = 0; /* some relay stored it */
     int is_new, rc = node_store_get_env(self->store, NODE_STORE_OUTBOX, hex,
                                         &env, &len);
 
@@ -659,6 +668,8 @@ s_orphan_answered(daemon_t *self, link_t *l, const char *hex,
          * removed by hand): nothing more to keep for it. */
         if (self->orphans)
             json_object_del(self->orphans, hex);
+        if (self->refusals)
+            json_object_del(self->refusals, hex);
         return;
     }
     if (!self->orphans)
@@ -686,14 +697,26 @@ s_orphan_answered(daemon_t *self, link_t *l, const char *hex,
                      hex, l->id, answer, record, answered, self->n_links);
         return;
     }
+    /* No record will say "rejected": this line ends the message's story,
+     * so it says when no relay took it. */
+    for (size_t i = 0; i < self->n_links; i++) {
+        const char *a =
+            o ? json_string_value(json_object_get(o, self->links[i].id))
+            : &self->links[i] == l ? answer
+                                   : NULL;
+        stored |= a && !strcmp(a, "stored");
+    }
     log_warn("event=outbox_without_record msg=%s relay_id=%s answer=%s "
              "record=%s answered=%zu relays=%zu action=\"removed from the "
-             "outbox\"",
-             hex, l->id, answer, record, answered, self->n_links);
+             "outbox%s\"",
+             hex, l->id, answer, record, answered, self->n_links,
+             stored ? "" : ": every relay refused it for good, no one gets it");
     if (node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
         log_error("event=store_write_failed box=outbox msg=%s", hex);
     if (self->orphans)
         json_object_del(self->orphans, hex);
+    if (self->refusals)
+        json_object_del(self->refusals, hex);
 }
 
 static void
@@ -726,6 +749,25 @@ s_on_stored(daemon_t *self, link_t *l, const frame_stored_t *s) {
              s->index);
 }
 
+/* Whether this is relay_id's first final refusal of msg hex this run, and
+ * notes it (self->refusals). Out of memory: 1, said again. */
+static int
+s_refusal_new(daemon_t *self, const char *hex, const char *relay_id) {
+    json_t *m;
+    if (!self->refusals && !(self->refusals = json_object()))
+        return 1;
+    if (!(m = json_object_get(self->refusals, hex))) {
+        /* set_new frees m when it fails */
+        if (!(m = json_object()) ||
+            json_object_set_new(self->refusals, hex, m) != 0)
+            return 1;
+    }
+    if (json_object_get(m, relay_id))
+        return 0;
+    json_object_set_new(m, relay_id, json_true());
+    return 1;
+}
+
 static void
 s_on_rejected(daemon_t *self, link_t *l, const frame_rejected_t *r) {
     char hex[33];
@@ -749,8 +791,12 @@ s_on_rejected(daemon_t *self, link_t *l, const frame_rejected_t *r) {
         log_warn("event=rejected_will_retry msg=%s relay_id=%s code=%s "
                  "reason=\"%s\"",
                  hex, l->id, frame_reject_name(r->code), r->reason);
-    } else {
+    } else if (s_refusal_new(self, hex, l->id)) {
         log_error("event=rejected msg=%s relay_id=%s code=%s reason=\"%s\"",
+                  hex, l->id, frame_reject_name(r->code), r->reason);
+    } else {
+        /* The same relay refusing a resubmission: said already. */
+        log_debug("event=rejected msg=%s relay_id=%s code=%s reason=\"%s\"",
                   hex, l->id, frame_reject_name(r->code), r->reason);
     }
     rec = s_get(self, NODE_STORE_SENT, hex, &get_rc);
@@ -2713,6 +2759,7 @@ daemon_destroy(daemon_t **self_p) {
     free(self->answers);
     json_decref(self->requests);
     json_decref(self->orphans);
+    json_decref(self->refusals);
     json_decref(self->unreadable_sent);
     /* Never silent: a hook still running, or one that never ran, says so
      * (its marker stays: it runs at the next start). */

@@ -4,18 +4,19 @@
 # fresh test keys made here, bounded waits, and everything stopped at the
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
-# tworelays redeliver receipts unlisted
+# tworelays rejected_norecord redeliver receipts unlisted
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
 D=$B/clients/renrakud R=$B/clients/renraku
 W=$(mktemp -d /tmp/rk-node-XXXXXX)
-RPID=
+RPID='' RB='' # RB: the pid of a second relay, where a scenario starts one
 declare -A DPID
 pass=0 fail=0
 
 cleanup() {
     [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null
+    [ -n "$RB" ] && kill -9 "$RB" 2>/dev/null
     for p in "${DPID[@]}"; do kill -9 "$p" 2>/dev/null; done
     rm -rf "$W"
 }
@@ -588,6 +589,128 @@ scenario_tworelays() {
     kill -TERM "$rb"; wait "$rb" 2>/dev/null
 }
 
+# resubmitted_thrice: jp.nisc resubmits its outbox (every 500 ms) three
+# more times.
+resubmitted_thrice() {
+    local n
+    n=$(grep -c 'event=outbox_submitted' jp.nisc.log)
+    until_ok 10 bash -c "[ \$(grep -c event=outbox_submitted '$W/jp.nisc.log') -ge $((n + 3)) ]" ||
+        bad "jp.nisc resubmits its outbox"
+}
+
+# A send whose sent record is gone (deleted) when a relay refuses it for
+# good. Relay B still runs the roster before de.bsi joined, so it refuses
+# a notice to de.bsi (unknown-recipient, final) while relay A, with the
+# newer roster, can store it: the notice stays in the outbox until relay
+# A has answered too, and de.bsi gets it once. Then a notice every relay
+# refuses for good (expired before any relay saw it): it leaves the
+# outbox, and the daemon says it was sent to no one.
+scenario_rejected_norecord() {
+    local epb m0 m1 m2 n t_exp
+    "$KEYS" gen --id relay.b --role relay --out keys >/dev/null || exit 1
+    "$KEYS" roster add roster.json --pub keys/relay.b.pub --country SG --org "Relay B" \
+        --not-before 2020-01-01T00:00:00Z >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster-b.signed >/dev/null
+    "$KEYS" gen --id de.bsi --role partner --out keys >/dev/null || exit 1
+    "$KEYS" roster add roster.json --pub keys/de.bsi.pub --country DE --org BSI \
+        --not-before 2020-01-01T00:00:00Z >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    start_relay
+    "$RELAY" --key keys/relay.b.key --roster roster-b.signed --coordinator keys/coordinator.pub \
+        --data relaydata-b --bind tcp://127.0.0.1:0 --endpoint-file ep-b >>relay-b.log 2>&1 &
+    RB=$!
+    until_ok 10 grep -q tcp:// ep-b || bad "relay B starts"
+    epb=$(cat ep-b)
+    start_node jp.nisc --relay "relay.test=$EP" --relay "relay.b=$epb"
+    start_node de.bsi --relay "relay.test=$EP"
+    until_ok 10 connected jp.nisc && until_ok 10 connected de.bsi || bad "nodes connect"
+    # Both relays down while the notice is queued and its record deleted.
+    kill -9 "$RPID"; wait "$RPID" 2>/dev/null; RPID=
+    kill -TERM "$RB"; wait "$RB" 2>/dev/null
+    # m0 keeps its sent record, to compare.
+    rk jp.nisc send --to de.bsi --title "with its record" >r0.out 2>&1
+    rk jp.nisc send --to de.bsi --title "relay B does not know de.bsi" >r1.out 2>&1
+    m0=$(queued_ids r0.out)
+    m1=$(queued_ids r1.out)
+    [ -n "$m0" ] && [ -n "$m1" ] || bad "the notices to de.bsi are queued"
+    rm -f "st-jp.nisc/sent/$m1.json"
+    "$RELAY" --key keys/relay.b.key --roster roster-b.signed --coordinator keys/coordinator.pub \
+        --data relaydata-b --bind "$epb" >>relay-b.log 2>&1 &
+    RB=$!
+    until_ok 20 grep -q "event=rejected msg=$m1 relay_id=relay.b" jp.nisc.log &&
+        ok "relay B refuses it for good" || bad "relay B refuses it for good"
+    expect "... at level error, with the relay's code and reason" jp.nisc.log \
+        "level=error event=rejected msg=$m1 relay_id=relay.b code=unknown-recipient reason=\"recipient de.bsi: not in the roster\""
+    expect "... and the daemon says the record is missing and the notice kept" jp.nisc.log \
+        "level=warn event=outbox_without_record msg=$m1 relay_id=relay.b answer=rejected record=missing answered=1 relays=2 action=\"kept in the outbox until every relay answered\""
+    resubmitted_thrice
+    [ -f "st-jp.nisc/outbox/$m1.env" ] &&
+        ok "without its record, it stays in the outbox for relay A" ||
+        bad "without its record, it stays in the outbox for relay A"
+    # Each resubmission is refused again: an operator alerted on errors
+    # hears of it once, not every --resubmit-ms while relay A is away.
+    n=$(grep -c "level=error event=rejected msg=$m1 relay_id=relay.b" jp.nisc.log)
+    [ "$n" = 1 ] && ok "relay B's refusal is an error once, not at each resubmission" ||
+        bad "relay B's refusal is an error once, not at each resubmission ($n times)"
+    n=$(grep -c "event=outbox_without_record msg=$m1 relay_id=relay.b" jp.nisc.log)
+    [ "$n" = 1 ] && ok "... and the kept notice is said once" ||
+        bad "... and the kept notice is said once ($n times)"
+    n=$(grep -c "level=error event=rejected msg=$m0 relay_id=relay.b" jp.nisc.log)
+    [ "$n" = 1 ] && ok "... as is its refusal of the notice with a record" ||
+        bad "... as is its refusal of the notice with a record ($n times)"
+    start_relay
+    until_ok 20 bash -c "[ ! -e '$W/st-jp.nisc/outbox/$m1.env' ]" &&
+        ok "once relay A stored it, it leaves the outbox" ||
+        bad "once relay A stored it, it leaves the outbox"
+    expect "... and the daemon says so" jp.nisc.log \
+        "level=warn event=outbox_without_record msg=$m1 relay_id=relay.test answer=stored record=missing answered=2 relays=2 action=\"removed from the outbox\""
+    until_ok 20 inbox_once de.bsi "$m0" "$m1" && ok "de.bsi got it (and the other), once" ||
+        bad "de.bsi got it (and the other), once"
+    rk jp.nisc show "$m0" --json | tr -d ' \n' >m0.json
+    expect "the other's record says stored" m0.json '^\{"msg_id":"[0-9a-f]+","kind":"notice","to":\["de.bsi"\],"created":"[^"]*","state":"stored"'
+    expect "... with relay B's refusal and relay A's stored" m0.json '"relays":\{"relay.b":"rejected","relay.test":"stored"\}'
+    expect "... and relay B's reason" m0.json '"last_rejection":\{"code":"unknown-recipient","reason":"recipientde.bsi:notintheroster","relay":"relay.b"\}'
+    [ ! -e "st-jp.nisc/outbox/$m0.env" ] && ok "... and it left the outbox too" ||
+        bad "... and it left the outbox too"
+    [ ! -e "st-jp.nisc/sent/$m1.json" ] && ok "no record is made up for it" ||
+        bad "no record is made up for it"
+
+    # Refused for good by both relays: it expired before either saw it.
+    kill -9 "$RPID"; wait "$RPID" 2>/dev/null; RPID=
+    kill -TERM "$RB"; wait "$RB" 2>/dev/null
+    rk jp.nisc send --to us.cisa --title "expires before any relay sees it" --expires 1s >r2.out 2>&1
+    m2=$(queued_ids r2.out)
+    [ -n "$m2" ] || bad "the short-lived notice is queued"
+    rm -f "st-jp.nisc/sent/$m2.json"
+    # Its expiry is the clock's event: wait until it has passed.
+    t_exp=$(($(date +%s%N) / 1000000 + 1500))
+    until_ok 5 bash -c "[ \$((\$(date +%s%N) / 1000000)) -gt $t_exp ]"
+    "$RELAY" --key keys/relay.b.key --roster roster-b.signed --coordinator keys/coordinator.pub \
+        --data relaydata-b --bind "$epb" >>relay-b.log 2>&1 &
+    RB=$!
+    until_ok 20 grep -q "event=outbox_without_record msg=$m2 relay_id=relay.b answer=rejected" jp.nisc.log &&
+        ok "relay B refuses the expired one for good" || bad "relay B refuses the expired one for good"
+    expect "... at level error, with the relay's code and reason" jp.nisc.log \
+        "level=error event=rejected msg=$m2 relay_id=relay.b code=expired reason=\"the message expired before it arrived\""
+    resubmitted_thrice
+    [ -f "st-jp.nisc/outbox/$m2.env" ] && ok "... it stays in the outbox for relay A" ||
+        bad "... it stays in the outbox for relay A"
+    start_relay
+    until_ok 20 bash -c "[ ! -e '$W/st-jp.nisc/outbox/$m2.env' ]" &&
+        ok "once relay A refused it too, it leaves the outbox" ||
+        bad "once relay A refused it too, it leaves the outbox"
+    expect "... relay A's refusal at level error too" jp.nisc.log \
+        "level=error event=rejected msg=$m2 relay_id=relay.test code=expired "
+    # The record that would say "rejected" is gone: the log line that
+    # ends the notice's story says no relay took it.
+    expect "... and the daemon says every relay refused it, so no one gets it" jp.nisc.log \
+        "level=warn event=outbox_without_record msg=$m2 relay_id=relay.test answer=rejected record=missing answered=2 relays=2 action=\"removed from the outbox: every relay refused it for good, no one gets it\""
+    n=$(grep -c "level=error event=rejected msg=$m2 relay_id=relay.b" jp.nisc.log)
+    [ "$n" = 1 ] && ok "... relay B's refusal an error once" ||
+        bad "... relay B's refusal an error once ($n times)"
+    kill -TERM "$RB"; wait "$RB" 2>/dev/null; RB=
+}
+
 # log_since ID LINES: the daemon's log past its first LINES lines.
 log_since() { tail -n +$(($2 + 1)) "$1.log"; }
 # same_files SNAPDIR DIR: every file of SNAPDIR is in DIR, byte for byte;
@@ -952,7 +1075,8 @@ scenario_unlisted() {
 
 setup
 case "$SCENARIO" in
-flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | redeliver | receipts | unlisted) "scenario_$SCENARIO" ;;
+flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | \
+    rejected_norecord | redeliver | receipts | unlisted) "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 for id in "${!DPID[@]}"; do stop_node "$id"; done
