@@ -605,8 +605,20 @@ resubmitted_thrice() {
 # A has answered too, and de.bsi gets it once. Then a notice every relay
 # refuses for good (expired before any relay saw it): it leaves the
 # outbox, and the daemon says it was sent to no one.
+# start_relay_b: relay.b with roster-b.signed, data relaydata-b, log
+# relay-b.log, in RB; on an ephemeral port at first, then on the same one
+# (EPB), so that the node finds it again.
+start_relay_b() {
+    rm -f ep-b
+    "$RELAY" --key keys/relay.b.key --roster roster-b.signed --coordinator keys/coordinator.pub \
+        --data relaydata-b --bind "${EPB:-tcp://127.0.0.1:0}" --endpoint-file ep-b >>relay-b.log 2>&1 &
+    RB=$!
+    until_ok 10 grep -q tcp:// ep-b || bad "relay B starts"
+    EPB=$(cat ep-b)
+}
+
 scenario_rejected_norecord() {
-    local epb m0 m1 m2 n t_exp
+    local m0 m1 m2 n t_exp
     "$KEYS" gen --id relay.b --role relay --out keys >/dev/null || exit 1
     "$KEYS" roster add roster.json --pub keys/relay.b.pub --country SG --org "Relay B" \
         --not-before 2020-01-01T00:00:00Z >/dev/null
@@ -616,12 +628,8 @@ scenario_rejected_norecord() {
         --not-before 2020-01-01T00:00:00Z >/dev/null
     "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
     start_relay
-    "$RELAY" --key keys/relay.b.key --roster roster-b.signed --coordinator keys/coordinator.pub \
-        --data relaydata-b --bind tcp://127.0.0.1:0 --endpoint-file ep-b >>relay-b.log 2>&1 &
-    RB=$!
-    until_ok 10 grep -q tcp:// ep-b || bad "relay B starts"
-    epb=$(cat ep-b)
-    start_node jp.nisc --relay "relay.test=$EP" --relay "relay.b=$epb"
+    start_relay_b
+    start_node jp.nisc --relay "relay.test=$EP" --relay "relay.b=$EPB"
     start_node de.bsi --relay "relay.test=$EP"
     until_ok 10 connected jp.nisc && until_ok 10 connected de.bsi || bad "nodes connect"
     # Both relays down while the notice is queued and its record deleted.
@@ -634,9 +642,7 @@ scenario_rejected_norecord() {
     m1=$(queued_ids r1.out)
     [ -n "$m0" ] && [ -n "$m1" ] || bad "the notices to de.bsi are queued"
     rm -f "st-jp.nisc/sent/$m1.json"
-    "$RELAY" --key keys/relay.b.key --roster roster-b.signed --coordinator keys/coordinator.pub \
-        --data relaydata-b --bind "$epb" >>relay-b.log 2>&1 &
-    RB=$!
+    start_relay_b
     until_ok 20 grep -q "event=rejected msg=$m1 relay_id=relay.b" jp.nisc.log &&
         ok "relay B refuses it for good" || bad "relay B refuses it for good"
     expect "... at level error, with the relay's code and reason" jp.nisc.log \
@@ -685,9 +691,7 @@ scenario_rejected_norecord() {
     # Its expiry is the clock's event: wait until it has passed.
     t_exp=$(($(date +%s%N) / 1000000 + 1500))
     until_ok 5 bash -c "[ \$((\$(date +%s%N) / 1000000)) -gt $t_exp ]"
-    "$RELAY" --key keys/relay.b.key --roster roster-b.signed --coordinator keys/coordinator.pub \
-        --data relaydata-b --bind "$epb" >>relay-b.log 2>&1 &
-    RB=$!
+    start_relay_b
     until_ok 20 grep -q "event=outbox_without_record msg=$m2 relay_id=relay.b answer=rejected" jp.nisc.log &&
         ok "relay B refuses the expired one for good" || bad "relay B refuses the expired one for good"
     expect "... at level error, with the relay's code and reason" jp.nisc.log \
