@@ -304,12 +304,15 @@ s_hello(daemon_t *self, link_t *l) {
 }
 
 static json_t *s_sent_get(daemon_t *self, const char *hex);
+static const char *s_relay_answer(const daemon_t *self, const char *hex,
+                                  json_t *rec, const char *relay_id);
 static int s_list_names(daemon_t *self, node_store_box_t box, char ***names,
                         size_t *n, char *why, size_t whylen);
 
 typedef struct {
     uint64_t created_ms;
     char *name;
+    unsigned answered; /* bit i: links[i] answered it for good */
 } outbox_item_t;
 
 static int
@@ -324,12 +327,21 @@ s_by_created(const void *a, const void *b) {
  * welcomed relay when l is NULL (a relay answers a retry of the same bytes
  * with the same stored index), oldest first: after an outage the relay
  * gets them in the order they were sent. The timer's pass (l NULL) skips
- * what was queued less than --resubmit-ms ago. */
+ * what was queued less than --resubmit-ms ago. A relay that answered a
+ * message for good (stored, or refused it for good) does not get it
+ * again, also when it is welcomed anew: what it stored is in its log
+ * (durable before "stored"), and a copy sent again could only be stored
+ * again (a duplicate) or refused (expired since, ...), which says nothing
+ * new. An entry every relay has answered for good (its removal
+ * failed, or a relay it waited for is no longer configured) leaves the
+ * outbox here. */
 static void
 s_resubmit(daemon_t *self, link_t *l) {
     char **names = NULL;
     size_t n = 0, sent = 0;
     uint64_t now = rk_now_ms();
+    unsigned all = (1u << self->n_links) - 1,
+             mine = l ? 1u << (size_t)(l - self->links) : 0;
     if (l ? !l->welcomed : !s_any_welcomed(self))
         return;
     if (s_list_names(self, NODE_STORE_OUTBOX, &names, &n, NULL, 0) != RK_OK) {
@@ -348,6 +360,9 @@ s_resubmit(daemon_t *self, link_t *l) {
         order[i].name = names[i];
         if (!t || rk_time_parse(t, &order[i].created_ms) != RK_OK)
             order[i].created_ms = UINT64_MAX; /* no record: last */
+        for (size_t k = 0; k < self->n_links; k++)
+            if (s_relay_answer(self, names[i], rec, self->links[k].id))
+                order[i].answered |= 1u << k;
         json_decref(rec);
     }
     qsort(order, n, sizeof *order, s_by_created);
@@ -360,13 +375,36 @@ s_resubmit(daemon_t *self, link_t *l) {
         if (!l && order[i].created_ms <= now &&
             now - order[i].created_ms < (uint64_t)self->cfg.resubmit_ms)
             continue;
+        if (order[i].answered == all) {
+            if (node_store_remove(self->store, NODE_STORE_OUTBOX,
+                                  order[i].name) != RK_OK) {
+                log_error("event=store_write_failed box=outbox msg=%s",
+                          order[i].name);
+            } else {
+                if (self->orphans)
+                    json_object_del(self->orphans, order[i].name);
+                if (self->refusals)
+                    json_object_del(self->refusals, order[i].name);
+            }
+            continue;
+        }
+        if (l && (order[i].answered & mine))
+            continue;
         if (node_store_get_env(self->store, NODE_STORE_OUTBOX, order[i].name,
                                &env, &len) == RK_OK &&
-            frame_encode_submit(env, len, &buf, &blen) == RK_OK &&
-            (l ? s_send_frame(l, buf, blen) == 0
-               : s_send_all(self, buf, blen) > 0)) {
-            self->counters[C_SUBMITTED]++;
-            sent++;
+            frame_encode_submit(env, len, &buf, &blen) == RK_OK) {
+            int took = 0;
+            if (l)
+                took = s_send_frame(l, buf, blen) == 0;
+            else
+                for (size_t k = 0; k < self->n_links; k++)
+                    took += self->links[k].welcomed &&
+                            !(order[i].answered & (1u << k)) &&
+                            s_send_frame(&self->links[k], buf, blen) == 0;
+            if (took) {
+                self->counters[C_SUBMITTED]++;
+                sent++;
+            }
         }
         free(buf);
         free(env);
@@ -615,6 +653,21 @@ s_set_recipient(json_t *rec, const char *recipient, const char *state,
         json_object_set_new(r, phase, json_string(t));
 }
 
+/* What the relay relay_id answered for good for the message hex:
+ * "stored", "rejected" (refused for good), or NULL (no answer yet, or a
+ * passing refusal only). From its sent record rec ("relays"), or, with no
+ * readable record (rec NULL), from what was kept in memory for it
+ * (self->orphans). */
+static const char *
+s_relay_answer(const daemon_t *self, const char *hex, json_t *rec,
+               const char *relay_id) {
+    json_t *o = rec             ? json_object_get(rec, "relays")
+                : self->orphans ? json_object_get(self->orphans, hex)
+                                : NULL;
+    const char *st = json_string_value(json_object_get(o, relay_id));
+    return st && (!strcmp(st, "stored") || !strcmp(st, "rejected")) ? st : NULL;
+}
+
 /* Records what relay l answered for a message in its sent record, and
  * takes the message out of the outbox once every relay has answered it
  * for good (stored, or a final refusal). */
@@ -772,6 +825,7 @@ static void
 s_on_rejected(daemon_t *self, link_t *l, const frame_rejected_t *r) {
     char hex[33];
     json_t *rec;
+    const char *prior;
     int get_rc;
     int transient = r->code == FRAME_REJECT_STORAGE ||
                     r->code == FRAME_REJECT_BUSY ||
@@ -787,6 +841,21 @@ s_on_rejected(daemon_t *self, link_t *l, const frame_rejected_t *r) {
         return;
     }
     s_hex(hex, r->msg_id);
+    rec = s_get(self, NODE_STORE_SENT, hex, &get_rc);
+    prior = s_relay_answer(self, hex, rec, l->id);
+    if (prior) {
+        /* This relay answered the message for good before: what it
+         * refuses now is a second copy (one sent before its answer came
+         * back), because the message has expired since, or the relay no
+         * longer holds it (replay), ... Its answer stands: a message it
+         * stored is in its log, and a refusal for good keeps its own code
+         * and reason. */
+        log_info("event=repeat_refused msg=%s relay_id=%s code=%s "
+                 "answer=%s reason=\"%s\"",
+                 hex, l->id, frame_reject_name(r->code), prior, r->reason);
+        json_decref(rec);
+        return;
+    }
     if (transient) {
         log_warn("event=rejected_will_retry msg=%s relay_id=%s code=%s "
                  "reason=\"%s\"",
@@ -799,7 +868,6 @@ s_on_rejected(daemon_t *self, link_t *l, const frame_rejected_t *r) {
         log_debug("event=rejected msg=%s relay_id=%s code=%s reason=\"%s\"",
                   hex, l->id, frame_reject_name(r->code), r->reason);
     }
-    rec = s_get(self, NODE_STORE_SENT, hex, &get_rc);
     if (!rec) {
         /* Refused for good by this relay; another may still store it. */
         if (!transient)

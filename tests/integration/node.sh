@@ -4,11 +4,11 @@
 # fresh test keys made here, bounded waits, and everything stopped at the
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
-# tworelays rejected_norecord redeliver receipts unlisted
+# tworelays rejected_norecord resubmit redeliver receipts unlisted
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
-D=$B/clients/renrakud R=$B/clients/renraku
+D=$B/clients/renrakud R=$B/clients/renraku AUDIT=$B/clients/renraku-audit
 W=$(mktemp -d /tmp/rk-node-XXXXXX)
 RPID='' RB='' # RB: the pid of a second relay, where a scenario starts one
 declare -A DPID
@@ -589,14 +589,11 @@ scenario_tworelays() {
     kill -TERM "$rb"; wait "$rb" 2>/dev/null
 }
 
-# resubmitted_thrice: jp.nisc resubmits its outbox (every 500 ms) three
-# more times.
-resubmitted_thrice() {
-    local n
-    n=$(grep -c 'event=outbox_submitted' jp.nisc.log)
-    until_ok 10 bash -c "[ \$(grep -c event=outbox_submitted '$W/jp.nisc.log') -ge $((n + 3)) ]" ||
-        bad "jp.nisc resubmits its outbox"
-}
+# three_periods: three of jp.nisc's resubmit periods (500 ms) pass. No
+# line marks them: what waits in the outbox waits for relay A, which is
+# down, and relay B, which refused it for good, is not sent it again
+# (before, each pass sent it to B, and B refused each copy).
+three_periods() { sleep 1.6; }
 
 # A send whose sent record is gone (deleted) when a relay refuses it for
 # good. Relay B still runs the roster before de.bsi joined, so it refuses
@@ -649,12 +646,15 @@ scenario_rejected_norecord() {
         "level=error event=rejected msg=$m1 relay_id=relay.b code=unknown-recipient reason=\"recipient de.bsi: not in the roster\""
     expect "... and the daemon says the record is missing and the notice kept" jp.nisc.log \
         "level=warn event=outbox_without_record msg=$m1 relay_id=relay.b answer=rejected record=missing answered=1 relays=2 action=\"kept in the outbox until every relay answered\""
-    resubmitted_thrice
+    three_periods
+    records_are "relay B is not sent it again: one refused record in its log" relaydata-b "$m1" \
+        "accepted=0 refused=1 codes=unknown-recipient"
+    records_are "... nor the notice with a record" relaydata-b "$m0" "accepted=0 refused=1 codes=unknown-recipient"
     [ -f "st-jp.nisc/outbox/$m1.env" ] &&
         ok "without its record, it stays in the outbox for relay A" ||
         bad "without its record, it stays in the outbox for relay A"
-    # Each resubmission is refused again: an operator alerted on errors
-    # hears of it once, not every --resubmit-ms while relay A is away.
+    # An operator alerted on errors hears of it once, not every
+    # --resubmit-ms while relay A is away.
     n=$(grep -c "level=error event=rejected msg=$m1 relay_id=relay.b" jp.nisc.log)
     [ "$n" = 1 ] && ok "relay B's refusal is an error once, not at each resubmission" ||
         bad "relay B's refusal is an error once, not at each resubmission ($n times)"
@@ -696,7 +696,8 @@ scenario_rejected_norecord() {
         ok "relay B refuses the expired one for good" || bad "relay B refuses the expired one for good"
     expect "... at level error, with the relay's code and reason" jp.nisc.log \
         "level=error event=rejected msg=$m2 relay_id=relay.b code=expired reason=\"the message expired before it arrived\""
-    resubmitted_thrice
+    three_periods
+    records_are "... relay B is not sent it again" relaydata-b "$m2" "accepted=0 refused=1 codes=expired"
     [ -f "st-jp.nisc/outbox/$m2.env" ] && ok "... it stays in the outbox for relay A" ||
         bad "... it stays in the outbox for relay A"
     start_relay
@@ -713,6 +714,149 @@ scenario_rejected_norecord() {
     [ "$n" = 1 ] && ok "... relay B's refusal an error once" ||
         bad "... relay B's refusal an error once ($n times)"
     kill -TERM "$RB"; wait "$RB" 2>/dev/null; RB=
+}
+
+# stop_relay_b: SIGTERM to relay B (RB); it exits 0.
+stop_relay_b() {
+    kill -TERM "$RB"
+    wait "$RB" 2>/dev/null || STOP_FAILS=$((STOP_FAILS + 1))
+    RB=
+}
+# records DIR MSG: MSG's records in the relay log in DIR, as
+# "accepted=N refused=N codes=CODE,..." (renraku-audit export).
+records() {
+    "$AUDIT" export "$1" --format jsonl --msg "$2" 2>/dev/null | python3 -c '
+import json, sys
+r = [json.loads(l) for l in sys.stdin if l.strip()]
+print("accepted=%d refused=%d codes=%s" % (
+    sum(o["type"] == "accepted" for o in r), sum(o["type"] == "refused" for o in r),
+    ",".join(o["code"] for o in r if o["type"] == "refused")))'
+}
+# records_are DESC DIR MSG WANT: records DIR MSG prints WANT.
+records_are() {
+    local got
+    got=$(records "$2" "$3")
+    [ "$got" = "$4" ] && ok "$1" || bad "$1 (relay log: $got, not $4)"
+}
+# sent_field ID MSG EXPR: EXPR (Python, over the sent record r) from
+# renraku show MSG --json of node ID.
+sent_field() {
+    rk "$1" show "$2" --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$3"
+}
+# dups DIR: how many retries of what it had accepted the relay on DIR
+# answered since it started (renraku-relay stats: duplicates).
+dups() { "$RELAY" stats --data "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["duplicates"])' 2>&1; }
+# dups_are DESC DIR N: dups DIR is N.
+dups_are() {
+    local got
+    got=$(dups "$2")
+    [ "$got" = "$3" ] && ok "$1" || bad "$1 (duplicates: $got, not $3)"
+}
+# field_is DESC ID MSG EXPR WANT
+field_is() {
+    local got
+    got=$(sent_field "$2" "$3" "$4" 2>&1)
+    [ "$got" = "$5" ] && ok "$1" || bad "$1 ($4 is $got, not $5)"
+}
+in_log() { "$AUDIT" timeline "$1" 2>/dev/null | grep -Eq -- "$2"; }
+outbox_empty() { [ -z "$(ls -A st-jp.nisc/outbox)" ]; }
+
+# Two relays, relay B down: what relay A stored stays in the outbox for B
+# and is not sent to A again, neither by the timer's pass nor when A is
+# welcomed again after a restart. It used to be, every --resubmit-ms and
+# at each welcome: A answered the copies of the delivered one (duplicates)
+# and refused those of the expired one (code=expired, a refused record
+# each in its log), and the node put A's "rejected" over its "stored".
+# Once B is back it gets them (stores one, refuses the expired one) and
+# the outbox empties.
+scenario_resubmit() {
+    local m3 m4 m5 n d0
+    "$KEYS" gen --id relay.b --role relay --out keys >/dev/null || exit 1
+    "$KEYS" roster add roster.json --pub keys/relay.b.pub --country SG --org "Relay B" \
+        --not-before 2020-01-01T00:00:00Z >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    cp roster.signed roster-b.signed # both relays run one roster here
+    start_relay
+    start_relay_b
+    start_node jp.nisc --relay "relay.test=$EP" --relay "relay.b=$EPB" --resubmit-ms 300
+    # us.cisa resubmits only at a welcome: relay A's duplicates are then
+    # jp.nisc's alone.
+    start_node us.cisa --relay "relay.test=$EP" --relay "relay.b=$EPB" --resubmit-ms 600000
+    both_up() { rk "$1" status >st.out 2>&1 && [ "$(grep -c '^Relay .*connected since' st.out)" = 2 ]; }
+    one_up() { rk "$1" status >st.out 2>&1 && [ "$(grep -c '^Relay .*connected since' st.out)" = 1 ]; }
+    until_ok 15 both_up jp.nisc && until_ok 15 both_up us.cisa &&
+        ok "both nodes are connected to both relays" || bad "both nodes are connected to both relays"
+    stop_relay_b
+    until_ok 15 one_up jp.nisc && ok "relay B stopped: jp.nisc sees it gone" ||
+        { bad "relay B stopped: jp.nisc sees it gone"; cat st.out; }
+    # m3 to sg.csa (no daemon runs for it): relay A holds it until it
+    # expires. m4 to us.cisa: relay A delivers it (a copy sent again would
+    # be a duplicate, answered stored again).
+    rk jp.nisc send --to sg.csa --title "expires while relay B is down" --expires 2s >s3.out 2>&1
+    rk jp.nisc send --to us.cisa --title "delivered while relay B is down" >s4.out 2>&1
+    m3=$(queued_ids s3.out)
+    m4=$(queued_ids s4.out)
+    until_ok 15 grep -q "event=stored msg=$m3 relay_id=relay.test" jp.nisc.log &&
+        until_ok 15 grep -q "event=stored msg=$m4 relay_id=relay.test" jp.nisc.log &&
+        ok "relay A stores both" || bad "relay A stores both"
+    d0=$(dups relaydata)
+    until_ok 15 recipient_state jp.nisc "$m4" us.cisa delivered &&
+        ok "relay A delivers the one to us.cisa" || bad "relay A delivers the one to us.cisa"
+    until_ok 20 in_log relaydata "expired .* -> sg\\.csa .* msg=$m3 " &&
+        ok "relay A expires the one to sg.csa" || bad "relay A expires the one to sg.csa"
+    # No event marks a copy not sent: give the timer's pass 7 periods
+    # (300 ms each) past the expiry. Before the fix each pass sent relay A
+    # both again, and it refused the expired one's copy at once.
+    sleep 2.1
+    [ -e "st-jp.nisc/outbox/$m3.env" ] && [ -e "st-jp.nisc/outbox/$m4.env" ] &&
+        ok "both stay in the outbox for relay B" || bad "both stay in the outbox for relay B"
+    records_are "relay A's log: the expired one accepted once, never refused" relaydata "$m3" "accepted=1 refused=0 codes="
+    records_are "relay A's log: the delivered one accepted once, never refused" relaydata "$m4" "accepted=1 refused=0 codes="
+    dups_are "relay A got no copy again (it answered none with stored again)" relaydata "$d0"
+    field_is "the sent record keeps relay A's stored (expired one)" jp.nisc "$m3" 'r["relays"]["relay.test"]' stored
+    field_is "the sent record keeps relay A's stored (delivered one)" jp.nisc "$m4" 'r["relays"]["relay.test"]' stored
+    field_is "... and no rejection (expired one)" jp.nisc "$m3" '(r["state"], "last_rejection" in r)' "('stored', False)"
+    field_is "... and no rejection (delivered one)" jp.nisc "$m4" '(r["state"], "last_rejection" in r)' "('stored', False)"
+    n=$(grep -Ec "event=(rejected|repeat_refused) msg=($m3|$m4) relay_id=relay.test" jp.nisc.log)
+    [ "$n" = 0 ] && ok "jp.nisc logs no refusal by relay A" || bad "jp.nisc logs no refusal by relay A ($n lines)"
+    # Relay A restarted (its log is durable): welcomed again, it is not
+    # sent what it stored. Meanwhile us.cisa sent jp.nisc a notice: jp.nisc
+    # confirms relay A's delivery of it on the connection the welcome's
+    # pass used, after that pass, so relay A's delivered record marks the
+    # end of whatever the pass sent it.
+    stop_relay
+    rk us.cisa send --to jp.nisc --title "while relay A restarts" >s5.out 2>&1
+    m5=$(queued_ids s5.out)
+    start_relay
+    until_ok 20 in_log relaydata "delivered .* -> jp\\.nisc .* msg=$m5 " &&
+        ok "relay A, restarted, delivers a notice to jp.nisc" || bad "relay A, restarted, delivers a notice to jp.nisc"
+    n=$(grep -c 'event=welcome relay_id=relay.test' jp.nisc.log)
+    [ "$n" = 2 ] && ok "relay A welcomed jp.nisc again" || bad "relay A welcomed jp.nisc again ($n welcomes)"
+    records_are "relay A's log after its restart: still one accepted, no refused (expired one)" relaydata "$m3" "accepted=1 refused=0 codes="
+    records_are "relay A's log after its restart: still one accepted, no refused (delivered one)" relaydata "$m4" "accepted=1 refused=0 codes="
+    dups_are "relay A, restarted, got no copy again" relaydata 0
+    # Relay B back: jp.nisc's welcome pass brings it m3 and m4, us.cisa's
+    # m5.
+    start_relay_b
+    until_ok 20 outbox_empty && ok "once relay B answered them all, the outbox is empty" ||
+        { bad "once relay B answered them all, the outbox is empty"; ls st-jp.nisc/outbox; }
+    records_are "relay B refuses the expired one: expired, once" relaydata-b "$m3" "accepted=0 refused=1 codes=expired"
+    records_are "relay B stores the delivered one" relaydata-b "$m4" "accepted=1 refused=0 codes="
+    records_are "relay B stores us.cisa's notice sent while it was down" relaydata-b "$m5" "accepted=1 refused=0 codes="
+    field_is "the expired one: relay A stored, relay B refused, state stored" jp.nisc "$m3" \
+        '(r["relays"]["relay.test"], r["relays"]["relay.b"], r["state"])' "('stored', 'rejected', 'stored')"
+    field_is "... with relay B's reason" jp.nisc "$m3" \
+        '(r["last_rejection"]["relay"], r["last_rejection"]["code"])' "('relay.b', 'expired')"
+    field_is "the delivered one: both relays stored it" jp.nisc "$m4" \
+        '(r["relays"]["relay.test"], r["relays"]["relay.b"])' "('stored', 'stored')"
+    until_ok 15 grep -q "duplicate_dropped msg=$m4" us.cisa.log &&
+        ok "us.cisa drops relay B's copy" || bad "us.cisa drops relay B's copy"
+    records_are "relay A's log at the end: still one accepted, no refused (expired one)" relaydata "$m3" "accepted=1 refused=0 codes="
+    records_are "relay A's log at the end: still one accepted, no refused (delivered one)" relaydata "$m4" "accepted=1 refused=0 codes="
+    stop_relay_b
 }
 
 # log_since ID LINES: the daemon's log past its first LINES lines.
@@ -1080,7 +1224,7 @@ scenario_unlisted() {
 setup
 case "$SCENARIO" in
 flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | \
-    rejected_norecord | redeliver | receipts | unlisted) "scenario_$SCENARIO" ;;
+    rejected_norecord | resubmit | redeliver | receipts | unlisted) "scenario_$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 for id in "${!DPID[@]}"; do stop_node "$id"; done
