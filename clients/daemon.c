@@ -304,6 +304,8 @@ s_hello(daemon_t *self, link_t *l) {
 }
 
 static json_t *s_sent_get(daemon_t *self, const char *hex);
+static void s_sent_save(daemon_t *self, const char *hex, json_t *rec);
+static void s_mark_unsent(json_t *rec, const char *state, uint64_t time_ms);
 static const char *s_relay_answer(const daemon_t *self, const char *hex,
                                   json_t *rec, const char *relay_id);
 static int s_list_names(daemon_t *self, node_store_box_t box, char ***names,
@@ -376,6 +378,15 @@ s_resubmit(daemon_t *self, link_t *l) {
             now - order[i].created_ms < (uint64_t)self->cfg.resubmit_ms)
             continue;
         if (order[i].answered == all) {
+            json_t *rec = s_sent_get(self, order[i].name);
+            const char *st = json_string_value(json_object_get(rec, "state"));
+            /* No relay it waits for stored it: its record says so before
+             * it leaves (as s_relay_answered's would have). */
+            if (rec && (!st || !strcmp(st, "queued"))) {
+                s_mark_unsent(rec, "rejected", now);
+                s_sent_save(self, order[i].name, rec);
+            }
+            json_decref(rec);
             if (node_store_remove(self->store, NODE_STORE_OUTBOX,
                                   order[i].name) != RK_OK) {
                 log_error("event=store_write_failed box=outbox msg=%s",
@@ -653,6 +664,23 @@ s_set_recipient(json_t *rec, const char *recipient, const char *state,
         json_object_set_new(r, phase, json_string(t));
 }
 
+/* For a message that left the outbox with no relay holding it: state
+ * (the message's) becomes "rejected" (every relay refused it for good) or
+ * "not-sent" (it was never handed over), and so does each recipient still
+ * "queued" (or without a state): it is queued nowhere, and none of them
+ * gets it. */
+static void
+s_mark_unsent(json_t *rec, const char *state, uint64_t time_ms) {
+    const char *k;
+    json_t *v;
+    json_object_set_new(rec, "state", json_string(state));
+    json_object_foreach(json_object_get(rec, "recipients"), k, v) {
+        const char *st = json_string_value(json_object_get(v, "state"));
+        if (!st || !strcmp(st, "queued"))
+            s_set_recipient(rec, k, state, time_ms, NULL);
+    }
+}
+
 /* What the relay relay_id answered for good for the message hex:
  * "stored", "rejected" (refused for good), or NULL (no answer yet, or a
  * passing refusal only). From its sent record rec ("relays"), or, with no
@@ -685,6 +713,15 @@ s_relay_answered(daemon_t *self, link_t *l, const char *hex, json_t *rec,
         const char *st =
             json_string_value(json_object_get(relays, self->links[i].id));
         done &= st && (!strcmp(st, "stored") || !strcmp(st, "rejected"));
+    }
+    if (done) {
+        const char *st = json_string_value(json_object_get(rec, "state"));
+        /* Every relay refused it for good, none stored it (a "stored"
+         * from any relay made the message "stored"): it leaves the
+         * outbox, and no one gets it. Until then it is "queued": another
+         * relay may still store it. */
+        if (!st || strcmp(st, "stored") != 0)
+            s_mark_unsent(rec, "rejected", rk_now_ms());
     }
     s_sent_save(self, hex, rec);
     if (done && node_store_remove(self->store, NODE_STORE_OUTBOX, hex) != RK_OK)
@@ -782,14 +819,22 @@ s_on_stored(daemon_t *self, link_t *l, const frame_stored_t *s) {
     if (rec) {
         const char *k;
         json_t *v;
+        json_t *lr = json_object_get(rec, "last_rejection");
+        const char *by = json_string_value(json_object_get(lr, "relay"));
         json_object_set_new(rec, "state", json_string("stored"));
         json_object_set_new(rec, "index", json_integer((json_int_t)s->index));
-        /* Recipients still "queued" are now "stored" at the relay (one
-         * with no state too: a record edited by hand must not crash us at
-         * every start, as its message is submitted again each time). */
+        /* This relay's refusal, a passing one or for good after all, no
+         * longer stands: it has the message in its log. Another relay's
+         * stays (and one that names no relay, from an older record). */
+        if (lr && by && !strcmp(by, l->id))
+            json_object_del(rec, "last_rejection");
+        /* Recipients still "queued" (or "rejected": this relay stored it
+         * after all) are now "stored" at the relay (one with no state
+         * too: a record edited by hand must not crash us at every start,
+         * as its message is submitted again each time). */
         json_object_foreach(json_object_get(rec, "recipients"), k, v) {
             const char *st = json_string_value(json_object_get(v, "state"));
-            if (!st || !strcmp(st, "queued"))
+            if (!st || !strcmp(st, "queued") || !strcmp(st, "rejected"))
                 s_set_recipient(rec, k, "stored", s->time_ms, NULL);
         }
         s_relay_answered(self, l, hex, rec, "stored");
@@ -875,16 +920,22 @@ s_on_rejected(daemon_t *self, link_t *l, const frame_rejected_t *r) {
         return;
     }
     {
-        json_t *why = json_object();
-        const char *st = json_string_value(json_object_get(rec, "state"));
-        json_object_set_new(why, "code",
-                            json_string(frame_reject_name(r->code)));
-        json_object_set_new(why, "reason", json_string(r->reason));
-        json_object_set_new(why, "relay", json_string(l->id));
-        json_object_set_new(rec, "last_rejection", why);
-        /* Refused for good by this relay; stored by another still counts. */
-        if (!transient && (!st || strcmp(st, "stored") != 0))
-            json_object_set_new(rec, "state", json_string("rejected"));
+        const char *by = json_string_value(
+            json_object_get(json_object_get(rec, "last_rejection"), "relay"));
+        const char *by_answer = by ? s_relay_answer(self, hex, rec, by) : NULL;
+        /* The refusal that stands: a passing one does not hide another
+         * relay's refusal for good. The message's state changes only once
+         * every relay has answered (s_relay_answered): "stored" by
+         * another still counts, and one yet to answer may store it. */
+        if (!transient || !by || !strcmp(by, l->id) || !by_answer ||
+            strcmp(by_answer, "rejected") != 0) {
+            json_t *why = json_object();
+            json_object_set_new(why, "code",
+                                json_string(frame_reject_name(r->code)));
+            json_object_set_new(why, "reason", json_string(r->reason));
+            json_object_set_new(why, "relay", json_string(l->id));
+            json_object_set_new(rec, "last_rejection", why);
+        }
     }
     if (transient)
         s_sent_save(self, hex, rec); /* stays in the outbox */
@@ -2578,7 +2629,7 @@ s_sweep_unqueued(daemon_t *self) {
         rec = s_sent_get(self, names[i]);
         st = json_string_value(json_object_get(rec, "state"));
         if (st && !strcmp(st, "queued")) {
-            json_object_set_new(rec, "state", json_string("not-sent"));
+            s_mark_unsent(rec, "not-sent", rk_now_ms());
             json_object_set_new(rec, "note",
                                 json_string("the daemon stopped before the "
                                             "message was in its outbox; it "

@@ -608,6 +608,64 @@ cmd_inbox(int argc, char **argv) {
     return rc;
 }
 
+/* The relays whose answer for the sent record rec is answer ("stored"),
+ * comma-separated in buf (cap bytes); "" for none. */
+static const char *
+s_relays_that(const json_t *rec, const char *answer, char *buf, size_t cap) {
+    const char *k;
+    json_t *v;
+    size_t n = 0;
+    buf[0] = 0;
+    json_object_foreach(json_object_get(rec, "relays"), k, v) {
+        if (json_is_string(v) && !strcmp(json_string_value(v), answer) &&
+            n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", k);
+    }
+    return buf;
+}
+
+/* The refusal of a sent record rec that still stands (its
+ * last_rejection), as one line in buf (cap bytes): the relay that refused
+ * it, whether for good or for now, its code and reason, and what became
+ * of the message with the other relays. NULL when there is none, or when
+ * that relay has stored the message since. */
+static const char *
+s_refusal(const json_t *rec, char *buf, size_t cap) {
+    const json_t *lr = json_object_get(rec, "last_rejection");
+    const char *by = json_string_value(json_object_get(lr, "relay"));
+    const char *answer, *state = s_str(rec, "state");
+    char stored[200];
+    if (!json_is_object(lr))
+        return NULL;
+    if (!by) { /* a record older than several relays */
+        snprintf(buf, cap, "refused: %s: %s", s_str(lr, "code"),
+                 s_str(lr, "reason"));
+        return buf;
+    }
+    answer =
+        json_string_value(json_object_get(json_object_get(rec, "relays"), by));
+    if (answer && !strcmp(answer, "stored"))
+        return NULL; /* that relay has it after all */
+    s_relays_that(rec, "stored", stored, sizeof stored);
+    if (!answer) /* a passing refusal: not an answer for good */
+        snprintf(buf, cap,
+                 "%s refused it for now: %s: %s; it is sent again%s%s", by,
+                 s_str(lr, "code"), s_str(lr, "reason"),
+                 stored[0] ? "; stored by " : "", stored);
+    else if (stored[0])
+        snprintf(buf, cap, "%s refused it for good: %s: %s; stored by %s", by,
+                 s_str(lr, "code"), s_str(lr, "reason"), stored);
+    else if (!strcmp(state, "rejected"))
+        snprintf(buf, cap, "%s refused it for good: %s: %s", by,
+                 s_str(lr, "code"), s_str(lr, "reason"));
+    else
+        snprintf(buf, cap,
+                 "%s refused it for good: %s: %s; it waits in the outbox for "
+                 "the other relays",
+                 by, s_str(lr, "code"), s_str(lr, "reason"));
+    return buf;
+}
+
 static int
 cmd_show(int argc, char **argv) {
     json_t *req, *reply, *rec;
@@ -637,13 +695,29 @@ cmd_show(int argc, char **argv) {
         printf("\n");
         s_print_json(p);
     } else {
-        const char *k;
+        const char *k, *refusal;
         json_t *v;
+        char line[1200];
+        size_t n = 0;
         printf("Sent      %s\nKind      %s\nTitle     %s\nState     "
-               "%s\nCreated   %s\n\n%-16s %-14s %s\n",
+               "%s\nCreated   %s\n",
                s_str(rec, "msg_id"), s_str(rec, "kind"), s_str(rec, "title"),
-               s_str(rec, "state"), s_str(rec, "created"), "RECIPIENT", "STATE",
-               "SINCE");
+               s_str(rec, "state"), s_str(rec, "created"));
+        if (json_object_get(rec, "note"))
+            printf("Note      %s\n", s_str(rec, "note"));
+        /* Each relay's answer for good: "relay.a stored, relay.b
+         * rejected". */
+        json_object_foreach(json_object_get(rec, "relays"), k, v) {
+            if (n < sizeof line)
+                n += (size_t)snprintf(
+                    line + n, sizeof line - n, "%s%s %s", n ? ", " : "", k,
+                    json_string_value(v) ? json_string_value(v) : "?");
+        }
+        if (n)
+            printf("Relays    %s\n", line);
+        if ((refusal = s_refusal(rec, line, sizeof line)))
+            printf("Refusal   %s\n", refusal);
+        printf("\n%-16s %-14s %s\n", "RECIPIENT", "STATE", "SINCE");
         json_object_foreach(json_object_get(rec, "recipients"), k, v) printf(
             "%-16s %-14s %s%s%s\n", k, s_str(v, "state"), s_str(v, "time"),
             json_object_get(v, "comment") ? "  " : "", s_str(v, "comment"));
@@ -754,8 +828,9 @@ cmd_status(int argc, char **argv) {
                s_str(s_unlisted(sent), "unreadable"));
     for (size_t i = 0; i < json_array_size(sent); i++) {
         const json_t *m = json_array_get(sent, i);
-        const char *k;
+        const char *k, *refusal;
         json_t *v;
+        char line[1200];
         int first = 1;
         if (json_object_get(m, "box"))
             continue; /* the folder, said above */
@@ -772,10 +847,8 @@ cmd_status(int argc, char **argv) {
                    s_str(v, "time"));
             first = 0;
         }
-        if (json_object_get(m, "last_rejection"))
-            printf("%-12s refused: %s: %s\n", "",
-                   s_str(json_object_get(m, "last_rejection"), "code"),
-                   s_str(json_object_get(m, "last_rejection"), "reason"));
+        if ((refusal = s_refusal(m, line, sizeof line)))
+            printf("%-12s %s\n", "", refusal);
     }
 done:
     if (outbox_hole)

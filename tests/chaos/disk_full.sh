@@ -70,7 +70,7 @@ until_ok 15 grep -q 'rejected_will_retry .*code=storage' jp.nisc.log &&
     bad "the sender is refused with the storage code"
 "$R" --state st-jp.nisc status >st.out 2>&1
 expect "status shows them waiting in the outbox" st.out '^Outbox +[1-9]'
-expect "and the storage refusal" st.out 'refused: storage'
+expect "and the storage refusal, naming the relay" st.out 'relay.test refused it for now: storage: .*; it is sent again$'
 "$RELAY" stats --data data >stats.out 2>&1
 # The disk may still take a smaller write: a failed batch is cut back
 # (event=log_write_failed), which gives back the pages its write took, and

@@ -79,7 +79,7 @@ case_() {
         expect "sender clock ${off} s: the daemon logs the $want refusal" jp$off.log "event=rejected msg=$m .*code=$want"
         "$R" --state st-jp status >status$off.out 2>&1
         expect "sender clock ${off} s: renraku status shows it rejected" status$off.out "^${m:0:12} .* rejected "
-        expect "sender clock ${off} s: and why ($want)" status$off.out "refused: $want: "
+        expect "sender clock ${off} s: and why ($want), naming the relay" status$off.out "^ +relay.test refused it for good: $want: "
         expect "sender clock ${off} s: not left in the outbox" status$off.out '^Outbox +0 '
         "$R" --state st-us inbox --json >inbox.json 2>&1
         grep -q "\"msg_id\": \"$m\"" inbox.json && bad "clock ${off} s: the refused notice was delivered" ||

@@ -4,7 +4,7 @@
 # fresh test keys made here, bounded waits, and everything stopped at the
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
-# tworelays rejected_norecord resubmit redeliver receipts unlisted
+# tworelays rejected_norecord resubmit redeliver receipts unlisted refusals
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -664,6 +664,12 @@ scenario_rejected_norecord() {
     n=$(grep -c "level=error event=rejected msg=$m0 relay_id=relay.b" jp.nisc.log)
     [ "$n" = 1 ] && ok "... as is its refusal of the notice with a record" ||
         bad "... as is its refusal of the notice with a record ($n times)"
+    # Relay A may still store it: not "rejected" yet, and still queued.
+    rk jp.nisc status >rn-st1.out 2>&1
+    expect "status: the notice with a record is still queued, its recipient too" rn-st1.out \
+        "^${m0:0:12} +notice +queued +de.bsi +queued "
+    expect "... with relay B's refusal, naming it, and that it waits for the others" rn-st1.out \
+        '^ +relay.b refused it for good: unknown-recipient: recipient de.bsi: not in the roster; it waits in the outbox for the other relays$'
     start_relay
     until_ok 20 bash -c "[ ! -e '$W/st-jp.nisc/outbox/$m1.env' ]" &&
         ok "once relay A stored it, it leaves the outbox" ||
@@ -676,6 +682,13 @@ scenario_rejected_norecord() {
     expect "the other's record says stored" m0.json '^\{"msg_id":"[0-9a-f]+","kind":"notice","to":\["de.bsi"\],"created":"[^"]*","state":"stored"'
     expect "... with relay B's refusal and relay A's stored" m0.json '"relays":\{"relay.b":"rejected","relay.test":"stored"\}'
     expect "... and relay B's reason" m0.json '"last_rejection":\{"code":"unknown-recipient","reason":"recipientde.bsi:notintheroster","relay":"relay.b"\}'
+    rk jp.nisc status >rn-st2.out 2>&1
+    expect "status: stored, with relay B's refusal as a note naming it and who stored it" rn-st2.out \
+        '^ +relay.b refused it for good: unknown-recipient: recipient de.bsi: not in the roster; stored by relay.test$'
+    rk jp.nisc show "$m0" >rn-sh.out 2>&1
+    expect "show: each relay's answer" rn-sh.out '^Relays +relay.b rejected, relay.test stored$'
+    expect "... and relay B's refusal" rn-sh.out \
+        '^Refusal +relay.b refused it for good: unknown-recipient: recipient de.bsi: not in the roster; stored by relay.test$'
     [ ! -e "st-jp.nisc/outbox/$m0.env" ] && ok "... and it left the outbox too" ||
         bad "... and it left the outbox too"
     [ ! -e "st-jp.nisc/sent/$m1.json" ] && ok "no record is made up for it" ||
@@ -850,6 +863,15 @@ scenario_resubmit() {
         '(r["relays"]["relay.test"], r["relays"]["relay.b"], r["state"])' "('stored', 'rejected', 'stored')"
     field_is "... with relay B's reason" jp.nisc "$m3" \
         '(r["last_rejection"]["relay"], r["last_rejection"]["code"])' "('relay.b', 'expired')"
+    rk jp.nisc status >rs-st.out 2>&1
+    expect "status: the expired one is stored (relay A has it)" rs-st.out \
+        "^${m3:0:12} +notice +stored +sg.csa +[a-z]+ "
+    expect "... relay B's refusal a note naming it and who stored it" rs-st.out \
+        '^ +relay.b refused it for good: expired: the message expired before it arrived; stored by relay.test$'
+    rk jp.nisc show "$m3" >rs-sh.out 2>&1
+    expect "show: each relay's answer" rs-sh.out '^Relays +relay.test stored, relay.b rejected$'
+    expect "... and relay B's refusal" rs-sh.out \
+        '^Refusal +relay.b refused it for good: expired: the message expired before it arrived; stored by relay.test$'
     field_is "the delivered one: both relays stored it" jp.nisc "$m4" \
         '(r["relays"]["relay.test"], r["relays"]["relay.b"])' "('stored', 'stored')"
     until_ok 15 grep -q "duplicate_dropped msg=$m4" us.cisa.log &&
@@ -857,6 +879,69 @@ scenario_resubmit() {
     records_are "relay A's log at the end: still one accepted, no refused (expired one)" relaydata "$m3" "accepted=1 refused=0 codes="
     records_are "relay A's log at the end: still one accepted, no refused (delivered one)" relaydata "$m4" "accepted=1 refused=0 codes="
     stop_relay_b
+}
+
+# What the operator sees of refusals, one relay: a passing refusal
+# (rate-limited) says "for now" while the notice waits in the outbox, and
+# is gone once the relay stored it; a refusal for good (expired while the
+# relay was down) marks the notice and its recipient "rejected" (it left
+# the outbox: queued nowhere), and status and show say which relay refused
+# it, with its code and reason.
+scenario_refusals() {
+    local m1 m2 m3 t_exp
+    # One submit a second, none in reserve; jp.nisc resubmits only at a
+    # welcome, so a refused notice waits for the relay's restart.
+    start_relay --rate-limit 1 --rate-burst 1
+    start_node jp.nisc --resubmit-ms 600000
+    until_ok 10 connected jp.nisc || bad "jp.nisc connects"
+    rk jp.nisc send --to us.cisa --title "first in the second" >r1.out 2>&1
+    rk jp.nisc send --to us.cisa --title "over the rate limit" >r2.out 2>&1
+    m1=$(queued_ids r1.out)
+    m2=$(queued_ids r2.out)
+    until_ok 10 grep -q "event=rejected_will_retry msg=$m2 relay_id=relay.test code=rate-limited" jp.nisc.log &&
+        ok "the relay refuses the second for now (rate-limited)" ||
+        bad "the relay refuses the second for now (rate-limited)"
+    rk jp.nisc status >rf-st1.out 2>&1
+    expect "status: it is queued, its recipient too" rf-st1.out "^${m2:0:12} +notice +queued +us.cisa +queued "
+    expect "... with the relay's refusal, for now" rf-st1.out \
+        "^ +relay.test refused it for now: rate-limited: .*; it is sent again\$"
+    rk jp.nisc show "$m2" >rf-sh1.out 2>&1
+    expect "show says so too" rf-sh1.out "^Refusal +relay.test refused it for now: rate-limited: .*; it is sent again\$"
+    # Expires while the relay is down: refused for good once it is back.
+    stop_relay
+    rk jp.nisc send --to us.cisa --title "expires while the relay is down" --expires 1s >r3.out 2>&1
+    m3=$(queued_ids r3.out)
+    t_exp=$(($(date +%s%N) / 1000000 + 1500))
+    until_ok 5 bash -c "[ \$((\$(date +%s%N) / 1000000)) -gt $t_exp ]"
+    start_relay
+    until_ok 15 recipient_state jp.nisc "$m2" us.cisa stored &&
+        ok "relay back: it stores the rate-limited one" || bad "relay back: it stores the rate-limited one"
+    until_ok 15 grep -q "event=rejected msg=$m3 relay_id=relay.test code=expired" jp.nisc.log &&
+        ok "... and refuses the expired one for good" || bad "... and refuses the expired one for good"
+    until_ok 10 bash -c "[ -z \"\$(ls -A '$W/st-jp.nisc/outbox')\" ]" &&
+        ok "... and the outbox is empty" || bad "... and the outbox is empty"
+    field_is "the stored one keeps no refusal" jp.nisc "$m2" '(r["state"], "last_rejection" in r)' "('stored', False)"
+    rk jp.nisc status >rf-st2.out 2>&1
+    rk jp.nisc show "$m2" >rf-sh2.out 2>&1
+    # (A refusal line follows the message's one recipient line.)
+    if grep -A1 "^${m2:0:12} " rf-st2.out | grep -q "refused" || grep -q "^Refusal" rf-sh2.out; then
+        bad "status and show say no refusal of a stored notice"
+        sed 's/^/  out| /' rf-st2.out rf-sh2.out
+    else ok "status and show say no refusal of a stored notice"; fi
+    expect "status: the expired one is rejected, and its recipient" rf-st2.out \
+        "^${m3:0:12} +notice +rejected +us.cisa +rejected "
+    expect "... naming the relay, the code and the reason" rf-st2.out \
+        '^ +relay.test refused it for good: expired: the message expired before it arrived$'
+    expect "... and the first one stored" rf-st2.out "^${m1:0:12} +notice +stored +us.cisa +stored "
+    rk jp.nisc show "$m3" >rf-sh3.out 2>&1
+    expect "show: rejected" rf-sh3.out '^State +rejected$'
+    expect "... each relay's answer" rf-sh3.out '^Relays +relay.test rejected$'
+    expect "... the refusal, naming the relay, the code and the reason" rf-sh3.out \
+        '^Refusal +relay.test refused it for good: expired: the message expired before it arrived$'
+    expect "... and its recipient rejected" rf-sh3.out '^us.cisa +rejected '
+    field_is "show --json: the recipient rejected, the refusal naming the relay" jp.nisc "$m3" \
+        '(r["recipients"]["us.cisa"]["state"], r["last_rejection"]["relay"], r["last_rejection"]["code"])' \
+        "('rejected', 'relay.test', 'expired')"
 }
 
 # log_since ID LINES: the daemon's log past its first LINES lines.
@@ -1224,7 +1309,9 @@ scenario_unlisted() {
 setup
 case "$SCENARIO" in
 flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | \
-    rejected_norecord | resubmit | redeliver | receipts | unlisted) "scenario_$SCENARIO" ;;
+    rejected_norecord | resubmit | redeliver | receipts | unlisted | refusals)
+    "scenario_$SCENARIO"
+    ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 for id in "${!DPID[@]}"; do stop_node "$id"; done

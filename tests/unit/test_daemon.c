@@ -4,7 +4,10 @@
  * entry every relay has answered; a later refusal of a second copy by a
  * relay that stored the message (or refused it for good) leaves that
  * first answer, and its reason, in the sent record; the same for a
- * message without a sent record (answers kept in memory). The .c is
+ * message without a sent record (answers kept in memory); the message
+ * and its recipients become "rejected" only once every relay refused it
+ * for good; a passing refusal is cleared when its relay stores the
+ * message, and does not hide another relay's refusal for good. The .c is
  * included to drive its file-private handlers; the relays are inproc PAIR
  * sockets whose far ends count what was sent to each. */
 #define _GNU_SOURCE /* as daemon.c, which is included below */
@@ -308,6 +311,106 @@ test_without_record_refusal_after_stored(void **state) {
     assert_false(s_in_outbox(fx, HEX_A));
 }
 
+/* What the record says while a relay has yet to answer, and once every
+ * relay refused it for good: the message (and each recipient) stays
+ * "queued" while relay B may still store it, and becomes "rejected" when
+ * it leaves the outbox, with the last refusal naming its relay. */
+static void
+test_rejected_once_every_relay_refused(void **state) {
+    fx_t *fx = *state;
+    s_queue(fx, HEX_A, NULL);
+    s_reject(fx, 0, HEX_A, FRAME_REJECT_UNKNOWN_RECIPIENT);
+    s_assert_field(fx, HEX_A, "\"state\":\"queued\",\"to\"");
+    s_assert_field(fx, HEX_A,
+                   "\"recipients\":{\"sg.csa\":{\"state\":\"queued\"");
+    s_assert_field(fx, HEX_A,
+                   "\"last_rejection\":{\"code\":\"unknown-recipient\","
+                   "\"reason\":\"why\",\"relay\":\"relay.a\"}");
+    assert_true(s_in_outbox(fx, HEX_A));
+    s_reject(fx, 1, HEX_A, FRAME_REJECT_EXPIRED);
+    assert_false(s_in_outbox(fx, HEX_A));
+    s_assert_field(fx, HEX_A, "\"state\":\"rejected\",\"to\"");
+    s_assert_field(fx, HEX_A, "\"recipients\":{\"sg.csa\":{\"rejected\":\"");
+    s_assert_field(fx, HEX_A, "\"state\":\"rejected\",\"time\"");
+    s_assert_no_field(fx, HEX_A, "\"queued\"");
+    s_assert_field(fx, HEX_A,
+                   "\"code\":\"expired\",\"reason\":\"why\","
+                   "\"relay\":\"relay.b\"");
+}
+
+/* A passing refusal is recorded, naming its relay, and cleared when that
+ * relay stores the message; it does not hide another relay's refusal for
+ * good, which stays when the first relay stores it. */
+static void
+test_passing_refusal_cleared_by_stored(void **state) {
+    fx_t *fx = *state;
+    s_queue(fx, HEX_A, NULL);
+    s_reject(fx, 0, HEX_A, FRAME_REJECT_RATE_LIMITED);
+    s_assert_field(fx, HEX_A, "\"last_rejection\":{\"code\":\"rate-limited\"");
+    s_assert_no_field(fx, HEX_A, "\"relays\"");
+    s_store(fx, 0, HEX_A);
+    s_assert_no_field(fx, HEX_A, "last_rejection");
+    s_assert_field(fx, HEX_A, "\"state\":\"stored\",\"to\"");
+
+    s_queue(fx, HEX_B, NULL);
+    s_reject(fx, 1, HEX_B, FRAME_REJECT_STALE);
+    s_reject(fx, 0, HEX_B, FRAME_REJECT_BUSY);
+    s_assert_field(fx, HEX_B,
+                   "\"code\":\"stale\",\"reason\":\"why\","
+                   "\"relay\":\"relay.b\"");
+    s_store(fx, 0, HEX_B);
+    s_assert_field(fx, HEX_B,
+                   "\"code\":\"stale\",\"reason\":\"why\","
+                   "\"relay\":\"relay.b\"");
+    s_assert_field(fx, HEX_B, "\"state\":\"stored\",\"to\"");
+    s_assert_field(fx, HEX_B,
+                   "\"recipients\":{\"sg.csa\":{\"state\":\"stored\"");
+    assert_false(s_in_outbox(fx, HEX_B));
+}
+
+/* Every relay refused it for good, then one stores a copy after all (it
+ * has it in its log): the message and its recipient are "stored", and
+ * that relay's refusal no longer stands. */
+static void
+test_stored_after_rejected(void **state) {
+    fx_t *fx = *state;
+    s_queue(fx, HEX_A, NULL);
+    s_reject(fx, 0, HEX_A, FRAME_REJECT_EXPIRED);
+    s_reject(fx, 1, HEX_A, FRAME_REJECT_EXPIRED);
+    s_assert_field(fx, HEX_A, "\"state\":\"rejected\",\"to\"");
+    s_store(fx, 1, HEX_A);
+    s_assert_field(fx, HEX_A, "\"state\":\"stored\",\"to\"");
+    s_assert_field(fx, HEX_A, "\"sg.csa\":{\"rejected\":\"");
+    s_assert_field(fx, HEX_A, "\"state\":\"stored\",\"stored\"");
+    s_assert_no_field(fx, HEX_A, "last_rejection");
+}
+
+/* The pass removes an entry every relay given answered for good (one it
+ * waited for is no longer configured), none of them with a stored: its
+ * record says "rejected" then, and so do its recipients, not "queued"
+ * for a message in no outbox. */
+static void
+test_resubmit_marks_what_leaves_rejected(void **state) {
+    fx_t *fx = *state;
+    json_t *rec;
+    s_queue(fx, HEX_A, NULL);
+    s_reject(fx, 0, HEX_A, FRAME_REJECT_EXPIRED);
+    s_assert_field(fx, HEX_A, "\"state\":\"queued\",\"to\"");
+    fx->d->n_links = 1; /* relay.b is no longer given */
+    s_resubmit(fx->d, NULL);
+    assert_false(s_in_outbox(fx, HEX_A));
+    rec = node_store_get_json(fx->d->store, NODE_STORE_SENT, HEX_A, NULL);
+    assert_non_null(rec);
+    assert_string_equal(json_string_value(json_object_get(rec, "state")),
+                        "rejected");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(rec, "recipients"), "sg.csa"),
+            "state")),
+        "rejected");
+    json_decref(rec);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -327,6 +430,14 @@ main(void) {
             test_refusal_after_refusal_keeps_the_first, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_without_record_refusal_after_stored, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_once_every_relay_refused,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_passing_refusal_cleared_by_stored,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_stored_after_rejected, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_resubmit_marks_what_leaves_rejected, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
