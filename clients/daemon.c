@@ -980,6 +980,17 @@ s_on_receipt(daemon_t *self, link_t *l, const frame_receipt_t *r) {
 
 /* ---- sending ---- */
 
+/* The answer to a send whose write of DIR/box/hex.ext failed with rc,
+ * naming the file and, for RK_ERR_IO, errno e ("No space left on device"
+ * is the operator's to fix, an I/O error the disk's): nothing was sent. */
+static void
+s_write_error(const daemon_t *self, char *err, size_t errlen, const char *box,
+              const char *hex, const char *ext, int rc, int e) {
+    snprintf(err, errlen, "cannot write %s/%s/%s%s: %s; nothing was sent",
+             node_store_dir(self->store), box, hex, ext,
+             rc == RK_ERR_IO && e ? strerror(e) : rk_strerror(rc));
+}
+
 /* Seals payload p (kind) to targets, puts it in the outbox and the sent
  * records (with request_id, when not NULL), and submits it. On success hex
  * gets the msg id. */
@@ -1095,20 +1106,21 @@ s_send_payload(daemon_t *self, const payload_t *p, envelope_kind_t kind,
     for (size_t i = 0; i < n_ids; i++)
         s_set_recipient(rec, ids[i], "queued", now, NULL);
     rc = node_store_put_json(self->store, NODE_STORE_SENT, hex, rec);
-    if (rc == RK_OK) {
-        rc = node_store_put_env(self->store, NODE_STORE_OUTBOX, hex, env,
-                                env_len);
+    if (rc != RK_OK) {
+        s_write_error(self, err, errlen, "sent", hex, ".json", rc, errno);
+        goto cleanup;
+    }
+    rc = node_store_put_env(self->store, NODE_STORE_OUTBOX, hex, env, env_len);
+    if (rc != RK_OK) {
+        /* The cause first: the removal below may change errno. */
+        s_write_error(self, err, errlen, "outbox", hex, ".env", rc, errno);
         /* Not queued: no record may say it was (a repeat of its request
          * would find it). If even that fails, its state stays "queued"
          * with nothing in the outbox, and the log says so. */
-        if (rc != RK_OK &&
-            node_store_remove(self->store, NODE_STORE_SENT, hex) != RK_OK)
+        if (node_store_remove(self->store, NODE_STORE_SENT, hex) != RK_OK)
             log_error("event=store_write_failed box=sent msg=%s "
                       "reason=\"the record of a send that failed stays\"",
                       hex);
-    }
-    if (rc != RK_OK) {
-        snprintf(err, errlen, "cannot write the outbox: %s", rk_strerror(rc));
         goto cleanup;
     }
     log_info("event=queued msg=%s kind=%s recipients=%zu", hex,

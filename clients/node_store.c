@@ -296,7 +296,7 @@ int
 node_store_put_json(node_store_t *self, node_store_box_t box, const char *name,
                     const json_t *json) {
     char path[4096], *text;
-    int rc = s_path(self, path, sizeof path, box, name, ".json");
+    int e, rc = s_path(self, path, sizeof path, box, name, ".json");
     if (rc == RK_OK)
         rc = s_j_before_write(self, box);
     if (rc != RK_OK)
@@ -305,7 +305,9 @@ node_store_put_json(node_store_t *self, node_store_box_t box, const char *name,
     if (!text)
         return RK_ERR_NOMEM;
     rc = rk_write_file(path, text, strlen(text), 0600, 0);
+    e = errno; /* rk_write_file's, for RK_ERR_IO */
     free(text);
+    errno = e;
     return rc;
 }
 

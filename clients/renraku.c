@@ -864,7 +864,7 @@ done:
 static int
 s_write_out(const char *out, const json_t *j) {
     char *t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    int rc;
+    int rc, e;
     if (!t)
         return EXIT_FAIL;
     if (!out) {
@@ -873,9 +873,11 @@ s_write_out(const char *out, const json_t *j) {
         return 0;
     }
     rc = rk_write_file(out, t, strlen(t), 0644, 0);
+    e = errno; /* rk_write_file's, for RK_ERR_IO */
     free(t);
     if (rc != RK_OK) {
-        s_fail("--out %s: %s", out, rk_strerror(rc));
+        s_fail("--out %s: %s", out,
+               rc == RK_ERR_IO && e ? strerror(e) : rk_strerror(rc));
         return EXIT_FAIL;
     }
     fprintf(stderr, "wrote %s\n", out);

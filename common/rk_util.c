@@ -192,7 +192,7 @@ cleanup:
 static int
 s_fsync_dir(const char *path) {
     char *copy = strdup(path);
-    int fd, rc = RK_ERR_IO;
+    int fd, e, rc = RK_ERR_IO;
 
     if (!copy)
         return RK_ERR_NOMEM;
@@ -200,9 +200,13 @@ s_fsync_dir(const char *path) {
     if (fd >= 0) {
         if (fsync(fd) == 0)
             rc = RK_OK;
+        e = errno;
         close(fd);
+        errno = e;
     }
+    e = errno;
     free(copy);
+    errno = e; /* fsync's or open's, for RK_ERR_IO */
     return rc;
 }
 
@@ -234,7 +238,7 @@ int
 rk_write_file(const char *path, const void *data, size_t len, unsigned mode,
               int exclusive) {
     char tmp[4096];
-    int fd, rc = RK_ERR_IO;
+    int fd, e, rc = RK_ERR_IO;
     struct stat st;
 
     if (exclusive && lstat(path, &st) == 0)
@@ -266,9 +270,11 @@ rk_write_file(const char *path, const void *data, size_t len, unsigned mode,
     }
     return s_fsync_dir(path);
 cleanup:
+    e = errno; /* the failure's, not the cleanup's */
     if (fd >= 0)
         close(fd);
     unlink(tmp);
+    errno = e;
     return rc;
 }
 

@@ -1,7 +1,8 @@
 /* failsync: an LD_PRELOAD fault-injection shim for the chaos tests. It
  * makes fsync/fdatasync, or write/pwrite/writev/pwritev, fail with EIO on
- * files under one folder while a trigger file exists. Test-only: never
- * linked into a program, never installed.
+ * files under one folder while a trigger file exists (or with another
+ * errno, e.g. ENOSPC for a full disk). Test-only: never linked into a
+ * program, never installed.
  *
  * Environment:
  *   FAILSYNC_DIR      absolute folder; only fds whose path starts with it
@@ -13,6 +14,8 @@
  *                     like Linux reporting a writeback error once).
  *   FAILSYNC_COUNT    a file the shim appends one line to per failed call
  *                     ("sync" or "write"), so the test can see it bite.
+ *   FAILSYNC_ERRNO    the errno a failed call sets, as a number (default
+ *                     EIO; 28 is ENOSPC on Linux).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -104,7 +107,7 @@ s_note(const char *what) {
     syscall(SYS_close, fd);
 }
 
-/* 1 (errno = EIO) when this call on fd must fail. */
+/* 1 (errno = EIO, or FAILSYNC_ERRNO) when this call on fd must fail. */
 static int
 s_fail(int fd, int kind) {
     int saved = errno;
@@ -120,7 +123,11 @@ s_fail(int fd, int kind) {
     }
     s_failed++;
     s_note(kind == S_SYNC ? "sync\n" : "write\n");
-    errno = EIO;
+    {
+        const char *e = getenv("FAILSYNC_ERRNO");
+        long v = e ? strtol(e, NULL, 10) : 0;
+        errno = v > 0 ? (int)v : EIO;
+    }
     return 1;
 }
 

@@ -5,6 +5,7 @@
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
 # tworelays rejected_norecord resubmit redeliver receipts unlisted refusals
+# diskfull
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -944,6 +945,67 @@ scenario_refusals() {
         "('rejected', 'relay.test', 'expired')"
 }
 
+# A full disk (the LD_PRELOAD shim tests/chaos/failsync.c failing every
+# write under one folder with ENOSPC): send, ack and export --out say "No
+# space left on device", naming the file, not "input/output error".
+scenario_diskfull() {
+    local shim=$B/tests/libfailsync.so rc n0 mid rw
+    rw=$(realpath "$W") # the shim compares the real paths of open files
+    local pre=(env LD_PRELOAD="$shim" FAILSYNC_TRIGGER="$W/fault" FAILSYNC_ERRNO=28)
+    # Under ASan the runtime must come first; the shim is built without
+    # sanitizers, so the order check can be relaxed.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0"
+    if ! "${pre[@]}" "$R" --help >preload.out 2>&1 ||
+        grep -qiE 'cannot be preloaded|ERROR: AddressSanitizer' preload.out; then
+        echo "SKIP: the fault shim cannot be preloaded here:"; sed 's/^/  | /' preload.out | head -5
+        exit 77
+    fi
+    start_relay
+    start_node us.cisa
+    until_ok 10 connected us.cisa || bad "us.cisa connects"
+    rk us.cisa send --to jp.nisc --title "to be answered" >df0.out 2>&1
+    mid=$(queued_ids df0.out)
+    # jp.nisc's outbox/ is full.
+    start_node_pre() { # ID FOLDER: jp.nisc with writes under FOLDER failing
+        local id=$1
+        rm -f "st-$id/control.sock"
+        "${pre[@]}" FAILSYNC_DIR="$rw/st-$id/$2/" "$D" --key "keys/$id.key" --roster roster.signed \
+            --coordinator keys/coordinator.pub --state "st-$id" --relay "$EP" >>"$id.log" 2>&1 &
+        DPID[$id]=$!
+        until_ok 10 connected "$id" || bad "renrakud $id starts (writes under $2/ failing)"
+    }
+    start_node_pre jp.nisc outbox
+    until_ok 15 test -e "st-jp.nisc/inbox/$mid.json" &&
+        ok "jp.nisc receives a notice" || bad "jp.nisc receives a notice"
+    echo write >fault
+    n0=$(ls st-jp.nisc/sent | wc -l)
+    rk jp.nisc send --to us.cisa --title "disk full" >df1.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "send to a full outbox: exit 1" || bad "send to a full outbox: exit 1 ($rc)"
+    expect "... naming the outbox file and the full disk" df1.out \
+        "^renraku: error: cannot write st-jp.nisc/outbox/[0-9a-f]{32}\.env: No space left on device; nothing was sent\$"
+    [ "$(ls st-jp.nisc/sent | wc -l)" = "$n0" ] && ok "... and leaves no sent record" ||
+        bad "... and leaves no sent record"
+    rk jp.nisc ack "$mid" --status received >df2.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "ack to a full outbox: exit 1" || bad "ack to a full outbox: exit 1 ($rc)"
+    expect "... naming the outbox file and the full disk" df2.out \
+        "^renraku: error: cannot write st-jp.nisc/outbox/[0-9a-f]{32}\.env: No space left on device; nothing was sent\$"
+    stop_node jp.nisc
+    start_node_pre jp.nisc sent
+    rk jp.nisc send --to us.cisa --title "disk full" >df3.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "send with a full sent/: exit 1" || bad "send with a full sent/: exit 1 ($rc)"
+    expect "... naming the sent record, not the outbox" df3.out \
+        "^renraku: error: cannot write st-jp.nisc/sent/[0-9a-f]{32}\.json: No space left on device; nothing was sent\$"
+    mkdir -p exports
+    "${pre[@]}" FAILSYNC_DIR="$rw/exports/" "$R" --state st-jp.nisc export "$mid" --format stix \
+        --out exports/x.json >df4.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "export --out to a full disk: exit 1" || bad "export --out to a full disk: exit 1 ($rc)"
+    expect "... naming the file and the full disk" df4.out \
+        '^renraku: error: --out exports/x.json: No space left on device$'
+    rm -f fault
+    rk jp.nisc send --to us.cisa --title "space again" >df5.out 2>&1
+    expect "space again: the send is queued" df5.out '^queued [0-9a-f]{32} '
+}
+
 # log_since ID LINES: the daemon's log past its first LINES lines.
 log_since() { tail -n +$(($2 + 1)) "$1.log"; }
 # same_files SNAPDIR DIR: every file of SNAPDIR is in DIR, byte for byte;
@@ -1309,7 +1371,7 @@ scenario_unlisted() {
 setup
 case "$SCENARIO" in
 flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | \
-    rejected_norecord | resubmit | redeliver | receipts | unlisted | refusals)
+    rejected_norecord | resubmit | redeliver | receipts | unlisted | refusals | diskfull)
     "scenario_$SCENARIO"
     ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
