@@ -230,6 +230,39 @@ s_link_open(daemon_t *self, link_t *l) {
     return RK_OK;
 }
 
+/* Takes relay link l's transport key from the roster in force. With next
+ * (the relay refused our handshake), the usable key set of the relay after
+ * the one in use, newest first and round again: during a rotation of its
+ * keys the relay runs with one of the sets the roster lists, and we cannot
+ * know which. Without next (a new roster), the key in use while it stays
+ * usable, else the newest. The new socket made with it (s_link_open) uses
+ * it. Returns 1 when l->tpk changed, 0 when not, -1 when the roster lists
+ * no usable key set for the relay (l->tpk stays). */
+static int
+s_link_pick_key(daemon_t *self, link_t *l, int next) {
+    const roster_keyset_t *k[ROSTER_MAX_KEYS];
+    size_t n = roster_usable_keysets(self->roster, l->id, rk_now_ms(), k,
+                                     ROSTER_MAX_KEYS);
+    size_t pos = n, want;
+    char kid[17];
+
+    if (n == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!memcmp(k[i]->transport_pk, l->tpk, 32))
+            pos = i;
+    want = pos == n ? 0 : next ? (pos + 1) % n : pos;
+    if (!memcmp(k[want]->transport_pk, l->tpk, 32))
+        return 0;
+    memcpy(l->tpk, k[want]->transport_pk, 32);
+    rk_hex(kid, k[want]->sign_key_id, 8);
+    log_info("event=relay_key_switched relay_id=%s key_id=%s reason=\"%s\"",
+             l->id, kid,
+             next ? "the relay refused the handshake with its other key set"
+                  : "the roster installed no longer lists the key in use");
+    return 1;
+}
+
 static int
 s_send_frame(link_t *l, const uint8_t *buf, size_t len) {
     if (!l->sock || !l->connected)
@@ -471,7 +504,13 @@ s_on_monitor(daemon_t *self, link_t *l) {
             break;
         default:
             /* libzmq does not retry a refused handshake: recreate the
-             * socket later, with backoff, and say so. */
+             * socket later, with backoff, and say so. A recreation
+             * already due is not put off by the old socket's further
+             * failures (it would never come). */
+            if (l->reconnect_at_ms) {
+                l->connected = l->welcomed = 0;
+                return;
+            }
             l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 1000;
             if (l->backoff_ms > 60000)
                 l->backoff_ms = 60000;
@@ -991,6 +1030,42 @@ s_write_error(const daemon_t *self, char *err, size_t errlen, const char *box,
              rc == RK_ERR_IO && e ? strerror(e) : rk_strerror(rc));
 }
 
+/* This node's key set in the roster: the one holding the keys of its key
+ * file (a rotation lists several; the newest is not necessarily ours, as
+ * long as we run with the previous key file), usable at at_ms. *out is
+ * borrowed from the roster. err says what is wrong. Returns 0,
+ * RK_ERR_UNKNOWN_KEY (no set holds these keys) or the errors of
+ * roster_usable_keys. */
+static int
+s_own_keyset(const roster_t *roster, const identity_t *id, uint64_t at_ms,
+             const roster_keyset_t **out, char *err, size_t errlen) {
+    const identity_public_t *me = identity_public(id);
+    const roster_keyset_t *k = roster_keyset_holding(
+        roster, me->id, me->sign_pk, me->enc_pk, me->transport_pk);
+    int rc;
+
+    if (!k) {
+        rc = roster_usable_keys(roster, me->id, NULL, at_ms, out);
+        if (rc != RK_OK)
+            snprintf(err, errlen,
+                     "this node (%s) has no usable key in the roster: %s",
+                     me->id, rk_strerror(rc));
+        else
+            snprintf(err, errlen,
+                     "the roster lists other keys for %s than this key file "
+                     "(none of its key sets holds this file's keys)",
+                     me->id);
+        return rc != RK_OK ? rc : RK_ERR_UNKNOWN_KEY;
+    }
+    rc = roster_usable_keys(roster, me->id, k->sign_key_id, at_ms, out);
+    if (rc != RK_OK)
+        snprintf(err, errlen,
+                 "this node (%s) has no usable key in the roster: the key "
+                 "set of this key file is %s",
+                 me->id, rk_strerror(rc));
+    return rc;
+}
+
 /* Seals payload p (kind) to targets, puts it in the outbox and the sent
  * records (with request_id, when not NULL), and submits it. On success hex
  * gets the msg id. */
@@ -1037,13 +1112,10 @@ s_send_payload(daemon_t *self, const payload_t *p, envelope_kind_t kind,
             goto cleanup;
         }
     }
-    rc = roster_usable_keys(self->roster, identity_id(self->cfg.identity), NULL,
-                            now, &mine);
-    if (rc != RK_OK) {
-        snprintf(err, errlen, "our own key is not usable in the roster: %s",
-                 rk_strerror(rc));
+    rc =
+        s_own_keyset(self->roster, self->cfg.identity, now, &mine, err, errlen);
+    if (rc != RK_OK)
         goto cleanup;
-    }
     r = calloc(n_ids ? n_ids : 1, sizeof *r);
     if (!r) {
         rc = RK_ERR_NOMEM;
@@ -1051,6 +1123,9 @@ s_send_payload(daemon_t *self, const payload_t *p, envelope_kind_t kind,
     }
     for (size_t i = 0; i < n_ids; i++) {
         const roster_keyset_t *k = NULL;
+        /* The newest usable set: once a rotation is in the roster, new
+         * traffic goes to the new key, never on to a replaced (perhaps
+         * compromised) one. */
         rc = roster_usable_keys(self->roster, ids[i], NULL, now, &k);
         if (rc != RK_OK) {
             snprintf(err, errlen, "%s: no usable key: %s", ids[i],
@@ -1923,6 +1998,25 @@ s_on_roster(daemon_t *self, const frame_roster_t *r) {
     self->roster = nr;
     log_info("event=roster_installed serial=%" PRIu64 " nodes=%zu",
              roster_serial(nr), roster_count(nr));
+    /* A relay key the new roster no longer lists as usable (revoked,
+     * expired, rotated away) is not trusted a moment longer: reconnect
+     * with one it lists. A connection on a key still listed stays. */
+    for (size_t i = 0; i < self->n_links; i++) {
+        link_t *l = &self->links[i];
+        int changed = s_link_pick_key(self, l, 0);
+        if (changed == 1) {
+            l->reconnect_at_ms = 0;
+            if (s_link_open(self, l) != RK_OK)
+                log_error("event=relay_connect_failed relay_id=%s "
+                          "reason=\"%s\"",
+                          l->id, l->last_error);
+        } else if (changed < 0)
+            log_error(
+                "event=relay_not_usable relay_id=%s roster_serial=%" PRIu64
+                " reason=\"the roster installed lists no usable key set "
+                "for this relay\"",
+                l->id, roster_serial(nr));
+    }
 }
 
 static void
@@ -2744,22 +2838,12 @@ daemon_new(const daemon_config_t *cfg, char *err, size_t errlen) {
                  node_store_journal_ignored(self->store));
     if (s_load_roster(self, err, errlen) != RK_OK)
         goto fail;
-    rc = roster_usable_keys(self->roster, identity_id(cfg->identity), NULL,
-                            rk_now_ms(), &mine);
-    if (rc != RK_OK) {
-        snprintf(err, errlen,
-                 "this node (%s) has no usable key in the "
-                 "roster: %s",
-                 identity_id(cfg->identity), rk_strerror(rc));
+    /* Any usable key set of ours will do: during a rotation the roster
+     * lists the previous and the new one. */
+    rc = s_own_keyset(self->roster, cfg->identity, rk_now_ms(), &mine, err,
+                      errlen);
+    if (rc != RK_OK)
         goto fail;
-    }
-    if (memcmp(mine->sign_pk, identity_public(cfg->identity)->sign_pk, 32)) {
-        snprintf(err, errlen,
-                 "the roster lists other keys for %s than this "
-                 "key file",
-                 identity_id(cfg->identity));
-        goto fail;
-    }
     if (s_find_relays(self, err, errlen) != RK_OK)
         goto fail;
     s_sweep_unqueued(self);
@@ -2832,6 +2916,9 @@ daemon_run(daemon_t *self, volatile sig_atomic_t *stop) {
             link_t *l = &self->links[i];
             if (l->reconnect_at_ms && now >= l->reconnect_at_ms) {
                 l->reconnect_at_ms = 0;
+                /* Refused: perhaps the relay runs with another of the key
+                 * sets the roster lists for it (a rotation). */
+                (void)s_link_pick_key(self, l, 1);
                 log_info("event=relay_socket_recreated relay_id=%s", l->id);
                 if (s_link_open(self, l) != RK_OK)
                     log_error("event=relay_connect_failed relay_id=%s "

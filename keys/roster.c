@@ -1147,10 +1147,22 @@ s_keyset_usable(const roster_keyset_t *k, uint64_t at_ms) {
     return rc;
 }
 
+/* Whether key set a is newer than b: the later not_before, and of two
+ * with the same, the one listed later (roster update --rotate appends). */
+static bool
+s_newer(const roster_keyset_t *a, size_t ia, const roster_keyset_t *b,
+        size_t ib) {
+    return a->not_before_ms != b->not_before_ms
+               ? a->not_before_ms > b->not_before_ms
+               : ia > ib;
+}
+
 int
 roster_usable_keys(const roster_t *self, const char *id, const uint8_t *key_id,
                    uint64_t at_ms, const roster_keyset_t **out) {
     const roster_node_t *n = roster_find(self, id);
+    const roster_keyset_t *found = NULL;
+    size_t found_i = 0;
     int best = RK_ERR_UNKNOWN_KEY;
     int rc;
 
@@ -1164,14 +1176,66 @@ roster_usable_keys(const roster_t *self, const char *id, const uint8_t *key_id,
             continue;
         rc = s_keyset_usable(k, at_ms);
         if (rc == RK_OK) {
-            *out = k;
-            return RK_OK;
+            /* During a rotation's overlap several sets are usable: the
+             * newest is the one to seal and connect to. */
+            if (!found || s_newer(k, i, found, found_i)) {
+                found = k;
+                found_i = i;
+            }
+            continue;
         }
         /* Report the most telling reason: revoked over the rest. */
         if (best == RK_ERR_UNKNOWN_KEY || rc == RK_ERR_REVOKED)
             best = rc;
     }
+    if (found) {
+        *out = found;
+        return RK_OK;
+    }
     return best;
+}
+
+size_t
+roster_usable_keysets(const roster_t *self, const char *id, uint64_t at_ms,
+                      const roster_keyset_t **out, size_t max) {
+    const roster_node_t *n = roster_find(self, id);
+    size_t idx[ROSTER_MAX_KEYS], count = 0;
+
+    if (!n || n->status != ROSTER_ACTIVE)
+        return 0;
+    for (size_t i = 0; i < n->n_keys && count < ROSTER_MAX_KEYS; i++) {
+        size_t j;
+        if (s_keyset_usable(&n->keys[i], at_ms) != RK_OK)
+            continue;
+        j = count++;
+        /* Insertion, newest first (at most ROSTER_MAX_KEYS sets). */
+        while (j > 0 &&
+               s_newer(&n->keys[i], i, &n->keys[idx[j - 1]], idx[j - 1])) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+    for (size_t i = 0; i < count && i < max; i++)
+        out[i] = &n->keys[idx[i]];
+    return count < max ? count : max;
+}
+
+const roster_keyset_t *
+roster_keyset_holding(const roster_t *self, const char *id,
+                      const uint8_t sign_pk[32], const uint8_t enc_pk[32],
+                      const uint8_t transport_pk[32]) {
+    const roster_node_t *n = roster_find(self, id);
+    if (!n)
+        return NULL;
+    for (size_t i = 0; i < n->n_keys; i++) {
+        const roster_keyset_t *k = &n->keys[i];
+        if (!memcmp(k->sign_pk, sign_pk, 32) &&
+            !memcmp(k->enc_pk, enc_pk, 32) &&
+            !memcmp(k->transport_pk, transport_pk, 32))
+            return k;
+    }
+    return NULL;
 }
 
 /* Judges the key set holding pk itself: looking it up again by its

@@ -173,12 +173,31 @@ int roster_load_signed(const char *path, const note_verifier_t *coordinator,
 
 /* The key set a node may use at time at_ms: the node active and the key
  * set active and within its validity. With key_id (8 bytes, may be NULL)
- * only the set whose signing key has that id counts. *out is borrowed.
+ * only the set whose signing key has that id counts. When several sets
+ * count (a rotation's overlap) it is the newest: the latest not_before,
+ * and of two with the same, the one listed later (roster update --rotate
+ * appends): the set others seal to and connect to. *out is borrowed.
  * Returns 0, RK_ERR_UNKNOWN_KEY (no such node or key), RK_ERR_REVOKED,
  * RK_ERR_SUSPENDED or RK_ERR_EXPIRED (outside validity). */
 int roster_usable_keys(const roster_t *self, const char *id,
                        const uint8_t *key_id, uint64_t at_ms,
                        const roster_keyset_t **out) RK_WUR;
+
+/* Every key set of node id usable at at_ms (as roster_usable_keys), newest
+ * first (the order roster_usable_keys picks by), at most max of them into
+ * out (borrowed pointers). Returns how many were written: 0 when the node
+ * is unknown, not active or has no usable set. */
+size_t roster_usable_keysets(const roster_t *self, const char *id,
+                             uint64_t at_ms, const roster_keyset_t **out,
+                             size_t max);
+
+/* The key set of node id holding exactly these three public keys (a key
+ * file's), whatever its status and validity, or NULL (borrowed). */
+const roster_keyset_t *roster_keyset_holding(const roster_t *self,
+                                             const char *id,
+                                             const uint8_t sign_pk[32],
+                                             const uint8_t enc_pk[32],
+                                             const uint8_t transport_pk[32]);
 
 /* The node owning this transport key with a usable key set at at_ms, for
  * the relay's ZAP handler. Returns the node (borrowed) or NULL. */
