@@ -426,12 +426,24 @@ s_load_checkpoints(s_verify_t *v) {
         }
         r = checkpoint_open(note, len, v->cfg->relay, v->cfg->relay->name,
                             &c->cp, &why);
+        /* A rotation of the relay's keys: checkpoints before it are
+         * signed by the previous key. */
+        for (size_t k = 0; r == RK_ERR_UNKNOWN_KEY && v->cfg->relay_more &&
+                           k < v->cfg->n_relay_more;
+             k++)
+            r = checkpoint_open(note, len, &v->cfg->relay_more[k],
+                                v->cfg->relay->name, &c->cp, &why);
         free(note);
         if (r == RK_ERR_UNKNOWN_KEY)
             s_problem(v, s_cp_key(c->size), c->name, -1, -1,
                       "checkpoint not signed by the relay key %s+%08" PRIx32
-                      " (signed by another key, or unsigned)",
-                      v->cfg->relay->name, v->cfg->relay->key_id);
+                      "%s (signed by another key, or unsigned%s)",
+                      v->cfg->relay->name, v->cfg->relay->key_id,
+                      v->cfg->n_relay_more ? " nor the other --vkey keys" : "",
+                      v->cfg->n_relay_more
+                          ? ""
+                          : "; after a rotation of the relay's keys, give "
+                            "each with --vkey");
         else if (r == RK_ERR_BAD_SIGNATURE)
             s_problem(v, s_cp_key(c->size), c->name, -1, -1,
                       "the relay's signature on the checkpoint does not "

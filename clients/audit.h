@@ -58,7 +58,13 @@ typedef int (*audit_record_fn)(void *arg, uint64_t pos, const record_t *r);
 
 typedef struct {
     const char *dir; /* LOGDIR: DIR/log/ and DIR/checkpoints/ (borrowed) */
-    const note_verifier_t *relay;       /* pinned relay vkey (borrowed) */
+    const note_verifier_t *relay; /* pinned relay vkey (borrowed) */
+    /* Other keys of the same relay (same name), n_relay_more of them,
+     * borrowed: after a rotation of its keys, its earlier checkpoints are
+     * signed by its previous key; a checkpoint signed by any of these
+     * counts as the relay's. NULL with 0: none. */
+    const note_verifier_t *relay_more;
+    size_t n_relay_more;
     const note_verifier_t *coordinator; /* pinned coordinator (borrowed) */
     bool all;                 /* report every problem, not only the first */
     unsigned threads;         /* signature threads; 0: one per online core */

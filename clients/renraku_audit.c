@@ -33,8 +33,10 @@
 static const char *s_usage =
     "usage: renraku-audit COMMAND [options]\n"
     "\n"
-    "  verify LOGDIR --vkey RELAY_VKEY --coordinator VKEY|FILE [--all]\n"
-    "         [--threads N]      check everything the log can prove\n"
+    "  verify LOGDIR --vkey RELAY_VKEY [--vkey RELAY_VKEY]...\n"
+    "         --coordinator VKEY|FILE [--all] [--threads N]\n"
+    "         check everything the log can prove (several --vkey: the\n"
+    "         relay's keys before and after a rotation)\n"
     "  timeline LOGDIR [--node ID] [--kind K] [--drill ID] [--since T]\n"
     "         [--until T] [--msg HEX]   one line per record\n"
     "  export LOGDIR --format jsonl|csv [--out FILE] [filters as timeline]\n"
@@ -228,6 +230,8 @@ s_progress(void *arg, uint64_t done, uint64_t total, uint64_t records) {
         fputs("\r                                        \r", stderr);
 }
 
+#define S_VKEY_MAX 8 /* --vkey of verify: a relay's key sets (roster) */
+
 static int
 s_cmd_verify(int argc, char **argv) {
     static const struct option opts[] = {
@@ -238,10 +242,11 @@ s_cmd_verify(int argc, char **argv) {
         {"threads", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *vkey = NULL, *coord = NULL;
+    const char *vkey = NULL, *coord = NULL, *more_vkey[S_VKEY_MAX - 1];
+    size_t n_more = 0;
     audit_verify_config_t cfg;
     audit_summary_t sum;
-    note_verifier_t relay, coordinator;
+    note_verifier_t relay, coordinator, more[S_VKEY_MAX - 1];
     s_vstate_t st = {0};
     char err[512], t1[40], t2[40], *root;
     int c, rc;
@@ -250,7 +255,16 @@ s_cmd_verify(int argc, char **argv) {
     while ((c = s_getopt(argc, argv, opts)) != -1) {
         switch (c) {
         case 'v':
-            vkey = optarg;
+            /* Several: the relay's keys over a rotation. */
+            if (!vkey)
+                vkey = optarg;
+            else if (n_more < S_VKEY_MAX - 1)
+                more_vkey[n_more++] = optarg;
+            else {
+                s_err("--vkey: at most %d (the key sets of one relay)",
+                      S_VKEY_MAX);
+                return EXIT_USAGE;
+            }
             break;
         case 'c':
             coord = optarg;
@@ -270,7 +284,8 @@ s_cmd_verify(int argc, char **argv) {
         }
         case 'h':
             puts("usage: renraku-audit verify LOGDIR --vkey RELAY_VKEY "
-                 "--coordinator VKEY|FILE [--all] [--threads N]\n"
+                 "[--vkey RELAY_VKEY]...\n"
+                 "       --coordinator VKEY|FILE [--all] [--threads N]\n"
                  "Checks the framing of every segment, recomputes the Merkle "
                  "tree, checks every\ncheckpoint's signature and root, that "
                  "every record decodes and sits at its index,\nevery roster "
@@ -279,7 +294,10 @@ s_cmd_verify(int argc, char **argv) {
                  "that delivered and expired records\npoint at earlier "
                  "accepted ones and name their recipients, each once. A log "
                  "that no\ncheckpoint signed by RELAY_VKEY matches is a "
-                 "problem. Prints the first problem\n(--all: every one) and "
+                 "problem.\nAfter a rotation of the relay's keys, give each of "
+                 "its keys with --vkey (up to 8,\nall of one relay): a "
+                 "checkpoint signed by any of them counts. Prints the first "
+                 "problem\n(--all: every one) and "
                  "a summary. Exit: 0 verified, 1 a problem was found, 2 "
                  "usage.");
             return 0;
@@ -296,12 +314,25 @@ s_cmd_verify(int argc, char **argv) {
     }
     if ((rc = s_relay_vkey(vkey, &relay)) != 0)
         return rc;
+    for (size_t i = 0; i < n_more; i++) {
+        if ((rc = s_relay_vkey(more_vkey[i], &more[i])) != 0)
+            return rc;
+        if (strcmp(more[i].name, relay.name) != 0) {
+            s_err("--vkey %s: a key of %s, but the first --vkey is of %s: "
+                  "several --vkey are the keys of one relay over a "
+                  "rotation, all of one name",
+                  more_vkey[i], more[i].name, relay.name);
+            return EXIT_USAGE;
+        }
+    }
     if (unlock_verifier(coord, &coordinator, err, sizeof err) != RK_OK) {
         s_err("--coordinator %s", err);
         return EXIT_FAIL;
     }
     cfg.dir = argv[optind];
     cfg.relay = &relay;
+    cfg.relay_more = n_more ? more : NULL;
+    cfg.n_relay_more = n_more;
     cfg.coordinator = &coordinator;
     cfg.problem = s_print_problem;
     cfg.problem_arg = &st;

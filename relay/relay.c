@@ -1035,6 +1035,26 @@ s_check_own_entry(relay_t *self) {
                   me->id, roster_serial(self->roster), why);
 }
 
+/* The signing keys of this relay's other key sets that the roster lists
+ * as active, whatever their validity: after a rotation its checkpoints
+ * were signed by its previous key, which vouches for them still (an
+ * expired set signed them while it was in force). A revoked or suspended
+ * set does not. Returns how many were written to out. */
+static size_t
+s_earlier_keys(const relay_t *self, uint8_t out[ROSTER_MAX_KEYS][32]) {
+    const identity_public_t *me = identity_public(self->cfg.identity);
+    const roster_node_t *n = roster_find(self->roster, me->id);
+    size_t count = 0;
+
+    if (!n || n->role != IDENTITY_ROLE_RELAY)
+        return 0;
+    for (size_t i = 0; i < n->n_keys && count < ROSTER_MAX_KEYS; i++)
+        if (n->keys[i].status == ROSTER_ACTIVE &&
+            memcmp(n->keys[i].sign_pk, me->sign_pk, 32) != 0)
+            memcpy(out[count++], n->keys[i].sign_pk, 32);
+    return count;
+}
+
 /* Makes r (with its signed note) the roster the relay routes by. */
 static void
 s_activate_roster(relay_t *self, roster_t *r, uint8_t *note, size_t len) {
@@ -2786,6 +2806,8 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
     relay_t *self = calloc(1, sizeof *self);
     relay_log_config_t lc;
     relay_log_report_t rep;
+    uint8_t earlier[ROSTER_MAX_KEYS][32];
+    size_t n_earlier;
     uint8_t *note = NULL;
     size_t note_len = 0;
     int rc;
@@ -2845,6 +2867,9 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
     lc.secret_key = identity_sign_sk(cfg->identity);
     lc.segment_size = cfg->segment_bytes;
     lc.trust_leaves = true;
+    n_earlier = s_earlier_keys(self, earlier);
+    lc.earlier_keys = (const uint8_t(*)[32])earlier;
+    lc.n_earlier_keys = n_earlier;
     rc = relay_log_open(&lc, &self->log, &rep, err, errlen);
     if (rc != RK_OK)
         goto fail;

@@ -44,6 +44,9 @@ struct relay_log {
     const uint8_t *sk;        /* borrowed secret key; NULL: read-only */
     note_verifier_t verifier; /* the relay's own public key */
     bool have_verifier;       /* false: read-only without a key */
+    /* earlier keys of the signer, borrowed during open only (cfg) */
+    const uint8_t (*earlier_keys)[32];
+    size_t n_earlier_keys;    /* how many */
     uint64_t segment_size;    /* rotate past this */
     relay_log_fault_fn fault; /* chaos hook or NULL */
     void *fault_arg;          /* its argument */
@@ -547,6 +550,36 @@ s_load_checkpoint(relay_log_t *self, char *err, size_t errlen) {
         goto cleanup;
     }
     rc = checkpoint_open(data, len, &self->verifier, self->origin, &cp, &why);
+    for (size_t k = 0; rc == RK_ERR_UNKNOWN_KEY && k < self->n_earlier_keys;
+         k++) {
+        note_verifier_t ev;
+        snprintf(ev.name, sizeof ev.name, "%s", self->key_name);
+        memcpy(ev.pk, self->earlier_keys[k], 32);
+        ev.key_id = note_key_id(ev.name, ev.pk);
+        why = NULL;
+        rc = checkpoint_open(data, len, &ev, self->origin, &cp, &why);
+        if (rc == RK_OK)
+            log_info("event=checkpoint_earlier_key file=checkpoints/%s "
+                     "key=%s+%08" PRIx32 " reason=\"signed by an earlier key "
+                     "of this relay (a rotation); the next checkpoint is "
+                     "signed by the current one\"",
+                     name, ev.name, ev.key_id);
+    }
+    if (rc == RK_ERR_UNKNOWN_KEY && self->sk) {
+        /* The relay itself: most likely its keys were rotated and the
+         * roster no longer vouches for the previous one. */
+        s_err(err, errlen,
+              "checkpoints/%s: refused: signed by none of this relay's keys "
+              "(not by --key's %s+%08" PRIx32 ", nor by the %zu other key "
+              "sets the roster lists as active for it). After a rotation it "
+              "is signed by the previous key: the roster must still list "
+              "that key set as active (a past not_after is fine; a revoked "
+              "or suspended one is not trusted). See OPERATIONS.md, "
+              "\"Rotating the relay's keys\"",
+              name, self->verifier.name, self->verifier.key_id,
+              self->n_earlier_keys);
+        goto cleanup;
+    }
     if (rc != RK_OK) {
         s_err(err, errlen, "checkpoints/%s: refused: %s (%s)", name,
               rk_strerror(rc), why ? why : "no reason given");
@@ -743,6 +776,8 @@ s_setup(relay_log_t *self, const relay_log_config_t *cfg, char *err,
         self->verifier.key_id = note_key_id(name, pk);
         self->have_verifier = true;
     }
+    self->earlier_keys = cfg->earlier_keys;
+    self->n_earlier_keys = cfg->earlier_keys ? cfg->n_earlier_keys : 0;
     self->segment_size =
         cfg->segment_size ? cfg->segment_size : RELAY_LOG_SEGMENT_DEFAULT;
     self->fault = cfg->fault;
@@ -1134,6 +1169,8 @@ rescan:
         report->checkpoint_found = self->cp_note != NULL;
         report->checkpoint_size = self->cp_note ? self->cp.size : 0;
     }
+    self->earlier_keys = NULL; /* borrowed during open only */
+    self->n_earlier_keys = 0;
     *out = self;
     self = NULL;
     rc = RK_OK;

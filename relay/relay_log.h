@@ -71,6 +71,14 @@ typedef struct {
      * are given they must agree). NULL in read-only mode: checkpoints are
      * not checked and the report says so. Borrowed during open only. */
     const uint8_t *public_key;
+    /* Earlier public keys of the same signer (the same key name), n of
+     * them: the newest checkpoint signed by one of them is accepted at open
+     * as one signed by the key above (after a rotation of the relay's
+     * keys, its checkpoints were signed by its previous key); later
+     * checkpoints are signed with the secret key. Borrowed during open
+     * only; NULL with 0: none. */
+    const uint8_t (*earlier_keys)[32];
+    size_t n_earlier_keys;
     uint64_t segment_size; /* move to a new segment past this; 0: default */
     /* Appended frames are buffered and written with one pwrite at the
      * next sync, or before the buffer would pass this many bytes; 0:
