@@ -1238,6 +1238,90 @@ test_by_transport_key(void **state) {
     roster_destroy(&r);
 }
 
+/* A rotation's overlap (roster update --rotate appends an active set,
+ * the previous one stays active): sealing and connecting take the newest
+ * usable set; each set is still found by its own key id; a key file
+ * finds its own set. */
+static void
+test_rotation_overlap(void **state) {
+    roster_t *r = build();
+    const identity_public_t *sg = identity_public(s_node[SG]);
+    const identity_public_t *nw = identity_public(s_other);
+    const roster_keyset_t *k = NULL, *list[ROSTER_MAX_KEYS];
+    uint8_t old_kid[8];
+    node_buf_t b;
+    char err[256] = "";
+    (void)state;
+
+    envelope_key_id(old_kid, sg->sign_pk);
+    node_of(&b, SG);
+    keyset_of(&b.keys[1], s_other, T0 + 1000, ROSTER_FOREVER, ROSTER_ACTIVE);
+    b.n.n_keys = 2;
+    assert_int_equal(roster_update(r, &b.n, err, sizeof err), RK_OK);
+    assert_int_equal(roster_usable_keys(r, "sg.csa", NULL, NOW, &k), RK_OK);
+    assert_memory_equal(k->enc_pk, nw->enc_pk, 32);
+    /* The previous set still verifies what it signed. */
+    assert_int_equal(roster_usable_keys(r, "sg.csa", old_kid, NOW, &k), RK_OK);
+    assert_memory_equal(k->enc_pk, sg->enc_pk, 32);
+    assert_int_equal(roster_usable_keysets(r, "sg.csa", NOW, list, 8), 2);
+    assert_memory_equal(list[0]->transport_pk, nw->transport_pk, 32);
+    assert_memory_equal(list[1]->transport_pk, sg->transport_pk, 32);
+    assert_int_equal(roster_usable_keysets(r, "sg.csa", NOW, list, 1), 1);
+    assert_memory_equal(list[0]->transport_pk, nw->transport_pk, 32);
+    /* A key file finds its own set, whichever is newest. */
+    k = roster_keyset_holding(r, "sg.csa", sg->sign_pk, sg->enc_pk,
+                              sg->transport_pk);
+    assert_non_null(k);
+    assert_memory_equal(k->sign_key_id, old_kid, 8);
+    assert_null(roster_keyset_holding(r, "sg.csa", sg->sign_pk, nw->enc_pk,
+                                      sg->transport_pk));
+    assert_null(roster_keyset_holding(r, "de.bsi", sg->sign_pk, sg->enc_pk,
+                                      sg->transport_pk));
+
+    /* Listed the other way round: still the later not_before. */
+    node_of(&b, SG);
+    keyset_of(&b.keys[0], s_other, T0 + 1000, ROSTER_FOREVER, ROSTER_ACTIVE);
+    keyset_of(&b.keys[1], s_node[SG], T0, ROSTER_FOREVER, ROSTER_ACTIVE);
+    b.n.n_keys = 2;
+    assert_int_equal(roster_update(r, &b.n, err, sizeof err), RK_OK);
+    assert_int_equal(roster_usable_keys(r, "sg.csa", NULL, NOW, &k), RK_OK);
+    assert_memory_equal(k->enc_pk, nw->enc_pk, 32);
+    assert_int_equal(roster_usable_keysets(r, "sg.csa", NOW, list, 8), 2);
+    assert_memory_equal(list[0]->enc_pk, nw->enc_pk, 32);
+
+    /* The same not_before: the one listed later (--rotate appends). */
+    node_of(&b, SG);
+    keyset_of(&b.keys[1], s_other, T0, ROSTER_FOREVER, ROSTER_ACTIVE);
+    b.n.n_keys = 2;
+    assert_int_equal(roster_update(r, &b.n, err, sizeof err), RK_OK);
+    assert_int_equal(roster_usable_keys(r, "sg.csa", NULL, NOW, &k), RK_OK);
+    assert_memory_equal(k->enc_pk, nw->enc_pk, 32);
+
+    /* A new set dated ahead (--rotate --not-before T) takes over at T. */
+    node_of(&b, SG);
+    keyset_of(&b.keys[1], s_other, NOW + 1, ROSTER_FOREVER, ROSTER_ACTIVE);
+    b.n.n_keys = 2;
+    assert_int_equal(roster_update(r, &b.n, err, sizeof err), RK_OK);
+    assert_int_equal(roster_usable_keys(r, "sg.csa", NULL, NOW, &k), RK_OK);
+    assert_memory_equal(k->enc_pk, sg->enc_pk, 32);
+    assert_int_equal(roster_usable_keysets(r, "sg.csa", NOW, list, 8), 1);
+    assert_int_equal(roster_usable_keys(r, "sg.csa", NULL, NOW + 1, &k), RK_OK);
+    assert_memory_equal(k->enc_pk, nw->enc_pk, 32);
+
+    /* The newest revoked (a compromise): the previous one again; none
+     * usable for a node not active. */
+    node_of(&b, SG);
+    keyset_of(&b.keys[1], s_other, T0 + 1000, ROSTER_FOREVER, ROSTER_REVOKED);
+    b.n.n_keys = 2;
+    assert_int_equal(roster_update(r, &b.n, err, sizeof err), RK_OK);
+    assert_int_equal(roster_usable_keys(r, "sg.csa", NULL, NOW, &k), RK_OK);
+    assert_memory_equal(k->enc_pk, sg->enc_pk, 32);
+    assert_int_equal(roster_usable_keysets(r, "sg.csa", NOW, list, 8), 1);
+    assert_int_equal(roster_usable_keysets(r, "de.bsi", NOW, list, 8), 0);
+    assert_int_equal(roster_usable_keysets(r, "nobody", NOW, list, 8), 0);
+    roster_destroy(&r);
+}
+
 /* The transport key decides by its own key set, even when another set of
  * the node shares a key with it (the roster allows that). */
 static void
@@ -1414,6 +1498,7 @@ main(void) {
         cmocka_unit_test(test_other_signers_refused),
         cmocka_unit_test(test_signed_note_that_is_not_a_roster),
         cmocka_unit_test(test_usable_keys),
+        cmocka_unit_test(test_rotation_overlap),
         cmocka_unit_test(test_suspended_key_set),
         cmocka_unit_test(test_by_transport_key),
         cmocka_unit_test(test_by_transport_key_judges_its_own_key_set),
