@@ -1731,9 +1731,15 @@ s_stage_delivery(daemon_t *self, burst_t *b, link_t *l,
             why = "payload does not match the header's kind";
         }
     } else
-        why = rc == RK_ERR_BAD_SIGNATURE ? "signature does not verify "
-                                           "(altered in transit?)"
-                                         : rk_strerror(rc);
+        why = rc == RK_ERR_BAD_SIGNATURE
+                  ? "signature does not verify (altered in transit?)"
+              : rc == RK_ERR_UNKNOWN_KEY
+                  /* envelope_open: sealed to a key set of ours this key
+                   * file does not hold (sent before a rotation, to the
+                   * previous key, and delivered after the switch). */
+                  ? "sealed to another encryption key of this node than "
+                    "the key file's (a key set before or after a rotation)"
+                  : rk_strerror(rc);
     if (plain)
         sodium_memzero(plain, plain_len);
     free(plain);

@@ -5,7 +5,7 @@
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
 # tworelays rejected_norecord resubmit redeliver receipts unlisted refusals
-# diskfull
+# diskfull rotate
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -1368,10 +1368,89 @@ scenario_unlisted() {
         ok "a notice sent then is stored at the relay" || bad "a notice sent then is stored at the relay"
 }
 
+# Key rotation as README and OPERATIONS.md describe it (roster update --rotate,
+# sign, SIGHUP the relay): a partner's, then the relay's.
+scenario_rotate() {
+    local n1 n2 n3 n4 rc old_vkey new_vkey
+    start_relay
+    start_node jp.nisc
+    start_node us.cisa
+    until_ok 10 connected jp.nisc && until_ok 10 connected us.cisa || bad "nodes connect"
+    # jp.nisc away; a notice to it is sealed to its key of then.
+    stop_node jp.nisc
+    rk us.cisa send --to jp.nisc --title "Before the rotation" >n1.out 2>&1
+    n1=$(queued_ids n1.out)
+    until_ok 10 recipient_state us.cisa "$n1" jp.nisc stored || bad "n1 is stored"
+    "$KEYS" gen --id jp.nisc --role partner --out new >/dev/null &&
+        "$KEYS" roster update roster.json --id jp.nisc --rotate new/jp.nisc.pub >/dev/null &&
+        "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null ||
+        bad "the coordinator rotates jp.nisc's keys"
+    kill -HUP "$RPID"
+    until_ok 10 grep -q "event=roster_installed serial=2" us.cisa.log || bad "us.cisa installs roster 2"
+    rk us.cisa send --to jp.nisc --title "After the rotation" >n2.out 2>&1
+    n2=$(queued_ids n2.out)
+    cp new/jp.nisc.key keys/jp.nisc.key
+    start_node jp.nisc
+    until_ok 10 connected jp.nisc && ok "renrakud starts and connects with jp.nisc's new key file" ||
+        bad "renrakud starts and connects with jp.nisc's new key file"
+    until_ok 10 recipient_state us.cisa "$n2" jp.nisc delivered || bad "n2 is delivered"
+    rk jp.nisc show "$n2" >n2-show.out 2>&1
+    expect "jp.nisc opens a notice sent after the rotation (sealed to its new key)" n2-show.out 'After the rotation'
+    until_ok 10 recipient_state us.cisa "$n1" jp.nisc delivered || bad "n1 is delivered"
+    rk jp.nisc status >q.out 2>&1
+    expect "one sent before, to the previous key, is quarantined saying so" jp.nisc.log \
+        "event=quarantined .*from us.cisa: sealed to another encryption key of this node than the key file's"
+    rk jp.nisc send --to us.cisa --title "Signed with the new key" >n3.out 2>&1
+    n3=$(queued_ids n3.out)
+    until_ok 10 recipient_state jp.nisc "$n3" us.cisa delivered &&
+        ok "us.cisa verifies and opens what jp.nisc signs with its new key" ||
+        bad "us.cisa verifies and opens what jp.nisc signs with its new key"
+
+    # The relay's keys: the nodes get the roster listing both sets, the
+    # relay restarts with its new key file on its data folder.
+    old_vkey=$("$RELAY" --print-vkey --key keys/relay.test.key)
+    "$KEYS" gen --id relay.test --role relay --out newr >/dev/null &&
+        "$KEYS" roster update roster.json --id relay.test --rotate newr/relay.test.pub >/dev/null &&
+        "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null ||
+        bad "the coordinator rotates the relay's keys"
+    kill -HUP "$RPID"
+    until_ok 10 grep -q "event=roster_installed serial=3" us.cisa.log &&
+        until_ok 10 grep -q "event=roster_installed serial=3" jp.nisc.log || bad "the nodes install roster 3"
+    stop_relay
+    cp newr/relay.test.key keys/relay.test.key
+    new_vkey=$("$RELAY" --print-vkey --key keys/relay.test.key)
+    start_relay
+    expect "the relay takes its checkpoint signed by its previous key" relay.log \
+        "event=checkpoint_earlier_key file=checkpoints/[0-9]+.note key=renraku/relay.test"
+    until_ok 10 connected us.cisa && until_ok 10 connected jp.nisc &&
+        ok "the nodes (pushed roster) connect to the relay on its new key" ||
+        bad "the nodes (pushed roster) connect to the relay on its new key"
+    stop_node us.cisa
+    start_node us.cisa
+    until_ok 10 connected us.cisa && ok "... and after a restart of renrakud" ||
+        bad "... and after a restart of renrakud"
+    rk us.cisa send --to jp.nisc --title "Through the re-keyed relay" >n4.out 2>&1
+    n4=$(queued_ids n4.out)
+    until_ok 10 recipient_state us.cisa "$n4" jp.nisc delivered &&
+        ok "a notice is delivered through the re-keyed relay" ||
+        bad "a notice is delivered through the re-keyed relay"
+    for id in "${!DPID[@]}"; do stop_node "$id"; done
+    stop_relay
+    "$AUDIT" verify relaydata --vkey "$new_vkey" --vkey "$old_vkey" \
+        --coordinator keys/coordinator.pub >av.out 2>&1; rc=$?
+    [ $rc = 0 ] && ok "renraku-audit verify with both relay keys: exit 0" ||
+        { bad "renraku-audit verify with both relay keys: exit 0 ($rc)"; sed 's/^/  out| /' av.out; }
+    "$AUDIT" verify relaydata --vkey "$new_vkey" \
+        --coordinator keys/coordinator.pub >av1.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "with the new key only: exit 1" || bad "with the new key only: exit 1 ($rc)"
+    expect "... naming the checkpoints of the previous key, and --vkey" av1.out \
+        "checkpoint not signed by the relay key renraku/relay.test\+[0-9a-f]{8} .*give each with --vkey"
+}
+
 setup
 case "$SCENARIO" in
 flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | \
-    rejected_norecord | resubmit | redeliver | receipts | unlisted | refusals | diskfull)
+    rejected_norecord | resubmit | redeliver | receipts | unlisted | refusals | diskfull | rotate)
     "scenario_$SCENARIO"
     ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
