@@ -1371,12 +1371,12 @@ scenario_unlisted() {
 # Key rotation as README and OPERATIONS.md describe it (roster update --rotate,
 # sign, SIGHUP the relay): a partner's, then the relay's.
 scenario_rotate() {
-    local n1 n2 n3 n4 rc old_vkey new_vkey
+    local n0 n1 n2 n3 n4 rc old_vkey new_vkey
     start_relay
     start_node jp.nisc
     start_node us.cisa
     until_ok 10 connected jp.nisc && until_ok 10 connected us.cisa || bad "nodes connect"
-    # jp.nisc away; a notice to it is sealed to its key of then.
+    # jp.nisc away; a notice to it is sealed to its only key of then.
     stop_node jp.nisc
     rk us.cisa send --to jp.nisc --title "Before the rotation" >n1.out 2>&1
     n1=$(queued_ids n1.out)
@@ -1387,22 +1387,35 @@ scenario_rotate() {
         bad "the coordinator rotates jp.nisc's keys"
     kill -HUP "$RPID"
     until_ok 10 grep -q "event=roster_installed serial=2" us.cisa.log || bad "us.cisa installs roster 2"
-    rk us.cisa send --to jp.nisc --title "After the rotation" >n2.out 2>&1
+    # The overlap: jp.nisc still runs with its previous key file.
+    start_node jp.nisc
+    until_ok 10 connected jp.nisc || bad "jp.nisc connects with its previous key"
+    until_ok 10 recipient_state us.cisa "$n1" jp.nisc delivered || bad "n1 is delivered"
+    rk jp.nisc show "$n1" >n1-show.out 2>&1
+    expect "one sent before the rotation and delivered before the switch is opened" n1-show.out 'Before the rotation'
+    rk jp.nisc send --to us.cisa --title "Signed with the previous key" >n0.out 2>&1
+    n0=$(queued_ids n0.out)
+    until_ok 10 recipient_state jp.nisc "$n0" us.cisa delivered &&
+        ok "in the overlap, what jp.nisc signs with its previous key is accepted and opened" ||
+        bad "in the overlap, what jp.nisc signs with its previous key is accepted and opened"
+    rk us.cisa send --to jp.nisc --title "After the rotation, early" >n2.out 2>&1
     n2=$(queued_ids n2.out)
+    until_ok 10 recipient_state us.cisa "$n2" jp.nisc delivered || bad "n2 is delivered"
+    expect "a notice sent after the rotation is sealed to the new key: the previous key file cannot open it, and says why" jp.nisc.log \
+        "event=quarantined .*from us.cisa: sealed to another encryption key of this node than the key file's"
+    stop_node jp.nisc
+    rk us.cisa send --to jp.nisc --title "After the rotation" >n3.out 2>&1
+    n3=$(queued_ids n3.out)
     cp new/jp.nisc.key keys/jp.nisc.key
     start_node jp.nisc
     until_ok 10 connected jp.nisc && ok "renrakud starts and connects with jp.nisc's new key file" ||
         bad "renrakud starts and connects with jp.nisc's new key file"
-    until_ok 10 recipient_state us.cisa "$n2" jp.nisc delivered || bad "n2 is delivered"
-    rk jp.nisc show "$n2" >n2-show.out 2>&1
-    expect "jp.nisc opens a notice sent after the rotation (sealed to its new key)" n2-show.out 'After the rotation'
-    until_ok 10 recipient_state us.cisa "$n1" jp.nisc delivered || bad "n1 is delivered"
-    rk jp.nisc status >q.out 2>&1
-    expect "one sent before, to the previous key, is quarantined saying so" jp.nisc.log \
-        "event=quarantined .*from us.cisa: sealed to another encryption key of this node than the key file's"
-    rk jp.nisc send --to us.cisa --title "Signed with the new key" >n3.out 2>&1
-    n3=$(queued_ids n3.out)
-    until_ok 10 recipient_state jp.nisc "$n3" us.cisa delivered &&
+    until_ok 10 recipient_state us.cisa "$n3" jp.nisc delivered || bad "n3 is delivered"
+    rk jp.nisc show "$n3" >n3-show.out 2>&1
+    expect "jp.nisc opens a notice sent after the rotation (sealed to its new key)" n3-show.out 'After the rotation'
+    rk jp.nisc send --to us.cisa --title "Signed with the new key" >n4.out 2>&1
+    n4=$(queued_ids n4.out)
+    until_ok 10 recipient_state jp.nisc "$n4" us.cisa delivered &&
         ok "us.cisa verifies and opens what jp.nisc signs with its new key" ||
         bad "us.cisa verifies and opens what jp.nisc signs with its new key"
 
@@ -1429,9 +1442,8 @@ scenario_rotate() {
     start_node us.cisa
     until_ok 10 connected us.cisa && ok "... and after a restart of renrakud" ||
         bad "... and after a restart of renrakud"
-    rk us.cisa send --to jp.nisc --title "Through the re-keyed relay" >n4.out 2>&1
-    n4=$(queued_ids n4.out)
-    until_ok 10 recipient_state us.cisa "$n4" jp.nisc delivered &&
+    rk us.cisa send --to jp.nisc --title "Through the re-keyed relay" >n5.out 2>&1
+    until_ok 10 recipient_state us.cisa "$(queued_ids n5.out)" jp.nisc delivered &&
         ok "a notice is delivered through the re-keyed relay" ||
         bad "a notice is delivered through the re-keyed relay"
     for id in "${!DPID[@]}"; do stop_node "$id"; done
