@@ -71,6 +71,28 @@ s_fail(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+/* Refuses a key file no node runs with: the relay's own key (welcomed as
+ * a node, it shows in `renraku-relay nodes` as the relay's key stolen) or
+ * the coordinator's (no roster node: every handshake refused). Partners,
+ * controllers (drills) and auditors are roster nodes the relay admits.
+ * Returns 1, after saying why, when ident is one of those. */
+static int
+s_refuse_role(const char *path, const identity_t *ident) {
+    identity_role_t role = identity_role(ident);
+    if (role == IDENTITY_ROLE_PARTNER || role == IDENTITY_ROLE_CONTROLLER ||
+        role == IDENTITY_ROLE_AUDITOR)
+        return 0;
+    s_fail("--key %s: the key of '%s', role %s; renrakud needs a node's key "
+           "(role partner, controller or auditor)%s",
+           path, identity_id(ident), identity_role_name(role),
+           role == IDENTITY_ROLE_RELAY
+               ? ": a relay's key is for renraku-relay only"
+           : role == IDENTITY_ROLE_COORDINATOR
+               ? ": the coordinator's key only signs rosters"
+               : "");
+    return 1;
+}
+
 static int
 s_int(const char *name, const char *v, long lo, long hi, long *out) {
     char *end;
@@ -243,6 +265,10 @@ main(int argc, char **argv) {
     }
     if (warn[0])
         log_warn("event=key_not_encrypted key=%s reason=\"%s\"", key, warn);
+    if (s_refuse_role(key, ident)) {
+        identity_destroy(&ident);
+        return 1;
+    }
     cfg.identity = ident;
     d = daemon_new(&cfg, err, sizeof err);
     if (!d) {

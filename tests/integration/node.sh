@@ -1313,6 +1313,23 @@ scenario_errors() {
     expect "... naming the file, its role and the role needed" e20.out \
         "^renrakud: error: --coordinator keys/jp.nisc.pub: the key of 'jp.nisc', role partner; --coordinator needs the coordinator's key \\(role coordinator\\)"
     [ "$(wc -l <e20.out)" = 1 ] && ok "... in one line" || bad "... in one line"
+    # The relay's own key (from the same keys/ folder) or the coordinator's
+    # is no node's: refused at start, not welcomed as node relay.test and
+    # shown by the relay as its key stolen.
+    local kid
+    for kid in relay.test:relay coordinator:coordinator; do
+        timeout 10 "$D" --key "keys/${kid%%:*}.key" --roster roster.signed --coordinator keys/coordinator.pub \
+            --state st-role --relay "$EP" >e28.out 2>&1; rc=$?
+        [ $rc = 1 ] && ok "renrakud --key of role ${kid#*:}: exit 1" ||
+            bad "renrakud --key of role ${kid#*:}: exit 1 ($rc)"
+        expect "... naming the file, its id and role, and the roles a node runs with" e28.out \
+            "^renrakud: error: --key keys/${kid%%:*}.key: the key of '${kid%%:*}', role ${kid#*:}; renrakud needs a node's key \\(role partner, controller or auditor\\)"
+        [ "$(wc -l <e28.out)" = 1 ] && ok "... in one line" || bad "... in one line"
+    done
+    [ -e st-role ] && bad "nothing made for the refused keys (st-role exists)" ||
+        ok "nothing made for the refused keys"
+    grep -q 'node=relay.test' relay.log && bad "the relay never welcomed a node relay.test" ||
+        ok "the relay never welcomed a node relay.test"
     "$D" --key keys/jp.nisc.key --roster roster.signed --coordinator keys/coordinator.pub \
         --state st-jp.nisc --relay "$EP" >e8.out 2>&1; rc=$?
     [ $rc = 1 ] && ok "a second renrakud on one state folder: exit 1" || bad "second renrakud: exit 1 ($rc)"
