@@ -64,6 +64,14 @@ typedef struct {
     char last_error[600];
     uint64_t reconnect_at_ms; /* recreate the socket (refused handshake) */
     uint64_t backoff_ms;
+    /* Refused handshakes since the last one that succeeded: the first is
+     * logged, then a reminder at most every S_BOX_RELOG_PERIODS
+     * --resubmit-ms periods, not a line at each try. */
+    uint32_t refusals;
+    uint32_t refusals_unlogged; /* since the last line about them */
+    uint64_t refused_since_ms;  /* the first (wall clock) */
+    uint64_t refusal_logged_ms; /* the last line about them (monotonic) */
+    uint16_t refusal_event;     /* libzmq's event of the last refusal */
 } link_t;
 
 /* A box that cannot be listed, logged when it starts failing (or fails
@@ -226,7 +234,13 @@ s_link_open(daemon_t *self, link_t *l) {
                  "cannot connect to %s: %s", l->endpoint, zmq_strerror(errno));
         return RK_ERR_IO;
     }
-    log_info("event=relay_connecting relay=%s relay_id=%s", l->endpoint, l->id);
+    /* One more try after refused handshakes is not news: at debug. */
+    if (l->refusals > 1)
+        log_debug("event=relay_connecting relay=%s relay_id=%s", l->endpoint,
+                  l->id);
+    else
+        log_info("event=relay_connecting relay=%s relay_id=%s", l->endpoint,
+                 l->id);
     return RK_OK;
 }
 
@@ -461,6 +475,54 @@ s_resubmit(daemon_t *self, link_t *l) {
     self->last_resubmit_ms = now;
 }
 
+/* A handshake the relay refused (our key not usable in its roster) or
+ * that failed (the relay's key is not the roster's, e.g. an endpoint of
+ * another relay). libzmq tries again by itself after some of these
+ * failures, every ZMQ_RECONNECT_IVL (0.5 s), and not after others: the
+ * socket is closed now and made again after the backoff that `status`
+ * shows (1 s, doubled up to 60 s), whatever the failure. The first
+ * refusal is an error line, and another reason (libzmq's event) is one
+ * again; while they go on, a reminder at most every S_BOX_RELOG_PERIODS
+ * --resubmit-ms periods. */
+static void
+s_on_refused(daemon_t *self, link_t *l, uint16_t event) {
+    uint64_t now = rk_now_ms(), mono = rk_mono_us() / 1000;
+    uint64_t relog = (uint64_t)S_BOX_RELOG_PERIODS * self->cfg.resubmit_ms;
+    char since[40];
+
+    s_link_close(l);
+    l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 1000;
+    if (l->backoff_ms > 60000)
+        l->backoff_ms = 60000;
+    l->reconnect_at_ms = now + l->backoff_ms;
+    if (!l->refusals++)
+        l->refused_since_ms = now;
+    rk_time_format(since, sizeof since, l->refused_since_ms);
+    snprintf(l->last_error, sizeof l->last_error,
+             "relay refused the handshake (our key not in its roster, or a "
+             "wrong relay key), %" PRIu32 " time%s since %s",
+             l->refusals, l->refusals == 1 ? "" : "s", since);
+    if (l->refusals == 1 || event != l->refusal_event) {
+        log_error("event=relay_handshake_refused relay=%s relay_id=%s "
+                  "zmq_event=%u retry_in_ms=%" PRIu64,
+                  l->endpoint, l->id, event, l->backoff_ms);
+        l->refusal_logged_ms = mono;
+        l->refusals_unlogged = 0;
+    } else {
+        l->refusals_unlogged++;
+        if (mono - l->refusal_logged_ms >= relog) {
+            log_error("event=relay_handshake_still_refused relay=%s "
+                      "relay_id=%s zmq_event=%u since=%s attempts=%" PRIu32
+                      " repeats=%" PRIu32 " retry_in_ms=%" PRIu64,
+                      l->endpoint, l->id, event, since, l->refusals,
+                      l->refusals_unlogged, l->backoff_ms);
+            l->refusal_logged_ms = mono;
+            l->refusals_unlogged = 0;
+        }
+    }
+    l->refusal_event = event;
+}
+
 static void
 s_on_monitor(daemon_t *self, link_t *l) {
     for (;;) {
@@ -482,6 +544,12 @@ s_on_monitor(daemon_t *self, link_t *l) {
             l->connected_since_ms = rk_now_ms();
             l->backoff_ms = 0;
             l->last_error[0] = 0;
+            if (l->refusals)
+                log_info("event=relay_handshake_recovered relay_id=%s "
+                         "refused_attempts=%" PRIu32 " refused_for_ms=%" PRIu64,
+                         l->id, l->refusals,
+                         l->connected_since_ms - l->refused_since_ms);
+            l->refusals = l->refusals_unlogged = 0;
             log_info("event=relay_connected relay=%s relay_id=%s", l->endpoint,
                      l->id);
             s_hello(self, l);
@@ -503,27 +571,8 @@ s_on_monitor(daemon_t *self, link_t *l) {
                          "relay unreachable at %s; retrying", l->endpoint);
             break;
         default:
-            /* libzmq does not retry a refused handshake: recreate the
-             * socket later, with backoff, and say so. A recreation
-             * already due is not put off by the old socket's further
-             * failures (it would never come). */
-            if (l->reconnect_at_ms) {
-                l->connected = l->welcomed = 0;
-                return;
-            }
-            l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 1000;
-            if (l->backoff_ms > 60000)
-                l->backoff_ms = 60000;
-            l->reconnect_at_ms = rk_now_ms() + l->backoff_ms;
-            snprintf(l->last_error, sizeof l->last_error,
-                     "relay refused the handshake (our key not in its "
-                     "roster, or a wrong relay key); retrying in %" PRIu64 " s",
-                     l->backoff_ms / 1000);
-            log_error("event=relay_handshake_refused relay=%s relay_id=%s "
-                      "zmq_event=%u retry_in_ms=%" PRIu64,
-                      l->endpoint, l->id, event, l->backoff_ms);
-            l->connected = l->welcomed = 0;
-            return; /* the socket is replaced; stop reading its monitor */
+            s_on_refused(self, l, event);
+            return; /* the socket is closed; stop reading its monitor */
         }
     }
 }
@@ -2526,8 +2575,20 @@ s_link_json(const link_t *l) {
         rk_time_format(t, sizeof t, l->connected_since_ms);
         json_object_set_new(o, "since", json_string(t));
     }
-    if (l->last_error[0])
+    if (l->last_error[0] && l->reconnect_at_ms) {
+        /* Waiting to make the socket again: when, as it is now. */
+        uint64_t now = rk_now_ms(),
+                 left = l->reconnect_at_ms > now ? l->reconnect_at_ms - now : 0;
+        char *e = NULL;
+        if (asprintf(&e, "%s; next try in %" PRIu64 " s", l->last_error,
+                     (left + 999) / 1000) >= 0)
+            json_object_set_new(o, "last_error", json_string(e));
+        free(e);
+        json_object_set_new(o, "retry_in_ms", json_integer((json_int_t)left));
+    } else if (l->last_error[0])
         json_object_set_new(o, "last_error", json_string(l->last_error));
+    if (l->refusals)
+        json_object_set_new(o, "handshake_refusals", json_integer(l->refusals));
     return o;
 }
 
@@ -2925,11 +2986,21 @@ daemon_run(daemon_t *self, volatile sig_atomic_t *stop) {
                 /* Refused: perhaps the relay runs with another of the key
                  * sets the roster lists for it (a rotation). */
                 (void)s_link_pick_key(self, l, 1);
-                log_info("event=relay_socket_recreated relay_id=%s", l->id);
-                if (s_link_open(self, l) != RK_OK)
+                if (l->refusals > 1)
+                    log_debug("event=relay_socket_recreated relay_id=%s "
+                              "attempt=%" PRIu32,
+                              l->id, l->refusals + 1);
+                else
+                    log_info("event=relay_socket_recreated relay_id=%s "
+                             "attempt=%" PRIu32,
+                             l->id, l->refusals + 1);
+                if (s_link_open(self, l) != RK_OK) {
                     log_error("event=relay_connect_failed relay_id=%s "
                               "reason=\"%s\"",
                               l->id, l->last_error);
+                    s_link_close(l); /* half made: not polled */
+                    l->reconnect_at_ms = now + l->backoff_ms;
+                }
             }
         }
         if (s_any_welcomed(self) &&

@@ -453,15 +453,27 @@ scenario_hook() {
 
 # The relay refuses our key (revoked in its newer roster): the daemon says
 # so, keeps the message in its outbox, and retries with a new socket.
+# refusals ID: how many relay_handshake_refused lines ID logged.
+refusals() { grep -c 'event=relay_handshake_refused' "$1.log"; }
 scenario_refused() {
+    local n s
+    # relay.b is in the roster but not running: a node told relay.b is at
+    # relay.test's endpoint fails every handshake (the relay's key is not
+    # the roster's relay.b key), which libzmq retried by itself every
+    # 0.5 s, an error line each time, while status said "retrying in 60 s".
+    "$KEYS" gen --id relay.b --role relay --out keys >/dev/null || exit 1
+    "$KEYS" roster add roster.json --pub keys/relay.b.pub --country SG --org "Relay B" \
+        --not-before 2020-01-01T00:00:00Z >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
     start_relay
-    cp roster.signed roster-serial1.signed
+    cp roster.signed roster-serial2.signed
     "$KEYS" roster revoke roster.json --id jp.nisc --reason test >/dev/null
     "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
     kill -HUP "$RPID"
-    until_ok 10 grep -q 'event=roster_installed serial=2' relay.log || bad "relay installs serial 2"
-    cp roster-serial1.signed roster.signed # the node still holds serial 1
-    start_node jp.nisc
+    until_ok 10 grep -q 'event=roster_installed serial=3' relay.log || bad "relay installs serial 3"
+    cp roster-serial2.signed roster.signed # the node still holds serial 2
+    start_node jp.nisc --relay "relay.test=$EP" # two relays in the roster
+    start_node sg.csa --relay "relay.b=$EP" --resubmit-ms 200 # reminders every 4 s
     until_ok 15 grep -q 'event=relay_handshake_refused' jp.nisc.log &&
         ok "the daemon logs that the relay refused its key" || bad "the daemon logs that the relay refused its key"
     rk jp.nisc send --to us.cisa --title "stuck" >s.out 2>&1
@@ -471,6 +483,39 @@ scenario_refused() {
     expect "and the waiting outbox" st.out '^Outbox +1 waiting'
     until_ok 15 bash -c "[ \$(grep -c event=relay_socket_recreated '$W/jp.nisc.log') -ge 1 ]" &&
         ok "it recreates its socket to retry" || bad "it recreates its socket to retry"
+    # Let jp.nisc in again: its next try (after the backoff) is welcomed,
+    # and the end of the refusals is said.
+    "$KEYS" roster activate roster.json --id jp.nisc >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster-4.signed >/dev/null
+    cp roster-4.signed roster.signed
+    kill -HUP "$RPID"
+    until_ok 15 grep -q 'event=relay_handshake_recovered' jp.nisc.log &&
+        ok "a handshake accepted after refusals is logged" || bad "a handshake accepted after refusals is logged"
+    expect "... with how many tries were refused and for how long" jp.nisc.log \
+        'level=info event=relay_handshake_recovered relay_id=relay.test refused_attempts=[1-9][0-9]* refused_for_ms=[0-9]+$'
+    until_ok 15 connected jp.nisc && ok "... and the node is connected" || bad "... and the node is connected"
+    # sg.csa has been refused for about 7 s by now (tries at 0, 1, 3 and
+    # 7 s): one error line, and a reminder, not one line per libzmq retry.
+    until_ok 15 grep -q 'event=relay_handshake_still_refused' sg.csa.log &&
+        ok "a reminder while the handshake is still refused" || bad "a reminder while the handshake is still refused"
+    expect "... at level error, with since when, the tries and those not logged" sg.csa.log \
+        'level=error event=relay_handshake_still_refused relay=tcp://127.0.0.1:[0-9]+ relay_id=relay.b zmq_event=[0-9]+ since=[0-9T:.-]+Z attempts=[3-9] repeats=[2-8] retry_in_ms=[0-9]+$'
+    n=$(refusals sg.csa)
+    [ "$n" = 1 ] && ok "relay_handshake_refused logged once, not at each try" ||
+        bad "relay_handshake_refused logged once, not at each try ($n times)"
+    n=$(grep -c 'level=info event=relay_socket_recreated' sg.csa.log)
+    [ "$n" = 1 ] && ok "relay_socket_recreated at info only for the first retry" ||
+        bad "relay_socket_recreated at info only for the first retry ($n times)"
+    # What status says is what happens: the next try is the backoff's, and
+    # the count of tries is that of a backoff, not of libzmq's 0.5 s.
+    rk sg.csa status >st2.out 2>&1
+    expect "status says how often it was refused, since when, and when it tries next" st2.out \
+        '^Relay +relay.b at tcp://127.0.0.1:[0-9]+: NOT CONNECTED: relay refused the handshake \(our key not in its roster, or a wrong relay key\), [3-5] times since [0-9T:.-]+Z; next try in ([1-9]|[1-5][0-9]|60) s$'
+    s=$(rk sg.csa status --json | python3 -c 'import json,sys; r=json.load(sys.stdin)["relays"][0]; print(r["handshake_refusals"], r["retry_in_ms"])')
+    [ "${s%% *}" -ge 3 ] && [ "${s%% *}" -le 5 ] && [ "${s#* }" -le 16000 ] &&
+        ok "status --json: handshake_refusals and retry_in_ms ($s)" ||
+        bad "status --json: handshake_refusals and retry_in_ms ($s)"
+    kill9_node sg.csa # refused for good, it keeps retrying; not a clean stop
 }
 
 # A partner revoked while connected is cut off; the others reconnect by
