@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "daemon.h"
+#include "rk_util.h"
 
 /* Whether anything listens on the socket file at path: a connect that
  * does not block. Returns 0 when something does, or when it cannot be
@@ -78,6 +79,16 @@ ctl_call_taken(const char *dir, const json_t *req, int timeout_ms,
     if (taken)
         *taken = 0;
     zmq_msg_init(&m);
+    if (rk_folder_kind(dir) == RK_FOLDER_RELAY) {
+        /* Its control socket is the relay's, which knows no such request. */
+        free(text);
+        snprintf(err, errlen,
+                 "%s is a relay's data folder (renraku-relay --data), not a "
+                 "node's state folder: give --state the folder renrakud runs "
+                 "with",
+                 dir);
+        return RK_ERR_NOT_FOUND;
+    }
     if (!text) {
         snprintf(err, errlen, "out of memory");
         return RK_ERR_NOMEM;

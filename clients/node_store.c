@@ -182,6 +182,15 @@ node_store_open(const char *dir, node_store_t **out, char *err, size_t errlen) {
         snprintf(err, errlen, "%s: path too long", dir);
         return RK_ERR_INVALID;
     }
+    /* Before anything is made in it, or taken for another daemon's. */
+    if (rk_folder_kind(dir) == RK_FOLDER_RELAY) {
+        snprintf(err, errlen,
+                 "%s is a relay's data folder (its log/ holds the relay's "
+                 "log), not a node's state folder: give --state a folder of "
+                 "renrakud's own",
+                 dir);
+        return RK_ERR_INVALID;
+    }
     rc = s_mkdir(dir, err, errlen);
     if (rc != RK_OK)
         return rc;

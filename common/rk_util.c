@@ -1,6 +1,7 @@
 /* rk_util: clock, encodings, times and file helpers. */
 #include "rk_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -414,4 +415,27 @@ rk_opt_refused(char *out, size_t len, char *const *argv,
     if (!optopt || !c || c[0] != '-' || !strchr(c + 1, optopt))
         c = a;
     snprintf(out, len, "unknown option in %s", c);
+}
+
+int
+rk_folder_kind(const char *dir) {
+    char path[4096];
+    struct stat st;
+    struct dirent *de;
+    DIR *d;
+    int relay = 0, node;
+
+    snprintf(path, sizeof path, "%s/log", dir);
+    if ((d = opendir(path))) {
+        while (!relay && (de = readdir(d))) {
+            size_t n = strlen(de->d_name);
+            relay = n > 4 && strcmp(de->d_name + n - 4, ".seg") == 0;
+        }
+        closedir(d);
+    }
+    snprintf(path, sizeof path, "%s/journal", dir);
+    node = lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return relay && !node   ? RK_FOLDER_RELAY
+           : node && !relay ? RK_FOLDER_NODE
+                            : RK_FOLDER_OTHER;
 }

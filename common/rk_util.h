@@ -140,4 +140,14 @@ int rk_write_all(int fd, const void *data, size_t len) RK_WUR;
 int rk_write_file(const char *path, const void *data, size_t len, unsigned mode,
                   int exclusive) RK_WUR;
 
+/* What a folder given to one program belongs to, when it is another's: a
+ * relay's data folder (renraku-relay --data: log/ holds a segment, *.seg)
+ * or a node's state folder (renrakud --state: it holds its journal, made
+ * at each start). Empty folders left by a refused start are no sign.
+ * Returns RK_FOLDER_RELAY, RK_FOLDER_NODE, or RK_FOLDER_OTHER (neither,
+ * both, missing, or it cannot be looked at: the program's own checks
+ * then say why). */
+enum { RK_FOLDER_OTHER = 0, RK_FOLDER_RELAY = 1, RK_FOLDER_NODE = 2 };
+int rk_folder_kind(const char *dir);
+
 #endif

@@ -102,6 +102,22 @@ unlock_identity(const char *path, const char *pass_file, identity_t **out,
     assert(warn || !pass_file);
     if (warn && warnlen)
         warn[0] = 0;
+    if ((enc == RK_ERR_PERMISSION || enc == RK_ERR_MALFORMED) &&
+        identity_file_kind(path) == IDENTITY_FILE_PUBLIC) {
+        /* A .pub is 0644 by design: the problem is the file, not its
+         * mode. */
+        identity_public_t pub;
+        char who[sizeof pub.id + 40] = "", why[300];
+        if (identity_public_load(path, &pub, why, sizeof why) == RK_OK)
+            snprintf(who, sizeof who, " of '%s', role %s", pub.id,
+                     identity_role_name(pub.role));
+        snprintf(err, errlen,
+                 "key file %s: a public key file (.pub%s), not a secret key "
+                 "file: give the .key file that renraku-keys gen wrote "
+                 "beside it",
+                 path, who);
+        return RK_ERR_MALFORMED;
+    }
     if (enc < 0) {
         snprintf(err, errlen, "key file %s: %s%s", path, rk_strerror(enc),
                  enc == RK_ERR_PERMISSION

@@ -392,6 +392,13 @@ s_query(const char *cmd, int argc, char **argv) {
         s_fail("%s needs --data DIR or --control ENDPOINT", cmd);
         return EXIT_USAGE;
     }
+    if (!control && rk_folder_kind(data) == RK_FOLDER_NODE) {
+        /* Its control socket is renrakud's, which would answer in kind. */
+        s_fail("--data %s is a node's state folder (renrakud --state), not "
+               "a relay's data folder: give the relay's --data",
+               data);
+        return EXIT_FAIL;
+    }
     if (control)
         snprintf(ep, sizeof ep, "%s", control);
     else

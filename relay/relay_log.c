@@ -1095,10 +1095,21 @@ relay_log_open(const relay_log_config_t *cfg, relay_log_t **out,
     if ((rc = s_setup(self, cfg, err, errlen)) != RK_OK)
         goto cleanup;
     if (self->sk) {
+        /* Nothing is made in a node's folder, nor in one another process
+         * has: the lock comes before log/ and checkpoints/. */
+        if (rk_folder_kind(cfg->dir) == RK_FOLDER_NODE) {
+            s_err(err, errlen,
+                  "%s is a node's state folder (renrakud --state: it holds "
+                  "its journal and boxes), not a relay's data folder: give "
+                  "--data a folder of the relay's own",
+                  cfg->dir);
+            rc = RK_ERR_INVALID;
+            goto cleanup;
+        }
         if ((rc = s_mkdir(cfg->dir, err, errlen)) != RK_OK ||
+            (rc = s_lock(self, cfg->dir, err, errlen)) != RK_OK ||
             (rc = s_mkdir(self->log_dir, err, errlen)) != RK_OK ||
-            (rc = s_mkdir(self->cp_dir, err, errlen)) != RK_OK ||
-            (rc = s_lock(self, cfg->dir, err, errlen)) != RK_OK)
+            (rc = s_mkdir(self->cp_dir, err, errlen)) != RK_OK)
             goto cleanup;
     }
     rc = s_list(self->log_dir, S_SEG_EXT, self->sk ? S_TMP_EXT : NULL, &nums,

@@ -1375,6 +1375,42 @@ scenario_errors() {
         ok "nothing made for the refused keys"
     grep -q 'node=relay.test' relay.log && bad "the relay never welcomed a node relay.test" ||
         ok "the relay never welcomed a node relay.test"
+    # Folders and key files mixed up: each named for what it is, and
+    # nothing left behind in the other program's folder.
+    timeout 10 "$D" --key keys/us.cisa.pub --roster roster.signed --coordinator keys/coordinator.pub \
+        --state st-pub --relay "$EP" >e29.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "renrakud --key NODE.pub: exit 1" || bad "renrakud --key NODE.pub: exit 1 ($rc)"
+    expect "... saying it is a public key file where the secret one belongs, not its mode" e29.out \
+        "^renrakud: error: key file keys/us.cisa.pub: a public key file \\(.pub of 'us.cisa', role partner\\), not a secret key file: give the .key file that renraku-keys gen wrote beside it$"
+    timeout 10 "$D" --key keys/us.cisa.key --roster roster.signed --coordinator keys/coordinator.pub \
+        --state relaydata --relay "$EP" >e30.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "renrakud --state <the relay's data folder>: exit 1" ||
+        bad "renrakud --state <the relay's data folder>: exit 1 ($rc)"
+    expect "... naming it a relay's data folder, not another renrakud" e30.out \
+        "^renrakud: error: relaydata is a relay's data folder \\(its log/ holds the relay's log\\), not a node's state folder: give --state a folder of renrakud's own$"
+    [ -e relaydata/outbox ] || [ -e relaydata/journal ] && bad "... nothing made in the relay's folder" ||
+        ok "... nothing made in the relay's folder"
+    timeout 15 "$R" --state relaydata status >e31.out 2>&1; rc=$?
+    [ $rc = 3 ] && ok "renraku --state <the relay's data folder>: exit 3" ||
+        bad "renraku --state <the relay's data folder>: exit 3 ($rc)"
+    expect "... naming it a relay's data folder, not \"unknown command\"" e31.out \
+        "^renraku: error: relaydata is a relay's data folder \\(renraku-relay --data\\), not a node's state folder: give --state the folder renrakud runs with$"
+    timeout 10 "$RELAY" --key keys/relay.test.key --roster roster.signed --coordinator keys/coordinator.pub \
+        --data st-jp.nisc --bind tcp://127.0.0.1:0 >e32.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "renraku-relay --data <a node's state folder>: exit 1" ||
+        bad "renraku-relay --data <a node's state folder>: exit 1 ($rc)"
+    expect "... naming it a node's state folder, not a log open elsewhere" e32.out \
+        "^renraku-relay: error: st-jp.nisc is a node's state folder \\(renrakud --state: it holds its journal and boxes\\), not a relay's data folder: give --data a folder of the relay's own$"
+    [ -e st-jp.nisc/log ] || [ -e st-jp.nisc/checkpoints ] && bad "... no log/ or checkpoints/ made in the node's folder" ||
+        ok "... no log/ or checkpoints/ made in the node's folder"
+    timeout 15 "$RELAY" stats --data st-jp.nisc >e33.out 2>&1; rc=$?
+    [ $rc = 1 ] && ok "renraku-relay stats --data <a node's state folder>: exit 1" ||
+        bad "renraku-relay stats --data <a node's state folder>: exit 1 ($rc)"
+    expect "... naming it a node's state folder" e33.out \
+        "^renraku-relay: error: --data st-jp.nisc is a node's state folder \\(renrakud --state\\), not a relay's data folder"
+    for f in e29 e30 e31 e32 e33; do
+        [ "$(grep -vc 'level=' $f.out)" = 1 ] || bad "$f: exactly one error line"
+    done
     "$D" --key keys/jp.nisc.key --roster roster.signed --coordinator keys/coordinator.pub \
         --state st-jp.nisc --relay "$EP" >e8.out 2>&1; rc=$?
     [ $rc = 1 ] && ok "a second renrakud on one state folder: exit 1" || bad "second renrakud: exit 1 ($rc)"
