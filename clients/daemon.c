@@ -72,6 +72,9 @@ typedef struct {
     uint64_t refused_since_ms;  /* the first (wall clock) */
     uint64_t refusal_logged_ms; /* the last line about them (monotonic) */
     uint16_t refusal_event;     /* libzmq's event of the last refusal */
+    /* The roster in force lists no usable key set for the relay (revoked,
+     * suspended, expired): no socket, until it lists one again. */
+    int unusable;
 } link_t;
 
 /* A box that cannot be listed, logged when it starts failing (or fails
@@ -96,6 +99,7 @@ struct daemon {
     link_t links[DAEMON_MAX_RELAYS];
     size_t n_links;
     uint64_t last_resubmit_ms;
+    uint64_t last_keycheck_ms; /* s_links_check_keys, once a second */
     int state_dirty;
     uint64_t last_burst_ms;      /* when the last burst was committed */
     uint64_t last_checkpoint_ms; /* the last try */
@@ -273,8 +277,51 @@ s_link_pick_key(daemon_t *self, link_t *l, int next) {
     log_info("event=relay_key_switched relay_id=%s key_id=%s reason=\"%s\"",
              l->id, kid,
              next ? "the relay refused the handshake with its other key set"
-                  : "the roster installed no longer lists the key in use");
+                  : "the roster in force no longer lists the key in use as "
+                    "usable");
     return 1;
+}
+
+/* Keeps relay link l on a transport key the roster in force lists as
+ * usable now (after a roster install, and once a second: a validity can
+ * end or begin without one). With next, after a refused handshake, the
+ * relay's next usable set. A relay with no usable set left (revoked,
+ * suspended, expired: perhaps its key was stolen) is not talked to on a
+ * key the roster no longer vouches for: its socket is closed, and made
+ * again once the roster lists a usable set. */
+static void
+s_link_check_key(daemon_t *self, link_t *l, int next) {
+    int changed = s_link_pick_key(self, l, next);
+    if (changed < 0) {
+        if (!l->unusable)
+            log_error(
+                "event=relay_not_usable relay_id=%s roster_serial=%" PRIu64
+                " reason=\"the roster in force lists no usable key set "
+                "for this relay\" action=\"disconnected until it lists "
+                "one\"",
+                l->id, roster_serial(self->roster));
+        l->unusable = 1;
+        l->reconnect_at_ms = 0;
+        s_link_close(l);
+        snprintf(l->last_error, sizeof l->last_error,
+                 "the roster lists no usable key set for this relay (revoked, "
+                 "suspended or expired): not connected until it lists one");
+        return;
+    }
+    if (changed == 0 && !l->unusable && !next)
+        return;
+    if (l->unusable)
+        log_info("event=relay_usable relay_id=%s roster_serial=%" PRIu64, l->id,
+                 roster_serial(self->roster));
+    l->unusable = 0;
+    l->reconnect_at_ms = 0;
+    if (s_link_open(self, l) != RK_OK) {
+        log_error("event=relay_connect_failed relay_id=%s reason=\"%s\"", l->id,
+                  l->last_error);
+        s_link_close(l); /* half made: not polled */
+        l->reconnect_at_ms =
+            rk_now_ms() + (l->backoff_ms ? l->backoff_ms : 1000);
+    }
 }
 
 static int
@@ -2056,22 +2103,8 @@ s_on_roster(daemon_t *self, const frame_roster_t *r) {
     /* A relay key the new roster no longer lists as usable (revoked,
      * expired, rotated away) is not trusted a moment longer: reconnect
      * with one it lists. A connection on a key still listed stays. */
-    for (size_t i = 0; i < self->n_links; i++) {
-        link_t *l = &self->links[i];
-        int changed = s_link_pick_key(self, l, 0);
-        if (changed == 1) {
-            l->reconnect_at_ms = 0;
-            if (s_link_open(self, l) != RK_OK)
-                log_error("event=relay_connect_failed relay_id=%s "
-                          "reason=\"%s\"",
-                          l->id, l->last_error);
-        } else if (changed < 0)
-            log_error(
-                "event=relay_not_usable relay_id=%s roster_serial=%" PRIu64
-                " reason=\"the roster installed lists no usable key set "
-                "for this relay\"",
-                l->id, roster_serial(nr));
-    }
+    for (size_t i = 0; i < self->n_links; i++)
+        s_link_check_key(self, &self->links[i], 0);
 }
 
 static void
@@ -2984,8 +3017,8 @@ daemon_run(daemon_t *self, volatile sig_atomic_t *stop) {
             if (l->reconnect_at_ms && now >= l->reconnect_at_ms) {
                 l->reconnect_at_ms = 0;
                 /* Refused: perhaps the relay runs with another of the key
-                 * sets the roster lists for it (a rotation). */
-                (void)s_link_pick_key(self, l, 1);
+                 * sets the roster lists for it (a rotation); none usable
+                 * left: not made again (s_link_check_key). */
                 if (l->refusals > 1)
                     log_debug("event=relay_socket_recreated relay_id=%s "
                               "attempt=%" PRIu32,
@@ -2994,14 +3027,14 @@ daemon_run(daemon_t *self, volatile sig_atomic_t *stop) {
                     log_info("event=relay_socket_recreated relay_id=%s "
                              "attempt=%" PRIu32,
                              l->id, l->refusals + 1);
-                if (s_link_open(self, l) != RK_OK) {
-                    log_error("event=relay_connect_failed relay_id=%s "
-                              "reason=\"%s\"",
-                              l->id, l->last_error);
-                    s_link_close(l); /* half made: not polled */
-                    l->reconnect_at_ms = now + l->backoff_ms;
-                }
+                s_link_check_key(self, l, 1);
             }
+        }
+        if (now - self->last_keycheck_ms >= 1000) {
+            self->last_keycheck_ms = now;
+            for (size_t i = 0; i < self->n_links; i++)
+                if (self->links[i].sock || self->links[i].unusable)
+                    s_link_check_key(self, &self->links[i], 0);
         }
         if (s_any_welcomed(self) &&
             now - self->last_resubmit_ms >= (uint64_t)self->cfg.resubmit_ms)

@@ -5,7 +5,7 @@
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
 # tworelays rejected_norecord resubmit redeliver receipts unlisted refusals
-# diskfull rotate
+# diskfull rotate relay_revoked
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -1557,10 +1557,45 @@ scenario_rotate() {
         "checkpoint not signed by the relay key renraku/relay.test\+[0-9a-f]{8} .*give each with --vkey"
 }
 
+# The coordinator revokes the relay (its key stolen, say) while nodes are
+# connected: once the roster is pushed, renrakud talks to it no more on a
+# key the roster no longer vouches for (a thief holding it could answer
+# "stored" and drop the message), nor reconnects on it; a send waits in
+# the outbox, and status says why.
+not_connected() { ! connected "$1"; }
+scenario_relay_revoked() {
+    local m
+    start_relay
+    start_node jp.nisc
+    until_ok 10 connected jp.nisc || bad "jp.nisc connects"
+    "$KEYS" roster revoke roster.json --id relay.test --reason "key compromise" >/dev/null &&
+        "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null ||
+        bad "the coordinator revokes the relay"
+    kill -HUP "$RPID"
+    until_ok 10 grep -q "event=roster_installed serial=2" jp.nisc.log || bad "jp.nisc installs roster 2"
+    until_ok 5 grep -q 'event=relay_not_usable relay_id=relay.test .*action="disconnected until it lists one"' jp.nisc.log &&
+        ok "renrakud says the relay has no usable key set left and disconnects" ||
+        bad "renrakud says the relay has no usable key set left and disconnects"
+    until_ok 5 not_connected jp.nisc && ok "... status: not connected" || bad "... status: not connected"
+    rk jp.nisc status --json >st.out 2>&1
+    expect "... status names why" st.out '"last_error": "the roster lists no usable key set for this relay'
+    rk jp.nisc send --to us.cisa --title "after the relay's revocation" >s.out 2>&1
+    m=$(queued_ids s.out)
+    sleep 2.5 # several --resubmit-ms periods and reconnect attempts
+    recipient_state jp.nisc "$m" us.cisa queued &&
+        ok "a send is not handed to the revoked relay: it stays queued" ||
+        { bad "a send is not handed to the revoked relay: it stays queued"; rk jp.nisc show "$m" | sed 's/^/  out| /'; }
+    not_connected jp.nisc && ok "... and renrakud does not reconnect on the revoked key" ||
+        bad "... and renrakud does not reconnect on the revoked key"
+    [ "$(grep -c 'event=relay_not_usable' jp.nisc.log)" = 1 ] &&
+        ok "... said once, not at every check" || bad "... said once, not at every check"
+}
+
 setup
 case "$SCENARIO" in
 flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | \
-    rejected_norecord | resubmit | redeliver | receipts | unlisted | refusals | diskfull | rotate)
+    rejected_norecord | resubmit | redeliver | receipts | unlisted | refusals | diskfull | rotate | \
+    relay_revoked)
     "scenario_$SCENARIO"
     ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
