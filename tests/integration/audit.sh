@@ -230,6 +230,20 @@ scenario_clean() {
     [ $? = 1 ] && grep -q '^problem: checkpoints/: no checkpoint' v.out && ok "no checkpoint and another relay's vkey: a problem" || { bad "no checkpoint and another relay's vkey: a problem"; cat v.out; }
     "$AUDIT" verify data --vkey "$vkey2" --coordinator keys/coordinator.pub --all >v.out 2>&1
     [ $? = 1 ] && grep -q '^problem: checkpoints/: no checkpoint signed by the relay key .* matches the log' v.out && ok "checkpoints all signed by another key: --all says none matches" || { bad "checkpoints all signed by another key: --all says none matches"; cat v.out; }
+    # Several --vkey: the keys of one relay over a rotation. A checkpoint
+    # signed by any of them counts, in either order; a key of another relay
+    # (another name) is refused before anything is read, as are more than 8.
+    "$AUDIT" verify data --vkey "$vkey2" --vkey "$VKEY" --coordinator keys/coordinator.pub >v.out 2>&1
+    [ $? = 0 ] && ok "two --vkey of one relay, the signing one second: exit 0" || { bad "two --vkey of one relay, the signing one second: exit 0"; cat v.out; }
+    "$KEYS" gen --id relay.other --role relay --out keys3 >/dev/null || bad "gen relay.other"
+    local vother
+    vother=$("$RELAY" --print-vkey --key keys3/relay.other.key)
+    "$AUDIT" verify data --vkey "$VKEY" --vkey "$vother" --coordinator keys/coordinator.pub >u.out 2>&1
+    [ $? = 2 ] && ok "a --vkey of another relay: exit 2" || { bad "a --vkey of another relay: exit 2"; cat u.out; }
+    expect "... naming both relays" u.out "error: --vkey renraku/relay.other\+[0-9a-f]{8}\+.*: a key of renraku/relay.other, but the first --vkey is of ${VKEY%%+*}: several --vkey are the keys of one relay"
+    "$AUDIT" verify data --vkey "$VKEY" --vkey "$vkey2" --vkey "$vkey2" --vkey "$vkey2" --vkey "$vkey2" \
+        --vkey "$vkey2" --vkey "$vkey2" --vkey "$vkey2" --vkey "$vkey2" --coordinator keys/coordinator.pub >u.out 2>&1
+    [ $? = 2 ] && grep -q -- "--vkey: at most 8" u.out && ok "nine --vkey: exit 2, at most 8" || { bad "nine --vkey: exit 2, at most 8"; cat u.out; }
     # Usage and bad input: one error line, exit 2 or 1.
     "$AUDIT" verify data --coordinator keys/coordinator.pub >u.out 2>&1
     [ $? = 2 ] && ok "verify without --vkey: exit 2" || bad "verify without --vkey: exit 2"
