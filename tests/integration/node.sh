@@ -5,7 +5,7 @@
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
 # tworelays rejected_norecord resubmit redeliver receipts unlisted refusals
-# diskfull rotate relay_revoked
+# diskfull rotate relay_revoked relay_rekey_trust
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -1591,11 +1591,55 @@ scenario_relay_revoked() {
         ok "... said once, not at every check" || bad "... said once, not at every check"
 }
 
+# After a rotation of the relay's keys, the checkpoint it signed with its
+# previous key vouches for its log only while the roster lists that set
+# as active: a revoked or suspended set (a stolen key) does not, and the
+# relay refuses to start, saying so; an expired one (not_after now, after
+# a compromise, OPERATIONS.md) still does.
+# prev_set STATUS [NOT_AFTER]: relay.test's first key set so, signed anew.
+prev_set() {
+    python3 - "$1" "${2:-}" <<'PY' || bad "edit roster.json"
+import json, sys
+r = json.load(open("roster.json"))
+k = [n for n in r["nodes"] if n["id"] == "relay.test"][0]["keys"][0]
+k["status"] = sys.argv[1]
+if sys.argv[2]:
+    k["not_after"] = sys.argv[2]
+open("roster.json", "w").write(json.dumps(r, indent=2) + "\n")
+PY
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null ||
+        bad "sign the roster"
+}
+scenario_relay_rekey_trust() {
+    local rc st
+    start_relay
+    stop_relay # its newest checkpoint is signed by its first key
+    "$KEYS" gen --id relay.test --role relay --out newr >/dev/null &&
+        "$KEYS" roster update roster.json --id relay.test --rotate newr/relay.test.pub >/dev/null ||
+        bad "rotate the relay's keys"
+    cp newr/relay.test.key keys/relay.test.key
+    for st in revoked suspended; do
+        prev_set "$st"
+        timeout 10 "$RELAY" --key keys/relay.test.key --roster roster.signed \
+            --coordinator keys/coordinator.pub --data relaydata --bind tcp://127.0.0.1:0 >r-$st.log 2>&1
+        rc=$?
+        [ $rc != 0 ] && [ $rc != 124 ] && ok "previous set $st: the relay refuses its checkpoint and does not start (exit $rc)" ||
+            bad "previous set $st: the relay refuses its checkpoint and does not start (exit $rc)"
+        expect "... saying what the roster must list" r-$st.log \
+            "checkpoints/[0-9]+.note: refused: signed by none of this relay's keys \(not by --key's renraku/relay.test\+[0-9a-f]{8}, nor by the 0 other key sets the roster lists as active for it\)"
+    done
+    prev_set active "$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)"
+    start_relay
+    expect "previous set active, expired a minute ago: its checkpoint is taken" relay.log \
+        "event=checkpoint_earlier_key file=checkpoints/[0-9]+.note key=renraku/relay.test"
+    stop_relay
+}
+
 setup
 case "$SCENARIO" in
 flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | \
     rejected_norecord | resubmit | redeliver | receipts | unlisted | refusals | diskfull | rotate | \
-    relay_revoked)
+    relay_revoked | relay_rekey_trust)
     "scenario_$SCENARIO"
     ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
