@@ -1036,20 +1036,26 @@ s_check_own_entry(relay_t *self) {
 }
 
 /* The signing keys of this relay's other key sets that the roster lists
- * as active, whatever their validity: after a rotation its checkpoints
- * were signed by its previous key, which vouches for them still (an
- * expired set signed them while it was in force). A revoked or suspended
- * set does not. Returns how many were written to out. */
+ * as active and whose not_before has come: after a rotation its
+ * checkpoints were signed by its previous key, which vouches for them
+ * still (an expired set signed them while it was in force). A revoked or
+ * suspended set does not, nor one not yet valid. Returns how many were
+ * written to out. */
 static size_t
 s_earlier_keys(const relay_t *self, uint8_t out[ROSTER_MAX_KEYS][32]) {
     const identity_public_t *me = identity_public(self->cfg.identity);
     const roster_node_t *n = roster_find(self->roster, me->id);
     size_t count = 0;
+    uint64_t now = rk_now_ms();
 
     if (!n || n->role != IDENTITY_ROLE_RELAY)
         return 0;
+    /* A set whose validity has not begun signed nothing yet: a checkpoint
+     * under it was made outside the relay, with a key the roster does not
+     * vouch for before its time. */
     for (size_t i = 0; i < n->n_keys && count < ROSTER_MAX_KEYS; i++)
         if (n->keys[i].status == ROSTER_ACTIVE &&
+            n->keys[i].not_before_ms <= now &&
             memcmp(n->keys[i].sign_pk, me->sign_pk, 32) != 0)
             memcpy(out[count++], n->keys[i].sign_pk, 32);
     return count;

@@ -571,10 +571,12 @@ s_load_checkpoint(relay_log_t *self, char *err, size_t errlen) {
         s_err(err, errlen,
               "checkpoints/%s: refused: signed by none of this relay's keys "
               "(not by --key's %s+%08" PRIx32 ", nor by the %zu other key "
-              "sets the roster lists as active for it). After a rotation it "
-              "is signed by the previous key: the roster must still list "
-              "that key set as active (a past not_after is fine; a revoked "
-              "or suspended one is not trusted). See OPERATIONS.md, "
+              "sets the roster lists as active for it, from their not_before "
+              "on). After a rotation it is signed by the previous key: the "
+              "roster must still list that key set as active (a past "
+              "not_after is fine; a revoked or suspended one, or one whose "
+              "not_before is still to come, is not trusted). See "
+              "OPERATIONS.md, "
               "\"Rotating the relay's keys\"",
               name, self->verifier.name, self->verifier.key_id,
               self->n_earlier_keys);

@@ -1596,15 +1596,18 @@ scenario_relay_revoked() {
 # as active: a revoked or suspended set (a stolen key) does not, and the
 # relay refuses to start, saying so; an expired one (not_after now, after
 # a compromise, OPERATIONS.md) still does.
-# prev_set STATUS [NOT_AFTER]: relay.test's first key set so, signed anew.
+# prev_set STATUS [NOT_AFTER [NOT_BEFORE]]: relay.test's first key set so,
+# signed anew.
 prev_set() {
-    python3 - "$1" "${2:-}" <<'PY' || bad "edit roster.json"
+    python3 - "$1" "${2:-}" "${3:-}" <<'PY' || bad "edit roster.json"
 import json, sys
 r = json.load(open("roster.json"))
 k = [n for n in r["nodes"] if n["id"] == "relay.test"][0]["keys"][0]
 k["status"] = sys.argv[1]
 if sys.argv[2]:
     k["not_after"] = sys.argv[2]
+if sys.argv[3]:
+    k["not_before"] = sys.argv[3]
 open("roster.json", "w").write(json.dumps(r, indent=2) + "\n")
 PY
     "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null ||
@@ -1618,17 +1621,23 @@ scenario_relay_rekey_trust() {
         "$KEYS" roster update roster.json --id relay.test --rotate newr/relay.test.pub >/dev/null ||
         bad "rotate the relay's keys"
     cp newr/relay.test.key keys/relay.test.key
-    for st in revoked suspended; do
-        prev_set "$st"
+    for st in revoked suspended future; do
+        case $st in
+        future) # active, but valid only from tomorrow: it signed nothing yet
+            prev_set active "$(date -u -d '+2 day' +%Y-%m-%dT%H:%M:%S.000Z)" \
+                "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%S.000Z)" ;;
+        *) prev_set "$st" ;;
+        esac
         timeout 10 "$RELAY" --key keys/relay.test.key --roster roster.signed \
             --coordinator keys/coordinator.pub --data relaydata --bind tcp://127.0.0.1:0 >r-$st.log 2>&1
         rc=$?
         [ $rc != 0 ] && [ $rc != 124 ] && ok "previous set $st: the relay refuses its checkpoint and does not start (exit $rc)" ||
             bad "previous set $st: the relay refuses its checkpoint and does not start (exit $rc)"
         expect "... saying what the roster must list" r-$st.log \
-            "checkpoints/[0-9]+.note: refused: signed by none of this relay's keys \(not by --key's renraku/relay.test\+[0-9a-f]{8}, nor by the 0 other key sets the roster lists as active for it\)"
+            "checkpoints/[0-9]+.note: refused: signed by none of this relay's keys \(not by --key's renraku/relay.test\+[0-9a-f]{8}, nor by the 0 other key sets the roster lists as active for it, from their not_before on\)"
     done
-    prev_set active "$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)"
+    prev_set active "$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)" \
+        "$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%S.000Z)"
     start_relay
     expect "previous set active, expired a minute ago: its checkpoint is taken" relay.log \
         "event=checkpoint_earlier_key file=checkpoints/[0-9]+.note key=renraku/relay.test"
