@@ -871,8 +871,7 @@ s_points_back(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
 static void
 s_closed(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
          uint64_t accepted_index, const uint8_t msg_id[16],
-         const char *recipient, bool expired) {
-    const char *what = expired ? "expired" : "delivered";
+         const char *recipient, bool expired, const char *what) {
     char msg[2 * ENVELOPE_MSG_ID_LEN + 1];
     uint8_t k[16];
     s_slot_t *slot;
@@ -901,25 +900,26 @@ s_closed(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
     if ((bool)(slot->val & 1) != expired)
         s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
                   "%s is both delivered (record %" PRIu64
-                  ") and expired (record %" PRIu64
+                  ") and expired or undeliverable (record %" PRIu64
                   ") for the message accepted at index %" PRIu64
-                  ": a relay delivers a message to a recipient or lets it "
-                  "expire for it, never both",
+                  ": a relay delivers a message to a recipient or gives it "
+                  "up for it (expiry, or the recipient left the roster), "
+                  "never both",
                   recipient, expired ? first : pos, expired ? pos : first,
                   accepted_index);
     else if (first == pos)
         s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
-                  "the expired record names %s twice for the message "
+                  "the %s record names %s twice for the message "
                   "accepted at index %" PRIu64,
-                  recipient, accepted_index);
+                  what, recipient, accepted_index);
     else
         s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
-                  "%s is %s twice (records %" PRIu64 " and %" PRIu64
+                  "%s is %s%s twice (records %" PRIu64 " and %" PRIu64
                   ") for the message accepted at index %" PRIu64
                   ": a relay logs one %s per recipient (a repeated confirm "
                   "writes nothing)",
-                  recipient, what, first, pos, accepted_index,
-                  expired ? "expiry" : "delivery");
+                  recipient, what, expired ? " or expired" : "", first, pos,
+                  accepted_index, expired ? "expiry" : "delivery");
 }
 
 static void
@@ -953,6 +953,58 @@ s_roster(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
     v->roster_pos = pos;
     v->sum->rosters++;
     v->sum->roster_serial = roster_serial(ro);
+}
+
+/* An undeliverable record: it points back at an accepted message, its
+ * recipients had neither received it nor had it expire (s_closed), it
+ * names the roster in force at this point of the log, and that roster
+ * shows each of them revoked (reason revoked) or absent (removed). A
+ * relay gives a message up only for a recipient that left the roster: one
+ * given up for a recipient still in it is a silent loss. */
+static void
+s_undeliverable(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
+                const record_t *r) {
+    const record_undeliverable_t *u = &r->undeliverable;
+    bool revoked = strcmp(u->reason, "revoked") == 0;
+    bool back = s_points_back(v, file, off, pos, "undeliverable",
+                              u->accepted_index, u->msg_id);
+    if (!v->roster)
+        s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
+                  "undeliverable record comes before any roster record: "
+                  "no roster in force revoked or removed its recipients");
+    else if (u->roster_serial != v->sum->roster_serial)
+        s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
+                  "undeliverable record names roster serial %" PRIu64
+                  " but the roster in force at that point of the log has "
+                  "serial %" PRIu64,
+                  u->roster_serial, v->sum->roster_serial);
+    for (size_t i = 0; i < u->n_recipients; i++) {
+        const char *id = u->recipients[i];
+        s_node(v, id);
+        if (v->roster) {
+            const roster_node_t *n = roster_find(v->roster, id);
+            if (revoked && (!n || n->status != ROSTER_REVOKED))
+                s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
+                          "undeliverable record says %s was revoked, but "
+                          "the roster in force (serial %" PRIu64 ") %s: "
+                          "the relay gave up a message it could deliver",
+                          id, v->sum->roster_serial,
+                          !n ? "does not list it (removed, not revoked)"
+                          : n->status == ROSTER_SUSPENDED
+                              ? "lists it as suspended, not revoked"
+                              : "lists it as active");
+            else if (!revoked && n)
+                s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
+                          "undeliverable record says %s was removed from "
+                          "the roster, but the roster in force (serial "
+                          "%" PRIu64 ") still lists it: the relay gave up a "
+                          "message it could deliver",
+                          id, v->sum->roster_serial);
+        }
+        if (back)
+            s_closed(v, file, off, pos, u->accepted_index, u->msg_id, id, true,
+                     "undeliverable");
+    }
 }
 
 /* One frame that checked: the leaf, then what the record says. */
@@ -995,10 +1047,11 @@ s_record(s_verify_t *v, const char *file, uint64_t off, const uint8_t *rec,
     if (v->sum->records == 1)
         v->sum->first_ms = r->time_ms;
     v->sum->last_ms = r->time_ms;
-    if (r->type >= RECORD_ACCEPTED && r->type <= RECORD_RELAY)
+    if (r->type >= RECORD_ACCEPTED && r->type <= RECORD_UNDELIVERABLE)
         v->sum->by_type[r->type - RECORD_ACCEPTED]++;
     if ((r->type == RECORD_ACCEPTED || r->type == RECORD_DELIVERED ||
-         r->type == RECORD_EXPIRED || r->type == RECORD_REFUSED) &&
+         r->type == RECORD_EXPIRED || r->type == RECORD_REFUSED ||
+         r->type == RECORD_UNDELIVERABLE) &&
         r->time_ms > v->last_turn_ms)
         v->last_turn_ms = r->time_ms;
     switch (r->type) {
@@ -1010,7 +1063,8 @@ s_record(s_verify_t *v, const char *file, uint64_t off, const uint8_t *rec,
         if (s_points_back(v, file, off, pos, "delivered",
                           r->delivered.accepted_index, r->delivered.msg_id))
             s_closed(v, file, off, pos, r->delivered.accepted_index,
-                     r->delivered.msg_id, r->delivered.recipient, false);
+                     r->delivered.msg_id, r->delivered.recipient, false,
+                     "delivered");
         break;
     case RECORD_EXPIRED: {
         bool back = s_points_back(v, file, off, pos, "expired",
@@ -1019,10 +1073,14 @@ s_record(s_verify_t *v, const char *file, uint64_t off, const uint8_t *rec,
             s_node(v, r->expired.recipients[i]);
             if (back)
                 s_closed(v, file, off, pos, r->expired.accepted_index,
-                         r->expired.msg_id, r->expired.recipients[i], true);
+                         r->expired.msg_id, r->expired.recipients[i], true,
+                         "expired");
         }
         break;
     }
+    case RECORD_UNDELIVERABLE:
+        s_undeliverable(v, file, off, pos, r);
+        break;
     case RECORD_REFUSED:
         s_node(v, r->refused.peer);
         break;
@@ -1454,6 +1512,17 @@ audit_event_from_record(const record_t *r, audit_event_t *ev) {
         rk_hex(ev->msg_id, r->expired.msg_id, ENVELOPE_MSG_ID_LEN);
         ev->accepted_index = r->expired.accepted_index;
         ev->reason = s_dup("");
+        break;
+    case RECORD_UNDELIVERABLE:
+        ev->from = s_dup("");
+        ev->to = s_join_ids(r->undeliverable.recipients,
+                            r->undeliverable.n_recipients);
+        rk_hex(ev->msg_id, r->undeliverable.msg_id, ENVELOPE_MSG_ID_LEN);
+        ev->accepted_index = r->undeliverable.accepted_index;
+        if (asprintf(&ev->reason, "%s (roster serial %" PRIu64 ")",
+                     r->undeliverable.reason,
+                     r->undeliverable.roster_serial) < 0)
+            ev->reason = NULL;
         break;
     case RECORD_REFUSED:
         ev->from = s_dup(r->refused.peer ? r->refused.peer

@@ -79,7 +79,7 @@ typedef struct {
 /* What audit_verify saw. by_type is indexed by type - RECORD_ACCEPTED. */
 typedef struct {
     uint64_t records;              /* valid frames read (torn tail excluded) */
-    uint64_t by_type[6];           /* records that decoded, by type */
+    uint64_t by_type[7];           /* records that decoded, by type */
     uint64_t segments;             /* segment files */
     uint64_t bytes;                /* bytes of segment files */
     uint64_t tail_bytes;           /* torn tail ignored at the end of the log */

@@ -468,6 +468,13 @@ audit_compare_add(audit_compare_t *self, int log, uint64_t pos,
             s_closed(self, l, pos, r->expired.msg_id, r->expired.accepted_index,
                      r->expired.recipients[i], S_EXPIRED);
         break;
+    case RECORD_UNDELIVERABLE:
+        /* Given up like an expiry: the recipient left the roster. */
+        for (size_t i = 0; i < r->undeliverable.n_recipients; i++)
+            s_closed(self, l, pos, r->undeliverable.msg_id,
+                     r->undeliverable.accepted_index,
+                     r->undeliverable.recipients[i], S_EXPIRED);
+        break;
     case RECORD_REFUSED: {
         const char *peer = r->refused.peer;
         const char *claimed = r->refused.claimed_sender;

@@ -1090,15 +1090,26 @@ s_on_receipt(daemon_t *self, link_t *l, const frame_receipt_t *r) {
             json_object_get(json_object_get(rec, "recipients"), r->recipient);
         const char *state = json_string_value(json_object_get(cur, "state"));
         int early =
-            !state || !strcmp(state, "queued") || !strcmp(state, "stored");
+            !state || !strcmp(state, "queued") || !strcmp(state, "stored") ||
+            /* another relay got it to the recipient after all */
+            (r->status == FRAME_RECEIPT_DELIVERED &&
+             (!strcmp(state, "undeliverable") || !strcmp(state, "expired")));
         /* An acknowledgement may have arrived first, or another relay may
          * have delivered it: never go back to an earlier state. */
-        if (early)
+        if (early) {
             s_set_recipient(rec, r->recipient,
                             frame_receipt_status_name(r->status), r->time_ms,
                             NULL);
-        else if (r->status == FRAME_RECEIPT_DELIVERED && json_is_object(cur) &&
-                 !json_object_get(cur, "delivered")) {
+            cur = json_object_get(json_object_get(rec, "recipients"),
+                                  r->recipient);
+            if (json_is_object(cur)) {
+                if (r->status == FRAME_RECEIPT_UNDELIVERABLE && r->reason)
+                    json_object_set_new(cur, "reason", json_string(r->reason));
+                else
+                    json_object_del(cur, "reason");
+            }
+        } else if (r->status == FRAME_RECEIPT_DELIVERED &&
+                   json_is_object(cur) && !json_object_get(cur, "delivered")) {
             char t[40];
             rk_time_format(t, sizeof t, r->time_ms);
             json_object_set_new(cur, "delivered", json_string(t));
@@ -1109,8 +1120,14 @@ s_on_receipt(daemon_t *self, link_t *l, const frame_receipt_t *r) {
     if (r->index > s_receipts_after(self, l))
         s_set_receipts_after(self, l, r->index);
     self->counters[C_RECEIPTS]++;
-    log_info("event=receipt msg=%s relay_id=%s recipient=%s status=%s", hex,
-             l->id, r->recipient, frame_receipt_status_name(r->status));
+    if (r->status == FRAME_RECEIPT_UNDELIVERABLE)
+        log_warn("event=undeliverable msg=%s relay_id=%s recipient=%s "
+                 "reason=%s action=\"the recipient left the roster and will "
+                 "never get it; reach it another way\"",
+                 hex, l->id, r->recipient, r->reason ? r->reason : "-");
+    else
+        log_info("event=receipt msg=%s relay_id=%s recipient=%s status=%s", hex,
+                 l->id, r->recipient, frame_receipt_status_name(r->status));
 }
 
 /* ---- sending ---- */

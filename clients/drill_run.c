@@ -662,7 +662,8 @@ s_settle(run_t *r, uint64_t now) {
             if (p->sent_ms) {
                 if (!p->final)
                     p->final = s_sufficient(p->obs, in->inj->expect) ||
-                               s_time(p->obs, "expired");
+                               s_time(p->obs, "expired") ||
+                               s_time(p->obs, "undeliverable");
                 /* Past its deadline the drill may end without it; until
                  * then, a later answer still counts. */
                 p->settled = p->final || now > p->sent_ms + dl + grace;

@@ -718,9 +718,15 @@ cmd_show(int argc, char **argv) {
         if ((refusal = s_refusal(rec, line, sizeof line)))
             printf("Refusal   %s\n", refusal);
         printf("\n%-16s %-14s %s\n", "RECIPIENT", "STATE", "SINCE");
-        json_object_foreach(json_object_get(rec, "recipients"), k, v) printf(
-            "%-16s %-14s %s%s%s\n", k, s_str(v, "state"), s_str(v, "time"),
-            json_object_get(v, "comment") ? "  " : "", s_str(v, "comment"));
+        json_object_foreach(json_object_get(rec, "recipients"), k, v) {
+            printf("%-16s %-14s %s%s%s", k, s_str(v, "state"), s_str(v, "time"),
+                   json_object_get(v, "comment") ? "  " : "",
+                   s_str(v, "comment"));
+            if (!strcmp(s_str(v, "state"), "undeliverable"))
+                printf("  (%s from the roster: it will never get it)",
+                       s_str(v, "reason"));
+            printf("\n");
+        }
     }
     json_decref(reply);
     return 0;
@@ -840,11 +846,13 @@ cmd_status(int argc, char **argv) {
             continue;
         }
         json_object_foreach(json_object_get(m, "recipients"), k, v) {
-            printf("%-12.12s %-13s %-10s %-16s %-14s %s\n",
+            int gone = !strcmp(s_str(v, "state"), "undeliverable");
+            printf("%-12.12s %-13s %-10s %-16s %-14s %s%s%s\n",
                    first ? s_str(m, "msg_id") : "",
                    first ? s_str(m, "kind") : "",
                    first ? s_str(m, "state") : "", k, s_str(v, "state"),
-                   s_str(v, "time"));
+                   s_str(v, "time"), gone ? "  " : "",
+                   gone ? s_str(v, "reason") : "");
             first = 0;
         }
         if ((refusal = s_refusal(m, line, sizeof line)))

@@ -348,10 +348,11 @@ s_cmd_verify(int argc, char **argv) {
     root = rk_b64(sum.root, sizeof sum.root);
     printf("records %" PRIu64 " (accepted %" PRIu64 ", delivered %" PRIu64
            ", expired %" PRIu64 ", refused %" PRIu64 ", roster %" PRIu64
-           ", relay %" PRIu64 ") in %" PRIu64 " segments, %" PRIu64 " bytes\n",
+           ", relay %" PRIu64 ", undeliverable %" PRIu64 ") in %" PRIu64
+           " segments, %" PRIu64 " bytes\n",
            sum.records, sum.by_type[0], sum.by_type[1], sum.by_type[2],
-           sum.by_type[3], sum.by_type[4], sum.by_type[5], sum.segments,
-           sum.bytes);
+           sum.by_type[3], sum.by_type[4], sum.by_type[5], sum.by_type[6],
+           sum.segments, sum.bytes);
     if (sum.tail_bytes)
         printf("torn tail: %" PRIu64 " bytes at offset %" PRIu64
                " of %s, ignored (never acknowledged)\n",

@@ -104,6 +104,8 @@ frame_receipt_status_name(frame_receipt_status_t status) {
         return "delivered";
     case FRAME_RECEIPT_EXPIRED:
         return "expired";
+    case FRAME_RECEIPT_UNDELIVERABLE:
+        return "undeliverable";
     }
     return "unknown";
 }
@@ -257,8 +259,18 @@ s_check(const frame_t *f, const char **why) {
         CHECK(envelope_node_id_valid(f->receipt.recipient), RK_ERR_MALFORMED,
               "receipt recipient is not a valid node id");
         CHECK(f->receipt.status == FRAME_RECEIPT_DELIVERED ||
-                  f->receipt.status == FRAME_RECEIPT_EXPIRED,
+                  f->receipt.status == FRAME_RECEIPT_EXPIRED ||
+                  f->receipt.status == FRAME_RECEIPT_UNDELIVERABLE,
               RK_ERR_MALFORMED, "receipt carries an unknown status");
+        if (f->receipt.status == FRAME_RECEIPT_UNDELIVERABLE)
+            CHECK(f->receipt.reason &&
+                      (strcmp(f->receipt.reason, "revoked") == 0 ||
+                       strcmp(f->receipt.reason, "removed") == 0),
+                  RK_ERR_MALFORMED,
+                  "undeliverable receipt has no reason revoked or removed");
+        else
+            CHECK(!f->receipt.reason, RK_ERR_MALFORMED,
+                  "receipt has a reason but is not undeliverable");
         return RK_OK;
     case FRAME_ROSTER:
         CHECK(f->roster.signed_roster && f->roster.signed_roster_len > 0,
@@ -410,6 +422,7 @@ s_encode(const frame_t *f, rk_wbuf_t *to, uint8_t **out, size_t *len) {
         b.receipt.status = (Renraku__ReceiptStatus)f->receipt.status;
         b.receipt.time_ms = f->receipt.time_ms;
         b.receipt.index = f->receipt.index;
+        b.receipt.reason = (char *)f->receipt.reason;
         fr.receipt = &b.receipt;
         break;
     case FRAME_PING:
@@ -833,6 +846,7 @@ s_from_pb(s_frame_t *self, const char **why) {
         f->receipt.status = (frame_receipt_status_t)pb->receipt->status;
         f->receipt.time_ms = pb->receipt->time_ms;
         f->receipt.index = pb->receipt->index;
+        f->receipt.reason = pb->receipt->reason;
         return RK_OK;
     case RENRAKU__FRAME__BODY_PING:
         f->ping.has_nonce = pb->ping->has_nonce;

@@ -71,8 +71,10 @@ typedef enum {
 
 /* What became of one recipient's copy (renraku.ReceiptStatus). */
 typedef enum {
-    FRAME_RECEIPT_DELIVERED = 1, /* the recipient confirmed it */
-    FRAME_RECEIPT_EXPIRED = 2,   /* expired before the recipient took it */
+    FRAME_RECEIPT_DELIVERED = 1,     /* the recipient confirmed it */
+    FRAME_RECEIPT_EXPIRED = 2,       /* expired before the recipient took it */
+    FRAME_RECEIPT_UNDELIVERABLE = 3, /* the recipient was revoked or removed
+                                        from the roster: it never will */
 } frame_receipt_status_t;
 
 /* Bodies. Byte fields are pointer + length; msg ids and hashes are fixed
@@ -131,9 +133,11 @@ typedef struct {                         /* recipient -> relay: on disk */
 typedef struct {                         /* relay -> sender, per recipient */
     uint8_t msg_id[ENVELOPE_MSG_ID_LEN]; /* the sender's envelope */
     const char *recipient;               /* node id */
-    frame_receipt_status_t status;       /* delivered or expired */
-    uint64_t time_ms;                    /* when it was confirmed/expired */
-    uint64_t index; /* log index of the delivery or expiry record */
+    frame_receipt_status_t status; /* delivered, expired or undeliverable */
+    uint64_t time_ms;              /* when it was confirmed/expired */
+    uint64_t index;     /* log index of the delivery or expiry record */
+    const char *reason; /* undeliverable: "revoked" or "removed" (required);
+                           any other status: NULL */
 } frame_receipt_t;
 
 typedef struct {    /* ping and pong alike */
@@ -280,7 +284,8 @@ int frame_encode_pong(uint64_t nonce, uint8_t **out, size_t *len) RK_WUR;
  * "unknown-recipient", "recipient-inactive", "expired", "storage",
  * "rate-limited", "not-allowed", "busy", "internal", "roster") or
  * "unknown"; frame_reject_from_name is the reverse, 0 for an unknown or
- * NULL name. frame_receipt_status_name: "delivered", "expired" or "unknown". */
+ * NULL name. frame_receipt_status_name: "delivered", "expired",
+ * "undeliverable" or "unknown". */
 const char *frame_type_name(frame_type_t t);
 const char *frame_reject_name(frame_reject_t code);
 frame_reject_t frame_reject_from_name(const char *name);

@@ -21,12 +21,13 @@ typedef struct {
 } s_record_t;
 
 static const char *const s_type_names[] = {
-    "accepted", "delivered", "expired", "refused", "roster", "relay",
+    "accepted", "delivered", "expired",       "refused",
+    "roster",   "relay",     "undeliverable",
 };
 
 const char *
 record_type_name(record_type_t t) {
-    if (t >= RECORD_ACCEPTED && t <= RECORD_RELAY)
+    if (t >= RECORD_ACCEPTED && t <= RECORD_UNDELIVERABLE)
         return s_type_names[t - RECORD_ACCEPTED];
     return "unknown";
 }
@@ -35,7 +36,7 @@ record_type_t
 record_type_from_name(const char *name) {
     if (!name)
         return (record_type_t)0;
-    for (int t = RECORD_ACCEPTED; t <= RECORD_RELAY; t++)
+    for (int t = RECORD_ACCEPTED; t <= RECORD_UNDELIVERABLE; t++)
         if (strcmp(name, s_type_names[t - RECORD_ACCEPTED]) == 0)
             return (record_type_t)t;
     return (record_type_t)0;
@@ -84,6 +85,24 @@ s_check(const record_t *r, const char **why) {
             CHECK(envelope_node_id_valid(r->expired.recipients[i]),
                   RK_ERR_MALFORMED,
                   "an expired recipient is not a valid node id");
+        return RK_OK;
+    case RECORD_UNDELIVERABLE:
+        CHECK(r->undeliverable.accepted_index < r->index, RK_ERR_MALFORMED,
+              "undeliverable record points at or after itself");
+        CHECK(r->undeliverable.n_recipients > 0 && r->undeliverable.recipients,
+              RK_ERR_MALFORMED, "undeliverable record names no recipient");
+        CHECK(r->undeliverable.n_recipients <= ENVELOPE_MAX_RECIPIENTS,
+              RK_ERR_TOO_LARGE,
+              "undeliverable record names over 4096 recipients");
+        for (size_t i = 0; i < r->undeliverable.n_recipients; i++)
+            CHECK(envelope_node_id_valid(r->undeliverable.recipients[i]),
+                  RK_ERR_MALFORMED,
+                  "an undeliverable recipient is not a valid node id");
+        CHECK(r->undeliverable.reason &&
+                  (strcmp(r->undeliverable.reason, "revoked") == 0 ||
+                   strcmp(r->undeliverable.reason, "removed") == 0),
+              RK_ERR_MALFORMED,
+              "undeliverable reason is neither revoked nor removed");
         return RK_OK;
     case RECORD_REFUSED:
         CHECK(!r->refused.peer || envelope_node_id_valid(r->refused.peer),
@@ -139,6 +158,7 @@ s_encode(const record_t *r, rk_wbuf_t *to, uint8_t **out, size_t *len) {
         Renraku__RecRefused refused;
         Renraku__RecRoster roster;
         Renraku__RecRelay relay;
+        Renraku__RecUndeliverable undeliverable;
     } b;
     const char *why = NULL;
     size_t n;
@@ -174,6 +194,17 @@ s_encode(const record_t *r, rk_wbuf_t *to, uint8_t **out, size_t *len) {
         b.expired.n_recipients = r->expired.n_recipients;
         b.expired.recipients = (char **)r->expired.recipients;
         lr.expired = &b.expired;
+        break;
+    case RECORD_UNDELIVERABLE:
+        renraku__rec_undeliverable__init(&b.undeliverable);
+        b.undeliverable.accepted_index = r->undeliverable.accepted_index;
+        b.undeliverable.msg_id =
+            s_bin(r->undeliverable.msg_id, ENVELOPE_MSG_ID_LEN);
+        b.undeliverable.n_recipients = r->undeliverable.n_recipients;
+        b.undeliverable.recipients = (char **)r->undeliverable.recipients;
+        b.undeliverable.reason = (char *)r->undeliverable.reason;
+        b.undeliverable.roster_serial = r->undeliverable.roster_serial;
+        lr.undeliverable = &b.undeliverable;
         break;
     case RECORD_REFUSED:
         renraku__rec_refused__init(&b.refused);
@@ -356,6 +387,19 @@ s_from_pb(s_record_t *self, const char **why) {
         r->expired.recipients = (const char *const *)pb->expired->recipients;
         r->expired.n_recipients = pb->expired->n_recipients;
         break;
+    case RENRAKU__LOG_RECORD__BODY_UNDELIVERABLE: {
+        const Renraku__RecUndeliverable *f = pb->undeliverable;
+        body = &f->base;
+        r->undeliverable.accepted_index = f->accepted_index;
+        if (!s_copy_id(r->undeliverable.msg_id, ENVELOPE_MSG_ID_LEN,
+                       &f->msg_id))
+            BAD("undeliverable msg id is not 16 bytes");
+        r->undeliverable.recipients = (const char *const *)f->recipients;
+        r->undeliverable.n_recipients = f->n_recipients;
+        r->undeliverable.reason = f->reason;
+        r->undeliverable.roster_serial = f->roster_serial;
+        break;
+    }
     case RENRAKU__LOG_RECORD__BODY_REFUSED: {
         const Renraku__RecRefused *f = pb->refused;
         body = &f->base;
@@ -463,7 +507,7 @@ record_decode(const uint8_t *buf, size_t len, record_t **out,
         goto fail;
     }
     if (!s_count_fields(buf, len, RENRAKU__LOG_RECORD__BODY_ACCEPTED,
-                        RENRAKU__LOG_RECORD__BODY_RELAY, &bodies)) {
+                        RENRAKU__LOG_RECORD__BODY_UNDELIVERABLE, &bodies)) {
         w = "record does not decode as protobuf";
         goto fail;
     }

@@ -27,6 +27,7 @@ typedef enum {
     RECORD_REFUSED = 13,
     RECORD_ROSTER = 14,
     RECORD_RELAY = 15,
+    RECORD_UNDELIVERABLE = 16,
 } record_type_t;
 
 /* Bodies. Node ids follow envelope_node_id_valid; texts follow
@@ -52,6 +53,15 @@ typedef struct {                         /* expired before every confirm */
     const char *const *recipients;       /* those that never confirmed: */
     size_t n_recipients; /* 1..ENVELOPE_MAX_RECIPIENTS node ids */
 } record_expired_t;
+
+typedef struct {                         /* recipients left the roster */
+    uint64_t accepted_index;             /* < the record's own index */
+    uint8_t msg_id[ENVELOPE_MSG_ID_LEN]; /* the envelope's */
+    const char *const *recipients;       /* those that never confirmed: */
+    size_t n_recipients;    /* 1..ENVELOPE_MAX_RECIPIENTS node ids */
+    const char *reason;     /* "revoked" or "removed" */
+    uint64_t roster_serial; /* the roster that revoked or removed them */
+} record_undeliverable_t;
 
 typedef struct {      /* a refused attempt */
     const char *peer; /* authenticated node id, or NULL */
@@ -89,6 +99,7 @@ typedef struct {
         record_refused_t refused;
         record_roster_t roster;
         record_relay_t relay;
+        record_undeliverable_t undeliverable;
     };
 } record_t;
 
@@ -128,8 +139,9 @@ int record_decode(const uint8_t *buf, size_t len, record_t **out,
  * accepts NULL and sets *self_p to NULL. */
 void record_destroy(record_t **self_p);
 
-/* "accepted", "delivered", "expired", "refused", "roster", "relay", or
- * "unknown"; static. The reverse returns 0 for an unknown or NULL name. */
+/* "accepted", "delivered", "expired", "refused", "roster", "relay",
+ * "undeliverable", or "unknown"; static. The reverse returns 0 for an unknown
+ * or NULL name. */
 const char *record_type_name(record_type_t t);
 record_type_t record_type_from_name(const char *name);
 

@@ -137,6 +137,7 @@ typedef struct {
 
 typedef struct {
     uint64_t accepted, refused, delivered, expired, duplicates;
+    uint64_t undeliverable; /* recipients given up: left the roster */
     uint64_t refused_by[FRAME_REJECT_MAX + 1];
     uint64_t fsyncs, fsync_records, fsync_us_total, fsync_us_max;
     uint64_t fsync_failures, deliveries_sent, receipts_sent, send_failures;
@@ -198,6 +199,10 @@ struct relay {
     owed_t *owed;         /* receipts and confirms waiting for the sync */
     uint64_t deferred_ms; /* since when confirm records wait for a sync */
     int expired_logged;   /* expired records since the last sync */
+    /* A roster was installed (or the relay started): deliveries pending
+     * to recipients it revokes or lacks are given up, logged and told to
+     * their senders at the start of the next turn (s_give_up_gone). */
+    int gone_due;
     size_t n_owed, cap_owed;
     counters_t c;
     uint64_t last_expiry_ms, last_checkpoint_ms;
@@ -844,8 +849,19 @@ s_send_receipt(relay_t *self, const char *sender, const relay_receipt_t *r) {
     }
     memcpy(f.receipt.msg_id, r->msg_id, ENVELOPE_MSG_ID_LEN);
     f.receipt.recipient = r->recipient;
-    f.receipt.status =
-        r->expired ? FRAME_RECEIPT_EXPIRED : FRAME_RECEIPT_DELIVERED;
+    switch (r->status) {
+    case RELAY_RECEIPT_EXPIRED:
+        f.receipt.status = FRAME_RECEIPT_EXPIRED;
+        break;
+    case RELAY_RECEIPT_REVOKED:
+    case RELAY_RECEIPT_REMOVED:
+        f.receipt.status = FRAME_RECEIPT_UNDELIVERABLE;
+        f.receipt.reason =
+            r->status == RELAY_RECEIPT_REVOKED ? "revoked" : "removed";
+        break;
+    default:
+        f.receipt.status = FRAME_RECEIPT_DELIVERED;
+    }
     f.receipt.time_ms = r->time_ms;
     f.receipt.index = r->index;
     if (s_encode(self, &f) != RK_OK)
@@ -1077,6 +1093,7 @@ s_activate_roster(relay_t *self, roster_t *r, uint8_t *note, size_t len) {
     s_check_own_entry(self);
     s_push_roster(self);
     s_reset_if_revoked(self);
+    self->gone_due = 1;
 }
 
 /* Whether two signed rosters hold the same roster text; their signature
@@ -1427,13 +1444,83 @@ s_on_expired(const relay_expiry_t *e, void *arg) {
         rc.index = index;
         memcpy(rc.msg_id, e->msg_id, 16);
         rk_str_copy(rc.recipient, sizeof rc.recipient, e->recipients[i]);
-        rc.expired = 1;
+        rc.status = RELAY_RECEIPT_EXPIRED;
         rc.time_ms = rk_now_ms();
         s_owe_receipt(self, e->sender, &rc);
     }
     self->c.expired++;
     log_info("event=expired index=%" PRIu64 " sender=%s undelivered=%zu",
              e->index, e->sender, e->n_recipients);
+}
+
+/* ---- recipients that left the roster ---- */
+
+static void s_flush(relay_t *self);
+
+/* 1 revoked, 2 removed (absent), 0 still there (active or suspended: a
+ * suspended node may come back, so its deliveries wait). */
+static int
+s_gone(const char *node, void *arg) {
+    relay_t *self = arg;
+    const roster_node_t *n = roster_find(self->roster, node);
+    if (!n)
+        return 2;
+    return n->status == ROSTER_REVOKED ? 1 : 0;
+}
+
+static void
+s_on_undeliverable(const relay_expiry_t *e, void *arg) {
+    relay_t *self = arg;
+    const char *why = e->reason == 1 ? "revoked" : "removed";
+    record_t r;
+    uint64_t index = 0;
+    char hex[33];
+    memset(&r, 0, sizeof r);
+    r.type = RECORD_UNDELIVERABLE;
+    r.undeliverable.accepted_index = e->index;
+    memcpy(r.undeliverable.msg_id, e->msg_id, ENVELOPE_MSG_ID_LEN);
+    r.undeliverable.recipients = e->recipients;
+    r.undeliverable.n_recipients = e->n_recipients;
+    r.undeliverable.reason = why;
+    r.undeliverable.roster_serial = roster_serial(self->roster);
+    rk_hex(hex, e->msg_id, 16);
+    if (s_append(self, &r, &index) != RK_OK) {
+        /* The queue drops them all the same; a restart rebuilds from the
+         * log, finds them pending and gives them up again. */
+        s_snapshots_off(self);
+        return;
+    }
+    self->expired_logged = 1; /* a record to sync before the receipts */
+    for (size_t i = 0; i < e->n_recipients; i++) {
+        relay_receipt_t rc;
+        memset(&rc, 0, sizeof rc);
+        rc.index = index;
+        memcpy(rc.msg_id, e->msg_id, 16);
+        rk_str_copy(rc.recipient, sizeof rc.recipient, e->recipients[i]);
+        rc.status =
+            e->reason == 1 ? RELAY_RECEIPT_REVOKED : RELAY_RECEIPT_REMOVED;
+        rc.time_ms = rk_now_ms();
+        s_owe_receipt(self, e->sender, &rc);
+        log_warn("event=undeliverable index=%" PRIu64 " msg=%s sender=%s "
+                 "recipient=%s reason=%s roster_serial=%" PRIu64
+                 " record=%" PRIu64,
+                 e->index, hex, e->sender, e->recipients[i], why,
+                 roster_serial(self->roster), index);
+    }
+    self->c.undeliverable += e->n_recipients;
+}
+
+/* Gives up the deliveries the roster in force makes impossible: to
+ * recipients revoked or removed. Run where expiry runs (every confirm of
+ * earlier batches applied, none of this batch yet), so a recipient whose
+ * delivered record is logged is never also given up. */
+static void
+s_give_up_gone(relay_t *self) {
+    if (!self->gone_due)
+        return;
+    self->gone_due = 0;
+    s_flush(self); /* deferred confirms applied first */
+    relay_queue_drop_gone(self->queue, s_gone, s_on_undeliverable, self);
 }
 
 /* ---- group commit and answers ---- */
@@ -2156,6 +2243,7 @@ s_turn(relay_t *self) {
         relay_queue_resend_due(self->queue, rk_mono_us() / 1000,
                                self->cfg.redeliver_ms, s_on_resend, self);
     }
+    s_give_up_gone(self);
     self->batch_gen++; /* empties the batch index */
     self->batch_held = 0;
     for (size_t i = 0; i < self->n_items; i++) {
@@ -2214,7 +2302,8 @@ s_stats_json(relay_t *self, rk_wbuf_t *b) {
         "{\"uptime_s\":%" PRIu64 ",\"log_size\":%" PRIu64
         ",\"accepted\":%" PRIu64 ",\"duplicates\":%" PRIu64
         ",\"refused\":%" PRIu64 ",\"delivered\":%" PRIu64
-        ",\"expired\":%" PRIu64 ",\"live_messages\":%zu"
+        ",\"expired\":%" PRIu64 ",\"undeliverable\":%" PRIu64
+        ",\"live_messages\":%zu"
         ",\"held_bytes\":%" PRIu64
         ",\"connected\":%zu,\"handshakes_ok\":%" PRIu64
         ",\"handshakes_refused\":%" PRIu64 ",\"fsyncs\":%" PRIu64
@@ -2226,9 +2315,9 @@ s_stats_json(relay_t *self, rk_wbuf_t *b) {
         ",\"storage_ok\":%s,\"refused_by\":{",
         (rk_now_ms() - self->started_ms) / 1000, relay_log_size(self->log),
         self->c.accepted, self->c.duplicates, self->c.refused,
-        self->c.delivered, self->c.expired, relay_queue_live(self->queue),
-        relay_queue_held(self->queue, NULL), connected,
-        relay_zap_admitted(self->zap), relay_zap_refused(self->zap),
+        self->c.delivered, self->c.expired, self->c.undeliverable,
+        relay_queue_live(self->queue), relay_queue_held(self->queue, NULL),
+        connected, relay_zap_admitted(self->zap), relay_zap_refused(self->zap),
         self->c.fsyncs, self->c.fsync_failures,
         self->c.fsyncs ? (double)self->c.fsync_records / self->c.fsyncs : 0.0,
         self->c.fsyncs ? (double)self->c.fsync_us_total / self->c.fsyncs : 0.0,
@@ -2355,7 +2444,10 @@ s_control(relay_t *self) {
  * rebuilds from the whole log, as without it. Written at a clean stop
  * and, while the log grows, at most once a minute. */
 
-#define S_STATE_MAGIC "RNRKST01"
+/* 02: a receipt's status byte may say undeliverable (2 revoked, 3
+ * removed); a 01 snapshot (0 delivered, 1 expired) reads the same way. */
+#define S_STATE_MAGIC "RNRKST02"
+#define S_STATE_MAGIC_01 "RNRKST01"
 
 static void
 s_state_path(const relay_t *self, char *out, size_t cap) {
@@ -2517,7 +2609,8 @@ s_state_load(relay_t *self) {
         why = rk_strerror(rc);
         goto ignore;
     }
-    if (len < 8 + 8 + 32 + 8 + 32 || memcmp(data, S_STATE_MAGIC, 8) != 0) {
+    if (len < 8 + 8 + 32 + 8 + 32 || (memcmp(data, S_STATE_MAGIC, 8) != 0 &&
+                                      memcmp(data, S_STATE_MAGIC_01, 8) != 0)) {
         why = "not a state snapshot of this version";
         goto ignore;
     }
@@ -2736,7 +2829,34 @@ s_rebuild_one(void *arg, uint64_t index, const uint8_t *rec, size_t len) {
             memcpy(rx.msg_id, r->expired.msg_id, 16);
             snprintf(rx.recipient, sizeof rx.recipient, "%s",
                      r->expired.recipients[i]);
-            rx.expired = 1;
+            rx.status = RELAY_RECEIPT_EXPIRED;
+            rx.time_ms = r->time_ms;
+            if (relay_queue_add_receipt(self->queue, sender, &rx) != RK_OK)
+                rc = RK_ERR_NOMEM;
+        }
+        break;
+    }
+    case RECORD_UNDELIVERABLE: {
+        const record_undeliverable_t *u = &r->undeliverable;
+        for (size_t i = 0; i < u->n_recipients; i++) {
+            relay_receipt_t rx;
+            char sender[64];
+            /* Already gone (expired, or given up before): fine. */
+            if (relay_queue_drop(self->queue, u->accepted_index,
+                                 u->recipients[i], sender) != RK_OK) {
+                log_debug("event=undeliverable_without_pending index=%" PRIu64
+                          " recipient=%s",
+                          index, u->recipients[i]);
+                continue;
+            }
+            /* The sender is told again after a restart, as for expiry. */
+            memset(&rx, 0, sizeof rx);
+            rx.index = index;
+            memcpy(rx.msg_id, u->msg_id, 16);
+            snprintf(rx.recipient, sizeof rx.recipient, "%s", u->recipients[i]);
+            rx.status = strcmp(u->reason, "revoked") == 0
+                            ? RELAY_RECEIPT_REVOKED
+                            : RELAY_RECEIPT_REMOVED;
             rx.time_ms = r->time_ms;
             if (relay_queue_add_receipt(self->queue, sender, &rx) != RK_OK)
                 rc = RK_ERR_NOMEM;
@@ -2978,6 +3098,10 @@ relay_new(const relay_config_t *cfg, char *err, size_t errlen) {
         memset(&r, 0, sizeof r);
         r.type = RECORD_RELAY;
         r.relay.event = "started";
+        /* Deliveries to recipients the roster in force revokes or lacks
+         * (a roster logged just before a crash, or the file newer than
+         * the log) are given up at the first turn. */
+        self->gone_due = 1;
         if (s_append(self, &r, NULL) != RK_OK ||
             relay_log_sync(self->log) != RK_OK) {
             snprintf(err, errlen, "cannot write the log in %s", cfg->data_dir);

@@ -506,6 +506,98 @@ relay_queue_expire(relay_queue_t *self, uint64_t now_ms,
     return sw.count;
 }
 
+typedef struct {
+    relay_queue_t *q;
+    int (*gone)(const char *node, void *arg);
+    void (*fn)(const relay_expiry_t *e, void *arg);
+    void *arg;
+    size_t count;
+    int *why;           /* per entry of the message in hand */
+    const char **names; /* room for its recipients */
+    size_t cap;
+} gone_t;
+
+static void
+s_drop_gone_one(void *value, void *arg) {
+    gone_t *g = arg;
+    msg_t *m = value;
+    int max = 0;
+    if (m->remaining == 0)
+        return;
+    if (g->cap < m->n) {
+        int *w = realloc(g->why, m->n * sizeof *w);
+        const char **nm = w ? realloc(g->names, m->n * sizeof *nm) : NULL;
+        if (w)
+            g->why = w;
+        if (nm)
+            g->names = nm;
+        if (!w || !nm)
+            return; /* out of memory: the next roster install tries again */
+        g->cap = m->n;
+    }
+    for (size_t k = 0; k < m->n; k++) {
+        g->why[k] = m->e[k].linked ? g->gone(m->e[k].node->id, g->arg) : 0;
+        if (g->why[k] > max)
+            max = g->why[k];
+    }
+    for (int reason = 1; reason <= max; reason++) {
+        relay_expiry_t ex;
+        memset(&ex, 0, sizeof ex);
+        ex.index = m->index;
+        ex.sender = m->sender;
+        memcpy(ex.msg_id, m->msg_id, 16);
+        ex.reason = reason;
+        ex.recipients = g->names;
+        for (size_t k = 0; k < m->n; k++)
+            if (g->why[k] == reason)
+                g->names[ex.n_recipients++] = m->e[k].node->id;
+        if (!ex.n_recipients)
+            continue;
+        if (g->fn)
+            g->fn(&ex, g->arg);
+    }
+    for (size_t k = 0; k < m->n; k++)
+        if (g->why[k] > 0) {
+            s_unlink(&m->e[k]);
+            m->remaining--;
+            g->count++;
+        }
+    if (m->remaining == 0)
+        s_drop_msg(g->q, m);
+}
+
+size_t
+relay_queue_drop_gone(relay_queue_t *self,
+                      int (*gone)(const char *node, void *arg),
+                      void (*fn)(const relay_expiry_t *e, void *arg),
+                      void *arg) {
+    gone_t g = {self, gone, fn, arg, 0, NULL, NULL, 0};
+    if (self->done) /* the last fully confirmed one has served */
+        s_drop_msg(self, self->done);
+    relay_map_each(self->msgs, s_drop_gone_one, &g);
+    free(g.why);
+    free(g.names);
+    return g.count;
+}
+
+int
+relay_queue_drop(relay_queue_t *self, uint64_t index, const char *recipient,
+                 char sender[64]) {
+    msg_t *m = relay_map_get(self->msgs, &index, sizeof index);
+    if (!m)
+        return RK_ERR_NOT_FOUND;
+    for (size_t k = 0; k < m->n; k++)
+        if (m->e[k].linked && strcmp(m->e[k].node->id, recipient) == 0) {
+            if (sender)
+                snprintf(sender, 64, "%s", m->sender);
+            s_unlink(&m->e[k]);
+            if (--m->remaining == 0)
+                s_drop_msg(self, m);
+            return RK_OK;
+        }
+    return RK_ERR_NOT_FOUND;
+}
+
 int
 relay_queue_forget(relay_queue_t *self, uint64_t index, char sender[64]) {
     msg_t *m = relay_map_get(self->msgs, &index, sizeof index);
@@ -653,7 +745,7 @@ s_save_receipts(void *value, void *arg) {
         rk_wbuf_u64(sv->b, r->index);
         rk_wbuf_put(sv->b, r->msg_id, 16);
         rk_wbuf_str(sv->b, r->recipient);
-        rk_wbuf_u8(sv->b, (uint8_t)(r->expired != 0));
+        rk_wbuf_u8(sv->b, (uint8_t)r->status);
         rk_wbuf_u64(sv->b, r->time_ms);
     }
 }
@@ -771,10 +863,16 @@ relay_queue_restore(relay_queue_t *self, rk_rbuf_t *b,
             r.index = rk_rbuf_u64(b);
             rk_rbuf_get(b, r.msg_id, 16);
             rk_rbuf_str(b, r.recipient, sizeof r.recipient);
-            r.expired = rk_rbuf_u8(b);
+            {
+                uint8_t st = rk_rbuf_u8(b);
+                if (st > RELAY_RECEIPT_STATUS_MAX)
+                    b->failed = 1;
+                r.status = (relay_receipt_status_t)st;
+            }
             r.time_ms = rk_rbuf_u64(b);
-            /* Saved in increasing index order, with a recipient. */
-            if (b->failed || !r.recipient[0] || (j > 0 && r.index <= last))
+            /* Saved in index order, with a recipient; the recipients of
+             * one expiry or undeliverable record share its index. */
+            if (b->failed || !r.recipient[0] || (j > 0 && r.index < last))
                 return RK_ERR_MALFORMED;
             last = r.index;
             if ((rc = relay_queue_add_receipt(self, sender, &r)) != RK_OK)

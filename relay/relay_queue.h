@@ -22,23 +22,34 @@ typedef struct {
     size_t envelope_len;
 } relay_delivery_t;
 
+/* What a receipt says became of a recipient's copy. */
+typedef enum {
+    RELAY_RECEIPT_DELIVERED = 0,
+    RELAY_RECEIPT_EXPIRED = 1,
+    RELAY_RECEIPT_REVOKED = 2, /* undeliverable: revoked in the roster */
+    RELAY_RECEIPT_REMOVED = 3, /* undeliverable: removed from the roster */
+} relay_receipt_status_t;
+#define RELAY_RECEIPT_STATUS_MAX RELAY_RECEIPT_REMOVED
+
 /* A receipt owed to a sender. */
 typedef struct {
-    uint64_t index; /* log index of the delivery/expiry record */
+    uint64_t index; /* log index of the delivery/expiry/undeliverable record */
     uint8_t msg_id[16];
     char recipient[64];
-    int expired; /* 0 delivered, 1 expired */
+    relay_receipt_status_t status;
     uint64_t time_ms;
 } relay_receipt_t;
 
 /* An expiry found by relay_queue_expire: the message and the recipients
- * that never confirmed it (borrowed until the next call). */
+ * that never confirmed it (borrowed until the next call). From
+ * relay_queue_drop_gone: the recipients given up for one reason. */
 typedef struct {
     uint64_t index;
     uint8_t msg_id[16];
     const char *sender;
     const char *const *recipients;
     size_t n_recipients;
+    int reason; /* relay_queue_drop_gone: what gone() answered for them */
 } relay_expiry_t;
 
 relay_queue_t *relay_queue_new(void);
@@ -122,6 +133,25 @@ size_t relay_queue_live(const relay_queue_t *self);
 size_t relay_queue_expire(relay_queue_t *self, uint64_t now_ms,
                           void (*fn)(const relay_expiry_t *e, void *arg),
                           void *arg);
+
+/* Gives up, in every live message, the pending deliveries (in flight or
+ * not) to recipients for which gone(node, arg) answers a reason > 0 (the
+ * relay: revoked or removed from the roster): for each message with any,
+ * calls fn once per reason with those recipients, then drops them; a
+ * message no recipient is left for is forgotten. Returns the number of
+ * recipients dropped. */
+size_t relay_queue_drop_gone(relay_queue_t *self,
+                             int (*gone)(const char *node, void *arg),
+                             void (*fn)(const relay_expiry_t *e, void *arg),
+                             void *arg);
+
+/* Drops the pending delivery of message index to recipient (its
+ * undeliverable record was already logged, e.g. while rebuilding from the
+ * log); a message no recipient is left for is forgotten. sender (may be
+ * NULL, 64 bytes) gets the message's sender. Returns 0 or
+ * RK_ERR_NOT_FOUND (no such pending delivery). */
+int relay_queue_drop(relay_queue_t *self, uint64_t index, const char *recipient,
+                     char sender[64]) RK_WUR;
 
 /* Forgets a live message entirely (its expiry was already logged, e.g.
  * while rebuilding from the log). sender (may be NULL, 64 bytes) gets the

@@ -391,7 +391,27 @@ test_encoders(void **state) {
     assert_int_equal(d->receipt.status, FRAME_RECEIPT_DELIVERED);
     assert_int_equal(d->receipt.time_ms, TIME_MS);
     assert_int_equal(d->receipt.index, 13);
+    assert_null(d->receipt.reason);
     frame_destroy(&d);
+
+    {
+        frame_t u = {.type = FRAME_RECEIPT};
+        memcpy(u.receipt.msg_id, s_id, 16);
+        u.receipt.recipient = "us.cisa";
+        u.receipt.status = FRAME_RECEIPT_UNDELIVERABLE;
+        u.receipt.time_ms = TIME_MS;
+        u.receipt.index = 14;
+        u.receipt.reason = "revoked";
+        assert_int_equal(frame_encode(&u, &buf, &len), RK_OK);
+        DECODE();
+        assert_int_equal(d->receipt.status, FRAME_RECEIPT_UNDELIVERABLE);
+        assert_string_equal(d->receipt.reason, "revoked");
+        assert_string_equal(frame_receipt_status_name(d->receipt.status),
+                            "undeliverable");
+        frame_destroy(&d);
+        u.receipt.reason = NULL; /* undeliverable says why */
+        assert_int_equal(frame_encode(&u, &buf, &len), RK_ERR_INVALID);
+    }
 
     assert_int_equal(frame_encode_ping(99, &buf, &len), RK_OK);
     DECODE();
@@ -886,8 +906,19 @@ test_refuses_bad_values(void **state) {
     rc.recipient = "sg.csa";
     rc.status = RENRAKU__RECEIPT_STATUS__RECEIPT_UNSPECIFIED;
     REFUSED(RK_ERR_MALFORMED, "receipt carries an unknown status");
-    rc.status = (Renraku__ReceiptStatus)3;
+    rc.status = (Renraku__ReceiptStatus)4;
     REFUSED(RK_ERR_MALFORMED, "receipt carries an unknown status");
+    /* Undeliverable says why, revoked or removed; no other status does. */
+    rc.status = RENRAKU__RECEIPT_STATUS__RECEIPT_UNDELIVERABLE;
+    REFUSED(RK_ERR_MALFORMED,
+            "undeliverable receipt has no reason revoked or removed");
+    rc.reason = "suspended";
+    REFUSED(RK_ERR_MALFORMED,
+            "undeliverable receipt has no reason revoked or removed");
+    rc.status = RENRAKU__RECEIPT_STATUS__RECEIPT_DELIVERED;
+    rc.reason = "revoked";
+    REFUSED(RK_ERR_MALFORMED, "receipt has a reason but is not undeliverable");
+    rc.reason = NULL;
     rc.status = RENRAKU__RECEIPT_STATUS__RECEIPT_EXPIRED;
     rc.recipient = "sg csa";
     REFUSED(RK_ERR_MALFORMED, "receipt recipient is not a valid node id");

@@ -68,6 +68,14 @@ sample(record_type_t t) {
     case RECORD_RELAY:
         r.relay = (record_relay_t){"started", "renraku-relay 0.1, 3 nodes"};
         break;
+    case RECORD_UNDELIVERABLE:
+        r.undeliverable.accepted_index = 42;
+        memcpy(r.undeliverable.msg_id, s_id, 16);
+        r.undeliverable.recipients = s_rcpts;
+        r.undeliverable.n_recipients = 2;
+        r.undeliverable.reason = "revoked";
+        r.undeliverable.roster_serial = 8;
+        break;
     }
     return r;
 }
@@ -135,6 +143,20 @@ assert_record_equal(const record_t *a, const record_t *b) {
         assert_string_equal(a->relay.event, b->relay.event);
         assert_opt_string(a->relay.detail, b->relay.detail);
         break;
+    case RECORD_UNDELIVERABLE:
+        assert_int_equal(a->undeliverable.accepted_index,
+                         b->undeliverable.accepted_index);
+        assert_memory_equal(a->undeliverable.msg_id, b->undeliverable.msg_id,
+                            16);
+        assert_int_equal(a->undeliverable.n_recipients,
+                         b->undeliverable.n_recipients);
+        for (size_t i = 0; i < a->undeliverable.n_recipients; i++)
+            assert_string_equal(a->undeliverable.recipients[i],
+                                b->undeliverable.recipients[i]);
+        assert_string_equal(a->undeliverable.reason, b->undeliverable.reason);
+        assert_int_equal(a->undeliverable.roster_serial,
+                         b->undeliverable.roster_serial);
+        break;
     default:
         fail_msg("unexpected type %d", (int)a->type);
     }
@@ -164,7 +186,7 @@ pack_record(const Renraku__LogRecord *lr, uint8_t **out, size_t *len) {
 static void
 test_round_trip_every_type(void **state) {
     (void)state;
-    for (int t = RECORD_ACCEPTED; t <= RECORD_RELAY; t++) {
+    for (int t = RECORD_ACCEPTED; t <= RECORD_UNDELIVERABLE; t++) {
         record_t r = sample((record_type_t)t);
         record_t *d = NULL;
         uint8_t *buf = NULL, *again = NULL;
@@ -350,7 +372,7 @@ test_refuses_garbage(void **state) {
 static void
 test_refuses_every_truncation(void **state) {
     (void)state;
-    for (int t = RECORD_ACCEPTED; t <= RECORD_RELAY; t++) {
+    for (int t = RECORD_ACCEPTED; t <= RECORD_UNDELIVERABLE; t++) {
         record_t r = sample((record_type_t)t);
         uint8_t *buf = NULL;
         size_t len = 0;
@@ -420,7 +442,7 @@ test_refuses_unknown_fields(void **state) {
                                     "\x7a\x04\x0a\x02up\x98\x06\x01",
                    15, RK_ERR_VERSION, "unsupported record version");
     /* Only a body from a later version. */
-    assert_refused((const uint8_t *)"\x08\x01\x10\x06\x18\x05\x82\x01\x00", 9,
+    assert_refused((const uint8_t *)"\x08\x01\x10\x06\x18\x05\x8a\x01\x00", 9,
                    RK_ERR_MALFORMED, "record has no body known to version 1");
 }
 
@@ -631,24 +653,76 @@ test_refuses_bad_values(void **state) {
 #undef REFUSED
 }
 
+/* An undeliverable record names its reason, revoked or removed, and at
+ * least one recipient; anything else is refused both ways. */
+static void
+test_undeliverable_rules(void **state) {
+    record_t r = sample(RECORD_UNDELIVERABLE);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    record_t *d = NULL;
+    const char *why = NULL;
+    (void)state;
+    r.undeliverable.reason = "suspended";
+    assert_int_equal(record_encode(&r, &buf, &len), RK_ERR_INVALID);
+    r.undeliverable.reason = NULL;
+    assert_int_equal(record_encode(&r, &buf, &len), RK_ERR_INVALID);
+    r.undeliverable.reason = "removed";
+    r.undeliverable.n_recipients = 0;
+    assert_int_equal(record_encode(&r, &buf, &len), RK_ERR_INVALID);
+    r.undeliverable.n_recipients = 1;
+    r.undeliverable.accepted_index = r.index;
+    assert_int_equal(record_encode(&r, &buf, &len), RK_ERR_INVALID);
+    r.undeliverable.accepted_index = 3;
+    assert_int_equal(record_encode(&r, &buf, &len), RK_OK);
+    assert_int_equal(record_decode(buf, len, &d, &why), RK_OK);
+    assert_string_equal(d->undeliverable.reason, "removed");
+    assert_int_equal(d->undeliverable.roster_serial, 8);
+    record_destroy(&d);
+    free(buf);
+    {
+        Renraku__LogRecord lr = RENRAKU__LOG_RECORD__INIT;
+        Renraku__RecUndeliverable u = RENRAKU__REC_UNDELIVERABLE__INIT;
+        char *names[] = {"us.cisa"};
+        lr.version = 1;
+        lr.index = 10;
+        lr.time_ms = TIME_MS;
+        lr.body_case = RENRAKU__LOG_RECORD__BODY_UNDELIVERABLE;
+        lr.undeliverable = &u;
+        u.accepted_index = 1;
+        u.msg_id.data = (uint8_t *)s_id;
+        u.msg_id.len = 16;
+        u.n_recipients = 1;
+        u.recipients = names;
+        u.reason = "expired";
+        pack_record(&lr, &buf, &len);
+        assert_refused(buf, len, RK_ERR_MALFORMED,
+                       "undeliverable reason is neither revoked nor removed");
+        free(buf);
+    }
+}
+
 static void
 test_names(void **state) {
-    static const char *const want[] = {"accepted", "delivered", "expired",
-                                       "refused",  "roster",    "relay"};
+    static const char *const want[] = {"accepted",     "delivered", "expired",
+                                       "refused",      "roster",    "relay",
+                                       "undeliverable"};
     (void)state;
-    for (int t = RECORD_ACCEPTED; t <= RECORD_RELAY; t++) {
+    for (int t = RECORD_ACCEPTED; t <= RECORD_UNDELIVERABLE; t++) {
         assert_string_equal(record_type_name((record_type_t)t),
                             want[t - RECORD_ACCEPTED]);
         assert_int_equal(record_type_from_name(want[t - RECORD_ACCEPTED]), t);
     }
     assert_string_equal(record_type_name((record_type_t)0), "unknown");
     assert_string_equal(record_type_name((record_type_t)9), "unknown");
-    assert_string_equal(record_type_name((record_type_t)16), "unknown");
+    assert_string_equal(record_type_name((record_type_t)17), "unknown");
     assert_int_equal(record_type_from_name("unknown"), 0);
     assert_int_equal(record_type_from_name(NULL), 0);
     /* The C enum is the oneof number. */
     assert_int_equal(RECORD_ACCEPTED, RENRAKU__LOG_RECORD__BODY_ACCEPTED);
     assert_int_equal(RECORD_RELAY, RENRAKU__LOG_RECORD__BODY_RELAY);
+    assert_int_equal(RECORD_UNDELIVERABLE,
+                     RENRAKU__LOG_RECORD__BODY_UNDELIVERABLE);
 }
 
 /* record_encode_to gives the very bytes record_encode gives, type after
@@ -666,7 +740,7 @@ test_encode_to_reuses_buffer(void **state) {
     r.accepted.envelope_len = sizeof big_env;
     assert_int_equal(record_encode_to(&r, &b), RK_OK);
     assert_true(b.len > sizeof big_env);
-    for (int t = RECORD_ACCEPTED; t <= RECORD_RELAY; t++) {
+    for (int t = RECORD_ACCEPTED; t <= RECORD_UNDELIVERABLE; t++) {
         uint8_t *want = NULL;
         size_t want_len = 0;
         record_t *back = NULL;
@@ -717,6 +791,7 @@ main(void) {
         cmocka_unit_test(test_refuses_oversize),
         cmocka_unit_test(test_refuses_bad_values),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_undeliverable_rules),
         cmocka_unit_test(test_encode_to_reuses_buffer),
         cmocka_unit_test(test_destroy_null),
     };

@@ -572,7 +572,7 @@ s_receipt(uint64_t index, const char *recipient, int expired) {
     r.index = index;
     s_mid(r.msg_id, index * 10);
     snprintf(r.recipient, sizeof r.recipient, "%s", recipient);
-    r.expired = expired;
+    r.status = expired ? RELAY_RECEIPT_EXPIRED : RELAY_RECEIPT_DELIVERED;
     r.time_ms = 1000 + index;
     return r;
 }
@@ -604,7 +604,7 @@ test_receipts(void **state) {
     assert_int_equal(rs[0].index, 5);
     assert_int_equal(rs[3].index, 11);
     assert_string_equal(rs[2].recipient, "c");
-    assert_int_equal(rs[2].expired, 1);
+    assert_int_equal(rs[2].status, RELAY_RECEIPT_EXPIRED);
     assert_int_equal(rs[2].time_ms, 1009);
     s_mid(id, 90);
     assert_memory_equal(rs[2].msg_id, id, 16);
@@ -909,7 +909,7 @@ s_assert_receipts_equal(relay_queue_t *q1, relay_queue_t *q2,
         assert_int_equal(r2[i].index, r1[i].index);
         assert_memory_equal(r2[i].msg_id, r1[i].msg_id, 16);
         assert_string_equal(r2[i].recipient, r1[i].recipient);
-        assert_int_equal(r2[i].expired, r1[i].expired);
+        assert_int_equal(r2[i].status, r1[i].status);
         assert_int_equal(r2[i].time_ms, r1[i].time_ms);
         if (i > 0)
             assert_true(r2[i].index > r2[i - 1].index);
@@ -1254,6 +1254,122 @@ test_snapshot_garbage(void **state) {
     relay_queue_destroy(&q);
 }
 
+/* ---- recipients that left the roster --------------------------------- */
+
+/* "x" revoked (1), "y" removed (2), everyone else still there. */
+static int
+s_gone_xy(const char *node, void *arg) {
+    (void)arg;
+    return !strcmp(node, "x") ? 1 : !strcmp(node, "y") ? 2 : 0;
+}
+
+typedef struct {
+    int calls;
+    uint64_t index[8];
+    int reason[8];
+    char names[8][4][64];
+    size_t n[8];
+} gone_seen_t;
+
+static void
+s_on_gone(const relay_expiry_t *e, void *arg) {
+    gone_seen_t *s = arg;
+    int c = s->calls++;
+    assert_true(c < 8);
+    s->index[c] = e->index;
+    s->reason[c] = e->reason;
+    s->n[c] = e->n_recipients;
+    for (size_t i = 0; i < e->n_recipients && i < 4; i++)
+        snprintf(s->names[c][i], 64, "%s", e->recipients[i]);
+}
+
+/* drop_gone gives up exactly the pending deliveries to gone recipients,
+ * one call per message and reason; the others stay owed; a message left
+ * with no recipient is forgotten; drop does the same for one recipient. */
+static void
+test_drop_gone(void **state) {
+    relay_queue_t *q = relay_queue_new();
+    const char *axy[] = {"a", "x", "y"}, *x[] = {"x"}, *ax[] = {"a", "x"};
+    gone_seen_t seen;
+    uint64_t idx[8];
+    char sender[64];
+    (void)state;
+
+    s_accept(q, 1, "alice", axy, 3, 0);
+    s_accept(q, 2, "bob", x, 1, 0);
+    s_accept(q, 3, "carol", ax, 2, 0);
+    assert_int_equal(s_confirm(q, 3, "x"), RK_OK); /* x had 3 already */
+    assert_int_equal(s_next(q, "x", 8, idx), 2);   /* 1, 2 in flight to x */
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(relay_queue_drop_gone(q, s_gone_xy, s_on_gone, &seen), 3);
+    assert_int_equal(seen.calls, 3); /* 1 revoked, 1 removed, 2 revoked */
+    for (int c = 0; c < 3; c++) {
+        assert_int_equal(seen.n[c], 1);
+        if (seen.index[c] == 2) {
+            assert_int_equal(seen.reason[c], 1);
+            assert_string_equal(seen.names[c][0], "x");
+        } else {
+            assert_int_equal(seen.index[c], 1);
+            assert_string_equal(seen.names[c][0],
+                                seen.reason[c] == 1 ? "x" : "y");
+        }
+    }
+    /* Not x's or y's any more; a's untouched; 2 forgotten, 3 confirmed by
+     * x before is not given up for it. */
+    assert_int_equal(relay_queue_pending(q, "x"), 0);
+    assert_int_equal(relay_queue_pending(q, "y"), 0);
+    assert_int_equal(relay_queue_pending(q, "a"), 2);
+    assert_int_equal(relay_queue_live(q), 2);
+    assert_int_equal(s_confirm(q, 1, "x"), RK_ERR_NOT_FOUND);
+    assert_int_equal(s_confirm(q, 2, "x"), RK_ERR_NOT_FOUND);
+    /* Nothing more to give up. */
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(relay_queue_drop_gone(q, s_gone_xy, s_on_gone, &seen), 0);
+    assert_int_equal(seen.calls, 0);
+
+    /* drop: one recipient, as the rebuild from the log does. */
+    assert_int_equal(relay_queue_drop(q, 1, "x", sender), RK_ERR_NOT_FOUND);
+    assert_int_equal(relay_queue_drop(q, 1, "a", sender), RK_OK);
+    assert_string_equal(sender, "alice");
+    assert_int_equal(relay_queue_live(q), 1); /* 1 had only a left */
+    assert_int_equal(relay_queue_drop(q, 1, "a", NULL), RK_ERR_NOT_FOUND);
+    assert_int_equal(relay_queue_drop(q, 3, "a", NULL), RK_OK);
+    assert_int_equal(relay_queue_live(q), 0);
+    assert_int_equal(relay_queue_pending(q, "a"), 0);
+    assert_int_equal(relay_queue_held(q, NULL), 0);
+    relay_queue_destroy(&q);
+}
+
+/* Undeliverable receipts (two sharing their record's index) survive a
+ * snapshot with their status. */
+static void
+test_snapshot_undeliverable_receipts(void **state) {
+    relay_queue_t *q = relay_queue_new(), *q2 = relay_queue_new();
+    relay_receipt_t r = s_receipt(5, "x", 0);
+    fetch_t f;
+    rk_wbuf_t b;
+    const relay_receipt_t *rs;
+    size_t n = 0;
+    (void)state;
+    memset(&f, 0, sizeof f);
+    r.status = RELAY_RECEIPT_REVOKED;
+    assert_int_equal(relay_queue_add_receipt(q, "alice", &r), RK_OK);
+    snprintf(r.recipient, sizeof r.recipient, "y");
+    r.status = RELAY_RECEIPT_REMOVED;
+    assert_int_equal(relay_queue_add_receipt(q, "alice", &r), RK_OK);
+    s_save(q, &b);
+    assert_int_equal(s_restore(q2, b.p, b.len, &f, NULL), RK_OK);
+    rs = relay_queue_receipts(q2, "alice", 0, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(rs[0].status, RELAY_RECEIPT_REVOKED);
+    assert_string_equal(rs[0].recipient, "x");
+    assert_int_equal(rs[1].status, RELAY_RECEIPT_REMOVED);
+    assert_int_equal(rs[1].index, 5);
+    rk_wbuf_free(&b);
+    relay_queue_destroy(&q2);
+    relay_queue_destroy(&q);
+}
+
 int
 main(void) {
     const struct CMUnitTest tests[] = {
@@ -1266,6 +1382,8 @@ main(void) {
         cmocka_unit_test(test_confirmed_not_held),
         cmocka_unit_test(test_same_msg_id),
         cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_drop_gone),
+        cmocka_unit_test(test_snapshot_undeliverable_receipts),
         cmocka_unit_test(test_receipts),
         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_snapshot_round_trip),
