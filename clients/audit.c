@@ -1658,7 +1658,8 @@ s_event_one(void *arg, uint64_t index, const uint8_t *rec, size_t len) {
             audit_event_clear(&ev);
             return e->rc = rc;
         }
-    } else if (ev.type == RECORD_DELIVERED || ev.type == RECORD_EXPIRED) {
+    } else if (ev.type == RECORD_DELIVERED || ev.type == RECORD_EXPIRED ||
+               ev.type == RECORD_UNDELIVERABLE) {
         s_slot_t *slot;
         s_key_index(k, ev.accepted_index);
         if ((slot = s_map_find(&e->accepted, k)) != NULL) {
@@ -1835,8 +1836,10 @@ audit_event_csv(const audit_event_t *ev, FILE *out) {
         const char *f = fields[i];
         if (i == 11) {
             snprintf(ai, sizeof ai, "%" PRIu64, ev->accepted_index);
-            f = ev->type == RECORD_DELIVERED || ev->type == RECORD_EXPIRED ? ai
-                                                                           : "";
+            f = ev->type == RECORD_DELIVERED || ev->type == RECORD_EXPIRED ||
+                        ev->type == RECORD_UNDELIVERABLE
+                    ? ai
+                    : "";
         }
         if (!(q = audit_csv_field(f)))
             return RK_ERR_NOMEM;

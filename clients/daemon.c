@@ -1081,6 +1081,7 @@ s_on_rejected(daemon_t *self, link_t *l, const frame_rejected_t *r) {
 
 static void
 s_on_receipt(daemon_t *self, link_t *l, const frame_receipt_t *r) {
+    int told = 0; /* the recipient's state changed with this receipt */
     char hex[33];
     json_t *rec;
     s_hex(hex, r->msg_id);
@@ -1097,6 +1098,7 @@ s_on_receipt(daemon_t *self, link_t *l, const frame_receipt_t *r) {
         /* An acknowledgement may have arrived first, or another relay may
          * have delivered it: never go back to an earlier state. */
         if (early) {
+            told = 1;
             s_set_recipient(rec, r->recipient,
                             frame_receipt_status_name(r->status), r->time_ms,
                             NULL);
@@ -1120,7 +1122,7 @@ s_on_receipt(daemon_t *self, link_t *l, const frame_receipt_t *r) {
     if (r->index > s_receipts_after(self, l))
         s_set_receipts_after(self, l, r->index);
     self->counters[C_RECEIPTS]++;
-    if (r->status == FRAME_RECEIPT_UNDELIVERABLE)
+    if (r->status == FRAME_RECEIPT_UNDELIVERABLE && told)
         log_warn("event=undeliverable msg=%s relay_id=%s recipient=%s "
                  "reason=%s action=\"the recipient left the roster and will "
                  "never get it; reach it another way\"",

@@ -442,7 +442,15 @@ scenario_tamper() {
     # A recipient both delivered and expired for one message.
     rm -rf forged
     "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa closed-twice || bad "forge a log"
-    verify_fails "a recipient both delivered and expired for one message" forged "record 4: us.cisa is both delivered \\(record 3\\) and expired \\(record 4\\) for the message accepted at index 2"
+    verify_fails "a recipient both delivered and expired for one message" forged "record 4: us.cisa is both delivered \\(record 3\\) and expired or undeliverable \\(record 4\\) for the message accepted at index 2"
+    # Given up for a recipient the roster in force lists as active: a
+    # forged undeliverable record (a silent loss) fails verify.
+    rm -rf forged
+    "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa undeliverable-revoked || bad "forge a log"
+    verify_fails "an undeliverable record (revoked) for an active recipient" forged "record 3: undeliverable record says us.cisa was revoked, but the roster in force \\(serial 3\\) lists it as active: the relay gave up a message it could deliver"
+    rm -rf forged
+    "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa undeliverable-removed || bad "forge a log"
+    verify_fails "an undeliverable record (removed) for a recipient still listed" forged "record 3: undeliverable record says us.cisa was removed from the roster, but the roster in force \\(serial 3\\) still lists it"
     # A recipient delivered twice; a delivery to, or an expiry for, a node
     # the sender never addressed: each under a correctly signed checkpoint.
     rm -rf forged

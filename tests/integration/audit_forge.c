@@ -13,6 +13,9 @@
  *     delivered-twice  RECIPIENT_ID delivered (3) and delivered again (4)
  *     delivered-other  OTHER_ID, not a recipient, delivered (3)
  *     expired-other    the message expired (3) for OTHER_ID, not a recipient
+ *     undeliverable-revoked / undeliverable-removed
+ *                      RECIPIENT_ID, active in ROSTER_SIGNED, given up (3)
+ *                      as revoked / removed from the roster
  *     expiry-lost      the message expires 1 s after it was sent, and
  *                      another message is accepted (3) 10 s after that,
  *                      with no expired record in between (the expiry lost)
@@ -213,6 +216,18 @@ s_forge_log(char **argv) {
         r.accepted.envelope_len = env_len;
         if ((rc = s_append(log, &r)) != RK_OK)
             return s_fail("second accepted record", rc);
+    } else if (mode && !strncmp(mode, "undeliverable-", 14)) {
+        const char *ids[1] = {to->id};
+        memset(&r, 0, sizeof r);
+        r.type = RECORD_UNDELIVERABLE;
+        r.undeliverable.accepted_index = acc_index;
+        memcpy(r.undeliverable.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
+        r.undeliverable.recipients = ids;
+        r.undeliverable.n_recipients = 1;
+        r.undeliverable.reason = mode + 14;
+        r.undeliverable.roster_serial = roster_serial(roster);
+        if ((rc = s_append(log, &r)) != RK_OK)
+            return s_fail("undeliverable record", rc);
     } else if (mode) {
         bool other =
             !strcmp(mode, "delivered-other") || !strcmp(mode, "expired-other");
@@ -255,6 +270,8 @@ main(int argc, char **argv) {
         (argc == 8 ||
          (argc == 9 && (!strcmp(argv[8], "closed-twice") ||
                         !strcmp(argv[8], "delivered-twice") ||
+                        !strcmp(argv[8], "undeliverable-revoked") ||
+                        !strcmp(argv[8], "undeliverable-removed") ||
                         !strcmp(argv[8], "expiry-lost") ||
                         !strcmp(argv[8], "expiry-logged"))) ||
          (argc == 10 && (!strcmp(argv[8], "delivered-other") ||

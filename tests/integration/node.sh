@@ -5,7 +5,7 @@
 # end. Usage: node.sh BUILD_DIR SCENARIO
 # Scenarios: flow offline kill9 journal tamper stix hook errors refused reset
 # tworelays rejected_norecord resubmit redeliver receipts unlisted refusals
-# diskfull rotate relay_revoked relay_rekey_trust
+# diskfull rotate relay_revoked relay_rekey_trust undeliverable
 set -u
 B=$(realpath "$1") SCENARIO=$2
 KEYS=$B/keys/renraku-keys RELAY=$B/relay/renraku-relay
@@ -1225,6 +1225,91 @@ scenario_receipts() {
         bad "in order: the first's receipt before the second's (lines $la, $lb)"
 }
 
+# A recipient revoked (or removed) from the roster while a message waits
+# for it: the relay gives it up, logs it, and tells the sender, who shows
+# it undeliverable with the reason; the other recipients are unaffected;
+# it holds across a relay restart; renraku-audit verify agrees.
+live() { "$RELAY" stats --data relaydata | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["live_messages"], d["undeliverable"])' 2>&1; }
+scenario_undeliverable() {
+    local m1 m2 rc vkey n
+    start_relay
+    start_node jp.nisc
+    start_node sg.csa
+    until_ok 10 connected jp.nisc && until_ok 10 connected sg.csa || bad "nodes connect"
+    # us.cisa is offline: the relay holds M1 for it.
+    rk jp.nisc send --to us.cisa --to sg.csa --title "for both" >u1.out 2>&1
+    m1=$(queued_ids u1.out)
+    until_ok 15 recipient_state jp.nisc "$m1" sg.csa delivered &&
+        until_ok 5 recipient_state jp.nisc "$m1" us.cisa stored &&
+        ok "M1 delivered to sg.csa, stored for us.cisa (offline)" ||
+        bad "M1 delivered to sg.csa, stored for us.cisa (offline)"
+    [ "$(live)" = "1 0" ] && ok "the relay holds one live message" || bad "the relay holds one live message ($(live))"
+    "$KEYS" roster suspend roster.json --id us.cisa --reason "maintenance" >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    kill -HUP "$RPID"
+    until_ok 10 grep -q 'event=roster_installed serial=2' relay.log || bad "roster 2 installed"
+    sleep 1.5
+    recipient_state jp.nisc "$m1" us.cisa stored && [ "$(live)" = "1 0" ] &&
+        ok "a suspended recipient is not given up: still stored, still held" ||
+        bad "a suspended recipient is not given up ($(live))"
+    "$KEYS" roster revoke roster.json --id us.cisa --reason "key compromise" >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    kill -HUP "$RPID"
+    until_ok 15 recipient_state jp.nisc "$m1" us.cisa undeliverable &&
+        ok "revoked: the sender shows M1 undeliverable for us.cisa" ||
+        bad "revoked: the sender shows M1 undeliverable for us.cisa"
+    recipient_state jp.nisc "$m1" sg.csa delivered &&
+        ok "... and still delivered for sg.csa" || bad "... and still delivered for sg.csa"
+    rk jp.nisc show "$m1" --json >u1.json 2>&1
+    expect "show --json gives the reason revoked" u1.json '"reason": "revoked"'
+    rk jp.nisc show "$m1" >u1.txt 2>&1
+    expect "show says it will never get it" u1.txt '^us.cisa +undeliverable .*revoked from the roster: it will never get it'
+    rk jp.nisc status >st.txt 2>&1
+    expect "status lists it undeliverable, revoked" st.txt ' us.cisa +undeliverable +[0-9T:.Z-]+ +revoked$'
+    expect "the sender's log warns" jp.nisc.log "level=warn.*event=undeliverable msg=$m1 .*recipient=us.cisa reason=revoked|event=undeliverable msg=$m1 .*recipient=us.cisa reason=revoked"
+    expect "the relay logs event=undeliverable" relay.log "event=undeliverable .*msg=$m1 .*recipient=us.cisa reason=revoked roster_serial=3"
+    until_ok 5 test "$(live)" = "0 1" && ok "the relay no longer holds it (live_messages 0, undeliverable 1)" ||
+        bad "the relay no longer holds it ($(live))"
+    # Removed: sg.csa offline, M2 waits for it, then it leaves the roster.
+    stop_node sg.csa
+    rk jp.nisc send --to sg.csa --title "for sg only" >u2.out 2>&1
+    m2=$(queued_ids u2.out)
+    until_ok 15 recipient_state jp.nisc "$m2" sg.csa stored || bad "M2 stored"
+    "$KEYS" roster remove roster.json --id sg.csa >/dev/null
+    "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
+    kill -HUP "$RPID"
+    until_ok 15 recipient_state jp.nisc "$m2" sg.csa undeliverable &&
+        ok "removed: the sender shows M2 undeliverable for sg.csa" ||
+        bad "removed: the sender shows M2 undeliverable for sg.csa"
+    rk jp.nisc show "$m2" --json >u2.json 2>&1
+    expect "... with the reason removed" u2.json '"reason": "removed"'
+    until_ok 5 test "$(live)" = "0 2" || bad "live_messages 0, undeliverable 2 ($(live))"
+    # A restart: rebuilt from the snapshot or the log, nothing given up
+    # twice, nothing delivered again.
+    stop_relay
+    n=$(grep -c 'event=undeliverable ' relay.log)
+    rm -f relaydata/state
+    start_relay
+    until_ok 10 connected jp.nisc || bad "jp.nisc reconnects"
+    sleep 1.5
+    [ "$(live)" = "0 0" ] && ok "after a restart (log rebuilt): nothing live, nothing given up again" ||
+        bad "after a restart: nothing live, nothing given up again ($(live))"
+    [ "$(grep -c 'event=undeliverable ' relay.log)" = "$n" ] && ok "... no new event=undeliverable" ||
+        bad "... no new event=undeliverable"
+    recipient_state jp.nisc "$m1" us.cisa undeliverable && recipient_state jp.nisc "$m2" sg.csa undeliverable &&
+        ok "... and the sender's states hold" || bad "... and the sender's states hold"
+    stop_relay
+    vkey=$("$RELAY" --print-vkey --key keys/relay.test.key)
+    "$AUDIT" verify relaydata --vkey "$vkey" --coordinator keys/coordinator.pub >av.out 2>&1; rc=$?
+    [ $rc = 0 ] && ok "renraku-audit verify passes: exit 0" ||
+        { bad "renraku-audit verify passes: exit 0 ($rc)"; sed 's/^/  out| /' av.out; }
+    expect "... counting two undeliverable records" av.out '^records .*, undeliverable 2\)'
+    "$AUDIT" export relaydata --format jsonl >ax.out 2>&1
+    expect "export shows the undeliverable record, its recipient and reason" ax.out \
+        "\"type\":\"undeliverable\",\"from\":\"jp.nisc\",\"to\":\[\"us.cisa\"\],\"kind\":\"notice\",\"msg_id\":\"$m1\".*\"accepted_index\":2,.*\"reason\":\"revoked \(roster serial 3\)\""
+    start_relay
+}
+
 # Every error is one clear line, with the documented exit code.
 scenario_errors() {
     local rc
@@ -1648,7 +1733,7 @@ setup
 case "$SCENARIO" in
 flow | offline | kill9 | journal | tamper | stix | hook | errors | refused | reset | tworelays | \
     rejected_norecord | resubmit | redeliver | receipts | unlisted | refusals | diskfull | rotate | \
-    relay_revoked | relay_rekey_trust)
+    relay_revoked | relay_rekey_trust | undeliverable)
     "scenario_$SCENARIO"
     ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
