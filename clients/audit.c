@@ -191,8 +191,9 @@ typedef struct {
     s_map_t msgs;  /* msg id -> index of its accepted record */
     s_map_t nodes; /* node ids seen */
     /* (accepted index, recipient) of each recipient of an accepted record
-     * -> S_OPEN, then the first delivered or expired record naming it:
-     * 2 * position, + 1 when expired */
+     * -> S_OPEN, then the first delivered, expired or undeliverable
+     * record naming it: 4 * position + S_DELIVERED, S_EXPIRED or
+     * S_UNDELIVERABLE */
     s_map_t rcpts;
     /* Messages accepted with an expiry, in log order; their recipients'
      * rcpts slots point here (position + 1) to count them closed. */
@@ -863,19 +864,28 @@ s_points_back(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
     return slot && slot->val == accepted_index;
 }
 
-/* A delivered or expired record (at pos) of the message accepted at
- * accepted_index names recipient: it must be one of the message's
- * recipients, and a relay logs one delivery or one expiry per recipient,
- * never both and never twice (a repeated confirm writes nothing): a log
- * that does contradicts itself about what the recipient got. */
+/* How a record closed a recipient: kept in the low two bits of its slot
+ * (pos * 4 + kind). */
+enum { S_DELIVERED = 0, S_EXPIRED = 1, S_UNDELIVERABLE = 2 };
+static const char *const s_closed_names[] = {"delivered", "expired",
+                                             "undeliverable"};
+
+/* A delivered, expired or undeliverable record (at pos) of the message
+ * accepted at accepted_index names recipient: it must be one of the
+ * message's recipients, and a relay logs one delivery, one expiry or one
+ * give-up per recipient, never two of them and never one twice (a repeated
+ * confirm writes nothing): a log that does contradicts itself about what
+ * the recipient got. */
 static void
 s_closed(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
          uint64_t accepted_index, const uint8_t msg_id[16],
-         const char *recipient, bool expired, const char *what) {
+         const char *recipient, int kind) {
+    const char *what = s_closed_names[kind];
     char msg[2 * ENVELOPE_MSG_ID_LEN + 1];
     uint8_t k[16];
     s_slot_t *slot;
     uint64_t first;
+    int first_kind;
     if (!recipient)
         return;
     s_recipient_key(k, accepted_index, recipient);
@@ -891,21 +901,21 @@ s_closed(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
         return;
     }
     if (slot->val == S_OPEN) {
-        slot->val = pos * 2 + expired;
+        slot->val = pos * 4 + (uint64_t)kind;
         if (slot->ptr)
             v->exp[(uintptr_t)slot->ptr - 1].open--;
         return;
     }
-    first = slot->val / 2;
-    if ((bool)(slot->val & 1) != expired)
+    first = slot->val / 4;
+    first_kind = (int)(slot->val % 4);
+    if (first_kind != kind)
         s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
-                  "%s is both delivered (record %" PRIu64
-                  ") and expired or undeliverable (record %" PRIu64
+                  "%s is both %s (record %" PRIu64 ") and %s (record %" PRIu64
                   ") for the message accepted at index %" PRIu64
                   ": a relay delivers a message to a recipient or gives it "
-                  "up for it (expiry, or the recipient left the roster), "
-                  "never both",
-                  recipient, expired ? first : pos, expired ? pos : first,
+                  "up for it once (expiry, or the recipient left the "
+                  "roster), never both",
+                  recipient, s_closed_names[first_kind], first, what, pos,
                   accepted_index);
     else if (first == pos)
         s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
@@ -914,12 +924,14 @@ s_closed(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
                   what, recipient, accepted_index);
     else
         s_problem(v, pos * 2, file, (int64_t)off, (int64_t)pos,
-                  "%s is %s%s twice (records %" PRIu64 " and %" PRIu64
+                  "%s is %s twice (records %" PRIu64 " and %" PRIu64
                   ") for the message accepted at index %" PRIu64
                   ": a relay logs one %s per recipient (a repeated confirm "
                   "writes nothing)",
-                  recipient, what, expired ? " or expired" : "", first, pos,
-                  accepted_index, expired ? "expiry" : "delivery");
+                  recipient, what, first, pos, accepted_index,
+                  kind == S_DELIVERED ? "delivery"
+                  : kind == S_EXPIRED ? "expiry"
+                                      : "undeliverable record");
 }
 
 static void
@@ -1002,8 +1014,8 @@ s_undeliverable(s_verify_t *v, const char *file, uint64_t off, uint64_t pos,
                           id, v->sum->roster_serial);
         }
         if (back)
-            s_closed(v, file, off, pos, u->accepted_index, u->msg_id, id, true,
-                     "undeliverable");
+            s_closed(v, file, off, pos, u->accepted_index, u->msg_id, id,
+                     S_UNDELIVERABLE);
     }
 }
 
@@ -1063,8 +1075,7 @@ s_record(s_verify_t *v, const char *file, uint64_t off, const uint8_t *rec,
         if (s_points_back(v, file, off, pos, "delivered",
                           r->delivered.accepted_index, r->delivered.msg_id))
             s_closed(v, file, off, pos, r->delivered.accepted_index,
-                     r->delivered.msg_id, r->delivered.recipient, false,
-                     "delivered");
+                     r->delivered.msg_id, r->delivered.recipient, S_DELIVERED);
         break;
     case RECORD_EXPIRED: {
         bool back = s_points_back(v, file, off, pos, "expired",
@@ -1073,8 +1084,8 @@ s_record(s_verify_t *v, const char *file, uint64_t off, const uint8_t *rec,
             s_node(v, r->expired.recipients[i]);
             if (back)
                 s_closed(v, file, off, pos, r->expired.accepted_index,
-                         r->expired.msg_id, r->expired.recipients[i], true,
-                         "expired");
+                         r->expired.msg_id, r->expired.recipients[i],
+                         S_EXPIRED);
         }
         break;
     }

@@ -442,7 +442,7 @@ scenario_tamper() {
     # A recipient both delivered and expired for one message.
     rm -rf forged
     "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa closed-twice || bad "forge a log"
-    verify_fails "a recipient both delivered and expired for one message" forged "record 4: us.cisa is both delivered \\(record 3\\) and expired or undeliverable \\(record 4\\) for the message accepted at index 2"
+    verify_fails "a recipient both delivered and expired for one message" forged "record 4: us.cisa is both delivered \\(record 3\\) and expired \\(record 4\\) for the message accepted at index 2"
     # Given up for a recipient the roster in force lists as active: a
     # forged undeliverable record (a silent loss) fails verify.
     rm -rf forged
@@ -451,6 +451,14 @@ scenario_tamper() {
     rm -rf forged
     "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa undeliverable-removed || bad "forge a log"
     verify_fails "an undeliverable record (removed) for a recipient still listed" forged "record 3: undeliverable record says us.cisa was removed from the roster, but the roster in force \\(serial 3\\) still lists it"
+    # Expired, then given up as well: the message names both closures.
+    rm -rf forged
+    "$FORGE" forge-log forged keys/relay.test.key keys/coordinator.pub roster3.signed keys/jp.nisc.key us.cisa expired-undeliverable || bad "forge a log"
+    # (us.cisa is in roster 3, so record 4 is also "still lists it": --all.)
+    audit_verify forged v.out --all
+    if [ $? = 1 ] && grep -Eq "record 4: us.cisa is both expired \\(record 3\\) and undeliverable \\(record 4\\) for the message accepted at index 2" v.out; then
+        ok "a recipient both expired and given up for one message"
+    else bad "a recipient both expired and given up for one message"; sed 's/^/  out| /' v.out; fi
     # A recipient delivered twice; a delivery to, or an expiry for, a node
     # the sender never addressed: each under a correctly signed checkpoint.
     rm -rf forged

@@ -16,6 +16,9 @@
  *     undeliverable-revoked / undeliverable-removed
  *                      RECIPIENT_ID, active in ROSTER_SIGNED, given up (3)
  *                      as revoked / removed from the roster
+ *     expired-undeliverable
+ *                      RECIPIENT_ID expired (3), then given up (4) as
+ *                      removed from the roster
  *     expiry-lost      the message expires 1 s after it was sent, and
  *                      another message is accepted (3) 10 s after that,
  *                      with no expired record in between (the expiry lost)
@@ -216,15 +219,27 @@ s_forge_log(char **argv) {
         r.accepted.envelope_len = env_len;
         if ((rc = s_append(log, &r)) != RK_OK)
             return s_fail("second accepted record", rc);
-    } else if (mode && !strncmp(mode, "undeliverable-", 14)) {
+    } else if (mode && (!strncmp(mode, "undeliverable-", 14) ||
+                        !strcmp(mode, "expired-undeliverable"))) {
         const char *ids[1] = {to->id};
+        bool both = !strcmp(mode, "expired-undeliverable");
+        if (both) {
+            memset(&r, 0, sizeof r);
+            r.type = RECORD_EXPIRED;
+            r.expired.accepted_index = acc_index;
+            memcpy(r.expired.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
+            r.expired.recipients = ids;
+            r.expired.n_recipients = 1;
+            if ((rc = s_append(log, &r)) != RK_OK)
+                return s_fail("expired record", rc);
+        }
         memset(&r, 0, sizeof r);
         r.type = RECORD_UNDELIVERABLE;
         r.undeliverable.accepted_index = acc_index;
         memcpy(r.undeliverable.msg_id, msg_id, ENVELOPE_MSG_ID_LEN);
         r.undeliverable.recipients = ids;
         r.undeliverable.n_recipients = 1;
-        r.undeliverable.reason = mode + 14;
+        r.undeliverable.reason = both ? "removed" : mode + 14;
         r.undeliverable.roster_serial = roster_serial(roster);
         if ((rc = s_append(log, &r)) != RK_OK)
             return s_fail("undeliverable record", rc);
@@ -272,6 +287,7 @@ main(int argc, char **argv) {
                         !strcmp(argv[8], "delivered-twice") ||
                         !strcmp(argv[8], "undeliverable-revoked") ||
                         !strcmp(argv[8], "undeliverable-removed") ||
+                        !strcmp(argv[8], "expired-undeliverable") ||
                         !strcmp(argv[8], "expiry-lost") ||
                         !strcmp(argv[8], "expiry-logged"))) ||
          (argc == 10 && (!strcmp(argv[8], "delivered-other") ||
