@@ -24,7 +24,9 @@
  * (renrakud resubmits every 30 s by default): twice that. */
 #define S_INFLIGHT_MS 60000u
 
-enum { S_OPEN = 0, S_DELIVERED = 1, S_EXPIRED = 2 };
+/* S_UNDELIVERABLE: given up (the recipient left the roster); classed
+ * with S_EXPIRED (never got it from that relay), named apart. */
+enum { S_OPEN = 0, S_DELIVERED = 1, S_EXPIRED = 2, S_UNDELIVERABLE = 3 };
 
 /* ONE_LOG and NOT_REACHED classes; index into s_cls_names. */
 enum {
@@ -61,7 +63,7 @@ typedef struct {
 typedef struct {
     uint64_t closed; /* index of the delivered or expired record */
     uint32_t node;   /* node number */
-    uint8_t state;   /* S_OPEN, S_DELIVERED, S_EXPIRED */
+    uint8_t state;   /* S_OPEN, S_DELIVERED, S_EXPIRED, S_UNDELIVERABLE */
 } s_rcpt_t;
 
 /* A refusal of a node's own submission (the header names the peer the
@@ -469,11 +471,11 @@ audit_compare_add(audit_compare_t *self, int log, uint64_t pos,
                      r->expired.recipients[i], S_EXPIRED);
         break;
     case RECORD_UNDELIVERABLE:
-        /* Given up like an expiry: the recipient left the roster. */
+        /* Given up: the recipient left the roster. */
         for (size_t i = 0; i < r->undeliverable.n_recipients; i++)
             s_closed(self, l, pos, r->undeliverable.msg_id,
                      r->undeliverable.accepted_index,
-                     r->undeliverable.recipients[i], S_EXPIRED);
+                     r->undeliverable.recipients[i], S_UNDELIVERABLE);
         break;
     case RECORD_REFUSED: {
         const char *peer = r->refused.peer;
@@ -620,8 +622,8 @@ s_recipients(audit_compare_t *self, audit_compare_counts_t *c, uint32_t na,
             continue;
         }
         if (sa != S_OPEN && sb != S_OPEN)
-            cls = S_CLS_EXPIRED; /* expired wherever held */
-        else if (sa != S_EXPIRED && sb != S_EXPIRED)
+            cls = S_CLS_EXPIRED; /* expired or given up wherever held */
+        else if ((sa == -1 || sa == S_OPEN) && (sb == -1 || sb == S_OPEN))
             cls = S_CLS_OPEN;
         else
             cls = S_CLS_EXPIRED_OPEN;
@@ -966,8 +968,8 @@ s_text_one_log(const audit_compare_t *self, const s_find_t *f, s_buf_t *b) {
     s_put_stopped(b, o, m, other);
 }
 
-/* "delivered (record N)", "expired (record N)", "still open at the end
- * of the log", or "not in that log". */
+/* "delivered (record N)", "expired (record N)", "undeliverable (record
+ * N)", "still open at the end of the log", or "not in that log". */
 static void
 s_put_state(s_buf_t *b, const s_rcpt_t *x) {
     if (!x)
@@ -976,6 +978,8 @@ s_put_state(s_buf_t *b, const s_rcpt_t *x) {
         s_put(b, "delivered (record %" PRIu64 ")", x->closed);
     else if (x->state == S_EXPIRED)
         s_put(b, "expired (record %" PRIu64 ")", x->closed);
+    else if (x->state == S_UNDELIVERABLE)
+        s_put(b, "undeliverable (record %" PRIu64 ")", x->closed);
     else
         s_put(b, "still open at the end of the log");
 }
@@ -1000,7 +1004,11 @@ s_text_recipient(const audit_compare_t *self, const s_find_t *f, s_buf_t *b) {
     if (f->kind == AUDIT_COMPARE_DELIVERED_ONE)
         s_put(b, "%s confirmed only one relay's copy: ", who);
     else if (f->cls == S_CLS_EXPIRED)
-        s_put(b, "%s never got it (expired wherever logged): ", who);
+        s_put(b, "%s never got it (%s wherever logged): ", who,
+              (ra && ra->state == S_UNDELIVERABLE) ||
+                      (rb && rb->state == S_UNDELIVERABLE)
+                  ? "expired or given up"
+                  : "expired");
     else if (f->cls == S_CLS_OPEN)
         s_put(b,
               "%s had not confirmed it when the logs end (not yet "

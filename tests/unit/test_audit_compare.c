@@ -529,6 +529,60 @@ test_recipients(void **state) {
     audit_compare_destroy(&c);
 }
 
+/* An undeliverable record (the recipient left the roster) closes the
+ * recipient like an expiry, in the expired classes, but is named for what
+ * it is: never "expired". */
+static void
+test_undeliverable(void **state) {
+    audit_compare_t *c = audit_compare_new();
+    audit_compare_counts_t n;
+    s_seen_t s;
+    const char *const one[] = {"sg.csa"};
+    const char *ids[1] = {"sg.csa"};
+    uint8_t *e1 = NULL, *e2 = NULL, id1[16], id2[16];
+    size_t l1 = s_seal("us.cisa", one, 1, NULL, "x", 0, &e1, id1);
+    size_t l2 = s_seal("us.cisa", one, 1, NULL, "y", T0 + 50, &e2, id2);
+    record_t r;
+    int i;
+    (void)state;
+    s_accepted(c, 0, 0, T0, "us.cisa", e1, l1);
+    s_accepted(c, 1, 0, T0 + 1, "us.cisa", e1, l1);
+    s_accepted(c, 0, 1, T0 + 2, "us.cisa", e2, l2);
+    s_accepted(c, 1, 1, T0 + 3, "us.cisa", e2, l2);
+    /* e1: given up in A, open in B. e2: given up in A, expired in B. */
+    for (int k = 0; k < 2; k++) {
+        memset(&r, 0, sizeof r);
+        r.version = RECORD_VERSION;
+        r.index = 2 + (uint64_t)k;
+        r.time_ms = T0 + 20;
+        r.type = RECORD_UNDELIVERABLE;
+        r.undeliverable.accepted_index = (uint64_t)k;
+        memcpy(r.undeliverable.msg_id, k ? id2 : id1, ENVELOPE_MSG_ID_LEN);
+        r.undeliverable.recipients = ids;
+        r.undeliverable.n_recipients = 1;
+        r.undeliverable.reason = "revoked";
+        r.undeliverable.roster_serial = 2;
+        assert_int_equal(audit_compare_add(c, 0, 2 + (uint64_t)k, &r), RK_OK);
+    }
+    s_receipt(c, 1, 2, T0 + 60, 1, id2, "sg.csa", true);
+    s_finish(c, 0, 0, &n, &s);
+    assert_int_equal(n.not_reached, 2);
+    assert_int_equal(n.not_reached_expired, 1);
+    i = s_which(&s, AUDIT_COMPARE_NOT_REACHED, id1);
+    assert_string_equal(s.cls[i], "expired-open");
+    assert_non_null(strstr(s.text[i], "in A undeliverable (record 2), in B "
+                                      "still open at the end of the log"));
+    i = s_which(&s, AUDIT_COMPARE_NOT_REACHED, id2);
+    assert_string_equal(s.cls[i], "expired");
+    assert_non_null(strstr(s.text[i],
+                           "sg.csa never got it (expired or given up wherever "
+                           "logged): in A undeliverable (record 3), in B "
+                           "expired (record 2)"));
+    free(e1);
+    free(e2);
+    audit_compare_destroy(&c);
+}
+
 /* --since/--until select messages by the earlier acceptance time;
  * rosters are compared whatever the window. */
 static void
@@ -815,6 +869,7 @@ main(void) {
         cmocka_unit_test(test_only_classes),
         cmocka_unit_test(test_only_evidence),
         cmocka_unit_test(test_recipients),
+        cmocka_unit_test(test_undeliverable),
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_misuse),
