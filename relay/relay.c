@@ -1421,6 +1421,23 @@ s_handle(relay_t *self, item_t *it) {
 
 /* ---- expiry ---- */
 
+/* Owes e's sender a receipt of status for each recipient e closes, all
+ * pointing at the record index that closed them. */
+static void
+s_owe_closing(relay_t *self, const relay_expiry_t *e, uint64_t index,
+              relay_receipt_status_t status) {
+    for (size_t i = 0; i < e->n_recipients; i++) {
+        relay_receipt_t rc;
+        memset(&rc, 0, sizeof rc);
+        rc.index = index;
+        memcpy(rc.msg_id, e->msg_id, 16);
+        rk_str_copy(rc.recipient, sizeof rc.recipient, e->recipients[i]);
+        rc.status = status;
+        rc.time_ms = rk_now_ms();
+        s_owe_receipt(self, e->sender, &rc);
+    }
+}
+
 static void
 s_on_expired(const relay_expiry_t *e, void *arg) {
     relay_t *self = arg;
@@ -1438,16 +1455,7 @@ s_on_expired(const relay_expiry_t *e, void *arg) {
         return;
     }
     self->expired_logged = 1;
-    for (size_t i = 0; i < e->n_recipients; i++) {
-        relay_receipt_t rc;
-        memset(&rc, 0, sizeof rc);
-        rc.index = index;
-        memcpy(rc.msg_id, e->msg_id, 16);
-        rk_str_copy(rc.recipient, sizeof rc.recipient, e->recipients[i]);
-        rc.status = RELAY_RECEIPT_EXPIRED;
-        rc.time_ms = rk_now_ms();
-        s_owe_receipt(self, e->sender, &rc);
-    }
+    s_owe_closing(self, e, index, RELAY_RECEIPT_EXPIRED);
     self->c.expired++;
     log_info("event=expired index=%" PRIu64 " sender=%s undelivered=%zu",
              e->index, e->sender, e->n_recipients);
@@ -1491,22 +1499,15 @@ s_on_undeliverable(const relay_expiry_t *e, void *arg) {
         return;
     }
     self->expired_logged = 1; /* a record to sync before the receipts */
-    for (size_t i = 0; i < e->n_recipients; i++) {
-        relay_receipt_t rc;
-        memset(&rc, 0, sizeof rc);
-        rc.index = index;
-        memcpy(rc.msg_id, e->msg_id, 16);
-        rk_str_copy(rc.recipient, sizeof rc.recipient, e->recipients[i]);
-        rc.status =
-            e->reason == 1 ? RELAY_RECEIPT_REVOKED : RELAY_RECEIPT_REMOVED;
-        rc.time_ms = rk_now_ms();
-        s_owe_receipt(self, e->sender, &rc);
+    s_owe_closing(self, e, index,
+                  e->reason == 1 ? RELAY_RECEIPT_REVOKED
+                                 : RELAY_RECEIPT_REMOVED);
+    for (size_t i = 0; i < e->n_recipients; i++)
         log_warn("event=undeliverable index=%" PRIu64 " msg=%s sender=%s "
                  "recipient=%s reason=%s roster_serial=%" PRIu64
                  " record=%" PRIu64,
                  e->index, hex, e->sender, e->recipients[i], why,
                  roster_serial(self->roster), index);
-    }
     self->c.undeliverable += e->n_recipients;
 }
 
