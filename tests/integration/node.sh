@@ -37,6 +37,16 @@ until_ok() {
     for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
     return 1
 }
+# holds MS CMD...: CMD stays true for MS milliseconds, polled every 50 ms;
+# fails at once when it turns false. For what must NOT happen (no copy
+# sent, nothing given up): there is no event to wait on, so the window is
+# bounded and ends early on a failure.
+holds() {
+    local end=$(($(date +%s%3N) + $1))
+    shift
+    while [ "$(date +%s%3N)" -lt "$end" ]; do "$@" >/dev/null 2>&1 || return 1; sleep 0.05; done
+    "$@" >/dev/null 2>&1
+}
 
 setup() {
     cd "$W" || exit 1
@@ -866,10 +876,14 @@ scenario_resubmit() {
         ok "relay A delivers the one to us.cisa" || bad "relay A delivers the one to us.cisa"
     until_ok 20 in_log relaydata "expired .* -> sg\\.csa .* msg=$m3 " &&
         ok "relay A expires the one to sg.csa" || bad "relay A expires the one to sg.csa"
-    # No event marks a copy not sent: give the timer's pass 7 periods
+    # No event marks a copy not sent: relay A's log must show no refusal
+    # of either and no duplicate over 7 periods of the timer's pass
     # (300 ms each) past the expiry. Before the fix each pass sent relay A
     # both again, and it refused the expired one's copy at once.
-    sleep 2.1
+    no_second_copy() {
+        [ "$(dups relaydata)" = "$d0" ] && ! grep -q "event=rejected msg=$m3 relay_id=relay.test" jp.nisc.log
+    }
+    holds 2100 no_second_copy
     [ -e "st-jp.nisc/outbox/$m3.env" ] && [ -e "st-jp.nisc/outbox/$m4.env" ] &&
         ok "both stay in the outbox for relay B" || bad "both stay in the outbox for relay B"
     records_are "relay A's log: the expired one accepted once, never refused" relaydata "$m3" "accepted=1 refused=0 codes="
@@ -1248,8 +1262,9 @@ scenario_undeliverable() {
     "$KEYS" roster sign roster.json --key keys/coordinator.key --out roster.signed >/dev/null
     kill -HUP "$RPID"
     until_ok 10 grep -q 'event=roster_installed serial=2' relay.log || bad "roster 2 installed"
-    sleep 1.5
-    recipient_state jp.nisc "$m1" us.cisa stored && [ "$(live)" = "1 0" ] &&
+    # Given up at the next turn if at all: watch 1.5 s of turns.
+    still_held() { [ "$(live)" = "1 0" ]; }
+    holds 1500 still_held && recipient_state jp.nisc "$m1" us.cisa stored &&
         ok "a suspended recipient is not given up: still stored, still held" ||
         bad "a suspended recipient is not given up ($(live))"
     "$KEYS" roster revoke roster.json --id us.cisa --reason "key compromise" >/dev/null
@@ -1295,16 +1310,17 @@ scenario_undeliverable() {
         stop_relay
         [ $how = log ] && rm -f relaydata/state
         start_relay
+        r0=$(grep -c "event=receipt msg=" jp.nisc.log)
         until_ok 10 connected jp.nisc || bad "jp.nisc reconnects"
-        sleep 1.5
-        [ "$(live)" = "0 0" ] && ok "after a restart (from the $how): nothing live, nothing given up again" ||
+        nothing_live() { [ "$(live)" = "0 0" ]; }
+        holds 1500 nothing_live && ok "after a restart (from the $how): nothing live, nothing given up again" ||
             bad "after a restart (from the $how): nothing live, nothing given up again ($(live))"
         [ "$(grep -c 'event=undeliverable ' relay.log)" = "$n" ] && ok "... no new event=undeliverable" ||
             bad "... no new event=undeliverable"
         # The receipts resent after the hello say undeliverable still (a
         # delivered one would move the state on).
-        until_ok 5 grep -q "event=hello node=jp.nisc" relay.log
-        sleep 0.5
+        receipts_again() { [ "$(grep -c "event=receipt msg=" jp.nisc.log)" -gt "$r0" ]; }
+        until_ok 5 receipts_again || bad "... the relay resends the receipts after the hello"
         recipient_state jp.nisc "$m1" us.cisa undeliverable && recipient_state jp.nisc "$m2" sg.csa undeliverable &&
             ok "... and the sender's states hold" || bad "... and the sender's states hold"
     done
@@ -1677,8 +1693,10 @@ scenario_relay_revoked() {
     expect "... status names why" st.out '"last_error": "the roster lists no usable key set for this relay'
     rk jp.nisc send --to us.cisa --title "after the relay's revocation" >s.out 2>&1
     m=$(queued_ids s.out)
-    sleep 2.5 # several --resubmit-ms periods and reconnect attempts
-    recipient_state jp.nisc "$m" us.cisa queued &&
+    # Several --resubmit-ms periods and reconnect attempts: it must stay
+    # queued and unconnected all along.
+    queued_apart() { recipient_state jp.nisc "$m" us.cisa queued && not_connected jp.nisc; }
+    holds 2500 queued_apart && recipient_state jp.nisc "$m" us.cisa queued &&
         ok "a send is not handed to the revoked relay: it stays queued" ||
         { bad "a send is not handed to the revoked relay: it stays queued"; rk jp.nisc show "$m" | sed 's/^/  out| /'; }
     not_connected jp.nisc && ok "... and renrakud does not reconnect on the revoked key" ||
